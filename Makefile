@@ -1,0 +1,37 @@
+# Backprop Studio: `make run` serves the dashboard, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.run-deps: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@ $(VENV)/.run-deps
+
+run: $(VENV)/.run-deps
+	$(PY) -m app --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.test-deps
+	$(PY) -m ruff check .
+
+bench: $(VENV)/.test-deps
+	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/streaming.py
+	$(PY) benchmarks/browser.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
