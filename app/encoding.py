@@ -1,0 +1,51 @@
+"""Numbers to plain JSON: rounded to ~6 significant digits, non-finite as ``null``, numpy to lists.
+
+`json` would write ``NaN``/``Infinity`` (which browsers' ``JSON.parse`` rejects) and cannot
+serialise numpy types at all, so everything sent over the wire goes through here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+SIGNIFICANT_DIGITS = 6
+_MAX_EXPONENT = 300
+_POWERS = np.array([float(10**k) for k in range(_MAX_EXPONENT + 1)])  # correctly rounded 10**k
+
+
+def round_array(values: Any, digits: int = SIGNIFICANT_DIGITS) -> list:
+    """Round an array to `digits` significant digits; return nested lists with None for NaN/±inf.
+
+    Vectorised: values are scaled by a power of ten, rounded and scaled back by *division* (or by
+    multiplication for negative exponents), so results are the doubles nearest to short decimals
+    and ``json`` prints them short ("0.123457", not "0.12345699965953827").
+    """
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array)
+    safe = np.where(finite & (array != 0), np.abs(array), 1.0)
+    exponent = (digits - 1) - np.floor(np.log10(safe)).astype(np.int64)
+    exponent = np.clip(exponent, -_MAX_EXPONENT, _MAX_EXPONENT)
+    scale = _POWERS[np.abs(exponent)]
+    scaled = np.where(finite, array, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = np.where(
+            exponent >= 0, np.round(scaled * scale) / scale, np.round(scaled / scale) * scale
+        )
+    if finite.all():
+        return rounded.tolist()
+    with_nulls = rounded.astype(object)
+    with_nulls[~finite] = None
+    return with_nulls.tolist()
+
+
+def round_float(value: Any, digits: int = SIGNIFICANT_DIGITS) -> float | None:
+    """One number rounded like `round_array`; None for NaN/±inf/None."""
+    if value is None:
+        return None
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return float(f"{value:.{digits}g}")

@@ -1,0 +1,49 @@
+"""Pages: the dashboard (`/`, `/fit/<task>`), plotly.js from the installed package, favicon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, send_file, send_from_directory
+
+from .tasks import TASKS, task_list
+
+pages = Blueprint("pages", __name__)
+
+ONE_WEEK = 7 * 24 * 3600
+
+
+def _plotly_js() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+@pages.get("/")
+def index() -> Any:
+    """The dashboard with no task chosen yet."""
+    return render_template("index.html", tasks=task_list(), initial_task=None)
+
+
+@pages.get("/fit/<task_id>")
+def fit(task_id: str) -> Any:
+    """The dashboard opened on a task (the query string may carry a config and a run id)."""
+    if task_id not in TASKS:
+        message = f"Unknown task '{task_id}'"
+        return render_template("404.html", message=message, tasks=task_list()), 404
+    return render_template("index.html", tasks=task_list(), initial_task=task_id)
+
+
+@pages.get("/vendor/plotly.min.js")
+def plotly_js() -> Any:
+    """plotly.js as shipped in the pinned `plotly` wheel (no CDN)."""
+    return send_file(_plotly_js(), mimetype="text/javascript", max_age=ONE_WEEK)
+
+
+@pages.get("/favicon.ico")
+def favicon() -> Any:
+    """Browsers ask for /favicon.ico; answer with the SVG icon."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=ONE_WEEK
+    )

@@ -1,0 +1,90 @@
+"""Shared fixtures: a real Backprop Studio server on 127.0.0.1 and a free port.
+
+`live_server` gives a fresh server per test; `make_live_server(config)` starts one with a config
+of your choice (several per test if you like); `running_server(config)` is the context manager
+behind both, for fixtures of a wider scope:
+
+    @pytest.fixture(scope="module")
+    def server():
+        with running_server({"MAX_ACTIVE_RUNS": 2}) as live:
+            yield live
+
+The server is Werkzeug's threaded server in a background thread (real HTTP and websockets, the
+same stack as `python -m app`); on exit every run is stopped and the server shut down cleanly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from app import create_app
+
+
+@dataclass
+class LiveServer:
+    """A running server: `url` is "http://127.0.0.1:<port>"."""
+
+    app: Flask
+    host: str
+    port: int
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop every run, then the server; idempotent."""
+        if not self.thread.is_alive():
+            return
+        self.app.extensions["runs"].shutdown()
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+        self.app.extensions["socketio"].server.shutdown()  # Engine.IO's service task
+        self.server.server_close()
+
+
+@contextmanager
+def running_server(config: dict[str, Any] | None = None) -> Iterator[LiveServer]:
+    """Serve `create_app(config)` on 127.0.0.1 and a free port for the duration of the block."""
+    app = create_app({"TESTING": True, **(config or {})})
+    host = "127.0.0.1"
+    server = make_server(host, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    live = LiveServer(app=app, host=host, port=server.port, server=server, thread=thread)
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def make_live_server() -> Iterator[Callable[..., LiveServer]]:
+    """Factory fixture: `make_live_server({"MAX_ACTIVE_RUNS": 1})` -> a started `LiveServer`."""
+    servers: list[LiveServer] = []
+
+    def make(config: dict[str, Any] | None = None) -> LiveServer:
+        context = running_server(config)
+        live = context.__enter__()
+        servers.append(live)
+        return live
+
+    yield make
+    for live in reversed(servers):
+        live.stop()
+
+
+@pytest.fixture
+def live_server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
+    """A fresh server with the default config, stopped after the test."""
+    return make_live_server()
