@@ -1,0 +1,97 @@
+"""A small numpy neural-network engine with a PyTorch-shaped API.
+
+>>> import numpy as np, network as nn
+>>> model = nn.mlp([1, 32, 32, 1], "tanh", seed=0)
+>>> x = np.linspace(-3, 3, 200, dtype=np.float32).reshape(-1, 1)
+>>> history = nn.fit(model, nn.MSELoss(), nn.Adam(model.parameters(), lr=0.01), x, np.sin(x), 5)
+>>> model.predict(x).shape
+(200, 1)
+"""
+
+from .activations import (
+    ACTIVATIONS,
+    ELU,
+    GELU,
+    Activation,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Tanh,
+    get_activation,
+)
+from .gradcheck import gradcheck
+from .init import INITIALIZERS
+from .io import from_config, load, save
+from .layers import Dropout, Layer, Linear
+from .losses import LOSSES, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, get_loss
+from .model import Sequential, mlp
+from .optimizers import OPTIMIZERS, SGD, Adam, Optimizer, RMSprop, get_optimizer
+from .parameter import Parameter
+from .schedules import (
+    SCHEDULES,
+    ConstantLR,
+    CosineLR,
+    ExponentialLR,
+    InverseLR,
+    Scheduler,
+    StepLR,
+    get_scheduler,
+)
+from .training import Callback, DivergenceError, evaluate, fit, train
+
+try:  # written separately; the engine works without it
+    from . import datasets  # noqa: F401  (re-exported as nn.datasets)
+except ImportError:  # pragma: no cover
+    pass
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Activation",
+    "Adam",
+    "BCEWithLogitsLoss",
+    "Callback",
+    "ConstantLR",
+    "CosineLR",
+    "CrossEntropyLoss",
+    "DivergenceError",
+    "Dropout",
+    "ELU",
+    "ExponentialLR",
+    "GELU",
+    "Identity",
+    "InverseLR",
+    "Layer",
+    "LeakyReLU",
+    "Linear",
+    "Loss",
+    "MSELoss",
+    "Optimizer",
+    "Parameter",
+    "RMSprop",
+    "ReLU",
+    "SGD",
+    "Scheduler",
+    "Sequential",
+    "Sigmoid",
+    "Softplus",
+    "StepLR",
+    "Tanh",
+    "evaluate",
+    "fit",
+    "from_config",
+    "get_activation",
+    "get_loss",
+    "get_optimizer",
+    "get_scheduler",
+    "gradcheck",
+    "load",
+    "mlp",
+    "save",
+    "train",
+]
