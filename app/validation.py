@@ -31,9 +31,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _int_in(value: Any, lo: int, hi: int) -> str | None:
@@ -111,6 +109,8 @@ def validate_config(body: Any) -> dict[str, Any]:
     if message := _int_in(config["epochs"], 1, MAX_EPOCHS):
         errors["epochs"] = message
     samples = config["samples"]
+    if "batch_size" not in body and _is_int(samples):
+        config["batch_size"] = max(1, min(config["batch_size"], samples))  # default fits samples
     if message := _int_in(samples, MIN_SAMPLES, MAX_SAMPLES):
         errors["samples"] = message
     if _is_int(samples):

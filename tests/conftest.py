@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,9 @@ def running_server(config: dict[str, Any] | None = None) -> Iterator[LiveServer]
     app = create_app({"TESTING": True, **(config or {})})
     host = "127.0.0.1"
     server = make_server(host, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
+    )
     thread.start()
     live = LiveServer(app=app, host=host, port=server.port, server=server, thread=thread)
     try:
@@ -71,17 +73,12 @@ def running_server(config: dict[str, Any] | None = None) -> Iterator[LiveServer]
 @pytest.fixture
 def make_live_server() -> Iterator[Callable[..., LiveServer]]:
     """Factory fixture: `make_live_server({"MAX_ACTIVE_RUNS": 1})` -> a started `LiveServer`."""
-    servers: list[LiveServer] = []
+    with ExitStack() as servers:  # keeps each server's context alive until the test ends
 
-    def make(config: dict[str, Any] | None = None) -> LiveServer:
-        context = running_server(config)
-        live = context.__enter__()
-        servers.append(live)
-        return live
+        def make(config: dict[str, Any] | None = None) -> LiveServer:
+            return servers.enter_context(running_server(config))
 
-    yield make
-    for live in reversed(servers):
-        live.stop()
+        yield make
 
 
 @pytest.fixture

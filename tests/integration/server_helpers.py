@@ -1,0 +1,139 @@
+"""Helpers for the server tests: REST shortcuts and a recording Socket.IO client."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+import socketio
+
+# Fast but meaningful runs: sin with a small net converges in well under a second of training.
+FAST = {"samples": 200, "epochs": 300}
+
+
+def start_run(live: Any, **config: Any) -> str:
+    """POST a run config; return the new run's id."""
+    response = requests.post(f"{live.url}/api/runs", json=config, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def run_status(live: Any, run_id: str) -> dict[str, Any]:
+    response = requests.get(f"{live.url}/api/runs/{run_id}", timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Poll `condition` (every 20 ms) until it returns something truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(0.02)
+
+
+def wait_status(live: Any, run_id: str, statuses: set[str] | str, timeout: float = 30.0) -> dict:
+    """Wait until the run's status is one of `statuses`; return the status document."""
+    wanted = {statuses} if isinstance(statuses, str) else statuses
+
+    def reached() -> dict | None:
+        status = run_status(live, run_id)
+        return status if status["status"] in wanted else None
+
+    return wait_until(reached, timeout, f"run {run_id} to be {sorted(wanted)}")
+
+
+def finite_everywhere(value: Any) -> bool:
+    """True if no float anywhere in a decoded JSON value is NaN or infinite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(finite_everywhere(item) for item in value.values())
+    if isinstance(value, list):
+        return all(finite_everywhere(item) for item in value)
+    return True
+
+
+class Watcher:
+    """A python-socketio client on the websocket transport that records every event it gets.
+
+    `frame_delay` makes it a slow client: its frame handler sleeps that long before returning
+    (the ack goes out when the handler returns).
+    """
+
+    EVENTS = ("snapshot", "frame", "done", "error")
+
+    def __init__(self, url: str, frame_delay: float = 0.0) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.condition = threading.Condition()
+        self.frame_delay = frame_delay
+        self.client = socketio.Client(
+            reconnection=False, websocket_extra_options={"skip_utf8_validation": True}
+        )
+        for name in self.EVENTS:
+            self.client.on(name, self._recorder(name))
+        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+
+    def _recorder(self, name: str) -> Callable[[Any], None]:
+        def record(data: Any) -> None:
+            if name == "frame" and self.frame_delay:
+                time.sleep(self.frame_delay)
+            with self.condition:
+                self.events.append((name, data))
+                self.condition.notify_all()
+
+        return record
+
+    def watch(self, run_id: str) -> None:
+        self.client.emit("watch", {"run_id": run_id})
+
+    def unwatch(self, run_id: str) -> None:
+        self.client.emit("unwatch", {"run_id": run_id})
+
+    def disconnect(self) -> None:
+        if self.client.connected:
+            self.client.disconnect()
+
+    def of(self, name: str, run_id: str | None = None) -> list[Any]:
+        """Payloads of one event kind (for one run), in arrival order."""
+        with self.condition:
+            return [
+                data
+                for event, data in self.events
+                if event == name and (run_id is None or data.get("run_id") == run_id)
+            ]
+
+    def wait_for(self, condition: Callable[[Watcher], Any], timeout: float = 30.0) -> None:
+        with self.condition:
+            if not self.condition.wait_for(lambda: condition(self), timeout):
+                raise AssertionError(f"timed out; events so far: {self.summary()}")
+
+    def wait_done(self, run_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        self.wait_for(lambda w: w.of("done", run_id), timeout)
+        return self.of("done", run_id)[0]
+
+    def history(self, run_id: str) -> dict[str, list]:
+        """The last snapshot's history followed by every later frame's points."""
+        with self.condition:
+            events = [(e, d) for e, d in self.events if d.get("run_id") == run_id]
+        last_snapshot = max(i for i, (event, _) in enumerate(events) if event == "snapshot")
+        snapshot_history = events[last_snapshot][1]["history"]
+        merged = {name: list(values) for name, values in snapshot_history.items()}
+        for event, data in events[last_snapshot + 1 :]:
+            if event == "frame":
+                for name, values in data["history"].items():
+                    merged[name].extend(values)
+        return merged
+
+    def summary(self) -> str:
+        with self.condition:
+            recent = self.events[-8:]
+        return ", ".join(f"{event}:{data.get('status', '')}" for event, data in recent)
