@@ -1,0 +1,315 @@
+// The configuration form: task picker, editable hidden-layer list, training and data fields,
+// client-side validation next to each field, and the server's 400 errors shown the same way.
+
+const KIND_GROUPS = [
+  { label: "Curves · y = f(x)", match: (t) => t.kind === "regression" && t.inputs === 1 },
+  { label: "Surfaces · z = f(x, y)", match: (t) => t.kind === "regression" && t.inputs === 2 },
+  { label: "Classification", match: (t) => t.kind === "classification" },
+];
+const MAX_LAYERS = 8;
+const MAX_NEURONS = 1024;
+const NUMBER_FIELDS = ["lr", "momentum", "weight_decay", "batch_size", "epochs", "samples",
+  "noise", "test_fraction", "seed"];
+const INTEGER_FIELDS = new Set(["batch_size", "epochs", "samples", "seed"]);
+const AXES = ["x", "y", "z"];
+
+/** Rules for one numeric field: returns an error message or "". */
+const RULES = {
+  lr: (v) => (v > 0 && v <= 10 ? "" : "Use a learning rate above 0 and at most 10."),
+  momentum: (v) => (v >= 0 && v < 1 ? "" : "Use a momentum from 0 up to (not including) 1."),
+  weight_decay: (v) => (v >= 0 ? "" : "Weight decay cannot be negative."),
+  batch_size: (v) => (v >= 1 ? "" : "Use a batch size of at least 1."),
+  epochs: (v) => (v >= 1 && v <= 100000 ? "" : "Use 1 to 100,000 epochs."),
+  samples: (v) => (v >= 10 && v <= 100000 ? "" : "Use 10 to 100,000 samples."),
+  noise: (v) => (v >= 0 ? "" : "Noise is a standard deviation: 0 or more."),
+  test_fraction: (v) => (v > 0 && v <= 0.9 ? "" : "Use a fraction above 0 and at most 0.9."),
+  seed: (v) => (v >= 0 && v <= 4294967295 ? "" : "Use a seed from 0 to 4294967295."),
+};
+
+/** Range ends with at most 6 significant digits (π shows as 3.14159, not 3.141592653589793). */
+function formatBound(value) {
+  const number = Number(value);
+  return Number.isFinite(number) ? String(Number(number.toPrecision(6))) : String(value);
+}
+
+function parseNumber(input) {
+  if (input.validity && input.validity.badInput) return NaN;
+  const text = input.value.trim();
+  return text === "" ? NaN : Number(text);
+}
+
+export class ConfigForm {
+  /**
+   * @param {HTMLFormElement} form
+   * @param {object[]} tasks task dicts from /api/tasks
+   * @param {{onTaskChange: Function, onChange: Function, onSubmit: Function}} handlers
+   */
+  constructor(form, tasks, handlers) {
+    this.form = form;
+    this.tasks = tasks;
+    this.handlers = handlers;
+    this.taskSelect = form.querySelector("#task");
+    this.layerList = form.querySelector("#hidden-layers");
+    this.addLayerButton = form.querySelector("#add-layer");
+    this.domainBox = form.querySelector("#domain-inputs");
+    this.task = null;
+    this.fillTaskPicker();
+
+    this.taskSelect.addEventListener("change", () => handlers.onTaskChange(this.taskSelect.value));
+    this.addLayerButton.addEventListener("click", () => {
+      const sizes = this.layerInputs().map((i) => i.value);
+      this.setLayers([...sizes, sizes.length ? sizes[sizes.length - 1] : "16"]);
+      this.layerInputs().at(-1).focus();
+      this.changed("hidden");
+    });
+    this.layerList.addEventListener("click", (event) => {
+      const button = event.target.closest(".remove-layer");
+      if (!button) return;
+      const index = Number(button.dataset.index);
+      const sizes = this.layerInputs().map((i) => i.value);
+      sizes.splice(index, 1);
+      this.setLayers(sizes);
+      const inputs = this.layerInputs();
+      (inputs[Math.min(index, inputs.length - 1)] || this.addLayerButton).focus();
+      this.changed("hidden");
+    });
+    form.addEventListener("input", (event) => {
+      const name = event.target.dataset.field || event.target.name;
+      if (name && name !== "task") this.changed(name);
+    });
+    form.addEventListener("change", (event) => {
+      if (event.target.name === "optimizer") this.updateOptimizerFields();
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      handlers.onSubmit();
+    });
+  }
+
+  fillTaskPicker() {
+    this.taskSelect.replaceChildren();
+    for (const group of KIND_GROUPS) {
+      const members = this.tasks.filter(group.match);
+      if (!members.length) continue;
+      const optgroup = document.createElement("optgroup");
+      optgroup.label = group.label;
+      for (const task of members) {
+        const option = new Option(`${task.title} — ${task.formula}`, task.id);
+        optgroup.appendChild(option);
+      }
+      this.taskSelect.appendChild(optgroup);
+    }
+  }
+
+  /** Shows a task: picker, formula and its domain inputs (does not touch other fields). */
+  setTask(task) {
+    this.task = task;
+    this.taskSelect.value = task.id;
+    this.form.querySelector("#task-formula").textContent = task.formula;
+    this.domainBox.replaceChildren();
+    for (let d = 0; d < task.inputs; d++) {
+      const axis = AXES[d];
+      const name = task.inputs === 1 ? "x" : axis;
+      const lo = this.numberInput(`domain-${d}-lo`, "domain", `${name} from`);
+      const hi = this.numberInput(`domain-${d}-hi`, "domain", `${name} to`);
+      const label = document.createElement("span");
+      label.className = "axis";
+      label.textContent = name;
+      label.setAttribute("aria-hidden", "true");
+      const to = document.createElement("span");
+      to.className = "to";
+      to.textContent = "to";
+      to.setAttribute("aria-hidden", "true");
+      this.domainBox.append(label, lo, to, hi);
+    }
+  }
+
+  numberInput(id, field, label) {
+    const input = document.createElement("input");
+    input.type = "number";
+    input.step = "any";
+    input.id = id;
+    input.dataset.field = field;
+    input.setAttribute("aria-label", label);
+    input.setAttribute("aria-describedby", `error-${field}`);
+    input.inputMode = "decimal";
+    return input;
+  }
+
+  layerInputs() {
+    return [...this.layerList.querySelectorAll("input.layer-size")];
+  }
+
+  /** Rebuilds the hidden-layer list from sizes (numbers or strings as typed). */
+  setLayers(sizes) {
+    this.layerList.replaceChildren();
+    sizes.forEach((size, index) => {
+      const row = document.createElement("li");
+      row.className = "layer-row";
+      const id = `hidden-${index}`;
+      const label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = `Layer ${index + 1}`;
+      const input = document.createElement("input");
+      input.type = "number";
+      input.min = "1";
+      input.step = "1";
+      input.id = id;
+      input.className = "layer-size";
+      input.dataset.field = "hidden";
+      input.inputMode = "numeric";
+      input.value = String(size);
+      input.setAttribute("aria-describedby", "error-hidden");
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "button remove-layer";
+      remove.dataset.index = String(index);
+      remove.textContent = "×";
+      remove.title = `Remove layer ${index + 1}`;
+      remove.setAttribute("aria-label", `Remove layer ${index + 1}`);
+      row.append(label, input, remove);
+      this.layerList.appendChild(row);
+    });
+    this.addLayerButton.disabled = sizes.length >= MAX_LAYERS;
+  }
+
+  /** Fills every field from a (possibly partial) config; missing fields keep their value. */
+  fill(config) {
+    if (config.hidden) this.setLayers(config.hidden);
+    for (const name of ["activation", "optimizer"]) {
+      if (config[name] !== undefined) this.form.elements[name].value = config[name];
+    }
+    for (const name of NUMBER_FIELDS) {
+      if (config[name] !== undefined && config[name] !== null) {
+        this.form.elements[name].value = String(config[name]);
+      }
+    }
+    if (config.domain) {
+      config.domain.forEach((pair, d) => {
+        const lo = this.form.querySelector(`#domain-${d}-lo`);
+        const hi = this.form.querySelector(`#domain-${d}-hi`);
+        if (lo && hi && pair) {
+          lo.value = formatBound(pair[0]);
+          hi.value = formatBound(pair[1]);
+        }
+      });
+    }
+    this.updateOptimizerFields();
+    this.clearErrors();
+  }
+
+  updateOptimizerFields() {
+    const optimizer = this.form.elements.optimizer.value;
+    this.form.querySelector('[data-field="momentum"]').hidden = optimizer === "adam";
+  }
+
+  /** Current hidden sizes as numbers (NaN where a field is not a whole number). */
+  hiddenSizes() {
+    return this.layerInputs().map((input) => {
+      const v = parseNumber(input);
+      return Number.isInteger(v) ? v : NaN;
+    });
+  }
+
+  /** Reads and validates the form: {config, errors} (errors: field -> message). */
+  read() {
+    const errors = {};
+    const config = { task: this.task.id };
+    const hidden = this.hiddenSizes();
+    const bad = hidden.findIndex((n) => !(n >= 1 && n <= MAX_NEURONS));
+    if (bad >= 0) {
+      const value = this.layerInputs()[bad].value.trim();
+      errors.hidden = value === "0" || Number(value) < 1
+        ? `Layer ${bad + 1} needs at least 1 neuron.`
+        : `Layer ${bad + 1}: use a whole number of neurons from 1 to ${MAX_NEURONS}.`;
+      errors.hiddenIndex = bad;
+    }
+    config.hidden = hidden;
+    config.activation = this.form.elements.activation.value;
+    config.optimizer = this.form.elements.optimizer.value;
+    for (const name of NUMBER_FIELDS) {
+      if (name === "momentum" && config.optimizer === "adam") continue;
+      const input = this.form.elements[name];
+      const v = parseNumber(input);
+      if (!Number.isFinite(v)) errors[name] = "Enter a number.";
+      else if (INTEGER_FIELDS.has(name) && !Number.isInteger(v)) errors[name] = "Enter a whole number.";
+      else if (RULES[name](v)) errors[name] = RULES[name](v);
+      config[name] = v;
+    }
+    const domain = [];
+    for (let d = 0; d < this.task.inputs; d++) {
+      const lo = parseNumber(this.form.querySelector(`#domain-${d}-lo`));
+      const hi = parseNumber(this.form.querySelector(`#domain-${d}-hi`));
+      const axis = this.task.inputs === 1 ? "x" : AXES[d];
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) errors.domain = `Enter both ends of the ${axis} range.`;
+      else if (!(lo < hi)) errors.domain = `The ${axis} range must run from a lower to a higher value.`;
+      domain.push([lo, hi]);
+    }
+    config.domain = domain;
+    if (!errors.batch_size && !errors.samples && config.batch_size > config.samples) {
+      errors.batch_size = "The batch cannot be larger than the number of samples.";
+    }
+    return { config, errors };
+  }
+
+  /** The form's values as typed (strings), for the address bar: even invalid input survives. */
+  rawConfig() {
+    const config = { hidden: this.layerInputs().map((i) => i.value.trim()) };
+    config.activation = this.form.elements.activation.value;
+    config.optimizer = this.form.elements.optimizer.value;
+    for (const name of NUMBER_FIELDS) {
+      if (name === "momentum" && config.optimizer === "adam") continue;
+      config[name] = this.form.elements[name].value.trim();
+    }
+    config.domain = [];
+    for (let d = 0; d < (this.task ? this.task.inputs : 0); d++) {
+      config.domain.push([this.form.querySelector(`#domain-${d}-lo`).value.trim(),
+        this.form.querySelector(`#domain-${d}-hi`).value.trim()]);
+    }
+    return config;
+  }
+
+  /** Shows errors next to their fields; unknown fields go to the form-wide message. */
+  showErrors(errors) {
+    this.clearErrors();
+    const general = [];
+    for (const [key, message] of Object.entries(errors)) {
+      if (key === "hiddenIndex") continue;
+      const field = key.split(/[.[]/)[0];
+      const box = this.form.querySelector(`#error-${field}`);
+      if (!box) {
+        general.push(`${key}: ${message}`);
+        continue;
+      }
+      box.textContent = message;
+      let inputs = [...this.form.querySelectorAll(`[data-field="${field}"] input, [data-field="${field}"] select`)];
+      if (field === "hidden") {
+        const index = errors.hiddenIndex ?? Number((key.match(/\d+/) || [])[0]);
+        const layer = this.layerInputs()[index];
+        if (layer) inputs = [layer];
+      }
+      for (const input of inputs) input.setAttribute("aria-invalid", "true");
+    }
+    this.form.querySelector("#error-form").textContent = general.join(" ");
+    const first = this.form.querySelector('[aria-invalid="true"]');
+    if (first) first.focus();
+  }
+
+  clearErrors() {
+    for (const box of this.form.querySelectorAll(".field-error")) box.textContent = "";
+    for (const input of this.form.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute("aria-invalid");
+  }
+
+  /** A field was edited: re-validate just that field so its message clears as soon as it is fixed. */
+  changed(field) {
+    const { errors } = this.read();
+    const box = this.form.querySelector(`#error-${field}`);
+    if (box && box.textContent && !errors[field]) {
+      box.textContent = "";
+      for (const input of this.form.querySelectorAll(`[data-field="${field}"] [aria-invalid], [aria-invalid][data-field="${field}"]`)) {
+        input.removeAttribute("aria-invalid");
+      }
+    }
+    this.handlers.onChange(field);
+  }
+}

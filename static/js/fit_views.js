@@ -1,0 +1,220 @@
+// Fit views: what the network predicts against what it should predict.
+// One view class per kind of task; createFitView picks it. A classification view (decision
+// regions) plugs in here by adding a class with the same methods and a line in VIEW_KINDS.
+//
+// View interface: setSnapshot(snapshot), setPrediction(prediction), clear(), retheme(),
+// render() -> true when it drew, "busy" while Plotly is still drawing, false otherwise;
+// destroy().
+
+import { PLOT_CONFIG, baseLayout, palette, sceneAxis } from "./theme.js";
+
+const Plotly = window.Plotly;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+/** Shared state handling: pending data, Plotly busy tracking, empty-state message. */
+class BaseFitView {
+  constructor(container, task) {
+    this.container = container;
+    this.task = task;
+    this.countsAsData = true;
+    this.busy = false;
+    this.empty = el("div", "empty-state");
+    this.empty.innerHTML = "<p><strong>Press Train</strong> to sample the data<br>and watch the network fit it.</p>";
+    this.clear();
+  }
+
+  clear() {
+    this.snapshot = null;
+    this.prediction = null;
+    this.needsFull = true;
+    this.dirty = false;
+  }
+
+  setSnapshot(snapshot) {
+    this.snapshot = snapshot;
+    this.prediction = snapshot.prediction || null;
+    this.needsFull = true;
+  }
+
+  setPrediction(prediction) {
+    if (!prediction || !this.snapshot) return;
+    this.prediction = prediction;
+    this.dirty = true;
+  }
+
+  retheme() {
+    this.needsFull = true;
+  }
+
+  render() {
+    if (this.busy) return "busy";
+    if (!this.needsFull && !this.dirty) return false;
+    this.needsFull = false;
+    this.dirty = false;
+    this.empty.hidden = Boolean(this.snapshot);
+    this.draw();
+    return true;
+  }
+
+  track(promises) {
+    this.busy = true;
+    Promise.all(promises).finally(() => { this.busy = false; });
+  }
+
+  destroy() {
+    for (const plot of this.container.querySelectorAll(".js-plotly-plot")) Plotly.purge(plot);
+    this.container.replaceChildren();
+  }
+}
+
+/** y = f(x): target curve, training and test points, the network's prediction. */
+class CurveView extends BaseFitView {
+  constructor(container, task) {
+    super(container, task);
+    container.className = "fit-view one-d";
+    this.plot = el("div", "plot");
+    this.plot.id = "fit-plot";
+    container.replaceChildren(this.plot, this.empty);
+  }
+
+  draw() {
+    const p = palette();
+    const s = this.snapshot;
+    const target = s ? s.target : { x: [], y: [] };
+    const train = s && s.data ? s.data.train : { x: [], y: [] };
+    const test = s && s.data && s.data.test ? s.data.test : { x: [], y: [] };
+    const pred = this.prediction || { x: [], y: [] };
+    const data = [
+      { type: "scatter", mode: "markers", name: "train data", x: train.x, y: train.y,
+        marker: { color: p.trainPoints, size: 5, opacity: 0.45, symbol: "circle" },
+        hovertemplate: "train<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>" },
+      { type: "scatter", mode: "markers", name: "test data", x: test.x, y: test.y,
+        marker: { color: p.testPoints, size: 6, opacity: 0.8, symbol: "diamond-open",
+          line: { width: 1.2 } },
+        hovertemplate: "test<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>" },
+      { type: "scatter", mode: "lines", name: "target f(x)", x: target.x, y: target.y,
+        line: { color: p.target, width: 2, dash: "dot" },
+        hovertemplate: "target<br>x=%{x:.4g}<br>f(x)=%{y:.4g}<extra></extra>" },
+      { type: "scatter", mode: "lines", name: "network", x: pred.x, y: pred.y,
+        line: { color: p.prediction, width: 3.2 },
+        hovertemplate: "network<br>x=%{x:.4g}<br>ŷ=%{y:.4g}<extra></extra>" },
+    ];
+    const layout = baseLayout(p, { xTitle: "x", yTitle: "y" });
+    layout.uirevision = this.task.id;
+    layout.hovermode = "closest";
+    this.track([Plotly.react(this.plot, data, layout, PLOT_CONFIG)]);
+  }
+}
+
+function absError(prediction, target) {
+  if (!prediction || !target) return null;
+  return target.z.map((row, j) => row.map((t, i) => {
+    const y = prediction.z[j] ? prediction.z[j][i] : null;
+    return y === null || t === null || y === undefined ? null : Math.abs(y - t);
+  }));
+}
+
+/** z = f(x, y): prediction surface over the translucent target, and a heatmap of |error|. */
+class SurfaceView extends BaseFitView {
+  constructor(container, task) {
+    super(container, task);
+    container.className = "fit-view two-d";
+    this.surface = el("div", "plot");
+    this.surface.id = "fit-surface";
+    this.error = el("div", "plot");
+    this.error.id = "fit-error";
+    container.replaceChildren(this.surface, this.error, this.empty);
+  }
+
+  draw() {
+    const p = palette();
+    const s = this.snapshot;
+    const target = s ? s.target : null;
+    const pred = this.prediction;
+    const train = s && s.data ? s.data.train : null;
+    const surfaceData = [];
+    if (target) {
+      surfaceData.push({
+        type: "surface", name: "target", x: target.x, y: target.y, z: target.z,
+        showscale: false, opacity: 0.35, showlegend: true,
+        colorscale: [[0, p.target], [1, p.target]],
+        hovertemplate: "target<br>x=%{x:.3g}, y=%{y:.3g}<br>f=%{z:.4g}<extra></extra>",
+      });
+    }
+    if (pred) {
+      surfaceData.push({
+        type: "surface", name: "network", x: pred.x, y: pred.y, z: pred.z,
+        colorscale: "Viridis", showlegend: true,
+        colorbar: { title: { text: "ŷ", side: "top" }, thickness: 10, len: 0.7, x: 1.0,
+          tickfont: { color: p.fg }, outlinewidth: 0 },
+        hovertemplate: "network<br>x=%{x:.3g}, y=%{y:.3g}<br>ŷ=%{z:.4g}<extra></extra>",
+      });
+    }
+    if (train) {
+      surfaceData.push({
+        type: "scatter3d", mode: "markers", name: "train data", visible: "legendonly",
+        x: train.x, y: train.y, z: train.z,
+        marker: { size: 2, color: p.trainPoints, opacity: 0.7 },
+      });
+    }
+    const surfaceLayout = {
+      paper_bgcolor: "rgba(0,0,0,0)",
+      font: { family: "system-ui, sans-serif", size: 11, color: p.fg },
+      margin: { l: 0, r: 0, t: 24, b: 0 },
+      uirevision: this.task.id,
+      title: { text: "Network surface over the target (translucent)", font: { size: 12.5 },
+        x: 0.02, y: 0.98 },
+      legend: { x: 0, y: 0.02, bgcolor: "rgba(0,0,0,0)", font: { size: 11 } },
+      scene: {
+        xaxis: sceneAxis(p, "x"), yaxis: sceneAxis(p, "y"), zaxis: sceneAxis(p, "f(x, y)"),
+        camera: { eye: { x: 1.5, y: -1.55, z: 0.9 } }, aspectmode: "cube",
+      },
+    };
+
+    const errorData = [];
+    const err = absError(pred, target);
+    if (err) {
+      errorData.push({
+        type: "heatmap", name: "|error|", x: target.x, y: target.y, z: err,
+        colorscale: "Cividis", zmin: 0,
+        colorbar: { title: { text: "|error|", side: "top" }, thickness: 10, outlinewidth: 0,
+          tickfont: { color: p.fg } },
+        hovertemplate: "x=%{x:.3g}, y=%{y:.3g}<br>|ŷ − f| = %{z:.4g}<extra></extra>",
+      });
+    }
+    const errorLayout = baseLayout(p, { xTitle: "x", yTitle: "y" });
+    errorLayout.margin = { l: 46, r: 8, t: 30, b: 40 };
+    errorLayout.uirevision = this.task.id;
+    errorLayout.title = { text: "Absolute error |ŷ − f(x, y)|", font: { size: 12.5 }, x: 0.02, y: 0.98 };
+    errorLayout.yaxis.scaleanchor = "x";
+    errorLayout.yaxis.constrain = "domain";
+    errorLayout.xaxis.constrain = "domain";
+    errorLayout.xaxis.showgrid = false;
+    errorLayout.yaxis.showgrid = false;
+    if (!err) {
+      errorLayout.xaxis.visible = false;
+      errorLayout.yaxis.visible = false;
+    }
+    this.track([
+      Plotly.react(this.surface, surfaceData, surfaceLayout, PLOT_CONFIG),
+      Plotly.react(this.error, errorData, errorLayout, PLOT_CONFIG),
+    ]);
+  }
+}
+
+const VIEW_KINDS = {
+  "regression:1": CurveView,
+  "regression:2": SurfaceView,
+};
+
+/** Creates the fit view for a task (falls back to the 1-D view for unknown kinds). */
+export function createFitView(container, task) {
+  const View = VIEW_KINDS[`${task.kind}:${task.inputs}`] || CurveView;
+  return new View(container, task);
+}

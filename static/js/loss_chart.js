@@ -1,0 +1,147 @@
+// Loss chart: train and test loss per epoch, raw curves drawn faintly behind their debiased-EMA
+// smoothed versions, log-scale toggle. New points are appended with Plotly.extendTraces; the whole
+// chart is redrawn only when the run, the smoothing weight or the theme changes.
+
+import { DebiasedEma } from "./smoothing.js";
+import { PLOT_CONFIG, baseLayout, palette } from "./theme.js";
+
+const Plotly = window.Plotly;
+// Trace order: raw train, raw test, smoothed train, smoothed test.
+const TRACES = [0, 1, 2, 3];
+
+export class LossChart {
+  constructor(element, { smoothing = 0.6, logScale = false } = {}) {
+    this.el = element;
+    this.weight = smoothing;
+    this.logScale = logScale;
+    this.lossName = "MSE";
+    this.revision = "empty";
+    this.busy = false;
+    this.clear();
+  }
+
+  /** Forgets all points (a new run, or no run). */
+  clear(revision = "empty") {
+    this.history = { epoch: [], train: [], test: [] };
+    this.pending = { epoch: [], train: [], test: [] };
+    this.revision = revision;
+    this.needsFull = true;
+  }
+
+  /** Replaces the whole history (from a snapshot). */
+  reset(history, revision) {
+    this.clear(revision);
+    this.append(history);
+  }
+
+  /** Accumulates new history points; points at or before the last known epoch are ignored. */
+  append(history) {
+    if (!history || !history.epoch) return;
+    const last = this.history.epoch.length ? this.history.epoch[this.history.epoch.length - 1] : -Infinity;
+    const { epoch, train_loss: train = [], test_loss: test = [] } = history;
+    for (let i = 0; i < epoch.length; i++) {
+      if (!(epoch[i] > last)) continue;
+      const point = [epoch[i], train[i] ?? null, test[i] ?? null];
+      this.history.epoch.push(point[0]);
+      this.history.train.push(point[1]);
+      this.history.test.push(point[2]);
+      this.pending.epoch.push(point[0]);
+      this.pending.train.push(point[1]);
+      this.pending.test.push(point[2]);
+    }
+  }
+
+  setSmoothing(weight) {
+    this.weight = weight;
+    this.needsFull = true;
+  }
+
+  setLogScale(on) {
+    this.logScale = on;
+    this.needsFull = true;
+  }
+
+  setLossName(name) {
+    if (name && name !== this.lossName) {
+      this.lossName = name;
+      this.needsFull = true;
+    }
+  }
+
+  retheme() {
+    this.needsFull = true;
+  }
+
+  /** Number of epochs currently drawn. */
+  get length() {
+    return this.history.epoch.length;
+  }
+
+  render() {
+    if (this.busy) return "busy";
+    if (this.needsFull) return this.drawAll();
+    if (!this.pending.epoch.length) return false;
+    // The empty chart has a fixed placeholder range: the first points need a full draw.
+    if (this.drawnEmpty) return this.drawAll();
+    const { epoch, train, test } = this.pending;
+    const smoothTrain = train.map((v) => this.emaTrain.push(v));
+    const smoothTest = test.map((v) => this.emaTest.push(v));
+    this.pending = { epoch: [], train: [], test: [] };
+    this.track(Plotly.extendTraces(this.el, {
+      x: [epoch, epoch, epoch, epoch],
+      y: [train, test, smoothTrain, smoothTest],
+    }, TRACES));
+    return true;
+  }
+
+  drawAll() {
+    this.needsFull = false;
+    this.pending = { epoch: [], train: [], test: [] };
+    this.emaTrain = new DebiasedEma(this.weight);
+    this.emaTest = new DebiasedEma(this.weight);
+    const { epoch, train, test } = this.history;
+    const smoothTrain = train.map((v) => this.emaTrain.push(v));
+    const smoothTest = test.map((v) => this.emaTest.push(v));
+    const p = palette();
+    const smoothed = this.weight > 0;
+    const raw = (name, values, color, dash, group) => ({
+      type: "scatter", mode: "lines", name, x: epoch.slice(), y: values.slice(),
+      legendgroup: group, showlegend: !smoothed,
+      line: { color, width: smoothed ? 1 : 2, dash },
+      opacity: smoothed ? 0.28 : 1,
+      hovertemplate: `%{y:.6g}<extra>${name}</extra>`,
+    });
+    const smooth = (name, values, color, dash, group) => ({
+      type: "scatter", mode: "lines", name, x: epoch.slice(), y: values,
+      legendgroup: group, visible: smoothed, line: { color, width: 2.2, dash },
+      hovertemplate: `%{y:.6g}<extra>${name}</extra>`,
+    });
+    const data = [
+      raw(smoothed ? "train (raw)" : "train", train, p.train, "solid", "train"),
+      raw(smoothed ? "test (raw)" : "test", test, p.test, "dash", "test"),
+      smooth("train (smoothed)", smoothTrain, p.train, "solid", "train"),
+      smooth("test (smoothed)", smoothTest, p.test, "dash", "test"),
+    ];
+    const layout = baseLayout(p, { xTitle: "epoch", yTitle: `loss (${this.lossName})` });
+    layout.uirevision = `${this.revision}:${this.logScale}`;
+    layout.hovermode = "x unified";
+    layout.yaxis.type = this.logScale ? "log" : "linear";
+    layout.yaxis.exponentformat = "power";
+    layout.xaxis.rangemode = "tozero";
+    this.drawnEmpty = !epoch.length;
+    if (!epoch.length) {
+      layout.xaxis.range = [0, 10];
+      layout.annotations = [{
+        text: "Train a network to see its loss here", showarrow: false,
+        xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: p.muted, size: 13 },
+      }];
+    }
+    this.track(Plotly.react(this.el, data, layout, PLOT_CONFIG));
+    return true;
+  }
+
+  track(promise) {
+    this.busy = true;
+    Promise.resolve(promise).finally(() => { this.busy = false; });
+  }
+}

@@ -1,0 +1,123 @@
+// Status line (status, epoch / epochs, losses, epochs per second, elapsed) and banners.
+
+const ENDED = new Set(["finished", "stopped", "diverged", "failed"]);
+
+export function isEnded(status) {
+  return ENDED.has(status);
+}
+
+function formatLoss(value) {
+  if (value === null || value === undefined) return "—";
+  if (!Number.isFinite(value)) return String(value);
+  return Math.abs(value) >= 0.001 && Math.abs(value) < 10000 ? value.toPrecision(4) : value.toExponential(3);
+}
+
+function formatSeconds(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const m = Math.floor(seconds / 60);
+  return `${m} min ${Math.round(seconds - 60 * m)} s`;
+}
+
+export class StatusLine {
+  constructor(root, banners) {
+    this.root = root;
+    this.banners = banners;
+    this.pill = root.querySelector("#status-pill");
+    this.epochEl = root.querySelector("#status-epoch");
+    this.lossesEl = root.querySelector("#status-losses");
+    this.speedEl = root.querySelector("#status-speed");
+    this.elapsedEl = root.querySelector("#status-elapsed");
+    this.runEl = root.querySelector("#status-run");
+    this.state = { status: "idle" };
+    this.samples = [];
+    this.dirty = true;
+  }
+
+  /** Resets to a new run (or to no run). */
+  reset(runId = null, status = "idle") {
+    this.state = { status, runId };
+    this.samples = [];
+    this.dirty = true;
+  }
+
+  /** Merges fields from a snapshot, frame, done or REST answer. */
+  update(fields) {
+    const s = this.state;
+    for (const key of ["status", "epoch", "epochs", "elapsed", "reason", "train_loss", "test_loss"]) {
+      if (fields[key] !== undefined) s[key] = fields[key];
+    }
+    if (fields.epoch !== undefined && fields.elapsed !== undefined && fields.elapsed !== null) {
+      this.samples.push([fields.elapsed, fields.epoch]);
+      while (this.samples.length > 2 && this.samples[this.samples.length - 1][0] - this.samples[0][0] > 2) {
+        this.samples.shift();
+      }
+    }
+    this.dirty = true;
+  }
+
+  /** Last losses from a history block. */
+  updateFromHistory(history) {
+    if (!history || !history.epoch || !history.epoch.length) return;
+    const last = history.epoch.length - 1;
+    this.update({
+      train_loss: history.train_loss ? history.train_loss[last] : undefined,
+      test_loss: history.test_loss ? history.test_loss[last] : undefined,
+    });
+  }
+
+  epochsPerSecond() {
+    const s = this.state;
+    if (s.status !== "running") return null;
+    if (this.samples.length >= 2) {
+      const [t0, e0] = this.samples[0];
+      const [t1, e1] = this.samples[this.samples.length - 1];
+      if (t1 - t0 > 0.2) return (e1 - e0) / (t1 - t0);
+    }
+    return s.elapsed > 0 && s.epoch ? s.epoch / s.elapsed : null;
+  }
+
+  render() {
+    if (!this.dirty) return false;
+    this.dirty = false;
+    const s = this.state;
+    this.root.dataset.status = s.status;
+    this.root.dataset.epoch = s.epoch ?? 0;
+    this.pill.textContent = s.status;
+    this.epochEl.innerHTML = s.epochs ? `<span class="dim">epoch</span> <b>${s.epoch ?? 0}</b> / ${s.epochs}` : "";
+    this.lossesEl.innerHTML = s.runId && (s.train_loss !== undefined || s.test_loss !== undefined)
+      ? `<span class="dim">train</span> <b>${formatLoss(s.train_loss)}</b> · <span class="dim">test</span> <b>${formatLoss(s.test_loss)}</b>`
+      : "";
+    const rate = this.epochsPerSecond();
+    this.speedEl.innerHTML = rate !== null ? `<b>${rate >= 100 ? Math.round(rate) : rate.toFixed(1)}</b> <span class="dim">epochs/s</span>` : "";
+    this.elapsedEl.innerHTML = s.elapsed !== undefined && s.elapsed !== null ? `<b>${formatSeconds(s.elapsed)}</b> <span class="dim">elapsed</span>` : "";
+    if (s.runId) {
+      this.runEl.hidden = false;
+      this.runEl.textContent = `run ${s.runId}`;
+      this.runEl.href = window.location.href;
+    } else {
+      this.runEl.hidden = true;
+    }
+    if (s.status === "idle") this.epochEl.textContent = "Choose a task and press Train.";
+    return true;
+  }
+
+  /** Shows (text) or removes (null) the banner with this key. */
+  setBanner(key, kind, text) {
+    let banner = this.banners.querySelector(`#banner-${key}`);
+    if (!text) {
+      if (banner) banner.remove();
+      return;
+    }
+    if (!banner) {
+      banner = document.createElement("div");
+      banner.className = "banner";
+      banner.id = `banner-${key}`;
+      banner.setAttribute("role", "alert");
+      banner.innerHTML = '<span class="banner-icon" aria-hidden="true">!</span><span class="banner-text"></span>';
+      this.banners.appendChild(banner);
+    }
+    banner.dataset.kind = kind;
+    banner.querySelector(".banner-text").textContent = text;
+  }
+}

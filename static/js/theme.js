@@ -1,0 +1,74 @@
+// Colours and shared Plotly layout, following the system light/dark setting.
+// Okabe-Ito for lines (colour-blind safe), viridis/cividis for heatmaps.
+
+export const OKABE_ITO = {
+  black: "#000000", orange: "#E69F00", skyBlue: "#56B4E9", green: "#009E73",
+  yellow: "#F0E442", blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7",
+};
+
+const darkQuery = window.matchMedia("(prefers-color-scheme: dark)");
+
+/** The palette for the current colour scheme. */
+export function palette() {
+  const dark = darkQuery.matches;
+  const css = getComputedStyle(document.documentElement);
+  const v = (name) => css.getPropertyValue(name).trim();
+  return {
+    dark,
+    fg: v("--fg") || (dark ? "#e4e9ef" : "#1b2430"),
+    muted: v("--muted") || "#5b6776",
+    panel: v("--panel") || (dark ? "#171e27" : "#ffffff"),
+    grid: dark ? "rgba(255,255,255,0.09)" : "rgba(0,0,0,0.08)",
+    zero: dark ? "rgba(255,255,255,0.25)" : "rgba(0,0,0,0.25)",
+    train: dark ? OKABE_ITO.skyBlue : OKABE_ITO.blue,
+    test: dark ? OKABE_ITO.orange : OKABE_ITO.vermillion,
+    target: dark ? "#c9d1db" : "#3b4552",
+    prediction: dark ? OKABE_ITO.orange : OKABE_ITO.vermillion,
+    trainPoints: dark ? OKABE_ITO.skyBlue : OKABE_ITO.blue,
+    testPoints: OKABE_ITO.green,
+    positive: dark ? OKABE_ITO.skyBlue : OKABE_ITO.blue,
+    negative: dark ? OKABE_ITO.orange : OKABE_ITO.vermillion,
+  };
+}
+
+/** Calls fn() whenever the system switches between light and dark. */
+export function onThemeChange(fn) {
+  darkQuery.addEventListener("change", fn);
+}
+
+function axis(p, title) {
+  return {
+    title: { text: title, standoff: 6 },
+    gridcolor: p.grid, zerolinecolor: p.zero, linecolor: p.grid,
+    color: p.fg, automargin: false,
+  };
+}
+
+/** Base layout for a 2-D Plotly chart with axis titles. */
+export function baseLayout(p, { xTitle = "", yTitle = "" } = {}) {
+  return {
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", size: 12, color: p.fg },
+    margin: { l: 58, r: 12, t: 28, b: 42 },
+    xaxis: axis(p, xTitle),
+    yaxis: axis(p, yTitle),
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11.5 },
+      bgcolor: "rgba(0,0,0,0)" },
+    hoverlabel: { bgcolor: p.panel, bordercolor: p.muted, font: { color: p.fg } },
+  };
+}
+
+/** Axis settings for a 3-D scene. */
+export function sceneAxis(p, title) {
+  return {
+    title: { text: title }, color: p.fg, gridcolor: p.grid, zerolinecolor: p.zero,
+    backgroundcolor: "rgba(0,0,0,0)", showbackground: false,
+  };
+}
+
+/** Plotly config shared by every chart: no logo, no cloud links, responsive. */
+export const PLOT_CONFIG = {
+  displaylogo: false, responsive: true, showLink: false, showSendToCloud: false,
+  modeBarButtonsToRemove: ["sendDataToCloud", "lasso2d", "select2d"],
+};

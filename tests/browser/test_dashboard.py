@@ -1,0 +1,286 @@
+"""The dashboard in a real browser: train, watch, pause, share, and fail loudly on any error.
+
+Every test runs against a fresh live server and a fresh page (see conftest.py): a console error,
+an uncaught exception or a request to another host fails it.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+LONG_RUN = "100000"  # epochs: a run that keeps going until the test stops it
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def open_dashboard(page: Any, path: str) -> None:
+    page.goto(path)
+    page.wait_for_function("window.studio && window.studio.state.task !== null")
+
+
+def set_hidden(page: Any, sizes: list[int | str]) -> None:
+    """Edit the hidden-layer list in the form until it holds exactly `sizes`."""
+    rows = page.locator("#hidden-layers input.layer-size")
+    while rows.count() < len(sizes):
+        page.click("#add-layer")
+    while rows.count() > len(sizes):
+        page.locator("#hidden-layers .remove-layer").last.click()
+    for index, size in enumerate(sizes):
+        rows.nth(index).fill(str(size))
+
+
+def wait_status(page: Any, *statuses: str, timeout: float = 20_000) -> None:
+    page.wait_for_function(
+        "statuses => statuses.includes(document.getElementById('status').dataset.status)",
+        arg=list(statuses),
+        timeout=timeout,
+    )
+
+
+def shown_epoch(page: Any) -> int:
+    return int(page.get_attribute("#status", "data-epoch"))
+
+
+def loss_points(page: Any) -> int:
+    return page.evaluate("(document.getElementById('loss-chart').data || [{x: []}])[0].x.length")
+
+
+def wait_loss_points(page: Any, count: int, timeout: float = 20_000) -> None:
+    page.wait_for_function(
+        "n => { const gd = document.getElementById('loss-chart');"
+        " return gd.data && gd.data[0].x.length >= n; }",
+        arg=count,
+        timeout=timeout,
+    )
+
+
+def get_json(server: Any, path: str) -> Any:
+    with urllib.request.urlopen(server.url + path, timeout=10) as response:
+        return json.load(response)
+
+
+def start_run(page: Any, epochs: str = LONG_RUN) -> str:
+    """Press Train with `epochs` and wait until the page watches a running run; its id."""
+    page.fill("#epochs", epochs)
+    page.click("#train")
+    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    return page.evaluate("window.studio.state.runId")
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_sin_run_streams_loss_and_prediction_then_finishes(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    set_hidden(page, [16, 16])
+    run_id = start_run(page, epochs="3000")
+
+    wait_loss_points(page, 20)
+    page.wait_for_function("document.getElementById('fit-plot').data[3].y.length > 0")
+    before = page.evaluate("Array.from(document.getElementById('fit-plot').data[3].y)")
+    page.wait_for_function(
+        "before => { const y = document.getElementById('fit-plot').data[3].y;"
+        " return y.some((v, i) => v !== before[i]); }",
+        arg=before,
+    )
+    wait_status(page, "finished", timeout=60_000)
+    page.wait_for_function("document.getElementById('loss-chart').data[0].x.length === 3000")
+
+    run = get_json(live_server, f"/api/runs/{run_id}")
+    assert run["config"]["hidden"] == [16, 16]
+    assert run["status"] == "finished"
+    assert "hidden=16,16" in page.url and f"run={run_id}" in page.url
+    assert page.locator("#status-epoch").inner_text().replace("\u00a0", " ").endswith("3000 / 3000")
+    assert page.is_disabled("#pause") and page.is_disabled("#stop")
+
+
+def test_pause_and_resume_from_the_buttons(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    run_id = start_run(page)
+    wait_status(page, "running")
+    page.wait_for_function("Number(document.getElementById('status').dataset.epoch) > 5")
+
+    page.click("#pause")
+    wait_status(page, "paused")
+    assert page.locator("#pause").inner_text().strip().endswith("Resume")
+    paused_at = get_json(live_server, f"/api/runs/{run_id}")["epoch"]
+    page.wait_for_timeout(600)  # nothing to wait for: the point is that nothing happens
+    assert get_json(live_server, f"/api/runs/{run_id}")["epoch"] == paused_at
+    assert shown_epoch(page) == paused_at
+
+    page.click("#pause")
+    wait_status(page, "running")
+    page.wait_for_function(
+        "n => Number(document.getElementById('status').dataset.epoch) > n", arg=paused_at
+    )
+    page.click("#stop")
+    wait_status(page, "stopped")
+    assert get_json(live_server, f"/api/runs/{run_id}")["status"] == "stopped"
+
+
+def test_space_toggles_pause_outside_text_fields(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    run_id = start_run(page)
+    wait_status(page, "running")
+
+    page.focus("#lr")
+    page.keyboard.press("Space")  # typing in a field must not pause
+    page.locator("#loss-title").click()  # focus leaves the form
+    page.keyboard.press("Space")
+    wait_status(page, "paused")
+    assert get_json(live_server, f"/api/runs/{run_id}")["status"] == "paused"
+
+    page.focus("#pause")  # on a focused button Space must toggle once, not twice
+    page.keyboard.press("Space")
+    wait_status(page, "running")
+    assert get_json(live_server, f"/api/runs/{run_id}")["status"] == "running"
+
+
+def test_saddle_draws_a_3d_surface_and_an_error_heatmap(page: Any) -> None:
+    open_dashboard(page, "/fit/saddle")
+    assert page.locator("#domain-inputs input").count() == 4
+    start_run(page, epochs="300")
+    page.wait_for_function(
+        "(() => { const gd = document.getElementById('fit-surface');"
+        " return gd.data && gd.data.some(t => t.type === 'surface' && t.name === 'network'); })()"
+    )
+    types = page.evaluate("document.getElementById('fit-surface').data.map(t => t.type)")
+    assert types.count("surface") == 2  # prediction and the translucent target
+    page.wait_for_function(
+        "(() => { const gd = document.getElementById('fit-error');"
+        " return gd.data && gd.data.length && gd.data[0].type === 'heatmap'; })()"
+    )
+    z = page.evaluate("document.getElementById('fit-error').data[0].z")
+    assert len(z) == 50 and len(z[0]) == 50
+    assert all(v is None or v >= 0 for row in z for v in row)
+
+
+def test_zero_neurons_is_flagged_and_starts_no_run(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    set_hidden(page, [16, 0])
+    page.click("#train")
+    error = page.locator("#error-hidden")
+    error.wait_for(state="visible")
+    assert "at least 1 neuron" in error.inner_text()
+    assert page.get_attribute("#hidden-1", "aria-invalid") == "true"
+    assert page.get_attribute("#hidden-0", "aria-invalid") is None
+    assert get_json(live_server, "/api/runs") == []
+    assert page.evaluate("window.studio.state.runId") is None
+
+    page.fill("#hidden-1", "8")  # fixing the field clears its message
+    error.wait_for(state="hidden")
+
+
+def test_server_validation_errors_show_next_to_their_fields(
+    page: Any, live_server: Any, problems: Any
+) -> None:
+    problems.allow_console(r"status of 400")  # the browser logs the refused POST itself
+    open_dashboard(page, "/fit/sin")
+    body = json.dumps({"errors": {"lr": "too hot for this server", "bogus": "unknown field"}})
+    page.route(
+        "**/api/runs",
+        lambda route: route.fulfill(status=400, content_type="application/json", body=body)
+        if route.request.method == "POST"
+        else route.fallback(),
+    )
+    page.click("#train")
+    page.locator("#error-lr").wait_for(state="visible")
+    assert page.locator("#error-lr").inner_text().endswith("too hot for this server")
+    assert page.get_attribute("#lr", "aria-invalid") == "true"
+    assert "bogus" in page.locator("#error-form").inner_text()
+    assert get_json(live_server, "/api/runs") == []
+
+
+def test_reloading_a_running_run_url_brings_its_history_back(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    set_hidden(page, [8, 24, 8])
+    run_id = start_run(page)
+    wait_loss_points(page, 50)
+    url = page.url
+    assert f"run={run_id}" in url and "hidden=8,24,8" in url
+
+    page.goto("/")  # away, then back through the shared link
+    open_dashboard(page, url)
+    page.wait_for_function("window.studio.state.haveSnapshot")
+    epoch_now = get_json(live_server, f"/api/runs/{run_id}")["epoch"]
+    wait_loss_points(page, epoch_now)
+    assert page.evaluate("document.getElementById('loss-chart').data[0].x[0]") == 1
+    values = page.eval_on_selector_all("#hidden-layers input", "els => els.map(e => e.value)")
+    assert values == ["8", "24", "8"]
+    wait_status(page, "running")
+    page.click("#stop")
+    wait_status(page, "stopped")
+
+
+def test_log_scale_and_smoothing_change_the_chart(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    start_run(page)
+    wait_loss_points(page, 30)
+    chart = "document.getElementById('loss-chart')"
+    assert page.evaluate(f"{chart}.layout.yaxis.type") == "linear"
+    page.check("#log-scale")
+    page.wait_for_function(f"{chart}.layout.yaxis.type === 'log'")
+
+    # Smoothed values already drawn never change when new points arrive.
+    before = page.evaluate(f"Array.from({chart}.data[2].y)")
+    page.wait_for_function(f"n => {chart}.data[2].y.length > n + 20", arg=len(before))
+    after = page.evaluate(f"Array.from({chart}.data[2].y)")
+    assert after[: len(before)] == before
+    page.click("#pause")
+    wait_status(page, "paused")
+
+    page.fill("#smoothing", "0")
+    page.wait_for_function(f"{chart}.data[2].visible === false")
+    page.fill("#smoothing", "0.95")
+    page.wait_for_function(f"{chart}.data[2].visible === true")
+    raw = page.evaluate(f"Array.from({chart}.data[0].y)")
+    smooth = page.evaluate(f"Array.from({chart}.data[2].y)")
+    assert len(raw) == len(smooth)
+    assert smooth[0] == pytest.approx(raw[0])  # debiased: the first point is the first value
+    assert any(abs(s - r) > 1e-9 for s, r in zip(smooth[1:], raw[1:], strict=True))
+    assert page.locator("#smoothing-value").inner_text() == "0.95"
+
+
+def test_network_drawing_follows_the_form_and_summarises_wide_layers(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    set_hidden(page, [64, 5])
+    page.wait_for_function(
+        "document.querySelector('#network-view').textContent.includes('12 of 64 shown')"
+    )
+    assert page.locator("#network-view circle").count() == 1 + 12 + 5 + 1
+    start_run(page, epochs="400")
+    page.wait_for_function(
+        "document.querySelector('#network-note').textContent.startsWith('live weights')"
+    )
+    colours = page.eval_on_selector_all(
+        "#network-view line", "els => [...new Set(els.map(e => e.getAttribute('stroke')))]"
+    )
+    assert len(colours) == 2  # positive and negative weights
+    assert page.locator("#network-view line[stroke-dasharray]").count() > 0
+
+
+def test_lost_connection_reconnects_and_resyncs_from_a_snapshot(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    start_run(page)
+    wait_loss_points(page, 20)
+    page.evaluate("window.studio.socket.socket.io.engine.close()")
+    page.wait_for_function("window.studio.stats.snapshots >= 2")
+    page.wait_for_function("!document.getElementById('banner-connection')")
+    wait_status(page, "running")
+    wait_loss_points(page, 40)
+
+
+def test_unknown_task_gives_a_friendly_404(page: Any, problems: Any) -> None:
+    problems.allow_console(r"status of 404")  # the document itself is a 404, as it should be
+    response = page.goto("/fit/nope")
+    assert response.status == 404
+    assert page.locator("#notfound-message").inner_text() == "Unknown task 'nope'"
+    assert page.locator("a[href='/fit/sin']").count() == 1
+    assert page.locator("a[href='/fit/saddle']").count() == 1
