@@ -66,7 +66,8 @@ class Watcher:
     """A python-socketio client on the websocket transport that records every event it gets.
 
     `frame_delay` makes it a slow client: its frame handler sleeps that long before returning
-    (the ack goes out when the handler returns).
+    (the ack goes out when the handler returns). python-socketio runs each handler in its own
+    thread, so events are recorded on entry and histories are merged by epoch.
     """
 
     EVENTS = ("snapshot", "frame", "done", "error")
@@ -84,11 +85,11 @@ class Watcher:
 
     def _recorder(self, name: str) -> Callable[[Any], None]:
         def record(data: Any) -> None:
-            if name == "frame" and self.frame_delay:
-                time.sleep(self.frame_delay)
             with self.condition:
                 self.events.append((name, data))
                 self.condition.notify_all()
+            if name == "frame" and self.frame_delay:
+                time.sleep(self.frame_delay)
 
         return record
 
@@ -99,7 +100,12 @@ class Watcher:
         self.client.emit("unwatch", {"run_id": run_id})
 
     def disconnect(self) -> None:
+        """Disconnect cleanly, without websocket-client's 3 s wait for the close handshake."""
         if self.client.connected:
+            ws = self.client.eio.ws
+            if ws is not None:
+                close = ws.close
+                ws.close = lambda *args, **kwargs: close(timeout=0.2)
             self.client.disconnect()
 
     def of(self, name: str, run_id: str | None = None) -> list[Any]:
@@ -121,17 +127,25 @@ class Watcher:
         return self.of("done", run_id)[0]
 
     def history(self, run_id: str) -> dict[str, list]:
-        """The last snapshot's history followed by every later frame's points."""
+        """The last snapshot's history plus every later frame's points, ordered by epoch.
+
+        Fails if any epoch arrived twice (each point must be sent to a client exactly once).
+        """
         with self.condition:
             events = [(e, d) for e, d in self.events if d.get("run_id") == run_id]
         last_snapshot = max(i for i, (event, _) in enumerate(events) if event == "snapshot")
-        snapshot_history = events[last_snapshot][1]["history"]
-        merged = {name: list(values) for name, values in snapshot_history.items()}
-        for event, data in events[last_snapshot + 1 :]:
-            if event == "frame":
-                for name, values in data["history"].items():
-                    merged[name].extend(values)
-        return merged
+        chunks = [events[last_snapshot][1]["history"]]
+        chunks += [
+            data["history"] for event, data in events[last_snapshot + 1 :] if event == "frame"
+        ]
+        points: dict[int, dict[str, Any]] = {}
+        for chunk in chunks:
+            for index, epoch in enumerate(chunk["epoch"]):
+                assert epoch not in points, f"epoch {epoch} sent twice"
+                points[epoch] = {name: values[index] for name, values in chunk.items()}
+        names = list(chunks[0])
+        ordered = [points[epoch] for epoch in sorted(points)]
+        return {name: [point[name] for point in ordered] for name in names}
 
     def summary(self) -> str:
         with self.condition:
