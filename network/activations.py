@@ -35,11 +35,9 @@ class Activation(Layer):
     def _make(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
         return np.empty_like(x), np.empty_like(x), np.empty_like(x)
 
-    def _bufs(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
-        key = x.shape
-        if key == self._key:
-            return self._cache[key]
-        return self._buffers(key, lambda: self._make(x))
+    def _use(self, x: np.ndarray) -> None:
+        """Switch to the buffers for inputs shaped like ``x``: ``_out``, ``_tmp``, ``_dx``."""
+        self._out, self._tmp, self._dx = self._buffers(x.shape, lambda: self._make(x))
 
 
 class Tanh(Activation):
@@ -47,13 +45,14 @@ class Tanh(Activation):
 
     def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         """tanh, in place when allowed."""
-        self._b = b = self._bufs(x)
-        self._y = np.tanh(x, out=x if inplace else b[0])
+        if x.shape != self._key:
+            self._use(x)
+        self._y = np.tanh(x, out=x if inplace else self._out)
         return self._y
 
-    def backward(self, grad, *, input_grad=True, inplace=False, accumulate=True):
+    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
         """``g · (1 - y²)``."""
-        _, tmp, dx = self._b
+        tmp, dx = self._tmp, self._dx
         np.multiply(self._y, self._y, out=tmp)
         np.subtract(1.0, tmp, out=tmp)
         return np.multiply(grad, tmp, out=grad if inplace else dx)
@@ -65,17 +64,18 @@ class Sigmoid(Activation):
 
     def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         """Logistic sigmoid."""
-        self._b = b = self._bufs(x)
-        y = np.multiply(x, 0.5, out=x if inplace else b[0])
+        if x.shape != self._key:
+            self._use(x)
+        y = np.multiply(x, 0.5, out=x if inplace else self._out)
         np.tanh(y, out=y)
         y += 1.0
         y *= 0.5
         self._y = y
         return y
 
-    def backward(self, grad, *, input_grad=True, inplace=False, accumulate=True):
+    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
         """``g · y (1 - y)``."""
-        _, tmp, dx = self._b
+        tmp, dx = self._tmp, self._dx
         np.subtract(1.0, self._y, out=tmp)
         tmp *= self._y
         return np.multiply(grad, tmp, out=grad if inplace else dx)
@@ -89,13 +89,14 @@ class ReLU(Activation):
 
     def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         """Rectifier."""
-        self._b = b = self._bufs(x)
-        self._y = np.maximum(x, 0.0, out=x if inplace else b[0])
+        if x.shape != self._key:
+            self._use(x)
+        self._y = np.maximum(x, 0.0, out=x if inplace else self._out)
         return self._y
 
-    def backward(self, grad, *, input_grad=True, inplace=False, accumulate=True):
+    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
         """``g · [y > 0]`` (a boolean mask: far faster than ``sign``)."""
-        _, mask, dx = self._b
+        mask, dx = self._tmp, self._dx
         np.greater(self._y, 0.0, out=mask)
         return np.multiply(grad, mask, out=grad if inplace else dx)
 
@@ -117,14 +118,15 @@ class LeakyReLU(Activation):
 
     def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         """``max(x, a·x)`` (valid for ``0 <= a <= 1``)."""
-        self._b = b = self._bufs(x)
-        np.multiply(x, self.negative_slope, out=b[1])
-        self._y = np.maximum(x, b[1], out=x if inplace else b[0])
+        if x.shape != self._key:
+            self._use(x)
+        np.multiply(x, self.negative_slope, out=self._tmp)
+        self._y = np.maximum(x, self._tmp, out=x if inplace else self._out)
         return self._y
 
-    def backward(self, grad, *, input_grad=True, inplace=False, accumulate=True):
+    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
         """``g · (a + (1 - a)·[y > 0])``."""
-        _, tmp, dx = self._b
+        tmp, dx = self._tmp, self._dx
         np.greater(self._y, 0.0, out=tmp)
         tmp *= 1.0 - self.negative_slope
         tmp += self.negative_slope
@@ -148,18 +150,19 @@ class ELU(Activation):
 
     def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         """``max(x, 0) + α·expm1(min(x, 0))``."""
-        self._b = b = self._bufs(x)
-        negative = np.minimum(x, 0.0, out=b[1])
+        if x.shape != self._key:
+            self._use(x)
+        negative = np.minimum(x, 0.0, out=self._tmp)
         np.expm1(negative, out=negative)
         negative *= self.alpha
-        y = np.maximum(x, 0.0, out=x if inplace else b[0])
+        y = np.maximum(x, 0.0, out=x if inplace else self._out)
         y += negative
         self._y = y
         return y
 
-    def backward(self, grad, *, input_grad=True, inplace=False, accumulate=True):
+    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
         """``g · (1 if y > 0 else y + α)``."""
-        _, tmp, dx = self._b
+        tmp, dx = self._tmp, self._dx
         np.add(self._y, self.alpha, out=tmp)
         np.copyto(tmp, 1.0, where=self._y > 0.0)
         return np.multiply(grad, tmp, out=grad if inplace else dx)
@@ -179,26 +182,27 @@ class GELU(Activation):
 
     def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         """Tanh-approximated GELU into the layer's own buffer."""
-        self._b = b = self._bufs(x)
-        t = np.multiply(x, x, out=b[1])
+        if x.shape != self._key:
+            self._use(x)
+        t = np.multiply(x, x, out=self._tmp)
         t *= _GELU_C
         t += 1.0
         t *= x
         t *= _GELU_K
         np.tanh(t, out=t)
-        y = np.add(t, 1.0, out=b[0])
+        y = np.add(t, 1.0, out=self._out)
         y *= x
         y *= 0.5
         self._x, self._t = x, t
         return y
 
-    def backward(self, grad, *, input_grad=True, inplace=False, accumulate=True):
+    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
         """See the class docstring."""
         x, t = self._x, self._t
         x2 = x * x
         slope = (1.0 - t * t) * (0.5 * _GELU_K) * x * (1.0 + (3.0 * _GELU_C) * x2)
         slope += 0.5 * (1.0 + t)
-        return np.multiply(grad, slope, out=grad if inplace else self._b[2])
+        return np.multiply(grad, slope, out=grad if inplace else self._dx)
 
 
 class Softplus(Activation):
@@ -221,21 +225,22 @@ class Softplus(Activation):
 
     def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         """``max(x, 0) + log1p(exp(-β|x|)) / β``."""
-        self._b = b = self._bufs(x)
-        tail = np.abs(x, out=b[1])
+        if x.shape != self._key:
+            self._use(x)
+        tail = np.abs(x, out=self._tmp)
         tail *= -self.beta
         np.exp(tail, out=tail)
         np.log1p(tail, out=tail)
         if self.beta != 1.0:
             tail *= 1.0 / self.beta
-        y = np.maximum(x, 0.0, out=x if inplace else b[0])
+        y = np.maximum(x, 0.0, out=x if inplace else self._out)
         y += tail
         self._y = y
         return y
 
-    def backward(self, grad, *, input_grad=True, inplace=False, accumulate=True):
+    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
         """``g · (-expm1(-βy))``."""
-        _, tmp, dx = self._b
+        tmp, dx = self._tmp, self._dx
         np.multiply(self._y, -self.beta, out=tmp)
         np.expm1(tmp, out=tmp)
         np.negative(tmp, out=tmp)
@@ -249,7 +254,7 @@ class Identity(Activation):
         """``x``."""
         return x
 
-    def backward(self, grad, *, input_grad=True, inplace=False, accumulate=True):
+    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
         """``g``."""
         return grad
 

@@ -43,7 +43,7 @@ class Layer:
     """Base class of every layer.
 
     Subclasses implement ``forward(x, inplace=False)`` and
-    ``backward(grad, *, input_grad=True, inplace=False, accumulate=True)``:
+    ``backward(grad, input_grad=True, inplace=False, accumulate=True)``:
 
     - ``inplace=True`` in ``forward`` lets the layer overwrite ``x`` (the model passes it when
       ``x`` is an internal buffer nobody needs any more); in ``backward`` it lets the layer
@@ -71,7 +71,6 @@ class Layer:
     def backward(
         self,
         grad: np.ndarray,
-        *,
         input_grad: bool = True,
         inplace: bool = False,
         accumulate: bool = True,
@@ -91,7 +90,7 @@ class Layer:
     def _clear_buffers(self) -> None:
         """Forget cached buffers (after a dtype change, or for one-off standalone calls)."""
         self._cache: dict = {}
-        self._key: object = None
+        self._key: object = None  # the key of the buffers in use
 
     def _buffers(self, key: object, make) -> tuple:
         """The buffers for ``key`` (e.g. the batch shape), created by ``make()`` on first use."""
@@ -176,13 +175,15 @@ class Linear(Layer):
             raise ValueError(f"x must have shape (batch, {self.in_features}), got {x.shape}")
         return super().__call__(x)
 
+    def _use(self, n: int) -> None:
+        """Switch to the buffers for batch size ``n``."""
+        self._out, self._dx, self._ones = self._buffers(n, lambda: self._make_buffers(n))
+
     def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         """``y = x @ W + b`` into the layer's output buffer."""
-        n = x.shape[0]
-        if n == self._key:
-            out = self._cache[n][0]
-        else:
-            out = self._buffers(n, lambda: self._make_buffers(n))[0]
+        if x.shape[0] != self._key:
+            self._use(x.shape[0])
+        out = self._out
         if self.in_features == 1:  # an outer product: a broadcast multiply beats an sgemm call
             np.multiply(x, self.weight.data, out=out)
         else:
@@ -195,7 +196,6 @@ class Linear(Layer):
     def backward(
         self,
         grad: np.ndarray,
-        *,
         input_grad: bool = True,
         inplace: bool = False,
         accumulate: bool = True,
@@ -204,22 +204,21 @@ class Linear(Layer):
         x = self._x
         if x is None:
             raise RuntimeError("Linear.backward called before forward")
-        _, dx, ones = self._cache[x.shape[0]]
+        if x.shape[0] != self._key:
+            self._use(x.shape[0])
         if accumulate:
             self.weight.grad += x.T @ grad
             if self.bias is not None:
-                self.bias.grad += ones @ grad
+                self.bias.grad += self._ones @ grad
         else:
             np.matmul(x.T, grad, out=self.weight.grad)
             if self.bias is not None:
-                np.matmul(ones, grad, out=self.bias.grad)
+                np.matmul(self._ones, grad, out=self.bias.grad)
         if not input_grad:
             return None
-        if self.out_features == 1:
-            np.multiply(grad, self.weight.data.T, out=dx)
-        else:
-            np.matmul(grad, self.weight.data.T, out=dx)
-        return dx
+        if self.out_features == 1:  # an outer product again
+            return np.multiply(grad, self.weight.data.T, out=self._dx)
+        return np.matmul(grad, self.weight.data.T, out=self._dx)
 
 
 class Dropout(Layer):
@@ -262,7 +261,6 @@ class Dropout(Layer):
     def backward(
         self,
         grad: np.ndarray,
-        *,
         input_grad: bool = True,
         inplace: bool = False,
         accumulate: bool = True,

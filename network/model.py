@@ -36,7 +36,12 @@ class Sequential:
         self.training = True
         # A layer may overwrite its input in place if that input is an internal buffer whose
         # producer does not need it for its own backward.
-        self._inplace = [i > 0 and not layers[i - 1].needs_output for i in range(len(layers))]
+        inplace = [i > 0 and not layers[i - 1].needs_output for i in range(len(layers))]
+        # bound methods, so the hot loops do no attribute lookups
+        self._forward_plan = [
+            (layer.forward, flag) for layer, flag in zip(layers, inplace, strict=True)
+        ]
+        self._backward_plan = [layer.backward for layer in reversed(layers[1:])]
         params = self.parameters()
         self._grads_zeroed = False
         self._flatten(params[0].data.dtype if params else np.dtype(np.float32))
@@ -162,18 +167,17 @@ class Sequential:
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         """Forward on an already checked input; returns an internal buffer."""
-        for layer, inplace in zip(self.layers, self._inplace, strict=True):
-            x = layer.forward(x, inplace)
+        for forward, inplace in self._forward_plan:
+            x = forward(x, inplace)
         return x
 
     def _backward(self, grad: np.ndarray, input_grad: bool, accumulate: bool) -> np.ndarray | None:
         """Backward from an internal (overwritable) gradient buffer."""
-        layers = self.layers
-        for i in range(len(layers) - 1, 0, -1):
-            grad = layers[i].backward(grad, inplace=True, accumulate=accumulate)
-        if not layers:
+        for backward in self._backward_plan:
+            grad = backward(grad, True, True, accumulate)
+        if not self.layers:
             return grad if input_grad else None
-        return layers[0].backward(grad, input_grad=input_grad, inplace=True, accumulate=accumulate)
+        return self.layers[0].backward(grad, input_grad, True, accumulate)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Outputs for inputs ``x`` of shape (batch, in_features): a new array the caller owns."""

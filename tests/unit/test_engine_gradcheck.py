@@ -91,8 +91,8 @@ def test_loss_gradient_alone_passes_gradcheck(rng):
 
 def test_gradcheck_detects_a_wrong_gradient(rng):
     class BrokenTanh(nn.Tanh):
-        def backward(self, grad, **kwargs):
-            return super().backward(grad, **kwargs) * 1.01
+        def backward(self, grad, *args, **kwargs):
+            return super().backward(grad, *args, **kwargs) * 1.01
 
     model = nn.Sequential(nn.Linear(3, 4, seed=1), BrokenTanh(), nn.Linear(4, 2, seed=2))
     assert (

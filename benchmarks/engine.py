@@ -1,0 +1,227 @@
+"""Engine speed against PyTorch CPU (issue 3, item 6). Run: ``python benchmarks/engine.py``.
+
+Training steps per second for ours and for PyTorch with the same shapes, float32 and the same
+number of threads, measured in one process in interleaved blocks (ours, torch, ours, torch, ...)
+and reported as the best block of each, for
+
+  (a) 1-64-64-1 tanh, MSE, batch 64, SGD + momentum
+  (b) 784-50-50-10 tanh, cross-entropy, batch 100, SGD + momentum
+  (c) 784-512-512-10 ReLU, cross-entropy, batch 256, SGD + momentum
+      (+ the GEMM floor: summed best time of np.matmul at the step's own GEMM shapes)
+  (d) the moons net 2-25-50-25-2 tanh, cross-entropy, batch 32, Adam
+
+and the wall time the engine needs to reach 96 % test accuracy on moons (2000 points, noise 0.2,
+70/30 split). Our step is the one ``nn.train`` runs (no loss value, gradients written in place);
+PyTorch's is the usual ``zero_grad(); loss(net(x), t).backward(); step()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import network as nn  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+THREADS = os.cpu_count() or 1
+TARGETS = {"a": 5.0, "b": 2.0, "c": 1.0, "d": 6.0}
+FLOOR_TARGET = 0.75
+MOONS_TARGET = 0.1
+
+CASES = {
+    "a": dict(sizes=[1, 64, 64, 1], activation="tanh", loss="mse", batch=64, optimizer="sgd"),
+    "b": dict(sizes=[784, 50, 50, 10], activation="tanh", loss="ce", batch=100, optimizer="sgd"),
+    "c": dict(sizes=[784, 512, 512, 10], activation="relu", loss="ce", batch=256, optimizer="sgd"),
+    "d": dict(sizes=[2, 25, 50, 25, 2], activation="tanh", loss="ce", batch=32, optimizer="adam"),
+}
+
+
+def build_ours(case: dict, x: np.ndarray, t: np.ndarray):
+    """One training step of our engine, as ``nn.train`` runs it."""
+    model = nn.mlp(case["sizes"], case["activation"], seed=0)
+    loss_fn = nn.MSELoss() if case["loss"] == "mse" else nn.CrossEntropyLoss()
+    if case["optimizer"] == "sgd":
+        opt = nn.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    else:
+        opt = nn.Adam(model.parameters(), lr=0.001)
+    targets = loss_fn._targets(t, case["sizes"][-1], model.dtype)  # converted once, as in train
+    forward, backward, gradient, step = model._forward, model._backward, loss_fn._grad, opt.step
+
+    def train_step() -> None:
+        backward(gradient(forward(x), targets), False, False)
+        step()
+
+    return model, train_step
+
+
+def build_torch(case: dict, model: nn.Sequential, x: np.ndarray, t: np.ndarray):
+    """The same step in PyTorch (same weights, shapes and dtype)."""
+    layers = []
+    act = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[case["activation"]]
+    for layer in model.linear_layers():
+        linear = torch.nn.Linear(layer.in_features, layer.out_features)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.weight.data.T.copy()))
+            linear.bias.copy_(torch.from_numpy(layer.bias.data.copy()))
+        layers += [linear, act()]
+    net = torch.nn.Sequential(*layers[:-1])
+    if case["optimizer"] == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=0.001)
+    loss_fn = torch.nn.MSELoss() if case["loss"] == "mse" else torch.nn.CrossEntropyLoss()
+    xt = torch.from_numpy(x)
+    tt = torch.from_numpy(t)
+
+    def train_step() -> None:
+        opt.zero_grad()
+        loss_fn(net(xt), tt).backward()
+        opt.step()
+
+    return train_step
+
+
+def calibrate(step, seconds: float) -> int:
+    """Steps that take about ``seconds``."""
+    for _ in range(3):
+        step()
+    n, began = 0, time.perf_counter()
+    while time.perf_counter() - began < 0.05:
+        step()
+        n += 1
+    per_step = (time.perf_counter() - began) / n
+    return max(3, int(seconds / per_step))
+
+
+def time_block(step, n: int) -> float:
+    """Steps per second over ``n`` steps."""
+    began = time.perf_counter()
+    for _ in range(n):
+        step()
+    return n / (time.perf_counter() - began)
+
+
+def interleaved(steps: dict, blocks: int, seconds: float) -> dict:
+    """Best steps/s of each step function over ``blocks`` interleaved blocks."""
+    counts = {name: calibrate(step, seconds) for name, step in steps.items()}
+    best = dict.fromkeys(steps, 0.0)
+    for _ in range(blocks):
+        for name, step in steps.items():
+            best[name] = max(best[name], time_block(step, counts[name]))
+    return best
+
+
+def case_data(case: dict, rng: np.random.Generator):
+    sizes, batch = case["sizes"], case["batch"]
+    x = rng.normal(size=(batch, sizes[0])).astype(np.float32)
+    if case["loss"] == "mse":
+        t = rng.normal(size=(batch, sizes[-1])).astype(np.float32)
+    else:
+        t = rng.integers(0, sizes[-1], size=batch).astype(np.int64)
+    return x, t
+
+
+def gemm_floor(sizes: list[int], batch: int, repeats: int) -> float:
+    """Seconds for the GEMMs of one step: forward, weight gradients, input gradients but the
+    first layer's, each at its best of ``repeats`` with preallocated outputs."""
+    rng = np.random.default_rng(0)
+    total = 0.0
+    shapes = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        x = rng.normal(size=(batch, n_in)).astype(np.float32)
+        w = rng.normal(size=(n_in, n_out)).astype(np.float32)
+        g = rng.normal(size=(batch, n_out)).astype(np.float32)
+        shapes.append((x, w, np.empty((batch, n_out), np.float32)))  # y = x @ W
+        shapes.append((x.T, g, np.empty((n_in, n_out), np.float32)))  # dW = xᵀ g
+        if i > 0:
+            shapes.append((g, w.T, np.empty((batch, n_in), np.float32)))  # dx = g Wᵀ
+    for a, b, out in shapes:
+        best = float("inf")
+        for _ in range(repeats):
+            began = time.perf_counter()
+            for _ in range(10):
+                np.matmul(a, b, out=out)
+            best = min(best, (time.perf_counter() - began) / 10)
+        total += best
+    return total
+
+
+def moons_time_to_accuracy(seed: int, target: float = 0.96, max_epochs: int = 200):
+    """(training seconds, epochs) until the test accuracy reaches ``target``."""
+    X, labels = nn.datasets.make_moons(2000, noise=0.2, seed=seed)
+    X_train, y_train, X_test, y_test = nn.datasets.train_test_split(X, labels, 0.3, seed=seed)
+    began = time.perf_counter()
+    model = nn.mlp([2, 25, 50, 25, 2], "tanh", seed=seed)
+    opt = nn.Adam(model.parameters(), lr=0.01)
+    for record in nn.train(model, nn.CrossEntropyLoss(), opt, X_train, y_train, max_epochs,
+                           batch_size=32, validation=(X_test, y_test), seed=seed):
+        if record["test_acc"] >= target:
+            return time.perf_counter() - began, record["epoch"]
+    return float("nan"), max_epochs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=15, help="interleaved blocks per case")
+    parser.add_argument("--block-seconds", type=float, default=0.1, help="length of one block")
+    args = parser.parse_args()
+
+    if torch is None:
+        sys.exit("PyTorch is needed for the comparison: pip install -e '.[bench]'")
+    torch.set_num_threads(THREADS)
+    print(f"numpy {np.__version__}, torch {torch.__version__}, float32, "
+          f"{THREADS} threads (torch.set_num_threads; numpy's BLAS default), "
+          f"best of {args.blocks} interleaved blocks\n")
+
+    rng = np.random.default_rng(0)
+    header = f"{'case':<34} {'ours steps/s':>13} {'torch steps/s':>14} {'ratio':>7} {'target':>7}"
+    print(header)
+    print("-" * len(header))
+    results = {}
+    for key, case in CASES.items():
+        x, t = case_data(case, rng)
+        model, ours = build_ours(case, x, t)
+        theirs = build_torch(case, model, x, t)
+        best = interleaved({"ours": ours, "torch": theirs}, args.blocks, args.block_seconds)
+        ratio = best["ours"] / best["torch"]
+        results[key] = (best, ratio)
+        label = (f"({key}) {'-'.join(map(str, case['sizes']))} {case['activation']} "
+                 f"b{case['batch']} {case['optimizer']}")
+        ok = "ok" if ratio >= TARGETS[key] else "MISSED"
+        print(f"{label:<34} {best['ours']:>13,.0f} {best['torch']:>14,.0f} {ratio:>6.2f}x "
+              f"{'>=' + str(TARGETS[key]) + 'x':>7} {ok}")
+
+    floor = gemm_floor(CASES["c"]["sizes"], CASES["c"]["batch"], repeats=max(5, args.blocks))
+    ours_c = results["c"][0]["ours"]
+    share = floor * ours_c  # floor time over our step time
+    print(f"\n(c) GEMM floor: {floor * 1e3:.2f} ms/step = {1 / floor:,.0f} steps/s; "
+          f"ours reaches {share:.0%} of it (target >= {FLOOR_TARGET:.0%}) "
+          f"{'ok' if share >= FLOOR_TARGET else 'MISSED'}")
+
+    times, epochs = [], []
+    for seed in range(5):
+        nn.mlp([2, 2], seed=0)  # warm imports
+        seconds, n_epochs = moons_time_to_accuracy(seed)
+        times.append(seconds)
+        epochs.append(n_epochs)
+    median = statistics.median(times)
+    print(f"moons to 96 % test accuracy (Adam lr 0.01, batch 32, seeds 0-4): median "
+          f"{median * 1e3:.0f} ms (each: {', '.join(f'{s * 1e3:.0f}' for s in times)} ms; "
+          f"epochs {epochs}); target <= {MOONS_TARGET * 1e3:.0f} ms "
+          f"{'ok' if median <= MOONS_TARGET else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
