@@ -102,6 +102,7 @@ class Run:
         self.created = time.time()
         self.data: TaskData = build_data(task, config)
         self.shown_data = self._shown_data()
+        self.axes_json = [round_array(axis) for axis in self.data.grid_axes]  # sent every frame
 
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)  # notified on status changes
@@ -197,11 +198,11 @@ class Run:
         """Values on the grid as ``{x, y}`` (1-D) or ``{x, y, z}`` (2-D), or None."""
         if values is None:
             return None
-        axes = self.data.grid_axes
+        axes = self.axes_json
         values = np.asarray(values).reshape(self.data.grid_shape())
         if len(axes) == 1:
-            return {"x": round_array(axes[0]), "y": round_array(values)}
-        return {"x": round_array(axes[0]), "y": round_array(axes[1]), "z": round_array(values)}
+            return {"x": axes[0], "y": round_array(values)}
+        return {"x": axes[0], "y": axes[1], "z": round_array(values)}
 
     def network_json(self, weights: list[np.ndarray] | None) -> dict[str, Any]:
         """``{sizes, shown, weights}``: the first neurons of each layer and their weights."""

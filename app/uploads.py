@@ -1,0 +1,375 @@
+"""User datasets uploaded as CSV: strict parsing with line-numbered errors, and an in-memory store.
+
+Accepted layouts (header required; names case-insensitive, surrounding whitespace ignored, any
+column order):
+
+* ``x,target``     1-D regression
+* ``x,y,target``   2-D regression
+* ``x,y,label``    classification; labels are integers or strings, 2 to `MAX_CLASSES` of them,
+  mapped to class indices 0..k-1 in sorted order (numeric order when every label is an integer).
+
+The file must be UTF-8 (a byte-order mark is fine); line endings may be LF or CRLF; blank lines
+are skipped. Every problem raises `DatasetError` whose message starts with the line it is on,
+e.g. ``line 7: column 'target' is not a number: 'abc'``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 100_000
+MIN_ROWS = 10  # fewer cannot be split into a training and a test set worth the name
+MAX_CLASSES = 10
+MAX_LABEL_LENGTH = 50
+MAX_INPUT = 1e6  # |x|, |y| bound; the same bound run configs put on a domain
+MAX_TARGET = 1e12  # |target| bound; beyond this squared errors overflow float32
+
+LAYOUTS = {
+    frozenset({"x", "target"}): ("regression", ("x",)),
+    frozenset({"x", "y", "target"}): ("regression", ("x", "y")),
+    frozenset({"x", "y", "label"}): ("classification", ("x", "y")),
+}
+KNOWN_COLUMNS = ("x", "y", "target", "label")
+EXPECTED = "x,target or x,y,target (regression) or x,y,label (classification)"
+
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+class DatasetError(ValueError):
+    """A CSV file that cannot be used; ``str(error)`` is for the user and names the line.
+
+    `line` is the 1-based line number of the problem, or None when it concerns the whole file.
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message if line is None else f"line {line}: {message}")
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class ParsedDataset:
+    """A checked dataset. Arrays are read-only, so one stored dataset can feed many runs.
+
+    Regression: ``Y`` is float64 (n, 1), ``labels`` None, ``classes`` empty. Classification:
+    ``labels`` is int64 (n,) of indices into ``classes`` (the label strings in class order),
+    ``Y`` None. ``X`` is float64 (n, inputs); ``domain`` is [[lo, hi], ...] per input from the
+    data, widened to a non-empty interval when all values are equal.
+    """
+
+    kind: str
+    inputs: int
+    X: np.ndarray
+    Y: np.ndarray | None
+    labels: np.ndarray | None
+    classes: list[str] = field(default_factory=list)
+    domain: list[list[float]] = field(default_factory=list)
+    n_rows: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description (what ``POST /api/datasets`` can answer with, plus an id)."""
+        return {
+            "kind": self.kind,
+            "inputs": self.inputs,
+            "n_rows": self.n_rows,
+            "classes": list(self.classes),
+            "domain": [list(pair) for pair in self.domain],
+        }
+
+    def preview(self, limit: int = 1000) -> dict[str, list]:
+        """At most `limit` rows, spread evenly over the file, as plain lists for a plot.
+
+        Keys: ``x`` (and ``y`` in 2-D) plus ``target`` (regression) or ``label`` (class index).
+        """
+        rows = np.unique(np.linspace(0, self.n_rows - 1, min(limit, self.n_rows)).astype(int))
+        result: dict[str, list] = {"x": self.X[rows, 0].tolist()}
+        if self.inputs == 2:
+            result["y"] = self.X[rows, 1].tolist()
+        if self.kind == "regression":
+            result["target"] = self.Y[rows, 0].tolist()
+        else:
+            result["label"] = self.labels[rows].tolist()
+        return result
+
+
+def parse_csv(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_rows: int = MAX_ROWS,
+    min_rows: int = MIN_ROWS,
+) -> ParsedDataset:
+    """Parse an uploaded CSV file into a `ParsedDataset`, or raise `DatasetError`."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DatasetError("the upload must be a file")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise DatasetError(f"the file is too big: {_size(len(data))} (at most {_size(max_bytes)})")
+    text = _decode(data)
+    if not text.strip():
+        raise DatasetError("the file is empty")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header_line, header = _next_row(reader)
+        if header is None:
+            raise DatasetError("the file is empty")
+        kind, input_names, positions = _read_header(header, header_line)
+        width = len(header)
+        output_name = "target" if kind == "regression" else "label"
+        inputs: list[list[float]] = []
+        outputs: list[Any] = []
+        label_ids: dict[str, int] = {}
+        while True:
+            line, row = _next_row(reader)
+            if row is None:
+                break
+            if len(row) != width:
+                raise DatasetError(f"expected {width} fields, found {len(row)}", line)
+            if len(inputs) == max_rows:
+                raise DatasetError(f"too many rows (at most {max_rows:,} data rows)", line)
+            inputs.append(
+                [_number(row[positions[name]], name, line, MAX_INPUT) for name in input_names]
+            )
+            raw_output = row[positions[output_name]]
+            if kind == "regression":
+                outputs.append(_number(raw_output, output_name, line, MAX_TARGET))
+            else:
+                outputs.append(_label(raw_output, line, label_ids))
+    except csv.Error as error:
+        raise DatasetError(f"malformed CSV: {error}", reader.line_num or 1) from None
+    if not inputs:
+        raise DatasetError("the file has a header but no data rows")
+    if len(inputs) < min_rows:
+        raise DatasetError(f"only {len(inputs)} data rows (at least {min_rows} are needed)")
+    X = np.array(inputs, dtype=np.float64).reshape(len(inputs), len(input_names))
+    domain = [_span(X[:, column]) for column in range(X.shape[1])]
+    if kind == "regression":
+        Y = np.array(outputs, dtype=np.float64).reshape(-1, 1)
+        labels, classes = None, []
+    else:
+        if len(label_ids) < 2:
+            raise DatasetError(
+                f"only one class ({next(iter(label_ids))!r}): "
+                f"classification needs 2 to {MAX_CLASSES} classes"
+            )
+        Y = None
+        classes, index = _class_order(label_ids)
+        labels = index[np.array(outputs, dtype=np.int64)]
+        labels.setflags(write=False)
+    for array in (X, Y):
+        if array is not None:
+            array.setflags(write=False)
+    return ParsedDataset(
+        kind=kind,
+        inputs=len(input_names),
+        X=X,
+        Y=Y,
+        labels=labels,
+        classes=classes,
+        domain=domain,
+        n_rows=len(inputs),
+    )
+
+
+class DatasetStore:
+    """In-memory, thread-safe home of uploaded datasets, keyed by random URL-safe ids.
+
+    Holds at most `max_datasets`; adding one more evicts the least recently used (added or
+    fetched), so a dataset in use by runs stays while abandoned uploads go.
+    """
+
+    def __init__(self, max_datasets: int = 32) -> None:
+        if max_datasets < 1:
+            raise ValueError("max_datasets must be at least 1")
+        self.max_datasets = max_datasets
+        self._datasets: OrderedDict[str, ParsedDataset] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, dataset: ParsedDataset) -> str:
+        """Store `dataset` and return its new id (11 characters of ``[A-Za-z0-9_-]``)."""
+        with self._lock:
+            dataset_id = secrets.token_urlsafe(8)
+            while dataset_id in self._datasets:  # 2**64 ids: practically never loops
+                dataset_id = secrets.token_urlsafe(8)
+            self._datasets[dataset_id] = dataset
+            while len(self._datasets) > self.max_datasets:
+                self._datasets.popitem(last=False)
+            return dataset_id
+
+    def get(self, dataset_id: Any) -> ParsedDataset | None:
+        """The dataset with this id, or None (unknown, evicted or not a string)."""
+        if not isinstance(dataset_id, str):
+            return None
+        with self._lock:
+            dataset = self._datasets.get(dataset_id)
+            if dataset is not None:
+                self._datasets.move_to_end(dataset_id)
+            return dataset
+
+    def __contains__(self, dataset_id: object) -> bool:
+        with self._lock:
+            return dataset_id in self._datasets
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._datasets)
+
+
+def _size(n_bytes: int) -> str:
+    if n_bytes >= 1024 * 1024:
+        return f"{n_bytes / (1024 * 1024):.1f} MB"
+    if n_bytes >= 1024:
+        return f"{n_bytes / 1024:.1f} KB"
+    return f"{n_bytes} bytes"
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DatasetError("the file is UTF-16 encoded: save it as UTF-8", 1)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        raise DatasetError(
+            f"not valid UTF-8 (byte 0x{byte:02x} at column {column}): save the file as UTF-8",
+            line,
+        ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise DatasetError("contains a NUL character: is this a binary file?", line)
+    return text
+
+
+def _next_row(reader: Any) -> tuple[int, list[str] | None]:
+    """The next non-blank row and its line number, or (line, None) at the end."""
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            return reader.line_num, row
+    return reader.line_num, None
+
+
+def _read_header(header: list[str], line: int) -> tuple[str, tuple[str, ...], dict[str, int]]:
+    names = [cell.strip().lower() for cell in header]
+    if all(_is_number(name) for name in names if name):
+        shown = ", ".join(repr(cell.strip()) for cell in header)
+        raise DatasetError(
+            f"the first line must be a header such as 'x,target' or 'x,y,label', got {shown}", line
+        )
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise DatasetError(f"column {position} has no name", line)
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise DatasetError(f"column {duplicates[0]!r} appears more than once", line)
+    unknown = [cell.strip() for cell, name in zip(header, names, strict=True)
+               if name not in KNOWN_COLUMNS]  # fmt: skip
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        plural = "column" if len(unknown) == 1 else "columns"
+        raise DatasetError(f"unknown {plural} {listed}: expected {EXPECTED}", line)
+    present = set(names)
+    if "target" in present and "label" in present:
+        raise DatasetError(
+            "use either 'target' (regression) or 'label' (classification), not both", line
+        )
+    if "x" not in present:
+        raise DatasetError(f"missing column 'x': expected {EXPECTED}", line)
+    if "target" not in present and "label" not in present:
+        raise DatasetError("missing column 'target' (regression) or 'label' (classification)", line)
+    if "label" in present and "y" not in present:
+        raise DatasetError("missing column 'y': classification needs x, y and label", line)
+    kind, input_names = LAYOUTS[frozenset(present)]
+    positions = {name: index for index, name in enumerate(names)}
+    return kind, input_names, positions
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 20 else value[:20] + "…")
+
+
+def _number(cell: str, column: str, line: int, bound: float) -> float:
+    text = cell.strip()
+    if not text:
+        raise DatasetError(f"column {column!r} is empty", line)
+    try:
+        value = float(text)
+    except ValueError:
+        raise DatasetError(f"column {column!r} is not a number: {_shown(text)}", line) from None
+    if not np.isfinite(value):
+        raise DatasetError(f"column {column!r} is not a finite number: {_shown(text)}", line)
+    if abs(value) > bound:
+        raise DatasetError(
+            f"column {column!r} is out of range: {_shown(text)} (at most {bound:g} in size)",
+            line,
+        )
+    return value
+
+
+def _label(cell: str, line: int, label_ids: dict[str, int]) -> int:
+    """The label's first-seen id (class order is fixed after reading all rows)."""
+    text = cell.strip()
+    if not text:
+        raise DatasetError("column 'label' is empty", line)
+    if len(text) > MAX_LABEL_LENGTH:
+        raise DatasetError(
+            f"column 'label' is too long: {_shown(text)} (at most {MAX_LABEL_LENGTH} characters)",
+            line,
+        )
+    if _INTEGER.fullmatch(text):
+        text = str(int(text))  # "01", "+1" and "1" are one class
+    if text not in label_ids:
+        if len(label_ids) == MAX_CLASSES:
+            raise DatasetError(
+                f"more than {MAX_CLASSES} classes (label {_shown(text)} would be number "
+                f"{MAX_CLASSES + 1})",
+                line,
+            )
+        label_ids[text] = len(label_ids)
+    return label_ids[text]
+
+
+def _class_order(label_ids: dict[str, int]) -> tuple[list[str], np.ndarray]:
+    """Sorted class names, and a map from first-seen id to class index."""
+    names = list(label_ids)
+    if all(_INTEGER.fullmatch(name) for name in names):
+        classes = sorted(names, key=int)
+    else:
+        classes = sorted(names)
+    index = np.empty(len(names), dtype=np.int64)
+    for class_index, name in enumerate(classes):
+        index[label_ids[name]] = class_index
+    return classes, index
+
+
+def _span(values: np.ndarray) -> list[float]:
+    lo, hi = float(values.min()), float(values.max())
+    if lo == hi:  # one distinct value: give plots and grids a non-empty interval
+        lo, hi = lo - 0.5, hi + 0.5
+        if hi > MAX_INPUT:
+            lo, hi = MAX_INPUT - 1.0, MAX_INPUT
+        elif lo < -MAX_INPUT:
+            lo, hi = -MAX_INPUT, -MAX_INPUT + 1.0
+    return [lo, hi]

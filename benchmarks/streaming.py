@@ -1,0 +1,249 @@
+"""What streaming costs the training, and whether the server's memory stays flat.
+
+Run: ``.venv/bin/python benchmarks/streaming.py`` (about 2-3 minutes). Prints, in one run:
+
+1. **Speed** — epochs/s of ``nn.train`` alone (this process) vs the same run (task ``sin``,
+   ``hidden=[32, 32]``, defaults otherwise) inside the server with one watching Socket.IO client,
+   and the frames/s that client received. Target: ≤ 10 % slowdown, ≥ 10 frames/s.
+2. **Memory** — the server's resident memory (VmRSS of the ``python -m app`` process) before,
+   during (peak) and after three rounds of 8 concurrent 20,000-epoch runs with 4 watchers each.
+   Target: growth during a round ≤ 100 MB, no growth from round to round.
+
+The server always runs as a separate process (``python -m app --port <free port>``), so its
+numbers are not mixed with the clients'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+import socketio  # noqa: E402
+
+import network as nn  # noqa: E402
+from app.tasks import TASKS, build_data  # noqa: E402
+from app.validation import validate_config  # noqa: E402
+from network.datasets import Standardizer  # noqa: E402
+
+SPEED_CONFIG = {"task": "sin", "hidden": [32, 32], "epochs": 4000}
+MEMORY_CONFIG = {"task": "sin", "hidden": [8], "epochs": 20_000, "samples": 20}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """``python -m app`` in a subprocess, on a free loopback port."""
+
+    def __init__(self, max_active_runs: int = 4) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "app", "--port", str(self.port)]
+        command += ["--max-active-runs", str(max_active_runs)]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(f"{self.url}/api/tasks", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.05)
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, from /proc/<pid>/status."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def threads(self) -> int:
+        return len(os.listdir(f"/proc/{self.process.pid}/task"))
+
+    def start_run(self, config: dict[str, Any]) -> str:
+        response = requests.post(f"{self.url}/api/runs", json=config, timeout=10)
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def status(self, run_id: str) -> dict[str, Any]:
+        return requests.get(f"{self.url}/api/runs/{run_id}", timeout=10).json()
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class Watcher:
+    """A Socket.IO client watching one run; counts frames and waits for `done`."""
+
+    def __init__(self, url: str, run_id: str) -> None:
+        self.frames = 0
+        self.done = threading.Event()
+        self.client = socketio.Client(websocket_extra_options={"skip_utf8_validation": True})
+        self.client.on("frame", self._frame)
+        self.client.on("done", lambda _data: self.done.set())
+        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+        self.client.emit("watch", {"run_id": run_id})
+
+    def _frame(self, _data: Any) -> None:
+        self.frames += 1
+
+    def close(self) -> None:
+        ws = self.client.eio.ws
+        if ws is not None:  # skip websocket-client's 3 s wait for the close handshake
+            close = ws.close
+            ws.close = lambda *args, **kwargs: close(timeout=0.2)
+        self.client.disconnect()
+
+
+def train_alone(config: dict[str, Any]) -> float:
+    """epochs/s of ``nn.train`` on the same data, model and optimizer as the server builds."""
+    config = validate_config(config)
+    task = TASKS[config["task"]]
+    data = build_data(task, config)
+    x_scaler, y_scaler = Standardizer().fit(data.x_train), Standardizer().fit(data.y_train)
+    model = nn.mlp([task.inputs, *config["hidden"], 1], activation=config["activation"],
+                   seed=config["seed"])  # fmt: skip
+    optimizer = nn.get_optimizer(config["optimizer"], model.parameters(), lr=config["lr"])
+    epochs = nn.train(
+        model,
+        nn.get_loss(config["loss"]),
+        optimizer,
+        x_scaler.transform(data.x_train),
+        y_scaler.transform(data.y_train),
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        validation=(x_scaler.transform(data.x_test), y_scaler.transform(data.y_test)),
+        seed=config["seed"],
+    )
+    start = time.perf_counter()
+    for _record in epochs:
+        pass
+    return config["epochs"] / (time.perf_counter() - start)
+
+
+def train_in_server(server: Server, config: dict[str, Any]) -> tuple[float, float]:
+    """(epochs/s, frames/s received) of one run in the server with one watching client."""
+    run_id = server.start_run(config)
+    watcher = Watcher(server.url, run_id)
+    if not watcher.done.wait(120):
+        raise RuntimeError("the run did not end")
+    status = server.status(run_id)
+    watcher.close()
+    if status["status"] != "finished":
+        raise RuntimeError(f"run ended {status['status']}: {status['reason']}")
+    return status["epoch"] / status["elapsed"], watcher.frames / status["elapsed"]
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+def speed(repeats: int) -> None:
+    print(f"Speed: {SPEED_CONFIG} (adam lr 0.01, 500 samples, batch 32)")
+    server = Server()
+    try:
+        alone, inside, frames = [], [], []
+        for _ in range(repeats):  # interleaved, so drifts of the machine hit both alike
+            alone.append(train_alone(SPEED_CONFIG))
+            epochs_per_second, frames_per_second = train_in_server(server, SPEED_CONFIG)
+            inside.append(epochs_per_second)
+            frames.append(frames_per_second)
+    finally:
+        server.close()
+    best_alone, best_inside = max(alone), max(inside)
+    median_alone, median_inside = statistics.median(alone), statistics.median(inside)
+    for label, best, median in (
+        ("nn.train alone       ", best_alone, median_alone),
+        ("in server + 1 watcher", best_inside, median_inside),
+    ):
+        print(f"  {label} : best {best:7.0f} epochs/s, median {median:7.0f}")
+    print(f"  slowdown              : best {100 * (1 - best_inside / best_alone):5.1f} %, "
+          f"median {100 * (1 - median_inside / median_alone):5.1f} %  (target ≤ 10 %)")  # fmt: skip
+    print(f"  frames received       : {statistics.median(frames):5.1f} frames/s median "
+          f"(min {min(frames):.1f})  (target ≥ 10)")  # fmt: skip
+
+
+def memory(rounds: int, runs: int, watchers: int) -> None:
+    print(f"\nMemory: {rounds} rounds of {runs} concurrent runs x {watchers} watchers, "
+          f"{MEMORY_CONFIG}")  # fmt: skip
+    server = Server(max_active_runs=runs)
+    try:
+        time.sleep(0.5)
+        before = server.rss_mb()
+        print(f"  server RSS before     : {before:6.1f} MB ({server.threads()} threads)")
+        afters = []
+        for round_number in range(1, rounds + 1):
+            start_rss = server.rss_mb()
+            threads = server.threads()
+            print(f"  round {round_number} starts at {start_rss:6.1f} MB, {threads} threads")
+            started = time.perf_counter()
+            run_ids = [server.start_run(MEMORY_CONFIG) for _ in range(runs)]
+            clients = [Watcher(server.url, run_id) for run_id in run_ids for _ in range(watchers)]
+            peak, peak_threads = start_rss, 0
+            while not all(client.done.is_set() for client in clients):
+                peak = max(peak, server.rss_mb())
+                peak_threads = max(peak_threads, server.threads())
+                time.sleep(0.2)
+                if time.perf_counter() - started > 300:
+                    raise RuntimeError("round took too long")
+            seconds = time.perf_counter() - started
+            frames = sum(client.frames for client in clients)
+            statuses = {server.status(run_id)["status"] for run_id in run_ids}
+            for client in clients:
+                client.close()
+            time.sleep(1.0)  # let connection threads wind down (Engine.IO ping timers take 25 s)
+            after = server.rss_mb()
+            afters.append(after)
+            print(f"  round {round_number}: during peak {peak:6.1f} MB "
+                  f"(+{peak - start_rss:5.1f} MB over the round's start, {peak_threads} threads), "
+                  f"after {after:6.1f} MB "
+                  f"({server.threads()} threads); {seconds:5.1f} s, {frames} frames, "
+                  f"runs {sorted(statuses)}")  # fmt: skip
+        history_mb = rounds * runs * MEMORY_CONFIG["epochs"] * 2 * 4 / 2**20
+        print(f"  (the {rounds * runs} ended runs keep their float32 loss histories: "
+              f"{history_mb:.1f} MB by design)")  # fmt: skip
+        print(f"  round-to-round growth : {afters[-1] - afters[0]:+.1f} MB (after round {rounds} "
+              f"vs after round 1); total vs before {afters[-1] - before:+.1f} MB")  # fmt: skip
+    finally:
+        server.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="speed measurements (default 3)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=8, help="concurrent runs per round")
+    parser.add_argument("--watchers", type=int, default=4, help="clients per run")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    speed(args.repeats)
+    if not args.skip_memory:
+        memory(args.rounds, args.runs, args.watchers)
+
+
+if __name__ == "__main__":
+    main()
