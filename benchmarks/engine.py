@@ -24,7 +24,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+THREADS = os.cpu_count() or 1
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, str(THREADS))  # numpy's BLAS: set before numpy loads it
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,7 +39,6 @@ try:
 except ImportError:  # pragma: no cover
     torch = None
 
-THREADS = os.cpu_count() or 1
 TARGETS = {"a": 5.0, "b": 2.0, "c": 1.0, "d": 6.0}
 FLOOR_TARGET = 0.75
 MOONS_TARGET = 0.1
@@ -165,8 +168,17 @@ def moons_time_to_accuracy(seed: int, target: float = 0.96, max_epochs: int = 20
     began = time.perf_counter()
     model = nn.mlp([2, 25, 50, 25, 2], "tanh", seed=seed)
     opt = nn.Adam(model.parameters(), lr=0.01)
-    for record in nn.train(model, nn.CrossEntropyLoss(), opt, X_train, y_train, max_epochs,
-                           batch_size=32, validation=(X_test, y_test), seed=seed):
+    for record in nn.train(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        X_train,
+        y_train,
+        max_epochs,
+        batch_size=32,
+        validation=(X_test, y_test),
+        seed=seed,
+    ):
         if record["test_acc"] >= target:
             return time.perf_counter() - began, record["epoch"]
     return float("nan"), max_epochs
@@ -181,9 +193,12 @@ def main() -> None:
     if torch is None:
         sys.exit("PyTorch is needed for the comparison: pip install -e '.[bench]'")
     torch.set_num_threads(THREADS)
-    print(f"numpy {np.__version__}, torch {torch.__version__}, float32, "
-          f"{THREADS} threads (torch.set_num_threads; numpy's BLAS default), "
-          f"best of {args.blocks} interleaved blocks\n")
+    print(
+        f"numpy {np.__version__}, torch {torch.__version__}, float32, "
+        f"{THREADS} threads (torch.set_num_threads; OPENBLAS_NUM_THREADS="
+        f"{os.environ['OPENBLAS_NUM_THREADS']}), "
+        f"best of {args.blocks} interleaved blocks\n"
+    )
 
     rng = np.random.default_rng(0)
     header = f"{'case':<34} {'ours steps/s':>13} {'torch steps/s':>14} {'ratio':>7} {'target':>7}"
@@ -197,18 +212,24 @@ def main() -> None:
         best = interleaved({"ours": ours, "torch": theirs}, args.blocks, args.block_seconds)
         ratio = best["ours"] / best["torch"]
         results[key] = (best, ratio)
-        label = (f"({key}) {'-'.join(map(str, case['sizes']))} {case['activation']} "
-                 f"b{case['batch']} {case['optimizer']}")
+        label = (
+            f"({key}) {'-'.join(map(str, case['sizes']))} {case['activation']} "
+            f"b{case['batch']} {case['optimizer']}"
+        )
         ok = "ok" if ratio >= TARGETS[key] else "MISSED"
-        print(f"{label:<34} {best['ours']:>13,.0f} {best['torch']:>14,.0f} {ratio:>6.2f}x "
-              f"{'>=' + str(TARGETS[key]) + 'x':>7} {ok}")
+        print(
+            f"{label:<34} {best['ours']:>13,.0f} {best['torch']:>14,.0f} {ratio:>6.2f}x "
+            f"{'>=' + str(TARGETS[key]) + 'x':>7} {ok}"
+        )
 
     floor = gemm_floor(CASES["c"]["sizes"], CASES["c"]["batch"], repeats=max(5, args.blocks))
     ours_c = results["c"][0]["ours"]
     share = floor * ours_c  # floor time over our step time
-    print(f"\n(c) GEMM floor: {floor * 1e3:.2f} ms/step = {1 / floor:,.0f} steps/s; "
-          f"ours reaches {share:.0%} of it (target >= {FLOOR_TARGET:.0%}) "
-          f"{'ok' if share >= FLOOR_TARGET else 'MISSED'}")
+    print(
+        f"\n(c) GEMM floor: {floor * 1e3:.2f} ms/step = {1 / floor:,.0f} steps/s; "
+        f"ours reaches {share:.0%} of it (target >= {FLOOR_TARGET:.0%}) "
+        f"{'ok' if share >= FLOOR_TARGET else 'MISSED'}"
+    )
 
     times, epochs = [], []
     for seed in range(5):
@@ -217,10 +238,12 @@ def main() -> None:
         times.append(seconds)
         epochs.append(n_epochs)
     median = statistics.median(times)
-    print(f"moons to 96 % test accuracy (Adam lr 0.01, batch 32, seeds 0-4): median "
-          f"{median * 1e3:.0f} ms (each: {', '.join(f'{s * 1e3:.0f}' for s in times)} ms; "
-          f"epochs {epochs}); target <= {MOONS_TARGET * 1e3:.0f} ms "
-          f"{'ok' if median <= MOONS_TARGET else 'MISSED'}")
+    print(
+        f"moons to 96 % test accuracy (Adam lr 0.01, batch 32, seeds 0-4): median "
+        f"{median * 1e3:.0f} ms (each: {', '.join(f'{s * 1e3:.0f}' for s in times)} ms; "
+        f"epochs {epochs}); target <= {MOONS_TARGET * 1e3:.0f} ms "
+        f"{'ok' if median <= MOONS_TARGET else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -41,10 +41,11 @@ from .schedules import (
 )
 from .training import Callback, DivergenceError, evaluate, fit, train
 
-try:  # written separately; the engine works without it
+try:  # written separately; the engine works without it (but a broken datasets.py must show)
     from . import datasets  # noqa: F401  (re-exported as nn.datasets)
-except ImportError:  # pragma: no cover
-    pass
+except ModuleNotFoundError as error:  # pragma: no cover
+    if error.name != f"{__name__}.datasets":
+        raise
 
 __all__ = [
     "ACTIVATIONS",

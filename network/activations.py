@@ -50,7 +50,13 @@ class Tanh(Activation):
         self._y = np.tanh(x, out=x if inplace else self._out)
         return self._y
 
-    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray:
         """``g · (1 - y²)``."""
         tmp, dx = self._tmp, self._dx
         np.multiply(self._y, self._y, out=tmp)
@@ -73,7 +79,13 @@ class Sigmoid(Activation):
         self._y = y
         return y
 
-    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray:
         """``g · y (1 - y)``."""
         tmp, dx = self._tmp, self._dx
         np.subtract(1.0, self._y, out=tmp)
@@ -94,7 +106,13 @@ class ReLU(Activation):
         self._y = np.maximum(x, 0.0, out=x if inplace else self._out)
         return self._y
 
-    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray:
         """``g · [y > 0]`` (a boolean mask: far faster than ``sign``)."""
         mask, dx = self._tmp, self._dx
         np.greater(self._y, 0.0, out=mask)
@@ -124,7 +142,13 @@ class LeakyReLU(Activation):
         self._y = np.maximum(x, self._tmp, out=x if inplace else self._out)
         return self._y
 
-    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray:
         """``g · (a + (1 - a)·[y > 0])``."""
         tmp, dx = self._tmp, self._dx
         np.greater(self._y, 0.0, out=tmp)
@@ -160,7 +184,13 @@ class ELU(Activation):
         self._y = y
         return y
 
-    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray:
         """``g · (1 if y > 0 else y + α)``."""
         tmp, dx = self._tmp, self._dx
         np.add(self._y, self.alpha, out=tmp)
@@ -196,7 +226,13 @@ class GELU(Activation):
         self._x, self._t = x, t
         return y
 
-    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray:
         """See the class docstring."""
         x, t = self._x, self._t
         x2 = x * x
@@ -238,7 +274,13 @@ class Softplus(Activation):
         self._y = y
         return y
 
-    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray:
         """``g · (-expm1(-βy))``."""
         tmp, dx = self._tmp, self._dx
         np.multiply(self._y, -self.beta, out=tmp)
@@ -254,7 +296,13 @@ class Identity(Activation):
         """``x``."""
         return x
 
-    def backward(self, grad, input_grad=True, inplace=False, accumulate=True):
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray:
         """``g``."""
         return grad
 
