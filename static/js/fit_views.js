@@ -120,16 +120,51 @@ function absError(prediction, target) {
   }));
 }
 
-/** z = f(x, y): prediction surface over the translucent target, and a heatmap of |error|. */
+function zRange(grid) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const row of grid.z) {
+    for (const v of row) {
+      if (v === null) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return lo <= hi ? [lo, hi] : [0, 1];
+}
+
+/**
+ * z = f(x, y): the network's surface beside the target surface (same colour scale, cameras
+ * linked), and a heatmap of |error|. The target is drawn once per run; frames redraw only the
+ * network's surface and the error map (a 3-D redraw is the costly part).
+ */
 class SurfaceView extends BaseFitView {
   constructor(container, task) {
     super(container, task);
     container.className = "fit-view two-d";
     this.surface = el("div", "plot");
     this.surface.id = "fit-surface";
+    this.target = el("div", "plot");
+    this.target.id = "fit-target";
     this.error = el("div", "plot");
     this.error.id = "fit-error";
-    container.replaceChildren(this.surface, this.error, this.empty);
+    container.replaceChildren(this.surface, this.target, this.error, this.empty);
+    this.linking = false;
+  }
+
+  sceneLayout(p, title) {
+    return {
+      paper_bgcolor: "rgba(0,0,0,0)",
+      font: { family: "system-ui, sans-serif", size: 11, color: p.fg },
+      margin: { l: 0, r: 0, t: 26, b: 0 },
+      uirevision: this.task.id,
+      title: { text: title, font: { size: 12.5 }, x: 0.03, y: 0.97 },
+      showlegend: false,
+      scene: {
+        xaxis: sceneAxis(p, "x"), yaxis: sceneAxis(p, "y"), zaxis: sceneAxis(p, ""),
+        camera: { eye: { x: 1.45, y: -1.5, z: 0.85 } }, aspectmode: "cube",
+      },
+    };
   }
 
   draw() {
@@ -137,74 +172,73 @@ class SurfaceView extends BaseFitView {
     const s = this.snapshot;
     const target = s ? s.target : null;
     const pred = this.prediction;
-    const train = s && s.data ? s.data.train : null;
-    const surfaceData = [];
-    if (target) {
-      surfaceData.push({
-        type: "surface", name: "target", x: target.x, y: target.y, z: target.z,
-        showscale: false, opacity: 0.35, showlegend: true,
-        colorscale: [[0, p.target], [1, p.target]],
-        hovertemplate: "target<br>x=%{x:.3g}, y=%{y:.3g}<br>f=%{z:.4g}<extra></extra>",
-      });
-    }
-    if (pred) {
-      surfaceData.push({
-        type: "surface", name: "network", x: pred.x, y: pred.y, z: pred.z,
-        colorscale: "Viridis", showlegend: true,
-        colorbar: { title: { text: "ŷ", side: "top" }, thickness: 10, len: 0.7, x: 1.0,
-          tickfont: { color: p.fg }, outlinewidth: 0 },
-        hovertemplate: "network<br>x=%{x:.3g}, y=%{y:.3g}<br>ŷ=%{z:.4g}<extra></extra>",
-      });
-    }
-    if (train) {
-      surfaceData.push({
-        type: "scatter3d", mode: "markers", name: "train data", visible: "legendonly",
-        x: train.x, y: train.y, z: train.z,
-        marker: { size: 2, color: p.trainPoints, opacity: 0.7 },
-      });
-    }
-    const surfaceLayout = {
-      paper_bgcolor: "rgba(0,0,0,0)",
-      font: { family: "system-ui, sans-serif", size: 11, color: p.fg },
-      margin: { l: 0, r: 0, t: 24, b: 0 },
-      uirevision: this.task.id,
-      title: { text: "Network surface over the target (translucent)", font: { size: 12.5 },
-        x: 0.02, y: 0.98 },
-      legend: { x: 0, y: 0.02, bgcolor: "rgba(0,0,0,0)", font: { size: 11 } },
-      scene: {
-        xaxis: sceneAxis(p, "x"), yaxis: sceneAxis(p, "y"), zaxis: sceneAxis(p, "f(x, y)"),
-        camera: { eye: { x: 1.5, y: -1.55, z: 0.9 } }, aspectmode: "cube",
-      },
-    };
+    const [cmin, cmax] = target ? zRange(target) : [0, 1];
+    const noHighlight = { x: { highlight: false }, y: { highlight: false }, z: { highlight: false } };
+    const promises = [];
+    const full = this.fullPending !== false;
 
-    const errorData = [];
-    const err = absError(pred, target);
-    if (err) {
-      errorData.push({
-        type: "heatmap", name: "|error|", x: target.x, y: target.y, z: err,
-        colorscale: "Cividis", zmin: 0,
-        colorbar: { title: { text: "|error|", side: "top" }, thickness: 10, outlinewidth: 0,
-          tickfont: { color: p.fg } },
-        hovertemplate: "x=%{x:.3g}, y=%{y:.3g}<br>|ŷ − f| = %{z:.4g}<extra></extra>",
-      });
+    const surfaceData = pred ? [{
+      type: "surface", name: "network", x: pred.x, y: pred.y, z: pred.z,
+      colorscale: "Viridis", cmin, cmax, showscale: false, contours: noHighlight,
+      hovertemplate: "network<br>x=%{x:.3g}, y=%{y:.3g}<br>ŷ=%{z:.4g}<extra></extra>",
+    }] : [];
+    promises.push(Plotly.react(this.surface, surfaceData,
+      this.sceneLayout(p, "Network ŷ(x, y)"), PLOT_CONFIG));
+
+    if (full) {
+      const targetData = target ? [{
+        type: "surface", name: "target", x: target.x, y: target.y, z: target.z,
+        colorscale: "Viridis", cmin, cmax, contours: noHighlight,
+        colorbar: { title: { text: "z", side: "top" }, thickness: 10, len: 0.75,
+          tickfont: { color: p.fg }, outlinewidth: 0 },
+        hovertemplate: "target<br>x=%{x:.3g}, y=%{y:.3g}<br>f=%{z:.4g}<extra></extra>",
+      }] : [];
+      promises.push(Plotly.react(this.target, targetData,
+        this.sceneLayout(p, `Target ${this.task.formula}`), PLOT_CONFIG));
+      this.linkCameras();
     }
+
+    const err = absError(pred, target);
+    const errorData = err ? [{
+      type: "heatmap", name: "|error|", x: target.x, y: target.y, z: err,
+      colorscale: "Cividis", zmin: 0,
+      colorbar: { title: { text: "|ŷ − f|", side: "top" }, thickness: 10, outlinewidth: 0,
+        tickfont: { color: p.fg } },
+      hovertemplate: "x=%{x:.3g}, y=%{y:.3g}<br>|ŷ − f| = %{z:.4g}<extra></extra>",
+    }] : [];
     const errorLayout = baseLayout(p, { xTitle: "x", yTitle: "y" });
-    errorLayout.margin = { l: 46, r: 8, t: 30, b: 40 };
+    errorLayout.margin = { l: 44, r: 6, t: 30, b: 40 };
     errorLayout.uirevision = this.task.id;
-    errorLayout.title = { text: "Absolute error |ŷ − f(x, y)|", font: { size: 12.5 }, x: 0.02, y: 0.98 };
-    errorLayout.yaxis.scaleanchor = "x";
-    errorLayout.yaxis.constrain = "domain";
-    errorLayout.xaxis.constrain = "domain";
+    errorLayout.title = { text: "Absolute error |ŷ − f|", font: { size: 12.5 }, x: 0.03, y: 0.97 };
     errorLayout.xaxis.showgrid = false;
     errorLayout.yaxis.showgrid = false;
     if (!err) {
       errorLayout.xaxis.visible = false;
       errorLayout.yaxis.visible = false;
     }
-    this.track([
-      Plotly.react(this.surface, surfaceData, surfaceLayout, PLOT_CONFIG),
-      Plotly.react(this.error, errorData, errorLayout, PLOT_CONFIG),
-    ]);
+    promises.push(Plotly.react(this.error, errorData, errorLayout, PLOT_CONFIG));
+    this.track(promises);
+  }
+
+  render() {
+    this.fullPending = this.needsFull;
+    return super.render();
+  }
+
+  /** Rotating one 3-D view rotates the other the same way. */
+  linkCameras() {
+    if (this.linked) return;
+    this.linked = true;
+    const pairs = [[this.surface, this.target], [this.target, this.surface]];
+    for (const [from, to] of pairs) {
+      from.on("plotly_relayout", (change) => {
+        const camera = change["scene.camera"];
+        if (!camera || this.linking) return;
+        this.linking = true;
+        Promise.resolve(Plotly.relayout(to, { "scene.camera": camera }))
+          .finally(() => { this.linking = false; });
+      });
+    }
   }
 }
 

@@ -17,7 +17,13 @@ export class LossChart {
     this.lossName = "MSE";
     this.revision = "empty";
     this.busy = false;
+    this.minInterval = 150; // ms: appends are batched to at most ~7 redraws per second
     this.clear();
+  }
+
+  /** True when points or a setting wait to be drawn. */
+  hasPending() {
+    return this.pending.epoch.length > 0;
   }
 
   /** Forgets all points (a new run, or no run). */

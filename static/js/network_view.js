@@ -84,7 +84,8 @@ export class NetworkView {
     const padX = 46;
     const top = 14;
     const bottom = 40;
-    const xs = sizes.map((_, l) => padX + (l * (width - 2 * padX)) / Math.max(layers - 1, 1));
+    const spacing = (width - 2 * padX) / Math.max(layers - 1, 1);
+    const xs = sizes.map((_, l) => padX + l * spacing);
     const maxShown = Math.max(...shown);
     const usable = height - top - bottom;
     const gap = Math.min(usable / Math.max(maxShown, 1), 30);
@@ -124,17 +125,23 @@ export class NetworkView {
       for (const [x, y] of column) {
         nodeGroup.appendChild(svg("circle", { cx: x, cy: y, r: radius, class: io ? "node io" : "node" }));
       }
-      const name = l === 0 ? "input" : l === layers - 1 ? "output" : `hidden ${l}`;
+      const compact = spacing < 84;
+      const name = l === 0 ? (compact ? "in" : "input")
+        : l === layers - 1 ? (compact ? "out" : "output")
+        : compact ? `h${l}` : `hidden ${l}`;
       const lastY = column.length ? column[column.length - 1][1] : top;
-      if (sizes[l] > shown[l]) {
+      const truncated = sizes[l] > shown[l];
+      if (truncated) {
         labelGroup.appendChild(svg("text", { x: xs[l], y: lastY + gap * 0.85, class: "more" }, "⋮"));
       }
-      labelGroup.appendChild(svg("text", { x: xs[l], y: height - 22, class: "layer-label" },
-        `${name} · ${sizes[l]}`));
-      if (sizes[l] > shown[l]) {
-        labelGroup.appendChild(svg("text", { x: xs[l], y: height - 8, class: "layer-count" },
-          `${shown[l]} of ${sizes[l]} shown`));
+      const label = svg("text", { x: xs[l], y: height - 22, class: "layer-label" }, name);
+      const count = svg("text", { x: xs[l], y: height - 8, class: "layer-count" },
+        truncated ? (compact ? `${shown[l]}/${sizes[l]}` : `${shown[l]} of ${sizes[l]} shown`)
+          : `${sizes[l]}`);
+      if (truncated) {
+        count.appendChild(svg("title", {}, `${shown[l]} of ${sizes[l]} neurons shown`));
       }
+      labelGroup.append(label, count);
     });
     root.append(edgeGroup, nodeGroup, labelGroup);
     this.container.replaceChildren(root);

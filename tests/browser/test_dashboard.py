@@ -151,8 +151,8 @@ def test_saddle_draws_a_3d_surface_and_an_error_heatmap(page: Any) -> None:
         "(() => { const gd = document.getElementById('fit-surface');"
         " return gd.data && gd.data.some(t => t.type === 'surface' && t.name === 'network'); })()"
     )
-    types = page.evaluate("document.getElementById('fit-surface').data.map(t => t.type)")
-    assert types.count("surface") == 2  # prediction and the translucent target
+    target = page.evaluate("document.getElementById('fit-target').data.map(t => t.type)")
+    assert target == ["surface"]  # the target, beside the network's surface
     page.wait_for_function(
         "(() => { const gd = document.getElementById('fit-error');"
         " return gd.data && gd.data.length && gd.data[0].type === 'heatmap'; })()"
@@ -224,7 +224,9 @@ def test_log_scale_and_smoothing_change_the_chart(page: Any) -> None:
     start_run(page)
     wait_loss_points(page, 30)
     chart = "document.getElementById('loss-chart')"
-    assert page.evaluate(f"{chart}.layout.yaxis.type") == "linear"
+    assert page.evaluate(f"{chart}.layout.yaxis.type") == "log"  # losses span decades
+    page.uncheck("#log-scale")
+    page.wait_for_function(f"{chart}.layout.yaxis.type === 'linear'")
     page.check("#log-scale")
     page.wait_for_function(f"{chart}.layout.yaxis.type === 'log'")
 

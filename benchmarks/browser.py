@@ -1,0 +1,160 @@
+"""Rendered updates per second of the dashboard in headless Chromium.
+
+Starts `python -m app` on a free port, opens the dashboard, trains a 1-D run (sin) and a 50x50
+surface run (saddle), and counts the animation frames that actually drew new fit data (the page's
+``window.studio.stats.dataDraws``) over a few seconds of each. Targets: >= 10/s for 1-D,
+>= 5/s for the surface.
+
+    python benchmarks/browser.py [--seconds 5] [--screenshot docs/screenshot.png]
+
+`--screenshot` also writes the README picture: a saddle run part-way through training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+TARGETS = {"sin": 10.0, "saddle": 5.0}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    """`python -m app` in a child process; returns once it answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/tasks", timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the app did not start")
+
+
+def post(url: str) -> None:
+    request = urllib.request.Request(url, data=b"", method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except OSError:
+        pass
+
+
+def measure(page: Any, base: str, path: str, seconds: float) -> dict[str, float]:
+    """Train the run at `path` and count fit redraws with new data over `seconds`."""
+    page.goto(base + path)
+    page.wait_for_function("window.studio && window.studio.state.task !== null")
+    page.click("#train")
+    page.wait_for_function(
+        "window.studio.state.haveSnapshot && window.studio.state.status === 'running'"
+        " && window.studio.stats.messages > 5",
+        timeout=30_000,
+    )
+    read = "({...window.studio.stats, epoch: Number(document.getElementById('status')"
+    read += ".dataset.epoch), now: performance.now()})"
+    before = page.evaluate(read)
+    page.wait_for_timeout(seconds * 1000)  # the measurement window itself
+    after = page.evaluate(read)
+    run_id = page.evaluate("window.studio.state.runId")
+    post(f"{base}/api/runs/{run_id}/stop")
+    elapsed = (after["now"] - before["now"]) / 1000
+    draws = after["dataDraws"] - before["dataDraws"]
+    renders = after["renders"] - before["renders"]
+    return {
+        "updates_per_s": draws / elapsed,
+        "frames_received_per_s": (after["messages"] - before["messages"]) / elapsed,
+        "ms_per_render": (after["renderMs"] - before["renderMs"]) / max(renders, 1),
+        "epochs_per_s": (after["epoch"] - before["epoch"]) / elapsed,
+    }
+
+
+def screenshot(page: Any, base: str, path: Path) -> None:
+    """A saddle run part-way through training, for the README."""
+    page.goto(base + "/fit/saddle?hidden=24,24,24&epochs=600&noise=0.02&lr=0.005")
+    page.wait_for_function("window.studio && window.studio.state.task !== null")
+    page.click("#train")
+    page.wait_for_function(
+        "Number(document.getElementById('status').dataset.epoch) >= 150", timeout=60_000
+    )
+    page.click("#pause")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'paused'")
+    page.click("#pause")  # resume: the picture shows a live run
+    page.wait_for_function("document.getElementById('status').dataset.status === 'running'")
+    page.wait_for_timeout(400)
+    page.mouse.move(0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measurement window per run")
+    parser.add_argument("--screenshot", type=Path, help="also write a README screenshot here")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    server = start_server(port)
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, dict[str, float]] = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            results["sin"] = measure(page, base, "/fit/sin?epochs=100000", args.seconds)
+            results["saddle"] = measure(page, base, "/fit/saddle?epochs=100000", args.seconds)
+            if args.screenshot:
+                screenshot(page, base, args.screenshot)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    ok = True
+    for name, figures in results.items():
+        target = TARGETS[name]
+        passed = figures["updates_per_s"] >= target
+        ok &= passed
+        print(
+            f"{name:7s} {figures['updates_per_s']:5.1f} rendered updates/s (target >= {target:g})"
+            f"  frames in {figures['frames_received_per_s']:5.1f}/s"
+            f"  {figures['ms_per_render']:5.1f} ms/render"
+            f"  {figures['epochs_per_s']:7.1f} epochs/s  {'ok' if passed else 'BELOW TARGET'}"
+        )
+    print(json.dumps(results))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
