@@ -120,19 +120,20 @@ export class LossChart {
     const smooth = (name, values, color, dash, group) => ({
       type: "scatter", mode: "lines", name, x: epoch.slice(), y: values,
       legendgroup: group, visible: smoothed, line: { color, width: 2.2, dash },
-      hovertemplate: `%{y:.6g}<extra>${name}</extra>`,
+      hovertemplate: `%{y:.6g}<extra>${name} (smoothed)</extra>`,
     });
     const data = [
       raw(smoothed ? "train (raw)" : "train", train, p.train, "solid", "train"),
       raw(smoothed ? "test (raw)" : "test", test, p.test, "dash", "test"),
-      smooth("train (smoothed)", smoothTrain, p.train, "solid", "train"),
-      smooth("test (smoothed)", smoothTest, p.test, "dash", "test"),
+      smooth("train", smoothTrain, p.train, "solid", "train"),
+      smooth("test", smoothTest, p.test, "dash", "test"),
     ];
     const layout = baseLayout(p, { xTitle: "epoch", yTitle: `loss (${this.lossName})` });
     layout.uirevision = `${this.revision}:${this.logScale}`;
     layout.hovermode = "x unified";
     layout.yaxis.type = this.logScale ? "log" : "linear";
     layout.yaxis.exponentformat = "power";
+    layout.yaxis.nticks = 6;
     layout.xaxis.rangemode = "tozero";
     this.drawnEmpty = !epoch.length;
     if (!epoch.length) {

@@ -116,7 +116,10 @@ def page(browser: Any, live_server: Any, problems: PageProblems, request: pytest
     page.set_default_timeout(20_000)
     yield page
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
+    troubled = (
+        problems.page_errors or problems.unexpected_console_errors() or problems.foreign_requests
+    )
+    if (report is not None and report.failed) or troubled:
         SCREENSHOTS.mkdir(exist_ok=True)
         try:
             page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)

@@ -83,6 +83,22 @@ def test_sin_run_streams_loss_and_prediction_then_finishes(page: Any, live_serve
     run_id = start_run(page, epochs="3000")
 
     wait_loss_points(page, 20)
+    # From now on the loss chart only grows by appends, never a whole redraw.
+    page.evaluate(
+        """() => {
+          window.lossCalls = {react: 0, extendTraces: 0};
+          for (const name of ['react', 'extendTraces', 'newPlot']) {
+            const original = Plotly[name];
+            Plotly[name] = function (gd, ...rest) {
+              const el = typeof gd === 'string' ? document.getElementById(gd) : gd;
+              if (el && el.id === 'loss-chart') {
+                window.lossCalls[name] = (window.lossCalls[name] || 0) + 1;
+              }
+              return original.call(this, gd, ...rest);
+            };
+          }
+        }"""
+    )
     page.wait_for_function("document.getElementById('fit-plot').data[3].y.length > 0")
     before = page.evaluate("Array.from(document.getElementById('fit-plot').data[3].y)")
     page.wait_for_function(
@@ -92,6 +108,9 @@ def test_sin_run_streams_loss_and_prediction_then_finishes(page: Any, live_serve
     )
     wait_status(page, "finished", timeout=60_000)
     page.wait_for_function("document.getElementById('loss-chart').data[0].x.length === 3000")
+
+    calls = page.evaluate("window.lossCalls")
+    assert calls["extendTraces"] >= 2 and calls["react"] == 0 and calls.get("newPlot", 0) == 0
 
     run = get_json(live_server, f"/api/runs/{run_id}")
     assert run["config"]["hidden"] == [16, 16]
@@ -277,6 +296,39 @@ def test_lost_connection_reconnects_and_resyncs_from_a_snapshot(page: Any) -> No
     page.wait_for_function("!document.getElementById('banner-connection')")
     wait_status(page, "running")
     wait_loss_points(page, 40)
+
+
+def test_a_burst_of_frames_renders_once_with_all_points_and_the_latest_prediction(
+    page: Any,
+) -> None:
+    open_dashboard(page, "/fit/sin")
+    start_run(page, epochs="200")
+    wait_status(page, "finished")
+    page.wait_for_function("document.getElementById('loss-chart').data[0].x.length === 200")
+    result = page.evaluate(
+        """async () => {
+          const studio = window.studio;
+          const before = studio.stats.renders;
+          const x = document.getElementById('fit-plot').data[3].x;
+          for (let k = 1; k <= 30; k++) {
+            studio.socket.handlers.onFrame({
+              run_id: studio.state.runId, status: 'finished', epoch: 200 + k, epochs: 230,
+              elapsed: 1, history: {epoch: [200 + k], train_loss: [0.5], test_loss: [0.5]},
+              prediction: {x: Array.from(x), y: Array.from(x, () => k)}, network: null,
+            });
+          }
+          await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+          await new Promise(r => setTimeout(r, 300));
+          await new Promise(r => requestAnimationFrame(r));
+          const loss = document.getElementById('loss-chart').data[0].x;
+          return {renders: studio.stats.renders - before, points: loss.length,
+                  last: loss[loss.length - 1],
+                  prediction: Array.from(document.getElementById('fit-plot').data[3].y)};
+        }"""
+    )
+    assert result["points"] == 230 and result["last"] == 230
+    assert set(result["prediction"]) == {30}  # the latest prediction won
+    assert result["renders"] <= 3  # 30 frames, a handful of animation frames
 
 
 def test_unknown_task_gives_a_friendly_404(page: Any, problems: Any) -> None:
