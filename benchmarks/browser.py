@@ -98,20 +98,18 @@ def measure(page: Any, base: str, path: str, seconds: float) -> dict[str, float]
 
 def screenshot(page: Any, base: str, path: Path) -> None:
     """A saddle run part-way through training, for the README."""
-    page.goto(base + "/fit/saddle?hidden=24,24,24&epochs=600&noise=0.02&lr=0.005")
+    page.goto(base + "/fit/saddle?hidden=24,24,24&epochs=1000&noise=0.02&lr=0.005")
     page.wait_for_function("window.studio && window.studio.state.task !== null")
     page.click("#train")
     page.wait_for_function(
-        "Number(document.getElementById('status').dataset.epoch) >= 150", timeout=60_000
+        "Number(document.getElementById('status').dataset.epoch) >= 150", timeout=90_000
     )
-    page.click("#pause")
-    page.wait_for_function("document.getElementById('status').dataset.status === 'paused'")
-    page.click("#pause")  # resume: the picture shows a live run
-    page.wait_for_function("document.getElementById('status').dataset.status === 'running'")
-    page.wait_for_timeout(400)
     page.mouse.move(0, 0)
+    page.wait_for_function("window.studio.stats.renders > 0 && !window.studio.fitView.busy")
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path))
+    run_id = page.evaluate("window.studio.state.runId")
+    post(f"{base}/api/runs/{run_id}/stop")
 
 
 def main() -> int:

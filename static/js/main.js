@@ -225,7 +225,9 @@ function onDone(done) {
 
 function showOutcome({ status: runStatus, reason, epoch }) {
   if (runStatus === "diverged") {
-    status.setBanner("run", "diverged", `Training diverged at epoch ${epoch ?? "?"}: the loss is no longer a finite number${reason ? ` (${reason})` : ""}. Try a smaller learning rate.`);
+    status.setBanner("run", "diverged", reason
+      ? `Training diverged — ${reason}.`
+      : `Training diverged at epoch ${epoch ?? "?"}: the loss stopped being a finite number. Try a smaller learning rate.`);
   } else if (runStatus === "failed") {
     status.setBanner("run", "failed", `The run failed${reason ? `: ${reason}` : "."}`);
   } else {

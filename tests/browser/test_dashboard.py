@@ -331,6 +331,40 @@ def test_a_burst_of_frames_renders_once_with_all_points_and_the_latest_predictio
     assert result["renders"] <= 3  # 30 frames, a handful of animation frames
 
 
+def test_a_diverged_run_shows_a_banner(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    page.select_option("#optimizer", "sgd")
+    page.fill("#lr", "10")
+    start_run(page, epochs="200")
+    wait_status(page, "diverged")
+    banner = page.locator("#banner-run")
+    banner.wait_for(state="visible")
+    assert banner.get_attribute("data-kind") == "diverged"
+    assert "diverged" in banner.inner_text().lower()
+    assert page.get_attribute("#banner-run", "role") == "alert"
+
+
+def test_dark_scheme_recolours_page_and_charts_and_1024px_fits(page: Any) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_dashboard(page, "/fit/sin")
+    page.wait_for_function("document.getElementById('loss-chart').layout")
+    light = page.evaluate("document.getElementById('loss-chart').layout.font.color")
+    page.emulate_media(color_scheme="dark")
+    page.wait_for_function(
+        "c => document.getElementById('loss-chart').layout.font.color !== c", arg=light
+    )
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(15, 20, 26)"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    sidebar = page.locator(".sidebar").bounding_box()
+    for selector in ("#train", "#pause", "#stop"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] + box["width"] <= sidebar["x"] + sidebar["width"], selector
+    for selector in ("#smoothing", "#log-scale", "#network-view"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] + box["width"] <= 1024, selector
+
+
 def test_unknown_task_gives_a_friendly_404(page: Any, problems: Any) -> None:
     problems.allow_console(r"status of 404")  # the document itself is a 404, as it should be
     response = page.goto("/fit/nope")
