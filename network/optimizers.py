@@ -73,6 +73,7 @@ class Optimizer:
             {name: np.zeros_like(data) for name in self._state_names} for data, _ in self._groups
         ]
         self._scratch = [np.empty_like(data) for data, _ in self._groups]
+        self._bound = params[0].data  # to notice parameters reallocated behind our back
 
     @staticmethod
     def _positive(value: object, name: str) -> float:
@@ -93,10 +94,19 @@ class Optimizer:
         for _, grad in self._groups:
             grad.fill(0)
 
+    def _begin_step(self) -> float:
+        """Count the step; return ``lr`` as a Python float (which never promotes float32)."""
+        if self.params[0].data is not self._bound:
+            raise RuntimeError(
+                "the parameters were reallocated after this optimizer was created "
+                "(e.g. by model.to(dtype)); create the optimizer again"
+            )
+        self.steps += 1
+        return float(self.lr)
+
     def step(self) -> None:
         """Update the parameters from their gradients."""
-        self.steps += 1
-        lr = float(self.lr)  # a Python float: never promotes float32 data
+        lr = self._begin_step()
         for (data, grad), state, scratch in zip(
             self._groups, self._state, self._scratch, strict=True
         ):
@@ -236,8 +246,7 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """One Adam step (bias corrections use the step count)."""
-        self.steps += 1
-        lr = float(self.lr)
+        lr = self._begin_step()
         b1, b2 = self.betas
         t = self.steps
         step_size = lr / (1.0 - b1**t)
@@ -301,8 +310,7 @@ class RMSprop(Optimizer):
 
     def step(self) -> None:
         """One RMSprop step."""
-        self.steps += 1
-        lr = float(self.lr)
+        lr = self._begin_step()
         alpha = self.alpha
         for (data, grad), state, scratch, tmp in zip(
             self._groups, self._state, self._scratch, self._scratch2, strict=True

@@ -196,6 +196,7 @@ def _epochs(
         optimizer.step,
     )
     starts = range(0, n, batch_size)
+    model._grads_zeroed = False  # the loop leaves real gradients behind
     seconds = 0.0
     for epoch in range(1, epochs + 1):
         began = time.perf_counter()

@@ -317,6 +317,15 @@ def test_float32_stays_float32_end_to_end(optimizer, loss_name):
     assert all(p.data.dtype == np.float32 for p in model.parameters())
 
 
+def test_optimizer_created_before_model_to_refuses_to_step():
+    model = nn.mlp([2, 3, 1], seed=0)
+    opt = nn.Adam(model.parameters(), lr=0.01)
+    model.to(np.float64)
+    with pytest.raises(RuntimeError, match="create the optimizer again"):
+        opt.step()
+    nn.Adam(model.parameters(), lr=0.01).step()
+
+
 def test_float64_scalars_do_not_promote_float32_parameters():
     model = nn.mlp([2, 4, 1], seed=0)
     opt = nn.SGD(model.parameters(), lr=np.float64(0.1), momentum=np.float64(0.9))
