@@ -79,9 +79,12 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Forward pass returning an array the caller owns."""
+        """Forward pass returning an array the caller owns (non-float input becomes float32)."""
+        x = np.asarray(x)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
         self._clear_buffers()
-        return self.forward(np.asarray(x)).copy()
+        return np.array(self.forward(x), copy=True)
 
     def config(self) -> dict:
         """Constructor arguments that rebuild this layer (saved by :func:`network.save`)."""

@@ -566,3 +566,27 @@ def test_optimizer_state_dict_round_trip():
     other.load_state_dict(state)
     assert other.lr == 0.01 and other.steps == 1
     np.testing.assert_array_equal(other.state_dict()["state"][0]["m"], state["state"][0]["m"])
+
+
+@pytest.mark.parametrize(
+    ("layer", "formula"),
+    [
+        (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+        (nn.Tanh(), np.tanh),
+        (nn.ReLU(), lambda x: np.maximum(x, 0)),
+        (nn.LeakyReLU(), lambda x: np.where(x > 0, x, 0.01 * x)),
+        (nn.ELU(), lambda x: np.where(x > 0, x, np.exp(x) - 1)),
+        (nn.GELU(), lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
+        (nn.Softplus(), lambda x: np.log1p(np.exp(x))),
+        (nn.Identity(), lambda x: x),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, nn.Layer) else "",
+)
+def test_standalone_activation_matches_its_formula_and_leaves_the_input_alone(layer, formula):
+    x = np.linspace(-4, 4, 24).reshape(4, 6)
+    before = x.copy()
+    y = layer(x)
+    np.testing.assert_allclose(y, formula(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(x, before)
+    y[...] = 0  # the caller owns the result
+    np.testing.assert_allclose(layer(x), formula(x), rtol=1e-12, atol=1e-12)
