@@ -32,6 +32,8 @@ class Sequential:
         for layer in layers:
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers must be Layer objects, got {type(layer).__name__}")
+        if len({id(layer) for layer in layers}) != len(layers):
+            raise ValueError("layers must be distinct objects (a layer keeps per-call state)")
         self.layers: list[Layer] = list(layers)
         self.training = True
         # A layer may overwrite its input in place if that input is an internal buffer whose

@@ -121,6 +121,10 @@ def _check_args(model, loss_fn, optimizer, epochs, batch_size, scheduler) -> Non
             raise ValueError(f"{name} must be >= {low}, got {value!r}")
     if scheduler is not None and not isinstance(scheduler, Scheduler):
         raise TypeError(f"scheduler must be None or a Scheduler, got {type(scheduler).__name__}")
+    if not {id(p) for p in optimizer.params} & {id(p) for p in model.parameters()}:
+        raise ValueError(
+            "optimizer must hold this model's parameters (optimizer(model.parameters()))"
+        )
 
 
 def train(

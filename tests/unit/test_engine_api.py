@@ -124,6 +124,15 @@ def test_train_rejects_bad_arguments(data):
         nn.train(model, "mse", opt, X, labels, 1)
     with pytest.raises(TypeError, match="optimizer must be an Optimizer"):
         nn.train(model, loss, "sgd", X, labels, 1)
+    other = nn.SGD(nn.mlp([2, 4, 2]).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="optimizer must hold this model's parameters"):
+        nn.train(model, loss, other, X, labels, 1)
+
+
+def test_a_layer_may_appear_only_once_in_a_model():
+    shared = nn.Linear(3, 3)
+    with pytest.raises(ValueError, match="layers must be distinct"):
+        nn.Sequential(shared, nn.Tanh(), shared)
 
 
 def test_wrong_input_width_raises_value_error():
