@@ -73,42 +73,134 @@ class BaseFitView {
   }
 }
 
-/** y = f(x): target curve, training and test points, the network's prediction. */
+function extent(arrays) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const values of arrays) {
+    for (const v of values || []) {
+      if (v === null) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return lo <= hi ? [lo, hi] : [-1, 1];
+}
+
+function padded([lo, hi], fraction) {
+  const pad = (hi - lo || 1) * fraction;
+  return [lo - pad, hi + pad];
+}
+
+/**
+ * y = f(x): target curve, training and test points, the network's prediction.
+ *
+ * Two stacked plots share one set of axis ranges: the static one below (axes, target, the
+ * points, legend) is drawn once per run; the one on top holds only the prediction and is the
+ * only thing redrawn per frame. Redrawing hundreds of SVG markers on every frame would cost
+ * ten times more than the curve itself. Zooming the plot below zooms the one on top.
+ */
 class CurveView extends BaseFitView {
   constructor(container, task) {
     super(container, task);
     container.className = "fit-view one-d";
-    this.plot = el("div", "plot");
-    this.plot.id = "fit-plot";
-    container.replaceChildren(this.plot, this.empty);
+    this.base = el("div", "plot layer");
+    this.base.id = "fit-data";
+    this.plot = el("div", "plot layer overlay");
+    this.plot.id = "fit-prediction";
+    container.replaceChildren(this.base, this.plot, this.empty);
+    this.ranges = null;
+    this.showPrediction = true;
+  }
+
+  layout(p, { axes }) {
+    const layout = baseLayout(p, { xTitle: "x", yTitle: "y" });
+    layout.margin = { l: 58, r: 14, t: 34, b: 42, autoexpand: false };
+    layout.uirevision = this.task.id;
+    layout.xaxis.range = this.ranges.x.slice();
+    layout.yaxis.range = this.ranges.y.slice();
+    layout.xaxis.autorange = false;
+    layout.yaxis.autorange = false;
+    if (!axes) {
+      layout.xaxis.visible = false;
+      layout.yaxis.visible = false;
+      layout.showlegend = false;
+      layout.hovermode = false;
+    } else {
+      layout.hovermode = "closest";
+    }
+    return layout;
   }
 
   draw() {
     const p = palette();
     const s = this.snapshot;
-    const target = s ? s.target : { x: [], y: [] };
-    const train = s && s.data ? s.data.train : { x: [], y: [] };
-    const test = s && s.data && s.data.test ? s.data.test : { x: [], y: [] };
     const pred = this.prediction || { x: [], y: [] };
-    const data = [
-      { type: "scatter", mode: "markers", name: "train data", x: train.x, y: train.y,
-        marker: { color: p.trainPoints, size: 5, opacity: 0.45, symbol: "circle" },
-        hovertemplate: "train<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>" },
-      { type: "scatter", mode: "markers", name: "test data", x: test.x, y: test.y,
-        marker: { color: p.testPoints, size: 6, opacity: 0.8, symbol: "diamond-open",
-          line: { width: 1.2 } },
-        hovertemplate: "test<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>" },
-      { type: "scatter", mode: "lines", name: "target f(x)", x: target.x, y: target.y,
-        line: { color: p.target, width: 2, dash: "dot" },
-        hovertemplate: "target<br>x=%{x:.4g}<br>f(x)=%{y:.4g}<extra></extra>" },
-      { type: "scatter", mode: "lines", name: "network", x: pred.x, y: pred.y,
-        line: { color: p.prediction, width: 3.2 },
-        hovertemplate: "network<br>x=%{x:.4g}<br>ŷ=%{y:.4g}<extra></extra>" },
-    ];
-    const layout = baseLayout(p, { xTitle: "x", yTitle: "y" });
-    layout.uirevision = this.task.id;
-    layout.hovermode = "closest";
-    this.track([Plotly.react(this.plot, data, layout, PLOT_CONFIG)]);
+    const promises = [];
+    if (this.fullPending !== false) {
+      const target = s ? s.target : { x: [], y: [] };
+      const train = s && s.data ? s.data.train : { x: [], y: [] };
+      const test = s && s.data && s.data.test ? s.data.test : { x: [], y: [] };
+      this.ranges = {
+        x: padded(extent([target.x, train.x, test.x]), 0.02),
+        y: padded(extent([target.y, train.y, test.y]), 0.1),
+      };
+      const data = [
+        { type: "scatter", mode: "markers", name: "train data", x: train.x, y: train.y,
+          marker: { color: p.trainPoints, size: 5, opacity: 0.45, symbol: "circle" },
+          hovertemplate: "train<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>" },
+        { type: "scatter", mode: "markers", name: "test data", x: test.x, y: test.y,
+          marker: { color: p.testPoints, size: 6, opacity: 0.8, symbol: "diamond-open",
+            line: { width: 1.2 } },
+          hovertemplate: "test<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>" },
+        { type: "scatter", mode: "lines", name: "target f(x)", x: target.x, y: target.y,
+          line: { color: p.target, width: 2, dash: "dot" },
+          hovertemplate: "target<br>x=%{x:.4g}<br>f(x)=%{y:.4g}<extra></extra>" },
+        // Legend entry for the curve drawn on the plot above.
+        { type: "scatter", mode: "lines", name: "network", x: [null], y: [null],
+          line: { color: p.prediction, width: 3.2 }, hoverinfo: "skip" },
+      ];
+      promises.push(Plotly.react(this.base, data, this.layout(p, { axes: true }), PLOT_CONFIG)
+        .then(() => this.followBase()));
+      this.listen();
+    }
+    const prediction = [{
+      type: "scatter", mode: "lines", name: "network", x: pred.x, y: pred.y,
+      visible: this.showPrediction, line: { color: p.prediction, width: 3.2 },
+    }];
+    promises.push(Plotly.react(this.plot, prediction, this.layout(p, { axes: false }),
+      { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    this.track(promises);
+  }
+
+  render() {
+    this.fullPending = this.needsFull;
+    return super.render();
+  }
+
+  /** Copies the ranges the plot below shows (after a zoom, pan or reset) to the plot above. */
+  followBase() {
+    const full = this.base._fullLayout;
+    if (!full) return undefined;
+    const x = full.xaxis.range.slice();
+    const y = full.yaxis.range.slice();
+    const same = this.ranges && x.every((v, i) => v === this.ranges.x[i])
+      && y.every((v, i) => v === this.ranges.y[i]);
+    this.ranges = { x, y };
+    if (same && this.plot._fullLayout) return undefined;
+    return Plotly.relayout(this.plot, { "xaxis.range": x, "yaxis.range": y });
+  }
+
+  listen() {
+    if (this.listening) return;
+    this.listening = true;
+    this.base.on("plotly_relayout", () => this.followBase());
+    this.base.on("plotly_legendclick", (event) => {
+      if (event.curveNumber !== 3) return true;
+      this.showPrediction = !this.showPrediction;
+      Plotly.restyle(this.plot, { visible: this.showPrediction }, [0]);
+      Plotly.restyle(this.base, { opacity: this.showPrediction ? 1 : 0.35 }, [3]);
+      return false;
+    });
   }
 }
 
@@ -131,6 +223,28 @@ function zRange(grid) {
     }
   }
   return lo <= hi ? [lo, hi] : [0, 1];
+}
+
+/**
+ * plotly.js resamples a 50x50 surface about 4x per axis (16x the vertices) for smoother colour
+ * bands; on a software-rendered WebGL that makes each redraw several times slower. The
+ * prediction changes many times a second, so its trace draws the grid as it is. (plotly.js has
+ * no option for this: the flag lives on the trace's scene object, reached through internals;
+ * if they change, the surface is simply refined as before.)
+ */
+function skipRefinement(gd) {
+  try {
+    const scene = gd._fullLayout.scene._scene;
+    for (const trace of Object.values(scene.traces)) {
+      if (trace.refineData !== false) {
+        trace.refineData = false;
+        trace.dataScaleX = 1;
+        trace.dataScaleY = 1;
+      }
+    }
+  } catch {
+    // not drawn yet, or plotly.js internals moved: nothing to do
+  }
 }
 
 /**
@@ -184,6 +298,7 @@ class SurfaceView extends BaseFitView {
     }] : [];
     promises.push(Plotly.react(this.surface, surfaceData,
       this.sceneLayout(p, "Network ŷ(x, y)"), PLOT_CONFIG));
+    skipRefinement(this.surface);
 
     if (full) {
       const targetData = target ? [{

@@ -99,10 +99,10 @@ def test_sin_run_streams_loss_and_prediction_then_finishes(page: Any, live_serve
           }
         }"""
     )
-    page.wait_for_function("document.getElementById('fit-plot').data[3].y.length > 0")
-    before = page.evaluate("Array.from(document.getElementById('fit-plot').data[3].y)")
+    page.wait_for_function("document.getElementById('fit-prediction').data[0].y.length > 0")
+    before = page.evaluate("Array.from(document.getElementById('fit-prediction').data[0].y)")
     page.wait_for_function(
-        "before => { const y = document.getElementById('fit-plot').data[3].y;"
+        "before => { const y = document.getElementById('fit-prediction').data[0].y;"
         " return y.some((v, i) => v !== before[i]); }",
         arg=before,
     )
@@ -309,7 +309,7 @@ def test_a_burst_of_frames_renders_once_with_all_points_and_the_latest_predictio
         """async () => {
           const studio = window.studio;
           const before = studio.stats.renders;
-          const x = document.getElementById('fit-plot').data[3].x;
+          const x = document.getElementById('fit-prediction').data[0].x;
           for (let k = 1; k <= 30; k++) {
             studio.socket.handlers.onFrame({
               run_id: studio.state.runId, status: 'finished', epoch: 200 + k, epochs: 230,
@@ -323,7 +323,7 @@ def test_a_burst_of_frames_renders_once_with_all_points_and_the_latest_predictio
           const loss = document.getElementById('loss-chart').data[0].x;
           return {renders: studio.stats.renders - before, points: loss.length,
                   last: loss[loss.length - 1],
-                  prediction: Array.from(document.getElementById('fit-plot').data[3].y)};
+                  prediction: Array.from(document.getElementById('fit-prediction').data[0].y)};
         }"""
     )
     assert result["points"] == 230 and result["last"] == 230
