@@ -119,12 +119,19 @@ def time_block(step, n: int) -> float:
     return n / (time.perf_counter() - began)
 
 
-def interleaved(steps: dict, blocks: int, seconds: float) -> dict:
-    """Best steps/s of each step function over ``blocks`` interleaved blocks."""
+def interleaved(steps: dict, blocks: int, seconds: float, settle: float) -> dict:
+    """Best steps/s of each step function over ``blocks`` interleaved blocks.
+
+    Before each block the process sleeps ``settle`` seconds: BLAS and OpenMP worker threads keep
+    spinning for a while after their last call, and would otherwise steal a core from whichever
+    library runs next. One untimed step then warms the caches.
+    """
     counts = {name: calibrate(step, seconds) for name, step in steps.items()}
     best = dict.fromkeys(steps, 0.0)
     for _ in range(blocks):
         for name, step in steps.items():
+            time.sleep(settle)
+            step()
             best[name] = max(best[name], time_block(step, counts[name]))
     return best
 
@@ -221,6 +228,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=25, help="interleaved blocks per case")
     parser.add_argument("--block-seconds", type=float, default=0.1, help="length of one block")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.1,
+        help="idle seconds before each block (spinning threads)",
+    )
     args = parser.parse_args()
 
     if torch is None:
@@ -244,7 +257,7 @@ def main() -> None:
         steps = {"ours": ours, "torch": build_torch(case, model, x, t)}
         if key == "c":  # the GEMM floor, measured in the same interleaved blocks
             steps["gemm"] = gemm_floor_step(case["sizes"], case["batch"])
-        best = interleaved(steps, args.blocks, args.block_seconds)
+        best = interleaved(steps, args.blocks, args.block_seconds, args.settle)
         ratio = best["ours"] / best["torch"]
         results[key] = best
         label = (
