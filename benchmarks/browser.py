@@ -7,7 +7,8 @@ surface run (saddle), and counts the animation frames that actually drew new fit
 
     python benchmarks/browser.py [--seconds 5] [--screenshot docs/screenshot.png]
 
-`--screenshot` also writes the README picture: a saddle run part-way through training.
+`--screenshot` also writes the README picture: an egg-crate (sin x·cos y) run part-way through
+training.
 """
 
 from __future__ import annotations
@@ -97,12 +98,12 @@ def measure(page: Any, base: str, path: str, seconds: float) -> dict[str, float]
 
 
 def screenshot(page: Any, base: str, path: Path) -> None:
-    """A saddle run part-way through training, for the README."""
-    page.goto(base + "/fit/saddle?hidden=24,24,24&epochs=1000&noise=0.02&lr=0.005")
+    """An egg-crate run part-way through training, for the README."""
+    page.goto(base + "/fit/sincos?hidden=32,32,32&epochs=1000&noise=0.05&lr=0.005")
     page.wait_for_function("window.studio && window.studio.state.task !== null")
     page.click("#train")
     page.wait_for_function(
-        "Number(document.getElementById('status').dataset.epoch) >= 150", timeout=90_000
+        "Number(document.getElementById('status').dataset.epoch) >= 60", timeout=90_000
     )
     page.mouse.move(0, 0)
     page.wait_for_function("window.studio.stats.renders > 0 && !window.studio.fitView.busy")

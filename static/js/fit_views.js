@@ -276,7 +276,7 @@ class SurfaceView extends BaseFitView {
       showlegend: false,
       scene: {
         xaxis: sceneAxis(p, "x"), yaxis: sceneAxis(p, "y"), zaxis: sceneAxis(p, ""),
-        camera: { eye: { x: 1.45, y: -1.5, z: 0.85 } }, aspectmode: "cube",
+        camera: { eye: { x: 1.55, y: -1.6, z: 0.95 } }, aspectmode: "cube",
       },
     };
   }

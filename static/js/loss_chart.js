@@ -133,7 +133,8 @@ export class LossChart {
     layout.hovermode = "x unified";
     layout.yaxis.type = this.logScale ? "log" : "linear";
     layout.yaxis.exponentformat = "power";
-    layout.yaxis.nticks = 6;
+    // Log axis: label the decades and only the 2s and 5s between them.
+    if (this.logScale) layout.yaxis.dtick = "D2";
     layout.xaxis.rangemode = "tozero";
     this.drawnEmpty = !epoch.length;
     if (!epoch.length) {

@@ -63,7 +63,8 @@ export function baseLayout(p, { xTitle = "", yTitle = "" } = {}) {
 export function sceneAxis(p, title) {
   return {
     title: { text: title }, color: p.fg, gridcolor: p.grid, zerolinecolor: p.zero,
-    backgroundcolor: "rgba(0,0,0,0)", showbackground: false,
+    backgroundcolor: "rgba(0,0,0,0)", showbackground: false, nticks: 5,
+    tickfont: { size: 10 },
   };
 }
 
