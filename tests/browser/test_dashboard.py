@@ -238,6 +238,25 @@ def test_reloading_a_running_run_url_brings_its_history_back(page: Any, live_ser
     wait_status(page, "stopped")
 
 
+def test_the_url_carries_the_config_both_ways(page: Any) -> None:
+    open_dashboard(page, "/fit/square?hidden=7,9&activation=relu&lr=0.02&seed=5&noise=0.25")
+    values = page.eval_on_selector_all("#hidden-layers input", "els => els.map(e => e.value)")
+    assert values == ["7", "9"]
+    assert page.input_value("#activation") == "relu"
+    assert page.input_value("#lr") == "0.02"
+    assert page.input_value("#seed") == "5"
+    assert page.input_value("#noise") == "0.25"
+    assert page.input_value("#task") == "square"
+
+    page.fill("#lr", "0.05")
+    page.click("#add-layer")
+    page.wait_for_function("location.search.includes('lr=0.05')")
+    assert "hidden=7,9,9" in page.url and page.url.split("?")[0].endswith("/fit/square")
+    page.select_option("#task", "saddle")
+    page.wait_for_function("location.pathname === '/fit/saddle'")
+    assert page.locator("#domain-inputs input").count() == 4
+
+
 def test_log_scale_and_smoothing_change_the_chart(page: Any) -> None:
     open_dashboard(page, "/fit/sin")
     start_run(page)
@@ -291,11 +310,21 @@ def test_lost_connection_reconnects_and_resyncs_from_a_snapshot(page: Any) -> No
     open_dashboard(page, "/fit/sin")
     start_run(page)
     wait_loss_points(page, 20)
-    page.evaluate("window.studio.socket.socket.io.engine.close()")
+    page.evaluate(
+        """() => {
+          window.seenBanners = [];
+          new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(
+            n => window.seenBanners.push([n.id, n.textContent])))
+          ).observe(document.getElementById('banners'), {childList: true});
+          window.studio.socket.socket.io.engine.close();
+        }"""
+    )
     page.wait_for_function("window.studio.stats.snapshots >= 2")
     page.wait_for_function("!document.getElementById('banner-connection')")
     wait_status(page, "running")
     wait_loss_points(page, 40)
+    seen = page.evaluate("window.seenBanners")
+    assert any(id_ == "banner-connection" and "reconnecting" in text for id_, text in seen)
 
 
 def test_a_burst_of_frames_renders_once_with_all_points_and_the_latest_prediction(
