@@ -394,6 +394,16 @@ def test_dark_scheme_recolours_page_and_charts_and_1024px_fits(page: Any) -> Non
         assert box["x"] + box["width"] <= 1024, selector
 
 
+def test_a_link_to_an_unknown_run_explains_itself(page: Any) -> None:
+    open_dashboard(page, "/fit/sin?hidden=4&run=nosuchrun")
+    banner = page.locator("#banner-run")
+    banner.wait_for(state="visible")
+    assert "nosuchrun" in banner.inner_text()
+    page.wait_for_function("!location.search.includes('run=')")
+    assert page.get_attribute("#status", "data-status") == "idle"
+    assert page.is_enabled("#train")
+
+
 def test_unknown_task_gives_a_friendly_404(page: Any, problems: Any) -> None:
     problems.allow_console(r"status of 404")  # the document itself is a 404, as it should be
     response = page.goto("/fit/nope")
