@@ -140,10 +140,10 @@ class CurveView extends BaseFitView {
       const target = s ? s.target : { x: [], y: [] };
       const train = s && s.data ? s.data.train : { x: [], y: [] };
       const test = s && s.data && s.data.test ? s.data.test : { x: [], y: [] };
-      this.ranges = {
+      this.ranges = s ? {
         x: padded(extent([target.x, train.x, test.x]), 0.02),
         y: padded(extent([target.y, train.y, test.y]), 0.1),
-      };
+      } : { x: this.task.domain[0].slice(), y: [-1.1, 1.1] }; // before any run: the task's domain
       const data = [
         { type: "scatter", mode: "markers", name: "train data", x: train.x, y: train.y,
           marker: { color: p.trainPoints, size: 5, opacity: 0.45, symbol: "circle" },
@@ -266,8 +266,10 @@ class SurfaceView extends BaseFitView {
     this.linking = false;
   }
 
-  sceneLayout(p, title) {
+  sceneLayout(p, title, empty = false) {
+    const hidden = { visible: false };
     return {
+      ...(empty ? { xaxis: hidden, yaxis: hidden } : {}),
       paper_bgcolor: "rgba(0,0,0,0)",
       font: { family: "system-ui, sans-serif", size: 11, color: p.fg },
       margin: { l: 0, r: 0, t: 26, b: 0 },
@@ -297,7 +299,7 @@ class SurfaceView extends BaseFitView {
       hovertemplate: "network<br>x=%{x:.3g}, y=%{y:.3g}<br>ŷ=%{z:.4g}<extra></extra>",
     }] : [];
     promises.push(Plotly.react(this.surface, surfaceData,
-      this.sceneLayout(p, "Network ŷ(x, y)"), PLOT_CONFIG));
+      this.sceneLayout(p, "Network ŷ(x, y)", !pred), PLOT_CONFIG));
     skipRefinement(this.surface);
 
     if (full) {
@@ -309,7 +311,7 @@ class SurfaceView extends BaseFitView {
         hovertemplate: "target<br>x=%{x:.3g}, y=%{y:.3g}<br>f=%{z:.4g}<extra></extra>",
       }] : [];
       promises.push(Plotly.react(this.target, targetData,
-        this.sceneLayout(p, `Target ${this.task.formula}`), PLOT_CONFIG));
+        this.sceneLayout(p, `Target ${this.task.formula}`, !target), PLOT_CONFIG));
       this.linkCameras();
     }
 

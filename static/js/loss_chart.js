@@ -143,6 +143,7 @@ export class LossChart {
     this.drawnEmpty = !epoch.length;
     if (!epoch.length) {
       layout.xaxis.range = [0, 10];
+      Object.assign(layout.yaxis, { type: "linear", range: [0, 1], showticklabels: false });
       layout.annotations = [{
         text: "Train a network to see its loss here", showarrow: false,
         xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: p.muted, size: 13 },
