@@ -41,6 +41,11 @@ const buttons = { train: $("#train"), pause: $("#pause"), stop: $("#stop") };
 
 const form = new ConfigForm($("#config-form"), tasks, {
   onTaskChange: (id) => {
+    // The page's own run stops when the user moves on to another task (it would only hold a
+    // training slot, unseen); a run opened from a link is someone else's and keeps going.
+    if (state.ownRun && state.runId && !isEnded(state.status)) {
+      api.control(state.runId, "stop").catch(() => {});
+    }
     detach();
     selectTask(id);
   },
@@ -54,7 +59,7 @@ const form = new ConfigForm($("#config-form"), tasks, {
 const socket = new RunSocket({
   onSnapshot, onFrame, onDone,
   onError: (payload) => {
-    status.setBanner("run", "failed", `Run ${payload.run_id} is unknown to the server: ${payload.message || "it may have ended before a restart"}.`);
+    status.setBanner("run", "failed", `The server does not know run ${payload.run_id} (runs are forgotten when the server restarts). Press Train to start a new one.`);
     detach();
     syncUrl();
     loop.request();

@@ -44,7 +44,8 @@ export class StatusLine {
   /** Merges fields from a snapshot, frame, done or REST answer. */
   update(fields) {
     const s = this.state;
-    for (const key of ["status", "epoch", "epochs", "elapsed", "reason", "train_loss", "test_loss"]) {
+    for (const key of ["status", "epoch", "epochs", "elapsed", "reason", "train_loss", "test_loss",
+      "train_acc", "test_acc"]) {
       if (fields[key] !== undefined) s[key] = fields[key];
     }
     if (fields.epoch !== undefined && fields.elapsed !== undefined && fields.elapsed !== null) {
@@ -60,9 +61,10 @@ export class StatusLine {
   updateFromHistory(history) {
     if (!history || !history.epoch || !history.epoch.length) return;
     const last = history.epoch.length - 1;
+    const pick = (name) => (history[name] ? history[name][last] : undefined);
     this.update({
-      train_loss: history.train_loss ? history.train_loss[last] : undefined,
-      test_loss: history.test_loss ? history.test_loss[last] : undefined,
+      train_loss: pick("train_loss"), test_loss: pick("test_loss"),
+      train_acc: pick("train_acc"), test_acc: pick("test_acc"),
     });
   }
 
@@ -88,6 +90,10 @@ export class StatusLine {
     this.lossesEl.innerHTML = s.runId && (s.train_loss !== undefined || s.test_loss !== undefined)
       ? `<span class="dim">train</span> <b>${formatLoss(s.train_loss)}</b> · <span class="dim">test</span> <b>${formatLoss(s.test_loss)}</b>`
       : "";
+    if (s.runId && (s.train_acc !== undefined || s.test_acc !== undefined)) {
+      const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)} %`);
+      this.lossesEl.innerHTML += ` · <span class="dim">accuracy</span> <b>${pct(s.train_acc)}</b> / <b>${pct(s.test_acc)}</b>`;
+    }
     const rate = this.epochsPerSecond();
     this.speedEl.innerHTML = rate !== null ? `<b>${rate >= 100 ? Math.round(rate) : rate.toFixed(1)}</b> <span class="dim">epochs/s</span>` : "";
     this.elapsedEl.innerHTML = s.elapsed !== undefined && s.elapsed !== null ? `<b>${formatSeconds(s.elapsed)}</b> <span class="dim">elapsed</span>` : "";
