@@ -1,0 +1,67 @@
+"""The dashboard's pure modules, run in the browser: smoothing and URL state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def tensorboard_smoothing(values: list[float], weight: float) -> list[float]:
+    """TensorBoard's debiased exponential moving average, as a reference."""
+    last, count, smoothed = 0.0, 0, []
+    for value in values:
+        last = last * weight + (1 - weight) * value
+        count += 1
+        smoothed.append(last / (1 - weight**count))
+    return smoothed
+
+
+@pytest.fixture
+def modules(page: Any) -> Any:
+    page.goto("/fit/sin")
+    page.wait_for_function("window.studio !== undefined")
+    return page
+
+
+def test_smoothing_matches_tensorboard_and_never_rewrites_the_past(modules: Any) -> None:
+    values = [1.0, 0.5, 0.8, 0.2, 0.4, 0.1, 0.3, 0.05]
+    result = modules.evaluate(
+        """async (values) => {
+          const { smoothSeries, DebiasedEma } = await import('/static/js/smoothing.js');
+          const whole = smoothSeries(values, 0.8);
+          const ema = new DebiasedEma(0.8);
+          const prefix = values.slice(0, 4).map(v => ema.push(v));
+          const skip = smoothSeries([1, null, 3], 0.5);
+          return { whole, prefix, none: smoothSeries(values, 0), skip };
+        }""",
+        values,
+    )
+    assert result["whole"] == pytest.approx(tensorboard_smoothing(values, 0.8))
+    assert result["prefix"] == result["whole"][:4]
+    assert result["none"] == pytest.approx(values)
+    assert result["skip"][1] is None and result["skip"][2] == pytest.approx(
+        tensorboard_smoothing([1, 3], 0.5)[1]
+    )
+
+
+def test_url_state_round_trips_a_config(modules: Any) -> None:
+    result = modules.evaluate(
+        """async () => {
+          const url = await import('/static/js/url_state.js');
+          const { configToQuery, queryToConfig, taskFromPath } = url;
+          const config = { hidden: [16, 16], activation: 'relu', optimizer: 'sgd', lr: 0.01,
+            momentum: 0.9, batch_size: 32, epochs: 500, domain: [[-2, 2], [-1, 3]] };
+          const query = configToQuery(config, 'abc123');
+          return { query, parsed: queryToConfig('?' + query), task: taskFromPath('/fit/saddle') };
+        }"""
+    )
+    assert "hidden=16,16" in result["query"] and result["query"].endswith("run=abc123")
+    parsed = result["parsed"]
+    assert parsed["runId"] == "abc123"
+    assert parsed["config"]["hidden"] == ["16", "16"]
+    assert parsed["config"]["domain"] == [["-2", "2"], ["-1", "3"]]
+    assert parsed["config"]["lr"] == "0.01" and parsed["config"]["activation"] == "relu"
+    assert result["task"] == "saddle"
