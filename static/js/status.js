@@ -29,6 +29,9 @@ export class StatusLine {
     this.speedEl = root.querySelector("#status-speed");
     this.elapsedEl = root.querySelector("#status-elapsed");
     this.runEl = root.querySelector("#status-run");
+    // The line changes many times a second; screen readers hear only changes of status.
+    this.announcer = document.getElementById("status-announce");
+    this.announced = "";
     this.state = { status: "idle" };
     this.samples = [];
     this.dirty = true;
@@ -86,6 +89,10 @@ export class StatusLine {
     this.root.dataset.status = s.status;
     this.root.dataset.epoch = s.epoch ?? 0;
     this.pill.textContent = s.status;
+    if (this.announcer && s.status !== this.announced) {
+      this.announced = s.status;
+      this.announcer.textContent = s.status === "idle" ? "" : `Run ${s.status}`;
+    }
     this.epochEl.innerHTML = s.epochs ? `<span class="dim">epoch</span> <b>${s.epoch ?? 0}</b> / ${s.epochs}` : "";
     this.lossesEl.innerHTML = s.runId && (s.train_loss !== undefined || s.test_loss !== undefined)
       ? `<span class="dim">train</span> <b>${formatLoss(s.train_loss)}</b> · <span class="dim">test</span> <b>${formatLoss(s.test_loss)}</b>`
