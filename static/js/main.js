@@ -231,7 +231,7 @@ function onDone(done) {
 function showOutcome({ status: runStatus, reason, epoch }) {
   if (runStatus === "diverged") {
     status.setBanner("run", "diverged", reason
-      ? `Training diverged — ${reason}.`
+      ? `${/^diverged/i.test(reason) ? reason.replace(/^diverged/i, "Training diverged") : `Training diverged: ${reason}`}.`
       : `Training diverged at epoch ${epoch ?? "?"}: the loss stopped being a finite number. Try a smaller learning rate.`);
   } else if (runStatus === "failed") {
     status.setBanner("run", "failed", `The run failed${reason ? `: ${reason}` : "."}`);
