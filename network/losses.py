@@ -98,6 +98,7 @@ class CrossEntropyLoss(Loss):
     """
 
     classification = True
+    _ones: np.ndarray | None = None
 
     def _targets(self, t: np.ndarray, outputs: int, dtype: np.dtype, n: int | None = None):
         t = np.asarray(t)
@@ -127,7 +128,10 @@ class CrossEntropyLoss(Loss):
     def _grad(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
         p = np.subtract(y, y.max(axis=1, keepdims=True), out=self._out(y))
         np.exp(p, out=p)
-        p /= p.sum(axis=1, keepdims=True)
+        ones = self._ones
+        if ones is None or ones.shape[0] != y.shape[1] or ones.dtype != y.dtype:
+            ones = self._ones = np.ones(y.shape[1], y.dtype)
+        p /= (p @ ones)[:, None]  # row sums as a GEMV: faster than sum(axis=1) for few classes
         p -= t
         p *= 1.0 / y.shape[0]
         return p
