@@ -93,7 +93,9 @@ def _evaluate(model: Sequential, loss_fn: Loss, X, T, with_accuracy: bool):
     return total / n, (correct / n if with_accuracy else None)
 
 
-def evaluate(model: Sequential, loss_fn: Loss, X, Y, accuracy: bool | None = None) -> dict:
+def evaluate(
+    model: Sequential, loss_fn: Loss, X: np.ndarray, Y: np.ndarray, accuracy: bool | None = None
+) -> dict:
     """``{"loss": float, "accuracy": float | None}`` of ``model`` on ``(X, Y)`` in eval mode."""
     X, T = _prepare(model, loss_fn, X, Y, "evaluate:")
     want = loss_fn.classification if accuracy is None else bool(accuracy)
