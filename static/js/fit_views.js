@@ -107,6 +107,10 @@ class CurveView extends BaseFitView {
     this.base.id = "fit-data";
     this.plot = el("div", "plot layer overlay");
     this.plot.id = "fit-prediction";
+    // Hovering the plot below reads the network's value at that x (the curve above takes no
+    // pointer events); the card header shows it.
+    this.readout = document.getElementById("fit-readout") || el("p");
+    this.readout.textContent = "";
     container.replaceChildren(this.base, this.plot, this.empty);
     this.ranges = null;
     this.showPrediction = true;
@@ -190,10 +194,23 @@ class CurveView extends BaseFitView {
     return Plotly.relayout(this.plot, { "xaxis.range": x, "yaxis.range": y });
   }
 
+  showReadout(x) {
+    const pred = this.prediction;
+    if (!pred || !pred.x.length || typeof x !== "number") return;
+    let best = 0;
+    for (let i = 1; i < pred.x.length; i++) {
+      if (Math.abs(pred.x[i] - x) < Math.abs(pred.x[best] - x)) best = i;
+    }
+    const y = pred.y[best];
+    this.readout.textContent = `network ŷ(${pred.x[best].toPrecision(4)}) = ${y === null ? "—" : y.toPrecision(5)}`;
+  }
+
   listen() {
     if (this.listening) return;
     this.listening = true;
     this.base.on("plotly_relayout", () => this.followBase());
+    this.base.on("plotly_hover", (event) => this.showReadout(event.points[0].x));
+    this.base.on("plotly_unhover", () => { this.readout.textContent = ""; });
     this.base.on("plotly_legendclick", (event) => {
       if (event.curveNumber !== 3) return true;
       this.showPrediction = !this.showPrediction;

@@ -56,6 +56,7 @@ export function baseLayout(p, { xTitle = "", yTitle = "" } = {}) {
     legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11.5 },
       bgcolor: "rgba(0,0,0,0)" },
     hoverlabel: { bgcolor: p.panel, bordercolor: p.muted, font: { color: p.fg } },
+    modebar: { bgcolor: "rgba(0,0,0,0)", color: p.muted, activecolor: p.fg },
   };
 }
 
