@@ -360,6 +360,34 @@ def test_a_burst_of_frames_renders_once_with_all_points_and_the_latest_predictio
     assert result["renders"] <= 3  # 30 frames, a handful of animation frames
 
 
+def test_hovering_shows_exact_values(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    start_run(page, epochs="200")
+    wait_status(page, "finished")
+    wait_loss_points(page, 200)
+    box = page.locator("#loss-chart .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "document.querySelector('#loss-chart .hoverlayer').textContent.includes('train')"
+    )
+    text = page.evaluate("document.querySelector('#loss-chart .hoverlayer').textContent")
+    assert "test" in text and any(ch.isdigit() for ch in text)
+
+    # Over a point of the target curve: the header reads the network's value there.
+    x, y = page.evaluate(
+        """() => {
+          const gd = document.getElementById('fit-data');
+          const box = gd.getBoundingClientRect();
+          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd.data[2];
+          return [box.left + xa._offset + xa.l2p(t.x[100]),
+                  box.top + ya._offset + ya.l2p(t.y[100])];
+        }"""
+    )
+    page.mouse.move(x, y)
+    page.wait_for_function("document.getElementById('fit-readout').textContent !== ''")
+    assert page.inner_text("#fit-readout").startswith("network ŷ(")
+
+
 def test_a_diverged_run_shows_a_banner(page: Any) -> None:
     open_dashboard(page, "/fit/sin")
     page.select_option("#optimizer", "sgd")
