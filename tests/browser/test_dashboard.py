@@ -388,6 +388,25 @@ def test_hovering_shows_exact_values(page: Any) -> None:
     assert page.inner_text("#fit-readout").startswith("network ŷ(")
 
 
+def test_every_control_has_a_label_and_is_keyboard_reachable(page: Any) -> None:
+    open_dashboard(page, "/fit/saddle")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, button')]
+             .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                           && !el.textContent.trim())
+             .map(el => el.id || el.outerHTML.slice(0, 60))"""
+    )
+    assert unlabelled == []
+    reached = set()
+    page.locator("#task").focus()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.id"))
+    for control in ("hidden-0", "add-layer", "lr", "epochs", "domain-1-hi", "seed", "train",
+                    "log-scale", "smoothing"):
+        assert control in reached, control
+
+
 def test_a_diverged_run_shows_a_banner(page: Any) -> None:
     open_dashboard(page, "/fit/sin")
     page.select_option("#optimizer", "sgd")
