@@ -14,6 +14,10 @@ Threads and who touches what:
   brings it up to the last epoch, then ``done``.
 - Socket.IO handlers (`watch`) build a ``snapshot`` from a copy of the state taken under the run's
   lock.
+
+Classification runs train on standardised inputs with integer labels (cross-entropy) or one-hot
+targets (MSE) and stream, instead of a surface, the predicted class and its confidence on the grid
+plus the number of misclassified test points (see `ClassView`).
 """
 
 from __future__ import annotations
@@ -77,6 +81,44 @@ class History:
         return chunk
 
 
+CONFIDENCE_DIGITS = 4  # significant digits of the confidence grid (colour intensity only)
+
+
+def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
+    """Per-class probabilities from the network's outputs (rows sum to 1).
+
+    Cross-entropy nets output logits: softmax. MSE nets are trained towards one-hot targets, so
+    their outputs already estimate the class indicators: clipped to [0, 1] and normalised to sum
+    1 (uniform where every output is ≤ 0). Softmax of such outputs would squash a confident
+    [1, 0] to 0.73, so the heatmap would never show a sure region.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if loss == "cross_entropy":
+        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    clipped = np.clip(outputs, 0.0, 1.0)
+    total = clipped.sum(axis=1, keepdims=True)
+    uniform = np.full_like(clipped, 1.0 / outputs.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, clipped / np.where(total > 0, total, 1.0), uniform)
+
+
+@dataclass(frozen=True)
+class ClassView:
+    """A classification run's latest prediction (built whole, never mutated afterwards).
+
+    `classes` / `confidence` are on the grid (flat, grid order): the argmax class (the class the
+    net predicts, as in its accuracy) and that class's probability per `class_probabilities`.
+    `test_predicted` holds the predicted labels of the shown test points (``shown_rows["test"]``);
+    `misclassified` counts the wrong predictions over the whole test set.
+    """
+
+    classes: np.ndarray
+    confidence: np.ndarray
+    test_predicted: np.ndarray
+    misclassified: int
+
+
 @dataclass(eq=False)
 class Client:
     """One watching Socket.IO client of one run: its cursor and flow-control state."""
@@ -100,7 +142,14 @@ class Run:
         self.config = config
         self.epochs: int = config["epochs"]
         self.created = time.time()
+        self.classification = task.kind == "classification"
         self.data: TaskData = build_data(task, config)
+        if self.classification:
+            config["domain"] = self.data.domain  # widened to hold every point, if needed
+        self.shown_rows = {
+            "train": self._shown_rows(len(self.data.x_train)),
+            "test": self._shown_rows(len(self.data.x_test)),
+        }
         self.shown_data = self._shown_data()
         self.axes_json = [round_array(axis) for axis in self.data.grid_axes]  # sent every frame
 
@@ -109,11 +158,12 @@ class Run:
         self.status = "queued"
         self.reason: str | None = None
         self.epoch = 0
-        self.history = History(self.epochs, accuracy=task.kind == "classification")
-        self.prediction: np.ndarray | None = None  # on the grid, task units, replaced not mutated
+        self.history = History(self.epochs, accuracy=self.classification)
+        # on the grid, task units (regression) or a ClassView; replaced, never mutated
+        self.prediction: np.ndarray | ClassView | None = None
         self.weights: list[np.ndarray] | None = None  # shown corner of each weight matrix
         self.view_version = 0
-        self.sizes = [task.inputs, *config["hidden"], 1]
+        self.sizes = [task.inputs, *config["hidden"], task.outputs]
         self._elapsed_before = 0.0
         self._running_since: float | None = None
 
@@ -171,38 +221,80 @@ class Run:
 
     # ----------------------------------------------------------------- views for the wire
 
-    def _shown_data(self) -> dict[str, np.ndarray]:
-        """Train and test points for the plots: at most DATA_POINTS_SHOWN each, evenly picked.
+    @staticmethod
+    def _shown_rows(count: int) -> np.ndarray:
+        """Rows of a data part shown in the plots: at most DATA_POINTS_SHOWN, evenly picked."""
+        return np.unique(np.linspace(0, count - 1, min(count, DATA_POINTS_SHOWN)).astype(int))
 
-        Kept as small float32 arrays (inputs and target side by side); lists are built per
-        snapshot, so an ended run costs little memory.
+    def _shown_data(self) -> dict[str, np.ndarray]:
+        """Train and test points for the plots (rows of `shown_rows`).
+
+        Kept as small float32 arrays (inputs and target, or label, side by side); lists are built
+        per snapshot, so an ended run costs little memory.
         """
         shown = {}
         for part, X, Y in (
             ("train", self.data.x_train, self.data.y_train),
             ("test", self.data.x_test, self.data.y_test),
         ):
-            rows = np.unique(np.linspace(0, len(X) - 1, min(len(X), DATA_POINTS_SHOWN)).astype(int))
+            rows = self.shown_rows[part]
             shown[part] = np.column_stack([X[rows], Y[rows]]).astype(np.float32)
         return shown
 
     def data_json(self) -> dict[str, dict[str, list]]:
-        """The shown points as ``{train: {x, y}, test: {x, y}}`` (1-D) or ``{x, y, z}`` (2-D)."""
+        """The shown points as ``{train: {x, y}, test: {x, y}}`` (1-D), ``{x, y, z}`` (2-D) or
+        ``{x, y, label}`` (classification, labels as ints)."""
+        if self.classification:
+            return {
+                part: {
+                    "x": round_array(points[:, 0]),
+                    "y": round_array(points[:, 1]),
+                    "label": points[:, 2].astype(np.int64).tolist(),
+                }
+                for part, points in self.shown_data.items()
+            }
         names = ("x", "y") if self.task.inputs == 1 else ("x", "y", "z")
         return {
             part: {name: round_array(points[:, column]) for column, name in enumerate(names)}
             for part, points in self.shown_data.items()
         }
 
-    def grid_json(self, values: np.ndarray | None) -> dict[str, Any] | None:
-        """Values on the grid as ``{x, y}`` (1-D) or ``{x, y, z}`` (2-D), or None."""
+    def target_json(self) -> dict[str, Any]:
+        """The grid with the target: ``{x, y}`` (1-D), ``{x, y, z}`` (2-D), or for classification
+        only the grid axes ``{x, y}`` (there is no target surface)."""
+        if self.classification:
+            return {"x": self.axes_json[0], "y": self.axes_json[1]}
+        return self.grid_json(self.data.grid_target)
+
+    def grid_json(self, values: np.ndarray | ClassView | None) -> dict[str, Any] | None:
+        """Values on the grid as ``{x, y}`` (1-D) or ``{x, y, z}`` (2-D), or None.
+
+        A `ClassView` becomes ``{x, y, z: [[class index]], confidence: [[0..1]]}``.
+        """
         if values is None:
             return None
         axes = self.axes_json
-        values = np.asarray(values).reshape(self.data.grid_shape())
+        shape = self.data.grid_shape()
+        if isinstance(values, ClassView):
+            return {
+                "x": axes[0],
+                "y": axes[1],
+                "z": values.classes.reshape(shape).tolist(),
+                "confidence": round_array(values.confidence.reshape(shape), CONFIDENCE_DIGITS),
+            }
+        values = np.asarray(values).reshape(shape)
         if len(axes) == 1:
             return {"x": axes[0], "y": round_array(values)}
         return {"x": axes[0], "y": axes[1], "z": round_array(values)}
+
+    def test_points_json(self, view: np.ndarray | ClassView | None) -> dict[str, Any]:
+        """Classification only: ``{misclassified, test_predicted}`` of a view (None before one)."""
+        if not isinstance(view, ClassView):
+            return {"misclassified": None, "test_predicted": None}
+        return {
+            "misclassified": view.misclassified,
+            "test_predicted": view.test_predicted.tolist(),
+        }
 
     def network_json(self, weights: list[np.ndarray] | None) -> dict[str, Any]:
         """``{sizes, shown, weights}``: the first neurons of each layer and their weights."""
@@ -215,11 +307,7 @@ class Run:
 
     def release_training_data(self) -> None:
         """After the end keep only what snapshots need (the grid, its target, shown points)."""
-        empty = np.empty((0, 1), dtype=np.float32)
-        self.data = TaskData(
-            empty, empty, empty, empty, self.data.grid_axes, self.data.grid_x,
-            self.data.grid_target,
-        )  # fmt: skip
+        self.data = self.data.without_training_data()
 
 
 class RunManager:
@@ -374,32 +462,60 @@ class RunManager:
         config = run.config
         data = run.data
         x_scaler = Standardizer().fit(data.x_train)
-        y_scaler = Standardizer().fit(data.y_train)
         model = nn.mlp(run.sizes, activation=config["activation"], seed=config["seed"])
         optimizer_options = {"lr": config["lr"], "weight_decay": config["weight_decay"]}
         if config["optimizer"] == "sgd":
             optimizer_options["momentum"] = config["momentum"]
         optimizer = nn.get_optimizer(config["optimizer"], model.parameters(), **optimizer_options)
         grid_inputs = x_scaler.transform(data.grid_x)
+        test_inputs = x_scaler.transform(data.x_test)
+        if run.classification:
+            # labels for cross-entropy; one-hot rows for MSE (accuracy then has to be asked for)
+            encode = (
+                (lambda labels: labels)
+                if config["loss"] == "cross_entropy"
+                else (lambda labels: np.eye(run.task.outputs, dtype=np.float32)[labels])
+            )
+            train_targets, test_targets = encode(data.y_train), encode(data.y_test)
+            test_labels = data.y_test
+            shown_test = run.shown_rows["test"]
+        else:
+            y_scaler = Standardizer().fit(data.y_train)
+            train_targets = y_scaler.transform(data.y_train)
+            test_targets = y_scaler.transform(data.y_test)
         epochs = nn.train(
             model,
             nn.get_loss(config["loss"]),
             optimizer,
             x_scaler.transform(data.x_train),
-            y_scaler.transform(data.y_train),
+            train_targets,
             epochs=config["epochs"],
             batch_size=config["batch_size"],
-            validation=(x_scaler.transform(data.x_test), y_scaler.transform(data.y_test)),
+            validation=(test_inputs, test_targets),
             seed=config["seed"],
+            accuracy=True if run.classification else None,
         )
 
-        def view() -> tuple[np.ndarray, list[np.ndarray]]:
-            prediction = y_scaler.inverse_transform(model.predict(grid_inputs))
+        def predict() -> np.ndarray | ClassView:
+            if not run.classification:
+                return y_scaler.inverse_transform(model.predict(grid_inputs))
+            outputs = model.predict(grid_inputs)
+            probabilities = class_probabilities(outputs, config["loss"])
+            classes = outputs.argmax(axis=1)  # the class the accuracy counts, as in nn.train
+            test_predicted = model.predict(test_inputs).argmax(axis=1)
+            return ClassView(
+                classes=classes,
+                confidence=probabilities[np.arange(len(classes)), classes],
+                test_predicted=test_predicted[shown_test],
+                misclassified=int(np.count_nonzero(test_predicted != test_labels)),
+            )
+
+        def view() -> tuple[np.ndarray | ClassView, list[np.ndarray]]:
             weights = [
                 layer.weight.data[:NEURONS_SHOWN, :NEURONS_SHOWN].copy()
                 for layer in model.linear_layers()
             ]
-            return prediction, weights
+            return predict(), weights
 
         with run.lock:
             run.weights = view()[1]
@@ -482,12 +598,14 @@ class RunManager:
                 "config": run.config,
                 "task": run.task.to_json(),
                 "history": History.to_json(0, state["history"]),
-                "target": run.grid_json(run.data.grid_target),
+                "target": run.target_json(),
                 "data": run.data_json(),
                 "prediction": run.grid_json(state["prediction"]),
                 "network": run.network_json(state["weights"]),
                 "reason": state["reason"],
             }
+            if run.classification:
+                snapshot.update(run.test_points_json(state["prediction"]))
             self.socketio.emit("snapshot", snapshot, to=sid)
             if ended:
                 self.socketio.emit("done", self._done_payload(run), to=sid)
@@ -525,7 +643,12 @@ class RunManager:
         }
 
     def _done_payload(self, run: Run) -> dict[str, Any]:
-        return {"run_id": run.id, "status": run.status, "reason": run.reason, "epoch": run.epoch}
+        payload = {"run_id": run.id, "status": run.status, "reason": run.reason, "epoch": run.epoch}
+        if run.classification:  # the final accuracies (None if no epoch ran)
+            with run.lock:
+                payload["train_acc"] = run.history.last("train_acc")
+                payload["test_acc"] = run.history.last("test_acc")
+        return payload
 
     def _stream(self, run: Run) -> None:
         """The emitter task of a run: frames while it lives, then a final frame and `done`."""
@@ -596,6 +719,8 @@ class RunManager:
                         "prediction": run.grid_json(state["prediction"]),
                         "network": run.network_json(state["weights"]),
                     }
+                    if run.classification:
+                        shared.update(run.test_points_json(state["prediction"]))
                 start = min(client.sent_epoch, epoch)
                 if start not in chunks:
                     with run.lock:
@@ -611,6 +736,9 @@ class RunManager:
                     "prediction": shared["prediction"],
                     "network": shared["network"],
                 }
+                if run.classification:
+                    frame["misclassified"] = shared["misclassified"]
+                    frame["test_predicted"] = shared["test_predicted"]
                 client.sent_epoch, client.sent_status = epoch, status
                 client.sent_view = view_version
                 client.frame_token += 1

@@ -2,12 +2,14 @@
 
 Each `Task` knows its formula, default domain and run defaults, and builds the data of a run:
 noisy samples split into train and test sets (seeded) and a fixed evaluation grid with the target
-on it (200 points in 1-D, 50×50 in 2-D). Classification tasks will join with ``kind =
-"classification"``; everything here keys off `kind` and `inputs`.
+on it (200 points in 1-D, 50×50 in 2-D). Classification tasks (``kind = "classification"``) draw
+labelled points from a `network.datasets` generator instead; their grid has no target (the page
+colours it by the predicted class) and always covers every data point with a margin.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,21 +24,54 @@ DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in 
 PI = float(np.pi)
 
 
+DOMAIN_MARGIN = 0.1  # a classification grid reaches this fraction of the data's span beyond it
+
+
+def fitting_domain(X: np.ndarray, centred: bool = False) -> list[list[float]]:
+    """The box around every row of `X` plus `DOMAIN_MARGIN` of its span, rounded outward.
+
+    The bounds are rounded to a tenth of the span's order of magnitude (moons: steps of 0.1,
+    blobs: steps of 1) so the axes start and end on short numbers. `centred` makes each axis
+    symmetric about 0 (for data sets that are, before noise).
+    """
+    box = []
+    for column in np.asarray(X, dtype=np.float64).T:
+        lo, hi = float(column.min()), float(column.max())
+        if centred:
+            lo, hi = -max(-lo, hi), max(-lo, hi)
+        span = max(hi - lo, 1e-3)
+        step = 10.0 ** (math.floor(math.log10(span)) - 1)
+        lo = math.floor((lo - DOMAIN_MARGIN * span) / step) * step
+        hi = math.ceil((hi + DOMAIN_MARGIN * span) / step) * step
+        box.append([round(lo, 10), round(hi, 10)])
+    return box
+
+
 @dataclass(frozen=True)
 class Task:
-    """One fitting problem: ``target = fn(x)`` or ``fn(x, y)`` on a box `domain`."""
+    """One problem on a box `domain`: fit ``target = fn(x)`` / ``fn(x, y)`` (regression), or
+    separate the classes of labelled points drawn by ``sample(n_samples, noise, seed)``
+    (classification; `classes` names them, class k is label k)."""
 
     id: str
     title: str
     formula: str
     domain: tuple[tuple[float, float], ...]
-    fn: Callable[..., np.ndarray]
+    fn: Callable[..., np.ndarray] | None = None
     kind: str = "regression"
     overrides: dict[str, Any] = field(default_factory=dict)
+    sample: Callable[[int, float, int], tuple[np.ndarray, np.ndarray]] | None = None
+    classes: tuple[str, ...] = ()
+    centred: bool = False  # classification data symmetric about 0: so is its grid
 
     @property
     def inputs(self) -> int:
         return len(self.domain)
+
+    @property
+    def outputs(self) -> int:
+        """Width of the network's output layer: one per class, or the single target value."""
+        return len(self.classes) if self.kind == "classification" else 1
 
     def defaults(self) -> dict[str, Any]:
         """The run config defaults for this task (everything but ``task``)."""
@@ -63,8 +98,11 @@ class Task:
         return ("mse",) if self.kind == "regression" else ("cross_entropy", "mse")
 
     def to_json(self) -> dict[str, Any]:
-        """The public description served by ``GET /api/tasks``."""
-        return {
+        """The public description served by ``GET /api/tasks``.
+
+        Classification tasks add ``classes`` (names, class k = label k) and ``outputs``.
+        """
+        answer = {
             "id": self.id,
             "kind": self.kind,
             "inputs": self.inputs,
@@ -73,6 +111,47 @@ class Task:
             "domain": [list(pair) for pair in self.domain],
             "defaults": self.defaults(),
         }
+        if self.kind == "classification":
+            answer["classes"] = list(self.classes)
+            answer["outputs"] = self.outputs
+        return answer
+
+
+# Training defaults shared by the classification tasks: seed 001's moons net (2-25-50-25-C, tanh,
+# Adam). Each task sets its own lr/epochs/noise so that its default run converges in seconds.
+CLASSIFICATION_DEFAULTS: dict[str, Any] = {
+    "hidden": [25, 50, 25],
+    "activation": "tanh",
+    "optimizer": "adam",
+    "loss": "cross_entropy",
+    "samples": 2000,
+}
+
+
+def _classifier(
+    task_id: str,
+    title: str,
+    formula: str,
+    sample: Callable[[int, float, int], tuple[np.ndarray, np.ndarray]],
+    classes: int,
+    centred: bool = False,
+    **overrides: Any,
+) -> Task:
+    """A classification task whose default domain holds its default data (seed 0) with a margin."""
+    defaults = {**CLASSIFICATION_DEFAULTS, **overrides}
+    X, _ = sample(defaults["samples"], defaults["noise"], 0)
+    domain = tuple(tuple(pair) for pair in fitting_domain(X, centred))
+    return Task(
+        task_id,
+        title,
+        formula,
+        domain,
+        kind="classification",
+        overrides=defaults,
+        sample=sample,
+        classes=tuple(str(k) for k in range(classes)),
+        centred=centred,
+    )
 
 
 def _ripple(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -124,6 +203,70 @@ TASKS: dict[str, Task] = {
             ((-8.0, 8.0), (-8.0, 8.0)),
             _ripple,
         ),
+        _classifier(
+            "moons",
+            "Two moons",
+            "two interleaving half circles (radius 1) + Gaussian noise",
+            lambda n, noise, seed: datasets.make_moons(n, noise=noise, seed=seed),
+            2,
+            noise=0.2,
+            lr=0.001,
+            epochs=200,
+        ),
+        _classifier(
+            "circles",
+            "Circles",
+            "a circle of radius 0.5 inside one of radius 1 + Gaussian noise",
+            lambda n, noise, seed: datasets.make_circles(n, noise=noise, factor=0.5, seed=seed),
+            2,
+            centred=True,
+            noise=0.05,
+            lr=0.003,
+            epochs=100,
+        ),
+        _classifier(
+            "xor",
+            "XOR",
+            "class = (x > 0) xor (y > 0) on [−1, 1]² + Gaussian noise",
+            lambda n, noise, seed: datasets.make_xor(n, noise=noise, seed=seed),
+            2,
+            centred=True,
+            noise=0.1,
+            lr=0.003,
+            epochs=200,
+        ),
+        _classifier(
+            "spiral",
+            "Spiral (2 arms)",
+            "two interleaved spiral arms, 1.5 turns each + Gaussian noise",
+            lambda n, noise, seed: datasets.make_spiral(n, noise=noise, arms=2, seed=seed),
+            2,
+            centred=True,
+            noise=0.05,
+            lr=0.01,
+            epochs=300,
+        ),
+        _classifier(
+            "spiral3",
+            "Spiral (3 arms)",
+            "three interleaved spiral arms, 1.5 turns each + Gaussian noise",
+            lambda n, noise, seed: datasets.make_spiral(n, noise=noise, arms=3, seed=seed),
+            3,
+            centred=True,
+            noise=0.03,
+            lr=0.003,
+            epochs=300,
+        ),
+        _classifier(
+            "blobs",
+            "Blobs (3 classes)",
+            "three Gaussian blobs, centres 6 apart, std = noise",
+            lambda n, noise, seed: datasets.make_blobs(n, centers=3, noise=noise, seed=seed),
+            3,
+            noise=1.0,
+            lr=0.003,
+            epochs=100,
+        ),
     )
 }
 
@@ -135,7 +278,13 @@ def task_list() -> list[dict[str, Any]]:
 
 @dataclass
 class TaskData:
-    """The numbers of one run: train/test data and the evaluation grid, in task units."""
+    """The numbers of one run: train/test data and the evaluation grid, in task units.
+
+    Regression: ``y_*`` are targets (n, 1) and `grid_target` the target on the grid (m, 1).
+    Classification: ``y_*`` are int64 labels (n,) and `grid_target` is None.
+    `domain` is the grid's box (for classification it may be wider than the config asked, to hold
+    every point).
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -143,23 +292,50 @@ class TaskData:
     y_test: np.ndarray
     grid_axes: list[np.ndarray]
     grid_x: np.ndarray
-    grid_target: np.ndarray  # (m, outputs)
+    grid_target: np.ndarray | None  # (m, outputs)
+    domain: list[list[float]]
 
     def grid_shape(self) -> tuple[int, ...]:
         """Shape of one output on the grid: (200,) in 1-D, (len(ys), len(xs)) in 2-D."""
         return tuple(len(axis) for axis in reversed(self.grid_axes))
 
+    def without_training_data(self) -> TaskData:
+        """A copy that keeps only the grid (what snapshots of an ended run need)."""
+        empty = np.empty((0, *self.x_train.shape[1:]), dtype=self.x_train.dtype)
+        no_targets = np.empty((0, *self.y_train.shape[1:]), dtype=self.y_train.dtype)
+        return TaskData(
+            empty, no_targets, empty, no_targets, self.grid_axes, self.grid_x, self.grid_target,
+            self.domain,
+        )  # fmt: skip
+
 
 def build_data(task: Task, config: dict[str, Any]) -> TaskData:
-    """Sample the task as `config` asks (domain, samples, noise, test_fraction, seed)."""
-    domain = [tuple(pair) for pair in config["domain"]]
+    """Sample the task as `config` asks (domain, samples, noise, test_fraction, seed).
+
+    For classification the grid covers the union of the config's domain and the box that holds
+    every sampled point with a margin (`fitting_domain`), so raising the noise never pushes points
+    off the plot.
+    """
+    domain = [list(pair) for pair in config["domain"]]
     seed = config["seed"]
-    X, Y = datasets.sample_function(
-        task.fn, domain, config["samples"], noise=config["noise"], seed=seed
-    )
+    if task.kind == "classification":
+        X, Y = task.sample(config["samples"], config["noise"], seed)
+        fitted = fitting_domain(X, task.centred)
+        domain = [
+            [min(lo, fit_lo), max(hi, fit_hi)]
+            for (lo, hi), (fit_lo, fit_hi) in zip(domain, fitted, strict=True)
+        ]
+    else:
+        X, Y = datasets.sample_function(
+            task.fn, [tuple(pair) for pair in domain], config["samples"], noise=config["noise"],
+            seed=seed,
+        )  # fmt: skip
     x_train, y_train, x_test, y_test = datasets.train_test_split(
         X, Y, test_fraction=config["test_fraction"], seed=seed
     )
-    axes, grid_x = datasets.grid(domain, GRID_POINTS[task.inputs])
-    target = np.asarray(task.fn(*grid_x.astype(np.float64).T), dtype=np.float64).reshape(-1, 1)
-    return TaskData(x_train, y_train, x_test, y_test, axes, grid_x, target)
+    axes, grid_x = datasets.grid([tuple(pair) for pair in domain], GRID_POINTS[task.inputs])
+    if task.kind == "classification":
+        target = None
+    else:
+        target = np.asarray(task.fn(*grid_x.astype(np.float64).T), dtype=np.float64).reshape(-1, 1)
+    return TaskData(x_train, y_train, x_test, y_test, axes, grid_x, target, domain)

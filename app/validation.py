@@ -16,6 +16,7 @@ MAX_EPOCHS = 100_000
 MIN_SAMPLES, MAX_SAMPLES = 10, 100_000
 MAX_TEST_FRACTION = 0.9
 MAX_SEED = 2**32 - 1
+MAX_POINT_NOISE = 100.0  # classification: std of the point noise (blobs are 6 apart)
 
 
 class ConfigError(ValueError):
@@ -87,8 +88,12 @@ def validate_config(body: Any) -> dict[str, Any]:
         errors["activation"] = f"must be one of {', '.join(ACTIVATIONS)}"
     if config["optimizer"] not in OPTIMIZERS:
         errors["optimizer"] = f"must be one of {', '.join(OPTIMIZERS)}"
-    if config["loss"] not in task.losses():
-        errors["loss"] = f"must be one of {', '.join(task.losses())} for this task"
+    loss = config["loss"]
+    all_losses = ("cross_entropy", "mse")
+    if not isinstance(loss, str) or loss not in all_losses:
+        errors["loss"] = f"must be one of {', '.join(all_losses)}"
+    elif known_task and loss not in task.losses():
+        errors["loss"] = f"{task.kind} tasks take only {' or '.join(task.losses())}, not {loss!r}"
 
     lr = config["lr"]
     if not _is_number(lr):
@@ -104,7 +109,10 @@ def validate_config(body: Any) -> dict[str, Any]:
         errors["weight_decay"] = "must be a number ≥ 0"
     noise = config["noise"]
     if not _is_number(noise) or noise < 0:
-        errors["noise"] = "must be a number ≥ 0 (standard deviation of the target noise)"
+        of_what = "each point coordinate" if task.kind == "classification" else "the target"
+        errors["noise"] = f"must be a number ≥ 0 (standard deviation of the noise on {of_what})"
+    elif task.kind == "classification" and noise > MAX_POINT_NOISE:
+        errors["noise"] = f"must be at most {MAX_POINT_NOISE} for a classification task"
 
     if message := _int_in(config["epochs"], 1, MAX_EPOCHS):
         errors["epochs"] = message

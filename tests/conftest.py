@@ -1,8 +1,8 @@
 """Shared fixtures: a real Backprop Studio server on 127.0.0.1 and a free port.
 
-`live_server` gives a fresh server per test; `make_live_server(config)` starts one with a config
-of your choice (several per test if you like); `running_server(config)` is the context manager
-behind both, for fixtures of a wider scope:
+`live_server` gives a fresh server per test; `module_live_server` one shared by a test module;
+`make_live_server(config)` starts one with a config of your choice (several per test if you like);
+`running_server(config)` is the context manager behind them, for fixtures of another scope:
 
     @pytest.fixture(scope="module")
     def server():
@@ -85,3 +85,10 @@ def make_live_server() -> Iterator[Callable[..., LiveServer]]:
 def live_server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
     """A fresh server with the default config, stopped after the test."""
     return make_live_server()
+
+
+@pytest.fixture(scope="module")
+def module_live_server() -> Iterator[LiveServer]:
+    """A server with the default config shared by the tests of one module."""
+    with running_server() as live:
+        yield live
