@@ -138,7 +138,7 @@ needs_templates = pytest.mark.skipif(
 
 
 @needs_templates
-@pytest.mark.parametrize("path", ["/", "/fit/sin", "/fit/peaks"])
+@pytest.mark.parametrize("path", ["/", "/fit/sin", "/fit/peaks", "/fit/moons"])
 def test_the_dashboard_pages_render(live_server, path):
     response = requests.get(live_server.url + path, timeout=10)
     assert response.status_code == 200
