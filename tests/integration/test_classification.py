@@ -17,6 +17,14 @@ def misclassified_from(test_acc: float, n_test: int) -> int:
     return round((1 - test_acc) * n_test)
 
 
+def final_frame(client: Watcher, run_id: str) -> dict[str, Any]:
+    """A frame sent after the end: only those surely carry the final model's prediction (a
+    running frame's prediction may be from a few epochs before its `epoch`)."""
+    ended = [frame for frame in client.of("frame", run_id) if frame["status"] == "finished"]
+    assert ended, [frame["status"] for frame in client.of("frame", run_id)]
+    return ended[-1]
+
+
 def assert_class_grid(prediction: dict[str, Any], classes: int) -> None:
     """`prediction` is a 50×50 class index grid with confidences in [1/classes, 1]."""
     assert set(prediction) == {"x", "y", "z", "confidence"}
@@ -141,13 +149,13 @@ def test_the_moons_prediction_is_a_50_by_50_class_grid(moons):
             assert frame["prediction"] is None and frame["misclassified"] is None
         else:
             assert_class_grid(frame["prediction"], 2)
-    final = max(frames, key=lambda frame: frame["epoch"])["prediction"]
+    final = final_frame(moons["client"], moons["id"])["prediction"]
     assert {v for row in final["z"] for v in row} == {0, 1}
     assert max(p for row in final["confidence"] for p in row) > 0.99
 
 
 def test_misclassified_is_the_count_implied_by_test_acc(moons):
-    final = max(moons["client"].of("frame", moons["id"]), key=lambda frame: frame["epoch"])
+    final = final_frame(moons["client"], moons["id"])
     assert final["misclassified"] == misclassified_from(moons["done"]["test_acc"], 600)
     assert len(final["test_predicted"]) == 600
 
@@ -164,7 +172,7 @@ def test_three_blobs_predict_all_three_classes_after_training(server):
     finally:
         client.disconnect()
     assert done["status"] == "finished" and done["test_acc"] >= 0.97
-    final = max(client.of("frame", run_id), key=lambda frame: frame["epoch"])
+    final = final_frame(client, run_id)
     assert_class_grid(final["prediction"], 3)
     assert {v for row in final["prediction"]["z"] for v in row} == {0, 1, 2}
     assert final["network"]["sizes"] == [2, 25, 50, 25, 3]
@@ -182,7 +190,7 @@ def test_mse_on_one_hot_outputs_trains_a_classifier(server):
     status = run_status(server, run_id)
     assert status["config"]["loss"] == "mse" and status["status"] == "finished"
     assert status["test_acc"] >= 0.93 and status["train_acc"] >= 0.93
-    final = max(client.of("frame", run_id), key=lambda frame: frame["epoch"])
+    final = final_frame(client, run_id)
     assert set(final["history"]) >= {"train_acc", "test_acc"}
     assert_class_grid(final["prediction"], 2)
     assert final["misclassified"] == misclassified_from(done["test_acc"], 600)
