@@ -226,7 +226,7 @@ def torch_moons_time(seed: int, epochs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=25, help="interleaved blocks per case")
+    parser.add_argument("--blocks", type=int, default=20, help="interleaved blocks per case")
     parser.add_argument("--block-seconds", type=float, default=0.1, help="length of one block")
     parser.add_argument(
         "--settle",
