@@ -94,7 +94,9 @@ export class ConfigForm {
       const optgroup = document.createElement("optgroup");
       optgroup.label = group.label;
       for (const task of members) {
-        const option = new Option(`${task.title} — ${task.formula}`, task.id);
+        // A classification task's "formula" is a sentence; it shows below the picker instead.
+        const text = task.kind === "classification" ? task.title : `${task.title} — ${task.formula}`;
+        const option = new Option(text, task.id);
         optgroup.appendChild(option);
       }
       this.taskSelect.appendChild(optgroup);
@@ -106,6 +108,10 @@ export class ConfigForm {
     this.task = task;
     this.taskSelect.value = task.id;
     this.form.querySelector("#task-formula").textContent = task.formula;
+    const classifies = task.kind === "classification";
+    this.form.querySelector("#task-label").textContent = classifies ? "Data to classify" : "Function to learn";
+    // The loss is a choice for classifiers only (regression always fits MSE).
+    this.form.querySelector('[data-field="loss"]').hidden = !classifies;
     this.domainBox.replaceChildren();
     for (let d = 0; d < task.inputs; d++) {
       const axis = AXES[d];
@@ -176,8 +182,13 @@ export class ConfigForm {
   /** Fills every field from a (possibly partial) config; missing fields keep their value. */
   fill(config) {
     if (config.hidden) this.setLayers(config.hidden);
-    for (const name of ["activation", "optimizer"]) {
-      if (config[name] !== undefined) this.form.elements[name].value = config[name];
+    for (const name of ["activation", "optimizer", "loss"]) {
+      if (config[name] === undefined || config[name] === null) continue;
+      const select = this.form.elements[name];
+      // A value the select does not offer (e.g. a hand-edited URL) keeps the current choice.
+      if ([...select.options].some((option) => option.value === String(config[name]))) {
+        select.value = String(config[name]);
+      }
     }
     for (const name of NUMBER_FIELDS) {
       if (config[name] !== undefined && config[name] !== null) {
@@ -196,6 +207,10 @@ export class ConfigForm {
     }
     this.updateOptimizerFields();
     this.clearErrors();
+  }
+
+  classifies() {
+    return Boolean(this.task && this.task.kind === "classification");
   }
 
   updateOptimizerFields() {
@@ -227,6 +242,7 @@ export class ConfigForm {
     config.hidden = hidden;
     config.activation = this.form.elements.activation.value;
     config.optimizer = this.form.elements.optimizer.value;
+    if (this.classifies()) config.loss = this.form.elements.loss.value;
     for (const name of NUMBER_FIELDS) {
       if (name === "momentum" && config.optimizer === "adam") continue;
       const input = this.form.elements[name];
@@ -257,6 +273,7 @@ export class ConfigForm {
     const config = { hidden: this.layerInputs().map((i) => i.value.trim()) };
     config.activation = this.form.elements.activation.value;
     config.optimizer = this.form.elements.optimizer.value;
+    if (this.classifies()) config.loss = this.form.elements.loss.value;
     for (const name of NUMBER_FIELDS) {
       if (name === "momentum" && config.optimizer === "adam") continue;
       config[name] = this.form.elements[name].value.trim();

@@ -1,95 +1,16 @@
 // Fit views: what the network predicts against what it should predict.
-// One view class per kind of task; createFitView picks it. A classification view (decision
-// regions) plugs in here by adding a class with the same methods and a line in VIEW_KINDS.
+// One view class per kind of task; createFitView picks it from VIEW_KINDS (regression curves
+// and surfaces here, classification's decision regions in decision_view.js).
 //
-// View interface: setSnapshot(snapshot), setPrediction(prediction), clear(), retheme(),
+// View interface: setSnapshot(snapshot), setPrediction(prediction, frame), clear(), retheme(),
 // render() -> true when it drew, "busy" while Plotly is still drawing, false otherwise;
 // destroy().
 
+import { ClassificationView } from "./decision_view.js";
+import { BaseFitView, el, extent, padded } from "./fit_base.js";
 import { PLOT_CONFIG, baseLayout, palette, sceneAxis } from "./theme.js";
 
 const Plotly = window.Plotly;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
-
-/** Shared state handling: pending data, Plotly busy tracking, empty-state message. */
-class BaseFitView {
-  constructor(container, task) {
-    this.container = container;
-    this.task = task;
-    this.countsAsData = true;
-    this.busy = false;
-    this.empty = el("div", "empty-state");
-    this.empty.innerHTML = "<p><strong>Press Train</strong> to sample the data<br>and watch the network fit it.</p>";
-    this.clear();
-  }
-
-  clear() {
-    this.snapshot = null;
-    this.prediction = null;
-    this.needsFull = true;
-    this.dirty = false;
-  }
-
-  setSnapshot(snapshot) {
-    this.snapshot = snapshot;
-    this.prediction = snapshot.prediction || null;
-    this.needsFull = true;
-  }
-
-  setPrediction(prediction) {
-    if (!prediction || !this.snapshot) return;
-    this.prediction = prediction;
-    this.dirty = true;
-  }
-
-  retheme() {
-    this.needsFull = true;
-  }
-
-  render() {
-    if (this.busy) return "busy";
-    if (!this.needsFull && !this.dirty) return false;
-    this.needsFull = false;
-    this.dirty = false;
-    this.empty.hidden = Boolean(this.snapshot);
-    this.draw();
-    return true;
-  }
-
-  track(promises) {
-    this.busy = true;
-    Promise.all(promises).finally(() => { this.busy = false; });
-  }
-
-  destroy() {
-    for (const plot of this.container.querySelectorAll(".js-plotly-plot")) Plotly.purge(plot);
-    this.container.replaceChildren();
-  }
-}
-
-function extent(arrays) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const values of arrays) {
-    for (const v of values || []) {
-      if (v === null) continue;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-  }
-  return lo <= hi ? [lo, hi] : [-1, 1];
-}
-
-function padded([lo, hi], fraction) {
-  const pad = (hi - lo || 1) * fraction;
-  return [lo - pad, hi + pad];
-}
 
 /**
  * y = f(x): target curve, training and test points, the network's prediction.
@@ -379,6 +300,7 @@ class SurfaceView extends BaseFitView {
 const VIEW_KINDS = {
   "regression:1": CurveView,
   "regression:2": SurfaceView,
+  "classification:2": ClassificationView,
 };
 
 /** Creates the fit view for a task (falls back to the 1-D view for unknown kinds). */

@@ -1,5 +1,6 @@
 // Backprop Studio dashboard: wires the form, the socket, the REST calls and the views together.
 
+import { AccuracyChart } from "./accuracy_chart.js";
 import { api } from "./api.js";
 import { ConfigForm } from "./controls.js";
 import { createFitView } from "./fit_views.js";
@@ -28,6 +29,7 @@ const status = loop.add(new StatusLine($("#status"), $("#banners")));
 const lossChart = loop.add(new LossChart($("#loss-chart"), {
   smoothing: Number($("#smoothing").value), logScale: $("#log-scale").checked,
 }));
+const accuracyChart = loop.add(new AccuracyChart($("#accuracy-chart")));
 const network = loop.add(new NetworkView($("#network-view"), $("#network-note")));
 network.requestRender = () => loop.request();
 let fitView = null;
@@ -97,9 +99,16 @@ function showTaskView(task) {
     loop.remove(fitView);
     fitView.destroy();
   }
+  // Classification lays the page out differently (regions beside the network, accuracy beside
+  // the loss), so switch the layout before the views measure their size.
+  const classifies = task.kind === "classification";
+  $(".main").classList.toggle("classification", classifies);
+  $("#accuracy-card").hidden = !classifies;
+  accuracyChart.setVisible(classifies);
+  $("#fit-note").textContent = classifies ? "" : task.formula;
   fitView = loop.add(createFitView($("#fit-view"), task));
-  $("#fit-title").textContent = task.inputs === 2 ? "Fit · surface" : "Fit · curve";
-  $("#fit-note").textContent = task.formula;
+  $("#fit-title").textContent = classifies ? "Decision regions"
+    : task.inputs === 2 ? "Fit · surface" : "Fit · curve";
   loop.request();
 }
 
@@ -153,6 +162,7 @@ function startWatching(runId, { own, fillForm = false }) {
   status.reset(runId, "queued");
   status.setBanner("run", "failed", null);
   lossChart.clear(runId);
+  accuracyChart.clear(runId);
   fitView.clear();
   socket.watch(runId);
   syncUrl();
@@ -166,6 +176,7 @@ function detach() {
   Object.assign(state, { runId: null, ownRun: false, status: "idle", haveSnapshot: false });
   status.reset();
   lossChart.clear();
+  accuracyChart.clear();
   if (fitView) fitView.clear();
   updateButtons();
 }
@@ -193,6 +204,7 @@ function onSnapshot(snapshot) {
   const loss = snapshot.config && snapshot.config.loss;
   lossChart.setLossName(LOSS_LABELS[loss] || (loss ? loss : "MSE"));
   lossChart.reset(snapshot.history, snapshot.run_id);
+  accuracyChart.reset(snapshot.history, snapshot.run_id);
   fitView.setSnapshot(snapshot);
   state.preview = false;
   if (snapshot.network) network.setNetwork(snapshot.network, networkCaption(snapshot.epoch));
@@ -209,7 +221,8 @@ function onFrame(frame) {
   if (!state.haveSnapshot) return;
   loop.stats.messages += 1;
   lossChart.append(frame.history);
-  if (frame.prediction) fitView.setPrediction(frame.prediction);
+  accuracyChart.append(frame.history);
+  if (frame.prediction) fitView.setPrediction(frame.prediction, frame);
   if (frame.network && !state.preview) network.setNetwork(frame.network, networkCaption(frame.epoch));
   status.update(frame);
   status.updateFromHistory(frame.history);
@@ -308,9 +321,17 @@ $("#smoothing").addEventListener("input", (event) => {
   loop.request();
 });
 onThemeChange(() => {
-  for (const view of [lossChart, network, fitView]) view.retheme();
+  for (const view of [lossChart, accuracyChart, network, fitView]) view.retheme();
   loop.request();
 });
+
+// Charts follow their box, not only the window: switching between the regression and the
+// classification layout resizes them.
+for (const chart of [lossChart, accuracyChart]) {
+  new ResizeObserver(() => {
+    if (chart.el.data && chart.el.offsetParent !== null) window.Plotly.Plots.resize(chart.el);
+  }).observe(chart.el);
+}
 
 // ---- start ---------------------------------------------------------------------------------
 
@@ -331,6 +352,6 @@ start();
 
 // A handle for tests, benchmarks and curious users in the console.
 window.studio = {
-  state, stats: loop.stats, lossChart, network, form, socket,
+  state, stats: loop.stats, lossChart, accuracyChart, network, form, socket,
   get fitView() { return fitView; },
 };

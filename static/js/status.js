@@ -26,6 +26,7 @@ export class StatusLine {
     this.pill = root.querySelector("#status-pill");
     this.epochEl = root.querySelector("#status-epoch");
     this.lossesEl = root.querySelector("#status-losses");
+    this.accuracyEl = root.querySelector("#status-accuracy") || document.createElement("span");
     this.speedEl = root.querySelector("#status-speed");
     this.elapsedEl = root.querySelector("#status-elapsed");
     this.runEl = root.querySelector("#status-run");
@@ -95,12 +96,12 @@ export class StatusLine {
     }
     this.epochEl.innerHTML = s.epochs ? `<span class="dim">epoch</span> <b>${s.epoch ?? 0}</b> / ${s.epochs}` : "";
     this.lossesEl.innerHTML = s.runId && (s.train_loss !== undefined || s.test_loss !== undefined)
-      ? `<span class="dim">train</span> <b>${formatLoss(s.train_loss)}</b> · <span class="dim">test</span> <b>${formatLoss(s.test_loss)}</b>`
+      ? `<span class="dim">loss train</span> <b>${formatLoss(s.train_loss)}</b> · <span class="dim">test</span> <b>${formatLoss(s.test_loss)}</b>`
       : "";
-    if (s.runId && (s.train_acc !== undefined || s.test_acc !== undefined)) {
-      const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)} %`);
-      this.lossesEl.innerHTML += ` · <span class="dim">accuracy</span> <b>${pct(s.train_acc)}</b> / <b>${pct(s.test_acc)}</b>`;
-    }
+    const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)} %`);
+    this.accuracyEl.innerHTML = s.runId && (s.train_acc !== undefined || s.test_acc !== undefined)
+      ? `<span class="dim">accuracy train</span> <b>${pct(s.train_acc)}</b> · <span class="dim">test</span> <b id="status-test-acc">${pct(s.test_acc)}</b>`
+      : "";
     const rate = this.epochsPerSecond();
     this.speedEl.innerHTML = rate !== null ? `<b>${rate >= 100 ? Math.round(rate) : rate.toFixed(1)}</b> <span class="dim">epochs/s</span>` : "";
     this.elapsedEl.innerHTML = s.elapsed !== undefined && s.elapsed !== null ? `<b>${formatSeconds(s.elapsed)}</b> <span class="dim">elapsed</span>` : "";

@@ -6,6 +6,16 @@ export const OKABE_ITO = {
   yellow: "#F0E442", blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7",
 };
 
+/**
+ * Class colours for decision regions and labelled points, in order of class index: Okabe-Ito,
+ * ordered so the first two (blue, orange) and three (+ green) stay distinct under every common
+ * colour-vision deficiency. Class k also gets its own marker symbol, so colour is never the only cue.
+ */
+const CLASS_COLOURS_LIGHT = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
+  "#F0E442", "#000000"];
+const CLASS_COLOURS_DARK = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2",
+  "#F0E442", "#FFFFFF"];
+
 const darkQuery = window.matchMedia("(prefers-color-scheme: dark)");
 
 /** The palette for the current colour scheme. */
@@ -28,6 +38,7 @@ export function palette() {
     testPoints: OKABE_ITO.green,
     positive: dark ? OKABE_ITO.skyBlue : OKABE_ITO.blue,
     negative: dark ? OKABE_ITO.orange : OKABE_ITO.vermillion,
+    classes: dark ? CLASS_COLOURS_DARK : CLASS_COLOURS_LIGHT,
   };
 }
 

@@ -4,7 +4,8 @@
 
 const NUMERIC = ["lr", "momentum", "weight_decay", "batch_size", "epochs", "samples", "noise",
   "test_fraction", "seed"];
-const ORDER = ["hidden", "activation", "optimizer", ...NUMERIC, "domain"];
+const CHOICES = ["activation", "optimizer", "loss"];
+const ORDER = ["hidden", ...CHOICES, ...NUMERIC, "domain"];
 
 /** The query string for a config (and optional run id). */
 export function configToQuery(config, runId) {
@@ -30,7 +31,7 @@ export function queryToConfig(search) {
     const text = params.get("hidden").trim();
     config.hidden = text === "" ? [] : text.split(",").map((s) => s.trim());
   }
-  for (const key of ["activation", "optimizer"]) {
+  for (const key of CHOICES) {
     if (params.has(key)) config[key] = params.get(key);
   }
   for (const key of NUMERIC) {
