@@ -4,7 +4,7 @@
 //
 // Three stacked plots share one set of axis ranges (as the 1-D curve view does with two):
 //   below   the regions, one heatmap (redrawn per frame),
-//   middle  axes, the data points, legend, hover and zoom (drawn once per run),
+//   middle  axes, the data points, hover and zoom (drawn once per run),
 //   on top  crosses over the misclassified test points (redrawn per frame; few points).
 // Redrawing some 1600 SVG markers on every frame would cost far more than the heatmap.
 //
@@ -13,6 +13,9 @@
 // per class, from almost the background (at chance) to the class colour (sure), so one trace
 // shows both the class and the confidence. Cells are drawn without smoothing (smoothing would
 // blend class indices across a boundary into a third class's colour).
+//
+// The legend is HTML above the plots (Plotly's wraps out of sight when a narrow plot has many
+// classes); each key is a toggle button that hides or shows its points.
 
 import { BaseFitView, el } from "./fit_base.js";
 import { PLOT_CONFIG, baseLayout, palette } from "./theme.js";
@@ -80,6 +83,61 @@ function gridFromDomain([lo, hi], n = 50) {
   return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
 }
 
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Outline of a marker symbol in a 14x14 box, as SVG points (circle: null). */
+function symbolPoints(symbol) {
+  const polygon = (n, radius, turn = -Math.PI / 2, inner = null) => {
+    const points = [];
+    const steps = inner ? 2 * n : n;
+    for (let i = 0; i < steps; i++) {
+      const r = inner && i % 2 ? inner : radius;
+      const angle = turn + (2 * Math.PI * i) / steps;
+      points.push(`${(7 + r * Math.cos(angle)).toFixed(2)},${(7 + r * Math.sin(angle)).toFixed(2)}`);
+    }
+    return points.join(" ");
+  };
+  switch (symbol) {
+    case "square": return "2,2 12,2 12,12 2,12";
+    case "diamond": return "7,1 13,7 7,13 1,7";
+    case "triangle-up": return polygon(3, 6.5, -Math.PI / 2);
+    case "triangle-down": return polygon(3, 6.5, Math.PI / 2);
+    case "pentagon": return polygon(5, 6);
+    case "hexagram": return polygon(6, 6.5, -Math.PI / 2, 3.8);
+    case "star": return polygon(5, 6.5, -Math.PI / 2, 2.8);
+    default: return null;
+  }
+}
+
+/** A small inline SVG of a legend marker. */
+function legendMarker(kind, symbol, colour) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 14 14");
+  svg.setAttribute("aria-hidden", "true");
+  svg.classList.add("marker");
+  if (kind === "cross") {
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", "M3,3 L11,11 M11,3 L3,11");
+    path.setAttribute("stroke", colour);
+    path.setAttribute("stroke-width", "2");
+    svg.appendChild(path);
+    return svg;
+  }
+  const points = symbolPoints(symbol);
+  const shape = document.createElementNS(SVG_NS, points ? "polygon" : "circle");
+  if (points) shape.setAttribute("points", points);
+  else {
+    shape.setAttribute("cx", "7");
+    shape.setAttribute("cy", "7");
+    shape.setAttribute("r", kind === "open" ? "5" : "5.5");
+  }
+  shape.setAttribute("fill", kind === "open" ? "none" : colour);
+  shape.setAttribute("stroke", colour);
+  shape.setAttribute("stroke-width", kind === "open" ? "1.6" : "0.8");
+  svg.appendChild(shape);
+  return svg;
+}
+
 function percent(p) {
   return `${(100 * p).toFixed(p >= 0.9995 ? 0 : 1)} %`;
 }
@@ -89,20 +147,30 @@ export class ClassificationView extends BaseFitView {
     super(container, task);
     container.className = "fit-view classes";
     this.empty.innerHTML = "<p><strong>Press Train</strong> to sample the data<br>and watch the decision regions form.</p>";
+    this.legend = el("div", "class-legend");
+    this.legend.setAttribute("role", "group");
+    this.legend.setAttribute("aria-label", "Legend: press a key to hide or show its points");
+    this.stack = el("div", "plot-stack");
     this.regions = el("div", "plot layer");
     this.regions.id = "fit-regions";
     this.points = el("div", "plot layer");
     this.points.id = "fit-points";
     this.wrong = el("div", "plot layer overlay");
     this.wrong.id = "fit-wrong";
-    container.replaceChildren(this.regions, this.points, this.wrong, this.empty);
+    this.stack.replaceChildren(this.regions, this.points, this.wrong, this.empty);
+    container.replaceChildren(this.legend, this.stack);
     this.note = document.getElementById("fit-note") || el("p");
     this.readout = document.getElementById("fit-readout") || el("p");
     this.readout.textContent = "";
     this.classNames = (task.classes && task.classes.length ? task.classes
       : Array.from({ length: task.outputs || 2 }, (_, c) => String(c))).map(String);
-    this.showWrong = true;
+    this.hidden = new Set(); // legend keys switched off: "class-<c>", "test", "wrong"
     this.ranges = null;
+    this.drawLegend(palette());
+    // The legend wraps to more lines on narrow screens: the plots follow their box, all three
+    // the same size so that their axes line up.
+    this.resizer = new ResizeObserver(() => this.resize());
+    this.resizer.observe(this.stack);
     this.updateNote();
   }
 
@@ -146,7 +214,7 @@ export class ClassificationView extends BaseFitView {
     const count = this.misclassified;
     this.note.innerHTML = "";
     if (count === null || count === undefined) {
-      this.note.textContent = "colour: predicted class · paler: less sure";
+      this.note.textContent = "colour: the class the network predicts there";
       return;
     }
     const strong = document.createElement("b");
@@ -160,7 +228,7 @@ export class ClassificationView extends BaseFitView {
   /** Layout shared by the three layers; `axes` only for the middle one. */
   layout(p, { axes }) {
     const layout = baseLayout(p, { xTitle: "x", yTitle: "y" });
-    layout.margin = { l: 46, r: 8, t: 30, b: 38, autoexpand: false };
+    layout.margin = { l: 46, r: 8, t: 6, b: 38, autoexpand: false };
     layout.uirevision = this.task.id;
     for (const [name, range] of [["xaxis", this.ranges.x], ["yaxis", this.ranges.y]]) {
       Object.assign(layout[name], {
@@ -172,14 +240,13 @@ export class ClassificationView extends BaseFitView {
     // True geometry: a circle in the data stays a circle on screen.
     layout.yaxis.scaleanchor = "x";
     layout.yaxis.scaleratio = 1;
+    layout.showlegend = false;
     if (!axes) {
       layout.xaxis.visible = false;
       layout.yaxis.visible = false;
-      layout.showlegend = false;
       layout.hovermode = false;
     } else {
       layout.hovermode = "closest";
-      layout.legend = { ...layout.legend, y: 1.0, itemwidth: 30, itemsizing: "constant" };
     }
     return layout;
   }
@@ -207,7 +274,7 @@ export class ClassificationView extends BaseFitView {
       const { x, y } = pick(data && data.train, c);
       traces.push({
         type: "scatter", mode: "markers", name: `class ${this.classNames[c]}`, x, y,
-        legendgroup: `class-${c}`, legendrank: c,
+        visible: !this.hidden.has(`class-${c}`),
         marker: { symbol: CLASS_SYMBOLS[c % CLASS_SYMBOLS.length], size: 5.5,
           color: colours[c % colours.length], opacity: 0.85,
           line: { color: p.panel, width: 0.6 } },
@@ -218,25 +285,12 @@ export class ClassificationView extends BaseFitView {
       const { x, y } = pick(data && data.test, c);
       traces.push({
         type: "scatter", mode: "markers", name: `test · class ${this.classNames[c]}`, x, y,
-        legendgroup: "test", showlegend: false,
+        visible: !this.hidden.has("test"),
         marker: { symbol: `${CLASS_SYMBOLS[c % CLASS_SYMBOLS.length]}-open`, size: 7,
           color: blend(colours[c % colours.length], p.fg, 0.25), line: { width: 1.6 } },
         hovertemplate: `test · class ${this.classNames[c]}<br>x=%{x:.3g}, y=%{y:.3g}<extra></extra>`,
       });
     }
-    // Legend-only entries: the test points (a click hides or shows all of them) and the crosses
-    // drawn on the plot above.
-    traces.push({
-      type: "scatter", mode: "markers", name: "test (outlined)", x: [null], y: [null],
-      legendgroup: "test", legendrank: k + 1, hoverinfo: "skip",
-      marker: { symbol: "circle-open", size: 8, color: p.muted, line: { width: 1.6 } },
-    });
-    traces.push({
-      type: "scatter", mode: "markers", name: "misclassified", x: [null], y: [null],
-      legendgroup: "wrong", legendrank: k + 2, hoverinfo: "skip",
-      opacity: this.showWrong ? 1 : 0.35,
-      marker: { symbol: "x-thin-open", size: 9, color: p.fg, line: { width: 2, color: p.fg } },
-    });
     return traces;
   }
 
@@ -268,6 +322,7 @@ export class ClassificationView extends BaseFitView {
         : { x: gridFromDomain(this.task.domain[0]), y: gridFromDomain(this.task.domain[1]) };
       this.grid = grid;
       this.ranges = { x: cellRange(grid.x), y: cellRange(grid.y) };
+      this.drawLegend(p); // first: its height decides the plots' size
       promises.push(Plotly.react(this.points, this.pointTraces(p), this.layout(p, { axes: true }),
         PLOT_CONFIG).then(() => this.followPoints()));
       this.listen();
@@ -283,10 +338,44 @@ export class ClassificationView extends BaseFitView {
     const wrong = this.wrongPoints();
     promises.push(Plotly.react(this.wrong, [{
       type: "scatter", mode: "markers", name: "misclassified", x: wrong.x, y: wrong.y,
-      visible: this.showWrong,
+      visible: !this.hidden.has("wrong"),
       marker: { symbol: "x-thin-open", size: 10, color: p.fg, line: { width: 2, color: p.fg } },
     }], this.layout(p, { axes: false }), { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
     this.track(promises);
+  }
+
+  /** The HTML legend: one toggle per class, then test points and crosses. */
+  drawLegend(p) {
+    const keys = this.classNames.map((name, c) => ({
+      key: `class-${c}`, label: `class ${name}`, kind: "filled",
+      symbol: CLASS_SYMBOLS[c % CLASS_SYMBOLS.length], colour: p.classes[c % p.classes.length],
+    }));
+    keys.push({ key: "test", label: "test (outlined)", kind: "open", symbol: "circle", colour: p.muted });
+    keys.push({ key: "wrong", label: "misclassified", kind: "cross", colour: p.fg });
+    const buttons = keys.map(({ key, label, kind, symbol, colour }) => {
+      const button = el("button", "legend-key");
+      button.type = "button";
+      button.dataset.key = key;
+      button.setAttribute("aria-pressed", String(!this.hidden.has(key)));
+      button.title = `Hide or show: ${label}`;
+      button.append(legendMarker(kind, symbol, colour), document.createTextNode(label));
+      return button;
+    });
+    const hint = el("span", "legend-hint", "paler = less sure");
+    this.legend.replaceChildren(...buttons, hint);
+  }
+
+  /** A legend key was pressed: hide or show its points. */
+  toggle(key) {
+    if (this.hidden.has(key)) this.hidden.delete(key);
+    else this.hidden.add(key);
+    const visible = !this.hidden.has(key);
+    const button = this.legend.querySelector(`[data-key="${key}"]`);
+    if (button) button.setAttribute("aria-pressed", String(visible));
+    const k = this.classNames.length;
+    if (key === "wrong") Plotly.restyle(this.wrong, { visible }, [0]);
+    else if (key === "test") Plotly.restyle(this.points, { visible }, [...Array(k).keys()].map((c) => k + c));
+    else Plotly.restyle(this.points, { visible }, [Number(key.split("-")[1])]);
   }
 
   classColours(p) {
@@ -296,6 +385,12 @@ export class ClassificationView extends BaseFitView {
   render() {
     this.fullPending = this.needsFull;
     return super.render();
+  }
+
+  resize() {
+    const drawn = [this.regions, this.points, this.wrong].filter((gd) => gd._fullLayout);
+    if (!drawn.length) return;
+    Promise.all(drawn.map((gd) => Plotly.Plots.resize(gd))).then(() => this.followPoints());
   }
 
   /** Copies the ranges of the middle plot (after a zoom, pan or reset) to the other two. */
@@ -343,17 +438,14 @@ export class ClassificationView extends BaseFitView {
     this.points.on("plotly_relayout", () => this.followPoints());
     this.points.addEventListener("mousemove", (event) => this.showReadout(event));
     this.points.addEventListener("mouseleave", () => { this.readout.textContent = ""; });
-    this.points.on("plotly_legendclick", (event) => {
-      const traces = this.points.data;
-      if (!traces[event.curveNumber] || traces[event.curveNumber].legendgroup !== "wrong") return true;
-      this.showWrong = !this.showWrong;
-      Plotly.restyle(this.wrong, { visible: this.showWrong }, [0]);
-      Plotly.restyle(this.points, { opacity: this.showWrong ? 1 : 0.35 }, [event.curveNumber]);
-      return false;
+    this.legend.addEventListener("click", (event) => {
+      const button = event.target.closest(".legend-key");
+      if (button) this.toggle(button.dataset.key);
     });
   }
 
   destroy() {
+    this.resizer.disconnect();
     this.note.textContent = "";
     this.note.removeAttribute("data-misclassified");
     this.readout.textContent = "";

@@ -65,3 +65,28 @@ def test_url_state_round_trips_a_config(modules: Any) -> None:
     assert parsed["config"]["domain"] == [["-2", "2"], ["-1", "3"]]
     assert parsed["config"]["lr"] == "0.01" and parsed["config"]["activation"] == "relu"
     assert result["task"] == "saddle"
+
+
+def test_decision_regions_encode_class_and_confidence_in_one_value(modules: Any) -> None:
+    result = modules.evaluate(
+        """async () => {
+          const view = await import('/static/js/decision_view.js');
+          const { regionValues, regionColorscale, blend } = view;
+          const prediction = { z: [[0, 1, 2], [2, null, 0]],
+                               confidence: [[1 / 3, 1, 2 / 3], [0.2, null, 1]] };
+          return {
+            values: regionValues(prediction, 3),
+            scale: regionColorscale(['#0072B2', '#E69F00', '#009E73'], '#ffffff'),
+            half: blend('#000000', '#ffffff', 0.5),
+          };
+        }"""
+    )
+    values = result["values"]
+    assert values[0][0] == pytest.approx(0)  # at chance: the bottom of class 0's band
+    assert values[0][1] == pytest.approx(1.999)  # sure: the top of class 1's band, still class 1
+    assert values[0][2] == pytest.approx(2.4995)  # halfway from chance (1/3) to sure
+    assert values[1][0] == pytest.approx(2) and values[1][1] is None  # below chance clamps
+    positions = [stop[0] for stop in result["scale"]]
+    assert positions == sorted(positions) and positions[0] == 0 and positions[-1] == 1
+    assert len(positions) == 6  # two stops (faint, strong) per class
+    assert result["half"] == "rgb(128,128,128)"

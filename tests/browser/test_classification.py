@@ -1,0 +1,153 @@
+"""Classification in a real browser: decision regions drawn live, accuracy charted, loss choice.
+
+Same fixtures and rules as test_dashboard.py: a console error, an uncaught exception or a request
+to another host fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.request
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REGIONS = "document.getElementById('fit-regions')"
+POINTS = "document.getElementById('fit-points')"
+ACCURACY = "document.getElementById('accuracy-chart')"
+
+
+def open_dashboard(page: Any, path: str) -> None:
+    page.goto(path)
+    page.wait_for_function("window.studio && window.studio.state.task !== null")
+
+
+def wait_status(page: Any, *statuses: str, timeout: float = 30_000) -> None:
+    page.wait_for_function(
+        "statuses => statuses.includes(document.getElementById('status').dataset.status)",
+        arg=list(statuses),
+        timeout=timeout,
+    )
+
+
+def get_json(server: Any, path: str) -> Any:
+    with urllib.request.urlopen(server.url + path, timeout=10) as response:
+        return json.load(response)
+
+
+def heatmap_values(page: Any) -> list[list[float | None]]:
+    """The decision-region heatmap's z' = class index + confidence fraction, per grid cell."""
+    return page.evaluate(f"{REGIONS}.data[0].z")
+
+
+def wait_for_heatmap(page: Any) -> None:
+    page.wait_for_function(
+        f"(() => {{ const gd = {REGIONS};"
+        " return gd.data && gd.data.length === 1 && gd.data[0].type === 'heatmap'"
+        " && gd.data[0].z.length === 50; })()"
+    )
+
+
+def classes_in(z: list[list[float | None]]) -> set[int]:
+    return {math.floor(v) for row in z for v in row if v is not None}
+
+
+def test_moons_regions_change_while_training_and_the_run_ends_with_its_accuracy(
+    page: Any, live_server: Any
+) -> None:
+    open_dashboard(page, "/fit/moons")
+    assert page.is_visible("#accuracy-card") and page.is_visible("#loss")
+    assert page.input_value("#loss") == "cross_entropy"  # the task's defaults fill the form
+    assert page.input_value("#samples") == "2000" and page.input_value("#noise") == "0.2"
+    page.click("#train")
+    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    run_id = page.evaluate("window.studio.state.runId")
+
+    wait_for_heatmap(page)
+    before = heatmap_values(page)
+    assert len(before[0]) == 50 and classes_in(before) <= {0, 1}
+    page.wait_for_function(
+        f"before => {REGIONS}.data[0].z.some((row, j) => row.some((v, i) => v !== before[j][i]))",
+        arg=before,
+    )
+    page.wait_for_function(f"{ACCURACY}.data && {ACCURACY}.data[0].x.length >= 3")
+    first_points = page.evaluate(f"{ACCURACY}.data[0].x.length")
+    page.wait_for_function(f"n => {ACCURACY}.data[0].x.length > n", arg=first_points)
+
+    wait_status(page, "finished", timeout=60_000)
+    run = get_json(live_server, f"/api/runs/{run_id}")
+    epochs = run["epochs"]
+    page.wait_for_function(f"n => {ACCURACY}.data[1].x.length === n", arg=epochs)
+    test_acc = page.evaluate(f"{ACCURACY}.data[1].y[{epochs - 1}]")
+    assert test_acc == pytest.approx(100 * run["test_acc"], abs=1e-3)  # percent, test trace
+    assert run["test_acc"] >= 0.9
+
+    shown = page.inner_text("#status-test-acc")
+    assert shown == f"{100 * run['test_acc']:.1f} %"
+    # The misclassified count fits the final test accuracy (600 test points by default).
+    page.wait_for_function(
+        "n => Number(document.getElementById('fit-note').dataset.misclassified) === n",
+        arg=round((1 - run["test_acc"]) * 600),
+    )
+    crosses = page.evaluate("document.getElementById('fit-wrong').data[0].x.length")
+    assert 0 < crosses <= round((1 - run["test_acc"]) * 600)
+
+    # Training points filled, test points outlined, one marker symbol per class.
+    traces = page.evaluate(
+        f"{POINTS}.data.map(t => ({{name: t.name, n: t.x.length, symbol: t.marker.symbol}}))"
+    )
+    assert [t["symbol"] for t in traces] == ["circle", "square", "circle-open", "square-open"]
+    assert sum(t["n"] for t in traces[:2]) == 1000 and sum(t["n"] for t in traces[2:]) == 600
+
+
+def test_three_blobs_colour_three_regions(page: Any) -> None:
+    open_dashboard(page, "/fit/blobs")
+    assert page.locator("#fit-view .legend-key").count() == 3 + 2  # classes, test, crosses
+    page.click("#train")
+    wait_status(page, "finished", timeout=60_000)
+    wait_for_heatmap(page)
+    page.wait_for_function("!window.studio.fitView.busy")
+    z = heatmap_values(page)
+    assert classes_in(z) == {0, 1, 2}
+    scale = page.evaluate(f"{REGIONS}.data[0].colorscale")
+    assert page.evaluate(f"{REGIONS}.data[0].zmax") == 3 and len(scale) == 6
+
+    # A legend key hides its class's points and shows them again.
+    key = page.locator("#fit-view .legend-key[data-key='class-1']")
+    key.click()
+    page.wait_for_function(f"{POINTS}.data[1].visible === false")
+    assert key.get_attribute("aria-pressed") == "false"
+    key.click()
+    page.wait_for_function(f"{POINTS}.data[1].visible === true")
+
+
+def test_the_loss_choice_round_trips_through_the_url(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/moons?loss=mse&hidden=8")
+    assert page.input_value("#loss") == "mse"
+    page.select_option("#loss", "cross_entropy")
+    page.wait_for_function("location.search.includes('loss=cross_entropy')")
+    page.select_option("#loss", "mse")
+    page.wait_for_function("location.search.includes('loss=mse')")
+
+    page.fill("#epochs", "3")
+    page.click("#train")
+    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    run_id = page.evaluate("window.studio.state.runId")
+    assert get_json(live_server, f"/api/runs/{run_id}")["config"]["loss"] == "mse"
+    page.wait_for_function(
+        "document.getElementById('loss-chart').layout.yaxis.title.text === 'loss (MSE)'"
+    )
+    wait_status(page, "finished")
+
+    # Regression tasks have no loss to choose and no accuracy chart.
+    page.select_option("#task", "sin")
+    page.wait_for_function("location.pathname === '/fit/sin'")
+    assert page.is_hidden("#loss") and page.is_hidden("#accuracy-card")
+    assert "loss=" not in page.url
+    page.select_option("#task", "spiral3")
+    page.wait_for_function("location.pathname === '/fit/spiral3'")
+    assert page.input_value("#loss") == "cross_entropy" and "loss=cross_entropy" in page.url
+    assert page.is_visible("#accuracy-card")
