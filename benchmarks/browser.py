@@ -1,14 +1,15 @@
 """Rendered updates per second of the dashboard in headless Chromium.
 
-Starts `python -m app` on a free port, opens the dashboard, trains a 1-D run (sin) and a 50x50
-surface run (saddle), and counts the animation frames that actually drew new fit data (the page's
-``window.studio.stats.dataDraws``) over a few seconds of each. Targets: >= 10/s for 1-D,
->= 5/s for the surface.
+Starts `python -m app` on a free port, opens the dashboard, trains a 1-D run (sin), a 50x50
+surface run (saddle) and a classifier (moons: 50x50 decision regions over 1600 points), and counts
+the animation frames that actually drew new fit data (the page's ``window.studio.stats.dataDraws``)
+over a few seconds of each. Targets: >= 10/s for 1-D, >= 5/s for the surface and the regions.
 
     python benchmarks/browser.py [--seconds 5] [--screenshot docs/screenshot.png]
+                                 [--classification-screenshot docs/classification.png]
 
 `--screenshot` also writes the README picture: an egg-crate (sin x·cos y) run part-way through
-training.
+training; `--classification-screenshot` a two-moons run whose boundary is still bending.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-TARGETS = {"sin": 10.0, "saddle": 5.0}
+TARGETS = {"sin": 10.0, "saddle": 5.0, "moons": 5.0}
 
 
 def free_port() -> int:
@@ -113,10 +114,29 @@ def screenshot(page: Any, base: str, path: Path) -> None:
     post(f"{base}/api/runs/{run_id}/stop")
 
 
+def classification_screenshot(page: Any, base: str, path: Path) -> None:
+    """Two moons part-way through training (a slower learning rate, so the boundary still bends)."""
+    page.goto(base + "/fit/moons?lr=0.0004&epochs=300")
+    page.wait_for_function("window.studio && window.studio.state.task !== null")
+    page.click("#train")
+    page.wait_for_function(
+        "Number(document.getElementById('status').dataset.epoch) >= 9", timeout=90_000
+    )
+    page.mouse.move(0, 0)
+    page.wait_for_function("window.studio.stats.renders > 0 && !window.studio.fitView.busy")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    run_id = page.evaluate("window.studio.state.runId")
+    post(f"{base}/api/runs/{run_id}/stop")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measurement window per run")
     parser.add_argument("--screenshot", type=Path, help="also write a README screenshot here")
+    parser.add_argument(
+        "--classification-screenshot", type=Path, help="also write a moons screenshot here"
+    )
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -133,8 +153,11 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             results["sin"] = measure(page, base, "/fit/sin?epochs=100000", args.seconds)
             results["saddle"] = measure(page, base, "/fit/saddle?epochs=100000", args.seconds)
+            results["moons"] = measure(page, base, "/fit/moons?epochs=100000", args.seconds)
             if args.screenshot:
                 screenshot(page, base, args.screenshot)
+            if args.classification_screenshot:
+                classification_screenshot(page, base, args.classification_screenshot)
             browser.close()
     finally:
         server.terminate()
