@@ -30,6 +30,8 @@ export class LossChart {
   clear(revision = "empty") {
     this.history = { epoch: [], train: [], test: [] };
     this.pending = { epoch: [], train: [], test: [] };
+    this.lowest = Infinity; // smallest and largest positive loss seen (for the log axis ticks)
+    this.highest = -Infinity;
     this.revision = revision;
     this.needsFull = true;
   }
@@ -54,7 +56,22 @@ export class LossChart {
       this.pending.epoch.push(point[0]);
       this.pending.train.push(point[1]);
       this.pending.test.push(point[2]);
+      for (const v of [point[1], point[2]]) {
+        if (v > 0 && Number.isFinite(v)) {
+          if (v < this.lowest) this.lowest = v;
+          if (v > this.highest) this.highest = v;
+        }
+      }
     }
+  }
+
+  /**
+   * Log-axis tick spacing: over a decade or more, label the decades and only the 2s and 5s
+   * between them ("D2"); within less than a decade "D2" would leave one lone digit or none,
+   * so plotly picks plain values (0.2, 0.3, ...).
+   */
+  logDtick() {
+    return this.highest / this.lowest >= 10 ? "D2" : null;
   }
 
   setSmoothing(weight) {
@@ -94,13 +111,19 @@ export class LossChart {
     const smoothTest = test.map((v) => this.emaTest.push(v));
     this.pending = { epoch: [], train: [], test: [] };
     const started = performance.now();
-    this.track(Plotly.extendTraces(this.el, {
+    let drawn = Plotly.extendTraces(this.el, {
       x: [epoch, epoch, epoch, epoch],
       y: [train, test, smoothTrain, smoothTest],
-    }, TRACES));
+    }, TRACES);
     // Plotly redraws every point of a line on each append: as the history grows, append less
     // often, so the chart never takes more than about a fifth of the time.
     this.minInterval = Math.max(150, 4 * (performance.now() - started));
+    if (this.logScale && this.logDtick() !== this.drawnDtick) {
+      this.drawnDtick = this.logDtick();
+      const dtick = this.drawnDtick;
+      drawn = Promise.resolve(drawn).then(() => Plotly.relayout(this.el, { "yaxis.dtick": dtick }));
+    }
+    this.track(drawn);
     return true;
   }
 
@@ -137,8 +160,8 @@ export class LossChart {
     layout.hovermode = "x unified";
     layout.yaxis.type = this.logScale ? "log" : "linear";
     layout.yaxis.exponentformat = "power";
-    // Log axis: label the decades and only the 2s and 5s between them.
-    if (this.logScale) layout.yaxis.dtick = "D2";
+    this.drawnDtick = this.logDtick();
+    if (this.logScale && this.drawnDtick) layout.yaxis.dtick = this.drawnDtick;
     layout.xaxis.rangemode = "tozero";
     this.drawnEmpty = !epoch.length;
     if (!epoch.length) {

@@ -102,6 +102,24 @@ def test_moons_regions_change_while_training_and_the_run_ends_with_its_accuracy(
     assert [t["symbol"] for t in traces] == ["circle", "square", "circle-open", "square-open"]
     assert sum(t["n"] for t in traces[:2]) == 1000 and sum(t["n"] for t in traces[2:]) == 600
 
+    # Hovering the regions reads the network's answer there.
+    box = page.locator("#fit-points .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "/class [01], \\d+(\\.\\d)? % sure/.test("
+        "document.getElementById('fit-readout').textContent)"
+    )
+
+    # The run's link brings the same final picture back from a snapshot.
+    misclassified = page.get_attribute("#fit-note", "data-misclassified")
+    final = heatmap_values(page)
+    page.reload()
+    page.wait_for_function("window.studio.state.haveSnapshot")
+    wait_for_heatmap(page)
+    assert heatmap_values(page) == final
+    assert page.get_attribute("#fit-note", "data-misclassified") == misclassified
+    page.wait_for_function(f"n => {ACCURACY}.data[1].x.length === n", arg=epochs)
+
 
 def test_three_blobs_colour_three_regions(page: Any) -> None:
     open_dashboard(page, "/fit/blobs")
