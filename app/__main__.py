@@ -1,14 +1,19 @@
-"""`python -m app [--host 127.0.0.1] [--port 5000]`: serve Backprop Studio (loopback by default)."""
+"""`python -m app [--host 127.0.0.1] [--port 5000] [--blas-threads 1]`: serve Backprop Studio.
+
+Loopback by default. `--blas-threads` limits the BLAS library for the whole process (it is
+process-global), 0 leaves the library default.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from . import DEFAULT_CONFIG, create_app
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse the command line and serve until interrupted."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line as a namespace (host, port, max_active_runs, blas_threads)."""
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     parser.add_argument(
         "--host",
@@ -22,9 +27,29 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_CONFIG["MAX_ACTIVE_RUNS"],
         help="runs training at once; later ones are queued (default %(default)s)",
     )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=DEFAULT_CONFIG["BLAS_THREADS"],
+        help="threads of the BLAS library, for the whole process (default %(default)s: runs "
+        "train in parallel on their own threads, so more oversubscribes the cores; 0 leaves "
+        "the library's default)",
+    )
     args = parser.parse_args(argv)
+    if args.blas_threads < 0:
+        parser.error("--blas-threads must be 0 (library default) or a positive number")
+    return args
 
-    app = create_app({"MAX_ACTIVE_RUNS": args.max_active_runs})
+
+def app_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The `create_app` config the command line asks for."""
+    return {"MAX_ACTIVE_RUNS": args.max_active_runs, "BLAS_THREADS": args.blas_threads or None}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve until interrupted."""
+    args = parse_args(argv)
+    app = create_app(app_config(args))
     socketio = app.extensions["socketio"]
     print(f"Backprop Studio on http://{args.host}:{args.port}", flush=True)
     # Werkzeug is the server in threading mode; fine for this local, single-process tool.
