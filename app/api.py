@@ -1,20 +1,36 @@
-"""REST API: tasks, run creation (validated field by field) and run control."""
+"""REST API: tasks, previews, dataset uploads, run creation (validated field by field) and run
+control."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from .expressions import ExpressionError
+from .previews import dataset_json, task_preview
 from .runs import TERMINAL, Run, RunManager
-from .tasks import task_list
-from .validation import ConfigError, validate_config
+from .tasks import CUSTOM_ID, task_list
+from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big
+from .validation import ConfigError, validate_run
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
+PREVIEW_FIELDS = ("task", "expression", "domain", "samples", "noise", "seed")
+
+
 def _manager() -> RunManager:
     return current_app.extensions["runs"]
+
+
+def _datasets() -> DatasetStore:
+    return current_app.extensions["datasets"]
+
+
+def _megabytes(n_bytes: int) -> str:
+    return f"{n_bytes / (1024 * 1024):.1f} MB"
 
 
 def _unknown(run_id: str) -> tuple[Any, int]:
@@ -34,11 +50,69 @@ def create_run() -> Any:
     if body is None:
         return jsonify(errors={"body": "must be a JSON object with the run config"}), 400
     try:
-        config = validate_config(body)
+        config, task = validate_run(body, _datasets())
+        run = _manager().create(config, task)
     except ConfigError as error:
         return jsonify(errors=error.errors), 400
-    run = _manager().create(config)
+    except ExpressionError as error:  # a custom target not finite (or too large) somewhere
+        return jsonify(errors={"expression": error.message}), 400
     return jsonify(id=run.id, config=run.config, status=run.status), 201
+
+
+@api.post("/preview")
+def preview() -> Any:
+    """A task's target (regression) or points (classification, uploads) before training.
+
+    Body ``{task, expression?, domain?}`` (also ``samples``, ``noise``, ``seed`` for the points
+    of a classification task; other run config fields are ignored). 200 ``{task, target |
+    data, warning}`` or 400 ``{errors}``; see `previews.task_preview`.
+    """
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        return jsonify(errors={"body": 'must be a JSON object such as {"task": "sin"}'}), 400
+    fields = {name: value for name, value in body.items() if name in PREVIEW_FIELDS}
+    if body.get("task") != CUSTOM_ID:
+        fields.pop("expression", None)
+    try:
+        config, task = validate_run(fields, _datasets())
+    except ConfigError as error:
+        return jsonify(errors=error.errors), 400
+    return jsonify(task_preview(task, config))
+
+
+@api.post("/datasets")
+def upload_dataset() -> Any:
+    """Upload a CSV file (multipart field ``file``): 201 ``{id, kind, inputs, n_rows, classes,
+    domain, preview, task}`` or 400 ``{errors: {file: "line 7: ..."}}``.
+
+    The app's MAX_CONTENT_LENGTH refuses a body much over 5 MB before it is read (see
+    `too_large`).
+    """
+    upload = request.files.get("file")
+    if upload is None:
+        return jsonify(errors={"file": "no file: send the CSV as the multipart field 'file'"}), 400
+    data = upload.stream.read(MAX_BYTES + 1)  # never more in memory than needed to refuse it
+    if len(data) > MAX_BYTES:
+        try:
+            size = upload.stream.seek(0, 2)  # spooled to memory or a temporary file: seekable
+        except (OSError, ValueError):
+            size = len(data)
+        return jsonify(errors={"file": f"the file is too big: {too_big(size)}"}), 400
+    try:
+        dataset = parse_csv(data)
+    except DatasetError as error:
+        return jsonify(errors={"file": str(error)}), 400
+    dataset_id = _datasets().add(dataset)
+    return jsonify(dataset_json(dataset_id, dataset)), 201
+
+
+@api.get("/datasets/<dataset_id>")
+def get_dataset(dataset_id: str) -> Any:
+    """An uploaded dataset's summary (as answered to the upload); 404 unknown or forgotten."""
+    dataset = _datasets().get(dataset_id)
+    if dataset is None:
+        return jsonify(error=f"unknown dataset {dataset_id!r}"), 404
+    return jsonify(dataset_json(dataset_id, dataset))
 
 
 @api.get("/runs")
@@ -88,6 +162,19 @@ def stop_run(run_id: str) -> Any:
 @api.errorhandler(404)
 def not_found(_error: Exception) -> Any:
     return jsonify(error="not found"), 404
+
+
+@api.errorhandler(RequestEntityTooLarge)
+def too_large(_error: Exception) -> Any:
+    """A body over MAX_CONTENT_LENGTH, refused unread: for an upload, the 400 of a too big file."""
+    size = request.content_length
+    if size:
+        message = f"the file is too big: {too_big(size)}"
+    else:  # streamed without a length: cut off at the limit
+        message = f"the file is too big (at most {_megabytes(MAX_BYTES)})"
+    if request.path.rstrip("/") == "/api/datasets":
+        return jsonify(errors={"file": message}), 400
+    return jsonify(error=f"request body too large (at most {_megabytes(MAX_BYTES)})"), 413
 
 
 @api.errorhandler(405)

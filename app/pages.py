@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, send_file, send_from_directory
 
-from .tasks import TASKS, task_list
+from .tasks import CUSTOM_ID, DATASET_PREFIX, TASKS, dataset_task, task_list
 
 pages = Blueprint("pages", __name__)
 
@@ -28,11 +28,26 @@ def index() -> Any:
 
 @pages.get("/fit/<task_id>")
 def fit(task_id: str) -> Any:
-    """The dashboard opened on a task (the query string may carry a config and a run id)."""
-    if task_id not in TASKS:
+    """The dashboard opened on a task (the query string may carry a config and a run id).
+
+    Besides the registry's tasks: ``/fit/custom?expression=...`` (the page reads the expression
+    from the query string) and ``/fit/dataset:<id>`` for an upload this server still holds; the
+    template also gets ``initial_task_info``, the dataset task's dict (None otherwise).
+    """
+    info = None
+    if task_id.startswith(DATASET_PREFIX):
+        dataset_id = task_id[len(DATASET_PREFIX) :]
+        dataset = current_app.extensions["datasets"].get(dataset_id)
+        if dataset is None:
+            message = f"Unknown dataset '{dataset_id}': upload the file again"
+            return render_template("404.html", message=message, tasks=task_list()), 404
+        info = dataset_task(dataset_id, dataset).to_json()
+    elif task_id not in TASKS and task_id != CUSTOM_ID:
         message = f"Unknown task '{task_id}'"
         return render_template("404.html", message=message, tasks=task_list()), 404
-    return render_template("index.html", tasks=task_list(), initial_task=task_id)
+    return render_template(
+        "index.html", tasks=task_list(), initial_task=task_id, initial_task_info=info
+    )
 
 
 @pages.get("/vendor/plotly.min.js")

@@ -6,7 +6,9 @@ Threads and who touches what:
   run's history (preallocated float32 arrays), and at most every ``frame_interval`` seconds stores
   a fresh prediction on the grid and the shown weights (new arrays, never mutated afterwards).
   Pause waits on an event; stop simply stops asking for epochs. At most ``max_active_runs`` runs
-  hold a training slot; the others wait, in order, as ``queued``.
+  hold a training slot; the others wait, in order, as ``queued``. A paced run (config
+  ``epochs_per_second``) waits between epochs on its `interrupt` event with a timeout, so a pause
+  or stop cuts the wait short.
 - one *emitter* task per run sends ``frame`` events at most every ``frame_interval`` seconds. Each
   watching client has its own cursor (the last epoch it got) and gets its next frame only after it
   acknowledged the previous one (or after ``ack_timeout``), so a slow client gets a bigger history
@@ -22,6 +24,7 @@ plus the number of misclassified test points (see `ClassView`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -169,6 +172,7 @@ class Run:
 
         self.resume_event = threading.Event()  # cleared while a pause is requested
         self.resume_event.set()
+        self.interrupt = threading.Event()  # set by pause/stop: cuts a pacing wait short
         self.active = threading.Event()  # set while running or ended: the emitter has work
         self.stop_requested = False
         self.clients: dict[str, Client] = {}
@@ -213,6 +217,7 @@ class Run:
                 "elapsed": round_float(self.elapsed()),
                 "reason": self.reason,
                 "config": self.config,
+                "task_info": self.task.to_json(),
             }
             if "train_acc" in self.history.names:
                 answer["train_acc"] = self.history.last("train_acc")
@@ -260,10 +265,11 @@ class Run:
         }
 
     def target_json(self) -> dict[str, Any]:
-        """The grid with the target: ``{x, y}`` (1-D), ``{x, y, z}`` (2-D), or for classification
-        only the grid axes ``{x, y}`` (there is no target surface)."""
-        if self.classification:
-            return {"x": self.axes_json[0], "y": self.axes_json[1]}
+        """The grid with the target: ``{x, y}`` (1-D), ``{x, y, z}`` (2-D), or only the grid axes
+        where there is no target function: ``{x, y}`` for classification and 2-D uploaded data,
+        ``{x}`` for 1-D uploaded data."""
+        if self.classification or self.data.grid_target is None:
+            return dict(zip(("x", "y"), self.axes_json, strict=False))
         return self.grid_json(self.data.grid_target)
 
     def grid_json(self, values: np.ndarray | ClassView | None) -> dict[str, Any] | None:
@@ -306,8 +312,13 @@ class Run:
         }
 
     def release_training_data(self) -> None:
-        """After the end keep only what snapshots need (the grid, its target, shown points)."""
+        """After the end keep only what snapshots need (the grid, its target, shown points).
+
+        A dataset task lets go of the uploaded rows too (the store may still hold them).
+        """
         self.data = self.data.without_training_data()
+        if self.task.dataset is not None:
+            self.task = dataclasses.replace(self.task, dataset=None)
 
 
 class RunManager:
@@ -334,9 +345,14 @@ class RunManager:
 
     # ----------------------------------------------------------------- REST-facing API
 
-    def create(self, config: dict[str, Any]) -> Run:
-        """Start a run of a validated config (see `validation.validate_config`)."""
-        run = Run(uuid.uuid4().hex[:12], TASKS[config["task"]], config)
+    def create(self, config: dict[str, Any], task: Task | None = None) -> Run:
+        """Start a run of a validated config (see `validation.validate_run`).
+
+        `task` is the task `validate_run` resolved (needed for ``custom`` and ``dataset:<id>``);
+        by default the registry's task of ``config["task"]``. Building the run's data may raise
+        `ExpressionError` (a custom target not finite somewhere); then no run is created.
+        """
+        run = Run(uuid.uuid4().hex[:12], task or TASKS[config["task"]], config)
         with self._lock:
             if self._shut_down:
                 raise RuntimeError("the run manager is shut down")
@@ -364,6 +380,7 @@ class RunManager:
             if run.status in TERMINAL:
                 return run.status
             run.resume_event.clear()
+            run.interrupt.set()
             run.changed.wait_for(lambda: run.status != "running", timeout=CONTROL_WAIT)
             return run.status
 
@@ -383,6 +400,7 @@ class RunManager:
                 return run.status
             run.stop_requested = True
             run.resume_event.set()
+            run.interrupt.set()
         with self._slots:
             self._slots.notify_all()  # wakes it if it is queued
         with run.lock:
@@ -444,6 +462,11 @@ class RunManager:
             epoch = getattr(error, "epoch", None)
             loss = getattr(error, "loss", None)
             with run.lock:
+                if isinstance(epoch, int) and run.epoch < epoch <= run.epochs:
+                    # the epoch that diverged is the run's last: its losses go out as null
+                    while run.history.length < epoch:
+                        run.history.append({"train_loss": loss})
+                    run.epoch = epoch
                 run.set_status(
                     "diverged",
                     f"diverged at epoch {epoch}: loss {loss} (try a smaller learning rate)",
@@ -525,6 +548,9 @@ class RunManager:
         with run.lock:
             run.set_status("running")
         next_view = 0.0
+        pace = config.get("epochs_per_second")
+        epoch_interval = 1.0 / pace if pace else 0.0
+        next_epoch_due = time.monotonic() + epoch_interval
         try:
             for record in epochs:
                 now = time.perf_counter()
@@ -537,9 +563,12 @@ class RunManager:
                         run.view_version += 1
                 if fresh_view is not None:
                     next_view = now + self.frame_interval
+                if epoch_interval and record["epoch"] < run.epochs:
+                    next_epoch_due = self._pace(run, next_epoch_due, epoch_interval)
                 if not run.resume_event.is_set() or run.stop_requested:
                     if not self._wait_if_paused(run):
                         break
+                    next_epoch_due = time.monotonic() + epoch_interval  # after a pause
         finally:
             epochs.close()
         final_view = view()
@@ -550,6 +579,21 @@ class RunManager:
                 run.set_status("stopped", f"stopped at epoch {run.epoch}")
             else:
                 run.set_status("finished")
+
+    @staticmethod
+    def _pace(run: Run, due: float, interval: float) -> float:
+        """Wait until `due` (monotonic) unless a pause or stop interrupts; return the next due.
+
+        A run that fell behind (slow epochs) does not catch up in a burst: the next epoch is due
+        one interval from now.
+        """
+        run.interrupt.clear()  # a request after this point is seen by the flags or the wait
+        delay = due - time.monotonic()
+        if delay <= 0:
+            return time.monotonic() + interval
+        if run.resume_event.is_set() and not run.stop_requested:
+            run.interrupt.wait(delay)
+        return due + interval
 
     def _wait_if_paused(self, run: Run) -> bool:
         """Park between epochs while paused (no CPU); False if the run should stop."""

@@ -5,6 +5,10 @@ noisy samples split into train and test sets (seeded) and a fixed evaluation gri
 on it (200 points in 1-D, 50×50 in 2-D). Classification tasks (``kind = "classification"``) draw
 labelled points from a `network.datasets` generator instead; their grid has no target (the page
 colours it by the predicted class) and always covers every data point with a margin.
+
+Besides the fixed registry `TASKS`, two kinds of tasks are built per request: `custom_task` (a
+user's expression, checked by `app.expressions`, id ``custom``) and `dataset_task` (rows uploaded
+as CSV, `app.uploads`, id ``dataset:<id>``). Those are never added to the registry.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any
 import numpy as np
 
 from network import datasets
+
+from .expressions import Expression, ExpressionError, check_finite, format_number
+from .uploads import ParsedDataset
 
 GRID_POINTS = {1: 200, 2: 50}  # points per axis of the evaluation grid
 DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in a snapshot
@@ -63,6 +70,8 @@ class Task:
     sample: Callable[[int, float, int], tuple[np.ndarray, np.ndarray]] | None = None
     classes: tuple[str, ...] = ()
     centred: bool = False  # classification data symmetric about 0: so is its grid
+    expression: Expression | None = None  # custom tasks: the checked expression behind `fn`
+    dataset: ParsedDataset | None = None  # dataset tasks: the uploaded rows
 
     @property
     def inputs(self) -> int:
@@ -90,6 +99,7 @@ class Task:
             "test_fraction": 0.3,
             "noise": 0.0,
             "seed": 0,
+            "epochs_per_second": None,  # pacing: None = full speed
             **self.overrides,
         }
 
@@ -98,9 +108,10 @@ class Task:
         return ("mse",) if self.kind == "regression" else ("cross_entropy", "mse")
 
     def to_json(self) -> dict[str, Any]:
-        """The public description served by ``GET /api/tasks``.
+        """The public description served by ``GET /api/tasks`` (and in snapshots).
 
-        Classification tasks add ``classes`` (names, class k = label k) and ``outputs``.
+        Classification tasks add ``classes`` (names, class k = label k) and ``outputs``; dataset
+        tasks add ``n_rows``.
         """
         answer = {
             "id": self.id,
@@ -114,6 +125,8 @@ class Task:
         if self.kind == "classification":
             answer["classes"] = list(self.classes)
             answer["outputs"] = self.outputs
+        if self.dataset is not None:
+            answer["n_rows"] = self.dataset.n_rows
         return answer
 
 
@@ -314,18 +327,31 @@ def build_data(task: Task, config: dict[str, Any]) -> TaskData:
 
     For classification the grid covers the union of the config's domain and the box that holds
     every sampled point with a margin (`fitting_domain`), so raising the noise never pushes points
-    off the plot.
+    off the plot. Dataset tasks split their uploaded rows instead of sampling (`samples` and
+    `noise` do not apply). A custom task's target is checked on the grid first, then on the
+    samples: a non-finite or huge value raises `ExpressionError` naming the point.
     """
     domain = [list(pair) for pair in config["domain"]]
     seed = config["seed"]
-    if task.kind == "classification":
+    classification = task.kind == "classification"
+    target = None
+    if task.dataset is not None:
+        X = task.dataset.X.astype(np.float32)
+        Y = task.dataset.labels.copy() if classification else task.dataset.Y.astype(np.float32)
+    elif classification:
         X, Y = task.sample(config["samples"], config["noise"], seed)
+    if classification:
         fitted = fitting_domain(X, task.centred)
         domain = [
             [min(lo, fit_lo), max(hi, fit_hi)]
             for (lo, hi), (fit_lo, fit_hi) in zip(domain, fitted, strict=True)
         ]
-    else:
+    axes, grid64 = datasets.grid(
+        [tuple(pair) for pair in domain], GRID_POINTS[task.inputs], dtype=np.float64
+    )
+    grid_x = grid64.astype(np.float32)
+    if task.fn is not None:
+        target = np.asarray(task.fn(*grid64.T), dtype=np.float64).reshape(-1, 1)
         X, Y = datasets.sample_function(
             task.fn, [tuple(pair) for pair in domain], config["samples"], noise=config["noise"],
             seed=seed,
@@ -333,9 +359,95 @@ def build_data(task: Task, config: dict[str, Any]) -> TaskData:
     x_train, y_train, x_test, y_test = datasets.train_test_split(
         X, Y, test_fraction=config["test_fraction"], seed=seed
     )
-    axes, grid_x = datasets.grid([tuple(pair) for pair in domain], GRID_POINTS[task.inputs])
-    if task.kind == "classification":
-        target = None
-    else:
-        target = np.asarray(task.fn(*grid_x.astype(np.float64).T), dtype=np.float64).reshape(-1, 1)
     return TaskData(x_train, y_train, x_test, y_test, axes, grid_x, target, domain)
+
+
+# ------------------------------------------------------------------ per-request tasks
+
+CUSTOM_ID = "custom"
+CUSTOM_TITLE = "Your function"
+CUSTOM_DOMAIN_1D = [[-3.0, 3.0]]
+CUSTOM_DOMAIN_2D = [[-3.0, 3.0], [-3.0, 3.0]]
+DATASET_PREFIX = "dataset:"
+MAX_TARGET = 1e12  # |target| bound of a custom function (as for uploaded targets)
+
+# Training defaults of an uploaded classification dataset (unknown data: a middle ground).
+DATASET_CLASSIFICATION_DEFAULTS: dict[str, Any] = {
+    **CLASSIFICATION_DEFAULTS,
+    "noise": 0.0,
+    "lr": 0.003,
+    "epochs": 200,
+}
+
+
+def checked_target(expression: Expression) -> Callable[..., np.ndarray]:
+    """``fn(x)`` / ``fn(x, y)`` evaluating `expression` that raises `ExpressionError` at the first
+    point where the value is not finite or larger than `MAX_TARGET` in size (naming the point)."""
+
+    def target(*columns: np.ndarray) -> np.ndarray:
+        shape = np.broadcast_shapes(*(np.shape(column) for column in columns))
+        points = np.column_stack(
+            [np.broadcast_to(np.asarray(column, np.float64), shape).ravel() for column in columns]
+        )
+        values = check_finite(expression, points)
+        too_big = np.flatnonzero(np.abs(values) > MAX_TARGET)
+        if too_big.size:
+            index = int(too_big[0])
+            where = ", ".join(
+                f"{name} = {format_number(value)}"
+                for name, value in zip(expression.inputs, points[index], strict=True)
+            )
+            raise ExpressionError(
+                f"{expression.text} is too large at {where} (got "
+                f"{format_number(values[index])}; at most {MAX_TARGET:g} in size)"
+            )
+        return values.reshape(shape)
+
+    return target
+
+
+def custom_task(expression: Expression, domain: list[list[float]]) -> Task:
+    """The task ``custom``: fit the user's checked `expression` over `domain` (one pair per input
+    of the expression, 1-D in x or 2-D in x and y)."""
+    if len(domain) != len(expression.inputs):
+        raise ValueError(f"domain needs one [lo, hi] pair per input {expression.inputs}")
+    return Task(
+        CUSTOM_ID,
+        CUSTOM_TITLE,
+        expression.text,
+        tuple((float(lo), float(hi)) for lo, hi in domain),
+        checked_target(expression),
+        overrides={"expression": expression.text},
+        expression=expression,
+    )
+
+
+def dataset_task(dataset_id: str, dataset: ParsedDataset) -> Task:
+    """The task ``dataset:<id>`` training on an uploaded dataset's rows.
+
+    Regression datasets keep the data's own domain; classification datasets get the box around
+    their points with a margin (as the built-in classification tasks) and the classification
+    training defaults. ``samples`` defaults to the number of rows.
+    """
+    inputs = "x" if dataset.inputs == 1 else "x, y"
+    rows = f"{dataset.n_rows:,} rows"
+    if dataset.kind == "classification":
+        count = len(dataset.classes)
+        return Task(
+            f"{DATASET_PREFIX}{dataset_id}",
+            f"Your data ({rows})",
+            f"{inputs} → label ({count} classes: {', '.join(dataset.classes)})",
+            tuple(tuple(pair) for pair in fitting_domain(dataset.X)),
+            kind="classification",
+            overrides={**DATASET_CLASSIFICATION_DEFAULTS, "samples": dataset.n_rows},
+            classes=tuple(dataset.classes),
+            dataset=dataset,
+        )
+    return Task(
+        f"{DATASET_PREFIX}{dataset_id}",
+        f"Your data ({rows})",
+        f"{inputs} → target",
+        tuple(tuple(pair) for pair in dataset.domain),
+        overrides={"samples": dataset.n_rows},
+        dataset=dataset,
+    )

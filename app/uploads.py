@@ -115,7 +115,7 @@ def parse_csv(
         raise DatasetError("the upload must be a file")
     data = bytes(data)
     if len(data) > max_bytes:
-        raise DatasetError(f"the file is too big: {_size(len(data))} (at most {_size(max_bytes)})")
+        raise DatasetError(f"the file is too big: {too_big(len(data), max_bytes)}")
     text = _decode(data)
     if not text.strip():
         raise DatasetError("the file is empty")
@@ -224,6 +224,14 @@ class DatasetStore:
     def __len__(self) -> int:
         with self._lock:
             return len(self._datasets)
+
+
+def too_big(n_bytes: int, max_bytes: int = MAX_BYTES) -> str:
+    """ "7.6 MB (at most 5.0 MB)", in bytes when both round to the same text."""
+    size, limit = _size(n_bytes), _size(max_bytes)
+    if size == limit:
+        size, limit = f"{n_bytes:,} bytes", f"{max_bytes:,} bytes"
+    return f"{size} (at most {limit})"
 
 
 def _size(n_bytes: int) -> str:

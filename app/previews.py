@@ -1,0 +1,93 @@
+"""What ``POST /api/preview`` and ``POST /api/datasets`` answer: a task's target or points, before
+any training, in the same shapes the run stream uses (rounded, non-finite as ``null``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from network import datasets
+
+from .encoding import round_array
+from .expressions import ExpressionError
+from .tasks import DATA_POINTS_SHOWN, GRID_POINTS, Task, dataset_task, fitting_domain
+from .uploads import ParsedDataset
+
+
+def shown_rows(count: int, limit: int = DATA_POINTS_SHOWN) -> np.ndarray:
+    """At most `limit` row indices, evenly spread (the same pick as a run's shown points)."""
+    return np.unique(np.linspace(0, count - 1, min(count, limit)).astype(int))
+
+
+def task_preview(task: Task, config: dict[str, Any]) -> dict[str, Any]:
+    """The preview of a validated config's task.
+
+    Regression (built-in or custom): ``{task, target: {x, y} | {x, y, z}, warning}`` on the run's
+    grid over ``config["domain"]``; a custom target that is not finite (or too large) somewhere
+    is sent with nulls there and `warning` names the first such point. Classification: ``{task,
+    data: {x, y, label}, domain, warning: null}`` with points drawn as a run would draw them
+    (samples, noise, seed; at most 1000 shown) and the box its grid would cover. Uploaded data:
+    ``{task, data: <dataset preview>, domain, warning: null}``.
+    """
+    answer: dict[str, Any] = {"task": task.to_json()}
+    if task.dataset is not None:
+        answer["data"] = dataset_preview(task.dataset)
+        answer["domain"] = [list(pair) for pair in task.domain]
+        answer["warning"] = None
+        return answer
+    if task.kind == "classification":
+        X, labels = task.sample(config["samples"], config["noise"], config["seed"])
+        rows = shown_rows(len(X))
+        answer["data"] = {
+            "x": round_array(X[rows, 0]),
+            "y": round_array(X[rows, 1]),
+            "label": labels[rows].tolist(),
+        }
+        fitted = fitting_domain(X, task.centred)
+        answer["domain"] = [
+            [min(lo, fit_lo), max(hi, fit_hi)]
+            for (lo, hi), (fit_lo, fit_hi) in zip(config["domain"], fitted, strict=True)
+        ]
+        answer["warning"] = None
+        return answer
+
+    axes, grid = datasets.grid(
+        [tuple(pair) for pair in config["domain"]], GRID_POINTS[task.inputs], dtype=np.float64
+    )
+    warning = None
+    if task.expression is not None:
+        values = task.expression(*grid.T)
+        try:
+            task.fn(*grid.T)  # the same check a run makes, for its message
+        except ExpressionError as error:
+            warning = error.message
+    else:
+        values = np.asarray(task.fn(*grid.T), dtype=np.float64)
+    values = values.reshape(tuple(len(axis) for axis in reversed(axes)))
+    if task.inputs == 1:
+        target = {"x": round_array(axes[0]), "y": round_array(values)}
+    else:
+        target = {"x": round_array(axes[0]), "y": round_array(axes[1]), "z": round_array(values)}
+    answer["target"] = target
+    answer["warning"] = warning
+    return answer
+
+
+def dataset_preview(dataset: ParsedDataset) -> dict[str, list]:
+    """At most 1000 rows of an upload: ``{x, y?, target}`` (regression) or ``{x, y, label}``."""
+    preview = dataset.preview(DATA_POINTS_SHOWN)
+    return {
+        name: values if name == "label" else round_array(values) for name, values in preview.items()
+    }
+
+
+def dataset_json(dataset_id: str, dataset: ParsedDataset) -> dict[str, Any]:
+    """``POST /api/datasets`` / ``GET /api/datasets/<id>``: ``{id, kind, inputs, n_rows, classes,
+    domain, preview, task}`` (`task` is the task dict a ``dataset:<id>`` run will have)."""
+    return {
+        "id": dataset_id,
+        **dataset.summary(),
+        "preview": dataset_preview(dataset),
+        "task": dataset_task(dataset_id, dataset).to_json(),
+    }
