@@ -103,7 +103,7 @@ export class AccuracyChart {
       layout.xaxis.range = [0, 10];
       Object.assign(layout.yaxis, { range: [0, 100], showticklabels: false });
       layout.annotations = [{
-        text: "Train a classifier to see its accuracy here", showarrow: false,
+        text: "Accuracy per epoch<br>appears here", showarrow: false,
         xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: p.muted, size: 13 },
       }];
     }

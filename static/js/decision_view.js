@@ -214,7 +214,7 @@ export class ClassificationView extends BaseFitView {
     const count = this.misclassified;
     this.note.innerHTML = "";
     if (count === null || count === undefined) {
-      this.note.textContent = "colour: the class the network predicts there";
+      this.note.textContent = "colour = predicted class";
       return;
     }
     const strong = document.createElement("b");
@@ -241,7 +241,7 @@ export class ClassificationView extends BaseFitView {
     layout.yaxis.scaleanchor = "x";
     layout.yaxis.scaleratio = 1;
     layout.showlegend = false;
-    if (!axes) {
+    if (!axes || !this.snapshot) { // before a run: only the message, no empty axes under it
       layout.xaxis.visible = false;
       layout.yaxis.visible = false;
       layout.hovermode = false;

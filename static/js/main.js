@@ -53,6 +53,7 @@ const form = new ConfigForm($("#config-form"), tasks, {
   },
   onChange: (field) => {
     if (field === "hidden") previewNetwork();
+    if (field === "loss" && !state.runId) labelLoss();
     syncUrl();
   },
   onSubmit: () => train(),
@@ -91,7 +92,15 @@ function selectTask(id, overrides = {}) {
   document.title = `${task.title} · Backprop Studio`;
   showTaskView(task);
   previewNetwork();
+  labelLoss();
   syncUrl();
+}
+
+/** The loss chart's axis names the loss the form would train with (a run names its own). */
+function labelLoss() {
+  const loss = form.classifies() ? $("#loss").value : "mse";
+  lossChart.setLossName(LOSS_LABELS[loss] || loss);
+  loop.request();
 }
 
 function showTaskView(task) {
