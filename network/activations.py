@@ -157,16 +157,21 @@ class LeakyReLU(Activation):
         return np.multiply(grad, tmp, out=grad if inplace else dx)
 
 
+def _positive_float(name: str, value: object) -> float:
+    """``value`` as a float, or TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a positive float, got {value!r}")
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive float, got {value!r}")
+    return float(value)
+
+
 class ELU(Activation):
     """``y = x if x > 0 else α(eˣ - 1)``; ``dy/dx = 1 if y > 0 else y + α``."""
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-            raise TypeError(f"alpha must be a positive float, got {alpha!r}")
-        if not alpha > 0:
-            raise ValueError(f"alpha must be a positive float, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = _positive_float("alpha", alpha)
 
     def config(self) -> dict:
         """``alpha``."""
@@ -249,11 +254,7 @@ class Softplus(Activation):
 
     def __init__(self, beta: float = 1.0) -> None:
         super().__init__()
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)):
-            raise TypeError(f"beta must be a positive float, got {beta!r}")
-        if not beta > 0:
-            raise ValueError(f"beta must be a positive float, got {beta!r}")
-        self.beta = float(beta)
+        self.beta = _positive_float("beta", beta)
 
     def config(self) -> dict:
         """``beta``."""
