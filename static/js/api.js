@@ -1,12 +1,7 @@
 // REST calls to the app (same origin).
 
-async function request(method, url, body) {
-  const options = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(url, options);
+async function send(method, url, options) {
+  const response = await fetch(url, { method, ...options });
   let data = null;
   try {
     data = await response.json();
@@ -16,8 +11,25 @@ async function request(method, url, body) {
   return { ok: response.ok, status: response.status, data };
 }
 
+function request(method, url, body, { signal } = {}) {
+  const options = { headers: { Accept: "application/json" }, signal };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  return send(method, url, options);
+}
+
 export const api = {
   createRun: (config) => request("POST", "/api/runs", config),
   getRun: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}`),
   control: (id, action) => request("POST", `/api/runs/${encodeURIComponent(id)}/${action}`),
+  /** A task's target (regression) or points (classification, uploads) before training. */
+  preview: (body, options) => request("POST", "/api/preview", body, options),
+  /** Uploads a CSV file (multipart field `file`): 201 {id, task, preview, ...} or 400 {errors}. */
+  uploadDataset: (file) => {
+    const body = new FormData();
+    body.append("file", file, file.name);
+    return send("POST", "/api/datasets", { headers: { Accept: "application/json" }, body });
+  },
 };

@@ -1,10 +1,29 @@
 // The configuration form: task picker, editable hidden-layer list, training and data fields,
 // client-side validation next to each field, and the server's 400 errors shown the same way.
+// Besides the server's tasks the picker offers "Your function" (task `custom`: an expression
+// typed in the form) and every CSV uploaded from this page (tasks `dataset:<id>`).
+
+export const CUSTOM_ID = "custom";
+export const DATASET_PREFIX = "dataset:";
+export const MAX_EXPRESSION = 200;
+
+/** True for the user's own tasks: a typed function or uploaded data. */
+export function isOwnTask(task) {
+  return task.id === CUSTOM_ID || task.id.startsWith(DATASET_PREFIX);
+}
+
+/** True when an expression uses the input y (then it is a surface z = f(x, y)). */
+export function usesY(expression) {
+  return (String(expression).match(/[A-Za-z_][A-Za-z_0-9]*/g) || []).includes("y");
+}
 
 const KIND_GROUPS = [
-  { label: "Curves · y = f(x)", match: (t) => t.kind === "regression" && t.inputs === 1 },
-  { label: "Surfaces · z = f(x, y)", match: (t) => t.kind === "regression" && t.inputs === 2 },
-  { label: "Classification", match: (t) => t.kind === "classification" },
+  { label: "Curves · y = f(x)",
+    match: (t) => !isOwnTask(t) && t.kind === "regression" && t.inputs === 1 },
+  { label: "Surfaces · z = f(x, y)",
+    match: (t) => !isOwnTask(t) && t.kind === "regression" && t.inputs === 2 },
+  { label: "Classification", match: (t) => !isOwnTask(t) && t.kind === "classification" },
+  { label: "Your own", match: isOwnTask },
 ];
 const MAX_LAYERS = 8;
 const MAX_NEURONS = 1024;
@@ -52,6 +71,8 @@ export class ConfigForm {
     this.layerList = form.querySelector("#hidden-layers");
     this.addLayerButton = form.querySelector("#add-layer");
     this.domainBox = form.querySelector("#domain-inputs");
+    this.expressionInput = form.querySelector("#expression");
+    this.speedSelect = form.querySelector("#epochs_per_second");
     this.task = null;
     this.fillTaskPicker();
 
@@ -95,7 +116,9 @@ export class ConfigForm {
       optgroup.label = group.label;
       for (const task of members) {
         // A classification task's "formula" is a sentence; it shows below the picker instead.
-        const text = task.kind === "classification" ? task.title : `${task.title} — ${task.formula}`;
+        const text = task.id === CUSTOM_ID ? "Your function…"
+          : task.kind === "classification" || isOwnTask(task) ? task.title
+            : `${task.title} — ${task.formula}`;
         const option = new Option(text, task.id);
         optgroup.appendChild(option);
       }
@@ -103,15 +126,45 @@ export class ConfigForm {
     }
   }
 
-  /** Shows a task: picker, formula and its domain inputs (does not touch other fields). */
+  /** Adds a task to the picker (an upload), or replaces the one with its id. */
+  addTask(task) {
+    const index = this.tasks.findIndex((t) => t.id === task.id);
+    if (index >= 0) this.tasks[index] = task;
+    else this.tasks.push(task);
+    this.fillTaskPicker();
+    if (this.task) this.taskSelect.value = this.task.id;
+  }
+
+  isCustom() {
+    return Boolean(this.task && this.task.id === CUSTOM_ID);
+  }
+
+  isDataset() {
+    return Boolean(this.task && this.task.id.startsWith(DATASET_PREFIX));
+  }
+
+  /**
+   * Shows a task: picker, formula and its domain inputs (does not touch other fields). The same
+   * task again with another number of inputs (your function gained or lost its y) keeps the
+   * ranges already typed.
+   */
   setTask(task) {
+    const same = this.task && this.task.id === task.id;
+    const typed = (same ? this.rawConfig().domain : null) || [];
     this.task = task;
     this.taskSelect.value = task.id;
-    this.form.querySelector("#task-formula").textContent = task.formula;
+    const custom = task.id === CUSTOM_ID;
+    const dataset = task.id.startsWith(DATASET_PREFIX);
+    this.form.querySelector("#task-formula").textContent = custom ? "" : task.formula;
+    this.form.querySelector('[data-field="expression"]').hidden = !custom;
+    this.form.querySelector("#expression-lhs").textContent = task.inputs === 2 ? "z = f(x, y) =" : "y = f(x) =";
     const classifies = task.kind === "classification";
     this.form.querySelector("#task-label").textContent = classifies ? "Data to classify" : "Function to learn";
     // The loss is a choice for classifiers only (regression always fits MSE).
     this.form.querySelector('[data-field="loss"]').hidden = !classifies;
+    // Uploaded rows are the data: their count, their range, no noise added.
+    for (const name of ["samples", "noise"]) this.form.elements[name].disabled = dataset;
+    this.form.querySelector('[data-field="samples"] label').textContent = dataset ? "Samples (rows)" : "Samples";
     this.domainBox.replaceChildren();
     for (let d = 0; d < task.inputs; d++) {
       const axis = AXES[d];
@@ -126,7 +179,23 @@ export class ConfigForm {
       to.className = "to";
       to.textContent = "to";
       to.setAttribute("aria-hidden", "true");
+      lo.disabled = dataset;
+      hi.disabled = dataset;
+      if (task.domain && task.domain[d]) {
+        lo.value = formatBound(task.domain[d][0]);
+        hi.value = formatBound(task.domain[d][1]);
+      }
       this.domainBox.append(label, lo, to, hi);
+    }
+    if (same) {
+      typed.forEach(([lo, hi], d) => {
+        const loInput = this.form.querySelector(`#domain-${d}-lo`);
+        const hiInput = this.form.querySelector(`#domain-${d}-hi`);
+        if (loInput && hiInput && (lo !== "" || hi !== "")) {
+          loInput.value = lo;
+          hiInput.value = hi;
+        }
+      });
     }
   }
 
@@ -182,6 +251,8 @@ export class ConfigForm {
   /** Fills every field from a (possibly partial) config; missing fields keep their value. */
   fill(config) {
     if (config.hidden) this.setLayers(config.hidden);
+    if (typeof config.expression === "string") this.expressionInput.value = config.expression;
+    if (config.epochs_per_second !== undefined) this.setSpeed(config.epochs_per_second);
     for (const name of ["activation", "optimizer", "loss"]) {
       if (config[name] === undefined || config[name] === null) continue;
       const select = this.form.elements[name];
@@ -209,6 +280,16 @@ export class ConfigForm {
     this.clearErrors();
   }
 
+  /** Selects a speed (null or "" = full speed); a rate the list lacks (from a link) is added. */
+  setSpeed(value) {
+    const text = value === null || value === "" ? "" : String(Number(value));
+    if (text === "NaN") return;
+    if (![...this.speedSelect.options].some((option) => option.value === text)) {
+      this.speedSelect.add(new Option(`${text} epochs/s`, text));
+    }
+    this.speedSelect.value = text;
+  }
+
   classifies() {
     return Boolean(this.task && this.task.kind === "classification");
   }
@@ -230,6 +311,12 @@ export class ConfigForm {
   read() {
     const errors = {};
     const config = { task: this.task.id };
+    const dataset = this.isDataset();
+    if (this.isCustom()) {
+      config.expression = this.expressionInput.value.trim();
+      if (!config.expression) errors.expression = "Type a function of x (or of x and y), e.g. sin(5*x)*x.";
+      else if (config.expression.length > MAX_EXPRESSION) errors.expression = `Keep it to ${MAX_EXPRESSION} characters.`;
+    }
     const hidden = this.hiddenSizes();
     const bad = hidden.findIndex((n) => !(n >= 1 && n <= MAX_NEURONS));
     if (bad >= 0) {
@@ -245,6 +332,7 @@ export class ConfigForm {
     if (this.classifies()) config.loss = this.form.elements.loss.value;
     for (const name of NUMBER_FIELDS) {
       if (name === "momentum" && config.optimizer === "adam") continue;
+      if (dataset && (name === "samples" || name === "noise")) continue;
       const input = this.form.elements[name];
       const v = parseNumber(input);
       if (!Number.isFinite(v)) errors[name] = "Enter a number.";
@@ -252,8 +340,9 @@ export class ConfigForm {
       else if (RULES[name](v)) errors[name] = RULES[name](v);
       config[name] = v;
     }
+    config.epochs_per_second = this.speedSelect.value === "" ? null : Number(this.speedSelect.value);
     const domain = [];
-    for (let d = 0; d < this.task.inputs; d++) {
+    for (let d = 0; d < (dataset ? 0 : this.task.inputs); d++) {
       const lo = parseNumber(this.form.querySelector(`#domain-${d}-lo`));
       const hi = parseNumber(this.form.querySelector(`#domain-${d}-hi`));
       const axis = this.task.inputs === 1 ? "x" : AXES[d];
@@ -261,23 +350,31 @@ export class ConfigForm {
       else if (!(lo < hi)) errors.domain = `The ${axis} range must run from a lower to a higher value.`;
       domain.push([lo, hi]);
     }
-    config.domain = domain;
-    if (!errors.batch_size && !errors.samples && config.batch_size > config.samples) {
-      errors.batch_size = "The batch cannot be larger than the number of samples.";
+    if (!dataset) config.domain = domain;
+    const samples = dataset ? parseNumber(this.form.elements.samples) : config.samples;
+    if (!errors.batch_size && !errors.samples && config.batch_size > samples) {
+      errors.batch_size = dataset ? `The batch cannot be larger than the data (${samples} rows).`
+        : "The batch cannot be larger than the number of samples.";
     }
     return { config, errors };
   }
 
   /** The form's values as typed (strings), for the address bar: even invalid input survives. */
   rawConfig() {
-    const config = { hidden: this.layerInputs().map((i) => i.value.trim()) };
+    const config = {};
+    if (this.isCustom()) config.expression = this.expressionInput.value;
+    config.hidden = this.layerInputs().map((i) => i.value.trim());
+    const dataset = this.isDataset();
     config.activation = this.form.elements.activation.value;
     config.optimizer = this.form.elements.optimizer.value;
     if (this.classifies()) config.loss = this.form.elements.loss.value;
     for (const name of NUMBER_FIELDS) {
       if (name === "momentum" && config.optimizer === "adam") continue;
+      if (dataset && (name === "samples" || name === "noise")) continue;
       config[name] = this.form.elements[name].value.trim();
     }
+    if (this.speedSelect.value !== "") config.epochs_per_second = this.speedSelect.value;
+    if (dataset) return config; // the data's own range
     config.domain = [];
     for (let d = 0; d < (this.task ? this.task.inputs : 0); d++) {
       config.domain.push([this.form.querySelector(`#domain-${d}-lo`).value.trim(),
@@ -312,6 +409,17 @@ export class ConfigForm {
     if (first) first.focus();
   }
 
+  /** Shows (message) or clears (empty) one field's error without touching the others. */
+  setFieldError(field, message) {
+    const box = this.form.querySelector(`#error-${field}`);
+    if (!box) return;
+    box.textContent = message || "";
+    for (const input of this.form.querySelectorAll(`[data-field="${field}"] input, [data-field="${field}"] select, input[data-field="${field}"]`)) {
+      if (message) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+  }
+
   clearErrors() {
     for (const box of this.form.querySelectorAll(".field-error")) box.textContent = "";
     for (const input of this.form.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute("aria-invalid");
@@ -321,7 +429,8 @@ export class ConfigForm {
   changed(field) {
     const { errors } = this.read();
     const box = this.form.querySelector(`#error-${field}`);
-    if (box && box.textContent && !errors[field]) {
+    // (Your function's message comes from the server's preview, which replaces it itself.)
+    if (box && box.textContent && !errors[field] && field !== "expression") {
       box.textContent = "";
       for (const input of this.form.querySelectorAll(`[data-field="${field}"] [aria-invalid], [aria-invalid][data-field="${field}"]`)) {
         input.removeAttribute("aria-invalid");

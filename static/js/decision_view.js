@@ -225,6 +225,16 @@ export class ClassificationView extends BaseFitView {
     this.note.dataset.misclassified = String(count);
   }
 
+  /** Preview: the points a run would draw (all shown filled), on the box its grid would cover. */
+  fromPreview(answer) {
+    const domain = answer.domain || this.task.domain;
+    return {
+      preview: true,
+      target: { x: gridFromDomain(domain[0]), y: gridFromDomain(domain[1]) },
+      data: { train: answer.data, test: { x: [], y: [], label: [] } },
+    };
+  }
+
   /** Layout shared by the three layers; `axes` only for the middle one. */
   layout(p, { axes }) {
     const layout = baseLayout(p, { xTitle: "x", yTitle: "y" });
@@ -241,7 +251,7 @@ export class ClassificationView extends BaseFitView {
     layout.yaxis.scaleanchor = "x";
     layout.yaxis.scaleratio = 1;
     layout.showlegend = false;
-    if (!axes || !this.snapshot) { // before a run: only the message, no empty axes under it
+    if (!axes || !this.shown()) { // before a run: only the message, no empty axes under it
       layout.xaxis.visible = false;
       layout.yaxis.visible = false;
       layout.hovermode = false;
@@ -252,7 +262,7 @@ export class ClassificationView extends BaseFitView {
   }
 
   pointTraces(p) {
-    const s = this.snapshot;
+    const s = this.shown();
     const data = s && s.data ? s.data : null;
     const traces = [];
     const colours = p.classes;
@@ -313,7 +323,7 @@ export class ClassificationView extends BaseFitView {
 
   draw() {
     const p = palette();
-    const s = this.snapshot;
+    const s = this.shown();
     const pred = this.prediction;
     const k = this.classNames.length;
     const promises = [];

@@ -1,5 +1,5 @@
 // Shared parts of the fit views: the base class (pending data, Plotly busy tracking, the
-// empty-state message) and small helpers.
+// empty-state message, the preview of the task before a run) and small helpers.
 
 const Plotly = window.Plotly;
 
@@ -10,7 +10,16 @@ export function el(tag, className, text) {
   return node;
 }
 
-/** Shared state handling: pending data, Plotly busy tracking, empty-state message. */
+const EMPTY_NOTE = "<p><strong>Press Train</strong> to sample the data<br>and watch the network fit it.</p>";
+
+/**
+ * Shared state handling: pending data, Plotly busy tracking, empty-state message, preview.
+ *
+ * Before a run (and until its snapshot arrives) a view draws the task's preview, the answer of
+ * POST /api/preview, turned by the view's `fromPreview` into the parts of a snapshot it draws
+ * (`target`, `data`); `shown()` is the snapshot, else the preview. The empty-state message then
+ * shrinks to a badge in a corner.
+ */
 export class BaseFitView {
   constructor(container, task) {
     this.container = container;
@@ -18,8 +27,30 @@ export class BaseFitView {
     this.countsAsData = true;
     this.busy = false;
     this.empty = el("div", "empty-state");
-    this.empty.innerHTML = "<p><strong>Press Train</strong> to sample the data<br>and watch the network fit it.</p>";
+    this.emptyNote = EMPTY_NOTE;
+    this.empty.innerHTML = this.emptyNote;
+    this.preview = null;
+    const what = task.id.startsWith("dataset:") ? "Your data"
+      : task.kind === "classification" ? "Data preview" : "Target preview";
+    this.previewNote = `<p>${what} · press <strong>Train</strong> to fit it</p>`;
     this.clear();
+  }
+
+  /** The task's preview (an /api/preview answer), or null with an optional message instead. */
+  setPreview(answer, message = null) {
+    this.preview = answer ? this.fromPreview(answer) : null;
+    this.emptyNote = message ? `<p>${message}</p>` : EMPTY_NOTE;
+    this.needsFull = true;
+  }
+
+  /** A preview answer as the snapshot parts this view draws (views override). */
+  fromPreview(answer) {
+    return { preview: true, target: answer.target || null, data: null };
+  }
+
+  /** What the view draws: the run's snapshot, else the preview, else null. */
+  shown() {
+    return this.snapshot || this.preview;
   }
 
   clear() {
@@ -50,7 +81,11 @@ export class BaseFitView {
     if (!this.needsFull && !this.dirty) return false;
     this.needsFull = false;
     this.dirty = false;
+    const previewing = !this.snapshot && Boolean(this.preview);
     this.empty.hidden = Boolean(this.snapshot);
+    this.empty.classList.toggle("as-badge", previewing);
+    const note = previewing ? this.previewNote : this.emptyNote;
+    if (this.empty.innerHTML !== note) this.empty.innerHTML = note;
     this.draw();
     return true;
   }

@@ -56,23 +56,32 @@ class CurveView extends BaseFitView {
     return layout;
   }
 
+  /** Preview: the target curve, or an upload's points (regression data has no target curve). */
+  fromPreview(answer) {
+    const data = answer.data ? { train: { x: answer.data.x, y: answer.data.target },
+      test: { x: [], y: [] } } : null;
+    return { preview: true, target: answer.target || { x: [], y: [] }, data };
+  }
+
   draw() {
     const p = palette();
-    const s = this.snapshot;
+    const s = this.shown();
     const pred = this.prediction || { x: [], y: [] };
     const promises = [];
     if (this.fullPending !== false) {
-      const target = s ? s.target : { x: [], y: [] };
+      // Uploaded data has no target function: its grid comes without y.
+      const target = s && s.target && s.target.y ? s.target : { x: [], y: [] };
       const train = s && s.data ? s.data.train : { x: [], y: [] };
       const test = s && s.data && s.data.test ? s.data.test : { x: [], y: [] };
+      const previewing = Boolean(s && s.preview);
       this.ranges = s ? {
         x: padded(extent([target.x, train.x, test.x]), 0.02),
         y: padded(extent([target.y, train.y, test.y]), 0.1),
       } : { x: this.task.domain[0].slice(), y: [-1.1, 1.1] }; // before any run: the task's domain
       const data = [
-        { type: "scatter", mode: "markers", name: "train data", x: train.x, y: train.y,
+        { type: "scatter", mode: "markers", name: previewing ? "data" : "train data", x: train.x, y: train.y,
           marker: { color: p.trainPoints, size: 5, opacity: 0.45, symbol: "circle" },
-          hovertemplate: "train<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>" },
+          hovertemplate: `${previewing ? "data" : "train"}<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>` },
         { type: "scatter", mode: "markers", name: "test data", x: test.x, y: test.y,
           marker: { color: p.testPoints, size: 6, opacity: 0.8, symbol: "diamond-open",
             line: { width: 1.2 } },
@@ -221,12 +230,22 @@ class SurfaceView extends BaseFitView {
     };
   }
 
+  /** Preview: the target surface, or an upload's points (regression data has no target). */
+  fromPreview(answer) {
+    const data = answer.data ? { train: { x: answer.data.x, y: answer.data.y,
+      z: answer.data.target }, test: { x: [], y: [], z: [] } } : null;
+    return { preview: true, target: answer.target || null, data };
+  }
+
   draw() {
     const p = palette();
-    const s = this.snapshot;
-    const target = s ? s.target : null;
+    const s = this.shown();
+    const target = s && s.target && s.target.z ? s.target : null;
+    // Uploaded data has no target function: its points stand in for the target surface.
+    const points = !target && s && s.data ? s.data : null;
     const pred = this.prediction;
-    const [cmin, cmax] = target ? zRange(target) : [0, 1];
+    const [cmin, cmax] = target ? zRange(target)
+      : points ? extent([points.train.z, points.test && points.test.z]) : [0, 1];
     const noHighlight = { x: { highlight: false }, y: { highlight: false }, z: { highlight: false } };
     const promises = [];
     const full = this.fullPending !== false;
@@ -241,15 +260,28 @@ class SurfaceView extends BaseFitView {
     skipRefinement(this.surface);
 
     if (full) {
-      const targetData = target ? [{
-        type: "surface", name: "target", x: target.x, y: target.y, z: target.z,
-        colorscale: "Viridis", cmin, cmax, contours: noHighlight,
-        colorbar: { title: { text: "z", side: "top" }, thickness: 10, len: 0.75,
-          tickfont: { color: p.fg }, outlinewidth: 0 },
-        hovertemplate: "target<br>x=%{x:.3g}, y=%{y:.3g}<br>f=%{z:.4g}<extra></extra>",
-      }] : [];
+      const colorbar = { title: { text: "z", side: "top" }, thickness: 10, len: 0.75,
+        tickfont: { color: p.fg }, outlinewidth: 0 };
+      let targetData = [];
+      if (target) {
+        targetData = [{
+          type: "surface", name: "target", x: target.x, y: target.y, z: target.z,
+          colorscale: "Viridis", cmin, cmax, contours: noHighlight, colorbar,
+          hovertemplate: "target<br>x=%{x:.3g}, y=%{y:.3g}<br>f=%{z:.4g}<extra></extra>",
+        }];
+      } else if (points) {
+        targetData = [points.train, points.test].filter((part) => part && part.x.length)
+          .map((part, index) => ({
+            type: "scatter3d", mode: "markers", name: index ? "test data" : "data",
+            x: part.x, y: part.y, z: part.z,
+            marker: { size: 2.5, color: part.z, colorscale: "Viridis", cmin, cmax,
+              showscale: index === 0, colorbar, symbol: index ? "diamond-open" : "circle" },
+            hovertemplate: "data<br>x=%{x:.3g}, y=%{y:.3g}<br>z=%{z:.4g}<extra></extra>",
+          }));
+      }
+      const title = points ? "Your data" : `Target ${this.task.formula}`;
       promises.push(Plotly.react(this.target, targetData,
-        this.sceneLayout(p, `Target ${this.task.formula}`, !target), PLOT_CONFIG));
+        this.sceneLayout(p, title, !target && !points), PLOT_CONFIG));
       this.linkCameras();
     }
 
@@ -264,7 +296,8 @@ class SurfaceView extends BaseFitView {
     const errorLayout = baseLayout(p, { xTitle: "x", yTitle: "y" });
     errorLayout.margin = { l: 44, r: 6, t: 30, b: 40 };
     errorLayout.uirevision = this.task.id;
-    errorLayout.title = { text: "Absolute error |ŷ − f|", font: { size: 12.5 }, x: 0.03, y: 0.97 };
+    errorLayout.title = { text: points ? "No error map: your data has no target function"
+      : "Absolute error |ŷ − f|", font: { size: 12.5 }, x: 0.03, y: 0.97 };
     errorLayout.xaxis.showgrid = false;
     errorLayout.yaxis.showgrid = false;
     if (!err) {

@@ -2,14 +2,16 @@
 
 import { AccuracyChart } from "./accuracy_chart.js";
 import { api } from "./api.js";
-import { ConfigForm } from "./controls.js";
+import { CUSTOM_ID, ConfigForm, DATASET_PREFIX, usesY } from "./controls.js";
 import { createFitView } from "./fit_views.js";
 import { LossChart } from "./loss_chart.js";
 import { NetworkView } from "./network_view.js";
+import { Previewer } from "./preview.js";
 import { RenderLoop } from "./render_loop.js";
 import { RunSocket } from "./socket_client.js";
 import { StatusLine, isEnded } from "./status.js";
 import { onThemeChange } from "./theme.js";
+import { UploadControl } from "./upload.js";
 import { queryToConfig, taskFromPath, writeUrl } from "./url_state.js";
 
 const FALLBACK_CONFIG = {
@@ -18,11 +20,30 @@ const FALLBACK_CONFIG = {
   seed: 0,
 };
 const LOSS_LABELS = { mse: "MSE", cross_entropy: "cross-entropy", bce: "BCE" };
+const DEFAULT_EXPRESSION = "sin(3*x) * exp(-x**2/4)";
+// Form fields whose change changes the preview, per kind of task.
+const PREVIEW_FIELDS = {
+  regression: new Set(["expression", "domain"]),
+  classification: new Set(["domain", "samples", "noise", "seed"]),
+  dataset: new Set(),
+};
 
 const $ = (selector) => document.querySelector(selector);
 const tasks = JSON.parse($("#studio-tasks").textContent || "[]");
 const initialTask = JSON.parse($("#studio-initial-task").textContent || "null");
-const taskById = new Map(tasks.map((t) => [t.id, t]));
+const initialTaskInfo = JSON.parse($("#studio-initial-task-info")?.textContent || "null");
+
+/** The task `custom` for an expression: a curve in x, or a surface when it uses y. */
+function customTask(expression, inputs) {
+  return {
+    id: CUSTOM_ID, kind: "regression", inputs, title: "Your function", formula: expression,
+    domain: inputs === 2 ? [[-3, 3], [-3, 3]] : [[-3, 3]],
+    defaults: { samples: inputs === 2 ? 2000 : 500 },
+  };
+}
+tasks.push(customTask("", 1));
+if (initialTaskInfo) tasks.push(initialTaskInfo); // an upload opened by its link
+const findTask = (id) => tasks.find((t) => t.id === id);
 
 const loop = new RenderLoop();
 const status = loop.add(new StatusLine($("#status"), $("#banners")));
@@ -37,27 +58,147 @@ let fitView = null;
 const state = {
   task: null, runId: null, ownRun: false, status: "idle",
   haveSnapshot: false, fillFromSnapshot: false, preview: true,
+  starting: false, expressionError: null,
 };
 
 const buttons = { train: $("#train"), pause: $("#pause"), stop: $("#stop") };
 
+/** Leaves the watched run: the page's own live run stops, a linked one keeps going. */
+function leaveRun() {
+  // The page's own run stops when the user moves on to another task (it would only hold a
+  // training slot, unseen); a run opened from a link is someone else's and keeps going.
+  if (state.ownRun && state.runId && !isEnded(state.status)) {
+    api.control(state.runId, "stop").catch(() => {});
+  }
+  detach();
+}
+
+function changeTask(id) {
+  leaveRun();
+  selectTask(id);
+}
+
 const form = new ConfigForm($("#config-form"), tasks, {
-  onTaskChange: (id) => {
-    // The page's own run stops when the user moves on to another task (it would only hold a
-    // training slot, unseen); a run opened from a link is someone else's and keeps going.
-    if (state.ownRun && state.runId && !isEnded(state.status)) {
-      api.control(state.runId, "stop").catch(() => {});
-    }
-    detach();
-    selectTask(id);
-  },
+  onTaskChange: changeTask,
   onChange: (field) => {
     if (field === "hidden") previewNetwork();
     if (field === "loss" && !state.runId) labelLoss();
+    if (field === "expression") expressionEdited();
+    else if (previewFields().has(field)) {
+      // New data: an ended run's picture no longer matches the form, the preview does.
+      if (state.runId && isEnded(state.status)) detach();
+      requestPreview();
+    }
     syncUrl();
   },
   onSubmit: () => train(),
 });
+
+new UploadControl($("#upload"), {
+  onUploaded: (summary) => {
+    form.addTask(summary.task);
+    changeTask(summary.task.id);
+  },
+});
+
+// ---- previews of the task before training ---------------------------------------------------
+
+const previewer = new Previewer({ onResult: showPreview, onErrors: showPreviewErrors });
+
+function isDataset(task) {
+  return Boolean(task && task.id.startsWith(DATASET_PREFIX));
+}
+
+function previewFields() {
+  if (!state.task) return PREVIEW_FIELDS.dataset;
+  return PREVIEW_FIELDS[isDataset(state.task) ? "dataset" : state.task.kind] || PREVIEW_FIELDS.dataset;
+}
+
+/** Asks the server for the current task's preview (debounced unless `now`). */
+function requestPreview({ now = false } = {}) {
+  const task = state.task;
+  if (!task) return;
+  if (isDataset(task)) {
+    previewer.request({ task: task.id }, { now });
+    return;
+  }
+  const { config, errors } = form.read();
+  if (form.isCustom() && errors.expression) {
+    previewer.cancel();
+    setExpressionError(errors.expression);
+    fitView.setPreview(null, "Type your function on the left to see it here.");
+    loop.request();
+    return;
+  }
+  if (errors.domain) return; // the form says what is wrong when Train is pressed
+  const body = { task: task.id, domain: config.domain };
+  if (form.isCustom()) body.expression = config.expression;
+  if (task.kind === "classification") {
+    if (errors.samples || errors.noise || errors.seed) return;
+    Object.assign(body, { samples: config.samples, noise: config.noise, seed: config.seed });
+  }
+  previewer.request(body, { now });
+}
+
+function showPreview(answer, body) {
+  const task = state.task;
+  if (!task || body.task !== task.id || !answer.task || answer.task.inputs !== task.inputs) return;
+  if (form.isCustom()) {
+    if (body.expression !== form.read().config.expression) return; // typed on since
+    // A warning names where the function is not finite: a run would be refused, so it blocks.
+    setExpressionError(answer.warning || null);
+  }
+  form.setFieldError("domain", "");
+  fitView.setPreview(answer);
+  loop.request();
+}
+
+function showPreviewErrors(errors, body) {
+  if (!state.task || body.task !== state.task.id) return;
+  if (errors.expression && form.isCustom()) {
+    setExpressionError(errors.expression);
+    fitView.setPreview(null, "Fix your function on the left to see it here.");
+  }
+  for (const [field, message] of Object.entries(errors)) {
+    if (field !== "expression") form.setFieldError(field, message);
+  }
+  loop.request();
+}
+
+function setExpressionError(message) {
+  state.expressionError = message;
+  form.setFieldError("expression", message);
+  updateTrainButton();
+}
+
+/** Your function was edited: a new task (curve or surface as it uses y), a new preview. */
+function expressionEdited() {
+  const expression = form.read().config.expression || "";
+  const inputs = usesY(expression) ? 2 : 1;
+  if (state.runId) leaveRun(); // a run of the old function no longer shows what the form says
+  if (inputs !== state.task.inputs) {
+    const samples = form.form.elements.samples;
+    const task = customTask(expression, inputs);
+    // Still the default sample count of a curve (or surface)? Then take the other's default.
+    if (samples.value === String(customTask("", state.task.inputs).defaults.samples)) {
+      samples.value = String(task.defaults.samples);
+    }
+    state.task = task;
+    form.setTask(task);
+    showTaskView(task);
+    previewNetwork();
+  } else {
+    state.task.formula = expression;
+  }
+  showHeading(state.task);
+  requestPreview();
+}
+
+function updateTrainButton() {
+  const blocked = form.isCustom() && Boolean(state.expressionError);
+  buttons.train.disabled = state.starting || blocked;
+  buttons.train.title = blocked ? "Fix your function first" : "";
+}
 
 const socket = new RunSocket({
   onSnapshot, onFrame, onDone,
@@ -83,17 +224,33 @@ function outputsOf(task) {
 }
 
 function selectTask(id, overrides = {}) {
-  const task = taskById.get(id) || tasks[0];
+  let task = findTask(id) || tasks[0];
+  if (task.id === CUSTOM_ID) {
+    const typed = form.expressionInput.value.trim();
+    const expression = String(overrides.expression ?? (typed || DEFAULT_EXPRESSION));
+    task = customTask(expression, usesY(expression) ? 2 : 1);
+    overrides = { ...overrides, expression };
+  }
   state.task = task;
+  state.expressionError = null;
   form.setTask(task);
-  form.fill({ ...FALLBACK_CONFIG, domain: task.domain, ...(task.defaults || {}), ...overrides });
-  $("#task-title").textContent = task.title;
-  $("#task-heading-formula").textContent = task.formula;
-  document.title = `${task.title} · Backprop Studio`;
+  // The speed stays as chosen across tasks (a link may set it).
+  const { epochs_per_second: _speed, ...defaults } = task.defaults || {};
+  form.fill({ ...FALLBACK_CONFIG, domain: task.domain, ...defaults, ...overrides });
+  showHeading(task);
   showTaskView(task);
   previewNetwork();
   labelLoss();
+  updateTrainButton();
+  requestPreview({ now: true });
   syncUrl();
+}
+
+function showHeading(task) {
+  $("#task-title").textContent = task.title;
+  $("#task-heading-formula").textContent = task.formula;
+  document.title = `${task.title} · Backprop Studio`;
+  if (task.kind !== "classification") $("#fit-note").textContent = task.formula;
 }
 
 /** The loss chart's axis names the loss the form would train with (a run names its own). */
@@ -137,12 +294,16 @@ function syncUrl() {
 
 async function train() {
   const { config, errors } = form.read();
+  if (form.isCustom() && state.expressionError && !errors.expression) {
+    errors.expression = state.expressionError;
+  }
   if (Object.keys(errors).length) {
     form.showErrors(errors);
     return;
   }
   form.clearErrors();
-  buttons.train.disabled = true;
+  state.starting = true;
+  updateTrainButton();
   const previous = state.ownRun && state.runId && !isEnded(state.status) ? state.runId : null;
   try {
     const response = await api.createRun(config);
@@ -160,7 +321,8 @@ async function train() {
   } catch (error) {
     form.showErrors({ form: `Could not reach the server: ${error.message}` });
   } finally {
-    buttons.train.disabled = false;
+    state.starting = false;
+    updateTrainButton();
   }
 }
 
@@ -195,17 +357,26 @@ function networkCaption(epoch) {
 }
 
 function onSnapshot(snapshot) {
-  if (snapshot.task && (!state.task || snapshot.task.id !== state.task.id)) {
-    const task = taskById.get(snapshot.task.id) || snapshot.task;
+  const known = snapshot.task && state.task && snapshot.task.id === state.task.id
+    && snapshot.task.inputs === state.task.inputs;
+  if (snapshot.task && !known) {
+    // Your function and uploads are described by the run itself.
+    let task = snapshot.task.id === CUSTOM_ID ? { ...snapshot.task, defaults: {} }
+      : findTask(snapshot.task.id) || snapshot.task;
+    if (isDataset(task) && !findTask(task.id)) form.addTask(task);
+    task = task.id === CUSTOM_ID ? task : findTask(task.id) || task;
     state.task = task;
     form.setTask(task);
-    $("#task-title").textContent = task.title;
-    $("#task-heading-formula").textContent = task.formula;
+    showHeading(task);
     showTaskView(task);
   }
   if (state.fillFromSnapshot && snapshot.config) {
     form.fill(snapshot.config);
     state.fillFromSnapshot = false;
+    if (state.task.id === CUSTOM_ID && snapshot.task) {
+      state.task.formula = snapshot.task.formula;
+      showHeading(state.task);
+    }
   }
   state.haveSnapshot = true;
   state.status = snapshot.status;
@@ -351,7 +522,7 @@ function start() {
   }
   const { config, runId } = queryToConfig(window.location.search);
   const first = initialTask || taskFromPath(window.location.pathname);
-  selectTask(taskById.has(first) ? first : (taskById.has("sin") ? "sin" : tasks[0].id), config);
+  selectTask(findTask(first) ? first : (findTask("sin") ? "sin" : tasks[0].id), config);
   if (runId) startWatching(runId, { own: false, fillForm: true });
   updateButtons();
   loop.request();
@@ -361,6 +532,6 @@ start();
 
 // A handle for tests, benchmarks and curious users in the console.
 window.studio = {
-  state, stats: loop.stats, lossChart, accuracyChart, network, form, socket,
+  state, stats: loop.stats, lossChart, accuracyChart, network, form, socket, previewer,
   get fitView() { return fitView; },
 };

@@ -1,11 +1,15 @@
-// Shareable state: /fit/<task>?hidden=16,16&activation=tanh&lr=0.01&...&run=<id>.
+// Shareable state: /fit/<task>?hidden=16,16&activation=tanh&lr=0.01&...&run=<id>; your own
+// function as /fit/custom?expression=sin(5*x)*x&domain=-3,3&..., an upload as /fit/dataset:<id>.
 // The URL is rewritten with history.replaceState as the form changes, so reloading or sending the
 // link reopens the same view (and, with run=, the same run's live stream).
 
 const NUMERIC = ["lr", "momentum", "weight_decay", "batch_size", "epochs", "samples", "noise",
-  "test_fraction", "seed"];
+  "test_fraction", "seed", "epochs_per_second"];
 const CHOICES = ["activation", "optimizer", "loss"];
-const ORDER = ["hidden", ...CHOICES, ...NUMERIC, "domain"];
+const ORDER = ["expression", "hidden", ...CHOICES, ...NUMERIC, "domain"];
+// Characters that are safe in a query string but URLSearchParams escapes: kept readable, so an
+// expression reads as sin(5*x)*x in the address bar. ("+" stays %2B: a bare + means a space.)
+const READABLE = { "%2C": ",", "%28": "(", "%29": ")", "%2A": "*", "%2F": "/" };
 
 /** The query string for a config (and optional run id). */
 export function configToQuery(config, runId) {
@@ -14,13 +18,13 @@ export function configToQuery(config, runId) {
     const value = config[key];
     if (value === undefined || value === null) continue;
     if (key === "hidden") params.set(key, value.join(","));
+    else if (key === "expression") params.set(key, value);
     else if (key === "domain") params.set(key, value.map((pair) => pair.join(",")).join(","));
     else if (typeof value === "number" && !Number.isFinite(value)) continue;
     else params.set(key, String(value));
   }
   if (runId) params.set("run", runId);
-  // Commas are safe in a query string; keep them readable.
-  return params.toString().replaceAll("%2C", ",");
+  return params.toString().replace(/%2C|%28|%29|%2A|%2F/g, (code) => READABLE[code]);
 }
 
 /** Parses a query string into {config (partial), runId}; unparseable values are skipped. */
@@ -34,6 +38,7 @@ export function queryToConfig(search) {
   for (const key of CHOICES) {
     if (params.has(key)) config[key] = params.get(key);
   }
+  if (params.has("expression")) config.expression = params.get("expression");
   for (const key of NUMERIC) {
     if (params.has(key) && params.get(key).trim() !== "") config[key] = params.get(key).trim();
   }
@@ -49,7 +54,9 @@ export function queryToConfig(search) {
 /** Writes /fit/<task>?<config>&run=<id> into the address bar without a reload. */
 export function writeUrl(taskId, config, runId) {
   const query = configToQuery(config, runId);
-  const url = `/fit/${encodeURIComponent(taskId)}${query ? `?${query}` : ""}`;
+  // "dataset:<id>" keeps its colon (a valid path character), as the server's links write it.
+  const path = encodeURIComponent(taskId).replaceAll("%3A", ":");
+  const url = `/fit/${path}${query ? `?${query}` : ""}`;
   if (url !== window.location.pathname + window.location.search) {
     window.history.replaceState(null, "", url);
   }
