@@ -62,6 +62,9 @@ def test_moons_regions_change_while_training_and_the_run_ends_with_its_accuracy(
     assert page.is_visible("#accuracy-card") and page.is_visible("#loss")
     assert page.input_value("#loss") == "cross_entropy"  # the task's defaults fill the form
     assert page.input_value("#samples") == "2000" and page.input_value("#noise") == "0.2"
+    # 200 epochs/s: the run lasts a second, so the regions are seen changing even on a busy
+    # machine (at full speed it can end before the page's first draw).
+    page.select_option("#epochs_per_second", "200")
     page.click("#train")
     page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
     run_id = page.evaluate("window.studio.state.runId")

@@ -402,8 +402,8 @@ def test_every_control_has_a_label_and_is_keyboard_reachable(page: Any) -> None:
     for _ in range(60):
         page.keyboard.press("Tab")
         reached.add(page.evaluate("document.activeElement.id"))
-    for control in ("hidden-0", "add-layer", "lr", "epochs", "domain-1-hi", "seed", "train",
-                    "log-scale", "smoothing"):
+    for control in ("upload", "hidden-0", "add-layer", "lr", "epochs", "epochs_per_second",
+                    "domain-1-hi", "seed", "train", "log-scale", "smoothing"):
         assert control in reached, control
 
 
