@@ -228,6 +228,12 @@ def memory(rounds: int, runs: int, watchers: int) -> None:
               f"{history_mb:.1f} MB by design)")  # fmt: skip
         print(f"  round-to-round growth : {afters[-1] - afters[0]:+.1f} MB (after round {rounds} "
               f"vs after round 1); total vs before {afters[-1] - before:+.1f} MB")  # fmt: skip
+        if rounds >= 3:
+            # round 1 (and often 2) also warm up the allocator's per-thread arenas; what follows
+            # should be only the retained histories of the runs that just ended.
+            per_round = (afters[-1] - afters[1]) / (rounds - 2)
+            print(f"  growth per round after round 2: {per_round:+.2f} MB/round; retained "
+                  f"histories account for {history_mb / rounds:.2f} MB/round")  # fmt: skip
     finally:
         server.close()
 
