@@ -6,36 +6,17 @@ to another host fails the test.
 
 from __future__ import annotations
 
-import json
 import math
-import urllib.request
 from typing import Any
 
 import pytest
+from browser_helpers import get_json, open_dashboard, wait_status
 
 pytestmark = pytest.mark.browser
 
 REGIONS = "document.getElementById('fit-regions')"
 POINTS = "document.getElementById('fit-points')"
 ACCURACY = "document.getElementById('accuracy-chart')"
-
-
-def open_dashboard(page: Any, path: str) -> None:
-    page.goto(path)
-    page.wait_for_function("window.studio && window.studio.state.task !== null")
-
-
-def wait_status(page: Any, *statuses: str, timeout: float = 30_000) -> None:
-    page.wait_for_function(
-        "statuses => statuses.includes(document.getElementById('status').dataset.status)",
-        arg=list(statuses),
-        timeout=timeout,
-    )
-
-
-def get_json(server: Any, path: str) -> Any:
-    with urllib.request.urlopen(server.url + path, timeout=10) as response:
-        return json.load(response)
 
 
 def heatmap_values(page: Any) -> list[list[float | None]]:

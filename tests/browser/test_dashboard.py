@@ -7,10 +7,10 @@ an uncaught exception or a request to another host fails it.
 from __future__ import annotations
 
 import json
-import urllib.request
 from typing import Any
 
 import pytest
+from browser_helpers import get_json, open_dashboard
 
 pytestmark = pytest.mark.browser
 
@@ -18,11 +18,6 @@ LONG_RUN = "100000"  # epochs: a run that keeps going until the test stops it
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def open_dashboard(page: Any, path: str) -> None:
-    page.goto(path)
-    page.wait_for_function("window.studio && window.studio.state.task !== null")
 
 
 def set_hidden(page: Any, sizes: list[int | str]) -> None:
@@ -37,6 +32,7 @@ def set_hidden(page: Any, sizes: list[int | str]) -> None:
 
 
 def wait_status(page: Any, *statuses: str, timeout: float = 20_000) -> None:
+    """Wait (up to `timeout` ms, 20 s by default) until the status line shows one of `statuses`."""
     page.wait_for_function(
         "statuses => statuses.includes(document.getElementById('status').dataset.status)",
         arg=list(statuses),
@@ -59,11 +55,6 @@ def wait_loss_points(page: Any, count: int, timeout: float = 20_000) -> None:
         arg=count,
         timeout=timeout,
     )
-
-
-def get_json(server: Any, path: str) -> Any:
-    with urllib.request.urlopen(server.url + path, timeout=10) as response:
-        return json.load(response)
 
 
 def start_run(page: Any, epochs: str = LONG_RUN) -> str:

@@ -8,38 +8,19 @@ a 400 allow exactly that message).
 
 from __future__ import annotations
 
-import json
 import math
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import get_json, open_dashboard, wait_status
 
 pytestmark = pytest.mark.browser
 
 TARGET_CURVE = "document.getElementById('fit-data').data[2]"  # the target's trace, 1-D view
 PREDICTION = "document.getElementById('fit-prediction').data[0]"
 POINTS = "document.getElementById('fit-points')"
-
-
-def open_dashboard(page: Any, path: str) -> None:
-    page.goto(path)
-    page.wait_for_function("window.studio && window.studio.state.task !== null")
-
-
-def wait_status(page: Any, *statuses: str, timeout: float = 30_000) -> None:
-    page.wait_for_function(
-        "statuses => statuses.includes(document.getElementById('status').dataset.status)",
-        arg=list(statuses),
-        timeout=timeout,
-    )
-
-
-def get_json(server: Any, path: str) -> Any:
-    with urllib.request.urlopen(server.url + path, timeout=10) as response:
-        return json.load(response)
 
 
 def wait_target_curve(page: Any, formula_js: str) -> None:

@@ -1,0 +1,28 @@
+"""Helpers shared by the browser tests: open the dashboard, wait for a run status, read the API."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+
+def open_dashboard(page: Any, path: str) -> None:
+    """Go to `path` and wait until the dashboard has picked its task."""
+    page.goto(path)
+    page.wait_for_function("window.studio && window.studio.state.task !== null")
+
+
+def wait_status(page: Any, *statuses: str, timeout: float = 30_000) -> None:
+    """Wait (up to `timeout` ms) until the status line shows one of `statuses`."""
+    page.wait_for_function(
+        "statuses => statuses.includes(document.getElementById('status').dataset.status)",
+        arg=list(statuses),
+        timeout=timeout,
+    )
+
+
+def get_json(server: Any, path: str) -> Any:
+    """GET `path` on the live server and decode its JSON answer."""
+    with urllib.request.urlopen(server.url + path, timeout=10) as response:
+        return json.load(response)
