@@ -22,3 +22,17 @@ def watcher(live_server: Any) -> Iterator[Callable[..., Watcher]]:
     yield make
     for client in made:
         client.disconnect()
+
+
+@pytest.fixture(scope="module")
+def server(module_live_server: Any) -> Any:
+    """One server for the test module: its runs are independent of each other."""
+    return module_live_server
+
+
+@pytest.fixture
+def client(server: Any) -> Iterator[Watcher]:
+    """A connected `Watcher` on the module's `server`, disconnected after the test."""
+    watcher = Watcher(server.url)
+    yield watcher
+    watcher.disconnect()

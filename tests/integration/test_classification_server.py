@@ -37,12 +37,6 @@ def assert_class_grid(prediction: dict[str, Any], classes: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(module_live_server: Any) -> Any:
-    """One server for the module: the runs here are independent of each other."""
-    return module_live_server
-
-
-@pytest.fixture(scope="module")
 def moons(server: Any) -> Iterator[dict[str, Any]]:
     """One default `moons` run, watched from the start to `done`."""
     client = Watcher(server.url)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 import requests
-from server_helpers import Watcher, finite_everywhere, start_run
+from server_helpers import finite_everywhere, start_run
 
 ATTACKS = {
     "import": "__import__('os')",
@@ -24,18 +23,6 @@ ATTACKS = {
     "fullwidth sin": "\uff53\uff49\uff4e(x)",
     "greek omicron in cos": "c\u03bfs(x)",
 }
-
-
-@pytest.fixture(scope="module")
-def server(module_live_server: Any) -> Any:
-    return module_live_server
-
-
-@pytest.fixture
-def client(server: Any) -> Iterator[Watcher]:
-    watcher = Watcher(server.url)
-    yield watcher
-    watcher.disconnect()
 
 
 def post(server: Any, path: str, body: Any) -> requests.Response:

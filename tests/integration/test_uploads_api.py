@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,6 @@ needs_templates = pytest.mark.skipif(
     not (TEMPLATES / "index.html").exists() or not (TEMPLATES / "404.html").exists(),
     reason="dashboard templates not written yet",
 )
-
-
-@pytest.fixture(scope="module")
-def server(module_live_server: Any) -> Any:
-    return module_live_server
-
-
-@pytest.fixture
-def client(server: Any) -> Iterator[Watcher]:
-    watcher = Watcher(server.url)
-    yield watcher
-    watcher.disconnect()
 
 
 def upload(server: Any, data: bytes, name: str = "data.csv") -> requests.Response:
