@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from moons_setup import train_moons_net
 
 import network as nn
-from network.datasets import make_moons, sample_function, train_test_split
+from network.datasets import sample_function, train_test_split
 
 
 def test_single_linear_layer_recovers_the_generating_weights():
@@ -22,19 +23,7 @@ def test_single_linear_layer_recovers_the_generating_weights():
 def test_moons_net_reaches_96_percent_mean_test_accuracy_over_five_data_seeds():
     accuracies = []
     for seed in range(5):
-        X, labels = make_moons(n_samples=2000, noise=0.2, seed=seed)
-        X_train, y_train, X_test, y_test = train_test_split(X, labels, test_fraction=0.3, seed=seed)
-        model = nn.mlp([2, 25, 50, 25, 2], "tanh", seed=seed)
-        history = nn.fit(
-            model,
-            nn.CrossEntropyLoss(),
-            nn.Adam(model.parameters(), lr=0.003),
-            X_train,
-            y_train,
-            epochs=50,
-            validation=(X_test, y_test),
-            seed=seed,
-        )
+        _, history, _, _ = train_moons_net(seed, nn.CrossEntropyLoss(), epochs=50)
         accuracies.append(history[-1]["test_acc"])
     assert np.mean(accuracies) >= 0.96, accuracies
 
