@@ -123,8 +123,32 @@ class Watcher:
                 raise AssertionError(f"timed out; events so far: {self.summary()}")
 
     def wait_done(self, run_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait for `done`, then for the snapshot and frames sent before it to be recorded.
+
+        Each handler runs in its own thread, so under load `done` can be recorded before the
+        snapshot or the final frame that the server sent ahead of it.
+        """
         self.wait_for(lambda w: w.of("done", run_id), timeout)
-        return self.of("done", run_id)[0]
+        done = self.of("done", run_id)[0]
+        self.wait_for(lambda w: w._caught_up(run_id, done.get("epoch") or 0), timeout)
+        return done
+
+    def latest(self, run_id: str) -> dict[str, Any]:
+        """The snapshot or frame of the run with the highest epoch (a frame on a tie).
+
+        A short run can end before `watch` is handled: then the snapshot alone carries the
+        final prediction and no frame follows.
+        """
+        updates = self.of("snapshot", run_id) + self.of("frame", run_id)
+        return max(reversed(updates), key=lambda update: update["epoch"])
+
+    def _caught_up(self, run_id: str, epoch: int) -> bool:
+        snapshots = self.of("snapshot", run_id)
+        if not snapshots:
+            return False
+        chunks = [snapshot["history"] for snapshot in snapshots]
+        chunks += [frame["history"] for frame in self.of("frame", run_id)]
+        return max((e for chunk in chunks for e in chunk["epoch"]), default=0) >= epoch
 
     def history(self, run_id: str) -> dict[str, list]:
         """The last snapshot's history plus every later frame's points, ordered by epoch.
@@ -133,10 +157,21 @@ class Watcher:
         """
         with self.condition:
             events = [(e, d) for e, d in self.events if d.get("run_id") == run_id]
-        last_snapshot = max(i for i, (event, _) in enumerate(events) if event == "snapshot")
-        chunks = [events[last_snapshot][1]["history"]]
+        snapshots = [i for i, (event, _) in enumerate(events) if event == "snapshot"]
+        last_snapshot = snapshots[-1]
+        snapshot_history = events[last_snapshot][1]["history"]
+        chunks = [snapshot_history]
         chunks += [
             data["history"] for event, data in events[last_snapshot + 1 :] if event == "frame"
+        ]
+        # handler threads may record a frame sent after the snapshot ahead of it: such a frame
+        # starts past the snapshot's last epoch (older frames of an earlier watch cannot)
+        snapshot_end = max(snapshot_history["epoch"], default=0)
+        previous = snapshots[-2] + 1 if len(snapshots) > 1 else 0
+        chunks += [
+            data["history"]
+            for event, data in events[previous:last_snapshot]
+            if event == "frame" and data["history"]["epoch"][:1] > [snapshot_end]
         ]
         points: dict[int, dict[str, Any]] = {}
         for chunk in chunks:

@@ -87,7 +87,7 @@ def test_a_2d_custom_expression_trains_on_a_50_by_50_surface(server, client):
     xs, ys, z = np.array(target["x"]), np.array(target["y"]), np.array(target["z"])
     assert z.shape == (50, 50) and (xs[0], xs[-1], ys[0], ys[-1]) == (-1, 1, -2, 2)
     np.testing.assert_allclose(z, np.outer(ys, xs), atol=1e-4)  # z[row y][col x]
-    last = max(client.of("frame", run_id), key=lambda frame: frame["epoch"])
+    last = client.latest(run_id)
     assert np.array(last["prediction"]["z"]).shape == (50, 50)
     assert set(snapshot["data"]["train"]) == {"x", "y", "z"}
 

@@ -76,8 +76,8 @@ def test_a_2d_run_streams_surfaces_on_a_50_by_50_grid(live_server, watcher):
     # z[row j = y_j][col i = x_i] of x² − y²
     assert target["z"][0][49] == pytest.approx(target["x"][49] ** 2 - target["y"][0] ** 2, abs=1e-4)
     assert set(snapshot["data"]["train"]) == {"x", "y", "z"}
-    # handlers run in threads: take the latest frame by epoch, not by arrival
-    prediction = max(client.of("frame", run_id), key=lambda frame: frame["epoch"])["prediction"]
+    # handlers run in threads: take the latest update by epoch, not by arrival
+    prediction = client.latest(run_id)["prediction"]
     assert len(prediction["z"]) == 50 and len(prediction["z"][0]) == 50
 
 

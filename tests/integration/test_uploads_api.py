@@ -93,7 +93,7 @@ def test_a_1d_regression_upload_is_summarised_and_trains(server, client):
     assert set(snapshot["target"]) == {"x"} and len(snapshot["target"]["x"]) == 200  # no function
     history = client.history(run.json()["id"])
     assert history["test_loss"][-1] < 0.1 * history["test_loss"][0]
-    last = max(client.of("frame", run.json()["id"]), key=lambda frame: frame["epoch"])
+    last = client.latest(run.json()["id"])
     assert len(last["prediction"]["y"]) == 200
 
 
@@ -106,7 +106,7 @@ def test_a_2d_regression_upload_trains_on_a_surface(server, client):
     assert done["status"] == "finished"
     assert set(snapshot["target"]) == {"x", "y"}
     assert set(snapshot["data"]["train"]) == {"x", "y", "z"}
-    last = max(client.of("frame", run_id), key=lambda frame: frame["epoch"])
+    last = client.latest(run_id)
     assert np.array(last["prediction"]["z"]).shape == (50, 50)
     assert all(finite_everywhere(data) for _, data in client.events)
 
@@ -128,7 +128,7 @@ def test_a_classification_upload_trains_like_a_builtin_classifier(server, client
     assert set(snapshot["data"]["test"]) == {"x", "y", "label"}
     (x_lo, x_hi), _ = snapshot["config"]["domain"]
     assert x_lo < min(summary["preview"]["x"]) and max(summary["preview"]["x"]) < x_hi
-    last = max(client.of("frame", run_id), key=lambda frame: frame["epoch"])
+    last = client.latest(run_id)
     assert set(last["prediction"]) == {"x", "y", "z", "confidence"}
     assert last["misclassified"] is not None and len(last["test_predicted"]) == 90
 
