@@ -23,6 +23,7 @@ import numpy as np
 from network import datasets
 
 from .expressions import Expression, ExpressionError, check_finite, format_number
+from .schema import field_defaults
 from .uploads import ParsedDataset
 
 GRID_POINTS = {1: 200, 2: 50}  # points per axis of the evaluation grid
@@ -83,23 +84,12 @@ class Task:
         return len(self.classes) if self.kind == "classification" else 1
 
     def defaults(self) -> dict[str, Any]:
-        """The run config defaults for this task (everything but ``task``)."""
+        """The run config defaults for this task (everything but ``task``): the declared ones
+        (`app.schema.TrainingConfig`), the task's samples and domain, then its `overrides`."""
         return {
-            "hidden": [32, 32],
-            "activation": "tanh",
-            "optimizer": "adam",
-            "loss": "mse",
-            "lr": 0.01,
-            "momentum": 0.9,
-            "weight_decay": 0.0,
-            "batch_size": 32,
-            "epochs": 500,
+            **field_defaults(),
             "samples": 500 if self.inputs == 1 else 2000,
             "domain": [list(pair) for pair in self.domain],
-            "test_fraction": 0.3,
-            "noise": 0.0,
-            "seed": 0,
-            "epochs_per_second": None,  # pacing: None = full speed
             **self.overrides,
         }
 

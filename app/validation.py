@@ -1,15 +1,36 @@
 """Validation of run configs: every bad field gets its own message (``400 {errors: {...}}``).
 
-Besides the registry's task ids, a config may name ``custom`` (with an ``expression`` in x, or x
-and y, checked by `app.expressions`) or ``dataset:<id>`` (an upload held by a `DatasetStore`).
+The fields, their limits and defaults are declared once in `app.schema`; this module adds what
+needs the task: which task a config names (a registry id, ``custom`` with an ``expression`` in x,
+or x and y, checked by `app.expressions`, or ``dataset:<id>``, an upload held by a
+`DatasetStore`), the task's defaults, the loss its kind allows, the domain's number of pairs, and
+the rules between fields (batch size at most the samples). `validate_changes` checks the fields a
+running run may change by the same declarations.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from .expressions import ExpressionError, compile_expression
+from .expressions import Expression, ExpressionError, compile_expression
+from .schema import (
+    ACTIVATIONS,
+    FIELDS,
+    MAX_DOMAIN_BOUND,
+    MAX_EPOCHS,
+    MAX_LAYERS,
+    MAX_NEURONS,
+    MAX_POINT_NOISE,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_TEST_FRACTION,
+    MIN_SAMPLES,
+    OPTIMIZERS,
+    check_changes,
+    check_fields,
+    field_message,
+    is_number,
+)
 from .tasks import (
     CUSTOM_DOMAIN_1D,
     CUSTOM_DOMAIN_2D,
@@ -22,18 +43,27 @@ from .tasks import (
 )
 from .uploads import DatasetStore
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "identity")
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
+__all__ = [
+    "ACTIVATIONS",
+    "MAX_EPOCHS",
+    "MAX_LAYERS",
+    "MAX_NEURONS",
+    "MAX_SAMPLES",
+    "MAX_SEED",
+    "MAX_TEST_FRACTION",
+    "MIN_SAMPLES",
+    "OPTIMIZERS",
+    "STEERABLE_FIELDS",
+    "ConfigError",
+    "resolve_custom",
+    "resolve_task",
+    "validate_changes",
+    "validate_config",
+    "validate_run",
+]
 
-MAX_LAYERS = 8
-MAX_NEURONS = 1024
-MAX_EPOCHS = 100_000
-MIN_SAMPLES, MAX_SAMPLES = 10, 100_000
-MAX_TEST_FRACTION = 0.9
-MAX_SEED = 2**32 - 1
-MAX_POINT_NOISE = 100.0  # classification: std of the point noise (blobs are 6 apart)
-MAX_DOMAIN_BOUND = 1e6
-MIN_EPOCHS_PER_SECOND, MAX_EPOCHS_PER_SECOND = 1, 100_000
+# Fields a run takes while it trains (PATCH /api/runs/<id>), by the same rules as at creation.
+STEERABLE_FIELDS = ("lr", "epochs_per_second", "weight_decay", "momentum", "batch_size")
 
 
 class ConfigError(ValueError):
@@ -46,18 +76,6 @@ class ConfigError(ValueError):
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _int_in(value: Any, lo: int, hi: int) -> str | None:
-    if not _is_int(value):
-        return f"must be a whole number from {lo} to {hi}"
-    if not lo <= value <= hi:
-        return f"must be from {lo} to {hi}, got {value}"
-    return None
 
 
 def validate_config(body: Any, datasets: DatasetStore | None = None) -> dict[str, Any]:
@@ -84,26 +102,18 @@ def _domain_shape_error(domain: Any, inputs: int | None) -> str | None:
         if inputs:
             return f"must be {inputs} pair(s) [lo, hi], one per input"
         return "must be one pair [lo, hi] (input x) or two pairs (inputs x and y)"
-    if not all(_is_number(lo) and _is_number(hi) and lo < hi for lo, hi in domain):
+    if not all(is_number(lo) and is_number(hi) and lo < hi for lo, hi in domain):
         return "each pair [lo, hi] needs finite numbers with lo < hi"
     if not all(abs(lo) <= MAX_DOMAIN_BOUND and abs(hi) <= MAX_DOMAIN_BOUND for lo, hi in domain):
         return "bounds must be within ±1e6"
     return None
 
 
-def resolve_custom(body: dict[str, Any], errors: dict[str, str]) -> Task | None:
-    """The ``custom`` task of a config (expression + domain), or None with `errors` filled in.
+def _custom_domain(body: dict[str, Any], text: str, errors: dict[str, str]) -> Any:
+    """The domain of a custom task: the config's, or by the expression's use of ``y``.
 
-    Without a domain, the expression decides: one that uses ``y`` is 2-D on [-3, 3]², else 1-D
-    on [-3, 3]. With one, its number of pairs decides (1 -> x; 2 -> x and y).
+    None with `errors` filled in when the domain (or, without one, the expression) is bad.
     """
-    text = body.get("expression")
-    if "expression" not in body or text is None:
-        errors["expression"] = 'is required for a custom task, e.g. "sin(5*x)*x" or "x*y"'
-        return None
-    if not isinstance(text, str):
-        errors["expression"] = 'must be text, e.g. "sin(5*x)*x"'
-        return None
     domain = body.get("domain")
     if domain is None:
         try:
@@ -111,22 +121,51 @@ def resolve_custom(body: dict[str, Any], errors: dict[str, str]) -> Task | None:
         except ExpressionError as error:
             errors["expression"] = error.message
             return None
-        domain = CUSTOM_DOMAIN_2D if uses_y else CUSTOM_DOMAIN_1D
-    elif message := _domain_shape_error(domain, None):
+        return CUSTOM_DOMAIN_2D if uses_y else CUSTOM_DOMAIN_1D
+    if message := _domain_shape_error(domain, None):
         errors["domain"] = message
-        domain = None
-    variables = ("x",) if domain is not None and len(domain) == 1 else ("x", "y")
+        return None
+    return domain
+
+
+def _compile_custom(text: str, domain: Any, errors: dict[str, str]) -> Expression | None:
+    """`text` compiled in x (a one-pair `domain`) or x and y, or None with `errors` filled in."""
+    one_input = domain is not None and len(domain) == 1
     try:
-        expression = compile_expression(text, variables)
+        return compile_expression(text, ("x",) if one_input else ("x", "y"))
     except ExpressionError as error:
         message = error.message
-        if domain is not None and len(domain) == 1 and "'y'" in message:
+        if one_input and "'y'" in message:
             message += " (give two domain pairs for a function of x and y)"
         errors["expression"] = message
         return None
-    if domain is None:
+
+
+def resolve_custom(body: dict[str, Any], errors: dict[str, str]) -> Task | None:
+    """The ``custom`` task of a config (expression + domain), or None with `errors` filled in.
+
+    Without a domain, the expression decides: one that uses ``y`` is 2-D on [-3, 3]², else 1-D
+    on [-3, 3]. With one, its number of pairs decides (1 -> x; 2 -> x and y). A target that
+    `custom_task` refuses (e.g. a singularity) is reported as ``expression``.
+    """
+    text = body.get("expression")
+    if text is None:
+        errors["expression"] = 'is required for a custom task, e.g. "sin(5*x)*x" or "x*y"'
         return None
-    return custom_task(expression, [[float(lo), float(hi)] for lo, hi in domain])
+    if not isinstance(text, str):
+        errors["expression"] = 'must be text, e.g. "sin(5*x)*x"'
+        return None
+    domain = _custom_domain(body, text, errors)
+    if "expression" in errors:
+        return None
+    expression = _compile_custom(text, domain, errors)
+    if expression is None or domain is None:
+        return None
+    try:
+        return custom_task(expression, [[float(lo), float(hi)] for lo, hi in domain])
+    except ExpressionError as error:
+        errors["expression"] = error.message
+        return None
 
 
 def resolve_task(
@@ -159,115 +198,109 @@ def resolve_task(
     return None
 
 
+def _requested_values(body: dict[str, Any], task: Task, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The fields to validate: the task's defaults, then the body's fields (unknown ones too, to
+    be reported), less ``task`` and a custom task's ``expression`` (`resolve_task` judged them)."""
+    values = {name: defaults[name] for name in FIELDS if name in defaults}
+    named = {"task", "expression"} if body.get("task") == CUSTOM_ID else {"task"}
+    values.update((name, value) for name, value in body.items() if name not in named)
+    if task.dataset is not None:
+        # the rows are the data: their count, their box, no added noise (reported back as such)
+        values.update(samples=defaults["samples"], domain=defaults["domain"], noise=0.0)
+    samples = values["samples"]
+    if "batch_size" not in body and _is_int(samples):
+        values["batch_size"] = max(1, min(values["batch_size"], samples))  # default fits samples
+    return values
+
+
+def _batch_size_error(batch_size: Any, samples: Any, flagged: bool) -> str | None:
+    """Why `batch_size` does not fit `samples` (None when it does); `flagged`: the declared
+    limits already refused it."""
+    if _is_int(samples):
+        return field_message("batch_size", batch_size, le=max(samples, 1))
+    if flagged:
+        return "must be a whole number from 1 to the number of samples"
+    return None
+
+
+def _task_errors(values: dict[str, Any], task: Task, known_task: bool) -> dict[str, str]:
+    """The rules that depend on the task: its losses, its kind's noise limit, its inputs."""
+    errors: dict[str, str] = {}
+    loss = values["loss"]
+    if known_task and loss in ("cross_entropy", "mse") and loss not in task.losses():
+        errors["loss"] = f"{task.kind} tasks take only {' or '.join(task.losses())}, not {loss!r}"
+    noise = values["noise"]
+    if task.kind == "classification" and is_number(noise) and noise > MAX_POINT_NOISE:
+        errors["noise"] = (
+            f"must be at most {MAX_POINT_NOISE:g} for a classification task, got {noise:g}"
+        )
+    if known_task and task.dataset is None:
+        if message := _domain_shape_error(values["domain"], task.inputs):
+            errors["domain"] = message
+    return errors
+
+
+def _rule_errors(
+    values: dict[str, Any], task: Task, known_task: bool, flagged: dict[str, str]
+) -> dict[str, str]:
+    """The messages of the rules between fields, given those of the declared limits (`flagged`):
+    they replace the latter where they say more."""
+    errors = _task_errors(values, task, known_task)
+    if "domain" in flagged and "domain" not in errors:  # in the words of the domain's own check
+        if message := _domain_shape_error(values["domain"], None):
+            errors["domain"] = message
+    flagged_batch = "batch_size" in flagged
+    if message := _batch_size_error(values["batch_size"], values["samples"], flagged_batch):
+        errors["batch_size"] = message
+    return errors
+
+
 def validate_run(body: Any, datasets: DatasetStore | None = None) -> tuple[dict[str, Any], Task]:
     """Like `validate_config`, and also return the `Task` the config trains on."""
     if not isinstance(body, dict):
         raise ConfigError({"body": "must be a JSON object with the run config"})
     errors: dict[str, str] = {}
-
     task = resolve_task(body, datasets, errors)
-    # Without a valid task, the other fields are still checked (against the first task's schema,
-    # all tasks share one) so that every bad field is reported at once.
+    # Without a valid task, the other fields are still checked (against the first task's
+    # defaults: all tasks share one schema) so that every bad field is reported at once.
     known_task = task is not None
-    is_custom = body.get("task") == CUSTOM_ID
-    is_dataset = known_task and task.dataset is not None
     task = task or next(iter(TASKS.values()))
     defaults = task.defaults()
-    allowed = set(defaults) | ({"expression"} if is_custom else set())
-    for name in body:
-        if name != "task" and name not in allowed:
-            errors[name] = f"unknown field {name!r}"
-
-    config = {"task": task.id if known_task else body.get("task"), **defaults}
-    config.update({name: value for name, value in body.items() if name in defaults})
-    if is_dataset:
-        # the rows are the data: their count, their box, no added noise (reported back as such)
-        config["samples"] = defaults["samples"]
-        config["domain"] = defaults["domain"]
-        config["noise"] = 0.0
-
-    hidden = config["hidden"]
-    if not isinstance(hidden, list):
-        errors["hidden"] = "must be a list of neuron counts, e.g. [32, 32]"
-    elif len(hidden) > MAX_LAYERS:
-        errors["hidden"] = f"at most {MAX_LAYERS} hidden layers, got {len(hidden)}"
-    else:
-        for index, size in enumerate(hidden, start=1):
-            if not _is_int(size) or not 1 <= size <= MAX_NEURONS:
-                errors["hidden"] = (
-                    f"layer {index} has {size!r} neurons; each layer needs 1 to {MAX_NEURONS}"
-                )
-                break
-
-    if config["activation"] not in ACTIVATIONS:
-        errors["activation"] = f"must be one of {', '.join(ACTIVATIONS)}"
-    if config["optimizer"] not in OPTIMIZERS:
-        errors["optimizer"] = f"must be one of {', '.join(OPTIMIZERS)}"
-    loss = config["loss"]
-    all_losses = ("cross_entropy", "mse")
-    if not isinstance(loss, str) or loss not in all_losses:
-        errors["loss"] = f"must be one of {', '.join(all_losses)}"
-    elif known_task and loss not in task.losses():
-        errors["loss"] = f"{task.kind} tasks take only {' or '.join(task.losses())}, not {loss!r}"
-
-    lr = config["lr"]
-    if not _is_number(lr):
-        errors["lr"] = "must be a number greater than 0"
-    elif lr <= 0:
-        errors["lr"] = f"must be greater than 0, got {lr}"
-
-    momentum = config["momentum"]
-    if not _is_number(momentum) or not 0 <= momentum < 1:
-        errors["momentum"] = "must be a number from 0 to below 1"
-    weight_decay = config["weight_decay"]
-    if not _is_number(weight_decay) or weight_decay < 0:
-        errors["weight_decay"] = "must be a number ≥ 0"
-    noise = config["noise"]
-    if not _is_number(noise) or noise < 0:
-        of_what = "each point coordinate" if task.kind == "classification" else "the target"
-        errors["noise"] = f"must be a number ≥ 0 (standard deviation of the noise on {of_what})"
-    elif task.kind == "classification" and noise > MAX_POINT_NOISE:
-        errors["noise"] = f"must be at most {MAX_POINT_NOISE} for a classification task"
-
-    if message := _int_in(config["epochs"], 1, MAX_EPOCHS):
-        errors["epochs"] = message
-    samples = config["samples"]
-    if "batch_size" not in body and _is_int(samples):
-        config["batch_size"] = max(1, min(config["batch_size"], samples))  # default fits samples
-    if message := _int_in(samples, MIN_SAMPLES, MAX_SAMPLES):
-        errors["samples"] = message
-    if _is_int(samples):
-        if message := _int_in(config["batch_size"], 1, max(samples, 1)):
-            errors["batch_size"] = message
-    elif not _is_int(config["batch_size"]) or config["batch_size"] < 1:
-        errors["batch_size"] = "must be a whole number from 1 to the number of samples"
-    if message := _int_in(config["seed"], 0, MAX_SEED):
-        errors["seed"] = message
-
-    test_fraction = config["test_fraction"]
-    if not _is_number(test_fraction) or not 0 < test_fraction <= MAX_TEST_FRACTION:
-        errors["test_fraction"] = f"must be a number above 0 and at most {MAX_TEST_FRACTION}"
-
-    pace = config["epochs_per_second"]
-    if pace is not None and (
-        not _is_number(pace) or not MIN_EPOCHS_PER_SECOND <= pace <= MAX_EPOCHS_PER_SECOND
-    ):
-        errors["epochs_per_second"] = (
-            f"must be null (full speed) or a number of epochs per second from "
-            f"{MIN_EPOCHS_PER_SECOND} to {MAX_EPOCHS_PER_SECOND}"
-        )
-
-    domain = config["domain"]
-    if not known_task or is_dataset or "domain" in errors:
-        pass  # the number of inputs is unknown, or the domain is the data's, or already reported
-    elif message := _domain_shape_error(domain, task.inputs):
-        errors["domain"] = message
-
+    values = _requested_values(body, task, defaults)
+    config, field_errors = check_fields(values)
+    field_errors.update(_rule_errors(values, task, known_task, field_errors))
+    for name, message in field_errors.items():
+        errors.setdefault(name, message)  # a custom task's own domain message comes first
     if errors:
         raise ConfigError(errors)
-    config["lr"] = float(lr)
-    for name in ("momentum", "weight_decay", "noise", "test_fraction"):
-        config[name] = float(config[name])
-    config["domain"] = [[float(lo), float(hi)] for lo, hi in domain]
-    config["hidden"] = list(hidden)
-    return config, task
+    return {"task": task.id, **defaults, **config}, task
+
+
+def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any]:
+    """The changes `body` asks of a running run's `current_config` (a validated config), each
+    checked by the same declarations as at creation; raise `ConfigError` naming every bad field.
+
+    Only `STEERABLE_FIELDS` may change; ``batch_size`` stays at most the run's ``samples``.
+    Returns the changed fields, normalised (numbers as floats where the field is a float).
+    """
+    if not isinstance(body, dict) or not body:
+        raise ConfigError(
+            {"body": 'must be a JSON object with the fields to change, e.g. {"lr": 0.001}'}
+        )
+    steerable = {name: value for name, value in body.items() if name in STEERABLE_FIELDS}
+    changes, errors = check_changes(steerable)
+    for name in body:
+        if name in FIELDS or name in ("task", "expression"):
+            if name not in STEERABLE_FIELDS:
+                errors[name] = (
+                    f"cannot change while the run trains (only {', '.join(STEERABLE_FIELDS)})"
+                )
+        elif name not in errors:
+            errors[name] = f"unknown field {name!r}"
+    samples = current_config.get("samples")
+    if "batch_size" in changes:
+        if message := _batch_size_error(changes["batch_size"], samples, False):
+            errors["batch_size"] = message
+    if errors:
+        raise ConfigError(errors)
+    return changes

@@ -1,0 +1,374 @@
+"""The run config, declared once: its fields, choices, limits and defaults.
+
+`TrainingConfig` holds every field a run of any task takes; `RunConfig` adds the two that say
+what to train on (``task`` and a custom task's ``expression``, resolved by `app.validation`).
+The choices come from the engine's registries (`network.ACTIVATIONS`, `network.OPTIMIZERS`,
+`network.LOSSES`), the limits are the fields' own ``Field(ge=..., le=..., gt=...)``. From this one
+declaration come
+
+* the validation of ``POST /api/runs`` (`check_fields`) and of live changes (`check_changes`),
+  with a short message per field (`field_message`), e.g. "must be from 1 to 100000, got 0";
+* the generic defaults (`field_defaults`; each task overrides some, see `Task.defaults`);
+* the JSON Schema (draft 2020-12) served by ``GET /api/schema`` (`run_config_json_schema`),
+  from which the page takes its choices and limits.
+
+A new config field is one declaration in `TrainingConfig` (with its default, limits and a
+``description`` the page can show as help).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import typing
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+import network
+
+from .expressions import MAX_LENGTH as MAX_EXPRESSION_LENGTH
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+# the engine's names the app trains with (the engine has more losses: "bce" is not offered)
+ACTIVATIONS: tuple[str, ...] = tuple(network.ACTIVATIONS)
+OPTIMIZERS: tuple[str, ...] = tuple(network.OPTIMIZERS)
+LOSSES: tuple[str, ...] = tuple(sorted(set(network.LOSSES) & {"cross_entropy", "mse"}))
+
+MAX_LAYERS = 8
+MAX_NEURONS = 1024
+MAX_LR = 10
+MAX_EPOCHS = 100_000
+MIN_SAMPLES, MAX_SAMPLES = 10, 100_000
+MAX_TEST_FRACTION = 0.9
+MAX_SEED = 2**32 - 1
+MAX_POINT_NOISE = 100.0  # classification: std of the point noise (blobs are 6 apart)
+MAX_DOMAIN_BOUND = 1e6
+MIN_EPOCHS_PER_SECOND, MAX_EPOCHS_PER_SECOND = 1, 100_000
+
+# JSON Schema extension keyword: the noise limit that applies to classification tasks only
+CLASSIFICATION_MAXIMUM = "x-classificationMaximum"
+
+NeuronCount = Annotated[int, Field(ge=1, le=MAX_NEURONS)]
+DomainBound = Annotated[float, Field(ge=-MAX_DOMAIN_BOUND, le=MAX_DOMAIN_BOUND)]
+DomainPair = Annotated[list[DomainBound], Field(min_length=2, max_length=2)]
+
+# Literal of a tuple is the Literal of its members: the choices are the registries' names.
+Activation = Literal[ACTIVATIONS]  # type: ignore[valid-type]
+Optimizer = Literal[OPTIMIZERS]  # type: ignore[valid-type]
+Loss = Literal[LOSSES]  # type: ignore[valid-type]
+
+# JSON has no other numbers to offer: strict types refuse "20" and true where a number belongs.
+FIELD_RULES = ConfigDict(strict=True, allow_inf_nan=False)
+
+
+class TrainingConfig(BaseModel):
+    """The fields of a run config that every task takes (all have a default but `domain`,
+    which is the task's own)."""
+
+    model_config = ConfigDict(**FIELD_RULES, extra="forbid")
+
+    hidden: list[NeuronCount] = Field(
+        [32, 32],
+        max_length=MAX_LAYERS,
+        title="Hidden layers",
+        description=f"Neurons per hidden layer: 0 to {MAX_LAYERS} layers of 1 to {MAX_NEURONS}.",
+    )
+    activation: Activation = Field(
+        "tanh", title="Activation", description="The hidden layers' activation function."
+    )
+    optimizer: Optimizer = Field(
+        "adam", title="Optimizer", description="How the weights follow their gradient."
+    )
+    loss: Loss = Field(
+        "mse",
+        title="Loss",
+        description="What training minimises; regression tasks take only mse.",
+    )
+    lr: float = Field(
+        0.01,
+        gt=0,
+        le=MAX_LR,
+        title="Learning rate",
+        description=f"Step size of the optimizer: above 0 and at most {MAX_LR}.",
+    )
+    momentum: float = Field(
+        0.9,
+        ge=0,
+        lt=1,
+        title="Momentum",
+        description="SGD and RMSprop: the share of the last step kept in the next (0 = none).",
+    )
+    weight_decay: float = Field(
+        0.0,
+        ge=0,
+        title="Weight decay",
+        description="L2 penalty: pulls every weight towards 0 (0 = none).",
+    )
+    batch_size: int = Field(
+        32,
+        ge=1,
+        le=MAX_SAMPLES,
+        title="Batch size",
+        description="Samples per gradient step: at most the number of samples.",
+    )
+    epochs: int = Field(
+        500,
+        ge=1,
+        le=MAX_EPOCHS,
+        title="Epochs",
+        description="Passes over the training data.",
+    )
+    samples: int = Field(
+        500,
+        ge=MIN_SAMPLES,
+        le=MAX_SAMPLES,
+        title="Samples",
+        description="Points drawn from the task (train and test together).",
+    )
+    domain: list[DomainPair] = Field(
+        min_length=1,
+        max_length=2,
+        title="Input range",
+        description="One [lo, hi] pair per input (lo < hi); by default the task's own.",
+    )
+    test_fraction: float = Field(
+        0.3,
+        gt=0,
+        le=MAX_TEST_FRACTION,
+        title="Test fraction",
+        description="Share of the samples held out to measure the test loss.",
+    )
+    noise: float = Field(
+        0.0,
+        ge=0,
+        title="Noise (std)",
+        description=(
+            "Standard deviation of the Gaussian noise on the target (regression) or on each "
+            f"point coordinate (classification, at most {MAX_POINT_NOISE:g})."
+        ),
+        json_schema_extra={CLASSIFICATION_MAXIMUM: MAX_POINT_NOISE},
+    )
+    seed: int = Field(
+        0,
+        ge=0,
+        le=MAX_SEED,
+        title="Seed",
+        description="Seeds the data, the split, the initial weights and the shuffling.",
+    )
+    epochs_per_second: float | None = Field(
+        None,
+        ge=MIN_EPOCHS_PER_SECOND,
+        le=MAX_EPOCHS_PER_SECOND,
+        title="Speed",
+        description="Slow motion: epochs per second (null = full speed).",
+    )
+
+
+class RunConfig(TrainingConfig):
+    """A whole run config as ``POST /api/runs`` takes it (its JSON Schema is ``GET /api/schema``).
+
+    `task` and `expression` are checked by `app.validation.resolve_task`, not by this model.
+    """
+
+    task: str = Field(
+        title="Task",
+        description=(
+            "A task id from /api/tasks, custom (your expression) or dataset:<id> (an upload)."
+        ),
+    )
+    expression: str = Field(
+        max_length=MAX_EXPRESSION_LENGTH,
+        title="Your function",
+        description="Task custom only: the target in x (a curve) or x and y (a surface).",
+    )
+
+
+FIELDS: tuple[str, ...] = tuple(TrainingConfig.model_fields)
+
+
+def field_defaults() -> dict[str, Any]:
+    """The declared default of every field that has one (fresh copies)."""
+    return {
+        name: copy.deepcopy(info.default)
+        for name, info in TrainingConfig.model_fields.items()
+        if not info.is_required()
+    }
+
+
+# ------------------------------------------------------------------ messages
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def field_limits(name: str) -> dict[str, Any]:
+    """The bounds declared on field `name`: any of ``ge``, ``gt``, ``le``, ``lt``."""
+    limits: dict[str, Any] = {}
+    for item in TrainingConfig.model_fields[name].metadata:
+        for kind in (Ge, Gt, Le, Lt):
+            if isinstance(item, kind):
+                key = kind.__name__.lower()
+                limits[key] = getattr(item, key)
+    return limits
+
+
+def range_text(limits: dict[str, Any]) -> str:
+    """The bounds in words: "from 1 to 100000", "above 0 and at most 10", "from 0 to below 1",
+    "≥ 0"."""
+    words = {
+        "ge": "from {}" if "le" in limits or "lt" in limits else "≥ {}",
+        "gt": "above {}",
+        "le": "to {}" if "ge" in limits else "at most {}",
+        "lt": "to below {}" if "ge" in limits else "below {}",
+    }
+    parts = [words[key].format(_number_text(limits[key])) for key in words if key in limits]
+    return " and ".join(parts) if "gt" in limits else " ".join(parts)
+
+
+def _kind_of(name: str) -> tuple[str, bool]:
+    """(``"a whole number"`` or ``"a number"``, whether null is allowed) for a number field."""
+    annotation = TrainingConfig.model_fields[name].annotation
+    members = typing.get_args(annotation) or (annotation,)
+    noun = "a whole number" if int in members else "a number"
+    return noun, type(None) in members
+
+
+def is_number(value: Any) -> bool:
+    """True for a finite int or float (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def field_message(name: str, value: Any, **limits: Any) -> str | None:
+    """Why `value` is not good for the number field `name` (its declared limits, updated by
+    `limits`), or None when it is."""
+    limits = {**field_limits(name), **limits}
+    noun, nullable = _kind_of(name)
+    if value is None and nullable:
+        return None
+    wrong_type = not is_number(value) or (noun == "a whole number" and not isinstance(value, int))
+    if wrong_type:
+        null = "null or " if nullable else ""
+        return f"must be {null}{noun} {range_text(limits)}"
+    low_ok = value >= limits.get("ge", -math.inf) and value > limits.get("gt", -math.inf)
+    high_ok = value <= limits.get("le", math.inf) and value < limits.get("lt", math.inf)
+    if low_ok and high_ok:
+        return None
+    return f"must be {range_text(limits)}, got {_number_text(value)}"
+
+
+def _hidden_message(error: dict[str, Any]) -> str:
+    loc = error["loc"]
+    if len(loc) > 1:  # one layer: (hidden, index)
+        return (
+            f"layer {loc[1] + 1} has {error['input']!r} neurons; "
+            f"each layer needs 1 to {MAX_NEURONS}"
+        )
+    if error["type"] == "too_long":
+        return f"at most {MAX_LAYERS} hidden layers, got {len(error['input'])}"
+    return "must be a list of neuron counts, e.g. [32, 32]"
+
+
+def _message(name: str, error: dict[str, Any], value: Any) -> str:
+    """A short message for one pydantic `error` of field `name` (whose value is `value`)."""
+    if error["type"] == "extra_forbidden":
+        return f"unknown field {name!r}"
+    if error["type"] == "missing":
+        return "is required"
+    if name == "hidden":
+        return _hidden_message(error)
+    if name == "domain":
+        return "must be one or two pairs [lo, hi] of finite numbers within ±1e6"
+    choices = typing.get_args(TrainingConfig.model_fields[name].annotation)
+    if all(isinstance(choice, str) for choice in choices) and choices:
+        return f"must be one of {', '.join(choices)}"
+    return field_message(name, value) or error["msg"]
+
+
+def _errors_by_field(error: ValidationError, values: dict[str, Any]) -> dict[str, str]:
+    """The first message per field of a pydantic `error` raised on `values`."""
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        name = str(item["loc"][0])
+        if name not in errors:
+            errors[name] = _message(name, item, values.get(name))
+    return errors
+
+
+# ------------------------------------------------------------------ validation
+
+
+def check_fields(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate the whole training config `values`: (the config, normalised, {}) when good,
+    else ({}, a message per bad field). Unknown fields are reported as such."""
+    try:
+        config = TrainingConfig.model_validate(values)
+    except ValidationError as error:
+        return {}, _errors_by_field(error, values)
+    return config.model_dump(), {}
+
+
+@cache
+def _field_adapter(name: str) -> TypeAdapter[Any]:
+    info = TrainingConfig.model_fields[name]
+    return TypeAdapter(Annotated[info.annotation, info], config=FIELD_RULES)
+
+
+def check_changes(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate some fields on their own, by the same declarations as `check_fields`:
+    (the good ones, normalised; a message per bad or unknown one)."""
+    good: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in changes.items():
+        if name not in TrainingConfig.model_fields:
+            errors[name] = f"unknown field {name!r}"
+            continue
+        try:
+            good[name] = _field_adapter(name).validate_python(value)
+        except ValidationError as error:
+            item = error.errors()[0]
+            errors[name] = _message(name, {**item, "loc": (name, *item["loc"])}, value)
+    return good, errors
+
+
+# ------------------------------------------------------------------ JSON Schema
+
+
+def run_config_json_schema() -> dict[str, Any]:
+    """The run config as JSON Schema (draft 2020-12), served by ``GET /api/schema``.
+
+    Every limit the server enforces is there (``minimum``, ``maximum``, ``exclusiveMinimum``,
+    ``exclusiveMaximum``, ``maxItems``), the choices as ``enum``s, each field's default and a
+    ``description``. Limits that depend on other fields are given in words (batch size at most
+    the samples, ``lo < hi``) or by `CLASSIFICATION_MAXIMUM` (noise of classification tasks).
+    """
+    from .tasks import CUSTOM_ID, DATASET_PREFIX, TASKS  # tasks.py imports this module
+
+    schema = RunConfig.model_json_schema()
+    properties = schema["properties"]
+    properties["task"]["anyOf"] = [
+        {"enum": [*TASKS, CUSTOM_ID]},
+        {"pattern": f"^{DATASET_PREFIX}[A-Za-z0-9_-]+$"},
+    ]
+    # task first, then what it trains on, then the declaration order
+    ordered = {name: properties[name] for name in ("task", "expression")}
+    ordered.update((name, properties[name]) for name in FIELDS)
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": "/api/schema",
+        "title": "Run config",
+        "description": (
+            "The body of POST /api/runs. Every field but task has a default: the task's own "
+            "(see defaults in /api/tasks), else the default given here."
+        ),
+        "type": "object",
+        "properties": ordered,
+        "required": ["task"],
+        "additionalProperties": False,
+    }
