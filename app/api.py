@@ -11,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .expressions import ExpressionError
 from .previews import dataset_json, task_preview
 from .runs import TERMINAL, Run, RunManager
+from .schema import run_config_json_schema
 from .tasks import CUSTOM_ID, task_list
 from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big
 from .validation import ConfigError, validate_run
@@ -41,6 +42,13 @@ def _unknown(run_id: str) -> tuple[Any, int]:
 def tasks() -> Any:
     """Every task with its kind, inputs, formula, default domain and run defaults."""
     return jsonify(task_list())
+
+
+@api.get("/schema")
+def schema() -> Any:
+    """The run config as JSON Schema (draft 2020-12): every field's limits, choices, default and
+    description (the page builds its form from it)."""
+    return jsonify(run_config_json_schema())
 
 
 @api.post("/runs")
