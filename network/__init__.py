@@ -39,7 +39,7 @@ from .schedules import (
     StepLR,
     get_scheduler,
 )
-from .training import Callback, DivergenceError, evaluate, fit, train
+from .training import Callback, DivergenceError, Trainer, evaluate, fit, train
 
 try:  # written separately; the engine works without it (but a broken datasets.py must show)
     from . import datasets  # noqa: F401  (re-exported as nn.datasets)
@@ -83,6 +83,7 @@ __all__ = [
     "Softplus",
     "StepLR",
     "Tanh",
+    "Trainer",
     "evaluate",
     "fit",
     "from_config",

@@ -248,28 +248,8 @@ class Sequential:
         return [{"type": type(layer).__name__, **layer.config()} for layer in self.layers]
 
 
-def mlp(
-    sizes: Sequence[int],
-    activation: str = "tanh",
-    *,
-    init: str | Initializer | None = None,
-    dropout: float = 0.0,
-    seed: int | np.random.Generator | None = None,
-    dtype: object = np.float32,
-    output_activation: str | None = None,
-) -> Sequential:
-    """A multilayer perceptron: Linear, activation, ..., Linear, from the layer widths.
-
-    Args:
-        sizes: layer widths from input to output, at least two positive ints.
-        activation: hidden activation, one of :data:`network.ACTIVATIONS`.
-        init: weight initialiser (``xavier, he, uniform, normal`` or a callable); default
-            ``"he"`` for ReLU-like activations and ``"xavier"`` otherwise.
-        dropout: if > 0, a :class:`Dropout` with this ``p`` after every hidden activation.
-        seed: int or ``np.random.Generator`` for the initial weights and the dropout masks.
-        dtype: float32 (default) or float64.
-        output_activation: optional activation name after the last layer (default: none).
-    """
+def _check_mlp_args(sizes, activation, init, dropout, output_activation) -> str | Initializer:
+    """Validate :func:`mlp`'s arguments (ValueError/TypeError naming one); return the init."""
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
         raise TypeError(f"sizes must be a list of layer widths, got {sizes!r}")
     if len(sizes) < 2:
@@ -296,6 +276,32 @@ def mlp(
         )
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
+    return init
+
+
+def mlp(
+    sizes: Sequence[int],
+    activation: str = "tanh",
+    *,
+    init: str | Initializer | None = None,
+    dropout: float = 0.0,
+    seed: int | np.random.Generator | None = None,
+    dtype: object = np.float32,
+    output_activation: str | None = None,
+) -> Sequential:
+    """A multilayer perceptron: Linear, activation, ..., Linear, from the layer widths.
+
+    Args:
+        sizes: layer widths from input to output, at least two positive ints.
+        activation: hidden activation, one of :data:`network.ACTIVATIONS`.
+        init: weight initialiser (``xavier, he, uniform, normal`` or a callable); default
+            ``"he"`` for ReLU-like activations and ``"xavier"`` otherwise.
+        dropout: if > 0, a :class:`Dropout` with this ``p`` after every hidden activation.
+        seed: int or ``np.random.Generator`` for the initial weights and the dropout masks.
+        dtype: float32 (default) or float64.
+        output_activation: optional activation name after the last layer (default: none).
+    """
+    init = _check_mlp_args(sizes, activation, init, dropout, output_activation)
     dtype = float_dtype(dtype)
     rng = as_rng(seed)
     layers: list[Layer] = []

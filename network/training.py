@@ -14,7 +14,7 @@ from .model import Sequential
 from .optimizers import Optimizer
 from .schedules import Scheduler
 
-__all__ = ["DivergenceError", "Callback", "train", "fit", "evaluate"]
+__all__ = ["DivergenceError", "Callback", "Trainer", "train", "fit", "evaluate"]
 
 _EVAL_CHUNK = 4096
 
@@ -82,7 +82,12 @@ def _correct(loss_fn: Loss, y: np.ndarray, t: np.ndarray) -> float:
     return float(np.count_nonzero((y > threshold) == (t > 0.5))) / y.shape[1]
 
 
-def _evaluate(model: Sequential, loss_fn: Loss, X, T, with_accuracy: bool):
+def _evaluation_steps(model: Sequential, loss_fn: Loss, X, T, with_accuracy: bool):
+    """Mean loss and accuracy of ``model`` on ``(X, T)``, one chunk of rows per ``yield``.
+
+    A generator whose return value (``StopIteration.value``) is ``(loss, accuracy | None)``, so
+    that a caller may stop between chunks (see :class:`Trainer`). The caller sets the mode.
+    """
     total, correct, n = 0.0, 0.0, len(X)
     for i in range(0, n, _EVAL_CHUNK):
         x, t = X[i : i + _EVAL_CHUNK], T[i : i + _EVAL_CHUNK]
@@ -90,7 +95,17 @@ def _evaluate(model: Sequential, loss_fn: Loss, X, T, with_accuracy: bool):
         total += loss_fn._value(y, t) * len(x)
         if with_accuracy:
             correct += _correct(loss_fn, y, t)
+        yield
     return total / n, (correct / n if with_accuracy else None)
+
+
+def _evaluate(model: Sequential, loss_fn: Loss, X, T, with_accuracy: bool):
+    steps = _evaluation_steps(model, loss_fn, X, T, with_accuracy)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as result:
+            return result.value
 
 
 def evaluate(
@@ -109,6 +124,15 @@ def evaluate(
     return {"loss": loss, "accuracy": acc}
 
 
+def _check_count(value: object, name: str, low: int) -> int:
+    """`value` as an int of at least `low`, or TypeError/ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    return int(value)
+
+
 def _check_args(model, loss_fn, optimizer, epochs, batch_size, scheduler) -> None:
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be a Sequential, got {type(model).__name__}")
@@ -116,17 +140,183 @@ def _check_args(model, loss_fn, optimizer, epochs, batch_size, scheduler) -> Non
         raise TypeError(f"loss_fn must be a Loss (e.g. nn.MSELoss()), got {type(loss_fn).__name__}")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer, got {type(optimizer).__name__}")
-    for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {value!r}")
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    _check_count(epochs, "epochs", 0)
+    _check_count(batch_size, "batch_size", 1)
     if scheduler is not None and not isinstance(scheduler, Scheduler):
         raise TypeError(f"scheduler must be None or a Scheduler, got {type(scheduler).__name__}")
     if not {id(p) for p in optimizer.params} & {id(p) for p in model.parameters()}:
         raise ValueError(
             "optimizer must hold this model's parameters (optimizer(model.parameters()))"
         )
+
+
+class Trainer:
+    """Mini-batch training that can stop after any mini-batch: the engine behind :func:`train`.
+
+    ``run()`` trains until the end of the current epoch and returns its record (the dict
+    :func:`train` yields); ``run(max_batches=k)`` stops after at most ``k`` mini-batches and
+    ``run(deadline=t)`` once ``time.perf_counter()`` passes ``t`` (checked after every mini-batch
+    and every 4096-row chunk of the end-of-epoch evaluation). A call that stops before the epoch is
+    complete returns None; the next call carries on where it stopped, so::
+
+        trainer = nn.Trainer(model, nn.MSELoss(), nn.Adam(model.parameters()), X, Y, 32)
+        while trainer.epoch < 100:
+            record = trainer.run(deadline=time.perf_counter() + 0.05)  # None or a record
+            ...                               # between mini-batches: pause, stop, change lr
+
+    follows exactly the trajectory of ``train(..., epochs=100)`` (same shuffles and steps).
+
+    Attributes:
+        epoch: completed epochs.
+        batch: mini-batches done in the current epoch.
+        steps: mini-batches (optimizer steps) done in all.
+        batch_size: rows per mini-batch; may be changed at any time and applies from the next
+            mini-batch (the rest of the epoch is cut at the new size).
+        evaluating: True once the epoch's mini-batches are done and only its evaluation is left.
+
+    Arguments are those of :func:`train` (without ``epochs``). Raises :class:`DivergenceError`
+    from ``run`` when an epoch's loss is not finite.
+    """
+
+    def __init__(
+        self,
+        model: Sequential,
+        loss_fn: Loss,
+        optimizer: Optimizer,
+        X: np.ndarray,
+        Y: np.ndarray,
+        batch_size: int = 32,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        scheduler: Scheduler | None = None,
+        accuracy: bool | None = None,
+    ) -> None:
+        _check_args(model, loss_fn, optimizer, 0, batch_size, scheduler)
+        self.model, self.loss_fn, self.optimizer, self.scheduler = (
+            model, loss_fn, optimizer, scheduler
+        )  # fmt: skip
+        self._X, self._T = _prepare(model, loss_fn, X, Y, "training")
+        self._sets = [(self._X, self._T)]
+        if validation is not None:
+            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+                raise TypeError("validation must be None or a pair (X_test, Y_test)")
+            self._sets.append(_prepare(model, loss_fn, validation[0], validation[1], "validation"))
+        self._accuracy = loss_fn.classification if accuracy is None else bool(accuracy)
+        self._shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+        self._X_epoch, self._T_epoch = (
+            (np.empty_like(self._X), np.empty_like(self._T)) if shuffle else (self._X, self._T)
+        )
+        self.batch_size = batch_size
+        self.epoch = 0
+        self.batch = 0
+        self.steps = 0  # mini-batches trained in all
+        self._position = 0  # rows of the current epoch already trained on
+        self._evaluation: Iterator | None = None
+        self._results: list[tuple[float, float | None]] = []
+        self._lr = float(optimizer.lr)
+        self._seconds = 0.0
+        model._grads_zeroed = False  # the loop leaves real gradients behind
+
+    @property
+    def rows(self) -> int:
+        """Training rows (samples per epoch)."""
+        return len(self._X)
+
+    @property
+    def batches(self) -> int:
+        """Mini-batches the current epoch has at the current batch size (done + left)."""
+        left = self.rows - self._position
+        return self.batch + -(-left // _check_count(self.batch_size, "batch_size", 1))
+
+    @property
+    def evaluating(self) -> bool:
+        """True when the current epoch's mini-batches are done and its evaluation is not."""
+        return self._evaluation is not None
+
+    def run(self, max_batches: int | None = None, deadline: float | None = None) -> dict | None:
+        """Train on, at most `max_batches` mini-batches and until `deadline` (perf_counter s).
+
+        Returns the epoch's record when this call completed an epoch, else None. It never goes
+        past the end of an epoch.
+        """
+        if max_batches is not None:
+            _check_count(max_batches, "max_batches", 1)
+        began = time.perf_counter()
+        try:
+            with np.errstate(all="ignore"):  # a diverging run is reported by DivergenceError
+                if self._evaluation is None and not self._train_batches(max_batches, deadline):
+                    return None
+                if not self._evaluate_until(deadline):
+                    return None
+        finally:
+            self._seconds += time.perf_counter() - began
+        return self._end_epoch()
+
+    def _train_batches(self, max_batches: int | None, deadline: float | None) -> bool:
+        """Mini-batches until the limits or the epoch's end; True when the epoch's are done."""
+        if self._position == 0 and self.batch == 0 and self._shuffle:
+            order = self._rng.permutation(self.rows)
+            np.take(self._X, order, axis=0, out=self._X_epoch, mode="clip")
+            np.take(self._T, order, axis=0, out=self._T_epoch, mode="clip")
+        self.model.train()
+        X, T, n = self._X_epoch, self._T_epoch, self.rows
+        size = _check_count(self.batch_size, "batch_size", 1)
+        forward, backward = self.model._forward, self.model._backward
+        gradient, step = self.loss_fn._grad, self.optimizer.step
+        position, done, clock = self._position, 0, time.perf_counter
+        while position < n:
+            stop = position + size
+            # gradients are written, not added: no zero_grad needed
+            backward(gradient(forward(X[position:stop]), T[position:stop]), False, False)
+            step()
+            position, done = stop, done + 1
+            if done == max_batches or (deadline is not None and clock() >= deadline):
+                break
+        self._position, self.batch, self.steps = min(position, n), self.batch + done, self.steps + done
+        if position < n:
+            return False
+        self._lr = float(self.optimizer.lr)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.model.eval()
+        self._evaluation = self._evaluate_sets()
+        return True
+
+    def _evaluate_sets(self) -> Iterator[None]:
+        self._results = []
+        for X, T in self._sets:
+            result = yield from _evaluation_steps(self.model, self.loss_fn, X, T, self._accuracy)
+            self._results.append(result)
+
+    def _evaluate_until(self, deadline: float | None) -> bool:
+        """Evaluation chunks until `deadline`; True when the evaluation is complete."""
+        self.model.eval()
+        for _ in self._evaluation:
+            if deadline is not None and time.perf_counter() >= deadline:
+                return False
+        return True
+
+    def _end_epoch(self) -> dict:
+        self._evaluation = None
+        self._position = self.batch = 0
+        self.epoch += 1
+        (train_loss, train_acc), (test_loss, test_acc) = (self._results + [(None, None)])[:2]
+        for value in (train_loss, test_loss):
+            if value is not None and not math.isfinite(value):
+                raise DivergenceError(self.epoch, value)
+        record = {
+            "epoch": self.epoch,
+            "train_loss": train_loss,
+            "test_loss": test_loss,
+            "lr": self._lr,
+            "seconds": self._seconds,
+        }
+        if self._accuracy:
+            record["train_acc"] = train_acc
+            record["test_acc"] = test_acc
+        return record
 
 
 def train(
@@ -156,91 +346,15 @@ def train(
     epochs. Raises :class:`DivergenceError` when a loss becomes non-finite.
     """
     _check_args(model, loss_fn, optimizer, epochs, batch_size, scheduler)
-    X, T = _prepare(model, loss_fn, X, Y, "training")
-    if validation is not None:
-        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise TypeError("validation must be None or a pair (X_test, Y_test)")
-        X_val, T_val = _prepare(model, loss_fn, validation[0], validation[1], "validation")
-    with_accuracy = loss_fn.classification if accuracy is None else bool(accuracy)
-    return _epochs(
-        model,
-        loss_fn,
-        optimizer,
-        X,
-        T,
-        epochs,
-        batch_size,
-        (X_val, T_val) if validation is not None else None,
-        shuffle,
-        seed,
-        scheduler,
-        with_accuracy,
+    trainer = Trainer(
+        model, loss_fn, optimizer, X, Y, batch_size, validation, shuffle, seed, scheduler, accuracy
     )
+    return _records(trainer, epochs)
 
 
-def _epochs(
-    model,
-    loss_fn,
-    optimizer,
-    X,
-    T,
-    epochs,
-    batch_size,
-    validation,
-    shuffle,
-    seed,
-    scheduler,
-    with_accuracy,
-) -> Iterator[dict]:
-    rng = np.random.default_rng(seed)
-    n = len(X)
-    X_epoch, T_epoch = (np.empty_like(X), np.empty_like(T)) if shuffle else (X, T)
-    forward, backward, gradient, step = (
-        model._forward,
-        model._backward,
-        loss_fn._grad,
-        optimizer.step,
-    )
-    starts = range(0, n, batch_size)
-    model._grads_zeroed = False  # the loop leaves real gradients behind
-    seconds = 0.0
-    for epoch in range(1, epochs + 1):
-        began = time.perf_counter()
-        with np.errstate(all="ignore"):  # a diverging run is reported by DivergenceError
-            model.train()
-            if shuffle:
-                order = rng.permutation(n)
-                np.take(X, order, axis=0, out=X_epoch, mode="clip")
-                np.take(T, order, axis=0, out=T_epoch, mode="clip")
-            for start in starts:
-                stop = start + batch_size
-                out = forward(X_epoch[start:stop])
-                # gradients are written, not added: no zero_grad needed
-                backward(gradient(out, T_epoch[start:stop]), False, False)
-                step()
-            lr = float(optimizer.lr)
-            if scheduler is not None:
-                scheduler.step()
-            model.eval()
-            train_loss, train_acc = _evaluate(model, loss_fn, X, T, with_accuracy)
-            test_loss = test_acc = None
-            if validation is not None:
-                test_loss, test_acc = _evaluate(model, loss_fn, *validation, with_accuracy)
-        seconds += time.perf_counter() - began
-        for value in (train_loss, test_loss):
-            if value is not None and not math.isfinite(value):
-                raise DivergenceError(epoch, value)
-        record = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "test_loss": test_loss,
-            "lr": lr,
-            "seconds": seconds,
-        }
-        if with_accuracy:
-            record["train_acc"] = train_acc
-            record["test_acc"] = test_acc
-        yield record
+def _records(trainer: Trainer, epochs: int) -> Iterator[dict]:
+    for _ in range(epochs):
+        yield trainer.run()
 
 
 def fit(
