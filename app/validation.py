@@ -297,9 +297,10 @@ def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any
                 )
         elif name not in errors:
             errors[name] = f"unknown field {name!r}"
-    samples = current_config.get("samples")
-    if "batch_size" in changes:
-        if message := _batch_size_error(changes["batch_size"], samples, False):
+    if "batch_size" in steerable:  # at most the run's samples, said as at creation
+        flagged = "batch_size" in errors
+        samples = current_config.get("samples")
+        if message := _batch_size_error(steerable["batch_size"], samples, flagged):
             errors["batch_size"] = message
     if errors:
         raise ConfigError(errors)

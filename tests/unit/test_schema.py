@@ -1,0 +1,284 @@
+"""The run config declared once (app/schema.py): its JSON Schema, its limits as the server
+enforces them, and the validation of live changes (`validate_changes`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import network
+from app import validation
+from app.expressions import ExpressionError
+from app.schema import FIELDS, run_config_json_schema
+from app.tasks import CUSTOM_ID, TASKS
+from app.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_config
+
+SCHEMA = run_config_json_schema()
+PROPERTIES = SCHEMA["properties"]
+
+
+def number_schema(name: str) -> dict[str, Any]:
+    """A field's schema, the non-null branch of a nullable one."""
+    prop = PROPERTIES[name]
+    branches = [branch for branch in prop.get("anyOf", []) if branch.get("type") != "null"]
+    return {**prop, **branches[0]} if branches else prop
+
+
+def errors_of(body: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        validate_config(body)
+    return caught.value.errors
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def test_the_schema_is_a_draft_2020_12_object_schema_with_only_task_required():
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert SCHEMA["type"] == "object" and SCHEMA["additionalProperties"] is False
+    assert SCHEMA["required"] == ["task"]
+    assert set(PROPERTIES) == {"task", "expression", *FIELDS}
+
+
+@pytest.mark.parametrize(
+    ("name", "keyword", "value"),
+    [
+        ("hidden", "maxItems", 8),
+        ("lr", "exclusiveMinimum", 0),
+        ("lr", "maximum", 10),
+        ("momentum", "minimum", 0),
+        ("momentum", "exclusiveMaximum", 1),
+        ("weight_decay", "minimum", 0),
+        ("batch_size", "minimum", 1),
+        ("epochs", "minimum", 1),
+        ("epochs", "maximum", 100_000),
+        ("samples", "minimum", 10),
+        ("samples", "maximum", 100_000),
+        ("test_fraction", "exclusiveMinimum", 0),
+        ("test_fraction", "maximum", 0.9),
+        ("noise", "minimum", 0),
+        ("noise", "x-classificationMaximum", 100),
+        ("seed", "minimum", 0),
+        ("seed", "maximum", 2**32 - 1),
+        ("epochs_per_second", "minimum", 1),
+        ("epochs_per_second", "maximum", 100_000),
+        ("expression", "maxLength", 200),
+        ("domain", "minItems", 1),
+        ("domain", "maxItems", 2),
+    ],
+)
+def test_the_schema_carries_each_limit_the_server_enforces(name, keyword, value):
+    assert number_schema(name)[keyword] == value
+
+
+def test_hidden_layers_and_domain_bounds_are_limited_item_by_item():
+    assert PROPERTIES["hidden"]["items"] == {"type": "integer", "minimum": 1, "maximum": 1024}
+    pair = PROPERTIES["domain"]["items"]
+    assert (pair["minItems"], pair["maxItems"]) == (2, 2)
+    assert (pair["items"]["minimum"], pair["items"]["maximum"]) == (-1e6, 1e6)
+
+
+def test_the_choices_are_the_engine_registries_names_the_app_supports():
+    assert PROPERTIES["activation"]["enum"] == list(network.ACTIVATIONS)
+    assert PROPERTIES["optimizer"]["enum"] == list(network.OPTIMIZERS)
+    losses = PROPERTIES["loss"]["enum"]
+    assert set(losses) <= set(network.LOSSES) and set(losses) == {"cross_entropy", "mse"}
+
+
+def test_the_task_is_a_registry_id_custom_or_an_upload():
+    enum, pattern = (branch for branch in PROPERTIES["task"]["anyOf"])
+    assert enum["enum"] == [*TASKS, CUSTOM_ID]
+    assert pattern["pattern"].startswith("^dataset:")
+
+
+def test_every_field_has_a_description_and_the_plain_tasks_defaults():
+    sin = TASKS["sin"].defaults()
+    for name, prop in PROPERTIES.items():
+        assert prop.get("description"), name
+        if name in sin and name != "domain":
+            assert prop["default"] == sin[name], name
+    assert "default" not in PROPERTIES["domain"]  # the task's own
+
+
+@pytest.mark.parametrize("task_id", list(TASKS))
+def test_the_schemas_own_defaults_validate_for_every_task(task_id):
+    defaults = {name: prop["default"] for name, prop in PROPERTIES.items() if "default" in prop}
+    config = validate_config({"task": task_id, **defaults})
+    assert {name: config[name] for name in defaults} == defaults
+
+
+# --------------------------------------------------------------------------- each limit
+
+
+def _limit_cases() -> list[tuple[str, Any, Any, dict[str, Any]]]:
+    """(field, a value at the limit, one just past it, other fields it needs) per limit of a
+    number field, read from the schema itself."""
+    cases = []
+    for name in FIELDS:
+        field = number_schema(name)
+        if field.get("type") not in ("integer", "number"):
+            continue
+        step = 1 if field["type"] == "integer" else 1e-4
+        context = {"samples": 100_000} if name == "batch_size" else {}
+        for keyword, inside, outside in (
+            ("minimum", 0, -step),
+            ("maximum", 0, step),
+            ("exclusiveMinimum", step, 0),
+            ("exclusiveMaximum", -step, 0),
+        ):
+            if keyword in field:
+                bound = field[keyword]
+                cases.append((name, bound + inside, bound + outside, context))
+    return cases
+
+
+LIMIT_CASES = _limit_cases()
+
+
+def test_the_limit_cases_cover_every_bounded_number_field():
+    assert {case[0] for case in LIMIT_CASES} == {
+        "lr", "momentum", "weight_decay", "batch_size", "epochs", "samples", "test_fraction",
+        "noise", "seed", "epochs_per_second",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "inside", "outside", "context"),
+    LIMIT_CASES,
+    ids=[f"{case[0]}-{case[1]}" for case in LIMIT_CASES],
+)
+def test_each_limit_is_accepted_at_the_limit_and_refused_just_past_it(
+    name, inside, outside, context
+):
+    assert validate_config({"task": "sin", **context, name: inside})[name] == inside
+    assert set(errors_of({"task": "sin", **context, name: outside})) == {name}
+
+
+def test_the_classification_noise_limit():
+    limit = PROPERTIES["noise"]["x-classificationMaximum"]
+    assert validate_config({"task": "moons", "noise": limit})["noise"] == limit
+    assert set(errors_of({"task": "moons", "noise": limit + 1e-4})) == {"noise"}
+    assert validate_config({"task": "sin", "noise": limit + 1})["noise"] == limit + 1
+
+
+@pytest.mark.parametrize(
+    ("hidden", "good"),
+    [([4] * 8, True), ([4] * 9, False), ([1], True), ([0], False), ([1024], True), ([1025], False)],
+)
+def test_hidden_limits(hidden, good):
+    if good:
+        assert validate_config({"task": "sin", "hidden": hidden})["hidden"] == hidden
+    else:
+        assert set(errors_of({"task": "sin", "hidden": hidden})) == {"hidden"}
+
+
+@pytest.mark.parametrize(
+    ("domain", "good"),
+    [([[-1e6, 1e6]], True), ([[-1e6 - 1, 0]], False), ([[0, 1e6 + 1]], False)],
+)
+def test_domain_bounds(domain, good):
+    if good:
+        assert validate_config({"task": "sin", "domain": domain})["domain"] == domain
+    else:
+        assert "±1e6" in errors_of({"task": "sin", "domain": domain})["domain"]
+
+
+def test_the_learning_rate_may_be_10_but_not_more():
+    assert validate_config({"task": "sin", "lr": 10})["lr"] == 10.0
+    assert errors_of({"task": "sin", "lr": 10.0001}) == {
+        "lr": "must be above 0 and at most 10, got 10.0001"
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"epochs": 0}, "epochs", "must be from 1 to 100000, got 0"),
+        ({"epochs": 2.5}, "epochs", "must be a whole number from 1 to 100000"),
+        ({"momentum": 1}, "momentum", "must be from 0 to below 1, got 1"),
+        ({"weight_decay": -1}, "weight_decay", "must be ≥ 0, got -1"),
+        ({"lr": True}, "lr", "must be a number above 0 and at most 10"),
+        ({"epochs_per_second": "20"}, "epochs_per_second", "must be null or a number from 1"),
+        ({"activation": "swish"}, "activation", f"must be one of {', '.join(network.ACTIVATIONS)}"),
+        ({"colour": "red"}, "colour", "unknown field 'colour'"),
+        ({"hidden": [8, 2.5]}, "hidden", "layer 2 has 2.5 neurons; each layer needs 1 to 1024"),
+    ],
+)
+def test_pydantic_errors_read_as_short_messages(body, field, message):
+    assert errors_of({"task": "sin", **body})[field].startswith(message)
+
+
+def test_a_refusal_of_custom_task_is_reported_as_the_expression(monkeypatch):
+    def refuse(expression, domain):
+        raise ExpressionError(f"{expression.text} has a singularity at x = 0")
+
+    monkeypatch.setattr(validation, "custom_task", refuse)
+    errors = errors_of({"task": "custom", "expression": "1/x", "lr": 0})
+    assert errors == {
+        "expression": "1/x has a singularity at x = 0",
+        "lr": "must be above 0 and at most 10, got 0",
+    }
+
+
+# --------------------------------------------------------------------------- validate_changes
+
+CURRENT = validate_config({"task": "sin", "samples": 200})
+
+
+def test_the_steerable_fields_are_todays():
+    assert set(STEERABLE_FIELDS) == {"lr", "epochs_per_second", "weight_decay", "momentum",
+                                     "batch_size"}  # fmt: skip
+
+
+def test_good_changes_come_back_normalised():
+    changes = {"lr": 1, "momentum": 0, "weight_decay": 0.5, "batch_size": 200}
+    result = validate_changes({**changes, "epochs_per_second": None}, CURRENT)
+    assert result == {**changes, "epochs_per_second": None}
+    assert isinstance(result["lr"], float) and isinstance(result["momentum"], float)
+    assert validate_changes({"epochs_per_second": 5}, CURRENT) == {"epochs_per_second": 5.0}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("lr", 0), ("lr", 10), ("lr", 10.0001), ("lr", "fast"), ("lr", True),
+        ("momentum", 0.99), ("momentum", 1), ("weight_decay", -0.1), ("weight_decay", 3),
+        ("epochs_per_second", 0.5), ("epochs_per_second", 1), ("epochs_per_second", None),
+        ("epochs_per_second", float("inf")), ("batch_size", 0), ("batch_size", 200),
+        ("batch_size", 201), ("batch_size", 12.5),
+    ],
+)  # fmt: skip
+def test_a_change_follows_the_same_rules_as_creation(name, value):
+    body = {"task": "sin", "samples": CURRENT["samples"], name: value}
+    try:
+        created = validate_config(body)[name]
+    except ConfigError as error:
+        with pytest.raises(ConfigError) as caught:
+            validate_changes({name: value}, CURRENT)
+        assert caught.value.errors == error.errors
+    else:
+        assert validate_changes({name: value}, CURRENT) == {name: created}
+
+
+def test_a_batch_larger_than_the_runs_samples_is_refused_naming_them():
+    with pytest.raises(ConfigError) as caught:
+        validate_changes({"batch_size": 201}, CURRENT)
+    assert caught.value.errors == {"batch_size": "must be from 1 to 200, got 201"}
+
+
+def test_every_bad_change_is_reported_at_once():
+    body = {"lr": -1, "momentum": 2, "epochs": 10, "hidden": [4], "colour": "red", "batch_size": 1}
+    with pytest.raises(ConfigError) as caught:
+        validate_changes(body, CURRENT)
+    errors = caught.value.errors
+    assert set(errors) == {"lr", "momentum", "epochs", "hidden", "colour"}
+    assert "cannot change" in errors["epochs"] and "cannot change" in errors["hidden"]
+    assert errors["colour"] == "unknown field 'colour'"
+
+
+@pytest.mark.parametrize("body", [None, [], "lr=1", {}])
+def test_a_change_body_must_be_a_non_empty_object(body):
+    with pytest.raises(ConfigError) as caught:
+        validate_changes(body, CURRENT)
+    assert set(caught.value.errors) == {"body"}
