@@ -22,9 +22,15 @@ import numpy as np
 
 from network import datasets
 
-from .expressions import Expression, ExpressionError, check_finite, format_number
+from .expressions import (
+    Expression,
+    ExpressionError,
+    check_finite,
+    find_singularity,
+    format_number,
+)
 from .schema import field_defaults
-from .uploads import ParsedDataset
+from .uploads import MAX_TARGET, ParsedDataset
 
 GRID_POINTS = {1: 200, 2: 50}  # points per axis of the evaluation grid
 DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in a snapshot
@@ -359,7 +365,6 @@ CUSTOM_TITLE = "Your function"
 CUSTOM_DOMAIN_1D = [[-3.0, 3.0]]
 CUSTOM_DOMAIN_2D = [[-3.0, 3.0], [-3.0, 3.0]]
 DATASET_PREFIX = "dataset:"
-MAX_TARGET = 1e12  # |target| bound of a custom function (as for uploaded targets)
 
 # Training defaults of an uploaded classification dataset (unknown data: a middle ground).
 DATASET_CLASSIFICATION_DEFAULTS: dict[str, Any] = {
@@ -398,7 +403,12 @@ def checked_target(expression: Expression) -> Callable[..., np.ndarray]:
 
 def custom_task(expression: Expression, domain: list[list[float]]) -> Task:
     """The task ``custom``: fit the user's checked `expression` over `domain` (one pair per input
-    of the expression, 1-D in x or 2-D in x and y)."""
+    of the expression, 1-D in x or 2-D in x and y).
+
+    Raises `ExpressionError` naming the place when the expression is not finite somewhere on the
+    domain, between sample points too (`find_singularity`: ``1/x is not finite at x = 0``); a
+    target that is finite but larger than `MAX_TARGET` is refused later, where it is sampled.
+    """
     if len(domain) != len(expression.inputs):
         raise ValueError(f"domain needs one [lo, hi] pair per input {expression.inputs}")
     return Task(
@@ -434,6 +444,7 @@ def dataset_task(dataset_id: str, dataset: ParsedDataset) -> Task:
             dataset=dataset,
         )
     return Task(
+    find_singularity(expression, domain)
         f"{DATASET_PREFIX}{dataset_id}",
         f"Your data ({rows})",
         f"{inputs} → target",
