@@ -449,11 +449,19 @@ def make_blobs(
 # --------------------------------------------------------------------------- scaling
 
 
+CONSTANT_ULPS = 8  # a column spread over at most this many units in the last place is constant
+
+
 class Standardizer:
     """Per-column z-score: ``transform(A) = (A - mean) / std``.
 
-    ``mean`` and ``std`` are computed per column by :meth:`fit` (in float64); a column with
-    ``std == 0`` gets ``std = 1`` so it maps to 0 instead of NaN. ``transform`` and
+    ``mean`` and ``std`` are computed per column by :meth:`fit` (in float64). A column that is
+    constant up to rounding gets ``std = 1`` and its midpoint as ``mean``, so it maps to 0
+    instead of noise blown up to ±1e15 or NaN. Constant means a spread (``std`` or
+    ``max - min``) of at most ``CONSTANT_ULPS`` units in the last place of the column's
+    magnitude (``max |A|``) in the input's own precision (``np.finfo(A.dtype).eps``; float64 for
+    integers): a float64 column of 0.7 (std 2.2e-16 from the rounded mean) and a float32 column
+    equal up to float32 rounding are both constant. ``transform`` and
     ``inverse_transform`` (``A * std + mean``) return floating arrays of the input's dtype
     (integer input gives float64). Works on 2-D ``(n, columns)`` and 1-D ``(n,)`` arrays.
     """
@@ -467,9 +475,16 @@ class Standardizer:
         values = np.asarray(A, dtype=np.float64)
         if values.ndim not in (1, 2) or len(values) == 0:
             raise ValueError(f"A must be a non-empty 1-D or 2-D array, got shape {values.shape}")
-        self.mean = values.mean(axis=0)
+        mean = values.mean(axis=0)
         std = values.std(axis=0)
-        self.std = np.where(std > 0, std, 1.0)
+        source = np.asarray(A).dtype
+        eps = np.finfo(source if source.kind == "f" else np.float64).eps
+        low, high = values.min(axis=0), values.max(axis=0)
+        noise = CONSTANT_ULPS * float(eps) * np.maximum(np.abs(low), np.abs(high))
+        # max - min is exact where the float64 mean is not (its rounding alone gives std > 0)
+        constant = (std <= noise) | (high - low <= noise) | ~(std > 0)
+        self.mean = np.where(constant, low + (high - low) / 2, mean)  # a constant maps to 0
+        self.std = np.where(constant, 1.0, std)
         return self
 
     def _checked(self, A: np.ndarray) -> tuple[np.ndarray, np.dtype]:

@@ -291,6 +291,47 @@ def test_standardizer_maps_a_constant_column_to_zero():
     np.testing.assert_array_equal(Z[:, 0], 0.0)
 
 
+@pytest.mark.parametrize(
+    ("value", "dtype", "rows"),
+    [
+        (0.7, np.float64, 100),  # the field report: std 2.2e-16 from the rounded mean
+        (0.7, np.float32, 100),
+        (0.7, np.float16, 100),
+        (-3.3, np.float64, 1000),
+        (1e8 + 0.1, np.float64, 5000),
+        (1e-300, np.float64, 64),
+        (123456.789, np.float32, 777),
+        (7, np.int64, 50),
+    ],
+)
+def test_standardizer_treats_a_column_constant_up_to_rounding_as_constant(value, dtype, rows):
+    column = np.full((rows, 1), value, dtype=dtype)
+    scaler = datasets.Standardizer().fit(column)
+    assert scaler.std[0] == 1.0
+    out_dtype = dtype if np.dtype(dtype).kind == "f" else np.float64
+    probe = np.array([[value], [value + 0.5]], dtype=out_dtype)
+    Z = scaler.transform(probe)
+    np.testing.assert_allclose(Z[:, 0], probe[:, 0] - probe[0, 0], atol=1e-12)
+    assert Z[0, 0] == 0.0
+
+
+def test_standardizer_float32_column_equal_up_to_float32_rounding_is_constant():
+    sums = (np.arange(1, 201, dtype=np.float32) * np.float32(0.1)) / np.arange(1, 201) * 7
+    column = sums.astype(np.float32)[:, None]  # 0.7 computed 200 ways: a few ulps apart
+    assert column.max() > column.min()
+    assert datasets.Standardizer().fit(column).std[0] == 1.0
+
+
+def test_standardizer_still_scales_small_but_real_variation():
+    tiny = np.array([[1e-30], [2e-30], [3e-30]])
+    np.testing.assert_allclose(datasets.Standardizer().fit(tiny).std, [np.std([1, 2, 3]) * 1e-30])
+    close = np.array([[1.0], [1.0 + 1e-9]], dtype=np.float64)  # ~4500 ulps apart in float64
+    assert datasets.Standardizer().fit(close).std[0] == pytest.approx(5e-10)
+    wide = np.column_stack([np.full(10, 0.7), np.arange(10.0)])
+    scaler = datasets.Standardizer().fit(wide)
+    assert scaler.std[0] == 1.0 and scaler.std[1] == pytest.approx(np.std(np.arange(10.0)))
+
+
 def test_standardizer_refuses_to_transform_before_fit():
     with pytest.raises(RuntimeError, match="fit"):
         datasets.Standardizer().transform(np.ones((3, 2)))
