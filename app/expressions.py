@@ -450,8 +450,7 @@ def _check_bars(body: str, lead: int, solid: list[_Token]) -> None:
         inner = body[first + 1 : second].strip() or "..."
         column = lead + first + 1
         raise ExpressionError(
-            f"|{_shorten(inner)}| is not understood: use abs({_shorten(inner)}) "
-            f"(column {column})",
+            f"|{_shorten(inner)}| is not understood: use abs({_shorten(inner)}) (column {column})",
             column,
         )
 
@@ -822,7 +821,7 @@ def _candidates(operand: Callable[[np.ndarray], np.ndarray], grid: np.ndarray,
     bad = np.flatnonzero(_violates(values, kind, tolerance))
     found.append(grid[bad[:: max(1, len(bad) // MAX_CANDIDATES)]])
     points = np.concatenate(found)
-    return points[:MAX_CANDIDATES * 4]
+    return points[: MAX_CANDIDATES * 4]
 
 
 def _sign_changes(values: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,9 +5,15 @@ column order):
 
 * ``x,target``     1-D regression
 * ``x,y,target``   2-D regression
-* ``x,y,label``    classification; labels are integers or strings, 2 to `MAX_CLASSES` of them,
-  mapped to class indices 0..k-1 in sorted order (numeric order when every label is an integer).
+* ``x,y,label``    classification; labels are whole numbers or strings, 2 to `MAX_CLASSES` of
+  them, mapped to class indices 0..k-1 in sorted order (numeric order when every label is a
+  number). Numeric labels are compared by value (``1``, ``1.0``, ``+1``, ``1e0`` are class
+  ``1``); a label that is a number but not a whole one (``0.5``) is refused: the column looks
+  continuous and should be named ``target``.
 
+The delimiter is the one the header uses: comma, semicolon or tab (Excel's ``sep=;`` first line
+is honoured and skipped); in semicolon files numbers may use decimal commas (``1,5``). The
+header's width is checked first (`MAX_COLUMNS`) and every step is linear in the file's length.
 The file must be UTF-8 (a byte-order mark is fine); line endings may be LF or CRLF; blank lines
 are skipped. Every problem raises `DatasetError` whose message starts with the line it is on,
 e.g. ``line 7: column 'target' is not a number: 'abc'``.
@@ -21,7 +27,8 @@ import io
 import re
 import secrets
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +50,16 @@ LAYOUTS = {
 KNOWN_COLUMNS = ("x", "y", "target", "label")
 EXPECTED = "x,target or x,y,target (regression) or x,y,label (classification)"
 
+MAX_COLUMNS = 1000  # header width, checked before the file is parsed
+
+#: Delimiters recognised from the header, and their names for messages.
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
 _INTEGER = re.compile(r"[+-]?\d+")
+_NUMERIC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_DIGITS = re.compile(r"[+-]?\d*")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+_SEP_LINE = re.compile(r"\s*sep=(.)\s*", re.IGNORECASE)  # Excel's first line: sep=;
 
 
 class DatasetError(ValueError):
@@ -109,8 +125,64 @@ def parse_csv(
     max_bytes: int = MAX_BYTES,
     max_rows: int = MAX_ROWS,
     min_rows: int = MIN_ROWS,
+    max_columns: int = MAX_COLUMNS,
 ) -> ParsedDataset:
-    """Parse an uploaded CSV file into a `ParsedDataset`, or raise `DatasetError`."""
+    """Parse an uploaded CSV file into a `ParsedDataset`, or raise `DatasetError`.
+
+    The size, then the header's width are checked before anything else reads the file, and
+    every step is linear in the file's length (a 1,000,000-column header is refused at once).
+    The delimiter (comma, semicolon or tab) is the one the header uses; Excel's ``sep=;`` first
+    line is honoured and skipped; semicolon files may write decimal commas (``1,5``).
+    """
+    text = _checked_text(data, max_bytes)
+    dialect = _dialect(text, max_columns)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter, strict=True)
+    try:
+        if dialect.skip_first:
+            next(reader)
+        header_line, header = _next_row(reader)
+        if header is None:
+            raise DatasetError("the file is empty")
+        layout = _read_header(header, header_line, dialect)
+        rows = _read_rows(reader, layout, dialect, max_rows)
+    except csv.Error as error:
+        raise DatasetError(f"malformed CSV: {error}", reader.line_num or 1) from None
+    return _dataset(layout, rows, min_rows)
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """How a file is written: its delimiter, decimal mark and whether line 1 is ``sep=``."""
+
+    delimiter: str
+    decimal_comma: bool
+    skip_first: bool
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The header read: regression or classification, input names and column positions."""
+
+    kind: str
+    input_names: tuple[str, ...]
+    positions: dict[str, int]
+    width: int
+
+    @property
+    def output_name(self) -> str:
+        return "target" if self.kind == "regression" else "label"
+
+
+@dataclass
+class _Rows:
+    """The data rows read so far: inputs, outputs (numbers or first-seen label ids), labels."""
+
+    inputs: list[list[float]] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+    label_ids: dict[str, int] = field(default_factory=dict)
+
+
+def _checked_text(data: Any, max_bytes: int) -> str:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DatasetError("the upload must be a file")
     data = bytes(data)
@@ -119,66 +191,98 @@ def parse_csv(
     text = _decode(data)
     if not text.strip():
         raise DatasetError("the file is empty")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header_line, header = _next_row(reader)
-        if header is None:
-            raise DatasetError("the file is empty")
-        kind, input_names, positions = _read_header(header, header_line)
-        width = len(header)
-        output_name = "target" if kind == "regression" else "label"
-        inputs: list[list[float]] = []
-        outputs: list[Any] = []
-        label_ids: dict[str, int] = {}
-        while True:
-            line, row = _next_row(reader)
-            if row is None:
-                break
-            if len(row) != width:
-                raise DatasetError(f"expected {width} fields, found {len(row)}", line)
-            if len(inputs) == max_rows:
-                raise DatasetError(f"too many rows (at most {max_rows:,} data rows)", line)
-            inputs.append(
-                [_number(row[positions[name]], name, line, MAX_INPUT) for name in input_names]
-            )
-            raw_output = row[positions[output_name]]
-            if kind == "regression":
-                outputs.append(_number(raw_output, output_name, line, MAX_TARGET))
-            else:
-                outputs.append(_label(raw_output, line, label_ids))
-    except csv.Error as error:
-        raise DatasetError(f"malformed CSV: {error}", reader.line_num or 1) from None
-    if not inputs:
-        raise DatasetError("the file has a header but no data rows")
-    if len(inputs) < min_rows:
-        raise DatasetError(f"only {len(inputs)} data rows (at least {min_rows} are needed)")
-    X = np.array(inputs, dtype=np.float64).reshape(len(inputs), len(input_names))
-    domain = [_span(X[:, column]) for column in range(X.shape[1])]
-    if kind == "regression":
-        Y = np.array(outputs, dtype=np.float64).reshape(-1, 1)
-        labels, classes = None, []
-    else:
-        if len(label_ids) < 2:
+    return text
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) from the start of `text`, found one at a time (linear overall)."""
+    start, number = 0, 1
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield number, text[start:end].rstrip("\r")
+        start, number = end + 1, number + 1
+
+
+def _dialect(text: str, max_columns: int) -> _Dialect:
+    """The delimiter from the header (or Excel's ``sep=`` line); the header's width limit."""
+    lines = _lines(text)
+    number, line = next(lines)
+    sep = _SEP_LINE.fullmatch(line)
+    forced = None
+    if sep:
+        forced = sep.group(1)
+        if forced not in DELIMITERS:
             raise DatasetError(
-                f"only one class ({next(iter(label_ids))!r}): "
+                f"unsupported separator {forced!r} in 'sep=': use a comma, semicolon or tab", number
+            )
+    header_number, header = number, line
+    if sep or not header.strip():
+        header_number, header = next(((n, text) for n, text in lines if text.strip()), (number, ""))
+    counts = {delimiter: header.count(delimiter) for delimiter in DELIMITERS}
+    delimiter = forced or max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    width = counts[delimiter] + 1
+    if width > max_columns:
+        raise DatasetError(f"too many columns: {width:,} (at most {max_columns:,})", header_number)
+    return _Dialect(delimiter, delimiter == ";", bool(sep))
+
+
+def _read_rows(reader: Any, layout: _Layout, dialect: _Dialect, max_rows: int) -> _Rows:
+    rows = _Rows()
+    while True:
+        line, row = _next_row(reader)
+        if row is None:
+            return rows
+        if len(row) != layout.width:
+            raise DatasetError(
+                f"expected {layout.width} fields, found {len(row)}"
+                + _field_count_hint(row, layout.width, dialect),
+                line,
+            )
+        if len(rows.inputs) == max_rows:
+            raise DatasetError(f"too many rows (at most {max_rows:,} data rows)", line)
+        rows.inputs.append([
+            _number(row[layout.positions[name]], name, line, MAX_INPUT, dialect)
+            for name in layout.input_names
+        ])  # fmt: skip
+        raw_output = row[layout.positions[layout.output_name]]
+        if layout.kind == "regression":
+            rows.outputs.append(_number(raw_output, "target", line, MAX_TARGET, dialect))
+        else:
+            rows.outputs.append(_label(raw_output, line, rows.label_ids, dialect))
+
+
+def _dataset(layout: _Layout, rows: _Rows, min_rows: int) -> ParsedDataset:
+    if not rows.inputs:
+        raise DatasetError("the file has a header but no data rows")
+    if len(rows.inputs) < min_rows:
+        raise DatasetError(f"only {len(rows.inputs)} data rows (at least {min_rows} are needed)")
+    n_inputs = len(layout.input_names)
+    X = np.array(rows.inputs, dtype=np.float64).reshape(len(rows.inputs), n_inputs)
+    domain = [_span(X[:, column]) for column in range(n_inputs)]
+    Y, labels, classes = None, None, []
+    if layout.kind == "regression":
+        Y = np.array(rows.outputs, dtype=np.float64).reshape(-1, 1)
+    else:
+        if len(rows.label_ids) < 2:
+            raise DatasetError(
+                f"only one class ({next(iter(rows.label_ids))!r}): "
                 f"classification needs 2 to {MAX_CLASSES} classes"
             )
-        Y = None
-        classes, index = _class_order(label_ids)
-        labels = index[np.array(outputs, dtype=np.int64)]
-        labels.setflags(write=False)
-    for array in (X, Y):
+        classes, index = _class_order(rows.label_ids)
+        labels = index[np.array(rows.outputs, dtype=np.int64)]
+    for array in (X, Y, labels):
         if array is not None:
             array.setflags(write=False)
     return ParsedDataset(
-        kind=kind,
-        inputs=len(input_names),
+        kind=layout.kind,
+        inputs=n_inputs,
         X=X,
         Y=Y,
         labels=labels,
         classes=classes,
         domain=domain,
-        n_rows=len(inputs),
+        n_rows=len(rows.inputs),
     )
 
 
@@ -271,25 +375,24 @@ def _next_row(reader: Any) -> tuple[int, list[str] | None]:
     return reader.line_num, None
 
 
-def _read_header(header: list[str], line: int) -> tuple[str, tuple[str, ...], dict[str, int]]:
+def _read_header(header: list[str], line: int, dialect: _Dialect) -> _Layout:
     names = [cell.strip().lower() for cell in header]
     if all(_is_number(name) for name in names if name):
-        shown = ", ".join(repr(cell.strip()) for cell in header)
+        shown = ", ".join(_shown(cell.strip()) for cell in header[:5])
         raise DatasetError(
             f"the first line must be a header such as 'x,target' or 'x,y,label', got {shown}", line
         )
     for position, name in enumerate(names, start=1):
         if not name:
             raise DatasetError(f"column {position} has no name", line)
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    counts = Counter(names)
+    duplicates = sorted(name for name, count in counts.items() if count > 1)
     if duplicates:
-        raise DatasetError(f"column {duplicates[0]!r} appears more than once", line)
+        raise DatasetError(f"column {_shown(duplicates[0])} appears more than once", line)
     unknown = [cell.strip() for cell, name in zip(header, names, strict=True)
                if name not in KNOWN_COLUMNS]  # fmt: skip
     if unknown:
-        listed = ", ".join(repr(name) for name in unknown)
-        plural = "column" if len(unknown) == 1 else "columns"
-        raise DatasetError(f"unknown {plural} {listed}: expected {EXPECTED}", line)
+        raise DatasetError(_unknown_columns(unknown, dialect), line)
     present = set(names)
     if "target" in present and "label" in present:
         raise DatasetError(
@@ -303,7 +406,44 @@ def _read_header(header: list[str], line: int) -> tuple[str, tuple[str, ...], di
         raise DatasetError("missing column 'y': classification needs x, y and label", line)
     kind, input_names = LAYOUTS[frozenset(present)]
     positions = {name: index for index, name in enumerate(names)}
-    return kind, input_names, positions
+    return _Layout(kind, input_names, positions, len(header))
+
+
+def _unknown_columns(unknown: list[str], dialect: _Dialect) -> str:
+    """``unknown column 'x|target': expected ...``, at most 5 names, with the likely cause."""
+    listed = ", ".join(_shown(name) for name in unknown[:5])
+    if len(unknown) > 5:
+        listed += f" and {len(unknown) - 5:,} more"
+    plural = "column" if len(unknown) == 1 else "columns"
+    message = f"unknown {plural} {listed}: expected {EXPECTED}"
+    separator = next((char for char in "|:/ " if any(char in name for name in unknown)), None)
+    if separator is not None and len(unknown) == 1:
+        shown = "a space" if separator == " " else repr(separator)
+        message += f" (the columns seem to be separated by {shown}: use a comma, semicolon or tab)"
+    elif dialect.delimiter != "," and any("," in name for name in unknown):
+        message += " (the header mixes commas with another separator: use one)"
+    return message
+
+
+def _field_count_hint(row: list[str], width: int, dialect: _Dialect) -> str:
+    """Why a row may have the wrong number of fields, when there is a likely cause."""
+    if (
+        dialect.delimiter == ","
+        and len(row) > width
+        and all(_DIGITS.fullmatch(cell.strip()) for cell in row)
+    ):
+        return " (decimal commas in a comma-separated file? write 1.5, or separate with ';')"
+    others = [
+        name
+        for delimiter, name in DELIMITERS.items()
+        if delimiter != dialect.delimiter and any(delimiter in cell for cell in row)
+    ]
+    if others and len(row) < width:
+        return (
+            f" (this line seems to be separated by {others[0]}s, the header by "
+            f"{DELIMITERS[dialect.delimiter]}s)"
+        )
+    return ""
 
 
 def _is_number(text: str) -> bool:
@@ -318,14 +458,24 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 20 else value[:20] + "…")
 
 
-def _number(cell: str, column: str, line: int, bound: float) -> float:
+def _decimal(text: str, dialect: _Dialect) -> str:
+    """`text` with a decimal comma made a point, in files whose delimiter is ';'."""
+    if dialect.decimal_comma and text.count(",") == 1 and "." not in text:
+        return text.replace(",", ".")
+    return text
+
+
+def _number(cell: str, column: str, line: int, bound: float, dialect: _Dialect) -> float:
     text = cell.strip()
     if not text:
         raise DatasetError(f"column {column!r} is empty", line)
     try:
-        value = float(text)
+        value = float(_decimal(text, dialect))
     except ValueError:
-        raise DatasetError(f"column {column!r} is not a number: {_shown(text)}", line) from None
+        raise DatasetError(
+            f"column {column!r} is not a number: {_shown(text)}" + _number_hint(text, dialect),
+            line,
+        ) from None
     if not np.isfinite(value):
         raise DatasetError(f"column {column!r} is not a finite number: {_shown(text)}", line)
     if abs(value) > bound:
@@ -336,8 +486,25 @@ def _number(cell: str, column: str, line: int, bound: float) -> float:
     return value
 
 
-def _label(cell: str, line: int, label_ids: dict[str, int]) -> int:
-    """The label's first-seen id (class order is fixed after reading all rows)."""
+def _number_hint(text: str, dialect: _Dialect) -> str:
+    """The likely cause of a cell that is not a number, when one is recognisable."""
+    if dialect.decimal_comma and "," in text and "." in text:
+        return " (write numbers without thousands separators, e.g. 1234,5)"
+    if not dialect.decimal_comma and _DECIMAL_COMMA.fullmatch(text):
+        return " (a decimal comma: write 1.5, or separate the columns with ';')"
+    for delimiter, name in DELIMITERS.items():
+        if delimiter != dialect.delimiter and delimiter in text:
+            return f" (the rows seem to be separated by {name}s, the header by " \
+                   f"{DELIMITERS[dialect.delimiter]}s)"  # fmt: skip
+    return ""
+
+
+def _label(cell: str, line: int, label_ids: dict[str, int], dialect: _Dialect) -> int:
+    """The label's first-seen id (class order is fixed after reading all rows).
+
+    Numeric labels are compared by value: ``1``, ``1.0``, ``+1``, ``1e0`` and ``01`` are one
+    class, named ``1``. A number that is not whole means the column holds measurements: refused.
+    """
     text = cell.strip()
     if not text:
         raise DatasetError("column 'label' is empty", line)
@@ -346,13 +513,24 @@ def _label(cell: str, line: int, label_ids: dict[str, int]) -> int:
             f"column 'label' is too long: {_shown(text)} (at most {MAX_LABEL_LENGTH} characters)",
             line,
         )
-    if _INTEGER.fullmatch(text):
-        text = str(int(text))  # "01", "+1" and "1" are one class
+    number = _decimal(text, dialect)
+    if _NUMERIC.fullmatch(number):
+        value = float(number)
+        if not value.is_integer():
+            raise DatasetError(
+                f"column 'label' looks continuous: {_shown(text)} is not a whole number (name "
+                "the column 'target' to fit it as a regression)",
+                line,
+            )
+        text = str(int(value))
     if text not in label_ids:
         if len(label_ids) == MAX_CLASSES:
+            hint = ""
+            if all(_INTEGER.fullmatch(name) for name in (*label_ids, text)):
+                hint = "; if the labels are measurements, name the column 'target' to fit them"
             raise DatasetError(
                 f"more than {MAX_CLASSES} classes (label {_shown(text)} would be number "
-                f"{MAX_CLASSES + 1})",
+                f"{MAX_CLASSES + 1}){hint}",
                 line,
             )
         label_ids[text] = len(label_ids)

@@ -7,12 +7,15 @@ compared by spelling, separators and decimal marks in CSV uploads, the zero-vari
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.expressions import ExpressionError, compile_expression, find_singularity
+from app.uploads import DatasetError, parse_csv
 
 
 def _singularity(text: str, domain: list[list[float]]) -> str | None:
@@ -196,7 +199,160 @@ def test_ordinary_expressions_are_not_mistaken_for_paper_notation(text):
 
 
 def test_other_refusals_keep_their_messages():
-    for text, fragment in [("x if x else 0", "use where"), ("x | 1", "use 'or'"),
-                           ("1j", "only real numbers"), ("'2x'", "text is not allowed")]:  # fmt: skip
+    cases = [("x if x else 0", "use where"), ("x | 1", "use 'or'"),
+             ("1j", "only real numbers"), ("'2x'", "text is not allowed")]  # fmt: skip
+    for text, fragment in cases:
         with pytest.raises(ExpressionError, match=fragment):
             compile_expression(text)
+
+
+# --- CSV labels compared by value ---------------------------------------------------------------
+
+
+def _labelled(labels: list[str], delimiter: str = ",") -> bytes:
+    lines = [delimiter.join(["x", "y", "label"])]
+    lines += [delimiter.join([str(i), str(i % 7), label]) for i, label in enumerate(labels)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("spellings", "classes"),
+    [
+        (["0", "0.0", "1", "1.0", "1.00"], ["0", "1"]),  # the field report (pandas writes 1.0)
+        (["1", "+1", "01", "1.", "1e0", "2", "2.000", "20e-1"], ["1", "2"]),
+        (["-1.0", "2", "10.00", "-1", "1e1"], ["-1", "2", "10"]),
+        ([f"{k}.0" for k in range(10, 0, -1)], [str(k) for k in range(1, 11)]),  # numeric order
+        (["cat", "dog", "1.0", "1"], ["1", "cat", "dog"]),
+    ],
+)
+def test_labels_are_folded_by_value_and_numbers_sorted_numerically(spellings, classes):
+    labels = (spellings * (40 // len(spellings) + 1))[:40]
+    dataset = parse_csv(_labelled(labels))
+    assert dataset.classes == classes
+    expected = [classes.index(_canonical(label)) for label in labels]
+    np.testing.assert_array_equal(dataset.labels, expected)
+
+
+def _canonical(label: str) -> str:
+    try:
+        return str(int(float(label)))
+    except ValueError:
+        return label
+
+
+def test_decimal_comma_labels_in_a_semicolon_file_are_folded_too():
+    dataset = parse_csv(_labelled(["0", "0,0", "1,0", "1"] * 5, delimiter=";"))
+    assert dataset.classes == ["0", "1"]
+    np.testing.assert_array_equal(dataset.labels[:4], [0, 0, 1, 1])
+
+
+@pytest.mark.parametrize(
+    ("label", "delimiter"), [("0.5", ","), ("2.5e-1", ","), ("-1.25", ","), ("0,5", ";")]
+)
+def test_a_label_that_is_not_a_whole_number_is_refused_as_continuous(label, delimiter):
+    labels = ["0", "1"] * 5
+    labels[4] = label  # line 6
+    with pytest.raises(DatasetError) as caught:
+        parse_csv(_labelled(labels, delimiter))
+    message = str(caught.value)
+    assert message.startswith("line 6: column 'label' looks continuous"), message
+    assert "'target'" in message and "regression" in message
+
+
+def test_many_numeric_labels_suggest_a_regression():
+    with pytest.raises(DatasetError, match="more than 10 classes.*'target'"):
+        parse_csv(_labelled([str(i) for i in range(20)]))
+
+
+# --- separators and decimal marks ---------------------------------------------------------------
+
+GERMAN = "x;target\n" + "".join(f"{i},5;{i * 2},25\n" for i in range(12))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GERMAN,  # the field report: a German Excel file
+        "sep=;\n" + GERMAN,  # Excel's separator line
+        "SEP=;\r\n" + GERMAN.replace("\n", "\r\n"),
+        "x;target\n" + "".join(f"{i}.5;{i * 2}.25\n" for i in range(12)),  # ; with points
+        "x\ttarget\n" + "".join(f"{i}.5\t{i * 2}.25\n" for i in range(12)),  # tab
+        "sep=,\nx,target\n" + "".join(f"{i}.5,{i * 2}.25\n" for i in range(12)),
+        "\n\nx ; target\n" + "".join(f" {i},5 ; {i * 2},25 \n" for i in range(12)),
+    ],
+)
+def test_delimiter_and_decimal_mark_are_read_from_the_file(text):
+    dataset = parse_csv(text.encode())
+    assert dataset.n_rows == 12 and dataset.kind == "regression"
+    np.testing.assert_allclose(dataset.X[:, 0], np.arange(12) + 0.5)
+    np.testing.assert_allclose(dataset.Y[:, 0], np.arange(12) * 2 + 0.25)
+
+
+def test_semicolon_classification_with_decimal_commas():
+    text = "x;y;label\n" + "".join(f"{i},5;-{i},25;{'ab'[i % 2]}\n" for i in range(12))
+    dataset = parse_csv(text.encode())
+    assert dataset.classes == ["a", "b"] and dataset.X[1].tolist() == [1.5, -1.25]
+
+
+def test_line_numbers_count_the_sep_line():
+    text = "sep=;\nx;target\n" + "".join(f"{i};{i}\n" for i in range(5)) + "1;zz\n"
+    with pytest.raises(DatasetError, match="^line 8: column 'target' is not a number: 'zz'"):
+        parse_csv(text.encode())
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        ("x,target\n" + "1,5,2,25\n" * 12, "decimal commas in a comma-separated file"),
+        ("x,target\n" + '"1,5",2\n' * 12, "a decimal comma: write 1.5"),
+        ("x\ttarget\n" + "1,5\t2\n" * 12, "a decimal comma: write 1.5"),
+        ("x;target\n" + "1.234,5;2\n" * 12, "without thousands separators"),
+        ("x|target\n" + "1|2\n" * 12, "separated by '|'"),
+        ("x target\n" + "1 2\n" * 12, "separated by a space"),
+        ("x,target\n" + "1;2\n" * 12, "separated by semicolons, the header by commas"),
+        ("sep=|\nx|target\n" + "1|2\n" * 12, "unsupported separator '|'"),
+    ],
+)
+def test_a_file_that_still_cannot_be_read_names_the_likely_cause(text, cause):
+    with pytest.raises(DatasetError) as caught:
+        parse_csv(text.encode())
+    assert cause in str(caught.value), str(caught.value)
+    assert str(caught.value).startswith("line ")
+
+
+# --- a wide header costs time linear in its width (issue 15, item 1) ------------------------------
+
+
+@pytest.mark.parametrize("width", [1_001, 60_000, 1_000_000])
+def test_a_wide_header_is_refused_naming_the_limit(width):
+    data = (",".join("c" for _ in range(width)) + "\n" + "1," * (width - 1) + "1\n").encode()
+    with pytest.raises(DatasetError) as caught:
+        parse_csv(data, max_bytes=len(data))
+    assert str(caught.value) == f"line 1: too many columns: {width:,} (at most 1,000)"
+
+
+def test_the_width_limit_is_checked_before_the_size_of_the_rest():
+    data = (";".join("c" for _ in range(60_000)) + "\n" + "1;2\n" * 10).encode()
+    with pytest.raises(DatasetError, match="too many columns: 60,000"):
+        parse_csv(data)
+
+
+def _best_time(data: bytes, repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with pytest.raises(DatasetError):
+            parse_csv(data, max_columns=10**7)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("names", ["unique", "repeated"])
+def test_parsing_a_header_is_linear_in_its_width(names):
+    def header(width: int) -> bytes:
+        cells = [f"c{i}" if names == "unique" else "x" for i in range(width)]
+        return (",".join(cells) + "\n1,2\n").encode()
+
+    small, large = _best_time(header(2_000)), _best_time(header(200_000))
+    # 100 times the width: linear costs ~100 times as much, quadratic ~10,000 times
+    assert large < 1_000 * small, (small, large)
