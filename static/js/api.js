@@ -21,6 +21,8 @@ function request(method, url, body, { signal } = {}) {
 }
 
 export const api = {
+  /** The run config as JSON Schema: every field's choices, limits, default and help. */
+  schema: () => request("GET", "/api/schema"),
   createRun: (config) => request("POST", "/api/runs", config),
   getRun: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}`),
   control: (id, action) => request("POST", `/api/runs/${encodeURIComponent(id)}/${action}`),

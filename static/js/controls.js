@@ -1,11 +1,12 @@
 // The configuration form: task picker, editable hidden-layer list, training and data fields,
 // client-side validation next to each field, and the server's 400 errors shown the same way.
+// The choices, limits, defaults and help of the fields come from the run config's JSON Schema
+// (GET /api/schema, read by `ConfigSchema`): the page holds no copy of them.
 // Besides the server's tasks the picker offers "Your function" (task `custom`: an expression
 // typed in the form) and every CSV uploaded from this page (tasks `dataset:<id>`).
 
 export const CUSTOM_ID = "custom";
 export const DATASET_PREFIX = "dataset:";
-export const MAX_EXPRESSION = 200;
 
 /** True for the user's own tasks: a typed function or uploaded data. */
 export function isOwnTask(task) {
@@ -25,25 +26,97 @@ const KIND_GROUPS = [
   { label: "Classification", match: (t) => !isOwnTask(t) && t.kind === "classification" },
   { label: "Your own", match: isOwnTask },
 ];
-const MAX_LAYERS = 8;
-const MAX_NEURONS = 1024;
 const NUMBER_FIELDS = ["lr", "momentum", "weight_decay", "batch_size", "epochs", "samples",
   "noise", "test_fraction", "seed"];
-const INTEGER_FIELDS = new Set(["batch_size", "epochs", "samples", "seed"]);
-const AXES = ["x", "y", "z"];
-
-/** Rules for one numeric field: returns an error message or "". */
-const RULES = {
-  lr: (v) => (v > 0 && v <= 10 ? "" : "Use a learning rate above 0 and at most 10."),
-  momentum: (v) => (v >= 0 && v < 1 ? "" : "Use a momentum from 0 up to (not including) 1."),
-  weight_decay: (v) => (v >= 0 ? "" : "Weight decay cannot be negative."),
-  batch_size: (v) => (v >= 1 ? "" : "Use a batch size of at least 1."),
-  epochs: (v) => (v >= 1 && v <= 100000 ? "" : "Use 1 to 100,000 epochs."),
-  samples: (v) => (v >= 10 && v <= 100000 ? "" : "Use 10 to 100,000 samples."),
-  noise: (v) => (v >= 0 ? "" : "Noise is a standard deviation: 0 or more."),
-  test_fraction: (v) => (v > 0 && v <= 0.9 ? "" : "Use a fraction above 0 and at most 0.9."),
-  seed: (v) => (v >= 0 && v <= 4294967295 ? "" : "Use a seed from 0 to 4294967295."),
+const CHOICE_FIELDS = ["activation", "optimizer", "loss"];
+// How the choices read in the selects (the schema gives the names; any name without a label
+// here shows as itself).
+const CHOICE_LABELS = {
+  optimizer: { adam: "Adam", sgd: "SGD", rmsprop: "RMSprop" },
+  loss: { cross_entropy: "Cross-entropy (softmax)", mse: "MSE on one-hot targets" },
 };
+const AXES = ["x", "y", "z"];
+// JSON Schema extension of /api/schema: a noise limit for classification tasks only.
+const CLASSIFICATION_MAXIMUM = "x-classificationMaximum";
+
+function formatLimit(value) {
+  return Number(value).toLocaleString("en-US", { maximumFractionDigits: 6 });
+}
+
+/** The limits in words: "from 1 to 100,000", "above 0 and at most 10", "0 or more". */
+export function rangeText({ min, max, above, below }) {
+  const low = min !== undefined ? `from ${formatLimit(min)}`
+    : above !== undefined ? `above ${formatLimit(above)}` : "";
+  if (max !== undefined) {
+    return min !== undefined ? `${low} to ${formatLimit(max)}`
+      : `${low}${low ? " and " : ""}at most ${formatLimit(max)}`;
+  }
+  if (below !== undefined) return `${low}${low ? " up to (not including) " : "below "}${formatLimit(below)}`;
+  return min !== undefined ? `of ${formatLimit(min)} or more` : low;
+}
+
+/** The run config's JSON Schema (GET /api/schema): each field's choices, limits and help. */
+export class ConfigSchema {
+  /** @param {object|null} schema the JSON Schema (null when it could not be loaded) */
+  constructor(schema) {
+    this.properties = (schema && schema.properties) || {};
+  }
+
+  /** A field's schema; a nullable field's (anyOf [..., {type: "null"}]) other branch merged in. */
+  field(name) {
+    const property = this.properties[name] || {};
+    const branch = (property.anyOf || []).find((s) => s.type && s.type !== "null");
+    return branch ? { ...property, ...branch } : property;
+  }
+
+  /** The names a choice field accepts (its `enum`). */
+  choices(name) {
+    return this.field(name).enum || [];
+  }
+
+  /** Every declared default: {field: value} (the task's own defaults take precedence). */
+  defaults() {
+    const defaults = {};
+    for (const [name, property] of Object.entries(this.properties)) {
+      if ("default" in property) defaults[name] = property.default;
+    }
+    return defaults;
+  }
+
+  isInteger(name) {
+    return this.field(name).type === "integer";
+  }
+
+  /** {min, max, above, below} of a number field (`classification`: with that kind's limits). */
+  limits(name, { classification = false } = {}) {
+    const s = this.field(name);
+    const limits = { min: s.minimum, max: s.maximum, above: s.exclusiveMinimum, below: s.exclusiveMaximum };
+    if (classification && s[CLASSIFICATION_MAXIMUM] !== undefined) {
+      limits.max = Math.min(limits.max ?? Infinity, s[CLASSIFICATION_MAXIMUM]);
+    }
+    return limits;
+  }
+
+  /** "" when the number `value` is within the field's limits, else a message saying them. */
+  check(name, value, options) {
+    const { min, max, above, below } = this.limits(name, options);
+    const inside = !(value < min || value > max || value <= above || value >= below);
+    if (inside) return "";
+    const kind = this.isInteger(name) ? "a whole number" : "a number";
+    return `Use ${kind} ${rangeText({ min, max, above, below })}.`;
+  }
+
+  /** Gives a number input its field's min, max, step and help (as a tooltip). */
+  applyTo(input, name) {
+    const s = this.field(name);
+    const low = s.minimum ?? s.exclusiveMinimum;
+    const high = s.maximum ?? s.exclusiveMaximum;
+    if (low !== undefined) input.min = String(low);
+    if (high !== undefined) input.max = String(high);
+    input.step = this.isInteger(name) ? "1" : "any";
+    if (s.description) input.title = s.description;
+  }
+}
 
 /** Range ends with at most 6 significant digits (π shows as 3.14159, not 3.141592653589793). */
 function formatBound(value) {
@@ -62,11 +135,13 @@ export class ConfigForm {
    * @param {HTMLFormElement} form
    * @param {object[]} tasks task dicts from /api/tasks
    * @param {{onTaskChange: Function, onChange: Function, onSubmit: Function}} handlers
+   * @param {ConfigSchema} schema the run config's choices and limits
    */
-  constructor(form, tasks, handlers) {
+  constructor(form, tasks, handlers, schema) {
     this.form = form;
     this.tasks = tasks;
     this.handlers = handlers;
+    this.schema = schema;
     this.taskSelect = form.querySelector("#task");
     this.layerList = form.querySelector("#hidden-layers");
     this.addLayerButton = form.querySelector("#add-layer");
@@ -75,6 +150,7 @@ export class ConfigForm {
     this.speedSelect = form.querySelector("#epochs_per_second");
     this.task = null;
     this.fillTaskPicker();
+    this.applySchema();
 
     this.taskSelect.addEventListener("change", () => handlers.onTaskChange(this.taskSelect.value));
     this.addLayerButton.addEventListener("click", () => {
@@ -105,6 +181,23 @@ export class ConfigForm {
       event.preventDefault();
       handlers.onSubmit();
     });
+  }
+
+  /** Choices, limits and help of the fields, from the schema. */
+  applySchema() {
+    for (const name of CHOICE_FIELDS) {
+      const select = this.form.elements[name];
+      const labels = CHOICE_LABELS[name] || {};
+      select.replaceChildren(...this.schema.choices(name).map((value) => new Option(labels[value] || value, value)));
+      const help = this.schema.field(name).description;
+      if (help) select.title = help;
+    }
+    for (const name of NUMBER_FIELDS) this.schema.applyTo(this.form.elements[name], name);
+    const maxLength = this.schema.field("expression").maxLength;
+    if (maxLength) this.expressionInput.maxLength = maxLength;
+    this.layerLimits = this.schema.field("hidden");
+    const bounds = (this.schema.field("domain").items || {}).items || {};
+    this.domainBounds = { min: bounds.minimum, max: bounds.maximum };
   }
 
   fillTaskPicker() {
@@ -208,6 +301,10 @@ export class ConfigForm {
     input.setAttribute("aria-label", label);
     input.setAttribute("aria-describedby", `error-${field}`);
     input.inputMode = "decimal";
+    if (field === "domain") {
+      if (this.domainBounds.min !== undefined) input.min = String(this.domainBounds.min);
+      if (this.domainBounds.max !== undefined) input.max = String(this.domainBounds.max);
+    }
     return input;
   }
 
@@ -227,7 +324,9 @@ export class ConfigForm {
       label.textContent = `Layer ${index + 1}`;
       const input = document.createElement("input");
       input.type = "number";
-      input.min = "1";
+      const neurons = this.layerLimits.items || {};
+      if (neurons.minimum !== undefined) input.min = String(neurons.minimum);
+      if (neurons.maximum !== undefined) input.max = String(neurons.maximum);
       input.step = "1";
       input.id = id;
       input.className = "layer-size";
@@ -245,7 +344,7 @@ export class ConfigForm {
       row.append(label, input, remove);
       this.layerList.appendChild(row);
     });
-    this.addLayerButton.disabled = sizes.length >= MAX_LAYERS;
+    this.addLayerButton.disabled = sizes.length >= (this.layerLimits.maxItems ?? Infinity);
   }
 
   /** Fills every field from a (possibly partial) config; missing fields keep their value. */
@@ -315,15 +414,18 @@ export class ConfigForm {
     if (this.isCustom()) {
       config.expression = this.expressionInput.value.trim();
       if (!config.expression) errors.expression = "Type a function of x (or of x and y), e.g. sin(5*x)*x.";
-      else if (config.expression.length > MAX_EXPRESSION) errors.expression = `Keep it to ${MAX_EXPRESSION} characters.`;
+      else if (config.expression.length > this.expressionInput.maxLength && this.expressionInput.maxLength > 0) {
+        errors.expression = `Keep it to ${this.expressionInput.maxLength} characters.`;
+      }
     }
     const hidden = this.hiddenSizes();
-    const bad = hidden.findIndex((n) => !(n >= 1 && n <= MAX_NEURONS));
+    const { minimum: fewest, maximum: most } = this.layerLimits.items || {};
+    const bad = hidden.findIndex((n) => !Number.isInteger(n) || n < fewest || n > most);
     if (bad >= 0) {
       const value = this.layerInputs()[bad].value.trim();
-      errors.hidden = value === "0" || Number(value) < 1
-        ? `Layer ${bad + 1} needs at least 1 neuron.`
-        : `Layer ${bad + 1}: use a whole number of neurons from 1 to ${MAX_NEURONS}.`;
+      errors.hidden = value !== "" && Number(value) < fewest
+        ? `Layer ${bad + 1} needs at least ${fewest} neuron${fewest === 1 ? "" : "s"}.`
+        : `Layer ${bad + 1}: use a whole number of neurons ${rangeText({ min: fewest, max: most })}.`;
       errors.hiddenIndex = bad;
     }
     config.hidden = hidden;
@@ -336,8 +438,11 @@ export class ConfigForm {
       const input = this.form.elements[name];
       const v = parseNumber(input);
       if (!Number.isFinite(v)) errors[name] = "Enter a number.";
-      else if (INTEGER_FIELDS.has(name) && !Number.isInteger(v)) errors[name] = "Enter a whole number.";
-      else if (RULES[name](v)) errors[name] = RULES[name](v);
+      else if (this.schema.isInteger(name) && !Number.isInteger(v)) errors[name] = "Enter a whole number.";
+      else {
+        const problem = this.schema.check(name, v, { classification: this.classifies() });
+        if (problem) errors[name] = problem;
+      }
       config[name] = v;
     }
     config.epochs_per_second = this.speedSelect.value === "" ? null : Number(this.speedSelect.value);
@@ -348,6 +453,9 @@ export class ConfigForm {
       const axis = this.task.inputs === 1 ? "x" : AXES[d];
       if (!Number.isFinite(lo) || !Number.isFinite(hi)) errors.domain = `Enter both ends of the ${axis} range.`;
       else if (!(lo < hi)) errors.domain = `The ${axis} range must run from a lower to a higher value.`;
+      else if (lo < this.domainBounds.min || hi > this.domainBounds.max) {
+        errors.domain = `Keep the ${axis} range ${rangeText(this.domainBounds)}.`;
+      }
       domain.push([lo, hi]);
     }
     if (!dataset) config.domain = domain;

@@ -2,7 +2,7 @@
 
 import { AccuracyChart } from "./accuracy_chart.js";
 import { api } from "./api.js";
-import { CUSTOM_ID, ConfigForm, DATASET_PREFIX, usesY } from "./controls.js";
+import { CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, usesY } from "./controls.js";
 import { createFitView } from "./fit_views.js";
 import { LossChart } from "./loss_chart.js";
 import { NetworkView } from "./network_view.js";
@@ -14,11 +14,6 @@ import { onThemeChange } from "./theme.js";
 import { UploadControl } from "./upload.js";
 import { queryToConfig, taskFromPath, writeUrl } from "./url_state.js";
 
-const FALLBACK_CONFIG = {
-  hidden: [32, 32], activation: "tanh", optimizer: "adam", lr: 0.01, momentum: 0.9,
-  weight_decay: 0, batch_size: 32, epochs: 500, samples: 500, test_fraction: 0.3, noise: 0,
-  seed: 0,
-};
 const LOSS_LABELS = { mse: "MSE", cross_entropy: "cross-entropy", bce: "BCE" };
 const DEFAULT_EXPRESSION = "sin(3*x) * exp(-x**2/4)";
 // Form fields whose change changes the preview, per kind of task.
@@ -54,6 +49,21 @@ const accuracyChart = loop.add(new AccuracyChart($("#accuracy-chart")));
 const network = loop.add(new NetworkView($("#network-view"), $("#network-note")));
 network.requestRender = () => loop.request();
 let fitView = null;
+
+/** The run config's JSON Schema: the form's choices, limits and fallback defaults. */
+async function loadSchema() {
+  try {
+    const response = await api.schema();
+    if (response.ok && response.data) return new ConfigSchema(response.data);
+  } catch {
+    // reported below
+  }
+  status.setBanner("run", "failed", "Could not load the run settings from the server: reload the page.");
+  return new ConfigSchema(null);
+}
+const schema = await loadSchema();
+// Defaults of fields a task does not set (the speed is not one: it stays as chosen).
+const { epochs_per_second: _pace, ...FALLBACK_CONFIG } = schema.defaults();
 
 const state = {
   task: null, runId: null, ownRun: false, status: "idle",
@@ -92,7 +102,7 @@ const form = new ConfigForm($("#config-form"), tasks, {
     syncUrl();
   },
   onSubmit: () => train(),
-});
+}, schema);
 
 new UploadControl($("#upload"), {
   onUploaded: (summary) => {
@@ -532,6 +542,6 @@ start();
 
 // A handle for tests, benchmarks and curious users in the console.
 window.studio = {
-  state, stats: loop.stats, lossChart, accuracyChart, network, form, socket, previewer,
+  state, stats: loop.stats, lossChart, accuracyChart, network, form, socket, previewer, schema,
   get fitView() { return fitView; },
 };
