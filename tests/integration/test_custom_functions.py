@@ -209,11 +209,19 @@ def test_preview_of_a_custom_2d_expression(server):
     np.testing.assert_allclose(z, np.maximum(xs, 0)[None, :] + ys[:, None], atol=1e-4)
 
 
-def test_preview_of_a_partly_non_finite_target_warns_and_sends_nulls(server):
-    answer = preview(server, task="custom", expression="log(x)", domain=[[-1, 1]])
-    assert answer["warning"] == "log(x) is not finite at x = -1 (got nan)"
-    ys = answer["target"]["y"]
-    assert ys[0] is None and ys[-1] == 0 and None not in ys[100:]
+def test_preview_of_a_target_not_finite_on_the_domain_is_a_400_naming_the_point(server):
+    # issue 14: a custom task whose target is not finite somewhere is refused when it is built,
+    # so the preview answers as a run does (it used to draw the finite part with a warning)
+    response = post(server, "/api/preview", {"task": "custom", "expression": "log(x)",
+                                             "domain": [[-1, 1]]})  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"expression": "log(x) is not finite at x = -1 (got nan)"}
+
+
+def test_preview_of_a_target_too_large_somewhere_warns(server):
+    answer = preview(server, task="custom", expression="exp(x)", domain=[[0, 100]])
+    assert "too large at x = " in answer["warning"]
+    assert answer["target"]["y"][0] == 1
 
 
 def test_preview_of_a_classification_task_gives_labelled_points(server):
@@ -253,3 +261,42 @@ def test_a_preview_body_that_is_not_an_object_is_a_400(server):
         timeout=10,
     )
     assert response.status_code == 400 and "body" in response.json()["errors"]
+
+
+# ------------------------------------------------------------------- field reports (issue 14)
+
+SINGULAR = [
+    ({"expression": "1/x", "domain": [[-3, 3]]}, "1/x is not finite at x = 0"),
+    ({"expression": "tan(x)"}, "tan(x) is not finite at x = -1.5708"),
+    ({"expression": "log(x**2)", "domain": [[-1, 2]]}, "log(x**2) is not finite at x = 0"),
+    ({"expression": "1/(x - y)", "domain": [[-1, 1], [-2, 2]]}, "1/(x - y) is not finite at x ="),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), SINGULAR, ids=[b["expression"] for b, _ in SINGULAR])
+@pytest.mark.parametrize("path", ["/api/runs", "/api/preview"])
+def test_a_pole_between_sample_points_is_a_400_naming_the_place(server, path, body, message):
+    before = custom_run_ids(server)
+    response = post(server, path, {"task": "custom", **body})
+    assert response.status_code == 400, response.text
+    errors = response.json()["errors"]
+    assert set(errors) == {"expression"} and errors["expression"].startswith(message), errors
+    assert custom_run_ids(server) == before
+
+
+def test_the_same_function_away_from_its_pole_trains(server):
+    run_id = start_run(server, task="custom", expression="1/x", domain=[[0.5, 3]], epochs=3)
+    assert run_id
+
+
+@pytest.mark.parametrize(
+    ("text", "fix"),
+    [("2x", "write 2*x"), ("sin x", "write sin(x)"), ("|x|", "use abs(x)"),
+     ("(x+1)(x-1)", "write (x+1)*(x-1)")],
+)  # fmt: skip
+@pytest.mark.parametrize("path", ["/api/runs", "/api/preview"])
+def test_paper_notation_is_a_400_spelling_the_fix(server, path, text, fix):
+    response = post(server, path, {"task": "custom", "expression": text})
+    assert response.status_code == 400
+    message = response.json()["errors"]["expression"]
+    assert fix in message and "column" in message, message

@@ -231,3 +231,43 @@ def test_other_huge_bodies_are_a_413(server):
         timeout=30,
     )
     assert response.status_code == 413
+
+
+# --------------------------------------------------------------------------- field reports
+
+
+def test_a_german_excel_file_uploads_and_trains(server, client):
+    rows = "".join(f"{i / 10:.1f};{(i / 10) ** 2:.2f}\n".replace(".", ",") for i in range(-20, 21))
+    summary = uploaded(server, ("sep=;\nx;target\n" + rows).encode())
+    assert summary["kind"] == "regression" and summary["n_rows"] == 41
+    assert summary["domain"] == [[-2.0, 2.0]]
+    assert summary["preview"]["target"][0] == pytest.approx(4.0)
+    run_id = start_run(server, task=f"dataset:{summary['id']}", epochs=5)
+    _snapshot, done = watch_to_done(client, run_id)
+    assert done["status"] == "finished"
+
+
+def test_labels_written_as_1_and_1_0_are_one_class(server):
+    spellings = ["0", "0.0", "1", "1.0", "1.00"]
+    rows = "".join(f"{i},{i % 3},{spellings[i % 5]}\n" for i in range(40))
+    summary = uploaded(server, ("x,y,label\n" + rows).encode())
+    assert summary["classes"] == ["0", "1"]
+    assert summary["task"]["outputs"] == 2
+
+
+def test_continuous_labels_are_a_400_suggesting_target(server):
+    rows = "".join(f"{i},{i},{i * 0.37:.2f}\n" for i in range(20))
+    response = upload(server, ("x,y,label\n" + rows).encode())
+    assert response.status_code == 400
+    message = response.json()["errors"]["file"]
+    assert message.startswith("line 3: column 'label' looks continuous") and "'target'" in message
+
+
+@pytest.mark.parametrize("width", [60_000, 1_000_000])
+def test_a_wide_header_is_a_400_naming_the_limit(server, width):
+    data = (",".join("c" for _ in range(width)) + "\n1,2\n").encode()
+    response = upload(server, data)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "file": f"line 1: too many columns: {width:,} (at most 1,000)"
+    }
