@@ -53,8 +53,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
     from .api import api
+    from .manager import RunManager
     from .pages import pages
-    from .runs import RunManager
     from .sockets import register_socket_events
     from .uploads import DatasetStore
 

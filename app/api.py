@@ -8,9 +8,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from .control import TERMINAL, ControlError
 from .expressions import ExpressionError
+from .manager import RunManager
 from .previews import dataset_json, task_preview
-from .runs import TERMINAL, Run, RunManager
+from .runs import Run
 from .schema import run_config_json_schema
 from .tasks import CUSTOM_ID, task_list
 from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big
@@ -138,20 +140,23 @@ def get_run(run_id: str) -> Any:
     return jsonify(run.status_json())
 
 
-def _control(run_id: str, action: str) -> Any:
+def _control(run_id: str, action: str, *args: Any) -> Any:
     manager = _manager()
     run: Run | None = manager.get(run_id)
     if run is None:
         return _unknown(run_id)
     if run.status in TERMINAL:
         return jsonify(id=run.id, status=run.status, error=f"run already {run.status}"), 409
-    status = getattr(manager, action)(run)
+    try:
+        status = getattr(manager, action)(run, *args)
+    except ControlError as error:
+        return jsonify(id=run.id, status=run.status, error=str(error)), 409
     return jsonify(id=run.id, status=status, epoch=run.epoch)
 
 
 @api.post("/runs/<run_id>/pause")
 def pause_run(run_id: str) -> Any:
-    """Pause after the current epoch (answers once the run has paused)."""
+    """Pause within one slice of training (answers once the run has paused)."""
     return _control(run_id, "pause")
 
 
@@ -163,8 +168,29 @@ def resume_run(run_id: str) -> Any:
 
 @api.post("/runs/<run_id>/stop")
 def stop_run(run_id: str) -> Any:
-    """Stop the run within one epoch; it ends as `stopped`."""
+    """Stop the run within one slice of training; it ends as `stopped`."""
     return _control(run_id, "stop")
+
+
+@api.post("/runs/<run_id>/step")
+def step_run(run_id: str) -> Any:
+    """While paused, train ``{epochs: n}`` (default 1) or ``{batches: n}`` more; stays paused.
+
+    200 ``{id, status, epoch}`` once done (or after a short wait), 400 ``{errors}`` for a bad
+    body, 409 unless the run is paused.
+    """
+    body = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(body, dict):
+        return jsonify(errors={"body": 'a JSON object: {"epochs": n} or {"batches": n}'}), 400
+    unknown = sorted(set(body) - {"epochs", "batches"})
+    if unknown:
+        return jsonify(errors={unknown[0]: f"unknown field {unknown[0]!r}"}), 400
+    if len(body) > 1:
+        return jsonify(errors={"body": "give one of epochs or batches, not both"}), 400
+    unit, count = next(iter(body.items()), ("epochs", 1))
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
+        return jsonify(errors={unit: "must be a whole number from 1 to 100000"}), 400
+    return _control(run_id, "step", unit, count)
 
 
 @api.errorhandler(404)

@@ -7,17 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from network import datasets
-
 from .encoding import round_array
 from .expressions import ExpressionError
-from .tasks import DATA_POINTS_SHOWN, GRID_POINTS, Task, dataset_task, fitting_domain
+from .payloads import DATA_POINTS_SHOWN, grid_values_json, points_json, shown_rows
+from .tasks import Task, classification_domain, dataset_task, evaluation_grid
 from .uploads import ParsedDataset
-
-
-def shown_rows(count: int, limit: int = DATA_POINTS_SHOWN) -> np.ndarray:
-    """At most `limit` row indices, evenly spread (the same pick as a run's shown points)."""
-    return np.unique(np.linspace(0, count - 1, min(count, limit)).astype(int))
 
 
 def task_preview(task: Task, config: dict[str, Any]) -> dict[str, Any]:
@@ -39,22 +33,12 @@ def task_preview(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     if task.kind == "classification":
         X, labels = task.sample(config["samples"], config["noise"], config["seed"])
         rows = shown_rows(len(X))
-        answer["data"] = {
-            "x": round_array(X[rows, 0]),
-            "y": round_array(X[rows, 1]),
-            "label": labels[rows].tolist(),
-        }
-        fitted = fitting_domain(X, task.centred)
-        answer["domain"] = [
-            [min(lo, fit_lo), max(hi, fit_hi)]
-            for (lo, hi), (fit_lo, fit_hi) in zip(config["domain"], fitted, strict=True)
-        ]
+        answer["data"] = points_json(X[rows], labels[rows], classification=True)
+        answer["domain"] = classification_domain(task, config["domain"], X)
         answer["warning"] = None
         return answer
 
-    axes, grid = datasets.grid(
-        [tuple(pair) for pair in config["domain"]], GRID_POINTS[task.inputs], dtype=np.float64
-    )
+    axes, grid = evaluation_grid(config["domain"])
     warning = None
     if task.expression is not None:
         values = task.expression(*grid.T)
@@ -65,11 +49,7 @@ def task_preview(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     else:
         values = np.asarray(task.fn(*grid.T), dtype=np.float64)
     values = values.reshape(tuple(len(axis) for axis in reversed(axes)))
-    if task.inputs == 1:
-        target = {"x": round_array(axes[0]), "y": round_array(values)}
-    else:
-        target = {"x": round_array(axes[0]), "y": round_array(axes[1]), "z": round_array(values)}
-    answer["target"] = target
+    answer["target"] = grid_values_json([round_array(axis) for axis in axes], values)
     answer["warning"] = warning
     return answer
 

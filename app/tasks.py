@@ -33,7 +33,6 @@ from .schema import field_defaults
 from .uploads import MAX_TARGET, ParsedDataset
 
 GRID_POINTS = {1: 200, 2: 50}  # points per axis of the evaluation grid
-DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in a snapshot
 
 PI = float(np.pi)
 
@@ -98,6 +97,10 @@ class Task:
             "domain": [list(pair) for pair in self.domain],
             **self.overrides,
         }
+
+    def network_sizes(self, hidden: list[int]) -> list[int]:
+        """Layer widths of a network for this task: inputs, the hidden layers, outputs."""
+        return [self.inputs, *hidden, self.outputs]
 
     def losses(self) -> tuple[str, ...]:
         """Loss names a run of this task may choose (the first is the default)."""
@@ -318,6 +321,42 @@ class TaskData:
         )  # fmt: skip
 
 
+def classification_domain(
+    task: Task, domain: list[list[float]], X: np.ndarray
+) -> list[list[float]]:
+    """The union of `domain` and the box holding every point of `X` with a margin (see
+    `fitting_domain`): a classification grid never leaves points off the plot."""
+    fitted = fitting_domain(X, task.centred)
+    return [
+        [min(lo, fit_lo), max(hi, fit_hi)]
+        for (lo, hi), (fit_lo, fit_hi) in zip(domain, fitted, strict=True)
+    ]
+
+
+def evaluation_grid(domain: list[list[float]]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The grid a run is drawn on: (axes, points (m, inputs) float64); `GRID_POINTS` per axis."""
+    return datasets.grid(
+        [tuple(pair) for pair in domain], GRID_POINTS[len(domain)], dtype=np.float64
+    )
+
+
+def settle_config(task: Task, config: dict[str, Any]) -> dict[str, Any]:
+    """Fill in what a validated config's run will use, before it is queued (its data is built
+    only when it starts): a classification run's domain widened to hold its points (the same
+    points `build_data` draws: same seed). A custom target is evaluated on the grid here, so a
+    value that is not finite or too large there is an `ExpressionError` now, not a failed run.
+    """
+    if task.kind == "classification":
+        X = task.dataset.X if task.dataset is not None else task.sample(
+            config["samples"], config["noise"], config["seed"]
+        )[0]
+        config["domain"] = classification_domain(task, config["domain"], X)
+    elif task.fn is not None:
+        _axes, grid = evaluation_grid(config["domain"])
+        task.fn(*grid.T)
+    return config
+
+
 def build_data(task: Task, config: dict[str, Any]) -> TaskData:
     """Sample the task as `config` asks (domain, samples, noise, test_fraction, seed).
 
@@ -337,14 +376,8 @@ def build_data(task: Task, config: dict[str, Any]) -> TaskData:
     elif classification:
         X, Y = task.sample(config["samples"], config["noise"], seed)
     if classification:
-        fitted = fitting_domain(X, task.centred)
-        domain = [
-            [min(lo, fit_lo), max(hi, fit_hi)]
-            for (lo, hi), (fit_lo, fit_hi) in zip(domain, fitted, strict=True)
-        ]
-    axes, grid64 = datasets.grid(
-        [tuple(pair) for pair in domain], GRID_POINTS[task.inputs], dtype=np.float64
-    )
+        domain = classification_domain(task, domain, X)
+    axes, grid64 = evaluation_grid(domain)
     grid_x = grid64.astype(np.float32)
     if task.fn is not None:
         target = np.asarray(task.fn(*grid64.T), dtype=np.float64).reshape(-1, 1)
@@ -411,6 +444,7 @@ def custom_task(expression: Expression, domain: list[list[float]]) -> Task:
     """
     if len(domain) != len(expression.inputs):
         raise ValueError(f"domain needs one [lo, hi] pair per input {expression.inputs}")
+    find_singularity(expression, domain)
     return Task(
         CUSTOM_ID,
         CUSTOM_TITLE,
@@ -444,7 +478,6 @@ def dataset_task(dataset_id: str, dataset: ParsedDataset) -> Task:
             dataset=dataset,
         )
     return Task(
-    find_singularity(expression, domain)
         f"{DATASET_PREFIX}{dataset_id}",
         f"Your data ({rows})",
         f"{inputs} → target",

@@ -76,7 +76,7 @@ def test_a_bad_pace_is_a_400(live_server, pace):
 
 def test_a_diverged_run_reports_the_epoch_that_diverged(live_server, watcher):
     client = watcher()
-    run_id = start_run(live_server, task="sin", lr=1e6, optimizer="sgd", epochs=500)
+    run_id = start_run(live_server, task="sin", lr=10, optimizer="sgd", epochs=500)
     client.watch(run_id)
     done = client.wait_done(run_id)
     assert done["status"] == "diverged" and done["epoch"] >= 1

@@ -188,7 +188,7 @@ def test_a_slow_client_gets_bigger_chunks_instead_of_a_queue(live_server, watche
 
 def test_a_diverging_run_ends_diverged_and_sends_no_nan(live_server, watcher):
     client = watcher()
-    run_id = start_run(live_server, task="sin", lr=1e6, optimizer="sgd", epochs=500)
+    run_id = start_run(live_server, task="sin", lr=10, optimizer="sgd", epochs=500)
     client.watch(run_id)
     done = client.wait_done(run_id)
     assert done["status"] == "diverged"

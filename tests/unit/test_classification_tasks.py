@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.runs import class_probabilities
+from app.session import class_probabilities
 from app.tasks import DOMAIN_MARGIN, TASKS, build_data, fitting_domain
 from app.validation import ConfigError, validate_config
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import pytest
 
 from app.expressions import ExpressionError, compile_expression
 from app.previews import task_preview
-from app.runs import RunManager
+from app.runner import Pacer
 from app.tasks import build_data, checked_target, custom_task, dataset_task
 from app.uploads import DatasetStore, parse_csv
 from app.validation import ConfigError, validate_config, validate_run
@@ -161,30 +158,14 @@ def test_bad_paces_are_refused(pace):
     assert "epochs_per_second" in errors_of({"task": "sin", "epochs_per_second": pace})
 
 
-class _PacedRun:
-    def __init__(self) -> None:
-        self.interrupt = threading.Event()
-        self.resume_event = threading.Event()
-        self.resume_event.set()
-        self.stop_requested = False
-
-
-def test_a_pacing_wait_ends_early_when_interrupted():
-    run = _PacedRun()
-
-    def stop_soon() -> None:
-        time.sleep(0.05)
-        run.stop_requested = True
-        run.interrupt.set()
-
-    threading.Thread(target=stop_soon).start()
-    started = time.monotonic()
-    RunManager._pace(run, started + 5.0, 5.0)
-    assert time.monotonic() - started < 1.0
+def test_a_paced_run_waits_one_interval_per_epoch():
+    pacer = Pacer()
+    assert 0.15 < pacer.delay(5.0) <= 0.2  # the epoch just trained took ~no time
+    assert pacer.delay(None) == 0.0  # full speed: no wait
 
 
 def test_a_late_epoch_is_not_followed_by_a_burst():
-    run = _PacedRun()
-    now = time.monotonic()
-    next_due = RunManager._pace(run, now - 10.0, 0.5)  # 10 s behind
-    assert next_due >= now + 0.5
+    pacer = Pacer()
+    pacer.due -= 10.0  # 10 s behind (slow epochs, or a long pause)
+    assert pacer.delay(2.0) == 0.0
+    assert 0.45 < pacer.delay(2.0) <= 0.5  # the next epoch is one interval away, not due at once

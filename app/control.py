@@ -1,0 +1,271 @@
+"""Run control: the status machine of a run and the compute slots runs share.
+
+`RunControl` holds one run's status (``queued → running ⇄ paused → finished | stopped | diverged
+| failed``; a running run that must wait for a compute slot again is ``queued`` meanwhile) and the
+requests other threads make of it (pause, resume, stop, step), all under one lock and condition.
+The run loop (`app.runner`) asks `next_action()` between mini-batches, so a request takes effect
+within one slice of training (a few hundredths of a second), whatever the epoch length.
+
+`ComputeSlots` lets at most `capacity` runs compute at once; the others wait in arrival order. A
+paused run, or one waiting for its pace, gives its slot back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+
+TERMINAL = frozenset({"finished", "stopped", "diverged", "failed"})
+STATUSES = ("queued", "running", "paused", "finished", "stopped", "diverged", "failed")
+TRAIN, PAUSE, STOP = "train", "pause", "stop"
+STEP_UNITS = ("epochs", "batches")
+
+
+class ControlError(Exception):
+    """A request the run cannot take in its status (the API answers 409 with the message)."""
+
+
+class RunControl:
+    """One run's status and the requests made of it (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)  # notified on every change below
+        self.status = "queued"
+        self.reason: str | None = None
+        self._pause = False
+        self._stop = False
+        self._step: list | None = None  # [unit, remaining] of a step asked for while paused
+        self._slot = False  # a compute slot was granted and not yet taken by the run loop
+        self._requests = 0  # counts requests: a pacing wait ends when it changes
+        self._elapsed_before = 0.0
+        self._running_since: float | None = None
+
+    # ----------------------------------------------------------------- status
+
+    @property
+    def ended(self) -> bool:
+        """True once the run has a terminal status."""
+        return self.status in TERMINAL
+
+    def elapsed(self) -> float:
+        """Seconds spent running so far (not counting time queued or paused)."""
+        with self.lock:
+            since = self._running_since
+            return self._elapsed_before + (time.perf_counter() - since if since else 0.0)
+
+    def _set(self, status: str, reason: str | None = None) -> None:
+        now = time.perf_counter()
+        if self._running_since is not None:
+            self._elapsed_before += now - self._running_since
+            self._running_since = None
+        if status == "running":
+            self._running_since = now
+        self.status = status
+        if reason is not None:
+            self.reason = reason
+        self.changed.notify_all()
+
+    def set_status(self, status: str, reason: str | None = None) -> None:
+        """Move to `status` (a terminal status is final: later calls do nothing)."""
+        with self.lock:
+            if not self.ended:
+                self._set(status, reason)
+
+    # ----------------------------------------------------------------- requests (any thread)
+
+    def _request(self, change: Callable[[], None], done: Callable[[], bool], wait: float) -> str:
+        with self.lock:
+            if self.ended:
+                return self.status
+            change()
+            self._requests += 1
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.ended or done(), timeout=wait)
+            return self.status
+
+    def request_pause(self, wait: float = 0.0) -> str:
+        """Ask the run to pause; wait up to `wait` s until it is no longer running."""
+
+        def pause() -> None:
+            self._pause = True
+
+        return self._request(pause, lambda: self.status != "running", wait)
+
+    def request_resume(self, wait: float = 0.0) -> str:
+        """Let a paused run go on; wait up to `wait` s until it is no longer paused."""
+
+        def resume() -> None:
+            self._pause = False
+
+        return self._request(resume, lambda: self.status != "paused", wait)
+
+    def request_stop(self, wait: float = 0.0) -> str:
+        """Ask the run to end as ``stopped``; wait up to `wait` s until it has ended."""
+
+        def stop() -> None:
+            self._stop = True
+
+        return self._request(stop, lambda: False, wait)
+
+    def request_step(self, unit: str, count: int, wait: float = 0.0) -> str:
+        """While paused: train `count` epochs or mini-batches (`unit`), then stay paused.
+
+        Waits up to `wait` s for the step to be done. Raises `ControlError` unless the run is
+        paused; `ValueError` for a bad unit or count.
+        """
+        if unit not in STEP_UNITS or isinstance(count, bool) or not isinstance(count, int):
+            raise ValueError(f"a step is a whole number of {' or '.join(STEP_UNITS)}")
+        if count < 1:
+            raise ValueError(f"a step needs at least 1 of {unit}, got {count}")
+
+        def step() -> None:
+            if self.status != "paused" or not self._pause:
+                raise ControlError(f"the run is {self.status}: it can step only while paused")
+            self._step = [unit, count]
+
+        return self._request(step, lambda: self._step is None, wait)
+
+    # ----------------------------------------------------------------- the run loop's side
+
+    def next_action(self) -> str:
+        """What the run loop does next: ``stop``, ``pause`` (park) or ``train``.
+
+        A step asked for while paused trains (the status stays ``paused``); a resumed run that
+        is still marked paused becomes ``running``.
+        """
+        with self.lock:
+            if self._stop:
+                return STOP
+            if self._step is not None:
+                return TRAIN
+            if self._pause:
+                return PAUSE
+            if self.status == "paused":
+                self._set("running")
+            return TRAIN
+
+    def step_batches(self) -> int | None:
+        """Mini-batches left in a step of batches (the most the next slice may train), or None."""
+        with self.lock:
+            step = self._step
+            return step[1] if step is not None and step[0] == "batches" else None
+
+    def trained(self, batches: int, epochs: int) -> None:
+        """The run loop trained `batches` mini-batches and completed `epochs` epochs."""
+        with self.lock:
+            if self._step is None:
+                return
+            self._step[1] -= batches if self._step[0] == "batches" else epochs
+            if self._step[1] <= 0:
+                self._step = None
+                self.changed.notify_all()
+
+    def park(self) -> str:
+        """Mark the run paused and wait for a resume, a step or a stop; return which."""
+        with self.lock:
+            if not self.ended and self.status != "paused":
+                self._set("paused")
+            self.changed.wait_for(lambda: self._stop or self._step is not None or not self._pause)
+            if self._stop:
+                return STOP
+            return TRAIN
+
+    def begin(self) -> str:
+        """The run got its first slot: ``running`` (or ``paused`` / ``stop`` if so asked)."""
+        with self.lock:
+            if self._stop:
+                return STOP
+            self._set("paused" if self._pause else "running")
+            return PAUSE if self._pause else TRAIN
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to `seconds` (a pacing wait); any request cuts it short."""
+        with self.lock:
+            seen = self._requests
+            self.changed.wait_for(lambda: self._requests != seen, timeout=seconds)
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once a stop was asked for."""
+        return self._stop
+
+    # ----------------------------------------------------------------- compute slot
+
+    def grant_slot(self) -> None:
+        """`ComputeSlots` gives this run a slot (called from whichever thread released one)."""
+        with self.lock:
+            self._slot = True
+            self.changed.notify_all()
+
+    def wait_for_slot(self) -> bool:
+        """Wait for the slot asked for; False if a stop came first. A running (or resumed) run
+        is shown ``queued`` while it waits; a paused one that steps stays ``paused``."""
+        with self.lock:
+            resumed = self.status == "paused" and not self._pause
+            if not self._slot and (self.status == "running" or resumed):
+                self._set("queued")
+            self.changed.wait_for(lambda: self._slot or self._stop)
+            granted, self._slot = self._slot, False
+            if granted and self.status == "queued":
+                self._set("running")
+            return granted and not self._stop
+
+
+class ComputeSlots:
+    """At most `capacity` holders at once; the others wait in arrival order.
+
+    `request(key, grant)` calls `grant()` when a slot is the key's (at once if one is free and
+    nobody waits); `release()` passes a held slot to the next in line; `cancel(key)` takes a
+    request back (False if it was already granted: the caller then holds the slot).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, int(capacity))
+        self._lock = threading.Lock()
+        self._free = self.capacity
+        self._queue: deque[tuple[Hashable, Callable[[], None]]] = deque()
+
+    def request(self, key: Hashable, grant: Callable[[], None]) -> None:
+        """Ask for a slot for `key`; `grant` is called (outside the lock) once it has one."""
+        with self._lock:
+            if self._free > 0 and not self._queue:
+                self._free -= 1
+            else:
+                self._queue.append((key, grant))
+                return
+        grant()
+
+    def cancel(self, key: Hashable) -> bool:
+        """Withdraw `key`'s waiting request; False if it was not waiting (granted already)."""
+        with self._lock:
+            for item in self._queue:
+                if item[0] == key:
+                    self._queue.remove(item)
+                    return True
+        return False
+
+    def release(self) -> None:
+        """Give a held slot back: to the next waiting request, else to the free pool."""
+        with self._lock:
+            if not self._queue:
+                self._free = min(self.capacity, self._free + 1)
+                return
+            _key, grant = self._queue.popleft()
+        grant()
+
+    def position(self, key: Hashable) -> int | None:
+        """1-based place of `key` in the queue, or None if it is not waiting."""
+        with self._lock:
+            for place, (waiting, _grant) in enumerate(self._queue, start=1):
+                if waiting == key:
+                    return place
+        return None
+
+    @property
+    def in_use(self) -> int:
+        """Slots held now."""
+        with self._lock:
+            return self.capacity - self._free

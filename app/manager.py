@@ -1,0 +1,129 @@
+"""The run manager: the registry of runs, the compute slots, and the threads that train them.
+
+A new run waits for a compute slot as ``queued`` with no thread and no data; the slot's grant
+starts its training thread (`app.runner.execute`). Control requests go to the run's
+`RunControl`; streaming to the `Broadcaster`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from .broadcast import Broadcaster
+from .control import TERMINAL, ComputeSlots
+from .runner import execute
+from .runs import Run
+from .tasks import TASKS, Task, settle_config
+
+log = logging.getLogger(__name__)
+
+MAX_ENDED_RUNS = 200  # ended runs kept for GET/watch; older ones are forgotten
+CONTROL_WAIT = 2.0  # seconds pause/stop/step wait for the run loop to act before answering
+
+
+class RunManager:
+    """Creates runs, gives them compute slots (at most `max_active_runs` compute at once) and
+    starts their training threads; `broadcaster` streams them."""
+
+    def __init__(
+        self,
+        socketio: Any,
+        max_active_runs: int = 4,
+        frame_interval: float = 0.05,
+        ack_timeout: float = 2.0,
+    ) -> None:
+        self.socketio = socketio
+        self.frame_interval = frame_interval
+        self.slots = ComputeSlots(max_active_runs)
+        self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+        self._lock = threading.Lock()  # guards _runs and _shut_down
+        self._shut_down = False
+
+    def create(self, config: dict[str, Any], task: Task | None = None) -> Run:
+        """Register a run of a validated config; it starts when it gets a compute slot.
+
+        `task` is the task `validation.validate_run` resolved (needed for ``custom`` and
+        ``dataset:<id>``); by default the registry's task of ``config["task"]``. Raises
+        `ExpressionError` for a custom target that is not finite on the grid (see
+        `tasks.settle_config`).
+        """
+        task = task or TASKS[config["task"]]
+        run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
+        with self._lock:
+            if self._shut_down:
+                raise RuntimeError("the run manager is shut down")
+            self._runs[run.id] = run
+            self._forget_old_runs()
+        self.slots.request(run.id, lambda: self._start(run))
+        return run
+
+    def _start(self, run: Run) -> None:
+        """The run got its first slot: start its training thread (or end it, if it cannot)."""
+        if run.control.stop_requested:
+            self.slots.release()
+            run.control.set_status("stopped", "stopped while queued")
+            return
+        try:
+            run.thread = self.socketio.start_background_task(
+                execute, run, self.slots, self.frame_interval
+            )
+        except Exception as error:  # e.g. no thread can be started: never leave it queued
+            log.exception("run %s could not start", run.id)
+            self.slots.release()
+            run.control.set_status("failed", f"could not start training: {error}")
+
+    def get(self, run_id: Any) -> Run | None:
+        """The run with this id, or None."""
+        if not isinstance(run_id, str):
+            return None
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def runs(self) -> list[Run]:
+        """All known runs, oldest first."""
+        with self._lock:
+            return list(self._runs.values())
+
+    def pause(self, run: Run) -> str:
+        """Pause within one slice of training; answers once paused (or after CONTROL_WAIT)."""
+        return run.control.request_pause(CONTROL_WAIT)
+
+    def resume(self, run: Run) -> str:
+        """Let a paused run go on (it may wait for a compute slot as ``queued``)."""
+        return run.control.request_resume(CONTROL_WAIT)
+
+    def step(self, run: Run, unit: str, count: int) -> str:
+        """Train a paused run `count` epochs or mini-batches; it stays paused."""
+        return run.control.request_step(unit, count, CONTROL_WAIT)
+
+    def stop(self, run: Run) -> str:
+        """End the run as ``stopped`` within one slice; a queued run ends at once."""
+        status = run.control.request_stop(0.0)
+        if status not in TERMINAL and run.thread is None and self.slots.cancel(run.id):
+            run.control.set_status("stopped", "stopped while queued")  # never started
+        return run.control.request_stop(CONTROL_WAIT)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every run and wait for their threads to end (used by tests and at exit)."""
+        with self._lock:
+            self._shut_down = True
+            runs = list(self._runs.values())
+        for run in runs:
+            run.control.request_stop(0.0)
+        for run in runs:
+            self.stop(run)
+        deadline = time.monotonic() + timeout
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _forget_old_runs(self) -> None:
+        ended = [run for run in self._runs.values() if run.status in TERMINAL]
+        for run in ended[: max(0, len(ended) - MAX_ENDED_RUNS)]:
+            del self._runs[run.id]

@@ -1,0 +1,123 @@
+"""Every JSON encoder of the wire: history chunks, values on the grid, class views, the network
+drawing and the shown data points. Runs (snapshots, frames) and previews both use these, so a
+number looks the same wherever it is sent: rounded to ~6 significant digits, non-finite as
+``null`` (see `app.encoding`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .encoding import round_array
+from .session import NEURONS_SHOWN, ClassView
+from .tasks import Task, TaskData
+
+DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in a snapshot
+CONFIDENCE_DIGITS = 4  # significant digits of the confidence grid (colour intensity only)
+
+
+def shown_rows(count: int, limit: int = DATA_POINTS_SHOWN) -> np.ndarray:
+    """At most `limit` row indices of `count` rows, evenly spread (the same pick everywhere)."""
+    return np.unique(np.linspace(0, count - 1, min(count, limit)).astype(int))
+
+
+def history_json(start: int, columns: dict[str, np.ndarray]) -> dict[str, list]:
+    """History columns of epochs ``start+1 ..`` as ``{epoch: [...], train_loss: [...], ...}``."""
+    length = len(next(iter(columns.values()))) if columns else 0
+    chunk: dict[str, list] = {"epoch": list(range(start + 1, start + length + 1))}
+    chunk.update({name: round_array(values) for name, values in columns.items()})
+    return chunk
+
+
+def points_json(X: np.ndarray, Y: np.ndarray, classification: bool) -> dict[str, list]:
+    """Data points: ``{x, y}`` (1-D regression), ``{x, y, z}`` (2-D) or ``{x, y, label}``.
+
+    `X` is (n, inputs) and `Y` the targets (n, 1) or the integer labels (n,).
+    """
+    if classification:
+        return {
+            "x": round_array(X[:, 0]),
+            "y": round_array(X[:, 1]),
+            "label": np.asarray(Y).astype(np.int64).ravel().tolist(),
+        }
+    names = ("x", "y") if X.shape[1] == 1 else ("x", "y", "z")
+    columns = [X[:, k] for k in range(X.shape[1])] + [np.asarray(Y).reshape(len(X), -1)[:, 0]]
+    return {name: round_array(column) for name, column in zip(names, columns, strict=True)}
+
+
+def grid_values_json(axes: list[list], values: np.ndarray) -> dict[str, Any]:
+    """Values on a grid as ``{x, y}`` (1-D, `values` (n,)) or ``{x, y, z}`` (2-D, (ny, nx))."""
+    if len(axes) == 1:
+        return {"x": axes[0], "y": round_array(values)}
+    return {"x": axes[0], "y": axes[1], "z": round_array(values)}
+
+
+class RunPayloads:
+    """The wire form of one run's fixed parts (grid, target, shown points, layer sizes) and its
+    encoders of what changes (prediction, network). Built when the run starts; it keeps only
+    small arrays, so an ended run costs little memory."""
+
+    def __init__(self, task: Task, data: TaskData, sizes: list[int]) -> None:
+        self.classification = task.kind == "classification"
+        self.sizes = sizes
+        self.shape = data.grid_shape()
+        self.axes = [round_array(axis) for axis in data.grid_axes]  # sent every frame
+        self.shown_test = shown_rows(len(data.x_test))
+        self._data = {
+            part: points_json(X[rows], Y[rows], self.classification)
+            for part, X, Y, rows in (
+                ("train", data.x_train, data.y_train, shown_rows(len(data.x_train))),
+                ("test", data.x_test, data.y_test, self.shown_test),
+            )
+        }
+        self._target = (
+            None if self.classification or data.grid_target is None else data.grid_target
+        )
+
+    def data_json(self) -> dict[str, dict[str, list]]:
+        """The shown points: ``{train: {...}, test: {...}}`` (see `points_json`)."""
+        return self._data
+
+    def target_json(self) -> dict[str, Any]:
+        """The grid with the target: ``{x, y}`` (1-D), ``{x, y, z}`` (2-D), or only the grid axes
+        where there is no target function: ``{x, y}`` for classification and 2-D uploaded data,
+        ``{x}`` for 1-D uploaded data."""
+        if self._target is None:
+            return dict(zip(("x", "y"), self.axes, strict=False))
+        return self.grid_json(self._target)
+
+    def grid_json(self, values: np.ndarray | ClassView | None) -> dict[str, Any] | None:
+        """A prediction on the grid (see `grid_values_json`), or None.
+
+        A `ClassView` becomes ``{x, y, z: [[class index]], confidence: [[0..1]]}``.
+        """
+        if values is None:
+            return None
+        if isinstance(values, ClassView):
+            return {
+                "x": self.axes[0],
+                "y": self.axes[1],
+                "z": values.classes.reshape(self.shape).tolist(),
+                "confidence": round_array(values.confidence.reshape(self.shape), CONFIDENCE_DIGITS),
+            }
+        return grid_values_json(self.axes, np.asarray(values).reshape(self.shape))
+
+    def test_points_json(self, view: np.ndarray | ClassView | None) -> dict[str, Any]:
+        """Classification: ``{misclassified, test_predicted}`` of a view (None before one);
+        `test_predicted` holds the predicted labels of the shown test points."""
+        if not isinstance(view, ClassView):
+            return {"misclassified": None, "test_predicted": None}
+        return {
+            "misclassified": view.misclassified,
+            "test_predicted": view.test_predicted[self.shown_test].tolist(),
+        }
+
+    def network_json(self, weights: list[np.ndarray] | None) -> dict[str, Any]:
+        """``{sizes, shown, weights}``: the first neurons of each layer and their weights."""
+        return {
+            "sizes": self.sizes,
+            "shown": [min(size, NEURONS_SHOWN) for size in self.sizes],
+            "weights": [round_array(w) for w in weights] if weights is not None else None,
+        }

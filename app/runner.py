@@ -1,0 +1,169 @@
+"""The run loop: trains one run in its own thread, from its first compute slot to its end.
+
+It trains in slices of at most `SLICE_SECONDS` (a slice ends early at an epoch's end) and, between
+slices, asks the run's `RunControl` what to do next, so pause, stop and step act within a slice
+whatever the epoch length. Between slices it also publishes the epoch's progress and, at most
+every frame interval, a fresh view (prediction on the grid, weights); when a view is expensive
+(large nets) it is refreshed less often, so that it never takes more than ~10 % of the time,
+but at least every `MAX_VIEW_INTERVAL` seconds.
+
+A paused run, or a paced run waiting for its next epoch, gives its compute slot back and asks for
+one again before it trains on. The run always ends in a terminal status, whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import network as nn
+
+from .control import PAUSE, STOP, ComputeSlots
+from .runs import Run
+from .session import TrainingSession
+
+log = logging.getLogger(__name__)
+
+SLICE_SECONDS = 0.05  # the longest stretch of training between two looks at the controls
+MAX_VIEW_INTERVAL = 0.5  # a view at least this often (s), however expensive
+VIEW_SHARE = 0.1  # at most this share of the time goes to views
+
+
+@dataclass
+class ViewClock:
+    """When the next view is due (perf_counter seconds), given how long the last one took."""
+
+    interval: float
+    due: float = 0.0
+
+    def due_now(self, now: float) -> bool:
+        """True when a view is due."""
+        return now >= self.due
+
+    def took(self, started: float, finished: float) -> None:
+        """A view was made between `started` and `finished`: schedule the next one."""
+        cost = finished - started
+        wait = min(max(self.interval, cost * (1 - VIEW_SHARE) / VIEW_SHARE), MAX_VIEW_INTERVAL)
+        self.due = finished + wait
+
+
+def execute(run: Run, slots: ComputeSlots, frame_interval: float) -> None:
+    """Train `run` (the thread's body; the caller already holds a slot for it)."""
+    holds_slot = True
+    try:
+        session = run.session()
+        run.start(session)
+        holds_slot = _train(run, session, slots, ViewClock(frame_interval))
+    except nn.DivergenceError as error:
+        run.add_diverged_epoch(getattr(error, "epoch", None), getattr(error, "loss", None))
+        run.control.set_status(
+            "diverged",
+            f"diverged at epoch {error.epoch}: loss {error.loss} (try a smaller learning rate)",
+        )
+    except Exception as error:  # a bad run must never take the server down
+        log.exception("run %s failed", run.id)
+        run.control.set_status("failed", f"{type(error).__name__}: {error}")
+    finally:
+        if holds_slot:
+            slots.release()
+        run.control.set_status("failed", "training ended unexpectedly")  # no-op once ended
+
+
+def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewClock) -> bool:
+    """The loop proper; ends the run. Returns whether the thread still holds its slot."""
+    control = run.control
+    action = control.begin()
+    pacer = Pacer()
+    while session.epoch < run.epochs:
+        if not session.finishing(run.epochs):  # a late pause or stop must not undo the last epoch
+            if action == STOP:
+                break
+            if action == PAUSE:
+                if not _park(run, slots):
+                    return _end(run, session, "stopped", holds_slot=False)
+                action = control.next_action()
+                continue
+        steps = session.trainer.steps
+        record = session.advance(control.step_batches(), time.perf_counter() + SLICE_SECONDS)
+        control.trained(session.trainer.steps - steps, 1 if record else 0)
+        if record is not None:
+            run.add_epoch(record)
+        _publish(run, session, clock)
+        if record is not None and session.epoch < run.epochs and not pacer.wait(run, slots):
+            return _end(run, session, "stopped", holds_slot=False)
+        action = control.next_action()
+    status = "finished" if session.epoch >= run.epochs else "stopped"
+    return _end(run, session, status, holds_slot=True)
+
+
+def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
+    now = time.perf_counter()
+    view = None
+    if clock.due_now(now):
+        view = session.view()
+        clock.took(now, time.perf_counter())
+    run.publish(view, session.progress())
+
+
+def _end(run: Run, session: TrainingSession, status: str, holds_slot: bool) -> bool:
+    """Publish the final view, then the terminal status (watchers then get both)."""
+    run.publish(session.view(), None)
+    reason = f"stopped at epoch {session.epoch}" if status == "stopped" else None
+    run.control.set_status(status, reason)
+    return holds_slot
+
+
+def _park(run: Run, slots: ComputeSlots) -> bool:
+    """Paused: give the slot back, wait for resume/step/stop, then get a slot again.
+
+    Returns False if the run is to stop (it then holds no slot).
+    """
+    slots.release()
+    if run.control.park() == STOP:
+        return False
+    return acquire_slot(run, slots)
+
+
+def acquire_slot(run: Run, slots: ComputeSlots) -> bool:
+    """Wait, in line, for a compute slot; False (and no slot held) if the run is stopped."""
+    slots.request(run.id, run.control.grant_slot)
+    if run.control.wait_for_slot():
+        return True
+    if not slots.cancel(run.id):  # granted after all: give it back
+        slots.release()
+    return False
+
+
+class Pacer:
+    """Keeps a paced run (config ``epochs_per_second``, read after every epoch, so it may change
+    while the run trains) to its pace. Its waits hold no compute slot and any request to the run
+    cuts them short. A run that fell behind (slow epochs, a pause) does not catch up in a burst:
+    the next epoch is then due one interval from now.
+    """
+
+    def __init__(self) -> None:
+        self.due = time.monotonic()  # when the epoch just trained was due to start
+
+    def delay(self, pace: float | None) -> float:
+        """After an epoch: seconds to wait before the next one (0 at full speed or if behind)."""
+        now = time.monotonic()
+        if not pace:
+            self.due = now
+            return 0.0
+        self.due += 1.0 / pace
+        if self.due <= now:
+            self.due = now
+            return 0.0
+        return self.due - now
+
+    def wait(self, run: Run, slots: ComputeSlots) -> bool:
+        """Wait out the delay without a slot; False if the run is to stop (no slot held)."""
+        delay = self.delay(run.config.get("epochs_per_second"))
+        if delay <= 0:
+            return True
+        slots.release()
+        run.control.wait(delay)
+        if run.control.stop_requested:
+            return False
+        return acquire_slot(run, slots)

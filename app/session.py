@@ -1,0 +1,159 @@
+"""A training session: one run's config and task data turned into a model, an optimizer, the
+scalers and a `network.Trainer`, trained a slice at a time, with `view()` giving the prediction
+and the network on the grid. Plain Python and numpy: no Flask, sockets or threads (the run loop
+in `app.runner` decides when to train, pause or stop).
+
+Inputs are z-scored for training (a `Standardizer` fitted on the training rows). Regression
+targets are z-scored too, so the reported losses are on standardised targets, and predictions go
+back to task units. Classification trains on integer labels (cross-entropy) or one-hot targets
+(MSE) and its view is the predicted class and its confidence on the grid (`ClassView`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import network as nn
+from network.datasets import Standardizer
+
+from .tasks import Task, TaskData, build_data
+
+NEURONS_SHOWN = 12  # neurons per layer whose weights a view carries (the first ones)
+
+
+def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
+    """Per-class probabilities (rows sum to 1) from the network's outputs (n, classes).
+
+    Cross-entropy nets output logits: softmax. MSE nets are trained towards one-hot targets, so
+    their outputs already estimate the class indicators: clipped to [0, 1] and normalised to sum
+    1 (uniform where every output is ≤ 0). Softmax of such outputs would squash a confident
+    [1, 0] to 0.73, so the heatmap would never show a sure region.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if loss == "cross_entropy":
+        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    clipped = np.clip(outputs, 0.0, 1.0)
+    total = clipped.sum(axis=1, keepdims=True)
+    uniform = np.full_like(clipped, 1.0 / outputs.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, clipped / np.where(total > 0, total, 1.0), uniform)
+
+
+@dataclass(frozen=True)
+class ClassView:
+    """A classification model's prediction (built whole, never mutated afterwards).
+
+    `classes` / `confidence` are on the grid (flat, grid order): the argmax class (the class the
+    net predicts, as in its accuracy) and that class's probability per `class_probabilities`.
+    `test_predicted` holds the predicted label of every test row; `misclassified` counts the
+    wrong ones.
+    """
+
+    classes: np.ndarray
+    confidence: np.ndarray
+    test_predicted: np.ndarray
+    misclassified: int
+
+
+@dataclass(frozen=True)
+class View:
+    """What the model looks like now: the prediction on the grid (task units, shape (m,), or a
+    `ClassView`) and the shown corner of each weight matrix (at most NEURONS_SHOWN square)."""
+
+    prediction: np.ndarray | ClassView
+    weights: list[np.ndarray]
+
+
+class TrainingSession:
+    """Builds and trains one run's model; see the module docstring.
+
+    `data` may be given (already built `TaskData`); by default it is sampled from the task as the
+    config asks. Raises `ExpressionError` (custom targets) or `ValueError` for unusable data.
+    """
+
+    def __init__(self, task: Task, config: dict[str, Any], data: TaskData | None = None) -> None:
+        self.task = task
+        self.config = config
+        self.data = data if data is not None else build_data(task, config)
+        self.classification = task.kind == "classification"
+        self.sizes = task.network_sizes(config["hidden"])
+        self.model = nn.mlp(self.sizes, activation=config["activation"], seed=config["seed"])
+        self.optimizer = self._optimizer()
+        self.x_scaler = Standardizer().fit(self.data.x_train)
+        self.grid_inputs = self.x_scaler.transform(self.data.grid_x)
+        self.test_inputs = self.x_scaler.transform(self.data.x_test)
+        self.y_scaler: Standardizer | None = None
+        train_targets, test_targets = self._targets()
+        self.trainer = nn.Trainer(
+            self.model,
+            nn.get_loss(config["loss"]),
+            self.optimizer,
+            self.x_scaler.transform(self.data.x_train),
+            train_targets,
+            batch_size=config["batch_size"],
+            validation=(self.test_inputs, test_targets),
+            seed=config["seed"],
+            accuracy=True if self.classification else None,
+        )
+
+    def _optimizer(self) -> nn.Optimizer:
+        config = self.config
+        options = {"lr": config["lr"], "weight_decay": config["weight_decay"]}
+        if config["optimizer"] == "sgd":
+            options["momentum"] = config["momentum"]
+        return nn.get_optimizer(config["optimizer"], self.model.parameters(), **options)
+
+    def _targets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Training and test targets in the form the loss takes."""
+        data = self.data
+        if not self.classification:
+            self.y_scaler = Standardizer().fit(data.y_train)
+            return self.y_scaler.transform(data.y_train), self.y_scaler.transform(data.y_test)
+        if self.config["loss"] == "cross_entropy":
+            return data.y_train, data.y_test  # integer labels
+        one_hot = np.eye(self.task.outputs, dtype=np.float32)
+        return one_hot[data.y_train], one_hot[data.y_test]
+
+    @property
+    def epoch(self) -> int:
+        """Completed epochs."""
+        return self.trainer.epoch
+
+    def progress(self) -> dict[str, int]:
+        """``{epoch, batch, batches}``: the epoch in progress (1-based) and its mini-batches."""
+        trainer = self.trainer
+        return {"epoch": trainer.epoch + 1, "batch": trainer.batch, "batches": trainer.batches}
+
+    def finishing(self, epochs: int) -> bool:
+        """True when only the evaluation of the run's last epoch is left (nothing to interrupt)."""
+        return self.trainer.evaluating and self.trainer.epoch + 1 >= epochs
+
+    def advance(self, max_batches: int | None = None, deadline: float | None = None) -> dict | None:
+        """Train on (see `network.Trainer.run`); the epoch's record when one completed."""
+        return self.trainer.run(max_batches=max_batches, deadline=deadline)
+
+    def view(self) -> View:
+        """The prediction on the grid and the shown weights, as new arrays."""
+        weights = [
+            layer.weight.data[:NEURONS_SHOWN, :NEURONS_SHOWN].copy()
+            for layer in self.model.linear_layers()
+        ]
+        return View(self._prediction(), weights)
+
+    def _prediction(self) -> np.ndarray | ClassView:
+        outputs = self.model.predict(self.grid_inputs)
+        if not self.classification:
+            return self.y_scaler.inverse_transform(outputs).ravel()
+        probabilities = class_probabilities(outputs, self.config["loss"])
+        classes = outputs.argmax(axis=1)  # the class the accuracy counts, as in nn.train
+        test_predicted = self.model.predict(self.test_inputs).argmax(axis=1).astype(np.int32)
+        return ClassView(
+            classes=classes,
+            confidence=probabilities[np.arange(len(classes)), classes],
+            test_predicted=test_predicted,
+            misclassified=int(np.count_nonzero(test_predicted != self.data.y_test)),
+        )

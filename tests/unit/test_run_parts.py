@@ -1,0 +1,290 @@
+"""The parts of a run, without a server: training session, run control, compute slots, run loop
+and broadcaster."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.broadcast import Broadcaster
+from app.control import PAUSE, STOP, TRAIN, ComputeSlots, ControlError, RunControl
+from app.runner import execute
+from app.runs import Run
+from app.session import ClassView, TrainingSession
+from app.tasks import TASKS
+from app.validation import validate_run
+
+
+def config_of(**fields: Any) -> tuple[dict, Any]:
+    return validate_run(fields)
+
+
+# --------------------------------------------------------------------------- training session
+
+
+def test_the_session_trains_a_tiny_net_to_a_known_loss():
+    config, task = config_of(task="square", hidden=[16], samples=200, epochs=150, lr=0.01)
+    session = TrainingSession(task, config)
+    records = [session.advance() for _ in range(150)]
+    assert session.epoch == 150
+    assert records[-1]["test_loss"] < 0.01 < records[0]["test_loss"]
+    view = session.view()
+    grid = session.data.grid_x[:, 0]
+    assert view.prediction.shape == (200,)
+    assert np.max(np.abs(view.prediction - grid**2)) < 0.1  # x² in task units
+
+
+def test_the_session_reports_progress_inside_an_epoch():
+    config, task = config_of(task="sin", samples=100, batch_size=10, test_fraction=0.3)
+    session = TrainingSession(task, config)
+    assert session.progress() == {"epoch": 1, "batch": 0, "batches": 7}
+    session.advance(max_batches=3)
+    assert session.progress() == {"epoch": 1, "batch": 3, "batches": 7}
+
+
+def test_a_classification_view_holds_classes_on_the_grid_and_test_predictions():
+    config, task = config_of(task="moons", samples=200, epochs=5)
+    session = TrainingSession(task, config)
+    session.advance()
+    view = session.view()
+    assert isinstance(view.prediction, ClassView)
+    assert view.prediction.classes.shape == (50 * 50,)
+    assert len(view.prediction.test_predicted) == len(session.data.x_test)
+    assert [w.shape for w in view.weights] == [(2, 12), (12, 12), (12, 12), (12, 2)]
+
+
+# --------------------------------------------------------------------------- run control
+
+
+def test_requests_from_another_thread_are_seen_between_mini_batches():
+    control = RunControl()
+    assert control.begin() == TRAIN and control.status == "running"
+    threading.Timer(0.05, control.request_pause).start()
+    deadline = time.monotonic() + 2
+    while control.next_action() == TRAIN and time.monotonic() < deadline:
+        time.sleep(0.001)  # one "mini-batch"
+    assert control.next_action() == PAUSE
+
+    woke: list[str] = []
+    parked = threading.Thread(target=lambda: woke.append(control.park()))
+    parked.start()
+    assert control.request_resume(wait=0.0) in {"paused", "running"}
+    parked.join(2)
+    assert woke == [TRAIN] and control.next_action() == TRAIN
+    assert control.status == "running"
+    assert control.request_stop() == "running"
+    assert control.next_action() == STOP
+
+
+def test_a_pause_request_waits_until_the_run_loop_has_parked():
+    control = RunControl()
+    control.begin()
+
+    def loop() -> None:
+        while control.next_action() == TRAIN:
+            time.sleep(0.002)
+        control.park()
+
+    threading.Thread(target=loop, daemon=True).start()
+    started = time.monotonic()
+    assert control.request_pause(wait=2.0) == "paused"
+    assert time.monotonic() - started < 0.5
+    control.request_stop()
+
+
+def test_a_step_is_refused_unless_paused_and_counts_down_while_paused():
+    control = RunControl()
+    control.begin()
+    with pytest.raises(ControlError, match="only while paused"):
+        control.request_step("epochs", 1)
+    with pytest.raises(ValueError):
+        control.request_step("weeks", 1)
+    control.request_pause()
+    control.next_action()
+    threading.Thread(target=control.park, daemon=True).start()
+    time.sleep(0.05)
+    control.request_step("batches", 3)
+    assert control.next_action() == TRAIN and control.step_batches() == 3
+    control.trained(batches=2, epochs=0)
+    assert control.step_batches() == 1
+    control.trained(batches=1, epochs=0)
+    assert control.step_batches() is None and control.next_action() == PAUSE
+    assert control.status == "paused"
+
+
+def test_a_pacing_wait_ends_early_on_any_request():
+    control = RunControl()
+    control.begin()
+    threading.Timer(0.05, control.request_stop).start()
+    started = time.monotonic()
+    control.wait(5.0)
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_terminal_status_is_final():
+    control = RunControl()
+    control.set_status("finished")
+    control.set_status("failed", "late")
+    assert control.status == "finished" and control.reason is None
+    assert control.request_pause() == "finished"
+
+
+# --------------------------------------------------------------------------- compute slots
+
+
+def test_slots_are_granted_in_arrival_order_and_passed_on_release():
+    slots = ComputeSlots(1)
+    granted: list[str] = []
+    for key in "abc":
+        slots.request(key, lambda key=key: granted.append(key))
+    assert granted == ["a"] and slots.position("c") == 2
+    assert slots.cancel("b") and not slots.cancel("b")
+    slots.release()
+    assert granted == ["a", "c"] and slots.in_use == 1
+    slots.release()
+    assert slots.in_use == 0
+
+
+# --------------------------------------------------------------------------- the run loop
+
+
+def _start(run: Run, slots: ComputeSlots) -> threading.Thread:
+    slots.request(run.id, lambda: None)
+    thread = threading.Thread(target=execute, args=(run, slots, 0.05), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_pause_and_stop_after_the_last_mini_batch_leave_the_run_finished():
+    config, task = config_of(task="sin", samples=100, epochs=1, batch_size=70)
+    run = Run("race", task, config)
+    session = TrainingSession(task, config)
+    # the last epoch's one mini-batch is done and one evaluation chunk: only evaluation is left
+    assert session.advance(deadline=time.perf_counter() - 1) is None
+    assert session.finishing(1)
+    run.session = lambda: session  # the loop trains this prepared session
+    run.control.request_pause()
+    run.control.request_stop()
+    slots = ComputeSlots(1)
+    _start(run, slots).join(10)
+    assert run.status == "finished" and run.epoch == 1
+    assert slots.in_use == 0
+
+
+def test_a_paused_run_gives_its_slot_to_the_next_run():
+    config, task = config_of(task="sin", samples=100, epochs=100_000)
+    first, second = Run("first", task, dict(config)), Run("second", task, dict(config))
+    slots = ComputeSlots(1)
+    threads = [_start(first, slots)]
+    _wait_for(lambda: first.status == "running")
+    assert first.control.request_pause(wait=2.0) == "paused"
+    slots.request(second.id, lambda: threads.append(_start_granted(second, slots)))
+    deadline = time.monotonic() + 5
+    while second.status != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert second.status == "running" and first.status == "paused"
+    assert first.control.request_resume(wait=0.5) == "queued"  # waits for the slot now
+    assert second.control.request_stop(wait=2.0) == "stopped"
+    assert first.control.request_stop(wait=2.0) == "stopped"
+    for thread in threads:
+        thread.join(5)
+    assert slots.in_use == 0
+
+
+def _wait_for(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def _start_granted(run: Run, slots: ComputeSlots) -> threading.Thread:
+    thread = threading.Thread(target=execute, args=(run, slots, 0.05), daemon=True)
+    thread.start()
+    return thread
+
+
+# --------------------------------------------------------------------------- broadcaster
+
+
+class FakeSocketIO:
+    """Records emits; runs background tasks in threads."""
+
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, str, dict]] = []
+        self.lock = threading.Lock()
+
+    def emit(self, event: str, data: dict, to: str, callback: Any = None) -> None:
+        with self.lock:
+            self.emitted.append((event, to, data))
+        if callback is not None:
+            callback()
+
+    def start_background_task(self, target: Any, *args: Any) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        return thread
+
+    def events(self, sid: str) -> list[str]:
+        with self.lock:
+            return [event for event, to, _data in self.emitted if to == sid]
+
+
+def test_the_broadcaster_streams_to_watchers_and_drops_a_vanished_client():
+    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=50)
+    run = Run("watched", task, config)
+    slots = ComputeSlots(1)
+    thread = _start(run, slots)
+    socketio = FakeSocketIO()
+    broadcaster = Broadcaster(socketio, frame_interval=0.02)
+    broadcaster.watch(run, "stays")
+    broadcaster.watch(run, "vanishes")
+    assert socketio.events("stays")[0] == "snapshot"
+    time.sleep(0.3)
+    broadcaster.disconnect("vanishes")
+    frames_then = socketio.events("vanishes").count("frame")
+    assert frames_then > 0
+    time.sleep(0.3)
+    assert socketio.events("vanishes").count("frame") == frames_then
+    assert broadcaster.watching("vanishes") == []
+    run.control.request_stop(wait=2.0)
+    thread.join(5)
+    deadline = time.monotonic() + 2
+    while "done" not in socketio.events("stays") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert socketio.events("stays")[-1] == "done"
+    while broadcaster._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert broadcaster._thread is None  # nobody left to stream to: the thread ended
+
+
+def test_a_client_that_does_not_acknowledge_gets_no_new_frame_until_the_timeout():
+    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=50)
+    run = Run("slow", task, config)
+    slots = ComputeSlots(1)
+    thread = _start(run, slots)
+    socketio = FakeSocketIO()
+    socketio.emit = _no_ack(socketio)
+    broadcaster = Broadcaster(socketio, frame_interval=0.02, ack_timeout=10.0)
+    broadcaster.watch(run, "silent")
+    time.sleep(0.4)
+    assert socketio.events("silent").count("frame") == 1  # and no more: it never acked
+    run.control.request_stop(wait=2.0)
+    thread.join(5)
+    broadcaster.disconnect("silent")
+
+
+def _no_ack(socketio: FakeSocketIO) -> Any:
+    def emit(event: str, data: dict, to: str, callback: Any = None) -> None:
+        with socketio.lock:
+            socketio.emitted.append((event, to, data))
+
+    return emit
+
+
+def test_tasks_registry_is_what_sessions_build_from():
+    assert TASKS["sin"].network_sizes([4, 5]) == [1, 4, 5, 1]
