@@ -70,11 +70,15 @@ def test_custom_data_is_the_expression_on_the_samples_and_the_grid():
 
 def test_custom_data_refuses_a_non_finite_target_naming_the_grid_point():
     config, task = validate_run(
-        {"task": "custom", "expression": "1/x", "domain": [[-1, 1]], "samples": 20}
+        {"task": "custom", "expression": "1/x", "domain": [[0.5, 1]], "samples": 20}
     )
     with pytest.raises(ExpressionError, match=r"1/x is not finite at x = 0 \(got"):
         build_data(task, config.copy() | {"domain": [[0.0, 1.0]]})  # grid starts at 0
-    build_data(task, config)  # 200 grid points on [-1, 1] miss 0; so do the samples
+
+
+def test_a_pole_between_the_grid_points_is_refused_with_its_place():
+    errors = errors_of({"task": "custom", "expression": "1/x", "domain": [[-1, 1]]})
+    assert errors == {"expression": "1/x is not finite at x = 0 (division by zero)"}
 
 
 def test_checked_target_refuses_values_too_large_to_train_on():
@@ -131,11 +135,9 @@ def test_a_dataset_task_lists_its_kind_in_the_formula():
 # --------------------------------------------------------------------------- previews
 
 
-def test_preview_of_a_custom_target_with_a_pole_warns_and_keeps_nulls():
-    config, task = validate_run({"task": "custom", "expression": "log(x)", "domain": [[-1, 1]]})
-    answer = task_preview(task, config)
-    assert answer["warning"] == "log(x) is not finite at x = -1 (got nan)"
-    assert answer["target"]["y"][0] is None and answer["target"]["y"][-1] == 0.0
+def test_a_custom_target_not_finite_on_part_of_the_domain_is_refused():
+    errors = errors_of({"task": "custom", "expression": "log(x)", "domain": [[-1, 1]]})
+    assert errors == {"expression": "log(x) is not finite at x = -1 (got nan)"}
 
 
 def test_preview_of_a_dataset_is_its_points(store):
