@@ -41,7 +41,7 @@ MAX_NODES = 120  # values and operations in the syntax tree
 MAX_LITERAL = 1e100  # largest number that may be written
 MAX_EXPONENT = 100.0  # largest constant exponent of **, in absolute value
 
-DEFAULT_POINTS = {1: 200, 2: 50}  # evaluate_on_domain grid, per axis (matches the task grid)
+GRID_POINTS = {1: 200, 2: 50}  # points per axis of the grid runs and previews are drawn on
 
 #: Callable names -> (numpy function, number of arguments).
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
@@ -270,9 +270,9 @@ def evaluate_on_domain(
     with ``z[row j = y_j][col i = x_i]`` (plotly's layout, meshgrid indexing "xy"), n = 50 by
     default. With `require_finite` a non-finite value raises `ExpressionError` naming the point.
     """
-    if len(domain) != len(expr.inputs) or len(domain) not in DEFAULT_POINTS:
+    if len(domain) != len(expr.inputs) or len(domain) not in GRID_POINTS:
         raise ValueError(f"domain needs one [lo, hi] pair per input {expr.inputs}")
-    n = points_per_axis or DEFAULT_POINTS[len(domain)]
+    n = points_per_axis or GRID_POINTS[len(domain)]
     axes = [np.linspace(float(lo), float(hi), n) for lo, hi in domain]
     mesh = np.meshgrid(*axes)  # indexing "xy": 2-D arrays are [y][x]
     points = np.column_stack([axis.ravel() for axis in mesh])
@@ -686,7 +686,7 @@ class _Hazard:
 def find_singularity(expression: Expression, domain: Sequence[Sequence[float]]) -> None:
     """Raise `ExpressionError` naming a point of `domain` where `expression` is not finite.
 
-    First the evaluation grid (`DEFAULT_POINTS`) is checked as `check_finite` does. Then every
+    First the evaluation grid (`GRID_POINTS`) is checked as `check_finite` does. Then every
     operation that can fail is found in the expression itself — each denominator (``/``, ``%``,
     negative powers), ``log`` (argument <= 0), ``sqrt`` and fractional powers (argument < 0) and
     ``tan`` (poles where the cosine of its argument is 0) — and its operand is searched over

@@ -23,6 +23,7 @@ import numpy as np
 from network import datasets
 
 from .expressions import (
+    GRID_POINTS,
     Expression,
     ExpressionError,
     check_finite,
@@ -31,8 +32,6 @@ from .expressions import (
 )
 from .schema import field_defaults
 from .uploads import MAX_TARGET, ParsedDataset
-
-GRID_POINTS = {1: 200, 2: 50}  # points per axis of the evaluation grid
 
 PI = float(np.pi)
 
