@@ -16,6 +16,7 @@ from .expressions import Expression, ExpressionError, compile_expression
 from .schema import (
     ACTIVATIONS,
     FIELDS,
+    LOSSES,
     MAX_DOMAIN_BOUND,
     MAX_EPOCHS,
     MAX_LAYERS,
@@ -227,7 +228,7 @@ def _task_errors(values: dict[str, Any], task: Task, known_task: bool) -> dict[s
     """The rules that depend on the task: its losses, its kind's noise limit, its inputs."""
     errors: dict[str, str] = {}
     loss = values["loss"]
-    if known_task and loss in ("cross_entropy", "mse") and loss not in task.losses():
+    if known_task and loss in LOSSES and loss not in task.losses():
         errors["loss"] = f"{task.kind} tasks take only {' or '.join(task.losses())}, not {loss!r}"
     noise = values["noise"]
     if task.kind == "classification" and is_number(noise) and noise > MAX_POINT_NOISE:
