@@ -108,6 +108,7 @@ class Broadcaster:
             "history": history,
             "progress": progress,
             "reason": run.control.reason,
+            "warnings": run.warnings,
             **self._view_parts(run, payloads, view),
         }
         if payloads is not None:
@@ -208,6 +209,7 @@ class Broadcaster:
                 "elapsed": round_float(run.control.elapsed()),
                 "history": chunks[start],
                 "progress": progress,
+                "warnings": run.warnings,
                 **self._shared_parts(run, version),
             }
             self._send_frame(client, frame, epoch, status, version, now)

@@ -70,6 +70,7 @@ class Run:
         self.view: View | None = None  # replaced, never mutated
         self.view_version = 0
         self.progress: dict[str, int] | None = None  # the epoch in progress
+        self.warnings: list[str] = []  # plain sentences when the run is not learning; replaced
         self.thread: Any = None
 
     @property
@@ -151,6 +152,7 @@ class Run:
             "elapsed": round_float(control.elapsed()),
             "progress": self.progress,
             "reason": control.reason,
+            "warnings": self.warnings,
             "config": self.config,
             "task_info": self.task.to_json(),
         }
@@ -166,6 +168,7 @@ class Run:
             "status": self.control.status,
             "reason": self.control.reason,
             "epoch": self.epoch,
+            "warnings": self.warnings,
         }
         if self.classification:  # the final accuracies (None if no epoch ran)
             payload["train_acc"] = self.last("train_acc")
