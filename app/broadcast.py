@@ -36,6 +36,7 @@ class Client:
     sent_epoch: int = 0
     sent_status: str = ""
     sent_view: int = -1  # view version it last got
+    sent_position: int | None = None  # place in the queue it was last told
     ready: bool = False  # its snapshot went out: frames may follow
     awaiting_since: float | None = None  # monotonic time of the unacknowledged frame
     frame_token: int = 0
@@ -107,6 +108,7 @@ class Broadcaster:
             "task": run.task.to_json(),
             "history": history,
             "progress": progress,
+            "queue_position": run.queue_position(),
             "reason": run.control.reason,
             "warnings": run.warnings,
             **self._view_parts(run, payloads, view),
@@ -185,6 +187,7 @@ class Broadcaster:
             status, epoch = run.control.status, run.epoch
             version, progress = run.view_version, run.progress
         final = status in TERMINAL
+        position = run.queue_position()
         now = time.monotonic()
         chunks: dict[int, dict[str, list]] = {}
         for client in clients:
@@ -193,9 +196,9 @@ class Broadcaster:
             waiting = (
                 client.awaiting_since is not None and now - client.awaiting_since < self.ack_timeout
             )
-            news = (client.sent_epoch, client.sent_status, client.sent_view) != (
-                epoch, status, version
-            )  # fmt: skip
+            news = (
+                client.sent_epoch, client.sent_status, client.sent_view, client.sent_position
+            ) != (epoch, status, version, position)  # fmt: skip
             if not final and (waiting or not news):
                 continue
             start = min(client.sent_epoch, epoch)
@@ -209,9 +212,11 @@ class Broadcaster:
                 "elapsed": round_float(run.control.elapsed()),
                 "history": chunks[start],
                 "progress": progress,
+                "queue_position": position,
                 "warnings": run.warnings,
                 **self._shared_parts(run, version),
             }
+            client.sent_position = position
             self._send_frame(client, frame, epoch, status, version, now)
             if final:
                 self.socketio.emit("done", run.done_json(), to=client.sid)

@@ -55,6 +55,7 @@ class RunManager:
         """
         task = task or TASKS[config["task"]]
         run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
+        run.slots = self.slots
         with self._lock:
             if self._shut_down:
                 raise RuntimeError("the run manager is shut down")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .control import RunControl
+from .control import ComputeSlots, RunControl
 from .encoding import round_float
 from .payloads import RunPayloads, history_json
 from .session import TrainingSession, View
@@ -72,6 +72,7 @@ class Run:
         self.progress: dict[str, int] | None = None  # the epoch in progress
         self.warnings: list[str] = []  # plain sentences when the run is not learning; replaced
         self.thread: Any = None
+        self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
 
     @property
     def status(self) -> str:
@@ -94,6 +95,12 @@ class Run:
         with self._build_lock:
             data, self._data = self._data, None
         return TrainingSession(self.task, self.config, data)
+
+    def queue_position(self) -> int | None:
+        """1-based place in the line for a compute slot while ``queued``, else None."""
+        if self.slots is None or self.control.status != "queued":
+            return None
+        return self.slots.position(self.id)
 
     def start(self, session: TrainingSession) -> None:
         """The session is built: keep the wire form of its data and the first view."""
@@ -151,6 +158,7 @@ class Run:
             "test_loss": self.last("test_loss"),
             "elapsed": round_float(control.elapsed()),
             "progress": self.progress,
+            "queue_position": self.queue_position(),
             "reason": control.reason,
             "warnings": self.warnings,
             "config": self.config,

@@ -125,3 +125,23 @@ def test_a_paced_run_holds_no_slot_while_it_waits(make_live_server):
     wait_status(live, other, "finished")  # trained in the paced run's waits
     assert run_status(live, paced)["status"] == "running"
     post(live, f"{paced}/stop")
+
+
+def test_a_queued_run_knows_its_place_in_the_queue(make_live_server, watcher):
+    live = make_live_server({"MAX_ACTIVE_RUNS": 1})
+    first = start_run(live, task="sin", samples=100, epochs=100_000)
+    wait_status(live, first, "running")
+    second = start_run(live, task="sin", samples=100, epochs=100_000)
+    third = start_run(live, task="sin", samples=100, epochs=100_000)
+    assert run_status(live, first)["queue_position"] is None
+    assert run_status(live, second)["queue_position"] == 1
+    assert run_status(live, third)["queue_position"] == 2
+    client = watcher(url=live.url)
+    client.watch(third)
+    client.wait_for(lambda w: w.of("snapshot", third))
+    assert client.of("snapshot", third)[0]["queue_position"] == 2
+    post(live, f"{second}/stop")
+    client.wait_for(lambda w: [f for f in w.of("frame", third) if f["queue_position"] == 1])
+    assert run_status(live, third)["queue_position"] == 1
+    for run_id in (first, third):
+        post(live, f"{run_id}/stop")
