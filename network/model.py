@@ -205,6 +205,26 @@ class Sequential:
         finally:
             self.train(was_training)
 
+    def activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output for inputs ``x`` (batch, in_features), in evaluation mode.
+
+        Returns a list of ``len(self)`` new arrays, ``out[i]`` the output of ``self[i]`` with
+        shape (batch, width of that layer); so for ``mlp(...)`` the hidden units' activations
+        are the outputs of the activation layers and ``out[-1]`` equals ``predict(x)``. The
+        model's mode is unchanged. Costs one forward pass plus a copy per layer.
+        """
+        x = self._check_input(x)
+        was_training = self.training
+        self.eval()
+        outputs = []
+        try:
+            for forward, inplace in self._forward_plan:
+                x = forward(x, inplace)
+                outputs.append(np.array(x, copy=True))  # before an in-place layer reuses it
+        finally:
+            self.train(was_training)
+        return outputs
+
     def backward(self, grad: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Back-propagate dL/d(output) ``grad`` for the last forward call.
 

@@ -48,12 +48,17 @@ def _number(value: object, name: str) -> float:
 class Optimizer:
     """Base class: holds the parameters, a mutable ``lr`` and per-group state arrays.
 
-    Subclasses define ``_state_names`` and ``_update(data, grad, state, scratch)``.
+    Every optimizer also takes ``l1`` (default 0): an L1 penalty rate on the weights, added to
+    the gradient as ``l1·sign(w)`` (see `_regularised`). ``lr``, ``l1``, ``weight_decay`` and
+    ``momentum`` may be changed between steps.
+
+    Subclasses define ``_state_names`` and ``_update(data, g, state, scratch, lr)`` (``g`` is the
+    gradient with the penalties added), or their own ``step``.
     """
 
     _state_names: tuple[str, ...] = ()
 
-    def __init__(self, params: Iterable[Parameter], lr: float) -> None:
+    def __init__(self, params: Iterable[Parameter], lr: float, l1: float = 0.0) -> None:
         params = list(params)
         if not params:
             raise ValueError("params must contain at least one Parameter, got an empty list")
@@ -62,6 +67,7 @@ class Optimizer:
                 raise TypeError(f"params must be Parameter objects, got {type(p).__name__}")
         self.params = params
         self.lr = self._positive(lr, "lr")
+        self.l1 = self._non_negative(l1, "l1")
         self.steps = 0
         flat_data = _contiguous_span([p.data for p in params])
         flat_grad = _contiguous_span([p.grad for p in params])
@@ -73,7 +79,18 @@ class Optimizer:
             {name: np.zeros_like(data) for name in self._state_names} for data, _ in self._groups
         ]
         self._scratch = [np.empty_like(data) for data, _ in self._groups]
+        # per group, once an L1 penalty is used: (weight mask, scratch for l1·sign(w))
+        self._l1_buffers: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(self._groups)
         self._bound = params[0].data  # to notice parameters reallocated behind our back
+
+    def _weight_mask(self, k: int) -> np.ndarray:
+        """1 where group `k` holds a weight (a parameter of 2 or more dimensions), 0 on biases."""
+        data = self._groups[k][0]
+        if len(self._groups) > 1 or len(self.params) == 1:
+            return np.full_like(data, 1.0 if self.params[k].data.ndim > 1 else 0.0)
+        return np.concatenate(
+            [np.full(p.data.size, 1.0 if p.data.ndim > 1 else 0.0, data.dtype) for p in self.params]
+        )
 
     @staticmethod
     def _positive(value: object, name: str) -> float:
@@ -107,20 +124,35 @@ class Optimizer:
     def step(self) -> None:
         """Update the parameters from their gradients."""
         lr = self._begin_step()
-        for (data, grad), state, scratch in zip(
-            self._groups, self._state, self._scratch, strict=True
+        for k, ((data, grad), state, scratch) in enumerate(
+            zip(self._groups, self._state, self._scratch, strict=True)
         ):
-            self._update(data, grad, state, scratch, lr)
+            self._update(data, self._regularised(k, grad, scratch), state, scratch, lr)
 
-    def _update(self, data, grad, state, scratch, lr: float) -> None:
+    def _update(self, data, g, state, scratch, lr: float) -> None:
         raise NotImplementedError
 
-    def _decayed(self, data, grad, scratch, weight_decay: float) -> np.ndarray:
-        """``g + λ·p`` in ``scratch`` (``grad`` itself if ``λ = 0``; ``grad`` is never changed)."""
-        if weight_decay == 0.0:
+    def _regularised(self, k: int, grad: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+        """The gradient of group `k` with the penalties: ``g = ∇ + λ·p + l1·sign(w)``.
+
+        ``λ·p`` is weight decay (L2, on every parameter, as in PyTorch); ``l1·sign(w)`` the
+        subgradient of the L1 penalty ``l1·Σ|w|`` on the weights only (not the biases, as in
+        TensorFlow Playground). Written to ``scratch``; ``grad`` itself when both are 0.
+        """
+        weight_decay, l1 = self.weight_decay, self.l1
+        if weight_decay == 0.0 and l1 == 0.0:
             return grad
+        data = self._groups[k][0]
         np.multiply(data, weight_decay, out=scratch)
         scratch += grad
+        if l1:
+            if self._l1_buffers[k] is None:
+                self._l1_buffers[k] = (self._weight_mask(k), np.empty_like(data))
+            mask, buffer = self._l1_buffers[k]
+            np.sign(data, out=buffer)
+            buffer *= mask
+            buffer *= l1
+            scratch += buffer
         return scratch
 
     def hyperparameters(self) -> dict:
@@ -167,6 +199,7 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        l1: float = 0.0,
     ) -> None:
         self.momentum = self._non_negative(momentum, "momentum")
         self.weight_decay = self._non_negative(weight_decay, "weight_decay")
@@ -175,22 +208,24 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         if not self.momentum:
             self._state_names = ()
-        super().__init__(params, lr)
+        super().__init__(params, lr, l1)
 
     def hyperparameters(self) -> dict:
-        """``lr, momentum, nesterov, weight_decay``."""
+        """``lr, momentum, nesterov, weight_decay, l1``."""
         return {
             "lr": self.lr,
             "momentum": self.momentum,
             "nesterov": self.nesterov,
             "weight_decay": self.weight_decay,
+            "l1": self.l1,
         }
 
-    def _update(self, data, grad, state, scratch, lr):
-        g = self._decayed(data, grad, scratch, self.weight_decay)
+    def _update(self, data, g, state, scratch, lr):
         mu = self.momentum
         if mu:
-            v = state["velocity"]
+            v = state.get("velocity")
+            if v is None:  # momentum switched on after creation: start from rest
+                v = state["velocity"] = np.zeros_like(data)
             v *= mu
             v += g
             if not self.nesterov:
@@ -223,6 +258,7 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        l1: float = 0.0,
     ) -> None:
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -232,16 +268,17 @@ class Adam(Optimizer):
         self.betas = (b1, b2)
         self.eps = self._non_negative(eps, "eps")
         self.weight_decay = self._non_negative(weight_decay, "weight_decay")
-        super().__init__(params, lr)
+        super().__init__(params, lr, l1)
         self._scratch2 = [np.empty_like(data) for data, _ in self._groups]
 
     def hyperparameters(self) -> dict:
-        """``lr, betas, eps, weight_decay``."""
+        """``lr, betas, eps, weight_decay, l1``."""
         return {
             "lr": self.lr,
             "betas": self.betas,
             "eps": self.eps,
             "weight_decay": self.weight_decay,
+            "l1": self.l1,
         }
 
     def step(self) -> None:
@@ -251,10 +288,10 @@ class Adam(Optimizer):
         t = self.steps
         step_size = lr / (1.0 - b1**t)
         inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - b2**t)
-        for (data, grad), state, scratch, tmp in zip(
-            self._groups, self._state, self._scratch, self._scratch2, strict=True
+        for k, ((data, grad), state, scratch, tmp) in enumerate(
+            zip(self._groups, self._state, self._scratch, self._scratch2, strict=True)
         ):
-            g = self._decayed(data, grad, scratch, self.weight_decay)
+            g = self._regularised(k, grad, scratch)
             m, v = state["m"], state["v"]
             np.subtract(g, m, out=tmp)  # m += (1-β₁)(g - m), PyTorch's lerp
             tmp *= 1.0 - b1
@@ -286,6 +323,7 @@ class RMSprop(Optimizer):
         eps: float = 1e-8,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        l1: float = 0.0,
     ) -> None:
         alpha = _number(alpha, "alpha")
         if not 0.0 <= alpha < 1.0:
@@ -295,27 +333,28 @@ class RMSprop(Optimizer):
         self.momentum = self._non_negative(momentum, "momentum")
         self.weight_decay = self._non_negative(weight_decay, "weight_decay")
         self._state_names = ("square_avg", "momentum_buffer") if self.momentum else ("square_avg",)
-        super().__init__(params, lr)
+        super().__init__(params, lr, l1)
         self._scratch2 = [np.empty_like(data) for data, _ in self._groups]
 
     def hyperparameters(self) -> dict:
-        """``lr, alpha, eps, momentum, weight_decay``."""
+        """``lr, alpha, eps, momentum, weight_decay, l1``."""
         return {
             "lr": self.lr,
             "alpha": self.alpha,
             "eps": self.eps,
             "momentum": self.momentum,
             "weight_decay": self.weight_decay,
+            "l1": self.l1,
         }
 
     def step(self) -> None:
         """One RMSprop step."""
         lr = self._begin_step()
         alpha = self.alpha
-        for (data, grad), state, scratch, tmp in zip(
-            self._groups, self._state, self._scratch, self._scratch2, strict=True
+        for k, ((data, grad), state, scratch, tmp) in enumerate(
+            zip(self._groups, self._state, self._scratch, self._scratch2, strict=True)
         ):
-            g = self._decayed(data, grad, scratch, self.weight_decay)
+            g = self._regularised(k, grad, scratch)
             s = state["square_avg"]
             s *= alpha
             np.multiply(g, g, out=tmp)
@@ -325,7 +364,9 @@ class RMSprop(Optimizer):
             tmp += self.eps
             np.divide(g, tmp, out=tmp)
             if self.momentum:
-                b = state["momentum_buffer"]
+                b = state.get("momentum_buffer")
+                if b is None:  # momentum switched on after creation: start from rest
+                    b = state["momentum_buffer"] = np.zeros_like(data)
                 b *= self.momentum
                 b += tmp
                 np.multiply(b, lr, out=tmp)

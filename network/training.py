@@ -274,7 +274,8 @@ class Trainer:
             position, done = stop, done + 1
             if done == max_batches or (deadline is not None and clock() >= deadline):
                 break
-        self._position, self.batch, self.steps = min(position, n), self.batch + done, self.steps + done
+        self._position = min(position, n)
+        self.batch, self.steps = self.batch + done, self.steps + done
         if position < n:
             return False
         self._lr = float(self.optimizer.lr)

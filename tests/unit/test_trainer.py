@@ -89,3 +89,41 @@ def test_bad_max_batches_is_refused_by_name(bad):
     trainer = nn.Trainer(model, nn.MSELoss(), optimizer, X, Y, 16)
     with pytest.raises((TypeError, ValueError), match="max_batches"):
         trainer.run(max_batches=bad)
+
+
+def test_activations_give_every_layers_output_and_end_with_the_prediction():
+    model = nn.mlp([2, 5, 3, 1], "relu", seed=0)
+    x = np.random.default_rng(1).normal(size=(7, 2)).astype(np.float32)
+    outputs = model.activations(x)
+    assert [o.shape for o in outputs] == [(7, 5), (7, 5), (7, 3), (7, 3), (7, 1)]
+    np.testing.assert_array_equal(outputs[1], np.maximum(outputs[0], 0))  # ReLU of the Linear
+    np.testing.assert_allclose(outputs[-1], model.predict(x), rtol=1e-6)
+    assert model.training  # the mode is unchanged
+
+
+def test_an_l1_penalty_pulls_weights_not_biases_towards_zero():
+    model = nn.mlp([1, 4, 1], "tanh", seed=0)
+    for p in model.parameters():
+        p.data[...] = 0.5
+        p.grad[...] = 0.0
+    optimizer = nn.SGD(model.parameters(), lr=0.1, l1=0.2)
+    optimizer.step()
+    weights = [p for p in model.parameters() if p.data.ndim == 2]
+    biases = [p for p in model.parameters() if p.data.ndim == 1]
+    assert all(np.allclose(p.data, 0.5 - 0.1 * 0.2) for p in weights)
+    assert all(np.allclose(p.data, 0.5) for p in biases)
+
+
+def test_hyperparameters_can_change_between_steps():
+    model = nn.mlp([1, 4, 1], "tanh", seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=0.1)  # no momentum buffer yet
+    for p in model.parameters():
+        p.grad[...] = 1.0
+    optimizer.momentum = 0.9
+    optimizer.l1 = 0.01
+    before = [p.data.copy() for p in model.parameters()]
+    optimizer.step()
+    optimizer.step()
+    params = model.parameters()
+    moved = [float(np.abs(p.data - b).max()) for p, b in zip(params, before, strict=True)]
+    assert all(m > 0.1 * 2 for m in moved)  # the second step carried momentum
