@@ -25,7 +25,15 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 import network
 
@@ -48,6 +56,11 @@ MAX_SEED = 2**32 - 1
 MAX_POINT_NOISE = 100.0  # classification: std of the point noise (blobs are 6 apart)
 MAX_DOMAIN_BOUND = 1e6
 MIN_EPOCHS_PER_SECOND, MAX_EPOCHS_PER_SECOND = 1, 100_000
+MAX_L1 = 10
+MAX_DROPOUT = 0.9
+MAX_FEATURES = 16
+# the engine's learning-rate schedules (network/schedules.py)
+SCHEDULES: tuple[str, ...] = tuple(network.SCHEDULES)
 
 # JSON Schema extension keyword: the noise limit that applies to classification tasks only
 CLASSIFICATION_MAXIMUM = "x-classificationMaximum"
@@ -63,6 +76,66 @@ Loss = Literal[LOSSES]  # type: ignore[valid-type]
 
 # JSON has no other numbers to offer: strict types refuse "20" and true where a number belongs.
 FIELD_RULES = ConfigDict(strict=True, allow_inf_nan=False)
+
+
+class ScheduleParameters(BaseModel):
+    """Base of the object form of ``schedule``: ``{name, ...parameters}``."""
+
+    model_config = ConfigDict(**FIELD_RULES, extra="forbid")
+
+
+class ConstantSchedule(ScheduleParameters):
+    """The learning rate stays as set."""
+
+    name: Literal["constant"]
+
+
+class StepSchedule(ScheduleParameters):
+    """lr · gamma^⌊epoch / step_size⌋."""
+
+    name: Literal["step"]
+    step_size: int = Field(100, ge=1, le=MAX_EPOCHS, description="Epochs between two drops.")
+    gamma: float = Field(0.5, gt=0, le=1, description="Factor of each drop.")
+
+
+class ExponentialSchedule(ScheduleParameters):
+    """lr · gamma^epoch."""
+
+    name: Literal["exponential"]
+    gamma: float = Field(0.99, gt=0, le=1, description="Factor per epoch.")
+
+
+class InverseSchedule(ScheduleParameters):
+    """lr · (1 + gamma·epoch)^-power (Caffe's "inv")."""
+
+    name: Literal["inverse"]
+    gamma: float = Field(0.001, gt=0, le=MAX_LR, description="How fast the rate falls.")
+    power: float = Field(0.75, gt=0, le=MAX_LR, description="Exponent of the fall.")
+
+
+class CosineSchedule(ScheduleParameters):
+    """Cosine from lr down to eta_min over t_max epochs (by default the run's), then constant."""
+
+    name: Literal["cosine"]
+    t_max: int | None = Field(
+        None, ge=1, le=MAX_EPOCHS, description="Epochs of the descent (default: the run's epochs)."
+    )
+    eta_min: float = Field(0.0, ge=0, le=MAX_LR, description="The rate at the end.")
+
+
+SCHEDULE_MODELS: dict[str, type[ScheduleParameters]] = {
+    "constant": ConstantSchedule,
+    "step": StepSchedule,
+    "exponential": ExponentialSchedule,
+    "inverse": InverseSchedule,
+    "cosine": CosineSchedule,
+}
+assert set(SCHEDULE_MODELS) == set(SCHEDULES), "a schedule of the engine is not declared here"
+ScheduleName = Literal[SCHEDULES]  # type: ignore[valid-type]
+ScheduleObject = Annotated[
+    ConstantSchedule | StepSchedule | ExponentialSchedule | InverseSchedule | CosineSchedule,
+    Field(discriminator="name"),
+]
 
 
 class TrainingConfig(BaseModel):
@@ -105,8 +178,46 @@ class TrainingConfig(BaseModel):
     weight_decay: float = Field(
         0.0,
         ge=0,
-        title="Weight decay",
-        description="L2 penalty: pulls every weight towards 0 (0 = none).",
+        title="L2 (weight decay)",
+        description="L2 penalty rate: pulls every weight towards 0 in proportion to it (0 = none).",
+    )
+    l1: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_L1,
+        title="L1",
+        description=(
+            f"L1 penalty rate: pushes every weight towards 0 by a fixed step, making some "
+            f"exactly 0 (0 = none, at most {MAX_L1})."
+        ),
+    )
+    dropout: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_DROPOUT,
+        title="Dropout",
+        description=(
+            f"Share of hidden units switched off at random in each training step "
+            f"(0 = none, at most {MAX_DROPOUT:g})."
+        ),
+    )
+    schedule: ScheduleName | ScheduleObject = Field(
+        "constant",
+        title="Learning-rate schedule",
+        description=(
+            "How the learning rate changes over the epochs: a name (constant, step, exponential, "
+            "inverse, cosine) or {name, ...parameters}."
+        ),
+    )
+    input_features: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_FEATURES,
+        title="Input features",
+        description=(
+            "What the network sees: expressions in x (and y), e.g. x, y, x**2, x*y, sin(x); "
+            "one input unit each (null = the raw inputs)."
+        ),
     )
     batch_size: int = Field(
         32,
@@ -167,6 +278,21 @@ class TrainingConfig(BaseModel):
         description="Slow motion: epochs per second (null = full speed).",
     )
 
+    @field_validator("schedule", mode="after")
+    @classmethod
+    def _schedule_object(cls, value: Any) -> Any:
+        """A bare name becomes its object form with the default parameters."""
+        if isinstance(value, str):
+            return SCHEDULE_MODELS[value](name=value)
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_length(self) -> TrainingConfig:
+        """A cosine schedule without t_max descends over the whole run."""
+        if isinstance(self.schedule, CosineSchedule) and self.schedule.t_max is None:
+            self.schedule.t_max = self.epochs
+        return self
+
 
 class RunConfig(TrainingConfig):
     """A whole run config as ``POST /api/runs`` takes it (its JSON Schema is ``GET /api/schema``).
@@ -208,10 +334,10 @@ def _number_text(value: Any) -> str:
     return str(value)
 
 
-def field_limits(name: str) -> dict[str, Any]:
-    """The bounds declared on field `name`: any of ``ge``, ``gt``, ``le``, ``lt``."""
+def field_limits(name: str, model: type[BaseModel] = TrainingConfig) -> dict[str, Any]:
+    """The bounds declared on field `name` (of `model`): any of ``ge``, ``gt``, ``le``, ``lt``."""
     limits: dict[str, Any] = {}
-    for item in TrainingConfig.model_fields[name].metadata:
+    for item in model.model_fields[name].metadata:
         for kind in (Ge, Gt, Le, Lt):
             if isinstance(item, kind):
                 key = kind.__name__.lower()
@@ -232,9 +358,9 @@ def range_text(limits: dict[str, Any]) -> str:
     return " and ".join(parts) if "gt" in limits else " ".join(parts)
 
 
-def _kind_of(name: str) -> tuple[str, bool]:
+def _kind_of(name: str, model: type[BaseModel] = TrainingConfig) -> tuple[str, bool]:
     """(``"a whole number"`` or ``"a number"``, whether null is allowed) for a number field."""
-    annotation = TrainingConfig.model_fields[name].annotation
+    annotation = model.model_fields[name].annotation
     members = typing.get_args(annotation) or (annotation,)
     noun = "a whole number" if int in members else "a number"
     return noun, type(None) in members
@@ -245,11 +371,13 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def field_message(name: str, value: Any, **limits: Any) -> str | None:
-    """Why `value` is not good for the number field `name` (its declared limits, updated by
-    `limits`), or None when it is."""
-    limits = {**field_limits(name), **limits}
-    noun, nullable = _kind_of(name)
+def field_message(
+    name: str, value: Any, model: type[BaseModel] = TrainingConfig, **limits: Any
+) -> str | None:
+    """Why `value` is not good for the number field `name` of `model` (its declared limits,
+    updated by `limits`), or None when it is."""
+    limits = {**field_limits(name, model), **limits}
+    noun, nullable = _kind_of(name, model)
     if value is None and nullable:
         return None
     wrong_type = not is_number(value) or (noun == "a whole number" and not isinstance(value, int))
@@ -275,6 +403,30 @@ def _hidden_message(error: dict[str, Any]) -> str:
     return "must be a list of neuron counts, e.g. [32, 32]"
 
 
+SCHEDULE_HINT = (
+    f"must be one of {', '.join(SCHEDULES)} or an object {{name, ...parameters}}, "
+    'e.g. {"name": "step", "step_size": 100, "gamma": 0.5}'
+)
+
+
+def _schedule_message(value: Any) -> str:
+    """Why `value` is not a schedule: its name, or its first bad parameter and the latter's
+    accepted range."""
+    if not isinstance(value, dict) or value.get("name") not in SCHEDULE_MODELS:
+        return SCHEDULE_HINT
+    model = SCHEDULE_MODELS[value["name"]]
+    for key, item in value.items():
+        if key == "name":
+            continue
+        if key not in model.model_fields:
+            accepted = [field for field in model.model_fields if field != "name"]
+            takes = f"takes {', '.join(accepted)}" if accepted else "takes no parameters"
+            return f"unknown parameter {key!r}: a {value['name']} schedule {takes}"
+        if message := field_message(key, item, model):
+            return f"{key} {message}"
+    return SCHEDULE_HINT
+
+
 def _message(name: str, error: dict[str, Any], value: Any) -> str:
     """A short message for one pydantic `error` of field `name` (whose value is `value`)."""
     if error["type"] == "extra_forbidden":
@@ -285,6 +437,13 @@ def _message(name: str, error: dict[str, Any], value: Any) -> str:
         return _hidden_message(error)
     if name == "domain":
         return "must be one or two pairs [lo, hi] of finite numbers within ±1e6"
+    if name == "schedule":
+        return _schedule_message(value)
+    if name == "input_features":
+        return (
+            f"must be null (the raw inputs) or a list of 1 to {MAX_FEATURES} expressions, "
+            'e.g. ["x", "y", "x**2"]'
+        )
     choices = typing.get_args(TrainingConfig.model_fields[name].annotation)
     if all(isinstance(choice, str) for choice in choices) and choices:
         return f"must be one of {', '.join(choices)}"
@@ -371,4 +530,5 @@ def run_config_json_schema() -> dict[str, Any]:
         "properties": ordered,
         "required": ["task"],
         "additionalProperties": False,
+        "$defs": schema.get("$defs", {}),  # the object forms of schedule
     }

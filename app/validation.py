@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .expressions import Expression, ExpressionError, compile_expression
+from .expressions import Expression, ExpressionError, compile_expression, find_singularity
 from .schema import (
     ACTIVATIONS,
     FIELDS,
@@ -64,7 +64,9 @@ __all__ = [
 ]
 
 # Fields a run takes while it trains (PATCH /api/runs/<id>), by the same rules as at creation.
-STEERABLE_FIELDS = ("lr", "epochs_per_second", "weight_decay", "momentum", "batch_size")
+STEERABLE_FIELDS = ("lr", "epochs_per_second", "l1", "weight_decay", "momentum", "batch_size")
+# the names input features may use, by the number of raw inputs of the task
+FEATURE_VARIABLES = {1: ("x",), 2: ("x", "y")}
 
 
 class ConfigError(ValueError):
@@ -224,6 +226,32 @@ def _batch_size_error(batch_size: Any, samples: Any, flagged: bool) -> str | Non
     return None
 
 
+def _feature_texts(
+    features: list[str], inputs: int, domain: Any
+) -> tuple[list[str], str | None]:
+    """The normalised texts of `features` (expressions in the task's raw inputs), or the message
+    naming the first bad one; each must be finite on `domain` (when that is a good one)."""
+    variables = FEATURE_VARIABLES.get(inputs)
+    if variables is None:
+        return [], (
+            f"input features take tasks of one or two inputs (x, or x and y); "
+            f"this task has {inputs}"
+        )
+    texts = []
+    for number, text in enumerate(features, start=1):
+        try:
+            feature = compile_expression(text, variables)
+            if _domain_shape_error(domain, inputs) is None:
+                find_singularity(feature, domain)
+            texts.append(feature.text)
+        except ExpressionError as error:
+            message = error.message
+            if inputs == 1 and "'y'" in message:
+                message += " (this task has one input, x)"
+            return [], f"feature {number} ({text.strip()}): {message}"
+    return texts, None
+
+
 def _task_errors(values: dict[str, Any], task: Task, known_task: bool) -> dict[str, str]:
     """The rules that depend on the task: its losses, its kind's noise limit, its inputs."""
     errors: dict[str, str] = {}
@@ -238,6 +266,13 @@ def _task_errors(values: dict[str, Any], task: Task, known_task: bool) -> dict[s
     if known_task and task.dataset is None:
         if message := _domain_shape_error(values["domain"], task.inputs):
             errors["domain"] = message
+    features = values.get("input_features")
+    if known_task and isinstance(features, list) and all(isinstance(f, str) for f in features):
+        texts, message = _feature_texts(features, task.inputs, values["domain"])
+        if message:
+            errors["input_features"] = message
+        else:
+            values["input_features"] = texts
     return errors
 
 
@@ -274,6 +309,8 @@ def validate_run(body: Any, datasets: DatasetStore | None = None) -> tuple[dict[
         errors.setdefault(name, message)  # a custom task's own domain message comes first
     if errors:
         raise ConfigError(errors)
+    if config["input_features"] is not None:  # as `_task_errors` normalised them
+        config["input_features"] = values["input_features"]
     return {"task": task.id, **defaults, **config}, task
 
 

@@ -63,6 +63,12 @@ def test_the_schema_is_a_draft_2020_12_object_schema_with_only_task_required():
         ("seed", "maximum", 2**32 - 1),
         ("epochs_per_second", "minimum", 1),
         ("epochs_per_second", "maximum", 100_000),
+        ("l1", "minimum", 0),
+        ("l1", "maximum", 10),
+        ("dropout", "minimum", 0),
+        ("dropout", "maximum", 0.9),
+        ("input_features", "minItems", 1),
+        ("input_features", "maxItems", 16),
         ("expression", "maxLength", 200),
         ("domain", "minItems", 1),
         ("domain", "maxItems", 2),
@@ -105,7 +111,8 @@ def test_every_field_has_a_description_and_the_plain_tasks_defaults():
 def test_the_schemas_own_defaults_validate_for_every_task(task_id):
     defaults = {name: prop["default"] for name, prop in PROPERTIES.items() if "default" in prop}
     config = validate_config({"task": task_id, **defaults})
-    assert {name: config[name] for name in defaults} == defaults
+    normalised = {**defaults, "schedule": {"name": "constant"}}  # a name becomes its object
+    assert {name: config[name] for name in defaults} == normalised
 
 
 # --------------------------------------------------------------------------- each limit
@@ -139,7 +146,7 @@ LIMIT_CASES = _limit_cases()
 def test_the_limit_cases_cover_every_bounded_number_field():
     assert {case[0] for case in LIMIT_CASES} == {
         "lr", "momentum", "weight_decay", "batch_size", "epochs", "samples", "test_fraction",
-        "noise", "seed", "epochs_per_second",
+        "noise", "seed", "epochs_per_second", "l1", "dropout",
     }  # fmt: skip
 
 
@@ -227,7 +234,7 @@ CURRENT = validate_config({"task": "sin", "samples": 200})
 
 
 def test_the_steerable_fields_are_todays():
-    assert set(STEERABLE_FIELDS) == {"lr", "epochs_per_second", "weight_decay", "momentum",
+    assert set(STEERABLE_FIELDS) == {"lr", "epochs_per_second", "l1", "weight_decay", "momentum",
                                      "batch_size"}  # fmt: skip
 
 
@@ -246,7 +253,8 @@ def test_good_changes_come_back_normalised():
         ("momentum", 0.99), ("momentum", 1), ("weight_decay", -0.1), ("weight_decay", 3),
         ("epochs_per_second", 0.5), ("epochs_per_second", 1), ("epochs_per_second", None),
         ("epochs_per_second", float("inf")), ("batch_size", 0), ("batch_size", 200),
-        ("batch_size", 201), ("batch_size", 12.5),
+        ("batch_size", 201), ("batch_size", 12.5), ("l1", 0), ("l1", 0.001), ("l1", -1),
+        ("l1", 10.5), ("l1", "none"),
     ],
 )  # fmt: skip
 def test_a_change_follows_the_same_rules_as_creation(name, value):
@@ -282,3 +290,107 @@ def test_a_change_body_must_be_a_non_empty_object(body):
     with pytest.raises(ConfigError) as caught:
         validate_changes(body, CURRENT)
     assert set(caught.value.errors) == {"body"}
+
+
+# --------------------------------------------------------------------------- issue 11 fields
+
+
+def test_l2_is_the_weight_decay_knob_and_l1_is_its_own():
+    assert PROPERTIES["weight_decay"]["title"] == "L2 (weight decay)"
+    assert PROPERTIES["l1"]["default"] == 0 and PROPERTIES["dropout"]["default"] == 0
+    config = validate_config({"task": "sin", "l1": 0.001, "weight_decay": 0.01, "dropout": 0.5})
+    assert (config["l1"], config["weight_decay"], config["dropout"]) == (0.001, 0.01, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "normalised"),
+    [
+        ("constant", {"name": "constant"}),
+        ("step", {"name": "step", "step_size": 100, "gamma": 0.5}),
+        ("exponential", {"name": "exponential", "gamma": 0.99}),
+        ("inverse", {"name": "inverse", "gamma": 0.001, "power": 0.75}),
+        ("cosine", {"name": "cosine", "t_max": 300, "eta_min": 0.0}),  # t_max: the run's epochs
+        ({"name": "step", "step_size": 10}, {"name": "step", "step_size": 10, "gamma": 0.5}),
+        ({"name": "cosine", "t_max": 50, "eta_min": 1e-4},
+         {"name": "cosine", "t_max": 50, "eta_min": 1e-4}),
+    ],
+)  # fmt: skip
+def test_a_schedule_is_normalised_to_the_engines_arguments(schedule, normalised):
+    config = validate_config({"task": "sin", "epochs": 300, "schedule": schedule})
+    assert config["schedule"] == normalised
+    name, params = normalised["name"], {k: v for k, v in normalised.items() if k != "name"}
+    optimizer = network.SGD(network.mlp([1, 2, 1]).parameters(), lr=0.1)
+    scheduler = network.get_scheduler(name, optimizer, **params)  # the defaults suit the engine
+    scheduler.step()
+    assert 0 < scheduler.lr <= 0.1
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("linear", "must be one of constant, step, exponential, inverse, cosine or an object"),
+        ({"name": "warp"}, "must be one of constant, step"),
+        ({"gamma": 0.5}, "must be one of constant, step"),
+        ({"name": "step", "gamma": 0}, "gamma must be above 0 and at most 1, got 0"),
+        ({"name": "step", "step_size": 0}, "step_size must be from 1 to 100000, got 0"),
+        ({"name": "exponential", "gamma": 1.5}, "gamma must be above 0 and at most 1, got 1.5"),
+        ({"name": "cosine", "t_max": 2.5}, "t_max must be null or a whole number from 1 to 100000"),
+        ({"name": "cosine", "eta_min": -1}, "eta_min must be from 0 to 10, got -1"),
+        ({"name": "constant", "gamma": 1}, "unknown parameter 'gamma': a constant schedule takes "
+                                           "no parameters"),
+    ],
+)  # fmt: skip
+def test_a_bad_schedule_is_named_with_its_bad_parameter(schedule, message):
+    assert errors_of({"task": "sin", "schedule": schedule})["schedule"].startswith(message)
+
+
+def test_the_schema_offers_the_engines_schedules_by_name_and_as_objects():
+    name_branch, object_branch = PROPERTIES["schedule"]["anyOf"]
+    assert name_branch["enum"] == list(network.SCHEDULES)
+    defs = SCHEMA["$defs"]
+    for ref in object_branch["oneOf"]:
+        assert ref["$ref"].removeprefix("#/$defs/") in defs
+    assert defs["StepSchedule"]["properties"]["gamma"]["exclusiveMinimum"] == 0
+
+
+def test_input_features_are_normalised_expressions_in_the_tasks_inputs():
+    curve = validate_config({"task": "sin", "input_features": [" x ", "x**2", "sin(x)"]})
+    assert curve["input_features"] == ["x", "x**2", "sin(x)"]
+    playground = ["x", "y", "x**2", "y**2", "x*y", "sin(x)", "sin(y)"]
+    assert validate_config({"task": "moons", "input_features": playground})[
+        "input_features"
+    ] == playground
+    assert validate_config({"task": "saddle"})["input_features"] is None  # the raw inputs
+
+
+@pytest.mark.parametrize(
+    ("task", "features", "message"),
+    [
+        ("sin", ["x", "y"], "feature 2 (y): unknown name 'y'"),
+        ("saddle", ["x", "sin(z)"], "feature 2 (sin(z)): unknown name 'z'"),
+        ("saddle", ["2x"], "feature 1 (2x): write 2*x"),
+        ("sin", ["log(x)"], "feature 1 (log(x)): log(x) is not finite at x = -3.14159"),
+        ("saddle", [], "must be null (the raw inputs) or a list of 1 to 16 expressions"),
+        ("saddle", ["x"] * 17, "must be null (the raw inputs) or a list of 1 to 16"),
+        ("saddle", "x", "must be null (the raw inputs)"),
+        ("saddle", [1], "must be null (the raw inputs)"),
+    ],
+)
+def test_a_bad_input_feature_is_named(task, features, message):
+    assert errors_of({"task": task, "input_features": features})["input_features"].startswith(
+        message
+    )
+
+
+def test_input_features_are_refused_for_tasks_of_more_than_two_inputs():
+    assert validation._feature_texts(["x"], 3, None)[1] == (
+        "input features take tasks of one or two inputs (x, or x and y); this task has 3"
+    )
+
+
+def test_l1_is_steerable_by_the_same_rules():
+    assert validate_changes({"l1": 0.5}, CURRENT) == {"l1": 0.5}
+    with pytest.raises(ConfigError) as caught:
+        validate_changes({"l1": 11, "dropout": 0.1}, CURRENT)
+    assert caught.value.errors["l1"] == "must be from 0 to 10, got 11"
+    assert "cannot change" in caught.value.errors["dropout"]
