@@ -64,8 +64,8 @@ def create_run() -> Any:
         run = _manager().create(config, task)
     except ConfigError as error:
         return jsonify(errors=error.errors), 400
-    except ExpressionError as error:  # a custom target not finite (or too large) somewhere
-        return jsonify(errors={"expression": error.message}), 400
+    except ExpressionError as error:  # a custom target or an input feature not finite somewhere
+        return jsonify(errors={getattr(error, "field", "expression"): error.message}), 400
     return jsonify(id=run.id, config=run.config, status=run.status), 201
 
 
@@ -152,6 +152,25 @@ def _control(run_id: str, action: str, *args: Any) -> Any:
     except ControlError as error:
         return jsonify(id=run.id, status=run.status, error=str(error)), 409
     return jsonify(id=run.id, status=status, epoch=run.epoch)
+
+
+@api.patch("/runs/<run_id>")
+def change_run(run_id: str) -> Any:
+    """Live changes of ``lr``, ``epochs_per_second``, ``l1``, ``weight_decay``, ``momentum``,
+    ``batch_size``: 200 ``{id, config}`` (they apply from the next mini-batch), 400 ``{errors}``
+    (same rules as creation), 409 once the run has ended."""
+    run = _manager().get(run_id)
+    if run is None:
+        return _unknown(run_id)
+    if run.status in TERMINAL:
+        return jsonify(id=run.id, status=run.status, error=f"run already {run.status}"), 409
+    try:
+        config = _manager().change(run, request.get_json(silent=True))
+    except ConfigError as error:
+        return jsonify(errors=error.errors), 400
+    except ControlError as error:
+        return jsonify(id=run.id, status=run.status, error=str(error)), 409
+    return jsonify(id=run.id, config=config)
 
 
 @api.post("/runs/<run_id>/pause")

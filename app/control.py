@@ -40,6 +40,7 @@ class RunControl:
         self._step: list | None = None  # [unit, remaining] of a step asked for while paused
         self._slot = False  # a compute slot was granted and not yet taken by the run loop
         self._requests = 0  # counts requests: a pacing wait ends when it changes
+        self._changes: dict = {}  # live changes not yet taken by the run loop
         self._elapsed_before = 0.0
         self._running_since: float | None = None
 
@@ -128,7 +129,22 @@ class RunControl:
 
         return self._request(step, lambda: self._step is None, wait)
 
+    def post_changes(self, changes: dict) -> None:
+        """Live changes (validated) for the run loop; raises `ControlError` once ended."""
+        with self.lock:
+            if self.ended:
+                raise ControlError(f"the run is {self.status}: nothing to change")
+            self._changes.update(changes)
+            self._requests += 1
+            self.changed.notify_all()
+
     # ----------------------------------------------------------------- the run loop's side
+
+    def take_changes(self) -> dict:
+        """The live changes posted since the last call (applied from the next mini-batch)."""
+        with self.lock:
+            changes, self._changes = self._changes, {}
+            return changes
 
     def next_action(self) -> str:
         """What the run loop does next: ``stop``, ``pause`` (park) or ``train``.

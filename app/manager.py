@@ -15,10 +15,11 @@ from collections import OrderedDict
 from typing import Any
 
 from .broadcast import Broadcaster
-from .control import TERMINAL, ComputeSlots
+from .control import TERMINAL, ComputeSlots, ControlError
 from .runner import execute
 from .runs import Run
 from .tasks import TASKS, Task, settle_config
+from .validation import validate_changes
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,18 @@ class RunManager:
     def step(self, run: Run, unit: str, count: int) -> str:
         """Train a paused run `count` epochs or mini-batches; it stays paused."""
         return run.control.request_step(unit, count, CONTROL_WAIT)
+
+    def change(self, run: Run, body: Any) -> dict[str, Any]:
+        """Live changes of a run's steerable fields (`validation.validate_changes`): the config
+        shows them at once, training uses them from the next mini-batch. Raises `ConfigError`
+        for bad fields, `ControlError` once the run has ended."""
+        changes = validate_changes(body, run.config)
+        with run.lock:
+            if run.control.ended:
+                raise ControlError(f"run already {run.control.status}")
+            run.config.update(changes)
+        run.control.post_changes(changes)
+        return run.config
 
     def stop(self, run: Run) -> str:
         """End the run as ``stopped`` within one slice; a queued run ends at once."""

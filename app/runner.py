@@ -84,11 +84,14 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
                     return _end(run, session, "stopped", holds_slot=False)
                 action = control.next_action()
                 continue
+        changes = control.take_changes()
+        if changes:
+            session.apply(changes)
         steps = session.trainer.steps
         record = session.advance(control.step_batches(), time.perf_counter() + SLICE_SECONDS)
         control.trained(session.trainer.steps - steps, 1 if record else 0)
         if record is not None:
-            run.add_epoch(record)
+            run.add_epoch(session.record(record))
         _publish(run, session, clock)
         if record is not None and session.epoch < run.epochs and not pacer.wait(run, slots):
             return _end(run, session, "stopped", holds_slot=False)
@@ -98,17 +101,20 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
 
 
 def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
+    """The progress; and, when due, a fresh view and the warnings (both with the view clock)."""
     now = time.perf_counter()
     view = None
     if clock.due_now(now):
         view = session.view()
+        run.diagnose(session.dead_units())
         clock.took(now, time.perf_counter())
     run.publish(view, session.progress())
 
 
 def _end(run: Run, session: TrainingSession, status: str, holds_slot: bool) -> bool:
-    """Publish the final view, then the terminal status (watchers then get both)."""
+    """Publish the final view and warnings, then the terminal status (watchers get all)."""
     run.publish(session.view(), None)
+    run.diagnose(session.dead_units())
     reason = f"stopped at epoch {session.epoch}" if status == "stopped" else None
     run.control.set_status(status, reason)
     return holds_slot

@@ -16,17 +16,21 @@ from typing import Any
 import numpy as np
 
 from .control import ComputeSlots, RunControl
+from .diagnosis import diagnose
 from .encoding import round_float
+from .features import network_sizes
 from .payloads import RunPayloads, history_json
-from .session import TrainingSession, View
+from .session import TrainingSession, View, history_columns
 from .tasks import Task, TaskData, build_data
 
 
 class History:
-    """Per-epoch numbers of a run in preallocated float32 columns (no per-epoch dicts)."""
+    """Per-epoch numbers of a run in preallocated float32 columns (no per-epoch dicts):
+    the losses, the accuracies (classification) and then any `extra` columns (e.g. ``lr``)."""
 
-    def __init__(self, epochs: int, accuracy: bool) -> None:
+    def __init__(self, epochs: int, accuracy: bool, extra: list[str] | tuple = ()) -> None:
         self.names = ["train_loss", "test_loss"] + (["train_acc", "test_acc"] if accuracy else [])
+        self.names += list(extra)
         self.columns = {name: np.full(epochs, np.nan, dtype=np.float32) for name in self.names}
         self.length = 0
 
@@ -61,9 +65,9 @@ class Run:
         self.classification = task.kind == "classification"
         self.control = RunControl()
         self.lock = self.control.lock
-        self.history = History(0, self.classification)
+        self.history = History(0, self.classification, history_columns(config))
         self.epoch = 0  # completed epochs
-        self.sizes = task.network_sizes(config["hidden"])
+        self.sizes = network_sizes(task, config)
         self.payloads: RunPayloads | None = None  # see `payloads_now`
         self._data: TaskData | None = None  # built early for a watcher, until the run starts
         self._build_lock = threading.Lock()
@@ -109,7 +113,7 @@ class Run:
             if self.payloads is None:
                 self.payloads = RunPayloads(self.task, session.data, self.sizes)
         with self.lock:
-            self.history = History(self.epochs, self.classification)
+            self.history = History(self.epochs, self.classification, session.history_columns())
             self.view, self.view_version = view, self.view_version + 1
             self.progress = session.progress()
 
@@ -125,6 +129,15 @@ class Run:
             if view is not None:
                 self.view, self.view_version = view, self.view_version + 1
             self.progress = progress
+
+    def diagnose(self, dead_units: list[tuple[int, int]]) -> None:
+        """Refresh `warnings` from the history so far (see `app.diagnosis`)."""
+        with self.lock:
+            names = [name for name in ("train_loss", "test_acc") if name in self.history.names]
+            columns = self.history.copy(0, self.history.length)
+        columns = {name: columns[name] for name in names}
+        classes = len(self.task.classes) if self.classification else 0
+        self.warnings = diagnose(columns, self.epochs, classes, dead_units)
 
     def add_diverged_epoch(self, epoch: Any, loss: Any) -> None:
         """The epoch that diverged is the run's last: its losses go out as null."""

@@ -19,9 +19,12 @@ import numpy as np
 import network as nn
 from network.datasets import Standardizer
 
+from .features import InputFeatures
 from .tasks import Task, TaskData, build_data
 
 NEURONS_SHOWN = 12  # neurons per layer whose weights a view carries (the first ones)
+STEERED = ("batch_size", "l1", "weight_decay")  # history columns of the live-changeable numbers
+DEAD_UNIT_ROWS = 1000  # training rows a dead-unit count looks at
 
 
 def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
@@ -41,6 +44,12 @@ def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
     uniform = np.full_like(clipped, 1.0 / outputs.shape[1])
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, clipped / np.where(total > 0, total, 1.0), uniform)
+
+
+def history_columns(config: dict[str, Any]) -> list[str]:
+    """The history columns of the steerable numbers of a run: ``lr``, ``batch_size``, ``l1``,
+    ``weight_decay`` and, for SGD, ``momentum`` (one value per epoch)."""
+    return ["lr", *STEERED] + (["momentum"] if config["optimizer"] == "sgd" else [])
 
 
 @dataclass(frozen=True)
@@ -80,32 +89,88 @@ class TrainingSession:
         self.config = config
         self.data = data if data is not None else build_data(task, config)
         self.classification = task.kind == "classification"
-        self.sizes = task.network_sizes(config["hidden"])
-        self.model = nn.mlp(self.sizes, activation=config["activation"], seed=config["seed"])
+        self.features = InputFeatures.of(task, config)
+        self.sizes = [self.features.width, *config["hidden"], task.outputs]
+        self.model = nn.mlp(
+            self.sizes,
+            activation=config["activation"],
+            seed=config["seed"],
+            dropout=config.get("dropout", 0.0),
+        )
         self.optimizer = self._optimizer()
-        self.x_scaler = Standardizer().fit(self.data.x_train)
-        self.grid_inputs = self.x_scaler.transform(self.data.grid_x)
-        self.test_inputs = self.x_scaler.transform(self.data.x_test)
+        self.scheduler = self._scheduler()
+        train_inputs = self.features(self.data.x_train)
+        self.x_scaler = Standardizer().fit(train_inputs)
+        self.grid_inputs = self.x_scaler.transform(self.features(self.data.grid_x))
+        self.test_inputs = self.x_scaler.transform(self.features(self.data.x_test))
         self.y_scaler: Standardizer | None = None
+        self.sample_inputs = self.x_scaler.transform(train_inputs[:DEAD_UNIT_ROWS])
         train_targets, test_targets = self._targets()
         self.trainer = nn.Trainer(
             self.model,
             nn.get_loss(config["loss"]),
             self.optimizer,
-            self.x_scaler.transform(self.data.x_train),
+            self.x_scaler.transform(train_inputs),
             train_targets,
             batch_size=config["batch_size"],
             validation=(self.test_inputs, test_targets),
             seed=config["seed"],
+            scheduler=self.scheduler,
             accuracy=True if self.classification else None,
         )
 
     def _optimizer(self) -> nn.Optimizer:
         config = self.config
-        options = {"lr": config["lr"], "weight_decay": config["weight_decay"]}
+        options = {
+            "lr": config["lr"],
+            "weight_decay": config["weight_decay"],
+            "l1": config.get("l1", 0.0),
+        }
         if config["optimizer"] == "sgd":
             options["momentum"] = config["momentum"]
         return nn.get_optimizer(config["optimizer"], self.model.parameters(), **options)
+
+    def _scheduler(self) -> nn.Scheduler:
+        """The config's ``schedule``: a name or ``{name, ...parameters}`` (default constant)."""
+        schedule = self.config.get("schedule") or "constant"
+        if isinstance(schedule, str):
+            schedule = {"name": schedule}
+        options = {key: value for key, value in schedule.items() if key != "name"}
+        if schedule["name"] == "cosine":
+            options.setdefault("t_max", self.config["epochs"])
+        if schedule["name"] == "step":
+            options.setdefault("step_size", max(1, self.config["epochs"] // 4))
+        return nn.get_scheduler(schedule["name"], self.optimizer, **options)
+
+    def history_columns(self) -> list[str]:
+        """Names of the per-epoch numbers `record` adds beside the losses (and accuracies)."""
+        return history_columns(self.config)
+
+    def record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """An epoch's record with the steerable numbers in force at its end."""
+        record["batch_size"] = self.trainer.batch_size
+        record["l1"] = self.optimizer.l1
+        record["weight_decay"] = self.optimizer.weight_decay
+        if self.config["optimizer"] == "sgd":
+            record["momentum"] = self.optimizer.momentum
+        return record
+
+    def apply(self, changes: dict[str, Any]) -> None:
+        """Live changes (validated): they apply from the next mini-batch.
+
+        ``lr`` becomes the schedule's base rate (the rate in force follows the schedule);
+        ``epochs_per_second`` is the run loop's business, not the session's.
+        """
+        for name, value in changes.items():
+            if name == "lr":
+                self.scheduler.base_lr = float(value)
+                self.optimizer.lr = float(self.scheduler.lr_at(self.scheduler.epoch))
+            elif name in ("l1", "weight_decay"):
+                setattr(self.optimizer, name, float(value))
+            elif name == "momentum" and self.config["optimizer"] == "sgd":
+                self.optimizer.momentum = float(value)
+            elif name == "batch_size":
+                self.trainer.batch_size = int(value)
 
     def _targets(self) -> tuple[np.ndarray, np.ndarray]:
         """Training and test targets in the form the loss takes."""
@@ -135,6 +200,18 @@ class TrainingSession:
     def advance(self, max_batches: int | None = None, deadline: float | None = None) -> dict | None:
         """Train on (see `network.Trainer.run`); the epoch's record when one completed."""
         return self.trainer.run(max_batches=max_batches, deadline=deadline)
+
+    def dead_units(self) -> list[tuple[int, int]]:
+        """(units that never activate, units) per ReLU hidden layer, on up to 1000 training
+        rows; [] when the hidden activation is not ReLU (only ReLU outputs exactly 0)."""
+        if self.config["activation"] != "relu":
+            return []
+        outputs = self.model.activations(self.sample_inputs)
+        return [
+            (int(np.count_nonzero(out.max(axis=0) <= 0)), out.shape[1])
+            for layer, out in zip(self.model, outputs, strict=True)
+            if isinstance(layer, nn.ReLU)
+        ]
 
     def view(self) -> View:
         """The prediction on the grid and the shown weights, as new arrays."""

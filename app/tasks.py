@@ -30,6 +30,7 @@ from .expressions import (
     find_singularity,
     format_number,
 )
+from .features import InputFeatures
 from .schema import field_defaults
 from .uploads import MAX_TARGET, ParsedDataset
 
@@ -96,10 +97,6 @@ class Task:
             "domain": [list(pair) for pair in self.domain],
             **self.overrides,
         }
-
-    def network_sizes(self, hidden: list[int]) -> list[int]:
-        """Layer widths of a network for this task: inputs, the hidden layers, outputs."""
-        return [self.inputs, *hidden, self.outputs]
 
     def losses(self) -> tuple[str, ...]:
         """Loss names a run of this task may choose (the first is the default)."""
@@ -343,7 +340,8 @@ def settle_config(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     """Fill in what a validated config's run will use, before it is queued (its data is built
     only when it starts): a classification run's domain widened to hold its points (the same
     points `build_data` draws: same seed). A custom target is evaluated on the grid here, so a
-    value that is not finite or too large there is an `ExpressionError` now, not a failed run.
+    value that is not finite or too large there is an `ExpressionError` now, not a failed run;
+    so are input features with a pole or gap on the domain (`features.FeatureError`).
     """
     if task.kind == "classification":
         X = task.dataset.X if task.dataset is not None else task.sample(
@@ -353,6 +351,7 @@ def settle_config(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     elif task.fn is not None:
         _axes, grid = evaluation_grid(config["domain"])
         task.fn(*grid.T)
+    InputFeatures.of(task, config).check(config["domain"])
     return config
 
 

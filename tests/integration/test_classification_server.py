@@ -129,7 +129,10 @@ def test_the_moons_snapshot_has_labelled_points_and_a_grid_without_target(server
     for part in (train, test):  # the grid holds every point
         assert xs[0] <= min(part["x"]) and max(part["x"]) <= xs[-1]
         assert ys[0] <= min(part["y"]) and max(part["y"]) <= ys[-1]
-    assert set(snapshot["history"]) == {"epoch", "train_loss", "test_loss", "train_acc", "test_acc"}
+    assert set(snapshot["history"]) == {
+        "epoch", "train_loss", "test_loss", "train_acc", "test_acc",
+        "lr", "batch_size", "l1", "weight_decay",
+    }  # fmt: skip
     assert_class_grid(snapshot["prediction"], 2)
     assert len(snapshot["test_predicted"]) == 600
     pairs = zip(snapshot["test_predicted"], test["label"], strict=True)
@@ -236,11 +239,13 @@ def test_regression_payloads_carry_no_classification_fields(server):
         done = client.wait_done(run_id)
     finally:
         client.disconnect()
-    assert set(done) == {"run_id", "status", "reason", "epoch"}
+    assert set(done) == {"run_id", "status", "reason", "epoch", "warnings"}
     snapshot = client.of("snapshot", run_id)[0]
     assert "misclassified" not in snapshot and "test_predicted" not in snapshot
     assert set(snapshot["target"]) == {"x", "y", "z"}
-    assert set(snapshot["history"]) == {"epoch", "train_loss", "test_loss"}
+    assert set(snapshot["history"]) == {
+        "epoch", "train_loss", "test_loss", "lr", "batch_size", "l1", "weight_decay"
+    }  # fmt: skip
     assert all("misclassified" not in frame for frame in client.of("frame", run_id))
     status = run_status(server, run_id)
     assert "train_acc" not in status and status["config"]["loss"] == "mse"

@@ -12,6 +12,7 @@ import pytest
 
 from app.broadcast import Broadcaster
 from app.control import PAUSE, STOP, TRAIN, ComputeSlots, ControlError, RunControl
+from app.features import network_sizes
 from app.runner import execute
 from app.runs import Run
 from app.session import ClassView, TrainingSession
@@ -286,5 +287,7 @@ def _no_ack(socketio: FakeSocketIO) -> Any:
     return emit
 
 
-def test_tasks_registry_is_what_sessions_build_from():
-    assert TASKS["sin"].network_sizes([4, 5]) == [1, 4, 5, 1]
+def test_the_network_has_one_input_per_feature():
+    assert network_sizes(TASKS["sin"], {"hidden": [4, 5]}) == [1, 4, 5, 1]
+    features = {"hidden": [3], "input_features": ["x", "y", "x*y", "sin(x)"]}
+    assert network_sizes(TASKS["xor"], features) == [4, 3, 2]

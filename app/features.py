@@ -1,0 +1,91 @@
+"""Input features: what the network sees of a task's raw inputs.
+
+By default the raw inputs themselves; with the run config's ``input_features`` (a list of
+expressions in x, or x and y, checked by the same safe evaluator as custom targets, e.g.
+``["x", "y", "x**2", "y**2", "x*y", "sin(x)", "sin(y)"]`` as in TensorFlow Playground) one
+network input per expression, each computed from the raw inputs in task units.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .expressions import (
+    Expression,
+    ExpressionError,
+    check_finite,
+    compile_expression,
+    find_singularity,
+)
+
+if TYPE_CHECKING:
+    from .tasks import Task
+
+VARIABLES = ("x", "y")
+
+
+class FeatureError(ExpressionError):
+    """A feature that cannot be computed somewhere on the domain (``errors.input_features``)."""
+
+    field = "input_features"
+
+
+class InputFeatures:
+    """The map from raw inputs (n, task inputs) to network inputs (n, `width`).
+
+    `texts` None means the raw inputs. Raises `ExpressionError` for a feature the evaluator
+    refuses (validation normally caught it before).
+    """
+
+    def __init__(self, texts: list[str] | None, inputs: int) -> None:
+        self.inputs = inputs
+        self.texts = list(texts) if texts else None
+        variables = VARIABLES[:inputs]
+        self.expressions: list[Expression] = [
+            compile_expression(text, variables) for text in self.texts or []
+        ]
+
+    @classmethod
+    def of(cls, task: Task, config: dict[str, Any]) -> InputFeatures:
+        """The features a run of `task` with `config` trains on."""
+        return cls(config.get("input_features"), task.inputs)
+
+    @property
+    def width(self) -> int:
+        """Number of network inputs."""
+        return len(self.expressions) if self.texts else self.inputs
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Network inputs for raw inputs `X` (n, inputs), in `X`'s dtype.
+
+        Raises `FeatureError` naming the feature and the point where it is not finite.
+        """
+        if not self.texts:
+            return X
+        points = np.asarray(X, dtype=np.float64)
+        columns = []
+        for number, expression in enumerate(self.expressions, start=1):
+            try:
+                columns.append(check_finite(expression, points))
+            except ExpressionError as error:
+                raise self._error(number, expression, error) from None
+        return np.column_stack(columns).astype(X.dtype, copy=False)
+
+    def check(self, domain: list[list[float]]) -> None:
+        """Refuse (`FeatureError`) a feature with a pole or a gap anywhere on `domain`."""
+        for number, expression in enumerate(self.expressions, start=1):
+            try:
+                find_singularity(expression, domain)
+            except ExpressionError as error:
+                raise self._error(number, expression, error) from None
+
+    @staticmethod
+    def _error(number: int, expression: Expression, error: ExpressionError) -> FeatureError:
+        return FeatureError(f"feature {number} ({expression.text}): {error.message}")
+
+
+def network_sizes(task: Task, config: dict[str, Any]) -> list[int]:
+    """Layer widths of a run's network: its input features, the hidden layers, the outputs."""
+    return [InputFeatures.of(task, config).width, *config["hidden"], task.outputs]
