@@ -25,6 +25,19 @@ log = logging.getLogger(__name__)
 
 MAX_ENDED_RUNS = 200  # ended runs kept for GET/watch; older ones are forgotten
 CONTROL_WAIT = 2.0  # seconds pause/stop/step wait for the run loop to act before answering
+MAX_UNFINISHED_RUNS = 64  # queued, running or paused runs at once; more are refused
+
+
+class TooManyRuns(RuntimeError):
+    """`RunManager.create` refused a run: `limit` runs are unfinished already (the API answers
+    429 with Retry-After)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"{limit} runs are queued, running or paused already (the most at once): "
+            "stop one or wait for one to end, then try again"
+        )
+        self.limit = limit
 
 
 class RunManager:
@@ -37,6 +50,7 @@ class RunManager:
         max_active_runs: int = 4,
         frame_interval: float = 0.05,
         ack_timeout: float = 2.0,
+        max_unfinished_runs: int = MAX_UNFINISHED_RUNS,
     ) -> None:
         self.socketio = socketio
         self.frame_interval = frame_interval
@@ -45,6 +59,7 @@ class RunManager:
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._lock = threading.Lock()  # guards _runs and _shut_down
         self._shut_down = False
+        self.max_unfinished_runs = max_unfinished_runs
 
     def create(self, config: dict[str, Any], task: Task | None = None) -> Run:
         """Register a run of a validated config; it starts when it gets a compute slot.
@@ -52,7 +67,7 @@ class RunManager:
         `task` is the task `validation.validate_run` resolved (needed for ``custom`` and
         ``dataset:<id>``); by default the registry's task of ``config["task"]``. Raises
         `ExpressionError` for a custom target that is not finite on the grid (see
-        `tasks.settle_config`).
+        `tasks.settle_config`), `TooManyRuns` when `max_unfinished_runs` runs are unfinished.
         """
         task = task or TASKS[config["task"]]
         run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
@@ -60,6 +75,9 @@ class RunManager:
         with self._lock:
             if self._shut_down:
                 raise RuntimeError("the run manager is shut down")
+            unfinished = sum(1 for known in self._runs.values() if known.status not in TERMINAL)
+            if unfinished >= self.max_unfinished_runs:
+                raise TooManyRuns(self.max_unfinished_runs)
             self._runs[run.id] = run
             self._forget_old_runs()
         self.slots.request(run.id, lambda: self._start(run))
@@ -70,6 +88,7 @@ class RunManager:
         if run.control.stop_requested:
             self.slots.release()
             run.control.set_status("stopped", "stopped while queued")
+            run.ended()
             return
         try:
             run.thread = self.socketio.start_background_task(
@@ -79,6 +98,7 @@ class RunManager:
             log.exception("run %s could not start", run.id)
             self.slots.release()
             run.control.set_status("failed", f"could not start training: {error}")
+            run.ended()
 
     def get(self, run_id: Any) -> Run | None:
         """The run with this id, or None."""
@@ -121,6 +141,7 @@ class RunManager:
         status = run.control.request_stop(0.0)
         if status not in TERMINAL and run.thread is None and self.slots.cancel(run.id):
             run.control.set_status("stopped", "stopped while queued")  # never started
+            run.ended()
         return run.control.request_stop(CONTROL_WAIT)
 
     def shutdown(self, timeout: float = 10.0) -> None:

@@ -27,15 +27,18 @@ log = logging.getLogger(__name__)
 
 SLICE_SECONDS = 0.05  # the longest stretch of training between two looks at the controls
 MAX_VIEW_INTERVAL = 0.5  # a view at least this often (s), however expensive
+CHECKPOINT_SECONDS = 10.0  # the run's weights and scalers are copied this often while it trains
 VIEW_SHARE = 0.1  # at most this share of the time goes to views
 
 
 @dataclass
 class ViewClock:
-    """When the next view is due (perf_counter seconds), given how long the last one took."""
+    """When the next view is due (perf_counter seconds), given how long the last one took, and
+    when the last checkpoint was taken."""
 
     interval: float
     due: float = 0.0
+    checkpointed: float = 0.0  # when the last checkpoint was taken
 
     def due_now(self, now: float) -> bool:
         """True when a view is due."""
@@ -68,6 +71,7 @@ def execute(run: Run, slots: ComputeSlots, frame_interval: float) -> None:
         if holds_slot:
             slots.release()
         run.control.set_status("failed", "training ended unexpectedly")  # no-op once ended
+        run.ended()
 
 
 def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewClock) -> bool:
@@ -108,6 +112,8 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
         view = session.view()
         run.diagnose(session.dead_units())
         clock.took(now, time.perf_counter())
+    if run.checkpoint is None or now - clock.checkpointed >= CHECKPOINT_SECONDS:
+        run.checkpoint, clock.checkpointed = session.checkpoint(), now
     run.publish(view, session.progress())
 
 
@@ -115,6 +121,7 @@ def _end(run: Run, session: TrainingSession, status: str, holds_slot: bool) -> b
     """Publish the final view and warnings, then the terminal status (watchers get all)."""
     run.publish(session.view(), None)
     run.diagnose(session.dead_units())
+    run.checkpoint = session.checkpoint()
     reason = f"stopped at epoch {session.epoch}" if status == "stopped" else None
     run.control.set_status(status, reason)
     return holds_slot

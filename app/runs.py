@@ -9,8 +9,10 @@ compute slot (`start`), so queued runs cost next to nothing; the wire form of it
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,8 +22,10 @@ from .diagnosis import diagnose
 from .encoding import round_float
 from .features import network_sizes
 from .payloads import RunPayloads, history_json
-from .session import TrainingSession, View, history_columns
+from .session import Checkpoint, TrainingSession, View, history_columns
 from .tasks import Task, TaskData, build_data
+
+log = logging.getLogger(__name__)
 
 
 class History:
@@ -77,6 +81,9 @@ class Run:
         self.warnings: list[str] = []  # plain sentences when the run is not learning; replaced
         self.thread: Any = None
         self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
+        self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
+        self.initial_state: dict[str, np.ndarray] | None = None  # weights to start from
+        self.on_end: list[Callable[[Run], None]] = []  # called once the status is terminal
 
     @property
     def status(self) -> str:
@@ -98,7 +105,7 @@ class Run:
         """The run's training session (on the data a watcher had built, if any)."""
         with self._build_lock:
             data, self._data = self._data, None
-        return TrainingSession(self.task, self.config, data)
+        return TrainingSession(self.task, self.config, data, self.initial_state)
 
     def queue_position(self) -> int | None:
         """1-based place in the line for a compute slot while ``queued``, else None."""
@@ -129,6 +136,14 @@ class Run:
             if view is not None:
                 self.view, self.view_version = view, self.view_version + 1
             self.progress = progress
+
+    def ended(self) -> None:
+        """The run reached its terminal status: call the `on_end` hooks (errors are logged)."""
+        for hook in self.on_end:
+            try:
+                hook(self)
+            except Exception:  # a hook (e.g. storage) must not hide the end of a run
+                log.exception("an end-of-run hook of run %s failed", self.id)
 
     def diagnose(self, dead_units: list[tuple[int, int]]) -> None:
         """Refresh `warnings` from the history so far (see `app.diagnosis`)."""

@@ -69,6 +69,24 @@ class ClassView:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """What it takes to rebuild a run's model outside the session (storage, export, continue).
+
+    `state` is ``model.state_dict()`` (copies), `architecture` ``model.config()``; `x_scaler`
+    and `y_scaler` the ``(mean, std)`` of the input-feature and target standardisation (y None
+    for classification); `features` the input feature expressions (None: the raw inputs);
+    `epoch` the completed epochs when it was taken.
+    """
+
+    state: dict[str, np.ndarray]
+    architecture: list[dict]
+    x_scaler: tuple[np.ndarray, np.ndarray]
+    y_scaler: tuple[np.ndarray, np.ndarray] | None
+    features: list[str] | None
+    epoch: int
+
+
+@dataclass(frozen=True)
 class View:
     """What the model looks like now: the prediction on the grid (task units, shape (m,), or a
     `ClassView`) and the shown corner of each weight matrix (at most NEURONS_SHOWN square)."""
@@ -84,7 +102,13 @@ class TrainingSession:
     config asks. Raises `ExpressionError` (custom targets) or `ValueError` for unusable data.
     """
 
-    def __init__(self, task: Task, config: dict[str, Any], data: TaskData | None = None) -> None:
+    def __init__(
+        self,
+        task: Task,
+        config: dict[str, Any],
+        data: TaskData | None = None,
+        initial_state: dict[str, np.ndarray] | None = None,
+    ) -> None:
         self.task = task
         self.config = config
         self.data = data if data is not None else build_data(task, config)
@@ -97,6 +121,8 @@ class TrainingSession:
             seed=config["seed"],
             dropout=config.get("dropout", 0.0),
         )
+        if initial_state is not None:  # e.g. continuing an interrupted run from its weights
+            self.model.load_state_dict(initial_state)
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
         train_inputs = self.features(self.data.x_train)
@@ -200,6 +226,18 @@ class TrainingSession:
     def advance(self, max_batches: int | None = None, deadline: float | None = None) -> dict | None:
         """Train on (see `network.Trainer.run`); the epoch's record when one completed."""
         return self.trainer.run(max_batches=max_batches, deadline=deadline)
+
+    def checkpoint(self) -> Checkpoint:
+        """The model's weights and scalers now (copies; see `Checkpoint`)."""
+        y = self.y_scaler
+        return Checkpoint(
+            state=self.model.state_dict(),
+            architecture=self.model.config(),
+            x_scaler=(self.x_scaler.mean.copy(), self.x_scaler.std.copy()),
+            y_scaler=None if y is None else (y.mean.copy(), y.std.copy()),
+            features=self.features.texts,
+            epoch=self.trainer.epoch,
+        )
 
     def dead_units(self) -> list[tuple[int, int]]:
         """(units that never activate, units) per ReLU hidden layer, on up to 1000 training

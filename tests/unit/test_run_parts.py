@@ -291,3 +291,20 @@ def test_the_network_has_one_input_per_feature():
     assert network_sizes(TASKS["sin"], {"hidden": [4, 5]}) == [1, 4, 5, 1]
     features = {"hidden": [3], "input_features": ["x", "y", "x*y", "sin(x)"]}
     assert network_sizes(TASKS["xor"], features) == [4, 3, 2]
+
+
+def test_a_finished_run_leaves_a_checkpoint_that_rebuilds_its_model_and_calls_its_end_hooks():
+    config, task = config_of(task="square", hidden=[4], samples=100, epochs=20)
+    run = Run("checkpointed", task, config)
+    ended: list[str] = []
+    run.on_end.append(lambda r: ended.append(r.status))
+    slots = ComputeSlots(1)
+    _start(run, slots).join(10)
+    assert ended == ["finished"]
+    checkpoint = run.checkpoint
+    assert checkpoint.epoch == 20 and checkpoint.features is None
+    again = Run("again", task, dict(config, epochs=1))
+    again.initial_state = checkpoint.state
+    session = again.session()
+    for name, value in checkpoint.state.items():
+        np.testing.assert_array_equal(session.model.state_dict()[name], value)
