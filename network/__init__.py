@@ -24,7 +24,7 @@ from .activations import (
 from .gradcheck import gradcheck
 from .init import INITIALIZERS
 from .io import from_config, load, save
-from .layers import Dropout, Layer, Linear
+from .layers import Affine, Dropout, Layer, Linear
 from .losses import LOSSES, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 from .model import Sequential, mlp
 from .optimizers import OPTIMIZERS, SGD, Adam, Optimizer, RMSprop, get_optimizer
@@ -55,6 +55,7 @@ __all__ = [
     "SCHEDULES",
     "Activation",
     "Adam",
+    "Affine",
     "BCEWithLogitsLoss",
     "Callback",
     "ConstantLR",

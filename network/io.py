@@ -15,7 +15,10 @@ __all__ = ["save", "load", "from_config"]
 _ARCHITECTURE_KEY = "__architecture__"
 _LAYER_TYPES = {
     name: getattr(module, name)
-    for module, names in ((layers, ("Linear", "Dropout")), (activations, activations.__all__))
+    for module, names in (
+        (layers, ("Linear", "Dropout", "Affine")),
+        (activations, activations.__all__),
+    )
     for name in names
     if isinstance(getattr(module, name), type) and issubclass(getattr(module, name), layers.Layer)
 }
@@ -32,7 +35,7 @@ def from_config(config: list[dict], dtype: object = np.float32) -> Sequential:
                 f"unknown layer type {kind!r}; known: {', '.join(sorted(_LAYER_TYPES))}"
             )
         cls = _LAYER_TYPES[kind]
-        if cls is layers.Linear:
+        if cls in (layers.Linear, layers.Affine):
             spec["dtype"] = dtype
         built.append(cls(**spec))
     return Sequential(*built).to(dtype)

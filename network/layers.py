@@ -1,4 +1,4 @@
-"""Layers: the :class:`Layer` interface, :class:`Linear` and :class:`Dropout`.
+"""Layers: the :class:`Layer` interface, :class:`Linear`, :class:`Dropout`, :class:`Affine`.
 
 A layer's ``forward`` and ``backward`` sit side by side. ``forward`` remembers what ``backward``
 needs (its input, output or mask) and writes into buffers the layer owns, allocated once per batch
@@ -15,7 +15,7 @@ import numpy as np
 from .init import INITIALIZERS, Initializer, as_rng, initialize
 from .parameter import Parameter
 
-__all__ = ["Layer", "Linear", "Dropout", "float_dtype"]
+__all__ = ["Layer", "Linear", "Dropout", "Affine", "float_dtype"]
 
 _MAX_CACHED_SIZES = 8
 
@@ -274,3 +274,66 @@ class Dropout(Layer):
         if self._mask is None:
             return grad
         return np.multiply(grad, self._mask, out=grad if inplace else None)
+
+
+class Affine(Layer):
+    """Fixed per-feature affine map: ``y = x · scale + shift`` (no trainable parameters).
+
+    It carries a fitted standardisation into a saved model: the input z-score
+    ``(x - mean) / std`` is ``Affine(1 / std, -mean / std)`` and its inverse ``Affine(std,
+    mean)``, so a model saved with them maps raw inputs to outputs in the data's units.
+    Backward: ``dx = g · scale``. The values are part of :meth:`config` (so
+    :func:`network.save` keeps them with the architecture).
+
+    Args:
+        scale, shift: 1-D sequences of one number per feature (equal lengths), or scalars
+            (one feature).
+        dtype: float32 (default) or float64.
+    """
+
+    def __init__(self, scale, shift, dtype: object = np.float32) -> None:
+        super().__init__()
+        dtype = float_dtype(dtype)
+        scale = np.atleast_1d(np.asarray(scale, dtype=np.float64))
+        shift = np.atleast_1d(np.asarray(shift, dtype=np.float64))
+        if scale.ndim != 1 or shift.shape != scale.shape or scale.size == 0:
+            raise ValueError(
+                f"scale and shift must be 1-D with one value per feature and equal lengths, "
+                f"got shapes {scale.shape} and {shift.shape}"
+            )
+        if not (np.all(np.isfinite(scale)) and np.all(np.isfinite(shift))):
+            raise ValueError("scale and shift must be finite")
+        self.features = int(scale.size)
+        self._scale64, self._shift64 = scale, shift
+        self.scale, self.shift = scale.astype(dtype), shift.astype(dtype)
+
+    def config(self) -> dict:
+        """``scale`` and ``shift`` as lists of floats."""
+        return {"scale": self._scale64.tolist(), "shift": self._shift64.tolist()}
+
+    def forward(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """``x · scale + shift`` (in place when allowed)."""
+        if x.ndim != 2 or x.shape[1] != self.features:
+            raise ValueError(f"x must have shape (batch, {self.features}), got {x.shape}")
+        if x.dtype != self.scale.dtype:  # follow the model's dtype (Sequential.to)
+            self.scale = self._scale64.astype(x.dtype)
+            self.shift = self._shift64.astype(x.dtype)
+        if inplace:
+            out = x
+        else:
+            out = self._buffers(x.shape, lambda: (np.empty_like(x),))[0]
+        np.multiply(x, self.scale, out=out)
+        out += self.shift
+        return out
+
+    def backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool = True,
+        inplace: bool = False,
+        accumulate: bool = True,
+    ) -> np.ndarray | None:
+        """``g · scale``."""
+        if not input_grad:
+            return None
+        return np.multiply(grad, self.scale, out=grad if inplace else None)
