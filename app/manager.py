@@ -51,9 +51,11 @@ class RunManager:
         frame_interval: float = 0.05,
         ack_timeout: float = 2.0,
         max_unfinished_runs: int = MAX_UNFINISHED_RUNS,
+        inside_interval: float | None = 0.1,
     ) -> None:
         self.socketio = socketio
         self.frame_interval = frame_interval
+        self.inside_interval = inside_interval or None  # a look inside at most this often
         self.slots = ComputeSlots(max_active_runs)
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self._runs: OrderedDict[str, Run] = OrderedDict()
@@ -92,7 +94,7 @@ class RunManager:
             return
         try:
             run.thread = self.socketio.start_background_task(
-                execute, run, self.slots, self.frame_interval
+                execute, run, self.slots, self.frame_interval, self.inside_interval
             )
         except Exception as error:  # e.g. no thread can be started: never leave it queued
             log.exception("run %s could not start", run.id)

@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from .encoding import round_array
+from .encoding import round_array, round_float
+from .inside import Inside
 from .session import NEURONS_SHOWN, ClassView
 from .tasks import Task, TaskData
 
 DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in a snapshot
 CONFIDENCE_DIGITS = 4  # significant digits of the confidence grid (colour intensity only)
+MAP_DIGITS = 3  # significant digits of neuron maps (colours of thumbnails)
 
 
 def shown_rows(count: int, limit: int = DATA_POINTS_SHOWN) -> np.ndarray:
@@ -121,3 +123,38 @@ class RunPayloads:
             "shown": [min(size, NEURONS_SHOWN) for size in self.sizes],
             "weights": [round_array(w) for w in weights] if weights is not None else None,
         }
+
+
+def _histogram_json(histogram: tuple[np.ndarray, np.ndarray]) -> dict[str, list]:
+    edges, counts = histogram
+    return {"edges": round_array(edges, 4), "counts": np.asarray(counts).tolist()}
+
+
+def inside_json(inside: Inside | None) -> dict[str, Any] | None:
+    """``{axes, neurons, indices, bias, mean, output, weights, layers}`` of an `Inside`.
+
+    `neurons[l][k]` is a bare array per shown neuron of hidden layer l: its activation on the
+    map grid (a list in 1-D, a list of rows in 2-D); `layers[i]` holds ``weights`` and ``grads``
+    histograms ``{edges, counts}``, ``grad_norm`` and ``dead`` / ``saturated`` (share or null).
+    """
+    if inside is None:
+        return None
+    return {
+        "axes": [round_array(axis, 4) for axis in inside.axes],
+        "neurons": [round_array(maps, MAP_DIGITS) for maps in inside.neurons],
+        "indices": [indices.tolist() for indices in inside.indices],
+        "bias": [round_array(bias, 4) for bias in inside.bias],
+        "mean": [round_array(mean, 4) for mean in inside.mean],
+        "output": round_array(inside.output, MAP_DIGITS),
+        "weights": [round_array(weights, 4) for weights in inside.weights],
+        "layers": [
+            {
+                "weights": _histogram_json(layer.weights),
+                "grads": _histogram_json(layer.grads),
+                "grad_norm": round_float(layer.grad_norm),
+                "dead": round_float(layer.dead),
+                "saturated": round_float(layer.saturated),
+            }
+            for layer in inside.layers
+        ],
+    }

@@ -37,8 +37,17 @@ class ViewClock:
     when the last checkpoint was taken."""
 
     interval: float
+    inside_interval: float | None = None  # a look inside at most this often (None: never)
     due: float = 0.0
+    inside_due: float = 0.0
     checkpointed: float = 0.0  # when the last checkpoint was taken
+
+    def inside_now(self, now: float) -> bool:
+        """True when the view about to be made should look inside too (and schedules the next)."""
+        if self.inside_interval is None or now < self.inside_due:
+            return False
+        self.inside_due = now + self.inside_interval
+        return True
 
     def due_now(self, now: float) -> bool:
         """True when a view is due."""
@@ -51,13 +60,17 @@ class ViewClock:
         self.due = finished + wait
 
 
-def execute(run: Run, slots: ComputeSlots, frame_interval: float) -> None:
-    """Train `run` (the thread's body; the caller already holds a slot for it)."""
+def execute(
+    run: Run, slots: ComputeSlots, frame_interval: float, inside_interval: float | None = None
+) -> None:
+    """Train `run` (the thread's body; the caller already holds a slot for it). Views look
+    inside the network at most every `inside_interval` seconds (None: never)."""
     holds_slot = True
     try:
         session = run.session()
-        run.start(session)
-        holds_slot = _train(run, session, slots, ViewClock(frame_interval))
+        clock = ViewClock(frame_interval, inside_interval)
+        run.start(session, inside=clock.inside_now(time.perf_counter()))
+        holds_slot = _train(run, session, slots, clock)
     except nn.DivergenceError as error:
         run.add_diverged_epoch(getattr(error, "epoch", None), getattr(error, "loss", None))
         run.control.set_status(
@@ -85,7 +98,7 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
                 break
             if action == PAUSE:
                 if not _park(run, slots):
-                    return _end(run, session, "stopped", holds_slot=False)
+                    return _end(run, session, clock, "stopped", holds_slot=False)
                 action = control.next_action()
                 continue
         changes = control.take_changes()
@@ -98,10 +111,10 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
             run.add_epoch(session.record(record))
         _publish(run, session, clock)
         if record is not None and session.epoch < run.epochs and not pacer.wait(run, slots):
-            return _end(run, session, "stopped", holds_slot=False)
+            return _end(run, session, clock, "stopped", holds_slot=False)
         action = control.next_action()
     status = "finished" if session.epoch >= run.epochs else "stopped"
-    return _end(run, session, status, holds_slot=True)
+    return _end(run, session, clock, status, holds_slot=True)
 
 
 def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
@@ -109,7 +122,7 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
     now = time.perf_counter()
     view = None
     if clock.due_now(now):
-        view = session.view()
+        view = session.view(inside=clock.inside_now(now))
         run.diagnose(session.dead_units())
         clock.took(now, time.perf_counter())
     if run.checkpoint is None or now - clock.checkpointed >= CHECKPOINT_SECONDS:
@@ -117,9 +130,11 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
     run.publish(view, session.progress())
 
 
-def _end(run: Run, session: TrainingSession, status: str, holds_slot: bool) -> bool:
+def _end(
+    run: Run, session: TrainingSession, clock: ViewClock, status: str, holds_slot: bool
+) -> bool:
     """Publish the final view and warnings, then the terminal status (watchers get all)."""
-    run.publish(session.view(), None)
+    run.publish(session.view(inside=clock.inside_interval is not None), None)
     run.diagnose(session.dead_units())
     run.checkpoint = session.checkpoint()
     reason = f"stopped at epoch {session.epoch}" if status == "stopped" else None

@@ -21,6 +21,7 @@ from .control import ComputeSlots, RunControl
 from .diagnosis import diagnose
 from .encoding import round_float
 from .features import network_sizes
+from .inside import Inside
 from .payloads import RunPayloads, history_json
 from .session import Checkpoint, TrainingSession, View, history_columns
 from .tasks import Task, TaskData, build_data
@@ -76,6 +77,7 @@ class Run:
         self._data: TaskData | None = None  # built early for a watcher, until the run starts
         self._build_lock = threading.Lock()
         self.view: View | None = None  # replaced, never mutated
+        self.inside: Inside | None = None  # the latest look inside (views may come without)
         self.view_version = 0
         self.progress: dict[str, int] | None = None  # the epoch in progress
         self.warnings: list[str] = []  # plain sentences when the run is not learning; replaced
@@ -113,15 +115,16 @@ class Run:
             return None
         return self.slots.position(self.id)
 
-    def start(self, session: TrainingSession) -> None:
+    def start(self, session: TrainingSession, inside: bool = False) -> None:
         """The session is built: keep the wire form of its data and the first view."""
-        view = session.view()
+        view = session.view(inside)
         with self._build_lock:
             if self.payloads is None:
                 self.payloads = RunPayloads(self.task, session.data, self.sizes)
         with self.lock:
             self.history = History(self.epochs, self.classification, session.history_columns())
             self.view, self.view_version = view, self.view_version + 1
+            self.inside = view.inside
             self.progress = session.progress()
 
     def add_epoch(self, record: dict[str, Any]) -> None:
@@ -135,6 +138,8 @@ class Run:
         with self.lock:
             if view is not None:
                 self.view, self.view_version = view, self.view_version + 1
+                if view.inside is not None:
+                    self.inside = view.inside
             self.progress = progress
 
     def ended(self) -> None:

@@ -20,6 +20,7 @@ import network as nn
 from network.datasets import Standardizer
 
 from .features import InputFeatures
+from .inside import Inside, InsideProbe
 from .tasks import Task, TaskData, build_data
 
 NEURONS_SHOWN = 12  # neurons per layer whose weights a view carries (the first ones)
@@ -89,10 +90,12 @@ class Checkpoint:
 @dataclass(frozen=True)
 class View:
     """What the model looks like now: the prediction on the grid (task units, shape (m,), or a
-    `ClassView`) and the shown corner of each weight matrix (at most NEURONS_SHOWN square)."""
+    `ClassView`), the shown corner of each weight matrix (at most NEURONS_SHOWN square) and,
+    when asked for, a look `inside` (neuron maps and layer statistics, see `app.inside`)."""
 
     prediction: np.ndarray | ClassView
     weights: list[np.ndarray]
+    inside: Inside | None = None
 
 
 class TrainingSession:
@@ -131,6 +134,9 @@ class TrainingSession:
         self.test_inputs = self.x_scaler.transform(self.features(self.data.x_test))
         self.y_scaler: Standardizer | None = None
         self.sample_inputs = self.x_scaler.transform(train_inputs[:DEAD_UNIT_ROWS])
+        self.probe = InsideProbe(
+            self.data.domain, lambda raw: self.x_scaler.transform(self.features(raw))
+        )
         train_targets, test_targets = self._targets()
         self.trainer = nn.Trainer(
             self.model,
@@ -251,13 +257,14 @@ class TrainingSession:
             if isinstance(layer, nn.ReLU)
         ]
 
-    def view(self) -> View:
-        """The prediction on the grid and the shown weights, as new arrays."""
+    def view(self, inside: bool = False) -> View:
+        """The prediction on the grid and the shown weights (and, with `inside`, the neuron
+        maps and layer statistics), as new arrays."""
         weights = [
             layer.weight.data[:NEURONS_SHOWN, :NEURONS_SHOWN].copy()
             for layer in self.model.linear_layers()
         ]
-        return View(self._prediction(), weights)
+        return View(self._prediction(), weights, self.probe.probe(self.model) if inside else None)
 
     def _prediction(self) -> np.ndarray | ClassView:
         outputs = self.model.predict(self.grid_inputs)

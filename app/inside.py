@@ -1,0 +1,152 @@
+"""A look inside the network: what every hidden neuron computes over the input space (as in
+TensorFlow Playground), and per-layer weight and gradient statistics (as in TensorBoard).
+
+`InsideProbe` is built once per training session with its map grid (`MAP_POINTS` per axis over
+the task's domain, raw inputs) and `probe(model)` returns an `Inside` (numpy arrays, never
+mutated). Costs one forward pass over the map grid (100 points in 1-D, 20 × 20 in 2-D) and a
+histogram per weight matrix and gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import network as nn
+from network import datasets
+
+MAP_POINTS = {1: 100, 2: 20}  # per axis of the neuron maps
+NEURONS_SHOWN = 16  # per hidden layer: all of them up to 16, else the 16 most active
+HISTOGRAM_BINS = 20
+RELU_LIKE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU)
+SATURATING = (nn.Tanh, nn.Sigmoid)
+SATURATED_SHARE = 0.9  # a unit saturated on at least this share of the map points counts
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """One Linear layer: histograms ``(edges, counts)`` of its weights and their gradients (the
+    last mini-batch), the gradient norm of all its parameters, and for the hidden activation
+    after it the share of dead (ReLU-like) or saturated (tanh, sigmoid) units, else None."""
+
+    weights: tuple[np.ndarray, np.ndarray]
+    grads: tuple[np.ndarray, np.ndarray]
+    grad_norm: float
+    dead: float | None
+    saturated: float | None
+
+
+@dataclass(frozen=True)
+class Inside:
+    """Maps on the grid `axes` (1-D: (n,) per neuron; 2-D: (n, n), rows = y) of the shown
+    neurons of each hidden layer (`neurons[l]` (shown, *map shape)), their `indices[l]`,
+    `bias[l]` and mean activation `mean[l]`, the output neurons' maps `output` (outputs, *map
+    shape), the weights between shown neurons (`weights[l]`: (shown in, shown out), the first
+    from the network's inputs) and per-Linear-layer `layers` statistics."""
+
+    axes: list[np.ndarray]
+    neurons: list[np.ndarray]
+    indices: list[np.ndarray]
+    bias: list[np.ndarray]
+    mean: list[np.ndarray]
+    output: np.ndarray
+    weights: list[np.ndarray]
+    layers: list[LayerStats]
+
+
+def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        finite = np.zeros(1)
+    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
+    return edges, counts
+
+
+def _most_active(activations: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of at most NEURONS_SHOWN units with the largest mean |activation|."""
+    width = activations.shape[1]
+    if width <= NEURONS_SHOWN:
+        return np.arange(width)
+    strength = np.abs(activations).mean(axis=0)
+    return np.sort(np.argsort(-strength, kind="stable")[:NEURONS_SHOWN])
+
+
+def _unit_shares(layer: nn.Layer, out: np.ndarray) -> tuple[float | None, float | None]:
+    """(dead share, saturated share) of a hidden activation's units over the map points."""
+    if isinstance(layer, RELU_LIKE):
+        return float(np.mean(out.max(axis=0) <= 0)), None
+    if isinstance(layer, nn.Tanh):
+        saturated = np.abs(out) > 0.99
+    elif isinstance(layer, nn.Sigmoid):
+        saturated = (out < 0.01) | (out > 0.99)
+    else:
+        return None, None
+    return None, float(np.mean(saturated.mean(axis=0) >= SATURATED_SHARE))
+
+
+class InsideProbe:
+    """Computes `Inside` for a model over a task's domain (see the module docstring).
+
+    `to_inputs` maps raw points (m, task inputs) to the network's inputs (features, scaled).
+    """
+
+    def __init__(self, domain: list[list[float]], to_inputs: Callable[[np.ndarray], np.ndarray]):
+        axes, points = datasets.grid(
+            [tuple(pair) for pair in domain], MAP_POINTS[len(domain)], dtype=np.float64
+        )
+        self.axes = axes
+        self.shape = tuple(len(axis) for axis in reversed(axes))
+        self.inputs = to_inputs(points.astype(np.float32))
+
+    def probe(self, model: nn.Sequential) -> Inside:
+        """The maps and statistics of `model` now."""
+        outputs = model.activations(self.inputs)
+        linears = model.linear_layers()
+        hidden = [
+            (layer, out)
+            for layer, out in zip(model, outputs, strict=True)
+            if isinstance(layer, nn.Activation)
+        ]
+        indices = [_most_active(out) for _layer, out in hidden]
+        shown_out = [out[:, shown] for (_layer, out), shown in zip(hidden, indices, strict=True)]
+        shown_in = [np.arange(linears[0].weight.data.shape[0]), *indices]
+        weights = [
+            linear.weight.data[np.ix_(rows, cols)].copy()
+            for linear, rows, cols in zip(linears, shown_in, [*indices, None], strict=True)
+            if cols is not None
+        ]
+        weights.append(linears[-1].weight.data[shown_in[-1]].copy())
+        return Inside(
+            axes=self.axes,
+            neurons=[self._maps(out) for out in shown_out],
+            indices=indices,
+            bias=[linears[k].bias.data[shown].copy() for k, shown in enumerate(indices)],
+            mean=[out.mean(axis=0) for out in shown_out],
+            output=self._maps(outputs[-1]),
+            weights=weights,
+            layers=self._layer_stats(linears, hidden),
+        )
+
+    def _maps(self, columns: np.ndarray) -> np.ndarray:
+        """(points, units) -> (units, *map shape)."""
+        return columns.T.reshape((columns.shape[1], *self.shape))
+
+    @staticmethod
+    def _layer_stats(linears: list[nn.Linear], hidden: list) -> list[LayerStats]:
+        stats = []
+        for k, linear in enumerate(linears):
+            dead, saturated = _unit_shares(*hidden[k]) if k < len(hidden) else (None, None)
+            grads = [linear.weight.grad, linear.bias.grad]
+            norm = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
+            stats.append(
+                LayerStats(
+                    weights=_histogram(linear.weight.data),
+                    grads=_histogram(linear.weight.grad),
+                    grad_norm=norm,
+                    dead=dead,
+                    saturated=saturated,
+                )
+            )
+        return stats

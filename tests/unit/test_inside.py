@@ -1,0 +1,74 @@
+"""A look inside the network: neuron maps and layer statistics (app.inside, app.payloads)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from app.payloads import inside_json
+from app.session import TrainingSession
+from app.validation import validate_run
+
+
+def session_of(**fields) -> TrainingSession:
+    config, task = validate_run(fields)
+    return TrainingSession(task, config)
+
+
+def test_a_surface_has_an_n_by_n_map_per_hidden_neuron():
+    session = session_of(task="saddle", hidden=[8, 8], samples=200)
+    inside = session.view(inside=True).inside
+    assert [maps.shape for maps in inside.neurons] == [(8, 20, 20), (8, 20, 20)]
+    assert inside.output.shape == (1, 20, 20)
+    assert [list(i) for i in inside.indices] == [list(range(8))] * 2
+    encoded = inside_json(inside)
+    assert len(encoded["neurons"][0][3]) == 20 and len(encoded["neurons"][0][3][0]) == 20
+
+
+def test_a_curve_has_a_curve_per_hidden_neuron():
+    session = session_of(task="sin", hidden=[6], samples=100)
+    encoded = inside_json(session.view(inside=True).inside)
+    assert len(encoded["neurons"]) == 1 and len(encoded["neurons"][0]) == 6
+    assert all(len(curve) >= 50 for curve in encoded["neurons"][0])
+    assert len(encoded["axes"]) == 1
+
+
+def test_a_wide_layer_shows_its_16_most_active_neurons():
+    session = session_of(task="sin", hidden=[256], samples=100)
+    inside = session.view(inside=True).inside
+    (shown,) = inside.indices
+    assert len(shown) == 16 and list(shown) == sorted(shown)
+    hidden = session.model.activations(session.probe.inputs)[1]
+    strength = np.abs(hidden).mean(axis=0)
+    assert strength[shown].min() >= np.delete(strength, shown).max()
+    assert inside.weights[0].shape == (1, 16) and inside.weights[1].shape == (16, 1)
+
+
+def test_layer_statistics_have_histograms_norms_and_unit_shares():
+    session = session_of(task="sin", hidden=[16, 16], activation="relu", samples=100)
+    session.advance()
+    layers = session.view(inside=True).inside.layers
+    assert len(layers) == 3
+    for layer in layers:
+        edges, counts = layer.weights
+        assert len(edges) == len(counts) + 1 >= 11 and counts.sum() > 0
+        assert layer.grad_norm > 0 and sum(layer.grads[1]) > 0
+    assert all(0 <= layer.dead <= 1 for layer in layers[:2]) and layers[2].dead is None
+    tanh = session_of(task="sin", hidden=[4], samples=100).view(inside=True).inside
+    assert tanh.layers[0].saturated is not None and tanh.layers[0].dead is None
+
+
+def test_maps_change_as_the_network_learns():
+    session = session_of(task="saddle", hidden=[8], samples=400, lr=0.03)
+    before = session.view(inside=True).inside.neurons[0].copy()
+    for _ in range(20):
+        session.advance()
+    after = session.view(inside=True).inside.neurons[0]
+    assert np.abs(after - before).max() > 0.05
+
+
+def test_a_frame_sized_inside_stays_small():
+    session = session_of(task="saddle", hidden=[32, 32], samples=400)
+    text = json.dumps(inside_json(session.view(inside=True).inside))
+    assert len(text) < 150_000  # the whole frame must stay under 300 KB
