@@ -107,13 +107,15 @@ class RunPayloads:
         return grid_values_json(self.axes, np.asarray(values).reshape(self.shape))
 
     def test_points_json(self, view: np.ndarray | ClassView | None) -> dict[str, Any]:
-        """Classification: ``{misclassified, test_predicted}`` of a view (None before one);
-        `test_predicted` holds the predicted labels of the shown test points."""
+        """Classification: ``{misclassified, test_predicted, confusion}`` of a view (None before
+        one); `test_predicted` holds the predicted labels of the shown test points, `confusion`
+        the test set's confusion matrix (rows: true class, columns: predicted class)."""
         if not isinstance(view, ClassView):
-            return {"misclassified": None, "test_predicted": None}
+            return {"misclassified": None, "test_predicted": None, "confusion": None}
         return {
             "misclassified": view.misclassified,
             "test_predicted": view.test_predicted[self.shown_test].tolist(),
+            "confusion": view.confusion.tolist(),
         }
 
     def network_json(self, weights: list[np.ndarray] | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from .encoding import round_float
 from .features import network_sizes
 from .inside import Inside
 from .payloads import RunPayloads, history_json
-from .session import Checkpoint, TrainingSession, View, history_columns
+from .session import Checkpoint, ClassView, TrainingSession, View, history_columns
 from .tasks import Task, TaskData, build_data
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Run:
         self.classification = task.kind == "classification"
         self.control = RunControl()
         self.lock = self.control.lock
-        self.history = History(0, self.classification, history_columns(config))
+        self.history = History(0, self.classification, history_columns(config, self.classification))
         self.epoch = 0  # completed epochs
         self.sizes = network_sizes(task, config)
         self.payloads: RunPayloads | None = None  # see `payloads_now`
@@ -200,6 +200,9 @@ class Run:
         if self.classification:
             answer["train_acc"] = self.last("train_acc")
             answer["test_acc"] = self.last("test_acc")
+            answer["confusion"] = self.confusion()
+        else:
+            answer["test_r2"] = self.last("test_r2")
         return answer
 
     def done_json(self) -> dict[str, Any]:
@@ -214,4 +217,11 @@ class Run:
         if self.classification:  # the final accuracies (None if no epoch ran)
             payload["train_acc"] = self.last("train_acc")
             payload["test_acc"] = self.last("test_acc")
+            payload["confusion"] = self.confusion()
         return payload
+
+    def confusion(self) -> list[list[int]] | None:
+        """The latest confusion matrix of the test set (rows: true class), or None."""
+        view = self.view
+        prediction = view.prediction if view is not None else None
+        return prediction.confusion.tolist() if isinstance(prediction, ClassView) else None

@@ -47,10 +47,12 @@ def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
         return np.where(total > 0, clipped / np.where(total > 0, total, 1.0), uniform)
 
 
-def history_columns(config: dict[str, Any]) -> list[str]:
-    """The history columns of the steerable numbers of a run: ``lr``, ``batch_size``, ``l1``,
-    ``weight_decay`` and, for SGD, ``momentum`` (one value per epoch)."""
-    return ["lr", *STEERED] + (["momentum"] if config["optimizer"] == "sgd" else [])
+def history_columns(config: dict[str, Any], classification: bool) -> list[str]:
+    """The history columns beside the losses and accuracies: ``test_r2`` (regression), then the
+    steerable numbers ``lr``, ``batch_size``, ``l1``, ``weight_decay`` and, for SGD,
+    ``momentum`` (one value per epoch)."""
+    steered = ["lr", *STEERED] + (["momentum"] if config["optimizer"] == "sgd" else [])
+    return steered if classification else ["test_r2", *steered]
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,15 @@ class ClassView:
     `classes` / `confidence` are on the grid (flat, grid order): the argmax class (the class the
     net predicts, as in its accuracy) and that class's probability per `class_probabilities`.
     `test_predicted` holds the predicted label of every test row; `misclassified` counts the
-    wrong ones.
+    wrong ones; `confusion` (classes, classes) counts test rows by true class (rows) and
+    predicted class (columns).
     """
 
     classes: np.ndarray
     confidence: np.ndarray
     test_predicted: np.ndarray
     misclassified: int
+    confusion: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -176,10 +180,13 @@ class TrainingSession:
 
     def history_columns(self) -> list[str]:
         """Names of the per-epoch numbers `record` adds beside the losses (and accuracies)."""
-        return history_columns(self.config)
+        return history_columns(self.config, self.classification)
 
     def record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """An epoch's record with the steerable numbers in force at its end."""
+        """An epoch's record with the steerable numbers in force at its end (and, for
+        regression, ``test_r2``: 1 − SS_res/SS_tot on the test set, from the test loss)."""
+        if not self.classification and record.get("test_loss") is not None:
+            record["test_r2"] = 1.0 - record["test_loss"] / self.test_target_variance
         record["batch_size"] = self.trainer.batch_size
         record["l1"] = self.optimizer.l1
         record["weight_decay"] = self.optimizer.weight_decay
@@ -209,7 +216,10 @@ class TrainingSession:
         data = self.data
         if not self.classification:
             self.y_scaler = Standardizer().fit(data.y_train)
-            return self.y_scaler.transform(data.y_train), self.y_scaler.transform(data.y_test)
+            test_targets = self.y_scaler.transform(data.y_test)
+            # R² = 1 − MSE / Var(y): both on standardised targets (the scale cancels out)
+            self.test_target_variance = max(float(np.var(test_targets, dtype=np.float64)), 1e-12)
+            return self.y_scaler.transform(data.y_train), test_targets
         if self.config["loss"] == "cross_entropy":
             return data.y_train, data.y_test  # integer labels
         one_hot = np.eye(self.task.outputs, dtype=np.float32)
@@ -273,9 +283,13 @@ class TrainingSession:
         probabilities = class_probabilities(outputs, self.config["loss"])
         classes = outputs.argmax(axis=1)  # the class the accuracy counts, as in nn.train
         test_predicted = self.model.predict(self.test_inputs).argmax(axis=1).astype(np.int32)
+        truth = self.data.y_test
+        count = self.task.outputs
         return ClassView(
             classes=classes,
             confidence=probabilities[np.arange(len(classes)), classes],
             test_predicted=test_predicted,
-            misclassified=int(np.count_nonzero(test_predicted != self.data.y_test)),
+            misclassified=int(np.count_nonzero(test_predicted != truth)),
+            confusion=np.bincount(truth * count + test_predicted, minlength=count * count)
+            .reshape(count, count),
         )

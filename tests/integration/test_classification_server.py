@@ -141,11 +141,8 @@ def test_the_moons_snapshot_has_labelled_points_and_a_grid_without_target(server
 
 def test_the_moons_prediction_is_a_50_by_50_class_grid(moons):
     frames = moons["client"].of("frame", moons["id"])
-    for frame in frames:
-        if frame["epoch"] == 0:  # before the first epoch there is no prediction yet
-            assert frame["prediction"] is None and frame["misclassified"] is None
-        else:
-            assert_class_grid(frame["prediction"], 2)
+    for frame in frames:  # from epoch 0 on: the untrained network's regions come first
+        assert_class_grid(frame["prediction"], 2)
     final = final_frame(moons["client"], moons["id"])["prediction"]
     assert {v for row in final["z"] for v in row} == {0, 1}
     assert max(p for row in final["confidence"] for p in row) > 0.99
@@ -244,7 +241,7 @@ def test_regression_payloads_carry_no_classification_fields(server):
     assert "misclassified" not in snapshot and "test_predicted" not in snapshot
     assert set(snapshot["target"]) == {"x", "y", "z"}
     assert set(snapshot["history"]) == {
-        "epoch", "train_loss", "test_loss", "lr", "batch_size", "l1", "weight_decay"
+        "epoch", "train_loss", "test_loss", "test_r2", "lr", "batch_size", "l1", "weight_decay"
     }  # fmt: skip
     assert all("misclassified" not in frame for frame in client.of("frame", run_id))
     status = run_status(server, run_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from app.payloads import inside_json
 from app.session import TrainingSession
@@ -72,3 +73,26 @@ def test_a_frame_sized_inside_stays_small():
     session = session_of(task="saddle", hidden=[32, 32], samples=400)
     text = json.dumps(inside_json(session.view(inside=True).inside))
     assert len(text) < 150_000  # the whole frame must stay under 300 KB
+
+
+def test_a_classification_view_has_the_test_confusion_matrix():
+    session = session_of(task="blobs", samples=300, epochs=5)
+    for _ in range(5):
+        session.advance()
+    view = session.view().prediction
+    truth, predicted = session.data.y_test, view.test_predicted
+    assert view.confusion.shape == (3, 3) and view.confusion.sum() == len(truth)
+    for true in range(3):
+        for guess in range(3):
+            expected = np.count_nonzero((truth == true) & (predicted == guess))
+            assert view.confusion[true, guess] == expected
+
+
+def test_a_regression_record_has_the_test_r2():
+    session = session_of(task="square", hidden=[16], samples=200)
+    for _ in range(60):
+        record = session.record(session.advance())
+    outputs = session.y_scaler.inverse_transform(session.model.predict(session.test_inputs))
+    y = session.data.y_test
+    r2 = 1 - np.sum((outputs - y) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert record["test_r2"] == pytest.approx(r2, abs=1e-4) and r2 > 0.9
