@@ -21,6 +21,21 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "FRAME_INTERVAL": 0.05,  # seconds between two frames of one run to one client (≤ 20/s)
     "ACK_TIMEOUT": 2.0,  # a client that has not acked its last frame for this long gets the next
     "PING_INTERVAL": 25,  # Engine.IO ping interval in seconds (tests lower it)
+    # A client that has not answered a ping this many seconds after it was sent is dropped.
+    "PING_TIMEOUT": 10,
+    # What one Socket.IO connection may cost (app/wire.py): bytes queued to it and not yet sent
+    # (past it the connection is dropped), seconds a send may make no progress, and the largest
+    # message a client may send (the app's events are tiny).
+    "MAX_UNSENT_BYTES": 16 * 2**20,
+    "SEND_TIMEOUT": 10.0,
+    "MAX_SOCKET_MESSAGE": 64 * 1024,
+    "MAX_UNFINISHED_RUNS": 64,  # queued, running or paused at once; more get 429
+    "WORK_BUDGET": 1e13,  # multiply-adds one run may cost (see validation.run_work)
+    # The front door (app/security.py): Host names served besides localhost, 127.0.0.1 and ::1
+    # ("0.0.0.0": any IP literal; "*": any host), and origins allowed to change state besides
+    # the app's own ("*": any).
+    "ALLOWED_HOSTS": (),
+    "ALLOWED_ORIGINS": (),
     "MAX_DATASETS": 32,  # uploads kept in memory; the least recently used go first
     # Bodies above this are refused unread (413, or for an upload the 400 of a too-big file):
     # the 5 MB file limit plus room for the multipart framing.
@@ -55,8 +70,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import api
     from .manager import RunManager
     from .pages import pages
+    from .security import install_front_door
     from .sockets import register_socket_events
     from .uploads import DatasetStore
+    from .wire import Outbox
 
     app = Flask(
         __name__,
@@ -70,14 +87,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limit_blas_threads(app.config["BLAS_THREADS"])
 
     socketio = SocketIO(
-        app, async_mode="threading", ping_interval=float(app.config["PING_INTERVAL"])
+        app,
+        async_mode="threading",
+        ping_interval=float(app.config["PING_INTERVAL"]),
+        ping_timeout=float(app.config["PING_TIMEOUT"]),
+        max_http_buffer_size=int(app.config["MAX_SOCKET_MESSAGE"]),
     )
     manager = RunManager(
         socketio,
         max_active_runs=int(app.config["MAX_ACTIVE_RUNS"]),
         frame_interval=float(app.config["FRAME_INTERVAL"]),
         ack_timeout=float(app.config["ACK_TIMEOUT"]),
+        max_unfinished_runs=int(app.config["MAX_UNFINISHED_RUNS"]),
     )
+    manager.broadcaster.outbox = Outbox(
+        socketio,
+        max_unsent=int(app.config["MAX_UNSENT_BYTES"]),
+        send_timeout=float(app.config["SEND_TIMEOUT"]),
+    )
+    install_front_door(app, socketio)
     app.extensions["runs"] = manager
     app.extensions["datasets"] = DatasetStore(max_datasets=int(app.config["MAX_DATASETS"]))
 

@@ -1,7 +1,9 @@
 """`python -m app [--host 127.0.0.1] [--port 5000] [--blas-threads 1]`: serve Backprop Studio.
 
 Loopback by default. `--blas-threads` limits the BLAS library for the whole process (it is
-process-global), 0 leaves the library default.
+process-global), 0 leaves the library default. The server answers only for the hosts it was
+started for (localhost, 127.0.0.1, ::1, `--host` and every `--allow-host`) and takes
+state-changing requests only from its own origin and every `--allow-origin`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from . import DEFAULT_CONFIG, create_app
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line as a namespace (host, port, max_active_runs, blas_threads)."""
+    """The command line as a namespace (host, port, max_active_runs, blas_threads, ...)."""
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     parser.add_argument(
         "--host",
@@ -35,6 +37,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "train in parallel on their own threads, so more oversubscribes the cores; 0 leaves "
         "the library's default)",
     )
+    parser.add_argument(
+        "--max-unfinished-runs",
+        type=int,
+        default=DEFAULT_CONFIG["MAX_UNFINISHED_RUNS"],
+        help="runs queued, running or paused at once; more are refused with 429 "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--work-budget",
+        type=float,
+        default=DEFAULT_CONFIG["WORK_BUDGET"],
+        help="multiply-adds one run may cost; costlier runs are refused (default %(default)g)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this Host name (repeatable; '*' for any)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also take state-changing requests from this origin, e.g. "
+        "http://example.org:8000 (repeatable; '*' for any)",
+    )
     args = parser.parse_args(argv)
     if args.blas_threads < 0:
         parser.error("--blas-threads must be 0 (library default) or a positive number")
@@ -43,7 +73,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def app_config(args: argparse.Namespace) -> dict[str, Any]:
     """The `create_app` config the command line asks for."""
-    return {"MAX_ACTIVE_RUNS": args.max_active_runs, "BLAS_THREADS": args.blas_threads or None}
+    return {
+        "MAX_ACTIVE_RUNS": args.max_active_runs,
+        "BLAS_THREADS": args.blas_threads or None,
+        "MAX_UNFINISHED_RUNS": args.max_unfinished_runs,
+        "WORK_BUDGET": args.work_budget,
+        "ALLOWED_HOSTS": (args.host, *args.allow_host),
+        "ALLOWED_ORIGINS": tuple(args.allow_origin),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .control import TERMINAL, ControlError
 from .expressions import ExpressionError
-from .manager import RunManager
+from .manager import RunManager, TooManyRuns
+from .openapi import openapi_document
 from .previews import dataset_json, task_preview
 from .runs import Run
 from .schema import run_config_json_schema
@@ -22,6 +23,7 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 
 PREVIEW_FIELDS = ("task", "expression", "domain", "samples", "noise", "seed")
+RETRY_AFTER = 5  # seconds a client refused for too many unfinished runs is asked to wait
 
 
 def _manager() -> RunManager:
@@ -53,20 +55,32 @@ def schema() -> Any:
     return jsonify(run_config_json_schema())
 
 
+@api.get("/openapi.json")
+def openapi() -> Any:
+    """The OpenAPI 3.1 description of this API (built from the same schemas as validation)."""
+    return jsonify(openapi_document(current_app))
+
+
 @api.post("/runs")
 def create_run() -> Any:
-    """Validate a run config and start it: 201 {id, config} or 400 {errors: {field: message}}."""
+    """Validate a run config and start it: 201 {id, config, status, reason} (``failed`` if it
+    could not start), 400 {errors: {field: message}}, 429 when MAX_UNFINISHED_RUNS are
+    unfinished (with Retry-After)."""
     body = request.get_json(force=True, silent=True)
     if body is None:
         return jsonify(errors={"body": "must be a JSON object with the run config"}), 400
     try:
-        config, task = validate_run(body, _datasets())
+        config, task = validate_run(body, _datasets(), current_app.config["WORK_BUDGET"])
         run = _manager().create(config, task)
     except ConfigError as error:
         return jsonify(errors=error.errors), 400
     except ExpressionError as error:  # a custom target or an input feature not finite somewhere
         return jsonify(errors={getattr(error, "field", "expression"): error.message}), 400
-    return jsonify(id=run.id, config=run.config, status=run.status), 201
+    except TooManyRuns as error:
+        answer = jsonify(error=str(error), limit=error.limit)
+        return answer, 429, {"Retry-After": str(RETRY_AFTER)}
+    answer = jsonify(id=run.id, config=run.config, status=run.status, reason=run.control.reason)
+    return answer, 201
 
 
 @api.post("/preview")

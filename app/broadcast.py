@@ -11,21 +11,59 @@ let go.
 
 The thread runs only while someone watches (it ends when the last client leaves), so an idle
 server has no streaming thread.
+
+What one connection can cost is bounded: each frame's JSON is encoded once per history chunk
+and the same text goes to every watcher at that cursor (the shared parts, prediction and network,
+once per view); at most one snapshot of a run is in flight per connection (until the client
+acknowledges it: a ``watch`` repeated meanwhile is answered by one fresh snapshot after the ack);
+a snapshot of a run longer than `MAX_SNAPSHOT_POINTS` epochs carries every k-th epoch (and
+``history_every: k`` says so; frames then go on epoch by epoch); and everything is sent through
+`app.wire.Outbox`, which drops a connection whose unsent bytes pass its cap.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .control import TERMINAL
-from .encoding import round_float
+from .encoding import round_array, round_float
 from .runs import Run
+from .wire import EmitOutbox, Outbox
 
 log = logging.getLogger(__name__)
+
+MAX_SNAPSHOT_POINTS = 20_000  # a longer history is thinned to every k-th epoch in a snapshot
+ENDED_SNAPSHOTS_KEPT = 4  # encoded snapshots of ended runs kept for the next watcher
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON text of a wire payload (already free of NaN and numpy types)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def snapshot_history(run: Run, epoch: int) -> tuple[dict[str, list], int]:
+    """The history of epochs 1..`epoch` for a snapshot and its stride: whole (stride 1) up to
+    `MAX_SNAPSHOT_POINTS` epochs, else every k-th epoch and the last one."""
+    if epoch <= MAX_SNAPSHOT_POINTS:
+        return run.history_json(0, epoch), 1
+    every = math.ceil(epoch / MAX_SNAPSHOT_POINTS)
+    with run.lock:
+        columns = run.history.copy(0, epoch)
+    keep = np.arange(every - 1, epoch, every)
+    if keep[-1] != epoch - 1:
+        keep = np.append(keep, epoch - 1)
+    chunk: dict[str, list] = {"epoch": (keep + 1).tolist()}
+    chunk.update({name: round_array(values[keep]) for name, values in columns.items()})
+    return chunk, every
 
 
 @dataclass(eq=False)
@@ -45,42 +83,86 @@ class Client:
 class Broadcaster:
     """Streams runs to the clients that watch them; see the module docstring."""
 
-    def __init__(self, socketio: Any, frame_interval: float = 0.05, ack_timeout: float = 2.0):
+    def __init__(self, socketio: Any, frame_interval: float = 0.05, ack_timeout: float = 2.0,
+                 outbox: Outbox | None = None):  # fmt: skip
         self.socketio = socketio
         self.frame_interval = frame_interval
         self.ack_timeout = ack_timeout
+        self.outbox: Outbox | EmitOutbox = outbox or EmitOutbox(socketio)  # create_app sets one
         self._lock = threading.Lock()  # guards everything below
         self._watchers: dict[str, dict[str, Client]] = {}  # run id -> sid -> client
         self._runs: dict[str, Run] = {}
         self._thread: Any = None
-        self._shared: dict[str, tuple[int, dict]] = {}  # run id -> (view version, parts)
+        self._shared: dict[str, tuple[int, str]] = {}  # run id -> (view version, JSON members)
+        self._in_flight: set[tuple[str, str]] = set()  # (sid, run id): snapshot not acked yet
+        self._again: set[tuple[str, str]] = set()  # watched again while in flight
+        self._ended: OrderedDict[str, str] = OrderedDict()  # run id -> ended run's snapshot
 
     # ----------------------------------------------------------------- clients
 
     def watch(self, run: Run, sid: str) -> None:
-        """Send `sid` a snapshot of the run and stream frames to it from then on."""
+        """Send `sid` a snapshot of the run and stream frames to it from then on.
+
+        While an earlier snapshot of the run to `sid` is unacknowledged, this only notes that
+        a fresh one is wanted (sent when the ack comes). Raises if streaming cannot start.
+        """
+        key = (sid, run.id)
+        with self._lock:
+            if key in self._in_flight:
+                self._again.add(key)
+                return
+            self._in_flight.add(key)
+        try:
+            self._send_snapshot(run, sid, key)
+        except Exception:
+            with self._lock:
+                self._in_flight.discard(key)
+            self.unwatch(run.id, sid)
+            raise
+
+    def _send_snapshot(self, run: Run, sid: str, key: tuple[str, str]) -> None:
         client = Client(sid)
-        snapshot, ended = self.snapshot(run, client)
+        text, ended = self._snapshot_text(run, client)
         if not ended:
             with self._lock:
                 self._watchers.setdefault(run.id, {})[sid] = client  # replaces an older one
                 self._runs[run.id] = run
                 self._ensure_thread()
-        self.socketio.emit("snapshot", snapshot, to=sid)
+
+        def acknowledged(*_args: Any) -> None:
+            self._snapshot_acked(run, key)
+
+        if not self.outbox.send_text(sid, "snapshot", text, acknowledged):
+            self.disconnect(sid)
+            return
         if ended:
             self.socketio.emit("done", run.done_json(), to=sid)
         client.ready = True
+
+    def _snapshot_acked(self, run: Run, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._in_flight.discard(key)
+            again = key in self._again
+            self._again.discard(key)
+        if again and self.outbox.connected(key[0]):
+            try:
+                self.watch(run, key[0])
+            except Exception:  # the client asked again; it will again if it still wants to
+                log.exception("a repeated watch of run %s failed", run.id)
 
     def unwatch(self, run_id: str, sid: str) -> None:
         """Stop streaming a run to `sid`."""
         with self._lock:
             self._watchers.get(run_id, {}).pop(sid, None)
+            self._again.discard((sid, run_id))
 
     def disconnect(self, sid: str) -> None:
         """Forget a client that went away."""
         with self._lock:
             for clients in self._watchers.values():
                 clients.pop(sid, None)
+            self._in_flight = {key for key in self._in_flight if key[0] != sid}
+            self._again = {key for key in self._again if key[0] != sid}
 
     def watching(self, sid: str) -> list[str]:
         """Ids of the runs `sid` watches."""
@@ -89,64 +171,31 @@ class Broadcaster:
 
     # ----------------------------------------------------------------- payloads
 
-    def snapshot(self, run: Run, client: Client | None = None) -> tuple[dict[str, Any], bool]:
-        """The ``snapshot`` of a run (and whether it had ended); sets `client`'s cursor."""
-        payloads = run.payloads_now()
-        with run.lock:
-            status, epoch = run.control.status, run.epoch
-            view, version, progress = run.view, run.view_version, run.progress
-        history = run.history_json(0, epoch)  # epochs are only ever appended
-        if client is not None:
-            client.sent_epoch, client.sent_status, client.sent_view = epoch, status, version
-        snapshot = {
-            "run_id": run.id,
-            "status": status,
-            "epoch": epoch,
-            "epochs": run.epochs,
-            "elapsed": round_float(run.control.elapsed()),
-            "config": run.config,
-            "task": run.task.to_json(),
-            "history": history,
-            "progress": progress,
-            "queue_position": run.queue_position(),
-            "reason": run.control.reason,
-            "warnings": run.warnings,
-            **self._view_parts(run, payloads, view),
-        }
-        if payloads is not None:
-            snapshot["target"] = payloads.target_json()
-            snapshot["data"] = payloads.data_json()
-        else:  # its data cannot be built: the run fails as it starts
-            snapshot["target"] = snapshot["data"] = None
-        return snapshot, status in TERMINAL
+    def _snapshot_text(self, run: Run, client: Client) -> tuple[str, bool]:
+        """The snapshot's JSON (an ended run's is encoded once and kept) and whether it ended."""
+        with self._lock:
+            cached = self._ended.get(run.id)
+        if cached is not None:
+            return cached, True
+        snapshot, ended = snapshot_of(run, client)
+        text = to_json(snapshot)
+        if ended:
+            with self._lock:
+                self._ended[run.id] = text
+                while len(self._ended) > ENDED_SNAPSHOTS_KEPT:
+                    self._ended.popitem(last=False)
+        return text, ended
 
-    @staticmethod
-    def _view_parts(run: Run, payloads: Any, view: Any) -> dict[str, Any]:
-        """``prediction``, ``network`` (and class view fields) of a view, encoded."""
-        if payloads is None:
-            parts = {"prediction": None, "network": {"sizes": run.sizes, "weights": None}}
-            if run.classification:
-                parts.update(misclassified=None, test_predicted=None)
-            return parts
-        prediction = view.prediction if view is not None else None
-        parts = {
-            "prediction": payloads.grid_json(prediction),
-            "network": payloads.network_json(view.weights if view is not None else None),
-        }
-        if run.classification:
-            parts.update(payloads.test_points_json(prediction))
-        return parts
-
-    def _shared_parts(self, run: Run, version: int) -> dict[str, Any]:
-        """The view parts of the run's frames, encoded once per view version."""
+    def _shared_text(self, run: Run, version: int) -> str:
+        """The view parts of the run's frames as JSON members, encoded once per view."""
         cached = self._shared.get(run.id)
         if cached is not None and cached[0] == version:
             return cached[1]
         with run.lock:
             payloads, view, version = run.payloads, run.view, run.view_version
-        parts = self._view_parts(run, payloads, view)
-        self._shared[run.id] = (version, parts)
-        return parts
+        text = to_json(view_parts(run, payloads, view))[1:-1]
+        self._shared[run.id] = (version, text)
+        return text
 
     # ----------------------------------------------------------------- the thread
 
@@ -181,6 +230,15 @@ class Broadcaster:
             with self._lock:
                 self._thread = None
 
+    def _due(self, client: Client, now: float, news: tuple) -> bool:
+        """True if `client` is ready, not waiting for an ack and has news (or the run ended)."""
+        if not client.ready:  # its snapshot is on the way; served on a later tick
+            return False
+        since = client.awaiting_since
+        waiting = since is not None and now - since < self.ack_timeout
+        current = (client.sent_epoch, client.sent_status, client.sent_view, client.sent_position)
+        return news[1] in TERMINAL or (not waiting and current != news)
+
     def _tick(self, run: Run, clients: list[Client]) -> None:
         """One pass over a run's clients: each ready client gets what is new for it."""
         with run.lock:
@@ -189,41 +247,37 @@ class Broadcaster:
         final = status in TERMINAL
         position = run.queue_position()
         now = time.monotonic()
-        chunks: dict[int, dict[str, list]] = {}
-        for client in clients:
-            if not client.ready:  # its snapshot is on the way; served on a later tick
-                continue
-            waiting = (
-                client.awaiting_since is not None and now - client.awaiting_since < self.ack_timeout
-            )
-            news = (
-                client.sent_epoch, client.sent_status, client.sent_view, client.sent_position
-            ) != (epoch, status, version, position)  # fmt: skip
-            if not final and (waiting or not news):
-                continue
+        due = [c for c in clients if self._due(c, now, (epoch, status, version, position))]
+        if not due:
+            return
+        common = {
+            "run_id": run.id,
+            "status": status,
+            "epoch": epoch,
+            "epochs": run.epochs,
+            "elapsed": round_float(run.control.elapsed()),
+            "progress": progress,
+            "queue_position": position,
+            "warnings": run.warnings,
+        }
+        shared = self._shared_text(run, version)
+        frames: dict[int, str] = {}  # history start -> the frame's JSON, shared by its clients
+        for client in due:
             start = min(client.sent_epoch, epoch)
-            if start not in chunks:
-                chunks[start] = run.history_json(start, epoch)
-            frame = {
-                "run_id": run.id,
-                "status": status,
-                "epoch": epoch,
-                "epochs": run.epochs,
-                "elapsed": round_float(run.control.elapsed()),
-                "history": chunks[start],
-                "progress": progress,
-                "queue_position": position,
-                "warnings": run.warnings,
-                **self._shared_parts(run, version),
-            }
+            if start not in frames:
+                head = to_json({**common, "history": run.history_json(start, epoch)})
+                frames[start] = f"{head[:-1]},{shared}}}"
             client.sent_position = position
-            self._send_frame(client, frame, epoch, status, version, now)
+            if not self._send_frame(client, frames[start], epoch, status, version, now):
+                self._let_go(run.id, client)
+                continue
             if final:
                 self.socketio.emit("done", run.done_json(), to=client.sid)
                 self._let_go(run.id, client)
 
     def _let_go(self, run_id: str, client: Client) -> None:
-        """`client` got the run's `done`: forget it (and the run once nobody is left)."""
+        """`client` got the run's `done` (or is gone): forget it (and the run once nobody is
+        left)."""
         with self._lock:
             clients = self._watchers.get(run_id, {})
             if clients.get(client.sid) is client:
@@ -233,8 +287,8 @@ class Broadcaster:
                 self._runs.pop(run_id, None)
                 self._shared.pop(run_id, None)
 
-    def _send_frame(self, client: Client, frame: dict, epoch: int, status: str, view: int,
-                    now: float) -> None:  # fmt: skip
+    def _send_frame(self, client: Client, text: str, epoch: int, status: str, view: int,
+                    now: float) -> bool:  # fmt: skip
         client.sent_epoch, client.sent_status, client.sent_view = epoch, status, view
         client.frame_token += 1
         client.awaiting_since = now
@@ -244,4 +298,54 @@ class Broadcaster:
             if client.frame_token == token:
                 client.awaiting_since = None
 
-        self.socketio.emit("frame", frame, to=client.sid, callback=acknowledged)
+        return self.outbox.send_text(client.sid, "frame", text, acknowledged)
+
+
+def view_parts(run: Run, payloads: Any, view: Any) -> dict[str, Any]:
+    """``prediction``, ``network`` (and class view fields) of a view, encoded."""
+    if payloads is None:
+        parts = {"prediction": None, "network": {"sizes": run.sizes, "weights": None}}
+        if run.classification:
+            parts.update(misclassified=None, test_predicted=None)
+        return parts
+    prediction = view.prediction if view is not None else None
+    parts = {
+        "prediction": payloads.grid_json(prediction),
+        "network": payloads.network_json(view.weights if view is not None else None),
+    }
+    if run.classification:
+        parts.update(payloads.test_points_json(prediction))
+    return parts
+
+
+def snapshot_of(run: Run, client: Client | None = None) -> tuple[dict[str, Any], bool]:
+    """The ``snapshot`` of a run (and whether it had ended); sets `client`'s cursor."""
+    payloads = run.payloads_now()
+    with run.lock:
+        status, epoch = run.control.status, run.epoch
+        view, version, progress = run.view, run.view_version, run.progress
+    history, every = snapshot_history(run, epoch)  # epochs are only ever appended
+    if client is not None:
+        client.sent_epoch, client.sent_status, client.sent_view = epoch, status, version
+    snapshot = {
+        "run_id": run.id,
+        "status": status,
+        "epoch": epoch,
+        "epochs": run.epochs,
+        "elapsed": round_float(run.control.elapsed()),
+        "config": run.config,
+        "task": run.task.to_json(),
+        "history": history,
+        "history_every": every,
+        "progress": progress,
+        "queue_position": run.queue_position(),
+        "reason": run.control.reason,
+        "warnings": run.warnings,
+        **view_parts(run, payloads, view),
+    }
+    if payloads is not None:
+        snapshot["target"] = payloads.target_json()
+        snapshot["data"] = payloads.data_json()
+    else:  # its data cannot be built: the run fails as it starts
+        snapshot["target"] = snapshot["data"] = None
+    return snapshot, status in TERMINAL

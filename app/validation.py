@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .expressions import Expression, ExpressionError, compile_expression, find_singularity
+from .features import network_sizes
 from .schema import (
     ACTIVATIONS,
     FIELDS,
@@ -62,6 +63,8 @@ __all__ = [
     "validate_config",
     "validate_run",
 ]
+
+WORK_BUDGET = 1e13  # multiply-adds one run may cost (a default; create_app's WORK_BUDGET)
 
 # Fields a run takes while it trains (PATCH /api/runs/<id>), by the same rules as at creation.
 STEERABLE_FIELDS = ("lr", "epochs_per_second", "l1", "weight_decay", "momentum", "batch_size")
@@ -291,8 +294,44 @@ def _rule_errors(
     return errors
 
 
-def validate_run(body: Any, datasets: DatasetStore | None = None) -> tuple[dict[str, Any], Task]:
-    """Like `validate_config`, and also return the `Task` the config trains on."""
+def run_work(config: dict[str, Any], task: Task) -> float:
+    """About how many multiply-adds a run of a validated `config` costs: per epoch, forward and
+    backward over the training rows (3 × n_train × Σ in·out over the layers) and the evaluation
+    of the train and test sets (forward, samples × Σ in·out), times the epochs."""
+    sizes = network_sizes(task, config)
+    per_row = sum(inputs * outputs for inputs, outputs in zip(sizes, sizes[1:], strict=False))
+    samples = int(config["samples"])
+    n_train = samples - round(samples * float(config["test_fraction"]))
+    return float(config["epochs"]) * (3 * n_train + samples) * per_row
+
+
+def check_work(config: dict[str, Any], task: Task, budget: float | None) -> None:
+    """Raise `ConfigError` (on ``epochs``, saying how to get under it) when the run's work
+    (`run_work`) is over `budget` multiply-adds; None: no budget."""
+    if budget is None:
+        return
+    work = run_work(config, task)
+    if work <= budget:
+        return
+    most = int(budget // (work / config["epochs"]))
+    within = (
+        f"at most {most} epochs fit with these samples and layers"
+        if most >= 1
+        else "not even one epoch fits with these samples and layers"
+    )
+    raise ConfigError(
+        {
+            "epochs": f"this run is about {work:.2g} multiply-adds, over the budget of "
+            f"{budget:.2g}: fewer epochs, samples or neurons ({within})"
+        }
+    )
+
+
+def validate_run(
+    body: Any, datasets: DatasetStore | None = None, work_budget: float | None = WORK_BUDGET
+) -> tuple[dict[str, Any], Task]:
+    """Like `validate_config`, and also return the `Task` the config trains on; a run whose
+    work is over `work_budget` multiply-adds is refused (see `check_work`)."""
     if not isinstance(body, dict):
         raise ConfigError({"body": "must be a JSON object with the run config"})
     errors: dict[str, str] = {}
@@ -311,7 +350,9 @@ def validate_run(body: Any, datasets: DatasetStore | None = None) -> tuple[dict[
         raise ConfigError(errors)
     if config["input_features"] is not None:  # as `_task_errors` normalised them
         config["input_features"] = values["input_features"]
-    return {"task": task.id, **defaults, **config}, task
+    config = {"task": task.id, **defaults, **config}
+    check_work(config, task, work_budget)
+    return config, task
 
 
 def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,225 @@
+"""The OpenAPI 3.1 description of the REST API, served at ``GET /api/openapi.json``.
+
+Request bodies come from the declarations validation uses: the run config is
+`app.schema.run_config_json_schema` itself (its ``$defs`` moved to ``components/schemas``), the
+body of ``PATCH /api/runs/{run_id}`` is the same schema's properties of the steerable fields
+(`app.validation.STEERABLE_FIELDS`), that of ``POST /api/preview`` its properties of
+`app.api.PREVIEW_FIELDS`. The paths are the app's own URL rules under ``/api``: a route without a
+description here makes `openapi_document` fail (and its test), so the document cannot silently
+fall behind the API.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Flask
+
+from .schema import run_config_json_schema
+
+OBJECT: dict[str, Any] = {"type": "object"}
+ERRORS = {  # 400 (and 415) of a body: one message per field
+    "type": "object",
+    "required": ["errors"],
+    "properties": {"errors": {"type": "object", "additionalProperties": {"type": "string"}}},
+}
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+STATUSES = ["queued", "running", "paused", "finished", "stopped", "diverged", "failed"]
+RUN_STATUS = {
+    "type": "object",
+    "required": ["id", "task", "status", "epoch", "epochs", "config"],
+    "properties": {
+        "id": {"type": "string"},
+        "task": {"type": "string"},
+        "status": {"enum": STATUSES},
+        "epoch": {"type": "integer", "minimum": 0},
+        "epochs": {"type": "integer", "minimum": 1},
+        "train_loss": {"type": ["number", "null"]},
+        "test_loss": {"type": ["number", "null"]},
+        "elapsed": {"type": ["number", "null"]},
+        "queue_position": {"type": ["integer", "null"]},
+        "reason": {"type": ["string", "null"]},
+        "warnings": {"type": "array"},
+        "config": OBJECT,
+    },
+}
+CONTROL = {
+    "type": "object",
+    "required": ["id", "status", "epoch"],
+    "properties": {
+        "id": {"type": "string"},
+        "status": {"enum": STATUSES},
+        "epoch": {"type": "integer", "minimum": 0},
+    },
+}
+CONFLICT = {"type": "object", "required": ["status", "error"], "properties": ERROR["properties"]}
+STEP = {
+    "type": "object",
+    "description": "Train this many more epochs or mini-batches while paused (default 1 epoch).",
+    "properties": {
+        "epochs": {"type": "integer", "minimum": 1, "maximum": 100_000},
+        "batches": {"type": "integer", "minimum": 1, "maximum": 100_000},
+    },
+    "additionalProperties": False,
+    "maxProperties": 1,
+}
+DATASET = {
+    "type": "object",
+    "required": ["id", "kind", "inputs", "n_rows"],
+    "properties": {
+        "id": {"type": "string"},
+        "kind": {"enum": ["regression", "classification"]},
+        "inputs": {"type": "integer"},
+        "n_rows": {"type": "integer"},
+    },
+}
+UPLOAD = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"}},
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema: dict[str, Any], required: bool = True, media: str = "application/json") -> dict:
+    return {"required": required, "content": {media: {"schema": schema}}}
+
+
+BAD_BODY = _json(ERRORS, "a bad field or body, one message per field")
+NOT_JSON = _json(ERRORS, "the body is not application/json")
+TOO_LARGE = _json(ERROR, "the body is over the size limit")
+UNKNOWN = _json(ERROR, "unknown id")
+ENDED = _json(CONFLICT, "the run cannot do this in its status (e.g. it has ended)")
+
+
+def _control(summary: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "responses": {"200": _json(CONTROL, "the run's status after the request"),
+                      "404": UNKNOWN, "409": ENDED, "415": NOT_JSON},  # fmt: skip
+    }
+
+
+def _run_config_components() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run config schema and its ``$defs``, with references pointing into components."""
+    schema = copy.deepcopy(run_config_json_schema())
+    definitions = schema.pop("$defs", {})
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: rewrite(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rewrite(item) for item in value]
+        if isinstance(value, str) and value.startswith("#/$defs/"):
+            return "#/components/schemas/" + value[len("#/$defs/") :]
+        return value
+
+    return rewrite(schema), rewrite(definitions)
+
+
+def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every operation of the API by Flask endpoint and method."""
+    from .api import PREVIEW_FIELDS
+    from .validation import STEERABLE_FIELDS
+
+    properties = run_config["properties"]
+    preview = {"type": "object", "required": ["task"],
+               "properties": {name: properties[name] for name in PREVIEW_FIELDS}}  # fmt: skip
+    changes = {"type": "object", "minProperties": 1, "additionalProperties": False,
+               "properties": {name: properties[name] for name in STEERABLE_FIELDS}}  # fmt: skip
+    created = {"type": "object", "required": ["id", "config", "status"],
+               "properties": {"id": {"type": "string"}, "config": OBJECT,
+                              "status": {"enum": STATUSES}}}  # fmt: skip
+    too_many = _json(ERROR, "too many unfinished runs; retry later")
+    too_many["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+    return {
+        "api.tasks GET": {"summary": "Every task with its defaults",
+                          "responses": {"200": _json({"type": "array"}, "the tasks")}},
+        "api.schema GET": {"summary": "The run config as JSON Schema",
+                           "responses": {"200": _json(OBJECT, "a JSON Schema")}},
+        "api.openapi GET": {"summary": "This document",
+                            "responses": {"200": _json(OBJECT, "an OpenAPI document")}},
+        "api.list_runs GET": {"summary": "Every known run",
+                              "responses": {"200": _json({"type": "array", "items": RUN_STATUS},
+                                                         "their statuses")}},
+        "api.create_run POST": {
+            "summary": "Start a run",
+            "requestBody": _body({"$ref": "#/components/schemas/RunConfig"}),
+            "responses": {"201": _json(created, "the run, queued (or failed to start)"),
+                          "400": BAD_BODY, "413": TOO_LARGE, "415": NOT_JSON,
+                          "429": too_many},
+        },
+        "api.preview POST": {
+            "summary": "A task's target or points before training",
+            "requestBody": _body(preview),
+            "responses": {"200": _json(OBJECT, "the preview"), "400": BAD_BODY,
+                          "413": TOO_LARGE, "415": NOT_JSON},
+        },
+        "api.upload_dataset POST": {
+            "summary": "Upload a CSV dataset",
+            "requestBody": _body(UPLOAD, media="multipart/form-data"),
+            "responses": {"201": _json(DATASET, "the dataset's summary"),
+                          "400": BAD_BODY, "415": NOT_JSON},
+        },
+        "api.get_dataset GET": {"summary": "An uploaded dataset's summary",
+                                "responses": {"200": _json(DATASET, "the summary"),
+                                              "404": UNKNOWN}},
+        "api.get_run GET": {"summary": "One run's status",
+                            "responses": {"200": _json(RUN_STATUS, "the status"),
+                                          "404": UNKNOWN}},
+        "api.change_run PATCH": {
+            "summary": "Change a running run's steerable fields",
+            "requestBody": _body(changes),
+            "responses": {"200": _json({"type": "object", "required": ["id", "config"]},
+                                       "the run's config now"),
+                          "400": BAD_BODY, "404": UNKNOWN, "409": ENDED, "415": NOT_JSON},
+        },
+        "api.pause_run POST": _control("Pause a run"),
+        "api.resume_run POST": _control("Resume a paused run"),
+        "api.stop_run POST": _control("Stop a run"),
+        "api.step_run POST": {
+            **_control("Train a paused run a few epochs or mini-batches"),
+            "requestBody": _body(STEP, required=False),
+            "responses": {**_control("")["responses"], "400": BAD_BODY},
+        },
+    }  # fmt: skip
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `app`'s REST API; raises if a route is not described."""
+    run_config, definitions = _run_config_components()
+    operations = _operations(run_config)
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            key = f"{rule.endpoint} {method}"
+            if key not in operations:
+                raise LookupError(f"{method} {rule.rule} is not described in app/openapi.py")
+            operation = copy.deepcopy(operations[key])
+            operation["operationId"] = rule.endpoint.removeprefix("api.")
+            if rule.arguments:
+                operation["parameters"] = [
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for name in sorted(rule.arguments)
+                ]
+            paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Backprop Studio API",
+            "version": "1",
+            "description": "Train small neural networks and watch them learn. Live streams are "
+            "Socket.IO events (watch, snapshot, frame, done), not described here.",
+        },
+        "paths": paths,
+        "components": {"schemas": {"RunConfig": run_config, **definitions}},
+    }
