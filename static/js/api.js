@@ -26,6 +26,10 @@ export const api = {
   createRun: (config) => request("POST", "/api/runs", config),
   getRun: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}`),
   control: (id, action) => request("POST", `/api/runs/${encodeURIComponent(id)}/${action}`),
+  /** Changes a running run's steerable fields: 200 {config}, 400 {errors}, 409 once ended. */
+  patchRun: (id, changes) => request("PATCH", `/api/runs/${encodeURIComponent(id)}`, changes),
+  /** While paused: trains {epochs: n} (or {batches: n}) and stays paused. */
+  step: (id, amount = { epochs: 1 }) => request("POST", `/api/runs/${encodeURIComponent(id)}/step`, amount),
   /** A task's target (regression) or points (classification, uploads) before training. */
   preview: (body, options) => request("POST", "/api/preview", body, options),
   /** Uploads a CSV file (multipart field `file`): 201 {id, task, preview, ...} or 400 {errors}. */

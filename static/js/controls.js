@@ -26,14 +26,42 @@ const KIND_GROUPS = [
   { label: "Classification", match: (t) => !isOwnTask(t) && t.kind === "classification" },
   { label: "Your own", match: isOwnTask },
 ];
-const NUMBER_FIELDS = ["lr", "momentum", "weight_decay", "batch_size", "epochs", "samples",
-  "noise", "test_fraction", "seed"];
-const CHOICE_FIELDS = ["activation", "optimizer", "loss"];
+const NUMBER_FIELDS = ["lr", "momentum", "weight_decay", "l1", "dropout", "batch_size", "epochs",
+  "samples", "noise", "test_fraction", "seed"];
+const CHOICE_FIELDS = ["activation", "optimizer", "loss", "schedule"];
+/** The fields a running run takes at once (PATCH /api/runs/<id>); the others wait for Train. */
+export const STEERABLE = ["lr", "epochs_per_second", "l1", "weight_decay", "momentum", "batch_size"];
+/** Seconds the auto pace spreads a run over (when the machine is fast enough). */
+export const AUTO_SECONDS = 15;
+
+/** Epochs per second of the auto pace for a run of `epochs` epochs: ~15 s, at least 1 epoch/s. */
+export function autoPace(epochs) {
+  return Math.max(1, Number(epochs) / AUTO_SECONDS);
+}
+
+// TensorFlow Playground's input features, as expressions of the app's evaluator.
+export const PLAYGROUND_FEATURES = [
+  { text: "x", label: "x" }, { text: "y", label: "y" },
+  { text: "x**2", label: "x²" }, { text: "y**2", label: "y²" }, { text: "x*y", label: "xy" },
+  { text: "sin(x)", label: "sin x" }, { text: "sin(y)", label: "sin y" },
+];
+const RAW_INPUTS = { 1: ["x"], 2: ["x", "y"] };
 // How the choices read in the selects (the schema gives the names; any name without a label
 // here shows as itself).
 const CHOICE_LABELS = {
   optimizer: { adam: "Adam", sgd: "SGD", rmsprop: "RMSprop" },
   loss: { cross_entropy: "Cross-entropy (softmax)", mse: "MSE on one-hot targets" },
+  schedule: { constant: "Constant", step: "Step decay", exponential: "Exponential decay",
+    inverse: "Inverse decay", cosine: "Cosine to 0" },
+};
+// One line of help per field the schema does not describe as the page needs it.
+const EXTRA_HELP = {
+  l1: " The loss chart shows the data loss, without this penalty.",
+  weight_decay: " The loss chart shows the data loss, without this penalty.",
+  schedule: " Step: ×0.5 every 100 epochs; exponential: ×0.99 per epoch; inverse: (1 + 0.001·epoch)^-0.75; cosine: down to 0 over the run.",
+  hidden: " Each layer: type its neurons, × removes it.",
+  domain: " Where the samples are drawn (and the fit is drawn).",
+  input_features: " Toggle Playground's seven or type your own.",
 };
 const AXES = ["x", "y", "z"];
 // JSON Schema extension of /api/schema: a noise limit for classification tasks only.
@@ -116,6 +144,11 @@ export class ConfigSchema {
     input.step = this.isInteger(name) ? "1" : "any";
     if (s.description) input.title = s.description;
   }
+
+  /** The one-line help of a field: its schema description. */
+  help(name) {
+    return (this.field(name).description || "") + (EXTRA_HELP[name] || "");
+  }
 }
 
 /** Range ends with at most 6 significant digits (π shows as 3.14159, not 3.141592653589793). */
@@ -148,6 +181,8 @@ export class ConfigForm {
     this.domainBox = form.querySelector("#domain-inputs");
     this.expressionInput = form.querySelector("#expression");
     this.speedSelect = form.querySelector("#epochs_per_second");
+    this.featureBox = form.querySelector("#feature-toggles");
+    this.customFeatures = form.querySelector("#custom-features");
     this.task = null;
     this.fillTaskPicker();
     this.applySchema();
@@ -193,6 +228,12 @@ export class ConfigForm {
       if (help) select.title = help;
     }
     for (const name of NUMBER_FIELDS) this.schema.applyTo(this.form.elements[name], name);
+    // Every control's help: a hint shown on hover and focus, and its accessible description.
+    for (const hint of this.form.querySelectorAll("p.hint.tip[id^='hint-']")) {
+      const name = hint.id.slice("hint-".length);
+      const help = this.schema.help(name);
+      if (help && !hint.textContent.trim()) hint.textContent = help.trim();
+    }
     const maxLength = this.schema.field("expression").maxLength;
     if (maxLength) this.expressionInput.maxLength = maxLength;
     this.layerLimits = this.schema.field("hidden");
@@ -258,6 +299,7 @@ export class ConfigForm {
     // Uploaded rows are the data: their count, their range, no noise added.
     for (const name of ["samples", "noise"]) this.form.elements[name].disabled = dataset;
     this.form.querySelector('[data-field="samples"] label').textContent = dataset ? "Samples (rows)" : "Samples";
+    this.setFeatureToggles(task.inputs, same ? this.selectedFeatures() : null);
     this.domainBox.replaceChildren();
     for (let d = 0; d < task.inputs; d++) {
       const axis = AXES[d];
@@ -299,7 +341,7 @@ export class ConfigForm {
     input.id = id;
     input.dataset.field = field;
     input.setAttribute("aria-label", label);
-    input.setAttribute("aria-describedby", `error-${field}`);
+    input.setAttribute("aria-describedby", `hint-${field} error-${field}`);
     input.inputMode = "decimal";
     if (field === "domain") {
       if (this.domainBounds.min !== undefined) input.min = String(this.domainBounds.min);
@@ -333,7 +375,7 @@ export class ConfigForm {
       input.dataset.field = "hidden";
       input.inputMode = "numeric";
       input.value = String(size);
-      input.setAttribute("aria-describedby", "error-hidden");
+      input.setAttribute("aria-describedby", "hint-hidden error-hidden");
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "button remove-layer";
@@ -341,6 +383,7 @@ export class ConfigForm {
       remove.textContent = "×";
       remove.title = `Remove layer ${index + 1}`;
       remove.setAttribute("aria-label", `Remove layer ${index + 1}`);
+      remove.setAttribute("aria-describedby", "hint-hidden");
       row.append(label, input, remove);
       this.layerList.appendChild(row);
     });
@@ -351,13 +394,21 @@ export class ConfigForm {
   fill(config) {
     if (config.hidden) this.setLayers(config.hidden);
     if (typeof config.expression === "string") this.expressionInput.value = config.expression;
-    if (config.epochs_per_second !== undefined) this.setSpeed(config.epochs_per_second);
-    for (const name of ["activation", "optimizer", "loss"]) {
-      if (config[name] === undefined || config[name] === null) continue;
+    if (config.speed !== undefined) this.setSpeed(config.speed);
+    else if (config.epochs_per_second !== undefined) {
+      const auto = config.epochs !== undefined && config.epochs_per_second !== null
+        && Math.abs(Number(config.epochs_per_second) - autoPace(config.epochs)) < 1e-9;
+      this.setSpeed(auto ? "auto" : config.epochs_per_second);
+    }
+    if (config.input_features !== undefined) this.setFeatures(config.input_features);
+    const choices = { ...config };
+    if (config.schedule && typeof config.schedule === "object") choices.schedule = config.schedule.name;
+    for (const name of CHOICE_FIELDS) {
+      if (choices[name] === undefined || choices[name] === null) continue;
       const select = this.form.elements[name];
       // A value the select does not offer (e.g. a hand-edited URL) keeps the current choice.
-      if ([...select.options].some((option) => option.value === String(config[name]))) {
-        select.value = String(config[name]);
+      if ([...select.options].some((option) => option.value === String(choices[name]))) {
+        select.value = String(choices[name]);
       }
     }
     for (const name of NUMBER_FIELDS) {
@@ -379,14 +430,83 @@ export class ConfigForm {
     this.clearErrors();
   }
 
-  /** Selects a speed (null or "" = full speed); a rate the list lacks (from a link) is added. */
+  /** Selects a speed ("auto"; null, "" or "full" = full speed; a rate); a rate the list lacks
+   * (from a link) is added. */
   setSpeed(value) {
-    const text = value === null || value === "" ? "" : String(Number(value));
+    const named = value === "auto" ? "auto" : value === null || value === "" || value === "full" ? "full" : null;
+    const text = named || String(Number(Number(value).toPrecision(4)));
     if (text === "NaN") return;
     if (![...this.speedSelect.options].some((option) => option.value === text)) {
       this.speedSelect.add(new Option(`${text} epochs/s`, text));
     }
     this.speedSelect.value = text;
+  }
+
+  /** Playground's toggles for a task of `inputs` inputs, `selected` (texts) switched on (by
+   * default the raw inputs). */
+  setFeatureToggles(inputs, selected = null) {
+    const on = new Set(selected || RAW_INPUTS[inputs] || []);
+    const offered = PLAYGROUND_FEATURES.filter((f) => inputs === 2 || !f.text.includes("y"));
+    this.featureBox.replaceChildren(...offered.map(({ text, label }) => {
+      const wrap = document.createElement("label");
+      wrap.className = "feature-toggle";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = text;
+      box.dataset.field = "input_features";
+      box.checked = on.has(text);
+      box.setAttribute("aria-describedby", "hint-input_features error-input_features");
+      box.title = `Feed ${label} to the network as an input`;
+      const name = document.createElement("span");
+      name.className = "formula";
+      name.textContent = label;
+      wrap.append(box, name);
+      return wrap;
+    }));
+    this.featureBox.hidden = !(inputs === 1 || inputs === 2);
+    this.customFeatures.value = (selected || []).filter((t) => !offered.some((f) => f.text === t)).join("; ");
+  }
+
+  /** Sets the features from a config (a list, a "x;x**2" text from a link, or null = raw). */
+  setFeatures(features) {
+    const inputs = this.task ? this.task.inputs : 1;
+    const list = typeof features === "string"
+      ? features.split(";").map((t) => t.trim()).filter(Boolean)
+      : features;
+    this.setFeatureToggles(inputs, list && list.length ? list : null);
+  }
+
+  /** The features switched on and typed, in order (texts). */
+  selectedFeatures() {
+    const toggled = [...this.featureBox.querySelectorAll("input:checked")].map((box) => box.value);
+    const typed = this.customFeatures.value.split(";").map((t) => t.trim()).filter(Boolean);
+    return [...toggled, ...typed.filter((t) => !toggled.includes(t))];
+  }
+
+  /** The config's input_features: null while they are the task's raw inputs. */
+  inputFeatures() {
+    const selected = this.selectedFeatures();
+    const raw = RAW_INPUTS[this.task ? this.task.inputs : 1] || [];
+    const same = selected.length === raw.length && selected.every((t, i) => t === raw[i]);
+    return same ? null : selected;
+  }
+
+  /** Number of network inputs the form asks for (one per feature). */
+  inputCount() {
+    const features = this.inputFeatures();
+    return features ? features.length : (this.task ? this.task.inputs : 1);
+  }
+
+  /** The speed as the config sends it: the auto pace for `epochs`, null (full) or a rate. */
+  pace(epochs) {
+    const value = this.speedSelect.value;
+    if (value === "auto") return Number.isFinite(epochs) && epochs >= 1 ? autoPace(epochs) : null;
+    return value === "full" || value === "" ? null : Number(value);
+  }
+
+  /** Shows the live/next-run tags while a run trains. */
+  setLive(live) {
+    this.form.classList.toggle("live", live);
   }
 
   classifies() {
@@ -445,7 +565,14 @@ export class ConfigForm {
       }
       config[name] = v;
     }
-    config.epochs_per_second = this.speedSelect.value === "" ? null : Number(this.speedSelect.value);
+    config.epochs_per_second = this.pace(config.epochs);
+    config.schedule = this.form.elements.schedule.value;
+    config.input_features = this.inputFeatures();
+    if (config.input_features && !config.input_features.length) {
+      errors.input_features = "Switch on at least one feature.";
+    } else if (config.input_features && config.input_features.length > (this.schema.field("input_features").maxItems ?? Infinity)) {
+      errors.input_features = `At most ${this.schema.field("input_features").maxItems} features.`;
+    }
     const domain = [];
     for (let d = 0; d < (dataset ? 0 : this.task.inputs); d++) {
       const lo = parseNumber(this.form.querySelector(`#domain-${d}-lo`));
@@ -481,7 +608,11 @@ export class ConfigForm {
       if (dataset && (name === "samples" || name === "noise")) continue;
       config[name] = this.form.elements[name].value.trim();
     }
-    if (this.speedSelect.value !== "") config.epochs_per_second = this.speedSelect.value;
+    if (this.speedSelect.value === "full") config.speed = "full";
+    else if (this.speedSelect.value !== "auto") config.epochs_per_second = this.speedSelect.value;
+    if (this.form.elements.schedule.value !== "constant") config.schedule = this.form.elements.schedule.value;
+    const features = this.inputFeatures();
+    if (features) config.input_features = features.join(";");
     if (dataset) return config; // the data's own range
     config.domain = [];
     for (let d = 0; d < (this.task ? this.task.inputs : 0); d++) {

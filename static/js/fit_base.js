@@ -84,6 +84,11 @@ export class BaseFitView {
     const previewing = !this.snapshot && Boolean(this.preview);
     this.empty.hidden = Boolean(this.snapshot);
     this.empty.classList.toggle("as-badge", previewing);
+    // The badge sits in the card's header, clear of every axis label; the message in the plot.
+    if (!this.emptyHome) this.emptyHome = this.empty.parentNode;
+    const head = this.container.closest(".card")?.querySelector(".card-head");
+    const home = previewing && head ? head : this.emptyHome;
+    if (home && this.empty.parentNode !== home) home.appendChild(this.empty);
     const note = previewing ? this.previewNote : this.emptyNote;
     if (this.empty.innerHTML !== note) this.empty.innerHTML = note;
     this.draw();
@@ -96,6 +101,7 @@ export class BaseFitView {
   }
 
   destroy() {
+    if (this.empty.parentNode && this.empty.parentNode !== this.emptyHome) this.empty.remove();
     for (const plot of this.container.querySelectorAll(".js-plotly-plot")) Plotly.purge(plot);
     this.container.replaceChildren();
   }

@@ -1,14 +1,30 @@
 // Loss chart: train and test loss per epoch, raw curves drawn faintly behind their debiased-EMA
-// smoothed versions, log-scale toggle. Appending, throttling and redrawing are AppendingChart's;
-// the whole chart is also redrawn when the smoothing weight, the scale or the loss changes.
+// smoothed versions, log-scale toggle, and the learning rate per epoch as a step line on a right
+// axis (so a schedule and every live change of lr show). Appending, throttling and redrawing are
+// AppendingChart's; the whole chart is also redrawn when the smoothing weight, the scale or the
+// loss changes. On a log axis only decades are labelled: the range is widened to whole decades.
 
 import { AppendingChart } from "./appending_chart.js";
 import { DebiasedEma } from "./smoothing.js";
 import { baseLayout } from "./theme.js";
 
 const Plotly = window.Plotly;
-// Trace order: raw train, raw test, smoothed train, smoothed test.
-const TRACES = [0, 1, 2, 3];
+// Trace order: raw train, raw test, smoothed train, smoothed test, learning rate.
+const TRACES = [0, 1, 2, 3, 4];
+const MAX_DECADE_LABELS = 7;
+
+/** [lo, hi] exponents of the whole decades around [lowest, highest] (positive numbers). */
+export function decadeRange(lowest, highest) {
+  const lo = Math.floor(Math.log10(lowest) + 1e-9);
+  let hi = Math.ceil(Math.log10(highest) - 1e-9);
+  if (hi <= lo) hi = lo + 1;
+  return [lo, hi];
+}
+
+/** Spacing (in decades) of the labels of a log axis over `decades` decades: they never crowd. */
+export function decadeStep(decades) {
+  return Math.max(1, Math.ceil(decades / MAX_DECADE_LABELS));
+}
 
 export class LossChart extends AppendingChart {
   constructor(element, { smoothing = 0.6, logScale = false } = {}) {
@@ -22,11 +38,33 @@ export class LossChart extends AppendingChart {
     this.lossName = "MSE";
   }
 
+  /** Also keeps the learning rate of each new epoch (history column `lr`, when the run has it). */
+  append(history) {
+    const before = this.history.epoch.length;
+    super.append(history);
+    const added = this.history.epoch.length - before;
+    if (!added) return;
+    const column = history && Array.isArray(history.lr) && history.lr.length === history.epoch.length
+      ? history.lr.slice(-added) : new Array(added).fill(null);
+    for (const value of column) {
+      const lr = Number.isFinite(value) && value > 0 ? value : null;
+      this.lr.push(lr);
+      this.lrPending.push(lr);
+      if (lr !== null && !this.hasLr) {
+        this.hasLr = true;
+        this.needsFull = true; // the lr axis appears
+      }
+    }
+  }
+
   /** Forgets all points (a new run, or no run). */
   clear(revision = "empty") {
     super.clear(revision);
     this.lowest = Infinity; // smallest and largest positive loss seen (for the log axis ticks)
     this.highest = -Infinity;
+    this.lr = [];
+    this.lrPending = [];
+    this.hasLr = false;
   }
 
   series(history) {
@@ -49,13 +87,11 @@ export class LossChart extends AppendingChart {
     }
   }
 
-  /**
-   * Log-axis tick spacing: over a decade or more, label the decades and only the 2s and 5s
-   * between them ("D2"); within less than a decade "D2" would leave one lone digit or none,
-   * so plotly picks plain values (0.2, 0.3, ...).
-   */
-  logDtick() {
-    return this.highest / this.lowest >= 10 ? "D2" : null;
+  /** The log axis's range (whole decades, as log10) and label spacing, or null (no data). */
+  logAxis() {
+    if (!(this.highest >= this.lowest && this.lowest > 0)) return null;
+    const [lo, hi] = decadeRange(this.lowest, this.highest);
+    return { range: [lo, hi], dtick: decadeStep(hi - lo), key: `${lo}:${hi}` };
   }
 
   setSmoothing(weight) {
@@ -78,15 +114,19 @@ export class LossChart extends AppendingChart {
   extension({ epoch, train, test }) {
     const smoothTrain = train.map((v) => this.emaTrain.push(v));
     const smoothTest = test.map((v) => this.emaTest.push(v));
-    return { x: [epoch, epoch, epoch, epoch], y: [train, test, smoothTrain, smoothTest] };
+    const lr = this.lrPending;
+    this.lrPending = [];
+    return { x: [epoch, epoch, epoch, epoch, epoch], y: [train, test, smoothTrain, smoothTest, lr] };
   }
 
-  /** On a log axis, the tick spacing follows the range of losses seen so far. */
+  /** On a log axis, the range (whole decades) follows the losses seen so far. */
   afterAppend(drawn) {
-    if (!this.logScale || this.logDtick() === this.drawnDtick) return drawn;
-    this.drawnDtick = this.logDtick();
-    const dtick = this.drawnDtick;
-    return Promise.resolve(drawn).then(() => Plotly.relayout(this.el, { "yaxis.dtick": dtick }));
+    const axis = this.logScale ? this.logAxis() : null;
+    if (!axis || axis.key === this.drawnAxis) return drawn;
+    this.drawnAxis = axis.key;
+    return Promise.resolve(drawn).then(() => Plotly.relayout(this.el, {
+      "yaxis.range": axis.range, "yaxis.dtick": axis.dtick, "yaxis.autorange": false,
+    }));
   }
 
   figure(p) {
@@ -113,14 +153,29 @@ export class LossChart extends AppendingChart {
       raw(smoothed ? "test (raw)" : "test", test, p.test, "dash", "test"),
       smooth("train", smoothTrain, p.train, "solid", "train"),
       smooth("test", smoothTest, p.test, "dash", "test"),
+      {
+        type: "scatter", mode: "lines", name: "learning rate", x: epoch.slice(), y: this.lr.slice(),
+        yaxis: "y2", visible: this.hasLr, line: { color: p.muted, width: 1.2, dash: "dot", shape: "hv" },
+        hovertemplate: "%{y:.3g}<extra>learning rate</extra>",
+      },
     ];
+    this.lrPending = [];
     const layout = baseLayout(p, { xTitle: "epoch", yTitle: `loss (${this.lossName})` });
     layout.uirevision = `${this.revision}:${this.logScale}`;
     layout.hovermode = "x unified";
     layout.yaxis.type = this.logScale ? "log" : "linear";
     layout.yaxis.exponentformat = "power";
-    this.drawnDtick = this.logDtick();
-    if (this.logScale && this.drawnDtick) layout.yaxis.dtick = this.drawnDtick;
+    const axis = this.logScale ? this.logAxis() : null;
+    this.drawnAxis = axis ? axis.key : null;
+    if (axis) Object.assign(layout.yaxis, { range: axis.range, dtick: axis.dtick, autorange: false });
+    // The lr trace lives on y2 even while it is empty: y2 must exist (hidden), or plotly draws
+    // a default axis of its own over the loss axis.
+    layout.yaxis2 = {
+      type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power",
+      dtick: 1, color: p.muted, linecolor: p.grid, title: { text: "lr", standoff: 4 },
+      automargin: false, visible: this.hasLr, zeroline: false,
+    };
+    if (this.hasLr) layout.margin = { ...layout.margin, r: 46 };
     layout.xaxis.rangemode = "tozero";
     return { data, layout };
   }

@@ -2,7 +2,9 @@
 
 import { AccuracyChart } from "./accuracy_chart.js";
 import { api } from "./api.js";
-import { CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, usesY } from "./controls.js";
+import {
+  CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, STEERABLE, autoPace, usesY,
+} from "./controls.js";
 import { createFitView } from "./fit_views.js";
 import { LossChart } from "./loss_chart.js";
 import { NetworkView } from "./network_view.js";
@@ -16,6 +18,7 @@ import { queryToConfig, taskFromPath, writeUrl } from "./url_state.js";
 
 const LOSS_LABELS = { mse: "MSE", cross_entropy: "cross-entropy", bce: "BCE" };
 const DEFAULT_EXPRESSION = "sin(3*x) * exp(-x**2/4)";
+const STEER_DELAY = 250; // ms: typing "0.05" sends one change, not four
 // Form fields whose change changes the preview, per kind of task.
 const PREVIEW_FIELDS = {
   regression: new Set(["expression", "domain"]),
@@ -69,9 +72,15 @@ const state = {
   task: null, runId: null, ownRun: false, status: "idle",
   haveSnapshot: false, fillFromSnapshot: false, preview: true,
   starting: false, expressionError: null,
+  runConfig: null, // the watched run's config as the server has it (live changes included)
 };
 
-const buttons = { train: $("#train"), pause: $("#pause"), stop: $("#stop") };
+const buttons = { train: $("#train"), pause: $("#pause"), step: $("#step"), stop: $("#stop") };
+
+/** True while the watched run can still change (queued, running, paused). */
+function isLive() {
+  return Boolean(state.runId) && !isEnded(state.status) && state.status !== "idle";
+}
 
 /** Leaves the watched run: the page's own live run stops, a linked one keeps going. */
 function leaveRun() {
@@ -91,7 +100,8 @@ function changeTask(id) {
 const form = new ConfigForm($("#config-form"), tasks, {
   onTaskChange: changeTask,
   onChange: (field) => {
-    if (field === "hidden") previewNetwork();
+    if (isLive() && STEERABLE.includes(field)) steerSoon();
+    if (field === "hidden" || field === "input_features") previewNetwork();
     if (field === "loss" && !state.runId) labelLoss();
     if (field === "expression") expressionEdited();
     else if (previewFields().has(field)) {
@@ -206,7 +216,9 @@ function expressionEdited() {
 
 function updateTrainButton() {
   const blocked = form.isCustom() && Boolean(state.expressionError);
-  buttons.train.disabled = state.starting || blocked;
+  // While a run starts the button only says so: disabling it would drop the keyboard focus.
+  buttons.train.disabled = blocked;
+  buttons.train.setAttribute("aria-disabled", String(state.starting));
   buttons.train.title = blocked ? "Fix your function first" : "";
 }
 
@@ -214,7 +226,7 @@ const socket = new RunSocket({
   onSnapshot, onFrame, onDone,
   onError: (payload) => {
     status.setBanner("run", "failed", `The server does not know run ${payload.run_id} (runs are forgotten when the server restarts). Press Train to start a new one.`);
-    detach();
+    detach({ keepDrawing: state.haveSnapshot });
     syncUrl();
     loop.request();
   },
@@ -263,10 +275,16 @@ function showHeading(task) {
   if (task.kind !== "classification") $("#fit-note").textContent = task.formula;
 }
 
+/** The loss's name on the chart's axis; regression losses are on standardised targets. */
+function lossLabel(loss, task) {
+  const name = LOSS_LABELS[loss] || loss;
+  return task && task.kind !== "classification" ? `${name}, standardised targets` : name;
+}
+
 /** The loss chart's axis names the loss the form would train with (a run names its own). */
 function labelLoss() {
   const loss = form.classifies() ? $("#loss").value : "mse";
-  lossChart.setLossName(LOSS_LABELS[loss] || loss);
+  lossChart.setLossName(lossLabel(loss, state.task));
   loop.request();
 }
 
@@ -291,18 +309,124 @@ function showTaskView(task) {
 function previewNetwork() {
   const hidden = form.hiddenSizes().filter((n) => n >= 1);
   state.preview = true;
-  network.setArchitecture([state.task.inputs, ...hidden, outputsOf(state.task)],
+  network.setArchitecture([form.inputCount(), ...hidden, outputsOf(state.task)],
     state.runId ? "preview of your edits — press Train to run it" : "preview — press Train to see live weights");
   loop.request();
 }
 
+/** The address-bar fields of a run's config (as `ConfigForm.rawConfig` writes the form's). */
+function urlFieldsOf(config, task) {
+  const fields = { hidden: config.hidden, activation: config.activation, optimizer: config.optimizer };
+  if (task.id === CUSTOM_ID && config.expression) fields.expression = config.expression;
+  if (task.kind === "classification") fields.loss = config.loss;
+  const dataset = isDataset(task);
+  for (const name of ["lr", "momentum", "weight_decay", "l1", "dropout", "batch_size", "epochs",
+    "samples", "noise", "test_fraction", "seed"]) {
+    if (name === "momentum" && config.optimizer === "adam") continue;
+    if (dataset && (name === "samples" || name === "noise")) continue;
+    if (config[name] !== undefined) fields[name] = config[name];
+  }
+  const pace = config.epochs_per_second;
+  if (pace === null) fields.speed = "full";
+  else if (pace !== undefined && Math.abs(pace - autoPace(config.epochs)) > 1e-9) fields.epochs_per_second = pace;
+  const schedule = config.schedule && (config.schedule.name || config.schedule);
+  if (schedule && schedule !== "constant") fields.schedule = schedule;
+  if (config.input_features) fields.input_features = config.input_features.join(";");
+  if (!dataset && config.domain) fields.domain = config.domain;
+  return fields;
+}
+
+/** The URL carries the watched run's config (live changes included), else the form's: fields
+ * edited for the next run stay out of the link to the run being watched. */
 function syncUrl() {
-  if (state.task) writeUrl(state.task.id, form.rawConfig(), state.runId);
+  if (!state.task) return;
+  const fields = state.runId && state.runConfig ? urlFieldsOf(state.runConfig, state.task) : form.rawConfig();
+  writeUrl(state.task.id, fields, state.runId);
+}
+
+// ---- live changes of a running run -----------------------------------------------------------
+
+let steerTimer = null;
+
+function steerSoon() {
+  clearTimeout(steerTimer);
+  steerTimer = setTimeout(steer, STEER_DELAY);
+}
+
+/** The steerable fields whose form value differs from the run's, as a PATCH body. */
+function steeringChanges() {
+  const { config, errors } = form.read();
+  const run = state.runConfig || {};
+  const changes = {};
+  for (const name of STEERABLE) {
+    if (name === "momentum" && run.optimizer === "adam") continue;
+    let value = config[name];
+    // Auto pace follows the run's epochs, not the epochs typed for the next run.
+    if (name === "epochs_per_second" && form.speedSelect.value === "auto") value = autoPace(run.epochs);
+    if (value === undefined || Number.isNaN(value)) continue;
+    if (errors[name]) {
+      form.setFieldError(name, errors[name]);
+      continue;
+    }
+    if (value !== run[name]) changes[name] = value;
+  }
+  return changes;
+}
+
+async function steer() {
+  if (!isLive()) return;
+  const changes = steeringChanges();
+  if (!Object.keys(changes).length) return;
+  const runId = state.runId;
+  const response = await api.patchRun(runId, changes).catch(() => null);
+  if (!response || runId !== state.runId) return;
+  if (response.ok && response.data) {
+    state.runConfig = { ...state.runConfig, ...(response.data.config || changes) };
+    for (const name of Object.keys(changes)) form.setFieldError(name, "");
+    $("#status-announce").textContent = `Applied to the running run: ${Object.keys(changes).join(", ")}`;
+    syncUrl();
+  } else if (response.status === 400 && response.data && response.data.errors) {
+    for (const [name, message] of Object.entries(response.data.errors)) form.setFieldError(name, message);
+  }
 }
 
 // ---- runs ----------------------------------------------------------------------------------
 
-async function train() {
+const replaceBox = $("#replace-box");
+
+/** Train while a run trains: ask first (the Replace button starts the new run). */
+function askToReplace() {
+  $("#replace-text").textContent = state.ownRun
+    ? "A run is training. Stop it and start a new one with these settings?"
+    : "A run is training. Leave it running and watch a new one with these settings?";
+  replaceBox.hidden = false;
+  $("#replace-yes").focus();
+}
+
+function closeReplaceBox() {
+  replaceBox.hidden = true;
+}
+
+$("#replace-yes").addEventListener("click", () => {
+  closeReplaceBox();
+  buttons.train.focus();
+  train({ confirmed: true });
+});
+$("#replace-no").addEventListener("click", () => {
+  closeReplaceBox();
+  buttons.train.focus();
+});
+replaceBox.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") $("#replace-no").click();
+});
+
+async function train({ confirmed = false } = {}) {
+  if (state.starting) return;
+  if (isLive() && !confirmed) {
+    askToReplace();
+    return;
+  }
+  closeReplaceBox();
   const { config, errors } = form.read();
   if (form.isCustom() && state.expressionError && !errors.expression) {
     errors.expression = state.expressionError;
@@ -321,7 +445,7 @@ async function train() {
       // One run per page: the run this page started before makes room for the new one.
       if (previous) api.control(previous, "stop").catch(() => {});
       form.fill(response.data.config || config);
-      startWatching(response.data.id, { own: true });
+      startWatching(response.data.id, { own: true, config: response.data.config || config });
     } else if (response.data && response.data.errors) {
       form.showErrors(response.data.errors);
     } else {
@@ -336,9 +460,10 @@ async function train() {
   }
 }
 
-function startWatching(runId, { own, fillForm = false }) {
+function startWatching(runId, { own, fillForm = false, config = null }) {
   Object.assign(state, {
     runId, ownRun: own, status: "queued", haveSnapshot: false, fillFromSnapshot: fillForm,
+    runConfig: config,
   });
   status.reset(runId, "queued");
   status.setBanner("run", "failed", null);
@@ -351,14 +476,19 @@ function startWatching(runId, { own, fillForm = false }) {
   loop.request();
 }
 
-/** Stops watching (the run itself keeps going on the server). */
-function detach() {
+/** Stops watching (the run itself keeps going on the server); `keepDrawing`: what the page
+ * drew stays (the server forgot the run, but the user may still want to look at it). */
+function detach({ keepDrawing = false } = {}) {
   socket.unwatch();
-  Object.assign(state, { runId: null, ownRun: false, status: "idle", haveSnapshot: false });
-  status.reset();
-  lossChart.clear();
-  accuracyChart.clear();
-  if (fitView) fitView.clear();
+  Object.assign(state, {
+    runId: null, ownRun: false, status: "idle", haveSnapshot: false, runConfig: null,
+  });
+  if (!keepDrawing) {
+    status.reset();
+    lossChart.clear();
+    accuracyChart.clear();
+    if (fitView) fitView.clear();
+  }
   updateButtons();
 }
 
@@ -380,6 +510,7 @@ function onSnapshot(snapshot) {
     showHeading(task);
     showTaskView(task);
   }
+  if (snapshot.config) state.runConfig = snapshot.config;
   if (state.fillFromSnapshot && snapshot.config) {
     form.fill(snapshot.config);
     state.fillFromSnapshot = false;
@@ -392,7 +523,7 @@ function onSnapshot(snapshot) {
   state.status = snapshot.status;
   loop.stats.snapshots += 1;
   const loss = snapshot.config && snapshot.config.loss;
-  lossChart.setLossName(LOSS_LABELS[loss] || (loss ? loss : "MSE"));
+  lossChart.setLossName(lossLabel(loss || "mse", state.task));
   lossChart.reset(snapshot.history, snapshot.run_id);
   accuracyChart.reset(snapshot.history, snapshot.run_id);
   fitView.setSnapshot(snapshot);
@@ -416,6 +547,7 @@ function onFrame(frame) {
   if (frame.network && !state.preview) network.setNetwork(frame.network, networkCaption(frame.epoch));
   status.update(frame);
   status.updateFromHistory(frame.history);
+  if (frame.config) state.runConfig = frame.config;
   if (frame.status && frame.status !== state.status) {
     state.status = frame.status;
     updateButtons();
@@ -445,8 +577,10 @@ function showOutcome({ status: runStatus, reason, epoch }) {
 
 function updateButtons() {
   const s = state.status;
-  const live = Boolean(state.runId) && !isEnded(s) && s !== "idle";
+  const live = isLive();
+  form.setLive(live);
   buttons.stop.disabled = !live;
+  buttons.step.disabled = !(state.runId && s === "paused");
   buttons.pause.disabled = !(state.runId && (s === "running" || s === "paused"));
   buttons.pause.querySelector(".text").textContent = s === "paused" ? "Resume" : "Pause";
   buttons.pause.querySelector(".icon").textContent = s === "paused" ? "▶" : "❚❚";
@@ -466,6 +600,15 @@ async function control(action) {
   }
 }
 
+async function stepOnce() {
+  if (!state.runId || state.status !== "paused") return;
+  const runId = state.runId;
+  const response = await api.step(runId, { epochs: 1 }).catch(() => null);
+  if (!response || runId !== state.runId || !response.data) return;
+  if (response.data.status) status.update({ status: response.data.status });
+  loop.request();
+}
+
 function togglePause() {
   if (state.status === "paused") control("resume");
   else if (state.status === "running") control("pause");
@@ -473,6 +616,7 @@ function togglePause() {
 
 buttons.pause.addEventListener("click", togglePause);
 buttons.stop.addEventListener("click", () => control("stop"));
+buttons.step.addEventListener("click", stepOnce);
 
 // Space pauses/resumes a live run unless focus is somewhere Space types or toggles.
 function spaceBelongsToFocus(target) {
@@ -491,6 +635,16 @@ document.addEventListener("keydown", (event) => {
   if (!state.runId || !(state.status === "running" || state.status === "paused")) return;
   event.preventDefault();
   if (!event.repeat) togglePause();
+}, true);
+// "." steps one epoch while paused (unless focus is in a field that types it).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "." || event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target instanceof Element && (target.isContentEditable || target.matches("input, textarea, select"))) return;
+  if (state.runId && state.status === "paused") {
+    event.preventDefault();
+    stepOnce();
+  }
 }, true);
 document.addEventListener("keyup", (event) => {
   // Keep a focused button from also "clicking" on the key release.

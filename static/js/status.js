@@ -19,6 +19,12 @@ function formatSeconds(seconds) {
   return `${m} min ${Math.round(seconds - 60 * m)} s`;
 }
 
+function ordinal(n) {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th");
+  return `${n}${suffix}`;
+}
+
 export class StatusLine {
   constructor(root, banners) {
     this.root = root;
@@ -49,7 +55,7 @@ export class StatusLine {
   update(fields) {
     const s = this.state;
     for (const key of ["status", "epoch", "epochs", "elapsed", "reason", "train_loss", "test_loss",
-      "train_acc", "test_acc"]) {
+      "train_acc", "test_acc", "warnings", "queue_position"]) {
       if (fields[key] !== undefined) s[key] = fields[key];
     }
     if (fields.epoch !== undefined && fields.elapsed !== undefined && fields.elapsed !== null) {
@@ -89,31 +95,55 @@ export class StatusLine {
     const s = this.state;
     this.root.dataset.status = s.status;
     this.root.dataset.epoch = s.epoch ?? 0;
-    this.pill.textContent = s.status;
+    const warnings = (s.runId && s.warnings) || [];
+    this.root.dataset.warned = String(warnings.length > 0);
+    this.pill.textContent = warnings.length && isEnded(s.status) ? `${s.status} · not learning` : s.status;
+    this.renderWarnings(warnings);
     if (this.announcer && s.status !== this.announced) {
       this.announced = s.status;
       this.announcer.textContent = s.status === "idle" ? "" : `Run ${s.status}`;
     }
     this.epochEl.innerHTML = s.epochs ? `<span class="dim">epoch</span> <b>${s.epoch ?? 0}</b> / ${s.epochs}` : "";
     this.lossesEl.innerHTML = s.runId && (s.train_loss !== undefined || s.test_loss !== undefined)
-      ? `<span class="dim">loss train</span> <b>${formatLoss(s.train_loss)}</b> · <span class="dim">test</span> <b>${formatLoss(s.test_loss)}</b>`
+      ? `<span class="dim"><span class="wide-only">loss </span>train</span> <b>${formatLoss(s.train_loss)}</b> · <span class="dim">test</span> <b>${formatLoss(s.test_loss)}</b>`
       : "";
     const pct = (v) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(1)} %`);
     this.accuracyEl.innerHTML = s.runId && (s.train_acc !== undefined || s.test_acc !== undefined)
-      ? `<span class="dim">accuracy train</span> <b>${pct(s.train_acc)}</b> · <span class="dim">test</span> <b id="status-test-acc">${pct(s.test_acc)}</b>`
+      ? `<span class="dim"><span class="wide-only">accuracy </span>train</span> <b>${pct(s.train_acc)}</b> · <span class="dim">test</span> <b id="status-test-acc">${pct(s.test_acc)}</b>`
       : "";
     const rate = this.epochsPerSecond();
-    this.speedEl.innerHTML = rate !== null ? `<b>${rate >= 100 ? Math.round(rate) : rate.toFixed(1)}</b> <span class="dim">epochs/s</span>` : "";
-    this.elapsedEl.innerHTML = s.elapsed !== undefined && s.elapsed !== null ? `<b>${formatSeconds(s.elapsed)}</b> <span class="dim">elapsed</span>` : "";
+    this.speedEl.innerHTML = rate !== null ? `<b>${rate >= 100 ? Math.round(rate) : rate.toFixed(1)}</b> <span class="dim"><span class="wide-only">epochs</span><span class="narrow-only">ep</span>/s</span>` : "";
+    this.elapsedEl.innerHTML = s.elapsed !== undefined && s.elapsed !== null ? `<b>${formatSeconds(s.elapsed)}</b> <span class="dim wide-only">elapsed</span>` : "";
     if (s.runId) {
       this.runEl.hidden = false;
-      this.runEl.textContent = `run ${s.runId}`;
+      this.runEl.textContent = `run ${s.runId.slice(0, 8)}`;
+      this.runEl.title = `Link to run ${s.runId} (with its settings)`;
       this.runEl.href = window.location.href;
     } else {
       this.runEl.hidden = true;
     }
     if (s.status === "idle") this.epochEl.textContent = "Choose a task and press Train.";
+    if (s.status === "queued") {
+      const place = s.queue_position;
+      this.epochEl.textContent = place
+        ? `waiting for a free training slot: ${ordinal(place)} in line (other runs are using every slot)`
+        : "waiting for a free training slot";
+    }
     return true;
+  }
+
+  /** The run's warnings (plain sentences) as one banner, or none. */
+  renderWarnings(warnings) {
+    const key = warnings.join("\n");
+    if (key === this.shownWarnings) return;
+    this.shownWarnings = key;
+    if (!warnings.length) {
+      this.setBanner("warnings", "warning", null);
+      return;
+    }
+    this.setBanner("warnings", "warning", warnings.length === 1
+      ? `This run is not learning well: ${warnings[0]}`
+      : `This run is not learning well: ${warnings.join("; ")}.`);
   }
 
   /** Shows (text) or removes (null) the banner with this key. */

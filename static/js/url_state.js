@@ -3,13 +3,15 @@
 // The URL is rewritten with history.replaceState as the form changes, so reloading or sending the
 // link reopens the same view (and, with run=, the same run's live stream).
 
-const NUMERIC = ["lr", "momentum", "weight_decay", "batch_size", "epochs", "samples", "noise",
-  "test_fraction", "seed", "epochs_per_second"];
-const CHOICES = ["activation", "optimizer", "loss"];
-const ORDER = ["expression", "hidden", ...CHOICES, ...NUMERIC, "domain"];
+const NUMERIC = ["lr", "momentum", "weight_decay", "l1", "dropout", "batch_size", "epochs",
+  "samples", "noise", "test_fraction", "seed", "epochs_per_second"];
+// speed: "full" (or "auto", the default, left out); input_features: "x;y;x**2"
+const CHOICES = ["activation", "optimizer", "loss", "schedule", "speed"];
+const TEXTS = ["expression", "input_features"];
+const ORDER = ["expression", "hidden", "input_features", ...CHOICES, ...NUMERIC, "domain"];
 // Characters that are safe in a query string but URLSearchParams escapes: kept readable, so an
 // expression reads as sin(5*x)*x in the address bar. ("+" stays %2B: a bare + means a space.)
-const READABLE = { "%2C": ",", "%28": "(", "%29": ")", "%2A": "*", "%2F": "/" };
+const READABLE = { "%2C": ",", "%28": "(", "%29": ")", "%2A": "*", "%2F": "/", "%3B": ";" };
 
 /** The query string for a config (and optional run id). */
 export function configToQuery(config, runId) {
@@ -18,13 +20,13 @@ export function configToQuery(config, runId) {
     const value = config[key];
     if (value === undefined || value === null) continue;
     if (key === "hidden") params.set(key, value.join(","));
-    else if (key === "expression") params.set(key, value);
+    else if (TEXTS.includes(key)) params.set(key, value);
     else if (key === "domain") params.set(key, value.map((pair) => pair.join(",")).join(","));
     else if (typeof value === "number" && !Number.isFinite(value)) continue;
     else params.set(key, String(value));
   }
   if (runId) params.set("run", runId);
-  return params.toString().replace(/%2C|%28|%29|%2A|%2F/g, (code) => READABLE[code]);
+  return params.toString().replace(/%2C|%28|%29|%2A|%2F|%3B/g, (code) => READABLE[code]);
 }
 
 /** Parses a query string into {config (partial), runId}; unparseable values are skipped. */
@@ -38,7 +40,9 @@ export function queryToConfig(search) {
   for (const key of CHOICES) {
     if (params.has(key)) config[key] = params.get(key);
   }
-  if (params.has("expression")) config.expression = params.get("expression");
+  for (const key of TEXTS) {
+    if (params.has(key)) config[key] = params.get(key);
+  }
   for (const key of NUMERIC) {
     if (params.has(key) && params.get(key).trim() !== "") config[key] = params.get(key).trim();
   }

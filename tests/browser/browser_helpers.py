@@ -7,8 +7,15 @@ import urllib.request
 from typing import Any
 
 
-def open_dashboard(page: Any, path: str) -> None:
-    """Go to `path` and wait until the dashboard has picked its task."""
+def open_dashboard(page: Any, path: str, full_speed: bool = True) -> None:
+    """Go to `path` and wait until the dashboard has picked its task.
+
+    `full_speed` (the default) adds ``speed=full`` to the query, so runs started from the page
+    train at full speed instead of the page's watchable auto pace (~15 s a run): tests where
+    the pace is not the point need not wait.
+    """
+    if full_speed and "speed=" not in path and "run=" not in path:
+        path += ("&" if "?" in path else "?") + "speed=full"
     page.goto(path)
     page.wait_for_function("window.studio && window.studio.state.task !== null")
 

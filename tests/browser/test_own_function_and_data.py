@@ -55,7 +55,7 @@ def test_your_function_previews_then_trains_and_fits(page: Any, live_server: Any
     x, y = page.evaluate(f"[{TARGET_CURVE}.x[37], {TARGET_CURVE}.y[37]]")
     assert x == pytest.approx(-3 + 6 * 37 / 199, abs=1e-5)
     assert y == pytest.approx(math.sin(5 * x) * x, abs=1e-4)
-    assert page.is_visible("#fit-view .empty-state.as-badge")  # "preview · press Train"
+    assert page.is_visible(".fit-card .empty-state.as-badge")  # "preview · press Train"
     assert "expression=sin(5*x)*x" in page.url
     assert get_json(live_server, "/api/runs") == []  # a preview starts nothing
 
@@ -74,7 +74,7 @@ def test_your_function_previews_then_trains_and_fits(page: Any, live_server: Any
     xs, predicted = page.evaluate(f"[Array.from({PREDICTION}.x), Array.from({PREDICTION}.y)]")
     for i in (20, 60, 100, 140, 180):
         assert predicted[i] == pytest.approx(math.sin(5 * xs[i]) * xs[i], abs=0.35), xs[i]
-    assert page.is_hidden("#fit-view .empty-state")
+    assert page.is_hidden(".fit-card .empty-state")
 
 
 def test_a_bad_expression_shows_its_error_and_starts_no_run(

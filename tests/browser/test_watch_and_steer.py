@@ -1,0 +1,278 @@
+"""Issue 11 in the page: a default run is watchable, a running run is steerable (speed, lr),
+Step, input features, warnings, help on every control, phone width, Train during a run."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from browser_helpers import get_json, open_dashboard, wait_status
+
+pytestmark = pytest.mark.browser
+
+LONG_RUN = "100000"
+
+
+def loss_points(page: Any) -> int:
+    return page.evaluate("(document.getElementById('loss-chart').data || [{x: []}])[0].x.length")
+
+
+def start_run(page: Any, epochs: str = LONG_RUN) -> str:
+    """Press Train with `epochs`; wait until the page watches the new run; its id."""
+    page.fill("#epochs", epochs)
+    page.click("#train")
+    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    return page.evaluate("window.studio.state.runId")
+
+
+def server_epoch(server: Any, run_id: str) -> int:
+    return get_json(server, f"/api/runs/{run_id}")["epoch"]
+
+
+def pace_over(server: Any, run_id: str, seconds: float) -> float:
+    """Epochs per second the server trained over `seconds` of wall time."""
+    first, started = server_epoch(server, run_id), time.monotonic()
+    time.sleep(seconds)  # the measurement itself: the pace is epochs over wall time
+    return (server_epoch(server, run_id) - first) / (time.monotonic() - started)
+
+
+def test_a_default_run_lasts_long_enough_to_watch_and_its_chart_grows(
+    page: Any, live_server: Any
+) -> None:
+    open_dashboard(page, "/fit/sin", full_speed=False)
+    assert page.input_value("#epochs_per_second") == "auto"
+    started = time.monotonic()
+    page.click("#train")
+    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    run_id = page.evaluate("window.studio.state.runId")
+    epochs = get_json(live_server, f"/api/runs/{run_id}")["config"]["epochs"]
+    page.wait_for_function("n => document.getElementById('loss-chart').data[0].x.length >= n",
+                           arg=epochs // 5)  # fmt: skip
+    early = loss_points(page)
+    assert page.get_attribute("#status", "data-status") == "running"
+    page.wait_for_function(
+        "n => document.getElementById('loss-chart').data[0].x.length > n", arg=early + 50
+    )
+    assert page.get_attribute("#status", "data-status") == "running"  # it grew while it ran
+    wait_status(page, "finished", timeout=40_000)
+    assert time.monotonic() - started >= 8
+    page.wait_for_function(
+        "n => document.getElementById('loss-chart').data[0].x.length === n", arg=epochs
+    )
+
+
+def test_changing_speed_mid_run_changes_the_pace(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin?epochs_per_second=5", full_speed=False)
+    run_id = start_run(page)
+    wait_status(page, "running")
+    assert pace_over(live_server, run_id, 1.0) <= 8
+    page.select_option("#epochs_per_second", "full")
+    page.wait_for_function(
+        "id => window.studio.state.runConfig.epochs_per_second === null", arg=run_id
+    )
+    assert get_json(live_server, f"/api/runs/{run_id}")["config"]["epochs_per_second"] is None
+    assert pace_over(live_server, run_id, 1.0) > 50
+    assert "speed=full" in page.url  # the link to the run carries its current pace
+
+
+def test_a_live_lr_change_reaches_the_run_and_shows_on_the_loss_chart(
+    page: Any, live_server: Any
+) -> None:
+    open_dashboard(page, "/fit/sin?epochs_per_second=50", full_speed=False)
+    run_id = start_run(page)
+    page.wait_for_function(
+        "() => (document.getElementById('loss-chart').data[4].y || []).includes(0.01)"
+    )
+    page.fill("#lr", "0.002")
+    page.wait_for_function(
+        "() => (document.getElementById('loss-chart').data[4].y || []).includes(0.002)"
+    )
+    assert get_json(live_server, f"/api/runs/{run_id}")["config"]["lr"] == 0.002
+    assert page.evaluate("document.getElementById('loss-chart').data[4].visible") is True
+    assert "lr=0.002" in page.url
+    # a field for the next run is marked so, and stays out of the link to this run
+    assert page.is_visible('[data-field="lr"] .live-tag')
+    assert page.is_visible('[data-field="epochs"] .next-tag')
+    page.fill("#seed", "7")
+    page.wait_for_timeout(300)  # nothing to wait for: the point is that the URL does not change
+    assert "seed=7" not in page.url
+    page.click("#stop")
+    wait_status(page, "stopped")
+
+
+def test_step_trains_one_epoch_and_stays_paused(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin?epochs_per_second=20", full_speed=False)
+    run_id = start_run(page)
+    wait_status(page, "running")
+    assert page.is_disabled("#step")
+    page.click("#pause")
+    wait_status(page, "paused")
+    paused_at = server_epoch(live_server, run_id)
+    page.click("#step")
+    page.wait_for_function(
+        "n => Number(document.getElementById('status').dataset.epoch) === n", arg=paused_at + 1
+    )
+    page.locator("#loss-title").click()  # focus out of the form: "." steps
+    page.keyboard.press(".")
+    page.wait_for_function(
+        "n => Number(document.getElementById('status').dataset.epoch) === n", arg=paused_at + 2
+    )
+    run = get_json(live_server, f"/api/runs/{run_id}")
+    assert (run["status"], run["epoch"]) == ("paused", paused_at + 2)
+    assert page.get_attribute("#status", "data-status") == "paused"
+
+
+def test_toggling_x_squared_adds_an_input_to_the_network(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    assert page.evaluate("window.studio.network.sizes[0]") == 1
+    page.locator("#feature-toggles label", has_text="x²").click()
+    page.wait_for_function("window.studio.network.sizes[0] === 2")
+    assert "input_features=x;x**2" in page.url
+    run_id = start_run(page, epochs="50")
+    run = get_json(live_server, f"/api/runs/{run_id}")
+    assert run["config"]["input_features"] == ["x", "x**2"]
+    page.wait_for_function("window.studio.network.sizes[0] === 2 && !window.studio.state.preview")
+
+
+def test_a_bad_feature_shows_its_error_next_to_the_features(page: Any, problems: Any) -> None:
+    problems.allow_console(r"status of 400")  # the server's refusal, shown next to the field
+    open_dashboard(page, "/fit/moons")
+    page.fill("#custom-features", "sin(z)")
+    page.click("#train")
+    page.wait_for_function("document.getElementById('error-input_features').textContent !== ''")
+    assert "sin(z)" in page.inner_text("#error-input_features")
+    assert page.evaluate("window.studio.state.runId") is None
+
+
+def test_a_run_that_does_not_learn_warns_and_gets_no_green_tick(page: Any) -> None:
+    open_dashboard(page, "/fit/sin?lr=10&epochs=300")
+    page.click("#train")
+    wait_status(page, "finished", "diverged")
+    page.wait_for_function("document.getElementById('status').dataset.warned === 'true'")
+    banner = page.locator("#banner-warnings")
+    assert "not learning" in banner.inner_text()
+    assert "not learning" in page.inner_text("#status-pill").lower()
+
+
+def test_train_during_a_run_asks_before_replacing_it_and_keeps_focus(
+    page: Any, live_server: Any
+) -> None:
+    open_dashboard(page, "/fit/sin?epochs_per_second=20", full_speed=False)
+    first = start_run(page)
+    assert page.evaluate("document.activeElement.id") == "train"  # focus stays on Train
+    page.click("#train")
+    page.locator("#replace-box").wait_for(state="visible")
+    page.click("#replace-no")
+    assert page.is_hidden("#replace-box")
+    assert page.evaluate("window.studio.state.runId") == first
+    page.click("#train")
+    page.click("#replace-yes")
+    page.wait_for_function("id => window.studio.state.runId !== id", arg=first)
+    page.wait_for_function(
+        "id => fetch('/api/runs/' + id).then(r => r.json()).then(r => r.status === 'stopped')",
+        arg=first,
+    )
+    page.click("#stop")
+
+
+def test_every_control_has_help_text(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    for path in ("/fit/saddle", "/fit/moons"):
+        open_dashboard(page, path)
+        controls = page.locator(
+            ".sidebar input, .sidebar select, .sidebar button:not([hidden] *), "
+            ".chart-controls input"
+        )
+        assert controls.count() > 30
+        for index in range(controls.count()):
+            control = controls.nth(index)
+            if not control.is_visible() and control.get_attribute("type") != "file":
+                continue
+            expect(control).to_have_accessible_description(re.compile(r"\w{3}"))
+    page.hover("#lr")
+    assert page.is_visible("#hint-lr")  # a short hint on hover
+    page.focus("#dropout")
+    assert page.is_visible("#hint-dropout")  # and on focus
+
+
+@pytest.mark.parametrize("path", ["/fit/sin", "/fit/saddle", "/fit/moons"])
+def test_at_phone_width_nothing_scrolls_sideways(page: Any, path: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_dashboard(page, path)
+    page.wait_for_function("document.getElementById('loss-chart').layout")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    sidebar = page.locator(".sidebar").bounding_box()
+    main = page.locator(".main").bounding_box()
+    assert main["y"] >= sidebar["y"] + sidebar["height"] - 1  # stacked, not side by side
+
+
+def test_the_status_line_fits_at_1024px_while_training(page: Any) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_dashboard(page, "/fit/moons?epochs_per_second=20", full_speed=False)
+    start_run(page)
+    wait_status(page, "running")
+    page.wait_for_function("document.getElementById('status-accuracy').textContent !== ''")
+    status = page.locator("#status").bounding_box()
+    assert status["height"] <= 40  # one line
+    for item in page.locator("#status > *:not([hidden])").all():
+        box = item.bounding_box()
+        if box:
+            assert box["x"] + box["width"] <= status["x"] + status["width"] + 0.5
+    page.click("#stop")
+
+
+def test_log_axis_labels_only_decades_without_overlap(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    start_run(page, epochs="400")
+    wait_status(page, "finished")
+    page.wait_for_function("document.getElementById('loss-chart').data[0].x.length === 400")
+    page.wait_for_timeout(200)  # the throttled relayout of the range (nothing to wait on)
+    labels = page.evaluate(
+        """() => [...document.querySelectorAll('#loss-chart .yaxislayer-above .ytick text')]
+             .map(t => { const b = t.getBoundingClientRect();
+                         return {text: t.textContent, top: b.top, bottom: b.bottom}; })"""
+    )
+    assert len(labels) >= 2
+    for label in labels:
+        text = label["text"].replace("\u200b", "")
+        assert re.fullmatch(r"1|10|10[−-]?\d+", text), text
+    ordered = sorted(labels, key=lambda label: label["top"])
+    for upper, lower in zip(ordered, ordered[1:], strict=False):
+        assert upper["bottom"] <= lower["top"]
+    title = page.evaluate("document.getElementById('loss-chart').layout.yaxis.title.text")
+    assert "standardised" in title
+
+
+def test_the_page_keeps_its_drawing_when_the_server_goes_away(
+    page: Any, live_server: Any, problems: Any
+) -> None:
+    problems.allow_console(r"ERR_CONNECTION_REFUSED|Failed to load resource|WebSocket")
+    open_dashboard(page, "/fit/sin")
+    start_run(page, epochs="200")
+    wait_status(page, "finished")
+    page.wait_for_function("document.getElementById('loss-chart').data[0].x.length === 200")
+    live_server.stop()
+    page.evaluate("window.studio.socket.socket.io.engine.close()")  # the server's socket is gone
+    page.locator("#banner-connection").wait_for(state="visible")
+    assert loss_points(page) == 200
+    assert page.get_attribute("#status", "data-status") == "finished"
+
+
+def test_the_preview_badge_overlaps_no_axis_label(page: Any) -> None:
+    for path in ("/fit/sin", "/fit/saddle"):
+        open_dashboard(page, path)
+        badge = page.locator(".fit-card .empty-state.as-badge")
+        badge.wait_for(state="visible")
+        box = badge.bounding_box()
+        labels = page.locator("#fit-view .xtick text, #fit-view .ytick text, #fit-view .g-gtitle")
+        for index in range(labels.count()):
+            other = labels.nth(index).bounding_box()
+            if not other:
+                continue
+            apart = (box["x"] + box["width"] <= other["x"] or other["x"] + other["width"] <= box["x"]
+                     or box["y"] + box["height"] <= other["y"]
+                     or other["y"] + other["height"] <= box["y"])  # fmt: skip
+            assert apart, (path, labels.nth(index).text_content())
