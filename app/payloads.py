@@ -12,10 +12,11 @@ import numpy as np
 
 from .encoding import round_array, round_float
 from .inside import Inside
-from .session import NEURONS_SHOWN, ClassView
+from .session import NEURONS_SHOWN, ClassView, View
 from .tasks import Task, TaskData
 
 DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in a snapshot
+IMAGES_SHOWN = 36  # test images drawn with their predicted label
 CONFIDENCE_DIGITS = 4  # significant digits of the confidence grid (colour intensity only)
 MAP_DIGITS = 3  # significant digits of neuron maps (colours of thumbnails)
 
@@ -68,7 +69,7 @@ class RunPayloads:
         self.axes = [round_array(axis) for axis in data.grid_axes]  # sent every frame
         self.shown_test = shown_rows(len(data.x_test))
         self._data = {
-            part: points_json(X[rows], Y[rows], self.classification)
+            part: points_json(data.plotted(X[rows]), Y[rows], self.classification)
             for part, X, Y, rows in (
                 ("train", data.x_train, data.y_train, shown_rows(len(data.x_train))),
                 ("test", data.x_test, data.y_test, self.shown_test),
@@ -77,6 +78,30 @@ class RunPayloads:
         self._target = (
             None if self.classification or data.grid_target is None else data.grid_target
         )
+        self._images = self._images_json(task, data) if task.image_shape else None
+
+    def _images_json(self, task: Task, data: TaskData) -> dict[str, Any]:
+        """The first `IMAGES_SHOWN` shown test points as images: ``{shape, pixels, labels}``,
+        pixels scaled to 0–1 (frames' `test_predicted` starts with their predicted labels)."""
+        rows = self.shown_test[:IMAGES_SHOWN]
+        X = data.x_test[rows].astype(np.float64)
+        lo, hi = float(np.min(data.x_train)), float(np.max(data.x_train))
+        return {
+            "shape": list(task.image_shape),
+            "pixels": round_array((X - lo) / max(hi - lo, 1e-12), 3),
+            "labels": np.asarray(data.y_test[rows]).astype(np.int64).tolist(),
+        }
+
+    def images_json(self) -> dict[str, Any] | None:
+        """Image tasks: the test images shown with their predictions (None otherwise)."""
+        return self._images
+
+    @staticmethod
+    def first_layer_json(view: View | None) -> list | None:
+        """Image tasks: each hidden unit's incoming weights as an image (flat, ≤ 64 units)."""
+        if view is None or view.first_layer is None:
+            return None
+        return round_array(view.first_layer, 3)
 
     def data_json(self) -> dict[str, dict[str, list]]:
         """The shown points: ``{train: {...}, test: {...}}`` (see `points_json`)."""

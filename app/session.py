@@ -25,6 +25,7 @@ from .tasks import Task, TaskData, build_data
 
 NEURONS_SHOWN = 12  # neurons per layer whose weights a view carries (the first ones)
 STEERED = ("batch_size", "l1", "weight_decay")  # history columns of the live-changeable numbers
+FIRST_LAYER_SHOWN = 64  # image tasks: hidden units whose weights are drawn as images
 DEAD_UNIT_ROWS = 1000  # training rows a dead-unit count looks at
 
 
@@ -100,6 +101,7 @@ class View:
     prediction: np.ndarray | ClassView
     weights: list[np.ndarray]
     inside: Inside | None = None
+    first_layer: np.ndarray | None = None  # image tasks: (units ≤ 64, pixels) incoming weights
 
 
 class TrainingSession:
@@ -139,7 +141,8 @@ class TrainingSession:
         self.y_scaler: Standardizer | None = None
         self.sample_inputs = self.x_scaler.transform(train_inputs[:DEAD_UNIT_ROWS])
         self.probe = InsideProbe(
-            self.data.domain, lambda raw: self.x_scaler.transform(self.features(raw))
+            self.data.domain,
+            lambda points: self.x_scaler.transform(self.features(self.data.embed(points))),
         )
         train_targets, test_targets = self._targets()
         self.trainer = nn.Trainer(
@@ -274,7 +277,11 @@ class TrainingSession:
             layer.weight.data[:NEURONS_SHOWN, :NEURONS_SHOWN].copy()
             for layer in self.model.linear_layers()
         ]
-        return View(self._prediction(), weights, self.probe.probe(self.model) if inside else None)
+        first = None
+        if self.task.image_shape is not None and self.features.texts is None:
+            first = self.model.linear_layers()[0].weight.data.T[:FIRST_LAYER_SHOWN].copy()
+        probe = self.probe.probe(self.model) if inside else None
+        return View(self._prediction(), weights, probe, first)
 
     def _prediction(self) -> np.ndarray | ClassView:
         outputs = self.model.predict(self.grid_inputs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -78,10 +79,16 @@ class Task:
     centred: bool = False  # classification data symmetric about 0: so is its grid
     expression: Expression | None = None  # custom tasks: the checked expression behind `fn`
     dataset: ParsedDataset | None = None  # dataset tasks: the uploaded rows
+    # Tasks of more than two inputs: their count, the two drawn in the slice view (whose box is
+    # `domain`; the others are held at their training median), and the image shape, if any.
+    input_count: int = 0
+    slice_features: tuple[int, int] = (0, 1)
+    image_shape: tuple[int, ...] | None = None
 
     @property
     def inputs(self) -> int:
-        return len(self.domain)
+        """Number of raw inputs (network inputs unless the run picks input features)."""
+        return self.input_count or len(self.domain)
 
     @property
     def outputs(self) -> int:
@@ -122,6 +129,10 @@ class Task:
             answer["outputs"] = self.outputs
         if self.dataset is not None:
             answer["n_rows"] = self.dataset.n_rows
+        if self.input_count:
+            answer["slice_features"] = list(self.slice_features)
+        if self.image_shape is not None:
+            answer["image_shape"] = list(self.image_shape)
         return answer
 
 
@@ -279,6 +290,51 @@ TASKS: dict[str, Task] = {
 }
 
 
+@cache
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8×8 digits: 1,797 images (pixels 0–16) and their labels."""
+    from sklearn.datasets import load_digits  # loaded on first use, not at import
+
+    digits = load_digits()
+    return digits.data.astype(np.float32), digits.target.astype(np.int64)
+
+
+def sample_digits(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` digits (all 1,797 when n is that or more; else a seeded subset), pixels plus
+    Gaussian noise of std `noise` (in pixel units, 0–16)."""
+    X, y = _digits()
+    rng = np.random.default_rng(seed)
+    if n < len(X):
+        rows = np.sort(rng.choice(len(X), size=n, replace=False))
+        X, y = X[rows], y[rows]
+    if noise:
+        X = X + rng.normal(0.0, noise, X.shape).astype(np.float32)
+    return X, y
+
+
+DIGITS = Task(
+    "digits",
+    "Handwritten digits (8×8)",
+    "scikit-learn's 1,797 images of 8×8 pixels (0–16) → digit 0–9",
+    ((0.0, 16.0), (0.0, 16.0)),  # the slice view: pixels 42 and 43, the two that vary most
+    kind="classification",
+    overrides={
+        **CLASSIFICATION_DEFAULTS,
+        "hidden": [32],
+        "samples": 1797,
+        "noise": 0.0,
+        "lr": 0.003,
+        "epochs": 60,
+    },
+    sample=sample_digits,
+    classes=tuple(str(k) for k in range(10)),
+    input_count=64,
+    slice_features=(42, 43),
+    image_shape=(8, 8),
+)
+TASKS[DIGITS.id] = DIGITS
+
+
 def task_list() -> list[dict[str, Any]]:
     """All tasks as served by ``GET /api/tasks``."""
     return [task.to_json() for task in TASKS.values()]
@@ -302,26 +358,36 @@ class TaskData:
     grid_x: np.ndarray
     grid_target: np.ndarray | None  # (m, outputs)
     domain: list[list[float]]
+    # more than two inputs: the slice view's two input columns and every input's fill value
+    slice_features: tuple[int, int] = (0, 1)
+    fill: np.ndarray | None = None
 
     def grid_shape(self) -> tuple[int, ...]:
         """Shape of one output on the grid: (200,) in 1-D, (len(ys), len(xs)) in 2-D."""
         return tuple(len(axis) for axis in reversed(self.grid_axes))
 
-    def without_training_data(self) -> TaskData:
-        """A copy that keeps only the grid (what snapshots of an ended run need)."""
-        empty = np.empty((0, *self.x_train.shape[1:]), dtype=self.x_train.dtype)
-        no_targets = np.empty((0, *self.y_train.shape[1:]), dtype=self.y_train.dtype)
-        return TaskData(
-            empty, no_targets, empty, no_targets, self.grid_axes, self.grid_x, self.grid_target,
-            self.domain,
-        )  # fmt: skip
+    def embed(self, points: np.ndarray) -> np.ndarray:
+        """Points of the plotted box (m, 1 or 2) as raw inputs: with more than two inputs, the
+        slice features take the points and every other input its training median."""
+        if self.fill is None:
+            return points
+        full = np.tile(self.fill.astype(points.dtype), (len(points), 1))
+        full[:, list(self.slice_features)] = points
+        return full
+
+    def plotted(self, X: np.ndarray) -> np.ndarray:
+        """The plotted columns of raw inputs `X` (the slice features when there are more)."""
+        return X if self.fill is None else X[:, list(self.slice_features)]
 
 
 def classification_domain(
     task: Task, domain: list[list[float]], X: np.ndarray
 ) -> list[list[float]]:
     """The union of `domain` and the box holding every point of `X` with a margin (see
-    `fitting_domain`): a classification grid never leaves points off the plot."""
+    `fitting_domain`): a classification grid never leaves points off the plot. With more than
+    two inputs, the box of the slice view's two inputs."""
+    if task.input_count:
+        return [list(pair) for pair in task.domain]  # the data's own box, margins included
     fitted = fitting_domain(X, task.centred)
     return [
         [min(lo, fit_lo), max(hi, fit_hi)]
@@ -344,15 +410,23 @@ def settle_config(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     so are input features with a pole or gap on the domain (`features.FeatureError`).
     """
     if task.kind == "classification":
-        X = task.dataset.X if task.dataset is not None else task.sample(
-            config["samples"], config["noise"], config["seed"]
-        )[0]
+        X = _drawn_points(task, config)[0]
         config["domain"] = classification_domain(task, config["domain"], X)
     elif task.fn is not None:
         _axes, grid = evaluation_grid(config["domain"])
         task.fn(*grid.T)
     InputFeatures.of(task, config).check(config["domain"])
     return config
+
+
+def _drawn_points(task: Task, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a task without a target function: uploaded or sampled (X, labels | Y)."""
+    if task.dataset is not None:
+        X = task.dataset.X.astype(np.float32)
+        if task.kind == "classification":
+            return X, task.dataset.labels.copy()
+        return X, task.dataset.Y.astype(np.float32)
+    return task.sample(config["samples"], config["noise"], config["seed"])
 
 
 def build_data(task: Task, config: dict[str, Any]) -> TaskData:
@@ -362,21 +436,17 @@ def build_data(task: Task, config: dict[str, Any]) -> TaskData:
     every sampled point with a margin (`fitting_domain`), so raising the noise never pushes points
     off the plot. Dataset tasks split their uploaded rows instead of sampling (`samples` and
     `noise` do not apply). A custom task's target is checked on the grid first, then on the
-    samples: a non-finite or huge value raises `ExpressionError` naming the point.
+    samples: a non-finite or huge value raises `ExpressionError` naming the point. With more
+    than two inputs the grid is the slice view's (`TaskData.embed`).
     """
     domain = [list(pair) for pair in config["domain"]]
     seed = config["seed"]
-    classification = task.kind == "classification"
     target = None
-    if task.dataset is not None:
-        X = task.dataset.X.astype(np.float32)
-        Y = task.dataset.labels.copy() if classification else task.dataset.Y.astype(np.float32)
-    elif classification:
-        X, Y = task.sample(config["samples"], config["noise"], seed)
-    if classification:
-        domain = classification_domain(task, domain, X)
+    if task.fn is None:
+        X, Y = _drawn_points(task, config)
+        if task.kind == "classification":
+            domain = classification_domain(task, domain, X)
     axes, grid64 = evaluation_grid(domain)
-    grid_x = grid64.astype(np.float32)
     if task.fn is not None:
         target = np.asarray(task.fn(*grid64.T), dtype=np.float64).reshape(-1, 1)
         X, Y = datasets.sample_function(
@@ -386,7 +456,12 @@ def build_data(task: Task, config: dict[str, Any]) -> TaskData:
     x_train, y_train, x_test, y_test = datasets.train_test_split(
         X, Y, test_fraction=config["test_fraction"], seed=seed
     )
-    return TaskData(x_train, y_train, x_test, y_test, axes, grid_x, target, domain)
+    data = TaskData(x_train, y_train, x_test, y_test, axes, grid64.astype(np.float32), target,
+                    domain, task.slice_features)  # fmt: skip
+    if task.input_count:
+        data.fill = np.median(x_train, axis=0)
+        data.grid_x = data.embed(data.grid_x)
+    return data
 
 
 # ------------------------------------------------------------------ per-request tasks

@@ -267,7 +267,7 @@ def _task_errors(values: dict[str, Any], task: Task, known_task: bool) -> dict[s
             f"must be at most {MAX_POINT_NOISE:g} for a classification task, got {noise:g}"
         )
     if known_task and task.dataset is None:
-        if message := _domain_shape_error(values["domain"], task.inputs):
+        if message := _domain_shape_error(values["domain"], len(task.domain)):
             errors["domain"] = message
     features = values.get("input_features")
     if known_task and isinstance(features, list) and all(isinstance(f, str) for f in features):
