@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_ACTIVE_RUNS": 4,  # runs training at once; later ones wait as "queued"
     "FRAME_INTERVAL": 0.05,  # seconds between two frames of one run to one client (≤ 20/s)
+    # seconds between two looks inside a training network (neuron maps, layer statistics);
+    # 0 turns them off
+    "INSIDE_INTERVAL": 0.1,
     "ACK_TIMEOUT": 2.0,  # a client that has not acked its last frame for this long gets the next
     "PING_INTERVAL": 25,  # Engine.IO ping interval in seconds (tests lower it)
     # A client that has not answered a ping this many seconds after it was sent is dropped.
@@ -99,6 +102,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         frame_interval=float(app.config["FRAME_INTERVAL"]),
         ack_timeout=float(app.config["ACK_TIMEOUT"]),
         max_unfinished_runs=int(app.config["MAX_UNFINISHED_RUNS"]),
+        inside_interval=float(app.config["INSIDE_INTERVAL"]),
     )
     manager.broadcaster.outbox = Outbox(
         socketio,
