@@ -36,6 +36,7 @@ import numpy as np
 
 from .control import TERMINAL
 from .encoding import round_array, round_float
+from .payloads import inside_json
 from .runs import Run
 from .wire import EmitOutbox, Outbox
 
@@ -302,20 +303,14 @@ class Broadcaster:
 
 
 def view_parts(run: Run, payloads: Any, view: Any) -> dict[str, Any]:
-    """``prediction``, ``network`` (and class view fields) of a view, encoded."""
+    """The encoded view of a run (see `RunPayloads.view_json`; before its data exists only
+    ``prediction: null`` and the network's sizes)."""
     if payloads is None:
         parts = {"prediction": None, "network": {"sizes": run.sizes, "weights": None}}
         if run.classification:
-            parts.update(misclassified=None, test_predicted=None)
+            parts.update(misclassified=None, test_predicted=None, confusion=None)
         return parts
-    prediction = view.prediction if view is not None else None
-    parts = {
-        "prediction": payloads.grid_json(prediction),
-        "network": payloads.network_json(view.weights if view is not None else None),
-    }
-    if run.classification:
-        parts.update(payloads.test_points_json(prediction))
-    return parts
+    return payloads.view_json(view)
 
 
 def snapshot_of(run: Run, client: Client | None = None) -> tuple[dict[str, Any], bool]:
@@ -346,6 +341,9 @@ def snapshot_of(run: Run, client: Client | None = None) -> tuple[dict[str, Any],
     if payloads is not None:
         snapshot["target"] = payloads.target_json()
         snapshot["data"] = payloads.data_json()
+        snapshot["inside"] = inside_json(run.inside)  # the latest, even if this view has none
+        if run.task.image_shape is not None:
+            snapshot["images"] = payloads.images_json()
     else:  # its data cannot be built: the run fails as it starts
         snapshot["target"] = snapshot["data"] = None
     return snapshot, status in TERMINAL

@@ -143,6 +143,23 @@ class RunPayloads:
             "confusion": view.confusion.tolist(),
         }
 
+    def view_json(self, view: View | None) -> dict[str, Any]:
+        """Everything a frame says of a view: ``prediction``, ``network``; for classification
+        ``misclassified``, ``test_predicted``, ``confusion``; ``first_layer`` for image tasks;
+        and ``inside`` when the view looked inside (frames leave it out otherwise)."""
+        prediction = view.prediction if view is not None else None
+        parts = {
+            "prediction": self.grid_json(prediction),
+            "network": self.network_json(view.weights if view is not None else None),
+        }
+        if self.classification:
+            parts.update(self.test_points_json(prediction))
+        if self._images is not None:
+            parts["first_layer"] = self.first_layer_json(view)
+        if view is not None and view.inside is not None:
+            parts["inside"] = inside_json(view.inside)
+        return parts
+
     def network_json(self, weights: list[np.ndarray] | None) -> dict[str, Any]:
         """``{sizes, shown, weights}``: the first neurons of each layer and their weights."""
         return {
