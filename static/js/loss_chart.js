@@ -172,10 +172,10 @@ export class LossChart extends AppendingChart {
     // a default axis of its own over the loss axis.
     layout.yaxis2 = {
       type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power",
-      dtick: 1, color: p.muted, linecolor: p.grid, title: { text: "lr", standoff: 4 },
+      dtick: 1, color: p.muted, linecolor: p.grid, title: { text: "lr", standoff: 10 },
       automargin: false, visible: this.hasLr, zeroline: false,
     };
-    if (this.hasLr) layout.margin = { ...layout.margin, r: 46 };
+    if (this.hasLr) layout.margin = { ...layout.margin, r: 64 };
     layout.xaxis.rangemode = "tozero";
     return { data, layout };
   }
