@@ -261,6 +261,16 @@ def test_the_page_keeps_its_drawing_when_the_server_goes_away(
     assert page.get_attribute("#status", "data-status") == "finished"
 
 
+def apart(a: dict[str, float], b: dict[str, float]) -> bool:
+    """True when two bounding boxes do not overlap."""
+    return (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
 def test_the_preview_badge_overlaps_no_axis_label(page: Any) -> None:
     for path in ("/fit/sin", "/fit/saddle"):
         open_dashboard(page, path)
@@ -272,7 +282,53 @@ def test_the_preview_badge_overlaps_no_axis_label(page: Any) -> None:
             other = labels.nth(index).bounding_box()
             if not other:
                 continue
-            apart = (box["x"] + box["width"] <= other["x"] or other["x"] + other["width"] <= box["x"]
-                     or box["y"] + box["height"] <= other["y"]
-                     or other["y"] + other["height"] <= box["y"])  # fmt: skip
-            assert apart, (path, labels.nth(index).text_content())
+            assert apart(box, other), (path, labels.nth(index).text_content())
+
+
+def test_the_new_fields_round_trip_through_the_url(page: Any) -> None:
+    path = ("/fit/moons?speed=full&l1=0.001&weight_decay=0.01&dropout=0.2&schedule=cosine"
+            "&input_features=x;y;x*y;cos(x)")  # fmt: skip
+    open_dashboard(page, path)
+    assert page.input_value("#epochs_per_second") == "full"
+    assert (page.input_value("#l1"), page.input_value("#dropout")) == ("0.001", "0.2")
+    assert page.input_value("#schedule") == "cosine"
+    config = page.evaluate("window.studio.form.read().config")
+    assert config["input_features"] == ["x", "y", "x*y", "cos(x)"]
+    assert config["epochs_per_second"] is None and config["schedule"] == "cosine"
+    assert page.input_value("#custom-features") == "cos(x)"
+    assert page.evaluate("window.studio.network.sizes[0]") == 4
+    page.reload()
+    page.wait_for_function("window.studio && window.studio.state.task !== null")
+    assert page.evaluate("window.studio.form.read().config")["input_features"] == [
+        "x", "y", "x*y", "cos(x)",
+    ]  # fmt: skip
+    open_dashboard(page, "/fit/sin", full_speed=False)  # auto: ~15 s for the run's epochs
+    assert page.evaluate("window.studio.form.read().config.epochs_per_second") == 500 / 15
+
+
+def test_a_queued_run_says_why_and_its_place(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    text = page.evaluate(
+        """async () => {
+          const { StatusLine } = await import('/static/js/status.js');
+          const root = document.getElementById('status');
+          const line = new StatusLine(root, document.getElementById('banners'));
+          line.reset('abc', 'queued');
+          line.update({ status: 'queued', queue_position: 2, epochs: 500 });
+          line.render();
+          return document.getElementById('status-epoch').textContent;
+        }"""
+    )
+    assert text.startswith("waiting for a free training slot: 2nd in line")
+
+
+def test_log_axis_decades_cover_the_losses_with_few_labels(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    result = page.evaluate(
+        """async () => {
+          const m = await import('/static/js/loss_chart.js');
+          return [m.decadeRange(0.003, 0.02), m.decadeRange(0.5, 0.6), m.decadeRange(1e-9, 3),
+                  m.decadeStep(2), m.decadeStep(10)];
+        }"""
+    )
+    assert result == [[-3, -1], [-1, 0], [-9, 1], 1, 2]
