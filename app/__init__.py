@@ -8,6 +8,8 @@ networks in background tasks (``app.extensions["runs"]``) and the store of uploa
 
 from __future__ import annotations
 
+import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,38 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # moons runs: 15.8 s each with OpenBLAS's default threads vs 1.45 s with one).
     "BLAS_THREADS": 1,
     "TESTING": False,
+    # Storage of runs (app/storage.py): an SQLAlchemy URL (sqlite:///path, postgresql+psycopg://
+    # ...), "none" for memory only; None: the DATABASE_URL environment variable, else
+    # runs.sqlite3 in DATA_DIR (in memory when TESTING). See `database_url`.
+    "DATABASE_URL": None,
+    "DATA_DIR": None,  # None: the BACKPROP_DATA_DIR environment variable, else ./data
+    "RECORD_INTERVAL": 1.0,  # seconds between two writes of the runs' history
 }
+
+
+def database_url(config: dict[str, Any]) -> str | None:
+    """The database `create_app` opens for `config` (None: no storage, runs live in memory)."""
+    url = config.get("DATABASE_URL") or os.environ.get("DATABASE_URL") or None
+    if url is None:
+        if config.get("TESTING"):
+            return "sqlite://"
+        data_dir = config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR") or ROOT / "data"
+        from .storage import default_database_url
+
+        return default_database_url(data_dir)
+    return None if url.lower() == "none" else url
+
+
+def _storage(app: Flask) -> tuple[Any, Any]:
+    """The run store and its recorder for the app's DATABASE_URL (None, None without one)."""
+    url = database_url(app.config)
+    if url is None:
+        return None, None
+    from .recorder import Recorder
+    from .storage import RunStore
+
+    store = RunStore(url)
+    return store, Recorder(store, interval=float(app.config["RECORD_INTERVAL"]))
 
 
 def limit_blas_threads(threads: int | None) -> None:
@@ -73,10 +106,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import api
     from .manager import RunManager
     from .pages import pages
+    from .runs_api import runs_api
     from .security import install_front_door
     from .sockets import register_socket_events
+    from .storage import StoredDatasets
+    from .stored_runs import load_run
     from .uploads import DatasetStore
-    from .wire import Outbox
+    from .wire import Outbox, return_large_blocks_to_the_system
 
     app = Flask(
         __name__,
@@ -96,6 +132,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ping_timeout=float(app.config["PING_TIMEOUT"]),
         max_http_buffer_size=int(app.config["MAX_SOCKET_MESSAGE"]),
     )
+    store, recorder = _storage(app)
+    datasets = DatasetStore(
+        max_datasets=int(app.config["MAX_DATASETS"]),
+        persist=None if store is None else StoredDatasets(store),
+    )
     manager = RunManager(
         socketio,
         max_active_runs=int(app.config["MAX_ACTIVE_RUNS"]),
@@ -103,7 +144,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ack_timeout=float(app.config["ACK_TIMEOUT"]),
         max_unfinished_runs=int(app.config["MAX_UNFINISHED_RUNS"]),
         inside_interval=float(app.config["INSIDE_INTERVAL"]),
+        recorder=recorder,
+        loader=None if store is None else partial(load_run, store, datasets),
     )
+    return_large_blocks_to_the_system()  # process-wide, like BLAS_THREADS
     manager.broadcaster.outbox = Outbox(
         socketio,
         max_unsent=int(app.config["MAX_UNSENT_BYTES"]),
@@ -111,9 +155,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     install_front_door(app, socketio)
     app.extensions["runs"] = manager
-    app.extensions["datasets"] = DatasetStore(max_datasets=int(app.config["MAX_DATASETS"]))
+    app.extensions["datasets"] = datasets
+    app.extensions["store"] = store  # None without storage
 
     app.register_blueprint(pages)
     app.register_blueprint(api)
+    app.register_blueprint(runs_api)
     register_socket_events(socketio, manager)
     return app

@@ -14,6 +14,7 @@ from .manager import RunManager, TooManyRuns
 from .openapi import openapi_document
 from .previews import dataset_json, task_preview
 from .runs import Run
+from .runs_api import runs_list
 from .schema import run_config_json_schema
 from .tasks import CUSTOM_ID, task_list
 from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big
@@ -141,8 +142,9 @@ def get_dataset(dataset_id: str) -> Any:
 
 @api.get("/runs")
 def list_runs() -> Any:
-    """The status of every known run, oldest first."""
-    return jsonify([run.status_json() for run in _manager().runs()])
+    """Every run (stored and live), oldest first; filters, sort and paging in
+    `runs_api.runs_list`."""
+    return runs_list()
 
 
 @api.get("/runs/<run_id>")

@@ -1,8 +1,9 @@
 """Run control: the status machine of a run and the compute slots runs share.
 
 `RunControl` holds one run's status (``queued → running ⇄ paused → finished | stopped | diverged
-| failed``; a running run that must wait for a compute slot again is ``queued`` meanwhile) and the
-requests other threads make of it (pause, resume, stop, step), all under one lock and condition.
+| failed``; ``interrupted`` is a run whose process died, as read back from storage; a running run
+that must wait for a compute slot again is ``queued`` meanwhile) and the requests other threads
+make of it (pause, resume, stop, step), all under one lock and condition.
 The run loop (`app.runner`) asks `next_action()` between mini-batches, so a request takes effect
 within one slice of training (a few hundredths of a second), whatever the epoch length.
 
@@ -17,8 +18,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable
 
-TERMINAL = frozenset({"finished", "stopped", "diverged", "failed"})
-STATUSES = ("queued", "running", "paused", "finished", "stopped", "diverged", "failed")
+TERMINAL = frozenset({"finished", "stopped", "diverged", "failed", "interrupted"})
+STATUSES = (
+    "queued", "running", "paused", "finished", "stopped", "diverged", "failed", "interrupted"
+)  # fmt: skip
 TRAIN, PAUSE, STOP = "train", "pause", "stop"
 STEP_UNITS = ("epochs", "batches")
 

@@ -52,6 +52,8 @@ class RunManager:
         ack_timeout: float = 2.0,
         max_unfinished_runs: int = MAX_UNFINISHED_RUNS,
         inside_interval: float | None = 0.1,
+        recorder: Any = None,
+        loader: Any = None,
     ) -> None:
         self.socketio = socketio
         self.frame_interval = frame_interval
@@ -62,18 +64,30 @@ class RunManager:
         self._lock = threading.Lock()  # guards _runs and _shut_down
         self._shut_down = False
         self.max_unfinished_runs = max_unfinished_runs
+        # Storage (app/recorder.py, app/stored_runs.py): `recorder.track(run)` stores a new run
+        # and records it; `loader(run_id)` rebuilds an ended run of an earlier process.
+        self.recorder = recorder
+        self.loader = loader
 
-    def create(self, config: dict[str, Any], task: Task | None = None) -> Run:
+    def create(
+        self,
+        config: dict[str, Any],
+        task: Task | None = None,
+        initial_state: dict[str, Any] | None = None,
+        continued_from: str | None = None,
+    ) -> Run:
         """Register a run of a validated config; it starts when it gets a compute slot.
 
         `task` is the task `validation.validate_run` resolved (needed for ``custom`` and
         ``dataset:<id>``); by default the registry's task of ``config["task"]``. Raises
         `ExpressionError` for a custom target that is not finite on the grid (see
         `tasks.settle_config`), `TooManyRuns` when `max_unfinished_runs` runs are unfinished.
+        `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
         """
         task = task or TASKS[config["task"]]
         run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
         run.slots = self.slots
+        run.initial_state = initial_state
         with self._lock:
             if self._shut_down:
                 raise RuntimeError("the run manager is shut down")
@@ -82,6 +96,8 @@ class RunManager:
                 raise TooManyRuns(self.max_unfinished_runs)
             self._runs[run.id] = run
             self._forget_old_runs()
+        if self.recorder is not None:
+            self.recorder.track(run, continued_from)
         self.slots.request(run.id, lambda: self._start(run))
         return run
 
@@ -107,7 +123,33 @@ class RunManager:
         if not isinstance(run_id, str):
             return None
         with self._lock:
-            return self._runs.get(run_id)
+            run = self._runs.get(run_id)
+        if run is None and self.loader is not None:
+            run = self._load(run_id)
+        return run
+
+    def _load(self, run_id: str) -> Run | None:
+        """An ended run of an earlier process, rebuilt from storage and kept like ours."""
+        try:
+            run = self.loader(run_id)
+        except Exception:
+            log.exception("run %s could not be read from storage", run_id)
+            return None
+        if run is not None and run.status in TERMINAL:
+            with self._lock:
+                run = self._runs.setdefault(run_id, run)
+                self._forget_old_runs()
+        return run
+
+    def delete(self, run: Run) -> None:
+        """Stop the run if it has not ended, forget it and remove its stored data."""
+        if run.status not in TERMINAL:
+            self.stop(run)
+        with self._lock:
+            self._runs.pop(run.id, None)
+        if self.recorder is not None:
+            self.recorder.forget(run.id)
+            self.recorder.store.delete_run(run.id)
 
     def runs(self) -> list[Run]:
         """All known runs, oldest first."""
@@ -159,6 +201,8 @@ class RunManager:
         for run in runs:
             if run.thread is not None:
                 run.thread.join(max(0.0, deadline - time.monotonic()))
+        if self.recorder is not None:
+            self.recorder.close()
 
     def _forget_old_runs(self) -> None:
         ended = [run for run in self._runs.values() if run.status in TERMINAL]

@@ -290,15 +290,18 @@ class DatasetStore:
     """In-memory, thread-safe home of uploaded datasets, keyed by random URL-safe ids.
 
     Holds at most `max_datasets`; adding one more evicts the least recently used (added or
-    fetched), so a dataset in use by runs stays while abandoned uploads go.
+    fetched), so a dataset in use by runs stays while abandoned uploads go. With `persist`
+    (an object with ``save(id, dataset)`` and ``load(id)``, e.g. `storage.StoredDatasets`)
+    every upload is also stored, and one not in memory is read back from there.
     """
 
-    def __init__(self, max_datasets: int = 32) -> None:
+    def __init__(self, max_datasets: int = 32, persist: Any = None) -> None:
         if max_datasets < 1:
             raise ValueError("max_datasets must be at least 1")
         self.max_datasets = max_datasets
         self._datasets: OrderedDict[str, ParsedDataset] = OrderedDict()
         self._lock = threading.Lock()
+        self.persist = persist
 
     def add(self, dataset: ParsedDataset) -> str:
         """Store `dataset` and return its new id (11 characters of ``[A-Za-z0-9_-]``)."""
@@ -309,7 +312,9 @@ class DatasetStore:
             self._datasets[dataset_id] = dataset
             while len(self._datasets) > self.max_datasets:
                 self._datasets.popitem(last=False)
-            return dataset_id
+        if self.persist is not None:
+            self.persist.save(dataset_id, dataset)
+        return dataset_id
 
     def get(self, dataset_id: Any) -> ParsedDataset | None:
         """The dataset with this id, or None (unknown, evicted or not a string)."""
@@ -319,7 +324,16 @@ class DatasetStore:
             dataset = self._datasets.get(dataset_id)
             if dataset is not None:
                 self._datasets.move_to_end(dataset_id)
-            return dataset
+                return dataset
+        if self.persist is None or len(dataset_id) > 64:
+            return None
+        dataset = self.persist.load(dataset_id)
+        if dataset is not None:
+            with self._lock:
+                self._datasets[dataset_id] = dataset
+                while len(self._datasets) > self.max_datasets:
+                    self._datasets.popitem(last=False)
+        return dataset
 
     def __contains__(self, dataset_id: object) -> bool:
         with self._lock:

@@ -1,0 +1,260 @@
+"""The recorder: ONE writer thread per process that keeps the database up to date with the runs
+this process trains.
+
+`track(run)` inserts the run's row (config, ``queued``) and hooks its end. About once a second
+(`interval`) the writer thread copies, for every tracked run, the epochs of its history not yet
+written (``run.history.copy(written, run.epoch)`` under the run's lock: a few microseconds,
+never in the training loop) and, when the run loop took a new checkpoint (every ~10 s), its
+weights; it writes them with the run's status, latest numbers and a heartbeat in one
+transaction. The end hook writes the rest synchronously, from whatever thread ended the run, so
+nothing of a finished run is lost. If a write fails (database away) nothing is marked written:
+the next tick tries again.
+
+A run whose process died stays ``running`` in its row with an old heartbeat: `recover` (at start
+and every few seconds) turns runs of other processes with no heartbeat for `stale_after`
+seconds into ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+
+from .storage import RunStore, encode_checkpoint, encode_chunk, interpolate_seconds
+
+log = logging.getLogger(__name__)
+
+WRITE_INTERVAL = 1.0  # seconds between two writes of the writer thread
+STALE_AFTER = 3.0  # a run whose heartbeat is this old and whose process is not us is interrupted
+RECOVER_EVERY = 5.0  # seconds between two looks for runs of processes that died
+
+
+class _Tracked:
+    """What the recorder has written of one run."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        self.written = 0  # epochs written
+        self.marks: list[tuple[int, float]] = []  # (epoch, training seconds) at each write
+        self.checkpoint: Any = None  # the last checkpoint object written
+        self.best_test_loss = math.inf
+        self.best_test_acc = -math.inf
+        self.names: list[str] | None = None
+        self.warnings: list[str] | None = None
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _latest(column: np.ndarray) -> float | None:
+    return _finite(column[-1]) if len(column) else None
+
+
+class Recorder:
+    """See the module docstring. `close()` flushes and stops the writer thread."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        interval: float = WRITE_INTERVAL,
+        stale_after: float = STALE_AFTER,
+    ) -> None:
+        self.store = store
+        self.interval = interval
+        self.stale_after = stale_after
+        self.owner = uuid.uuid4().hex
+        self._tracked: dict[str, _Tracked] = {}
+        self._write_lock = threading.Lock()  # one flush at a time (the thread or an end hook)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        self._recovered = 0.0
+        self.recover()
+
+    # -------------------------------------------------------------- tracking
+
+    def track(self, run: Any, continued_from: str | None = None) -> None:
+        """Store a new run's row and record it from now on (its end is written at once)."""
+        now = time.time()
+        try:
+            self.store.insert_run(
+                id=run.id,
+                task=run.task.id,
+                config=run.config,
+                status=run.status,
+                created=run.created,
+                updated=now,
+                owner=self.owner,
+                epochs=run.epochs,
+                columns=list(run.history.names),
+                notes="",
+                warnings=[],
+                continued_from=continued_from,
+            )
+        except Exception:  # the run still trains, in memory only
+            log.exception("run %s could not be stored", run.id)
+            return
+        with self._write_lock:
+            self._tracked[run.id] = _Tracked(run)
+        run.on_end.append(self._ended)
+        self._ensure_thread()
+
+    def forget(self, run_id: str) -> None:
+        """Stop recording a run (it is being deleted)."""
+        with self._write_lock:
+            self._tracked.pop(run_id, None)
+
+    def marks(self, run_id: str) -> list[tuple[int, float]] | None:
+        """``(epoch, training seconds)`` at each write of a tracked run (None if untracked)."""
+        with self._write_lock:
+            state = self._tracked.get(run_id)
+            return None if state is None else list(state.marks)
+
+    def seconds(self, run: Any, length: int) -> np.ndarray:
+        """Training seconds at the end of each of a live run's first `length` epochs."""
+        marks = [mark for mark in self.marks(run.id) or [] if mark[0] <= length]
+        marks.append((length, run.control.elapsed()))
+        return interpolate_seconds(marks, length)
+
+    def recover(self) -> int:
+        """Mark runs of dead processes ``interrupted`` (see the module docstring)."""
+        self._recovered = time.monotonic()
+        try:
+            return self.store.recover(self.owner, self.stale_after)
+        except Exception:
+            log.exception("could not look for interrupted runs")
+            return 0
+
+    # -------------------------------------------------------------- writing
+
+    def flush(self) -> None:
+        """Write what is new of every tracked run now (one transaction)."""
+        with self._write_lock:
+            states = list(self._tracked.values())
+            self._write(states, final=False)
+
+    def _ended(self, run: Any) -> None:
+        """The run's end hook: write its final state synchronously."""
+        with self._write_lock:
+            state = self._tracked.get(run.id)
+            if state is not None and self._write([state], final=True):
+                del self._tracked[run.id]
+
+    def _write(self, states: list[_Tracked], final: bool) -> bool:
+        """Collect and write; on success mark it written. Call under the write lock."""
+        if not states:
+            return True
+        collected = [self._collect(state, final) for state in states]
+        try:
+            self.store.write([item for item, _after in collected])
+        except Exception:
+            log.exception("could not write runs to the database (retrying)")
+            return False
+        for _item, after in collected:
+            after()
+        return True
+
+    def _collect(self, state: _Tracked, final: bool) -> tuple[dict[str, Any], Any]:
+        """The database write for one run, and what to note once it succeeded."""
+        run = state.run
+        final = final or run.control.ended
+        with run.lock:
+            epoch = min(run.epoch, run.history.length)
+            names = list(run.history.names)
+            new = run.history.copy(state.written, epoch) if epoch > state.written else None
+            checkpoint, warnings = run.checkpoint, list(run.warnings)
+        control = run.control
+        elapsed = control.elapsed()
+        fields: dict[str, Any] = {
+            "status": control.status,
+            "reason": control.reason,
+            "updated": time.time(),
+            "elapsed": elapsed,
+        }
+        item: dict[str, Any] = {"id": run.id, "fields": fields}
+        if final:
+            fields["ended"] = time.time()
+        if names != state.names:
+            fields["columns"] = names
+        if warnings != state.warnings:
+            fields["warnings"] = warnings
+        best = (state.best_test_loss, state.best_test_acc)
+        if new is not None:
+            item["chunk"] = {
+                "start": state.written,
+                "stop": epoch,
+                "elapsed": elapsed,
+                "data": encode_chunk(new, names),
+            }
+            fields["epoch"] = epoch
+            best = self._numbers(new, fields, best)
+        if checkpoint is not None and (checkpoint is not state.checkpoint or final):
+            item["checkpoint"] = {
+                "epoch": checkpoint.epoch,
+                "final": final,
+                "updated": time.time(),
+                "data": encode_checkpoint(checkpoint),
+            }
+
+        def after() -> None:
+            state.names, state.warnings, state.checkpoint = names, warnings, checkpoint
+            state.best_test_loss, state.best_test_acc = best
+            if new is not None:
+                state.written = epoch
+                state.marks.append((epoch, elapsed))
+
+        return item, after
+
+    @staticmethod
+    def _numbers(
+        new: dict[str, np.ndarray], fields: dict[str, Any], best: tuple[float, float]
+    ) -> tuple[float, float]:
+        """The latest and best losses/accuracies of a run, given its new epochs."""
+        best_loss, best_acc = best
+        for name in ("train_loss", "test_loss", "train_acc", "test_acc"):
+            if name in new:
+                fields[name] = _latest(new[name])
+        with np.errstate(all="ignore"):
+            if "test_loss" in new and np.isfinite(new["test_loss"]).any():
+                best_loss = min(best_loss, float(np.nanmin(new["test_loss"])))
+                fields["best_test_loss"] = _finite(best_loss)
+            if "test_acc" in new and np.isfinite(new["test_acc"]).any():
+                best_acc = max(best_acc, float(np.nanmax(new["test_acc"])))
+                fields["best_test_acc"] = _finite(best_acc)
+        return best_loss, best_acc
+
+    # -------------------------------------------------------------- the writer thread
+
+    def _ensure_thread(self) -> None:
+        with self._thread_lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(
+                    target=self._loop, name="run-recorder", daemon=True
+                )
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush()
+                if time.monotonic() - self._recovered >= RECOVER_EVERY:
+                    self.recover()
+            except Exception:  # the writer must outlive any one bad write
+                log.exception("the run recorder failed a tick")
+
+    def close(self) -> None:
+        """Write what is left and stop the writer thread."""
+        self._stop.set()
+        with self._thread_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=10)
+        self.flush()
