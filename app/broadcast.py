@@ -76,6 +76,7 @@ class Client:
     sent_status: str = ""
     sent_view: int = -1  # view version it last got
     sent_position: int | None = None  # place in the queue it was last told
+    sent_layout: int = 0  # the run's layout its snapshot had (a new one needs a new snapshot)
     ready: bool = False  # its snapshot went out: frames may follow
     awaiting_since: float | None = None  # monotonic time of the unacknowledged frame
     frame_token: int = 0
@@ -248,6 +249,9 @@ class Broadcaster:
         final = status in TERMINAL
         position = run.queue_position()
         now = time.monotonic()
+        for client in [c for c in clients if c.ready and c.sent_layout != run.layout]:
+            client.ready = False  # its new snapshot replaces it
+            self.watch(run, client.sid)
         due = [c for c in clients if self._due(c, now, (epoch, status, version, position))]
         if not due:
             return
@@ -319,9 +323,11 @@ def snapshot_of(run: Run, client: Client | None = None) -> tuple[dict[str, Any],
     with run.lock:
         status, epoch = run.control.status, run.epoch
         view, version, progress = run.view, run.view_version, run.progress
+        layout = run.layout
     history, every = snapshot_history(run, epoch)  # epochs are only ever appended
     if client is not None:
         client.sent_epoch, client.sent_status, client.sent_view = epoch, status, version
+        client.sent_layout = layout
     snapshot = {
         "run_id": run.id,
         "status": status,

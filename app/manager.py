@@ -19,13 +19,23 @@ from .control import TERMINAL, ComputeSlots, ControlError
 from .runner import execute
 from .runs import Run
 from .tasks import TASKS, Task, settle_config
-from .validation import validate_changes
+from .validation import ConfigError, slice_error, validate_changes
 
 log = logging.getLogger(__name__)
 
 MAX_ENDED_RUNS = 200  # ended runs kept for GET/watch; older ones are forgotten
 CONTROL_WAIT = 2.0  # seconds pause/stop/step wait for the run loop to act before answering
 MAX_UNFINISHED_RUNS = 64  # queued, running or paused runs at once; more are refused
+
+
+def trim_history(run: Run) -> None:
+    """An ended run keeps only the epochs it trained: its history buffer was allocated for all
+    of them (100,000 epochs are ~3 MB a run, and up to MAX_ENDED_RUNS ended runs are kept)."""
+    with run.lock:
+        history = run.history
+        history.columns = {
+            name: column[: history.length].copy() for name, column in history.columns.items()
+        }
 
 
 class TooManyRuns(RuntimeError):
@@ -87,6 +97,7 @@ class RunManager:
         task = task or TASKS[config["task"]]
         run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
         run.slots = self.slots
+        run.on_end.append(trim_history)
         run.initial_state = initial_state
         with self._lock:
             if self._shut_down:
@@ -173,6 +184,8 @@ class RunManager:
         shows them at once, training uses them from the next mini-batch. Raises `ConfigError`
         for bad fields, `ControlError` once the run has ended."""
         changes = validate_changes(body, run.config)
+        if message := slice_error(changes.get("slice_features"), run.task):
+            raise ConfigError({"slice_features": message})
         with run.lock:
             if run.control.ended:
                 raise ControlError(f"run already {run.control.status}")

@@ -104,6 +104,8 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
         changes = control.take_changes()
         if changes:
             session.apply(changes)
+            if changes.get("slice_features") is not None:
+                run.relayout(session, session.view(inside=clock.inside_interval is not None))
         steps = session.trainer.steps
         record = session.advance(control.step_batches(), time.perf_counter() + SLICE_SECONDS)
         control.trained(session.trainer.steps - steps, 1 if record else 0)

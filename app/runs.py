@@ -80,6 +80,7 @@ class Run:
         self.inside: Inside | None = None  # the latest look inside (views may come without)
         self.view_version = 0
         self.progress: dict[str, int] | None = None  # the epoch in progress
+        self.layout = 0  # bumped when the plotted grid changes: watchers need a new snapshot
         self.warnings: list[str] = []  # plain sentences when the run is not learning; replaced
         self.thread: Any = None
         self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
@@ -126,6 +127,18 @@ class Run:
             self.view, self.view_version = view, self.view_version + 1
             self.inside = view.inside
             self.progress = session.progress()
+
+    def relayout(self, session: TrainingSession, view: View) -> None:
+        """The session's views are drawn on a new grid (a new slice): new payloads and view."""
+        payloads = RunPayloads(self.task, session.data, self.sizes)
+        with self._build_lock:
+            self.payloads = payloads
+        with self.lock:
+            self.config["domain"] = session.data.domain
+            self.view, self.view_version = view, self.view_version + 1
+            if view.inside is not None:
+                self.inside = view.inside
+            self.layout += 1
 
     def add_epoch(self, record: dict[str, Any]) -> None:
         """Append one epoch record (the run loop's thread)."""

@@ -219,6 +219,16 @@ class TrainingConfig(BaseModel):
             "one input unit each (null = the raw inputs)."
         ),
     )
+    slice_features: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        title="Slice view",
+        description=(
+            "Tasks of more than two inputs: the two inputs (indices) the plots are drawn over, "
+            "the others held at their median (null = the task's choice); changeable live."
+        ),
+    )
     batch_size: int = Field(
         32,
         ge=1,

@@ -140,10 +140,7 @@ class TrainingSession:
         self.test_inputs = self.x_scaler.transform(self.features(self.data.x_test))
         self.y_scaler: Standardizer | None = None
         self.sample_inputs = self.x_scaler.transform(train_inputs[:DEAD_UNIT_ROWS])
-        self.probe = InsideProbe(
-            self.data.domain,
-            lambda points: self.x_scaler.transform(self.features(self.data.embed(points))),
-        )
+        self.probe = self._probe()
         train_targets, test_targets = self._targets()
         self.trainer = nn.Trainer(
             self.model,
@@ -157,6 +154,19 @@ class TrainingSession:
             scheduler=self.scheduler,
             accuracy=True if self.classification else None,
         )
+
+    def _probe(self) -> InsideProbe:
+        return InsideProbe(
+            self.data.domain,
+            lambda points: self.x_scaler.transform(self.features(self.data.embed(points))),
+        )
+
+    def set_slice(self, features: list[int]) -> None:
+        """Tasks of more than two inputs: draw the views over these two inputs from now on."""
+        self.data.reslice(tuple(features))
+        self.config["domain"] = self.data.domain
+        self.grid_inputs = self.x_scaler.transform(self.features(self.data.grid_x))
+        self.probe = self._probe()
 
     def _optimizer(self) -> nn.Optimizer:
         config = self.config
@@ -201,7 +211,8 @@ class TrainingSession:
         """Live changes (validated): they apply from the next mini-batch.
 
         ``lr`` becomes the schedule's base rate (the rate in force follows the schedule);
-        ``epochs_per_second`` is the run loop's business, not the session's.
+        ``epochs_per_second`` is the run loop's business, not the session's; a new
+        ``slice_features`` changes the grid the views are drawn on (see `set_slice`).
         """
         for name, value in changes.items():
             if name == "lr":
@@ -213,6 +224,8 @@ class TrainingSession:
                 self.optimizer.momentum = float(value)
             elif name == "batch_size":
                 self.trainer.batch_size = int(value)
+            elif name == "slice_features" and value is not None:
+                self.set_slice(value)
 
     def _targets(self) -> tuple[np.ndarray, np.ndarray]:
         """Training and test targets in the form the loss takes."""

@@ -84,6 +84,7 @@ class Task:
     input_count: int = 0
     slice_features: tuple[int, int] = (0, 1)
     image_shape: tuple[int, ...] | None = None
+    input_names: tuple[str, ...] = ()  # one per raw input (default x, or x and y)
 
     @property
     def inputs(self) -> int:
@@ -129,6 +130,7 @@ class Task:
             answer["outputs"] = self.outputs
         if self.dataset is not None:
             answer["n_rows"] = self.dataset.n_rows
+        answer["input_names"] = list(self.input_names or ("x", "y")[: self.inputs])
         if self.input_count:
             answer["slice_features"] = list(self.slice_features)
         if self.image_shape is not None:
@@ -331,6 +333,7 @@ DIGITS = Task(
     input_count=64,
     slice_features=(42, 43),
     image_shape=(8, 8),
+    input_names=tuple(f"pixel ({row}, {col})" for row in range(8) for col in range(8)),
 )
 TASKS[DIGITS.id] = DIGITS
 
@@ -374,6 +377,15 @@ class TaskData:
         full = np.tile(self.fill.astype(points.dtype), (len(points), 1))
         full[:, list(self.slice_features)] = points
         return full
+
+    def reslice(self, features: tuple[int, int]) -> None:
+        """Draw the slice view over inputs `features` instead: its box (the training data's
+        range of those two inputs, with a margin), grid axes and grid; no target function (only
+        tasks without one have more than two inputs)."""
+        self.slice_features = (int(features[0]), int(features[1]))
+        self.domain = fitting_domain(self.x_train[:, list(self.slice_features)])
+        axes, grid = evaluation_grid(self.domain)
+        self.grid_axes, self.grid_x = axes, self.embed(grid.astype(np.float32))
 
     def plotted(self, X: np.ndarray) -> np.ndarray:
         """The plotted columns of raw inputs `X` (the slice features when there are more)."""
@@ -461,6 +473,9 @@ def build_data(task: Task, config: dict[str, Any]) -> TaskData:
     if task.input_count:
         data.fill = np.median(x_train, axis=0)
         data.grid_x = data.embed(data.grid_x)
+        chosen = config.get("slice_features")
+        if chosen is not None and tuple(chosen) != task.slice_features:
+            data.reslice(tuple(chosen))
     return data
 
 

@@ -67,7 +67,9 @@ __all__ = [
 WORK_BUDGET = 1e13  # multiply-adds one run may cost (a default; create_app's WORK_BUDGET)
 
 # Fields a run takes while it trains (PATCH /api/runs/<id>), by the same rules as at creation.
-STEERABLE_FIELDS = ("lr", "epochs_per_second", "l1", "weight_decay", "momentum", "batch_size")
+STEERABLE_FIELDS = (
+    "lr", "epochs_per_second", "l1", "weight_decay", "momentum", "batch_size", "slice_features"
+)  # fmt: skip
 # the names input features may use, by the number of raw inputs of the task
 FEATURE_VARIABLES = {1: ("x",), 2: ("x", "y")}
 
@@ -269,6 +271,8 @@ def _task_errors(values: dict[str, Any], task: Task, known_task: bool) -> dict[s
     if known_task and task.dataset is None:
         if message := _domain_shape_error(values["domain"], len(task.domain)):
             errors["domain"] = message
+    if known_task and (message := slice_error(values.get("slice_features"), task)):
+        errors["slice_features"] = message
     features = values.get("input_features")
     if known_task and isinstance(features, list) and all(isinstance(f, str) for f in features):
         texts, message = _feature_texts(features, task.inputs, values["domain"])
@@ -277,6 +281,20 @@ def _task_errors(values: dict[str, Any], task: Task, known_task: bool) -> dict[s
         else:
             values["input_features"] = texts
     return errors
+
+
+def slice_error(value: Any, task: Task) -> str | None:
+    """Why `value` is not a slice view of `task` (two distinct input indices, only for tasks of
+    more than two inputs), or None (also for null: the task's own)."""
+    if value is None or not isinstance(value, list) or len(value) != 2:
+        return None  # null, or a shape the declared limits report
+    if task.inputs <= 2:
+        return f"only for tasks of more than two inputs (this one has {task.inputs})"
+    if not all(_is_int(index) and 0 <= index < task.inputs for index in value):
+        return f"two input indices from 0 to {task.inputs - 1}, got {value}"
+    if value[0] == value[1]:
+        return f"two different inputs, got {value}"
+    return None
 
 
 def _rule_errors(

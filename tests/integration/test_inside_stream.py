@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import requests
 from server_helpers import start_run
 
 
@@ -77,3 +78,32 @@ def test_digits_stream_images_confusion_and_first_layer(live_server, watcher):
     latest = client.latest(run_id)
     assert len(latest["first_layer"]) == 16 and len(latest["first_layer"][0]) == 64
     assert len(latest["confusion"]) == 10
+
+
+def test_the_slice_view_can_change_while_a_run_trains(live_server, watcher):
+    client = watcher()
+    run_id = start_run(live_server, task="digits", hidden=[16], epochs=100_000,
+                       epochs_per_second=20)  # fmt: skip
+    client.watch(run_id)
+    client.wait_for(lambda w: len(w.of("frame", run_id)) >= 2)
+    first = client.of("snapshot", run_id)[0]
+    assert first["config"]["slice_features"] is None and first["task"]["slice_features"] == [42, 43]
+    answer = requests.patch(f"{live_server.url}/api/runs/{run_id}",
+                            json={"slice_features": [20, 21]}, timeout=10)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    client.wait_for(lambda w: len(w.of("snapshot", run_id)) >= 2)
+    second = client.of("snapshot", run_id)[1]
+    assert second["config"]["slice_features"] == [20, 21]
+    assert second["data"]["test"]["x"] != first["data"]["test"]["x"]  # pixel 20 now, not 42
+    for bad in ([3, 3], [0, 64], [1]):
+        answer = requests.patch(f"{live_server.url}/api/runs/{run_id}",
+                                json={"slice_features": bad}, timeout=10)  # fmt: skip
+        assert answer.status_code == 400 and "slice_features" in answer.json()["errors"]
+    requests.post(f"{live_server.url}/api/runs/{run_id}/stop", timeout=10)
+
+
+def test_a_slice_is_refused_for_tasks_of_two_inputs(live_server):
+    body = {"task": "saddle", "slice_features": [0, 1]}
+    answer = requests.post(f"{live_server.url}/api/runs", json=body, timeout=10)
+    assert answer.status_code == 400
+    assert "more than two inputs" in answer.json()["errors"]["slice_features"]

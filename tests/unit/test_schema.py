@@ -235,7 +235,7 @@ CURRENT = validate_config({"task": "sin", "samples": 200})
 
 def test_the_steerable_fields_are_todays():
     assert set(STEERABLE_FIELDS) == {"lr", "epochs_per_second", "l1", "weight_decay", "momentum",
-                                     "batch_size"}  # fmt: skip
+                                     "batch_size", "slice_features"}  # fmt: skip
 
 
 def test_good_changes_come_back_normalised():
