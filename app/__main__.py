@@ -65,6 +65,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also take state-changing requests from this origin, e.g. "
         "http://example.org:8000 (repeatable; '*' for any)",
     )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help="where runs are stored: sqlite:///path or postgresql+psycopg://user@host/db, "
+        "'none' for memory only (default: $DATABASE_URL, else data/runs.sqlite3)",
+    )
     args = parser.parse_args(argv)
     if args.blas_threads < 0:
         parser.error("--blas-threads must be 0 (library default) or a positive number")
@@ -80,6 +87,7 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "WORK_BUDGET": args.work_budget,
         "ALLOWED_HOSTS": (args.host, *args.allow_host),
         "ALLOWED_ORIGINS": tuple(args.allow_origin),
+        "DATABASE_URL": args.database_url,
     }
 
 
