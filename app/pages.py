@@ -1,4 +1,5 @@
-"""Pages: the dashboard (`/`, `/fit/<task>`), plotly.js from the installed package, favicon."""
+"""Pages: the dashboard (`/`, `/fit/<task>`), the runs page (`/runs`), plotly.js from the
+installed package, favicon."""
 
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ def fit(task_id: str) -> Any:
     return render_template(
         "index.html", tasks=task_list(), initial_task=task_id, initial_task_info=info
     )
+
+
+@pages.get("/runs")
+def runs_page() -> Any:
+    """The runs page: every run, sortable and filterable, with an overlay of their curves."""
+    return render_template("runs.html")
 
 
 @pages.get("/vendor/plotly.min.js")

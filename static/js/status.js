@@ -1,6 +1,6 @@
 // Status line (status, epoch / epochs, losses, epochs per second, elapsed) and banners.
 
-const ENDED = new Set(["finished", "stopped", "diverged", "failed"]);
+const ENDED = new Set(["finished", "stopped", "diverged", "failed", "interrupted"]);
 
 export function isEnded(status) {
   return ENDED.has(status);

@@ -1,0 +1,84 @@
+// The dashboard's part of the runs history (issue 13), kept apart from main.js: the list of the
+// current task's runs with a link to /runs, and a banner for an interrupted run offering to
+// continue it from its last saved weights (a new run) or to delete it. It reads the task and the
+// run from the address bar (main.js keeps /fit/<task>?...&run=<id> current) and polls.
+
+const POLL_MS = 3000;
+const SHOWN = 12;
+
+const list = document.getElementById("task-runs-list");
+const banner = document.getElementById("interrupted-banner");
+
+function current() {
+  const match = window.location.pathname.match(/^\/fit\/([^/]+)/);
+  const task = match ? decodeURIComponent(match[1]) : null;
+  const runId = new URLSearchParams(window.location.search).get("run");
+  return { task, runId };
+}
+
+function runUrl(run) {
+  const params = new URLSearchParams({ run: run.id });
+  if (run.task === "custom" && run.config?.expression) params.set("expression", run.config.expression);
+  return `/fit/${encodeURIComponent(run.task)}?${params}`;
+}
+
+function formatLoss(value) {
+  return value === null || value === undefined ? "—" : Number(value.toPrecision(3)).toString();
+}
+
+function item(run, runId) {
+  const li = document.createElement("li");
+  const link = document.createElement("a");
+  link.href = runUrl(run);
+  link.dataset.runId = run.id;
+  if (run.id === runId) link.setAttribute("aria-current", "true");
+  const id = document.createElement("span");
+  id.className = "run-id";
+  id.textContent = run.id.slice(0, 8);
+  const text = document.createElement("span");
+  const layers = (run.config?.hidden ?? []).join(",") || "none";
+  text.textContent = `${run.name || `[${layers}]`} · ${run.status} · best ${formatLoss(run.best_test_loss)}`;
+  link.append(id, text);
+  li.append(link);
+  return li;
+}
+
+let shownFor = "";
+
+async function refresh() {
+  const { task, runId } = current();
+  if (!task) {
+    list.replaceChildren();
+    banner.hidden = true;
+    return;
+  }
+  const answer = await fetch(`/api/runs?${new URLSearchParams({ task, sort: "-created", limit: SHOWN })}`);
+  if (!answer.ok) return;
+  const runs = await answer.json();
+  const key = JSON.stringify([runId, runs.map((run) => [run.id, run.status, run.best_test_loss, run.name])]);
+  if (key !== shownFor) {
+    shownFor = key;
+    list.replaceChildren(...runs.map((run) => item(run, runId)));
+  }
+  const watched = runs.find((run) => run.id === runId);
+  banner.hidden = !(watched && watched.status === "interrupted");
+}
+
+document.getElementById("continue-run").addEventListener("click", async () => {
+  const { runId } = current();
+  const answer = await fetch(`/api/runs/${runId}/continue`, { method: "POST" });
+  if (answer.ok) {
+    const run = await answer.json();
+    window.location.href = runUrl({ id: run.id, task: run.config.task, config: run.config });
+  }
+});
+
+document.getElementById("delete-run").addEventListener("click", async () => {
+  const { runId, task } = current();
+  if (!window.confirm(`Delete run ${runId.slice(0, 8)} and its stored data?`)) return;
+  const answer = await fetch(`/api/runs/${runId}`, { method: "DELETE" });
+  if (answer.ok) window.location.href = `/fit/${encodeURIComponent(task)}`;
+});
+
+refresh();
+setInterval(refresh, POLL_MS);

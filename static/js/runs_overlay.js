@@ -1,0 +1,163 @@
+// The runs page's overlay: the loss and accuracy curves of the ticked runs, in fixed colour-blind
+// safe colours (Okabe-Ito, in the order the runs were ticked), x by epoch or by training time.
+// Runs whose configs differ only by seed form one group: one line for the mean and a band from
+// the min to the max of the group at each epoch.
+
+import { palette } from "./theme.js";
+
+const COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
+  "#999999"];
+
+/** The config without its seed, as a stable string: runs with equal keys differ only by seed. */
+export function seedlessKey(run) {
+  const config = { ...run.config, task: run.task };
+  delete config.seed;
+  const sorted = Object.keys(config).sort().map((key) => [key, config[key]]);
+  return JSON.stringify(sorted);
+}
+
+function rgba(hex, alpha) {
+  const value = parseInt(hex.slice(1), 16);
+  return `rgba(${value >> 16}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
+}
+
+/** Mean, min and max over `columns` (arrays of possibly different lengths; nulls skipped). */
+function spread(columns) {
+  const length = Math.max(...columns.map((column) => column.length));
+  const mean = [], low = [], high = [];
+  for (let i = 0; i < length; i += 1) {
+    const values = columns.map((column) => column[i]).filter((v) => v !== null && v !== undefined);
+    if (!values.length) { mean.push(null); low.push(null); high.push(null); continue; }
+    mean.push(values.reduce((a, b) => a + b, 0) / values.length);
+    low.push(Math.min(...values));
+    high.push(Math.max(...values));
+  }
+  return { mean, low, high };
+}
+
+function label(run) {
+  return run.name || `${run.id.slice(0, 8)} ${run.task} [${(run.config?.hidden ?? []).join(",")}]`;
+}
+
+export class Overlay {
+  constructor(lossEl, accEl, accFigure, hintEl) {
+    this.lossEl = lossEl;
+    this.accEl = accEl;
+    this.accFigure = accFigure;
+    this.hintEl = hintEl;
+    this.axis = "epoch";
+    this.grouping = true;
+    this.histories = new Map(); // run id -> history JSON
+    this.runs = [];
+    this.colours = new Map(); // run id or group key -> colour
+    this.lines = [];
+  }
+
+  colourOf(runId) {
+    const line = this.lines.find((entry) => entry.runs.some((run) => run.id === runId));
+    return line ? line.colour : null;
+  }
+
+  setAxis(axis) { this.axis = axis; this.draw(); }
+
+  setGrouping(on) { this.grouping = on; this.draw(); }
+
+  async update(runs, { refetch = false } = {}) {
+    this.runs = runs;
+    await Promise.all(runs.map(async (run) => {
+      if (this.histories.has(run.id) && !refetch) return;
+      const answer = await fetch(`/api/runs/${run.id}/history?format=json`);
+      if (answer.ok) this.histories.set(run.id, await answer.json());
+    }));
+    this.draw();
+    document.dispatchEvent(new CustomEvent("overlay-drawn"));
+  }
+
+  /** Lines: one per run, or one per seed group (with its runs). Colours follow the first tick. */
+  groupLines() {
+    const lines = [];
+    const byKey = new Map();
+    for (const run of this.runs) {
+      if (!this.histories.has(run.id)) continue;
+      const key = this.grouping ? seedlessKey(run) : run.id;
+      if (!byKey.has(key)) {
+        const line = { key, runs: [] };
+        byKey.set(key, line);
+        lines.push(line);
+      }
+      byKey.get(key).runs.push(run);
+    }
+    const used = new Set();
+    for (const line of lines) {
+      const anchor = line.runs[0].id;
+      let colour = this.colours.get(anchor);
+      if (!colour || used.has(colour)) {
+        colour = COLOURS.find((c) => !used.has(c)) ?? COLOURS[used.size % COLOURS.length];
+        this.colours.set(anchor, colour);
+      }
+      used.add(colour);
+      line.colour = colour;
+    }
+    return lines;
+  }
+
+  traces(line, column, dash) {
+    const histories = line.runs.map((run) => this.histories.get(run.id));
+    if (!histories.every((history) => column in history)) return [];
+    const xs = histories.map((history) => (this.axis === "epoch" ? history.epoch : history.seconds));
+    const name = line.runs.length > 1
+      ? `${label(line.runs[0])} (${line.runs.length} seeds)` : label(line.runs[0]);
+    const base = { type: "scatter", mode: "lines", line: { color: line.colour, width: 2, dash },
+      legendgroup: line.key, name, meta: { group: line.key, column, runs: line.runs.length } };
+    if (line.runs.length === 1) return [{ ...base, x: xs[0], y: histories[0][column] }];
+    const { mean, low, high } = spread(histories.map((history) => history[column]));
+    const longest = xs.reduce((a, b) => (b.length > a.length ? b : a));
+    const x = this.axis === "epoch" ? longest
+      : spread(xs).mean; // the mean wall time of the group's runs at each epoch
+    if (dash !== "solid") return [{ ...base, x, y: mean, showlegend: false }];
+    const band = { type: "scatter", mode: "lines", x, line: { width: 0, color: line.colour },
+      hoverinfo: "skip", showlegend: false, legendgroup: line.key };
+    return [
+      { ...band, y: low, meta: { group: line.key, column, kind: "band-low" } },
+      { ...band, y: high, fill: "tonexty", fillcolor: rgba(line.colour, 0.2),
+        meta: { group: line.key, column, kind: "band", runs: line.runs.length } },
+      { ...base, x, y: mean },
+    ];
+  }
+
+  layout(title, logScale) {
+    const colours = palette();
+    return {
+      margin: { l: 56, r: 10, t: 10, b: 40 },
+      paper_bgcolor: colours.panel, plot_bgcolor: colours.panel, font: { color: colours.fg },
+      xaxis: { title: { text: this.axis === "epoch" ? "epoch" : "training time (s)" } },
+      yaxis: { title: { text: title }, type: logScale ? "log" : "linear" },
+      legend: { orientation: "h", y: -0.2 }, uirevision: this.axis,
+    };
+  }
+
+  draw() {
+    this.lines = this.groupLines();
+    const loss = this.lines.flatMap((line) => [...this.traces(line, "test_loss", "solid"),
+      ...this.traces(line, "train_loss", "dot")]);
+    const accuracy = this.lines.flatMap((line) => this.traces(line, "test_acc", "solid"));
+    this.hintEl.hidden = this.runs.length > 0;
+    window.Plotly.react(this.lossEl, loss, this.layout("loss", true), { responsive: true });
+    this.accFigure.hidden = accuracy.length === 0;
+    window.Plotly.react(this.accEl, accuracy, this.layout("accuracy", false), { responsive: true });
+    for (const box of document.querySelectorAll("tr[data-run-id] .swatch")) box.remove();
+    for (const tr of document.querySelectorAll("tr[data-run-id]")) {
+      const colour = this.colourOf(tr.dataset.runId);
+      if (!colour) continue;
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = colour;
+      tr.cells[0].append(swatch);
+    }
+  }
+
+  downloadPng(chartId) {
+    window.Plotly.downloadImage(document.getElementById(chartId),
+      { format: "png", filename: chartId, width: 1000, height: 500 });
+  }
+}

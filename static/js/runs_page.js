@@ -1,0 +1,263 @@
+// The runs page (/runs): a sortable, filterable table of every run (stored and live), with rename,
+// notes, delete and export; ticking runs overlays their curves (runs_overlay.js). Each row has
+// data-run-id="<id>", shows the id's first 8 characters and a checkbox for the overlay; a click
+// elsewhere on the row opens the run on the dashboard.
+
+import { Overlay } from "./runs_overlay.js";
+
+const REFRESH_MS = 4000;
+const ENDED = new Set(["finished", "stopped", "diverged", "failed", "interrupted"]);
+
+const state = {
+  runs: [],
+  sort: { key: "created", descending: true },
+  selected: [], // ids in the order they were ticked (fixes each run's colour)
+};
+
+const $ = (id) => document.getElementById(id);
+
+function layersOf(run) {
+  const hidden = run.config?.hidden ?? [];
+  return hidden.length ? hidden.join(",") : "none";
+}
+
+/** The value a column sorts by. */
+function sortValue(run, key) {
+  switch (key) {
+    case "layers": return (run.config?.hidden ?? []).reduce((a, b) => a * 10000 + b, 0);
+    case "activation": case "optimizer": case "lr": case "batch_size": return run.config?.[key];
+    case "epochs": return run.config?.epochs;
+    default: return run[key];
+  }
+}
+
+function compare(a, b) {
+  const { key, descending } = state.sort;
+  const x = sortValue(a, key);
+  const y = sortValue(b, key);
+  const missingX = x === null || x === undefined;
+  const missingY = y === null || y === undefined;
+  if (missingX || missingY) return missingX - missingY; // missing values last
+  const order = typeof x === "string" ? x.localeCompare(y) : x - y;
+  return descending ? -order : order;
+}
+
+function formatNumber(value, digits = 4) {
+  if (value === null || value === undefined) return "—";
+  const magnitude = Math.abs(value);
+  return magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e5) ? value.toExponential(2)
+    : Number(value.toPrecision(digits)).toString();
+}
+
+function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${Math.round(seconds - 60 * minutes)} s`;
+}
+
+function formatStarted(created) {
+  if (!created) return "—";
+  const date = new Date(created * 1000);
+  return date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+}
+
+function matchesFilters(run) {
+  const task = $("filter-task").value;
+  const status = $("filter-status").value;
+  const text = $("filter-text").value.trim().toLowerCase();
+  if (task && run.task !== task) return false;
+  if (status && run.status !== status) return false;
+  if (!text) return true;
+  const haystack = [run.id, run.name, run.notes, run.task, layersOf(run), run.config?.activation,
+    run.config?.optimizer].join(" ").toLowerCase();
+  return haystack.includes(text);
+}
+
+export function dashboardUrl(run) {
+  const params = new URLSearchParams({ run: run.id });
+  if (run.task === "custom" && run.config?.expression) params.set("expression", run.config.expression);
+  return `/fit/${encodeURIComponent(run.task)}?${params}`;
+}
+
+function cell(row, text, className) {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function textInput(className, value, label, field, run) {
+  const input = document.createElement("input");
+  input.type = "text";
+  input.className = className;
+  input.value = value ?? "";
+  input.setAttribute("aria-label", `${label} of run ${run.id.slice(0, 8)}`);
+  input.addEventListener("change", () => saveMeta(run, { [field]: input.value }, input));
+  return input;
+}
+
+async function saveMeta(run, fields, input) {
+  const answer = await fetch(`/api/runs/${run.id}/meta`, {
+    method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(fields),
+  });
+  input.classList.toggle("invalid", !answer.ok);
+  if (answer.ok) Object.assign(run, await answer.json());
+}
+
+function exportLinks(run) {
+  const td = document.createElement("td");
+  td.className = "exports";
+  const links = [["CSV", "history?format=csv"], ["JSON", "history?format=json"],
+    ["npz", "model?format=npz"], ["torch", "model?format=torch"]];
+  for (const [label, path] of links) {
+    const link = document.createElement("a");
+    link.href = `/api/runs/${run.id}/${path}`;
+    link.textContent = label;
+    link.download = "";
+    link.dataset.export = label.toLowerCase();
+    link.title = label === "CSV" || label === "JSON" ? `history as ${label}` : `model as ${label}`;
+    td.append(link);
+  }
+  return td;
+}
+
+function deleteButton(run) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "delete-run";
+  button.textContent = "Delete";
+  button.setAttribute("aria-label", `Delete run ${run.id.slice(0, 8)}`);
+  button.addEventListener("click", async () => {
+    if (!window.confirm(`Delete run ${run.id.slice(0, 8)} and its stored data?`)) return;
+    const answer = await fetch(`/api/runs/${run.id}`, { method: "DELETE" });
+    if (answer.ok || answer.status === 404) {
+      state.runs = state.runs.filter((known) => known.id !== run.id);
+      state.selected = state.selected.filter((id) => id !== run.id);
+      render();
+      overlay.update(selectedRuns());
+    }
+  });
+  return button;
+}
+
+function selectBox(run) {
+  const box = document.createElement("input");
+  box.type = "checkbox";
+  box.className = "select-run";
+  box.checked = state.selected.includes(run.id);
+  box.setAttribute("aria-label", `Overlay run ${run.id.slice(0, 8)}`);
+  box.addEventListener("change", () => {
+    state.selected = box.checked ? [...state.selected, run.id]
+      : state.selected.filter((id) => id !== run.id);
+    render();
+    overlay.update(selectedRuns());
+  });
+  return box;
+}
+
+function row(run) {
+  const tr = document.createElement("tr");
+  tr.dataset.runId = run.id;
+  tr.dataset.status = run.status;
+  const select = tr.insertCell();
+  select.append(selectBox(run));
+  const colour = overlay.colourOf(run.id);
+  if (colour) {
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = colour;
+    select.append(swatch);
+  }
+  cell(tr, run.id.slice(0, 8), "run-id").title = run.id;
+  tr.insertCell().append(textInput("run-name", run.name, "Name", "name", run));
+  cell(tr, run.task);
+  cell(tr, layersOf(run));
+  cell(tr, run.config?.activation ?? "");
+  cell(tr, run.config?.optimizer ?? "");
+  cell(tr, formatNumber(run.config?.lr, 3), "num");
+  cell(tr, run.config?.batch_size ?? "", "num");
+  cell(tr, `${run.epoch}/${run.epochs}`, "num");
+  cell(tr, formatNumber(run.best_test_loss), "num best-test-loss");
+  cell(tr, formatNumber(run.test_loss), "num");
+  cell(tr, run.test_acc === undefined || run.test_acc === null ? "—"
+    : `${(100 * run.test_acc).toFixed(1)} %`, "num");
+  const status = cell(tr, run.status, "run-status");
+  status.dataset.status = run.status;
+  if (run.reason) status.title = run.reason;
+  cell(tr, formatStarted(run.created));
+  cell(tr, formatDuration(run.elapsed), "num");
+  tr.insertCell().append(textInput("run-notes", run.notes, "Notes", "notes", run));
+  tr.append(exportLinks(run));
+  tr.insertCell().append(deleteButton(run));
+  tr.addEventListener("click", (event) => {
+    if (event.target.closest("input, button, a, select, textarea")) return;
+    window.location.href = dashboardUrl(run);
+  });
+  return tr;
+}
+
+function render() {
+  const shown = state.runs.filter(matchesFilters).sort(compare);
+  const body = $("runs-body");
+  body.replaceChildren(...shown.map(row));
+  $("runs-count").textContent = `${shown.length} of ${state.runs.length} runs`;
+  for (const th of document.querySelectorAll("th[data-sort]")) {
+    const sorted = th.dataset.sort === state.sort.key;
+    if (sorted) th.setAttribute("aria-sort", state.sort.descending ? "descending" : "ascending");
+    else th.removeAttribute("aria-sort");
+  }
+}
+
+function selectedRuns() {
+  const byId = new Map(state.runs.map((run) => [run.id, run]));
+  return state.selected.map((id) => byId.get(id)).filter(Boolean);
+}
+
+function fillTaskFilter() {
+  const select = $("filter-task");
+  const chosen = select.value;
+  const tasks = [...new Set(state.runs.map((run) => run.task))].sort();
+  select.replaceChildren(new Option("all tasks", ""), ...tasks.map((task) => new Option(task, task)));
+  select.value = tasks.includes(chosen) ? chosen : "";
+}
+
+async function load() {
+  const answer = await fetch("/api/runs?limit=5000");
+  if (!answer.ok) return;
+  const runs = await answer.json();
+  const editing = document.activeElement?.matches?.("tbody input[type=text]");
+  const changed = JSON.stringify(runs) !== JSON.stringify(state.runs);
+  state.runs = runs;
+  if (!changed || editing) return;
+  fillTaskFilter();
+  render();
+  const unfinished = selectedRuns().some((run) => !ENDED.has(run.status));
+  if (unfinished) overlay.update(selectedRuns(), { refetch: true });
+}
+
+const overlay = new Overlay($("overlay-loss"), $("overlay-acc"), $("overlay-acc-figure"),
+  $("overlay-hint"));
+
+for (const th of document.querySelectorAll("th[data-sort]")) {
+  th.tabIndex = 0;
+  const sortBy = () => {
+    const key = th.dataset.sort;
+    state.sort = { key, descending: state.sort.key === key ? !state.sort.descending : false };
+    render();
+  };
+  th.addEventListener("click", sortBy);
+  th.addEventListener("keydown", (event) => { if (event.key === "Enter") sortBy(); });
+}
+for (const id of ["filter-task", "filter-status", "filter-text"]) $(id).addEventListener("input", render);
+for (const radio of document.querySelectorAll("input[name=x-axis]")) {
+  radio.addEventListener("change", () => overlay.setAxis(radio.value));
+}
+$("group-seeds").addEventListener("change", (event) => overlay.setGrouping(event.target.checked));
+for (const button of document.querySelectorAll("button.png")) {
+  button.addEventListener("click", () => overlay.downloadPng(button.dataset.chart));
+}
+
+await load();
+render();
+setInterval(load, REFRESH_MS);

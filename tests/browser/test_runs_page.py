@@ -1,0 +1,147 @@
+"""The runs page (/runs) in Chromium: it lists runs, sorts by best test loss, overlays two runs,
+groups three seeds into one band, downloads the exports and a chart PNG, and opens a run on the
+dashboard; the dashboard links to it and lists the task's runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from browser_helpers import get_json
+
+pytestmark = pytest.mark.browser
+
+FAST = {"samples": 200, "epochs": 60}
+
+
+def finished_runs(server: Any, *configs: dict) -> list[str]:
+    ids = []
+    for config in configs:
+        answer = requests.post(f"{server.url}/api/runs", json={**FAST, **config}, timeout=10)
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["id"])
+    for run_id in ids:
+        for _ in range(1500):
+            if get_json(server, f"/api/runs/{run_id}")["status"] == "finished":
+                break
+            requests.get(f"{server.url}/api/tasks", timeout=10)  # a short wait, no sleep
+        else:
+            raise AssertionError(f"run {run_id} did not finish")
+    return ids
+
+
+def open_runs(page: Any, count: int) -> None:
+    page.goto("/runs")
+    page.wait_for_function(
+        f"document.querySelectorAll('tr[data-run-id]').length === {count}", timeout=20_000
+    )
+
+
+def row_ids(page: Any) -> list[str]:
+    return page.eval_on_selector_all("tr[data-run-id]", "rows => rows.map(r => r.dataset.runId)")
+
+
+def loss_traces(page: Any) -> list[dict]:
+    return page.evaluate(
+        """() => (document.getElementById('overlay-loss').data || []).map(t => ({
+            meta: t.meta || {}, colour: t.line && t.line.color, fill: t.fill || null,
+            points: (t.y || []).length }))"""
+    )
+
+
+def test_runs_page_lists_runs_and_sorts_by_best_test_loss(page, live_server):
+    ids = finished_runs(live_server, *({"task": "bowl", "lr": lr} for lr in (0.1, 0.001, 0.01)))
+    open_runs(page, 3)
+    for run_id in ids:
+        row = page.locator(f'tr[data-run-id="{run_id}"]')
+        assert row.locator(".run-id").inner_text() == run_id[:8]
+        assert row.locator("input.select-run[type=checkbox]").count() == 1
+    page.click('th[data-sort="best_test_loss"]')
+    best = {run["id"]: run["best_test_loss"] for run in get_json(live_server, "/api/runs")}
+    assert row_ids(page) == sorted(ids, key=best.get)
+    page.click('th[data-sort="best_test_loss"]')
+    assert row_ids(page) == sorted(ids, key=best.get, reverse=True)
+
+
+def test_ticking_two_runs_overlays_them_in_two_colours_without_opening_them(page, live_server):
+    ids = finished_runs(live_server, {"task": "sin", "hidden": [16, 16]}, {"task": "sin", "hidden": [4]})
+    open_runs(page, 2)
+    for run_id in ids:
+        page.check(f'tr[data-run-id="{run_id}"] input.select-run')
+    page.wait_for_function(
+        "(document.getElementById('overlay-loss').data || []).length === 4"  # test + train each
+    )
+    assert page.url.endswith("/runs")
+    test_lines = [t for t in loss_traces(page) if t["meta"].get("column") == "test_loss"]
+    assert len(test_lines) == 2 and len({line["colour"] for line in test_lines}) == 2
+    assert all(line["points"] == FAST["epochs"] for line in test_lines)
+    page.check('input[name="x-axis"][value="seconds"]')
+    page.wait_for_function(
+        "document.getElementById('overlay-loss').layout.xaxis.title.text.includes('time')"
+    )
+
+
+def test_three_seeds_of_one_config_group_into_one_band(page, live_server):
+    ids = finished_runs(live_server, *({"task": "sin", "seed": seed} for seed in (1, 2, 3)))
+    open_runs(page, 3)
+    for run_id in ids:
+        page.check(f'tr[data-run-id="{run_id}"] input.select-run')
+    page.wait_for_function(
+        """(document.getElementById('overlay-loss').data || [])
+            .some(t => t.meta && t.meta.kind === 'band' && t.meta.runs === 3)"""
+    )
+    traces = loss_traces(page)
+    bands = [t for t in traces if t["meta"].get("kind") == "band"]
+    means = [t for t in traces if t["meta"].get("column") == "test_loss" and "kind" not in t["meta"]]
+    assert len(bands) == 1 and bands[0]["fill"] == "tonexty"
+    assert len(means) == 1 and means[0]["meta"]["runs"] == 3
+    page.uncheck("#group-seeds")
+    page.wait_for_function(
+        """(document.getElementById('overlay-loss').data || [])
+            .filter(t => t.meta && t.meta.column === 'test_loss').length === 3"""
+    )
+
+
+def test_export_buttons_download_files(page, live_server):
+    (run_id,) = finished_runs(live_server, {"task": "sin"})
+    open_runs(page, 1)
+    row = page.locator(f'tr[data-run-id="{run_id}"]')
+    expected = {"csv": ("csv", b"epoch,"), "npz": ("npz", b"PK"), "torch": ("py", b'"""')}
+    for export, (suffix, start) in expected.items():
+        with page.expect_download() as info:
+            row.locator(f'a[data-export="{export}"]').click()
+        download = info.value
+        assert download.suggested_filename.endswith(suffix)
+        with open(download.path(), "rb") as handle:
+            assert handle.read().startswith(start)
+    page.check(f'tr[data-run-id="{run_id}"] input.select-run')
+    page.wait_for_function("(document.getElementById('overlay-loss').data || []).length === 2")
+    with page.expect_download() as info:
+        page.click('button.png[data-chart="overlay-loss"]')
+    assert info.value.suggested_filename.endswith(".png")
+
+
+def test_a_row_opens_its_run_on_the_dashboard_which_links_back(page, live_server):
+    (run_id,) = finished_runs(live_server, {"task": "saddle", "epochs": 20})
+    open_runs(page, 1)
+    page.click(f'tr[data-run-id="{run_id}"] td:nth-child(4)')  # the task cell
+    page.wait_for_url(f"**/fit/saddle?run={run_id}*")
+    page.wait_for_selector(f'#task-runs a[data-run-id="{run_id}"]')
+    assert page.get_attribute("a#all-runs-link", "href") == "/runs"
+
+
+def test_an_interrupted_run_offers_to_continue_from_its_saved_weights(page, live_server):
+    (run_id,) = finished_runs(live_server, {"task": "sin", "epochs": 30})
+    # as if its server had died: the stored row says interrupted and no live run remains
+    live_server.app.extensions["store"].update_run(run_id, status="interrupted")
+    manager = live_server.app.extensions["runs"]
+    with manager._lock:
+        manager._runs.pop(run_id)
+    page.goto(f"/fit/sin?run={run_id}")
+    page.wait_for_selector("#interrupted-banner:not([hidden])")
+    page.click("#continue-run")
+    page.wait_for_url(lambda url: "run=" in url and run_id not in url)
+    new_id = page.url.split("run=")[1].split("&")[0]
+    continued = get_json(live_server, "/api/runs")
+    assert {run["id"]: run["continued_from"] for run in continued}[new_id] == run_id
