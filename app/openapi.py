@@ -25,7 +25,8 @@ ERRORS = {  # 400 (and 415) of a body: one message per field
     "properties": {"errors": {"type": "object", "additionalProperties": {"type": "string"}}},
 }
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
-STATUSES = ["queued", "running", "paused", "finished", "stopped", "diverged", "failed"]
+STATUSES = ["queued", "running", "paused", "finished", "stopped", "diverged", "failed",
+            "interrupted"]
 RUN_STATUS = {
     "type": "object",
     "required": ["id", "task", "status", "epoch", "epochs", "config"],
@@ -96,6 +97,10 @@ UNKNOWN = _json(ERROR, "unknown id")
 ENDED = _json(CONFLICT, "the run cannot do this in its status (e.g. it has ended)")
 
 
+def _query(name: str, kind: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+
+
 def _control(summary: str) -> dict[str, Any]:
     return {
         "summary": summary,
@@ -145,9 +150,51 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
                            "responses": {"200": _json(OBJECT, "a JSON Schema")}},
         "api.openapi GET": {"summary": "This document",
                             "responses": {"200": _json(OBJECT, "an OpenAPI document")}},
-        "api.list_runs GET": {"summary": "Every known run",
+        "api.list_runs GET": {"summary": "Every known run (filters, sort and paging)",
+                              "parameters": [_query(name, "string") for name in
+                                             ("task", "status", "sort")]
+                                            + [_query("limit", "integer"),
+                                               _query("offset", "integer")],
                               "responses": {"200": _json({"type": "array", "items": RUN_STATUS},
-                                                         "their statuses")}},
+                                                         "their statuses"),
+                                            "400": BAD_BODY}},
+        "runs_api.delete_run DELETE": {"summary": "Stop and forget a run and its stored data",
+                                       "responses": {"200": _json(OBJECT, "deleted"),
+                                                     "404": UNKNOWN}},
+        "runs_api.run_history GET": {
+            "summary": "A run's whole history (format json or csv)",
+            "parameters": [_query("format", "string")],
+            "responses": {"200": {"description": "the history",
+                                  "content": {"application/json": {"schema": OBJECT},
+                                              "text/csv": {"schema": {"type": "string"}}}},
+                          "400": BAD_BODY, "404": UNKNOWN},
+        },
+        "runs_api.run_model GET": {
+            "summary": "A run's saved model (format npz, json or torch)",
+            "parameters": [_query("format", "string")],
+            "responses": {"200": {"description": "the model",
+                                  "content": {"application/octet-stream": {},
+                                              "application/json": {"schema": OBJECT},
+                                              "text/x-python": {}}},
+                          "400": BAD_BODY, "404": UNKNOWN,
+                          "409": _json(ERROR, "no saved weights yet")},
+        },
+        "runs_api.run_meta PATCH": {
+            "summary": "Rename a run or change its notes",
+            "requestBody": _body({"type": "object", "properties": {
+                "name": {"type": "string"}, "notes": {"type": "string"}}}),
+            "responses": {"200": _json(OBJECT, "the run's name and notes"), "400": BAD_BODY,
+                          "404": UNKNOWN, "415": NOT_JSON},
+        },
+        "runs_api.continue_run POST": {
+            "summary": "A new run from this ended run's saved weights",
+            "requestBody": _body({"type": "object", "properties": {
+                "epochs": {"type": "integer", "minimum": 1, "maximum": 100_000}}},
+                required=False),
+            "responses": {"201": _json(created, "the new run"), "400": BAD_BODY,
+                          "404": UNKNOWN, "409": _json(ERROR, "not ended or no weights"),
+                          "415": NOT_JSON, "429": too_many},
+        },
         "api.create_run POST": {
             "summary": "Start a run",
             "requestBody": _body({"$ref": "#/components/schemas/RunConfig"}),
@@ -213,7 +260,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
             operation = copy.deepcopy(operations[key])
             operation["operationId"] = rule.endpoint.split(".")[-1]
             if rule.arguments:
-                operation["parameters"] = [
+                operation["parameters"] = operation.get("parameters", []) + [
                     {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                     for name in sorted(rule.arguments)
                 ]

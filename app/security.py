@@ -191,7 +191,7 @@ def install_front_door(app: Flask, socketio: Any) -> FrontDoor:
 
     @app.before_request
     def check_body() -> Any:
-        if request.blueprint == "api":
+        if request.path.startswith("/api/"):
             return check_json_body()
         return None
 
