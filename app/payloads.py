@@ -143,6 +143,13 @@ class RunPayloads:
             "confusion": view.confusion.tolist(),
         }
 
+    def regression_test_json(self, view: View | None) -> list | None:
+        """Regression: the prediction (task units) of each shown test point, in the order of
+        ``data.test`` (whose last coordinate is the actual value); None before a view."""
+        if view is None or view.test_predicted is None:
+            return None
+        return round_array(view.test_predicted[self.shown_test])
+
     def view_json(self, view: View | None) -> dict[str, Any]:
         """Everything a frame says of a view: ``prediction``, ``network``; for classification
         ``misclassified``, ``test_predicted``, ``confusion``; ``first_layer`` for image tasks;
@@ -154,6 +161,8 @@ class RunPayloads:
         }
         if self.classification:
             parts.update(self.test_points_json(prediction))
+        else:
+            parts["test_predicted"] = self.regression_test_json(view)
         if self._images is not None:
             parts["first_layer"] = self.first_layer_json(view)
         if view is not None and view.inside is not None:

@@ -26,9 +26,12 @@ def task_preview(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     """
     answer: dict[str, Any] = {"task": task.to_json()}
     if task.dataset is not None:
-        answer["data"] = dataset_preview(task.dataset)
+        pair = task.slice_features if task.input_count else None
+        answer["data"] = dataset_preview(task.dataset, pair)
         answer["domain"] = [list(pair) for pair in task.domain]
         answer["warning"] = None
+        if task.dataset.table is not None:
+            answer["table"] = task.dataset.table.to_json()
         return answer
     if task.kind == "classification":
         X, labels = task.sample(config["samples"], config["noise"], config["seed"])
@@ -54,8 +57,22 @@ def task_preview(task: Task, config: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def dataset_preview(dataset: ParsedDataset) -> dict[str, list]:
-    """At most 1000 rows of an upload: ``{x, y?, target}`` (regression) or ``{x, y, label}``."""
+def dataset_preview(
+    dataset: ParsedDataset, pair: tuple[int, int] | None = None
+) -> dict[str, list]:
+    """At most 1000 rows of an upload: ``{x, y?, target}`` (regression) or ``{x, y, label}``;
+    with more than two inputs `x` and `y` are the inputs `pair` (the slice view's)."""
+    if pair is not None:
+        rows = shown_rows(dataset.n_rows)
+        preview: dict[str, list] = {
+            "x": round_array(dataset.X[rows, pair[0]]),
+            "y": round_array(dataset.X[rows, pair[1]]),
+        }
+        if dataset.kind == "regression":
+            preview["target"] = round_array(dataset.Y[rows, 0])
+        else:
+            preview["label"] = dataset.labels[rows].tolist()
+        return preview
     preview = dataset.preview(DATA_POINTS_SHOWN)
     return {
         name: values if name == "label" else round_array(values) for name, values in preview.items()
@@ -64,10 +81,14 @@ def dataset_preview(dataset: ParsedDataset) -> dict[str, list]:
 
 def dataset_json(dataset_id: str, dataset: ParsedDataset) -> dict[str, Any]:
     """``POST /api/datasets`` / ``GET /api/datasets/<id>``: ``{id, kind, inputs, n_rows, classes,
-    domain, preview, task}`` (`task` is the task dict a ``dataset:<id>`` run will have)."""
+    domain, preview, task}`` (`task` is the task dict a ``dataset:<id>`` run will have); tables
+    add ``columns``, ``target_column`` and ``head`` (see `ParsedDataset.summary`). `inputs` is
+    the number of network inputs (a category feature has one per value)."""
+    task = dataset_task(dataset_id, dataset)
+    pair = task.slice_features if task.input_count else None
     return {
         "id": dataset_id,
         **dataset.summary(),
-        "preview": dataset_preview(dataset),
-        "task": dataset_task(dataset_id, dataset).to_json(),
+        "preview": dataset_preview(dataset, pair),
+        "task": task.to_json(),
     }

@@ -59,6 +59,9 @@ MIN_EPOCHS_PER_SECOND, MAX_EPOCHS_PER_SECOND = 1, 100_000
 MAX_L1 = 10
 MAX_DROPOUT = 0.9
 MAX_FEATURES = 16
+MAX_TABLE_COLUMNS = 100  # uploaded tables (app.tables)
+MAX_COLUMN_NAME = 200
+TABLE_FIELDS = ("target_column", "feature_columns", "kind")
 # the engine's learning-rate schedules (network/schedules.py)
 SCHEDULES: tuple[str, ...] = tuple(network.SCHEDULES)
 
@@ -287,6 +290,33 @@ class TrainingConfig(BaseModel):
         title="Speed",
         description="Slow motion: epochs per second (null = full speed).",
     )
+    target_column: str | None = Field(
+        None,
+        max_length=MAX_COLUMN_NAME,
+        title="Target column",
+        description=(
+            "Uploaded tables: the column to predict (null = the suggested one: a column named "
+            "target, label, class, species, y, …, else the last)."
+        ),
+    )
+    feature_columns: list[Annotated[str, Field(max_length=MAX_COLUMN_NAME)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TABLE_COLUMNS,
+        title="Feature columns",
+        description=(
+            "Uploaded tables: the columns the network sees (null = every column but the "
+            "target); categories are one-hot encoded, numbers standardised."
+        ),
+    )
+    kind: Literal["classification", "regression"] | None = Field(
+        None,
+        title="Kind",
+        description=(
+            "Uploaded tables: classification or regression (null = by the target: categories "
+            "and whole numbers of at most 20 values are classes)."
+        ),
+    )
 
     @field_validator("schedule", mode="after")
     @classmethod
@@ -449,6 +479,8 @@ def _message(name: str, error: dict[str, Any], value: Any) -> str:
         return "must be one or two pairs [lo, hi] of finite numbers within ±1e6"
     if name == "schedule":
         return _schedule_message(value)
+    if name in TABLE_FIELDS:
+        return _table_field_message(name)
     if name == "input_features":
         return (
             f"must be null (the raw inputs) or a list of 1 to {MAX_FEATURES} expressions, "
@@ -458,6 +490,17 @@ def _message(name: str, error: dict[str, Any], value: Any) -> str:
     if all(isinstance(choice, str) for choice in choices) and choices:
         return f"must be one of {', '.join(choices)}"
     return field_message(name, value) or error["msg"]
+
+
+def _table_field_message(name: str) -> str:
+    if name == "target_column":
+        return "must be null (the suggested target) or a column name"
+    if name == "feature_columns":
+        return (
+            f"must be null (every column but the target) or a list of 1 to "
+            f"{MAX_TABLE_COLUMNS} column names"
+        )
+    return "must be null (by the target), classification or regression"
 
 
 def _errors_by_field(error: ValidationError, values: dict[str, Any]) -> dict[str, str]:

@@ -102,6 +102,7 @@ class View:
     weights: list[np.ndarray]
     inside: Inside | None = None
     first_layer: np.ndarray | None = None  # image tasks: (units ≤ 64, pixels) incoming weights
+    test_predicted: np.ndarray | None = None  # regression: every test row's prediction (task units)
 
 
 class TrainingSession:
@@ -294,7 +295,14 @@ class TrainingSession:
         if self.task.image_shape is not None and self.features.texts is None:
             first = self.model.linear_layers()[0].weight.data.T[:FIRST_LAYER_SHOWN].copy()
         probe = self.probe.probe(self.model) if inside else None
-        return View(self._prediction(), weights, probe, first)
+        return View(self._prediction(), weights, probe, first, self._test_predicted())
+
+    def _test_predicted(self) -> np.ndarray | None:
+        """Regression: the prediction of every test row in task units (for predicted vs actual);
+        None for classification (its `ClassView` has the predicted labels)."""
+        if self.classification:
+            return None
+        return self.y_scaler.inverse_transform(self.model.predict(self.test_inputs)).ravel()
 
     def _prediction(self) -> np.ndarray | ClassView:
         outputs = self.model.predict(self.grid_inputs)

@@ -544,13 +544,19 @@ def custom_task(expression: Expression, domain: list[list[float]]) -> Task:
     )
 
 
-def dataset_task(dataset_id: str, dataset: ParsedDataset) -> Task:
+def dataset_task(
+    dataset_id: str, dataset: ParsedDataset, choice: dict[str, Any] | None = None
+) -> Task:
     """The task ``dataset:<id>`` training on an uploaded dataset's rows.
 
     Regression datasets keep the data's own domain; classification datasets get the box around
     their points with a margin (as the built-in classification tasks) and the classification
-    training defaults. ``samples`` defaults to the number of rows.
+    training defaults. ``samples`` defaults to the number of rows. A table with named columns
+    trains on the `choice` of a run config (``target_column``, ``feature_columns``, ``kind``;
+    see `table_task`).
     """
+    if dataset.table is not None:
+        return table_task(dataset_id, dataset, choice or {})
     inputs = "x" if dataset.inputs == 1 else "x, y"
     rows = f"{dataset.n_rows:,} rows"
     if dataset.kind == "classification":
@@ -572,4 +578,54 @@ def dataset_task(dataset_id: str, dataset: ParsedDataset) -> Task:
         tuple(tuple(pair) for pair in dataset.domain),
         overrides={"samples": dataset.n_rows},
         dataset=dataset,
+    )
+
+
+def table_task(dataset_id: str, dataset: ParsedDataset, fields: dict[str, Any]) -> Task:
+    """The task of an uploaded table (`app.tables`) for a run's choice of ``target_column``,
+    ``feature_columns`` and ``kind`` in `fields` (each None or absent: the table's default).
+
+    One network input per number feature and per category of a category feature (named
+    ``column=value``). With more than two inputs the plots are a slice view over two of them
+    (by default the first two number features), the others held at their training median.
+    Raises `tables.ChoiceError` naming the field when the choice does not fit the table.
+    """
+    from .tables import CHOICE_FIELDS, ChoiceError
+    from .uploads import table_dataset
+
+    table = dataset.table
+    given = [fields.get(name) for name in CHOICE_FIELDS]
+    choice = table.choose(*given)
+    data = table_dataset(table, choice) if any(value is not None for value in given) else dataset
+    classification = choice.kind == "classification"
+    width = data.inputs
+    if classification and width < 2:
+        raise ChoiceError(
+            "feature_columns",
+            "classification needs at least two network inputs (its regions are drawn over two):"
+            " choose another feature too",
+        )
+    features = choice.features
+    shown = ", ".join(features) if len(features) <= 4 else f"{len(features)} columns"
+    outcome = f"{len(choice.classes)} classes" if classification else "regression"
+    extra: dict[str, Any] = {}
+    if width > 2:
+        numeric = choice.numeric_inputs
+        pair = (numeric[0], numeric[1]) if len(numeric) >= 2 else (0, 1)
+        domain = fitting_domain(data.X[:, list(pair)])
+        extra = {"input_count": width, "slice_features": pair}
+    else:
+        domain = fitting_domain(data.X) if classification else data.domain
+    defaults = DATASET_CLASSIFICATION_DEFAULTS if classification else {}
+    return Task(
+        f"{DATASET_PREFIX}{dataset_id}",
+        f"Your table ({data.n_rows:,} rows)",
+        f"{shown} → {choice.target} ({outcome})",
+        tuple(tuple(pair) for pair in domain),
+        kind=choice.kind,
+        overrides={**defaults, "samples": data.n_rows, **choice.config()},
+        classes=tuple(choice.classes),
+        dataset=data,
+        input_names=choice.input_names,
+        **extra,
     )

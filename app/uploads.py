@@ -1,7 +1,7 @@
 """User datasets uploaded as CSV: strict parsing with line-numbered errors, and an in-memory store.
 
 Accepted layouts (header required; names case-insensitive, surrounding whitespace ignored, any
-column order):
+column order), the three fixed ones:
 
 * ``x,target``     1-D regression
 * ``x,y,target``   2-D regression
@@ -10,6 +10,9 @@ column order):
   number). Numeric labels are compared by value (``1``, ``1.0``, ``+1``, ``1e0`` are class
   ``1``); a label that is a number but not a whole one (``0.5``) is refused: the column looks
   continuous and should be named ``target``.
+
+and any other header of at least two named columns: a table (`app.tables`: numbers and
+categories, the target and features chosen per run, up to 100 columns and 20 classes).
 
 The delimiter is the one the header uses: comma, semicolon or tab (Excel's ``sep=;`` first line
 is honoured and skipped); in semicolon files numbers may use decimal commas (``1,5``). The
@@ -50,7 +53,7 @@ LAYOUTS = {
 KNOWN_COLUMNS = ("x", "y", "target", "label")
 EXPECTED = "x,target or x,y,target (regression) or x,y,label (classification)"
 
-MAX_COLUMNS = 1000  # header width, checked before the file is parsed
+MAX_COLUMNS = 100  # header width, checked before the file is parsed
 
 #: Delimiters recognised from the header, and their names for messages.
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -82,6 +85,9 @@ class ParsedDataset:
     ``labels`` is int64 (n,) of indices into ``classes`` (the label strings in class order),
     ``Y`` None. ``X`` is float64 (n, inputs); ``domain`` is [[lo, hi], ...] per input from the
     data, widened to a non-empty interval when all values are equal.
+
+    A table with named columns (`app.tables.Table`, in `table`) holds the data of its default
+    choice of target and features here (what a run without ``target_column`` trains on).
     """
 
     kind: str
@@ -92,16 +98,24 @@ class ParsedDataset:
     classes: list[str] = field(default_factory=list)
     domain: list[list[float]] = field(default_factory=list)
     n_rows: int = 0
+    table: Any = None  # app.tables.Table of an upload with named columns, else None
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready description (what ``POST /api/datasets`` can answer with, plus an id)."""
-        return {
+        """JSON-ready description (what ``POST /api/datasets`` can answer with, plus an id).
+
+        Tables add ``columns`` ([{name, type, distinct, missing, target_kind}]),
+        ``target_column`` (the suggested target) and ``head`` (the first rows as written).
+        """
+        answer = {
             "kind": self.kind,
             "inputs": self.inputs,
             "n_rows": self.n_rows,
             "classes": list(self.classes),
             "domain": [list(pair) for pair in self.domain],
         }
+        if self.table is not None:
+            answer.update(self.table.to_json())
+        return answer
 
     def preview(self, limit: int = 1000) -> dict[str, list]:
         """At most `limit` rows, spread evenly over the file, as plain lists for a plot.
@@ -144,10 +158,44 @@ def parse_csv(
         if header is None:
             raise DatasetError("the file is empty")
         layout = _read_header(header, header_line, dialect)
+        if layout is None:  # named columns: a table
+            from .tables import read_table  # app.tables builds on this module
+
+            return table_dataset(
+                read_table(reader, header, header_line, dialect, max_rows, min_rows)
+            )
         rows = _read_rows(reader, layout, dialect, max_rows)
     except csv.Error as error:
         raise DatasetError(f"malformed CSV: {error}", reader.line_num or 1) from None
     return _dataset(layout, rows, min_rows)
+
+
+def table_dataset(table: Any, choice: Any = None) -> ParsedDataset:
+    """The `ParsedDataset` of a table's `choice` (`app.tables.Choice`; default: the table's
+    default choice, whose problems are the upload's: `DatasetError` naming line and column)."""
+    if choice is None:
+        from .tables import ChoiceError
+
+        try:
+            choice = table.choose()
+        except ChoiceError as error:
+            raise DatasetError(error.message, error.line or table.header_line) from None
+    X = choice.X
+    arrays = [X, choice.Y, choice.labels]
+    for array in arrays:
+        if array is not None:
+            array.setflags(write=False)
+    return ParsedDataset(
+        kind=choice.kind,
+        inputs=X.shape[1],
+        X=X,
+        Y=choice.Y,
+        labels=choice.labels,
+        classes=list(choice.classes),
+        domain=[_span(X[:, column]) for column in range(X.shape[1])],
+        n_rows=len(X),
+        table=table,
+    )
 
 
 @dataclass(frozen=True)
@@ -389,7 +437,9 @@ def _next_row(reader: Any) -> tuple[int, list[str] | None]:
     return reader.line_num, None
 
 
-def _read_header(header: list[str], line: int, dialect: _Dialect) -> _Layout:
+def _read_header(header: list[str], line: int, dialect: _Dialect) -> _Layout | None:
+    """The fixed layout of a header of only x, y, target and label columns, or None for a table
+    (another name in a header of two or more columns)."""
     names = [cell.strip().lower() for cell in header]
     if all(_is_number(name) for name in names if name):
         shown = ", ".join(_shown(cell.strip()) for cell in header[:5])
@@ -405,6 +455,8 @@ def _read_header(header: list[str], line: int, dialect: _Dialect) -> _Layout:
         raise DatasetError(f"column {_shown(duplicates[0])} appears more than once", line)
     unknown = [cell.strip() for cell, name in zip(header, names, strict=True)
                if name not in KNOWN_COLUMNS]  # fmt: skip
+    if unknown and len(names) > 1:
+        return None
     if unknown:
         raise DatasetError(_unknown_columns(unknown, dialect), line)
     present = set(names)

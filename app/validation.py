@@ -28,11 +28,13 @@ from .schema import (
     MAX_TEST_FRACTION,
     MIN_SAMPLES,
     OPTIMIZERS,
+    TABLE_FIELDS,
     check_changes,
     check_fields,
     field_message,
     is_number,
 )
+from .tables import ChoiceError
 from .tasks import (
     CUSTOM_DOMAIN_1D,
     CUSTOM_DOMAIN_2D,
@@ -201,9 +203,48 @@ def resolve_task(
                 "(uploads are kept in memory only while the server runs)"
             )
             return None
-        return dataset_task(dataset_id, dataset)
+        return _dataset_task(dataset_id, dataset, body, errors)
     errors["task"] = f"unknown task {task_id!r}; choose one of {_task_names()}"
     return None
+
+
+def _dataset_task(
+    dataset_id: str, dataset: Any, body: dict[str, Any], errors: dict[str, str]
+) -> Task | None:
+    """An upload's task for the config's choice of target and features (tables), or None with
+    the choice's problem in `errors` (on ``target_column``, ``feature_columns`` or ``kind``).
+    Values of the wrong type are left to the declared limits (`check_fields`) to report."""
+    choice = {name: body.get(name) for name in TABLE_FIELDS}
+    if dataset.table is None or not _choice_types_ok(choice):
+        choice = {}
+    try:
+        return dataset_task(dataset_id, dataset, choice)
+    except ChoiceError as error:
+        errors[error.field] = str(error)
+        return None
+
+
+def _choice_types_ok(choice: dict[str, Any]) -> bool:
+    target, features, kind = (choice[name] for name in TABLE_FIELDS)
+    return (
+        (target is None or isinstance(target, str))
+        and (features is None or (isinstance(features, list) and bool(features)
+                                  and all(isinstance(name, str) for name in features)))
+        and (kind is None or kind in ("classification", "regression"))
+    )  # fmt: skip
+
+
+def _table_errors(values: dict[str, Any], task: Task) -> dict[str, str]:
+    """The table fields are for uploaded tables only."""
+    if task.dataset is not None and task.dataset.table is not None:
+        return {}
+    what = "this upload has the fixed layout x,target, x,y,target or x,y,label" if (
+        task.dataset is not None) else f"task {task.id!r} is not one"  # fmt: skip
+    return {
+        name: f"only for uploaded tables with named columns ({what})"
+        for name in TABLE_FIELDS
+        if values.get(name) is not None
+    }
 
 
 def _requested_values(body: dict[str, Any], task: Task, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +256,9 @@ def _requested_values(body: dict[str, Any], task: Task, defaults: dict[str, Any]
     if task.dataset is not None:
         # the rows are the data: their count, their box, no added noise (reported back as such)
         values.update(samples=defaults["samples"], domain=defaults["domain"], noise=0.0)
+        for name in TABLE_FIELDS:  # a table's choice as resolved (defaults filled in)
+            if body.get(name) is None and name in defaults:
+                values[name] = defaults[name]
     samples = values["samples"]
     if "batch_size" not in body and _is_int(samples):
         values["batch_size"] = max(1, min(values["batch_size"], samples))  # default fits samples
@@ -303,6 +347,8 @@ def _rule_errors(
     """The messages of the rules between fields, given those of the declared limits (`flagged`):
     they replace the latter where they say more."""
     errors = _task_errors(values, task, known_task)
+    if known_task:
+        errors.update(_table_errors(values, task))
     if "domain" in flagged and "domain" not in errors:  # in the words of the domain's own check
         if message := _domain_shape_error(values["domain"], None):
             errors["domain"] = message
