@@ -5,7 +5,10 @@ Run: ``.venv/bin/python benchmarks/streaming.py`` (about 2-3 minutes). Prints, i
 1. **Speed** — epochs/s of ``nn.train`` alone (this process) vs the same run (task ``sin``,
    ``hidden=[32, 32]``, defaults otherwise) inside the server with one watching Socket.IO client,
    and the frames/s that client received. Target: ≤ 5 % slowdown (median), ≥ 18 frames/s.
-2. **Memory** — the server's resident memory (VmRSS of the ``python -m app`` process) before,
+2. **Many watchers** — one ``peaks`` run's epochs/s with 0, 15, 30 and 60 Socket.IO clients
+   watching it (each frame is encoded once and the same text goes to every watcher). Target: at
+   60 watchers ≥ 70 % of the speed with none.
+3. **Memory** — the server's resident memory (VmRSS of the ``python -m app`` process) before,
    during (peak) and after three rounds of 8 concurrent 20,000-epoch runs with 4 watchers each.
    Target: growth during a round ≤ 100 MB, no growth from round to round.
 
@@ -38,6 +41,8 @@ from app.validation import validate_config  # noqa: E402
 from network.datasets import Standardizer  # noqa: E402
 
 SPEED_CONFIG = {"task": "sin", "hidden": [32, 32], "epochs": 4000}
+WATCHED_CONFIG = {"task": "peaks", "epochs": 100_000}  # stopped once measured
+WATCHER_COUNTS = (0, 15, 30, 60)
 MEMORY_CONFIG = {"task": "sin", "hidden": [8], "epochs": 20_000, "samples": 20}
 
 
@@ -238,6 +243,40 @@ def memory(rounds: int, runs: int, watchers: int) -> None:
         server.close()
 
 
+def epochs_per_second(server: Server, run_id: str, seconds: float) -> float:
+    """The run's training speed over `seconds` of wall time (from its status)."""
+    first = server.status(run_id)
+    time.sleep(seconds)
+    last = server.status(run_id)
+    return (last["epoch"] - first["epoch"]) / max(last["elapsed"] - first["elapsed"], 1e-9)
+
+
+def many_watchers(seconds: float) -> None:
+    print(f"\nOne run, many watchers: {WATCHED_CONFIG}, epochs/s over {seconds:g} s with every "
+          "watcher connected (target at 60: >= 70 % of solo)")  # fmt: skip
+    server = Server()
+    try:
+        solo = None
+        for count in WATCHER_COUNTS:
+            run_id = server.start_run(WATCHED_CONFIG)
+            clients = [Watcher(server.url, run_id) for _ in range(count)]
+            deadline = time.monotonic() + 30
+            while any(client.frames == 0 for client in clients) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # all streaming
+            speed = epochs_per_second(server, run_id, seconds)
+            frames = [client.frames for client in clients]
+            requests.post(f"{server.url}/api/runs/{run_id}/stop", timeout=10)
+            for client in clients:
+                client.close()
+            solo = solo or speed
+            received = f", {statistics.median(frames):.0f} frames each (median)" if frames else ""
+            print(f"  {count:3d} watchers: {speed:7.0f} epochs/s, {100 * speed / solo:5.1f} % of "
+                  f"solo{received}")  # fmt: skip
+    finally:
+        server.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="speed measurements (default 3)")
@@ -245,7 +284,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8, help="concurrent runs per round")
     parser.add_argument("--watchers", type=int, default=4, help="clients per run")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--watch-seconds", type=float, default=5.0,
+                        help="measuring window of the many-watchers benchmark (default 5)")
+    parser.add_argument("--only-watchers", action="store_true",
+                        help="run only the many-watchers benchmark")
     args = parser.parse_args()
+    many_watchers(args.watch_seconds)
+    if args.only_watchers:
+        return
     speed(args.repeats)
     if not args.skip_memory:
         memory(args.rounds, args.runs, args.watchers)

@@ -63,3 +63,53 @@ def test_the_app_has_a_dataset_store_of_the_configured_size():
 def test_bodies_are_limited_a_little_above_the_upload_limit():
     limit = create_app().config["MAX_CONTENT_LENGTH"]
     assert MAX_BYTES < limit <= MAX_BYTES + 256 * 1024
+
+
+def test_the_command_line_passes_the_limits_and_the_front_door_on():
+    args = parse_args(["--host", "0.0.0.0", "--allow-host", "studio.lan", "--allow-origin",
+                       "http://a.example:8000", "--max-unfinished-runs", "8",
+                       "--work-budget", "1e9"])  # fmt: skip
+    config = app_config(args)
+    assert config["ALLOWED_HOSTS"] == ("0.0.0.0", "studio.lan")
+    assert config["ALLOWED_ORIGINS"] == ("http://a.example:8000",)
+    assert config["MAX_UNFINISHED_RUNS"] == 8 and config["WORK_BUDGET"] == 1e9
+    defaults = app_config(parse_args([]))
+    assert defaults["MAX_UNFINISHED_RUNS"] == DEFAULT_CONFIG["MAX_UNFINISHED_RUNS"] == 64
+    assert defaults["WORK_BUDGET"] == DEFAULT_CONFIG["WORK_BUDGET"] >= 1e13
+
+
+def test_the_front_door_knows_its_hosts_and_origins():
+    from app.security import FrontDoor
+
+    door = FrontDoor(lambda *_: [], hosts=("0.0.0.0", "studio.lan"), origins=("http://a.b:1",))
+    for host in ("localhost:5000", "127.0.0.1", "[::1]:5000", "studio.lan:80", "10.0.0.7:5000"):
+        assert door.host_allowed(host), host
+    for host in ("evil.example", "evil.example:5000", "", None, "127.0.0.1.evil.example"):
+        assert not door.host_allowed(host), host
+    loopback_only = FrontDoor(lambda *_: [], hosts=("127.0.0.1",), origins=())
+    assert not loopback_only.host_allowed("10.0.0.7:5000")
+    environ = {"wsgi.url_scheme": "http", "HTTP_HOST": "localhost:5000"}
+    assert door.origin_allowed(None, environ)  # scripts send none
+    assert door.origin_allowed("http://localhost:5000", environ)
+    assert door.origin_allowed("http://a.b:1", environ)
+    for origin in ("http://127.0.0.1:5000", "http://evil.example", "null", "https://localhost:5000"):
+        assert not door.origin_allowed(origin, environ), origin
+
+
+def test_the_work_estimate_counts_forward_backward_and_evaluation():
+    from app.validation import run_work, validate_run
+
+    config, task = validate_run({"task": "sin", "hidden": [10], "samples": 100,
+                                 "test_fraction": 0.3, "epochs": 7}, work_budget=None)  # fmt: skip
+    per_row = 1 * 10 + 10 * 1
+    assert run_work(config, task) == 7 * (3 * 70 + 100) * per_row
+
+
+def test_json_depth_is_measured_without_recursion():
+    from app.security import json_depth
+
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert json_depth(deep) == 100_001 and json_depth({"a": [1, {"b": 2}]}) == 3
+    assert json_depth(5) == 0
