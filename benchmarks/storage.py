@@ -1,0 +1,131 @@
+"""What storing runs costs the training, and how many bytes an epoch takes in the database.
+
+Run: ``.venv/bin/python benchmarks/storage.py`` (about a minute; PostgreSQL is measured when its
+server binaries are installed, on a throwaway cluster). For each database — none
+(``--database-url none``), SQLite (a file, WAL) and PostgreSQL — it serves ``python -m app`` in a
+subprocess, trains the same run (task ``sin``, ``hidden=[32, 32]``, 4000 epochs) several times,
+interleaved with the database off, and prints:
+
+- **epochs/s** of the served run (epochs / the run's training seconds), the median of the
+  repeats, and the slowdown against no database. Target: < 5 %.
+- **bytes per epoch** stored: the history chunks' payload (zlib-compressed float32 columns), and
+  for SQLite the growth of the database file per epoch over all runs (rows, indexes,
+  checkpoints included).
+
+A separate file from benchmarks/streaming.py (which measures streaming to watchers) so the two
+can change independently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import requests  # noqa: E402
+
+from app.storage import RunStore  # noqa: E402
+
+CONFIG = {"task": "sin", "hidden": [32, 32], "epochs": 4000}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """``python -m app --database-url URL`` on a free loopback port."""
+
+    def __init__(self, database: str) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        port = self.url.rsplit(":", 1)[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app", "--port", port, "--database-url", database],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/api/tasks", timeout=2).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start")
+
+    def train(self) -> tuple[str, float]:
+        """One run to its end: (id, epochs per second of training)."""
+        run_id = requests.post(f"{self.url}/api/runs", json=CONFIG, timeout=10).json()["id"]
+        while True:
+            status = requests.get(f"{self.url}/api/runs/{run_id}", timeout=10).json()
+            if status["status"] not in ("queued", "running"):
+                return run_id, status["epoch"] / status["elapsed"]
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def measure(databases: dict[str, str], repeats: int) -> None:
+    servers = {name: Server(url) for name, url in databases.items()}
+    speeds: dict[str, list[float]] = {name: [] for name in databases}
+    runs: dict[str, list[str]] = {name: [] for name in databases}
+    try:
+        for name in databases:
+            servers[name].train()  # warm-up (imports, first allocations)
+        for _ in range(repeats):  # interleaved, so drifts of the machine hit all alike
+            for name, server in servers.items():
+                run_id, speed = server.train()
+                speeds[name].append(speed)
+                runs[name].append(run_id)
+    finally:
+        for server in servers.values():
+            server.stop()
+    base = statistics.median(speeds["none"])
+    print(f"{'database':<12} {'epochs/s':>10} {'slowdown':>9} {'payload B/epoch':>16}")
+    for name, url in databases.items():
+        median = statistics.median(speeds[name])
+        payload = ""
+        if url != "none":
+            store = RunStore(url)
+            stored = sum(store.stored_bytes(run_id) for run_id in runs[name])
+            payload = f"{stored / (CONFIG['epochs'] * len(runs[name])):.1f}"
+            store.close()
+        print(f"{name:<12} {median:>10.0f} {100 * (1 - median / base):>8.1f}% {payload:>16}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bpst-bench-"))
+    sqlite_path = folder / "runs.sqlite3"
+    databases = {"none": "none", "sqlite": f"sqlite:///{sqlite_path}"}
+    try:
+        import postgres_helpers
+
+        databases["postgresql"] = postgres_helpers.cluster().new_database()
+    except BaseException as error:  # pytest's skip is a BaseException
+        print(f"(PostgreSQL not measured: {error})")
+    measure(databases, args.repeats)
+    size = os.path.getsize(sqlite_path) + sum(
+        os.path.getsize(p) for p in folder.glob("runs.sqlite3-*") if p.is_file()
+    )
+    epochs = CONFIG["epochs"] * (args.repeats + 1)
+    print(f"SQLite file (incl. WAL) per epoch, all included: {size / epochs:.1f} B")
+
+
+if __name__ == "__main__":
+    main()
