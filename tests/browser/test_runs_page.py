@@ -65,7 +65,8 @@ def test_runs_page_lists_runs_and_sorts_by_best_test_loss(page, live_server):
 
 
 def test_ticking_two_runs_overlays_them_in_two_colours_without_opening_them(page, live_server):
-    ids = finished_runs(live_server, {"task": "sin", "hidden": [16, 16]}, {"task": "sin", "hidden": [4]})
+    wide, narrow = {"task": "sin", "hidden": [16, 16]}, {"task": "sin", "hidden": [4]}
+    ids = finished_runs(live_server, wide, narrow)
     open_runs(page, 2)
     for run_id in ids:
         page.check(f'tr[data-run-id="{run_id}"] input.select-run')
@@ -93,7 +94,9 @@ def test_three_seeds_of_one_config_group_into_one_band(page, live_server):
     )
     traces = loss_traces(page)
     bands = [t for t in traces if t["meta"].get("kind") == "band"]
-    means = [t for t in traces if t["meta"].get("column") == "test_loss" and "kind" not in t["meta"]]
+    means = [
+        t for t in traces if t["meta"].get("column") == "test_loss" and "kind" not in t["meta"]
+    ]
     assert len(bands) == 1 and bands[0]["fill"] == "tonexty"
     assert len(means) == 1 and means[0]["meta"]["runs"] == 3
     page.uncheck("#group-seeds")
