@@ -56,6 +56,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "DATABASE_URL": None,
     "DATA_DIR": None,  # None: the BACKPROP_DATA_DIR environment variable, else ./data
     "RECORD_INTERVAL": 1.0,  # seconds between two writes of the runs' history
+    # A folder with the four MNIST IDX files: the app then offers the task mnist (never
+    # downloaded; see tasks.mnist_task). None: no mnist.
+    "MNIST_DIR": None,
 }
 
 
@@ -82,6 +85,20 @@ def _storage(app: Flask) -> tuple[Any, Any]:
 
     store = RunStore(url)
     return store, Recorder(store, interval=float(app.config["RECORD_INTERVAL"]))
+
+
+def _app_tasks(app: Flask) -> dict[str, Any]:
+    """The app's own tasks besides the registry: ``mnist`` when MNIST_DIR holds its four IDX
+    files (a warning in the log otherwise)."""
+    from .tasks import mnist_files_present, mnist_task
+
+    folder = app.config.get("MNIST_DIR")
+    if not folder:
+        return {}
+    if not mnist_files_present(folder):
+        app.logger.warning("MNIST_DIR %s lacks the four MNIST IDX files: no mnist task", folder)
+        return {}
+    return {"mnist": mnist_task(folder)}
 
 
 def limit_blas_threads(threads: int | None) -> None:
@@ -157,6 +174,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["runs"] = manager
     app.extensions["datasets"] = datasets
     app.extensions["store"] = store  # None without storage
+    app.extensions["tasks"] = _app_tasks(app)
 
     app.register_blueprint(pages)
     app.register_blueprint(api)

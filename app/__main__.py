@@ -72,7 +72,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where runs are stored: sqlite:///path or postgresql+psycopg://user@host/db, "
         "'none' for memory only (default: $DATABASE_URL, else data/runs.sqlite3)",
     )
+    parser.add_argument(
+        "--mnist-dir",
+        default=None,
+        metavar="DIR",
+        help="a folder with the four MNIST IDX files (train/t10k images and labels, raw or "
+        ".gz): adds the task mnist (nothing is downloaded)",
+    )
     args = parser.parse_args(argv)
+    if args.mnist_dir is not None:
+        from .tasks import mnist_files_present
+
+        if not mnist_files_present(args.mnist_dir):
+            parser.error(
+                f"--mnist-dir {args.mnist_dir}: needs train-images-idx3-ubyte, "
+                "train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
+                "(raw or .gz)"
+            )
     if args.blas_threads < 0:
         parser.error("--blas-threads must be 0 (library default) or a positive number")
     return args
@@ -88,6 +104,7 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "ALLOWED_HOSTS": (args.host, *args.allow_host),
         "ALLOWED_ORIGINS": tuple(args.allow_origin),
         "DATABASE_URL": args.database_url,
+        "MNIST_DIR": args.mnist_dir,
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, send_file, send_from_directory
 
-from .tasks import CUSTOM_ID, DATASET_PREFIX, TASKS, dataset_task, task_list
+from .tasks import CUSTOM_ID, DATASET_PREFIX, app_tasks, dataset_task, task_list
 
 pages = Blueprint("pages", __name__)
 
@@ -43,7 +43,7 @@ def fit(task_id: str) -> Any:
             message = f"Unknown dataset '{dataset_id}': upload the file again"
             return render_template("404.html", message=message, tasks=task_list()), 404
         info = dataset_task(dataset_id, dataset).to_json()
-    elif task_id not in TASKS and task_id != CUSTOM_ID:
+    elif task_id not in app_tasks() and task_id != CUSTOM_ID:
         message = f"Unknown task '{task_id}'"
         return render_template("404.html", message=message, tasks=task_list()), 404
     return render_template(

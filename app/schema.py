@@ -560,12 +560,12 @@ def run_config_json_schema() -> dict[str, Any]:
     ``description``. Limits that depend on other fields are given in words (batch size at most
     the samples, ``lo < hi``) or by `CLASSIFICATION_MAXIMUM` (noise of classification tasks).
     """
-    from .tasks import CUSTOM_ID, DATASET_PREFIX, TASKS  # tasks.py imports this module
+    from .tasks import CUSTOM_ID, DATASET_PREFIX, app_tasks  # tasks.py imports this module
 
     schema = RunConfig.model_json_schema()
     properties = schema["properties"]
     properties["task"]["anyOf"] = [
-        {"enum": [*TASKS, CUSTOM_ID]},
+        {"enum": [*app_tasks(), CUSTOM_ID]},
         {"pattern": f"^{DATASET_PREFIX}[A-Za-z0-9_-]+$"},
     ]
     # task first, then what it trains on, then the declaration order

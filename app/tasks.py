@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -338,9 +339,91 @@ DIGITS = Task(
 TASKS[DIGITS.id] = DIGITS
 
 
+def app_tasks() -> dict[str, Task]:
+    """The registry plus the current Flask app's own tasks (``app.extensions["tasks"]``, e.g.
+    ``mnist`` when started with ``--mnist-dir``); the registry alone outside an app context.
+    Per-app tasks live in the app, so no app changes this module's `TASKS`."""
+    from flask import current_app, has_app_context  # only requests have an app's tasks
+
+    if not has_app_context():
+        return TASKS
+    extra = current_app.extensions.get("tasks")
+    return {**TASKS, **extra} if extra else TASKS
+
+
 def task_list() -> list[dict[str, Any]]:
-    """All tasks as served by ``GET /api/tasks``."""
-    return [task.to_json() for task in TASKS.values()]
+    """All tasks (of the current app, see `app_tasks`) as served by ``GET /api/tasks``."""
+    return [task.to_json() for task in app_tasks().values()]
+
+
+# ------------------------------------------------------------------ MNIST (--mnist-dir)
+
+MNIST_FILES = ("images-idx3-ubyte", "labels-idx1-ubyte")
+MNIST_SIDE = 28
+
+
+def mnist_files_present(folder: str | Path) -> bool:
+    """True when `folder` holds the four MNIST IDX files (train and t10k images and labels,
+    raw or gzipped, as `network.datasets.load_mnist` reads them)."""
+    folder = Path(folder)
+    for kind in ("train", "t10k"):
+        for what in MNIST_FILES:
+            names = (f"{kind}-{what}", f"{kind}-{what}".replace("-idx", ".idx"))
+            if not any((folder / (name + end)).is_file() for name in names for end in ("", ".gz")):
+                return False
+    return True
+
+
+@cache
+def _mnist(folder: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every MNIST image of `folder` (train then t10k; pixels 0-1) and its label, read once."""
+    train_x, train_y = datasets.load_mnist(folder, "train")
+    test_x, test_y = datasets.load_mnist(folder, "t10k")
+    return np.concatenate([train_x, test_x]), np.concatenate([train_y, test_y])
+
+
+def mnist_task(folder: str | Path) -> Task:
+    """The task ``mnist``: the 28×28 digits of the IDX files in `folder` (read on first use,
+    never downloaded), 784 inputs, 10 classes; the seed network 784-50-50-10 by default.
+    A run takes `samples` images (a seeded subset; all of them at most 70,000)."""
+    folder = str(Path(folder).resolve())
+
+    def sample(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        X, y = _mnist(folder)
+        rng = np.random.default_rng(seed)
+        if n < len(X):
+            rows = np.sort(rng.choice(len(X), size=n, replace=False))
+            X, y = X[rows], y[rows]
+        if noise:
+            X = X + rng.normal(0.0, noise, X.shape).astype(np.float32)
+        return X, y
+
+    centre = MNIST_SIDE // 2
+    return Task(
+        "mnist",
+        "MNIST digits (28×28)",
+        f"the 28×28 handwritten digits in {folder} → digit 0–9",
+        ((0.0, 1.0), (0.0, 1.0)),  # the slice view: two pixels at the centre
+        kind="classification",
+        overrides={
+            **CLASSIFICATION_DEFAULTS,
+            "hidden": [50, 50],
+            "activation": "relu",
+            "samples": 10_000,
+            "batch_size": 100,
+            "noise": 0.0,
+            "lr": 0.001,
+            "epochs": 10,
+        },
+        sample=sample,
+        classes=tuple(str(k) for k in range(10)),
+        input_count=MNIST_SIDE * MNIST_SIDE,
+        slice_features=(centre * MNIST_SIDE + centre - 1, centre * MNIST_SIDE + centre),
+        image_shape=(MNIST_SIDE, MNIST_SIDE),
+        input_names=tuple(
+            f"pixel ({row}, {col})" for row in range(MNIST_SIDE) for col in range(MNIST_SIDE)
+        ),
+    )
 
 
 @dataclass

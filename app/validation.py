@@ -42,6 +42,7 @@ from .tasks import (
     DATASET_PREFIX,
     TASKS,
     Task,
+    app_tasks,
     custom_task,
     dataset_task,
 )
@@ -98,7 +99,7 @@ def validate_config(body: Any, datasets: DatasetStore | None = None) -> dict[str
 
 
 def _task_names() -> str:
-    return f"{', '.join(TASKS)}, {CUSTOM_ID} or {DATASET_PREFIX}<id of an upload>"
+    return f"{', '.join(app_tasks())}, {CUSTOM_ID} or {DATASET_PREFIX}<id of an upload>"
 
 
 def _domain_shape_error(domain: Any, inputs: int | None) -> str | None:
@@ -190,8 +191,9 @@ def resolve_task(
     if not isinstance(task_id, str):
         errors["task"] = f"must be a task id: one of {_task_names()}"
         return None
-    if task_id in TASKS:
-        return TASKS[task_id]
+    known = app_tasks()  # the registry and this app's own tasks (mnist)
+    if task_id in known:
+        return known[task_id]
     if task_id == CUSTOM_ID:
         return resolve_custom(body, errors)
     if task_id.startswith(DATASET_PREFIX):

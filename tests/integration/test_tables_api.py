@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import requests
+from mnist_files import synthetic_mnist
 from server_helpers import Watcher, finite_everywhere, run_status, start_run
 
 SPECIES = ("setosa", "versicolor", "virginica")
@@ -295,5 +296,26 @@ def test_digits_reaches_90_percent_with_64_32_10(server):
         assert snapshot["images"]["shape"] == [8, 8] and len(snapshot["images"]["pixels"]) == 36
         latest = watcher.latest(run_id)
         assert len(latest["first_layer"]) == 32 and len(latest["first_layer"][0]) == 64
+    finally:
+        watcher.disconnect()
+
+
+# --------------------------------------------------------------------------- mnist
+
+
+def test_mnist_from_idx_files_trains_the_seed_network(tmp_path, make_live_server):
+    folder = synthetic_mnist(tmp_path)
+    live = make_live_server({"MNIST_DIR": str(folder)})
+    run_id = start_run(live, task="mnist", samples=400, epochs=8)
+    config = run_status(live, run_id)["config"]
+    assert config["hidden"] == [50, 50] and config["samples"] == 400
+    watcher, done = watch_to_done(live, run_id)
+    try:
+        assert done["status"] == "finished"
+        assert run_status(live, run_id)["test_acc"] >= 0.9
+        snapshot = watcher.of("snapshot", run_id)[0]
+        assert snapshot["task"]["image_shape"] == [28, 28]
+        assert len(snapshot["images"]["pixels"][0]) == 784
+        assert len(watcher.latest(run_id)["first_layer"]) == 50
     finally:
         watcher.disconnect()
