@@ -14,6 +14,17 @@ from typing import Any
 from . import DEFAULT_CONFIG, create_app
 
 
+def _storage_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--database-url``: where runs are stored."""
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help="where runs are stored: sqlite:///path or postgresql+psycopg://user@host/db, "
+        "'none' for memory only (default: $DATABASE_URL, else data/runs.sqlite3)",
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line as a namespace (host, port, max_active_runs, blas_threads, ...)."""
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
@@ -65,13 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also take state-changing requests from this origin, e.g. "
         "http://example.org:8000 (repeatable; '*' for any)",
     )
-    parser.add_argument(
-        "--database-url",
-        default=None,
-        metavar="URL",
-        help="where runs are stored: sqlite:///path or postgresql+psycopg://user@host/db, "
-        "'none' for memory only (default: $DATABASE_URL, else data/runs.sqlite3)",
-    )
+    _storage_arguments(parser)
     parser.add_argument(
         "--mnist-dir",
         default=None,
