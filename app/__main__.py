@@ -25,29 +25,8 @@ def _storage_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line as a namespace (host, port, max_active_runs, blas_threads, ...)."""
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="interface to bind (default 127.0.0.1; use 0.0.0.0 to serve other machines)",
-    )
-    parser.add_argument("--port", type=int, default=5000, help="TCP port (default 5000)")
-    parser.add_argument(
-        "--max-active-runs",
-        type=int,
-        default=DEFAULT_CONFIG["MAX_ACTIVE_RUNS"],
-        help="runs training at once; later ones are queued (default %(default)s)",
-    )
-    parser.add_argument(
-        "--blas-threads",
-        type=int,
-        default=DEFAULT_CONFIG["BLAS_THREADS"],
-        help="threads of the BLAS library, for the whole process (default %(default)s: runs "
-        "train in parallel on their own threads, so more oversubscribes the cores; 0 leaves "
-        "the library's default)",
-    )
+def _add_front_door(parser: argparse.ArgumentParser) -> None:
+    """The limits and the hosts and origins the server takes (see app/security.py)."""
     parser.add_argument(
         "--max-unfinished-runs",
         type=int,
@@ -84,6 +63,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a folder with the four MNIST IDX files (train/t10k images and labels, raw or "
         ".gz): adds the task mnist (nothing is downloaded)",
     )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line as a namespace (host, port, max_active_runs, blas_threads, ...)."""
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind (default 127.0.0.1; use 0.0.0.0 to serve other machines)",
+    )
+    parser.add_argument("--port", type=int, default=5000, help="TCP port (default 5000)")
+    parser.add_argument(
+        "--max-active-runs",
+        type=int,
+        default=DEFAULT_CONFIG["MAX_ACTIVE_RUNS"],
+        help="runs training at once; later ones are queued (default %(default)s)",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=DEFAULT_CONFIG["BLAS_THREADS"],
+        help="threads of the BLAS library, for the whole process (default %(default)s: runs "
+        "train in parallel on their own threads, so more oversubscribes the cores; 0 leaves "
+        "the library's default)",
+    )
+    _add_front_door(parser)
     args = parser.parse_args(argv)
     if args.mnist_dir is not None:
         from .tasks import mnist_files_present

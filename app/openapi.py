@@ -86,6 +86,16 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+DOCUMENT_OPERATIONS = {
+    "api.tasks GET": {"summary": "Every task with its defaults",
+                      "responses": {"200": _json({"type": "array"}, "the tasks")}},
+    "api.schema GET": {"summary": "The run config as JSON Schema",
+                       "responses": {"200": _json(OBJECT, "a JSON Schema")}},
+    "api.openapi GET": {"summary": "This document",
+                        "responses": {"200": _json(OBJECT, "an OpenAPI document")}},
+}  # fmt: skip
+
+
 def _body(schema: dict[str, Any], required: bool = True, media: str = "application/json") -> dict:
     return {"required": required, "content": {media: {"schema": schema}}}
 
@@ -144,12 +154,7 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     too_many = _json(ERROR, "too many unfinished runs; retry later")
     too_many["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
     return {
-        "api.tasks GET": {"summary": "Every task with its defaults",
-                          "responses": {"200": _json({"type": "array"}, "the tasks")}},
-        "api.schema GET": {"summary": "The run config as JSON Schema",
-                           "responses": {"200": _json(OBJECT, "a JSON Schema")}},
-        "api.openapi GET": {"summary": "This document",
-                            "responses": {"200": _json(OBJECT, "an OpenAPI document")}},
+        **DOCUMENT_OPERATIONS,
         "api.list_runs GET": {"summary": "Every known run (filters, sort and paging)",
                               "parameters": [_query(name, "string") for name in
                                              ("task", "status", "sort")]
@@ -158,43 +163,6 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
                               "responses": {"200": _json({"type": "array", "items": RUN_STATUS},
                                                          "their statuses"),
                                             "400": BAD_BODY}},
-        "runs_api.delete_run DELETE": {"summary": "Stop and forget a run and its stored data",
-                                       "responses": {"200": _json(OBJECT, "deleted"),
-                                                     "404": UNKNOWN}},
-        "runs_api.run_history GET": {
-            "summary": "A run's whole history (format json or csv)",
-            "parameters": [_query("format", "string")],
-            "responses": {"200": {"description": "the history",
-                                  "content": {"application/json": {"schema": OBJECT},
-                                              "text/csv": {"schema": {"type": "string"}}}},
-                          "400": BAD_BODY, "404": UNKNOWN},
-        },
-        "runs_api.run_model GET": {
-            "summary": "A run's saved model (format npz, json or torch)",
-            "parameters": [_query("format", "string")],
-            "responses": {"200": {"description": "the model",
-                                  "content": {"application/octet-stream": {},
-                                              "application/json": {"schema": OBJECT},
-                                              "text/x-python": {}}},
-                          "400": BAD_BODY, "404": UNKNOWN,
-                          "409": _json(ERROR, "no saved weights yet")},
-        },
-        "runs_api.run_meta PATCH": {
-            "summary": "Rename a run or change its notes",
-            "requestBody": _body({"type": "object", "properties": {
-                "name": {"type": "string"}, "notes": {"type": "string"}}}),
-            "responses": {"200": _json(OBJECT, "the run's name and notes"), "400": BAD_BODY,
-                          "404": UNKNOWN, "415": NOT_JSON},
-        },
-        "runs_api.continue_run POST": {
-            "summary": "A new run from this ended run's saved weights",
-            "requestBody": _body({"type": "object", "properties": {
-                "epochs": {"type": "integer", "minimum": 1, "maximum": 100_000}}},
-                required=False),
-            "responses": {"201": _json(created, "the new run"), "400": BAD_BODY,
-                          "404": UNKNOWN, "409": _json(ERROR, "not ended or no weights"),
-                          "415": NOT_JSON, "429": too_many},
-        },
         "api.create_run POST": {
             "summary": "Start a run",
             "requestBody": _body({"$ref": "#/components/schemas/RunConfig"}),
@@ -234,6 +202,50 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             **_control("Train a paused run a few epochs or mini-batches"),
             "requestBody": _body(STEP, required=False),
             "responses": {**_control("")["responses"], "400": BAD_BODY},
+        },
+        **_storage_operations(created, too_many),
+    }  # fmt: skip
+
+
+def _storage_operations(created: dict[str, Any], too_many: dict[str, Any]) -> dict[str, Any]:
+    """The operations on stored runs (app/runs_api.py)."""
+    return {
+        "runs_api.delete_run DELETE": {"summary": "Stop and forget a run and its stored data",
+                                       "responses": {"200": _json(OBJECT, "deleted"),
+                                                     "404": UNKNOWN}},
+        "runs_api.run_history GET": {
+            "summary": "A run's whole history (format json or csv)",
+            "parameters": [_query("format", "string")],
+            "responses": {"200": {"description": "the history",
+                                  "content": {"application/json": {"schema": OBJECT},
+                                              "text/csv": {"schema": {"type": "string"}}}},
+                          "400": BAD_BODY, "404": UNKNOWN},
+        },
+        "runs_api.run_model GET": {
+            "summary": "A run's saved model (format npz, json or torch)",
+            "parameters": [_query("format", "string")],
+            "responses": {"200": {"description": "the model",
+                                  "content": {"application/octet-stream": {},
+                                              "application/json": {"schema": OBJECT},
+                                              "text/x-python": {}}},
+                          "400": BAD_BODY, "404": UNKNOWN,
+                          "409": _json(ERROR, "no saved weights yet")},
+        },
+        "runs_api.run_meta PATCH": {
+            "summary": "Rename a run or change its notes",
+            "requestBody": _body({"type": "object", "properties": {
+                "name": {"type": "string"}, "notes": {"type": "string"}}}),
+            "responses": {"200": _json(OBJECT, "the run's name and notes"), "400": BAD_BODY,
+                          "404": UNKNOWN, "415": NOT_JSON},
+        },
+        "runs_api.continue_run POST": {
+            "summary": "A new run from this ended run's saved weights",
+            "requestBody": _body({"type": "object", "properties": {
+                "epochs": {"type": "integer", "minimum": 1, "maximum": 100_000}}},
+                required=False),
+            "responses": {"201": _json(created, "the new run"), "400": BAD_BODY,
+                          "404": UNKNOWN, "409": _json(ERROR, "not ended or no weights"),
+                          "415": NOT_JSON, "429": too_many},
         },
     }  # fmt: skip
 
