@@ -301,7 +301,8 @@ export class ConfigForm {
     this.form.querySelector('[data-field="samples"] label').textContent = dataset ? "Samples (rows)" : "Samples";
     this.setFeatureToggles(task.inputs, same ? this.selectedFeatures() : null);
     this.domainBox.replaceChildren();
-    for (let d = 0; d < task.inputs; d++) {
+    // One pair per plotted input: tasks of more than two inputs plot a slice over two of them.
+    for (let d = 0; d < task.domain.length; d++) {
       const axis = AXES[d];
       const name = task.inputs === 1 ? "x" : axis;
       const lo = this.numberInput(`domain-${d}-lo`, "domain", `${name} from`);
@@ -574,7 +575,7 @@ export class ConfigForm {
       errors.input_features = `At most ${this.schema.field("input_features").maxItems} features.`;
     }
     const domain = [];
-    for (let d = 0; d < (dataset ? 0 : this.task.inputs); d++) {
+    for (let d = 0; d < (dataset ? 0 : this.task.domain.length); d++) {
       const lo = parseNumber(this.form.querySelector(`#domain-${d}-lo`));
       const hi = parseNumber(this.form.querySelector(`#domain-${d}-hi`));
       const axis = this.task.inputs === 1 ? "x" : AXES[d];
@@ -615,7 +616,7 @@ export class ConfigForm {
     if (features) config.input_features = features.join(";");
     if (dataset) return config; // the data's own range
     config.domain = [];
-    for (let d = 0; d < (this.task ? this.task.inputs : 0); d++) {
+    for (let d = 0; d < (this.task ? this.task.domain.length : 0); d++) {
       config.domain.push([this.form.querySelector(`#domain-${d}-lo`).value.trim(),
         this.form.querySelector(`#domain-${d}-hi`).value.trim()]);
     }

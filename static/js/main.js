@@ -14,6 +14,9 @@ import { RunSocket } from "./socket_client.js";
 import { StatusLine, isEnded } from "./status.js";
 import { onThemeChange } from "./theme.js";
 import { UploadControl } from "./upload.js";
+import { Insight } from "./insight.js";
+import { SlicePicker } from "./slice_picker.js";
+import { TablePreview } from "./table_preview.js";
 import { queryToConfig, taskFromPath, writeUrl } from "./url_state.js";
 
 const LOSS_LABELS = { mse: "MSE", cross_entropy: "cross-entropy", bce: "BCE" };
@@ -52,6 +55,13 @@ const accuracyChart = loop.add(new AccuracyChart($("#accuracy-chart")));
 const network = loop.add(new NetworkView($("#network-view"), $("#network-note")));
 network.requestRender = () => loop.request();
 let fitView = null;
+// Tasks of many inputs and images (issue 16): the test-set card, the slice view's inputs and an
+// uploaded table's preview with its target and feature pickers.
+const insight = loop.add(new Insight($("#insight-card")));
+const slicePicker = new SlicePicker($("#slice-picker"), { onChange: sliceChanged });
+const tablePreview = new TablePreview($("#table-preview"), {
+  onChange: () => { state.slice = null; },
+});
 
 /** The run config's JSON Schema: the form's choices, limits and fallback defaults. */
 async function loadSchema() {
@@ -170,6 +180,7 @@ function showPreview(answer, body) {
   }
   form.setFieldError("domain", "");
   fitView.setPreview(answer);
+  if (answer.table && !tablePreview.table) tablePreview.show(answer.table);
   loop.request();
 }
 
@@ -301,6 +312,10 @@ function showTaskView(task) {
   accuracyChart.setVisible(classifies);
   $("#fit-note").textContent = classifies ? "" : task.formula;
   fitView = loop.add(createFitView($("#fit-view"), task));
+  if (!isDataset(task)) tablePreview.hide();
+  insight.setTask(task);
+  slicePicker.setTask(task);
+  state.slice = null;
   $("#fit-title").textContent = classifies ? "Decision regions"
     : task.inputs === 2 ? "Fit · surface" : "Fit · curve";
   loop.request();
@@ -436,6 +451,7 @@ async function train({ confirmed = false } = {}) {
     return;
   }
   form.clearErrors();
+  Object.assign(config, runChoice());
   state.starting = true;
   updateTrainButton();
   const previous = state.ownRun && state.runId && !isEnded(state.status) ? state.runId : null;
@@ -458,6 +474,26 @@ async function train({ confirmed = false } = {}) {
     state.starting = false;
     updateTrainButton();
   }
+}
+
+/** The run config fields the form does not hold: an uploaded table's target and features (and
+ * the loss its kind takes), the slice view's two inputs. */
+function runChoice() {
+  const fields = {};
+  if (isDataset(state.task) && tablePreview.table) {
+    Object.assign(fields, tablePreview.fields());
+    const kind = tablePreview.kind();
+    if (kind && kind !== state.task.kind) fields.loss = kind === "regression" ? "mse" : "cross_entropy";
+  }
+  if (state.slice) fields.slice_features = state.slice;
+  return fields;
+}
+
+/** A new slice view: a running run draws it at once (the server sends a fresh snapshot), else
+ * the next run starts with it. */
+function sliceChanged(pair) {
+  state.slice = pair;
+  if (isLive()) api.patchRun(state.runId, { slice_features: pair }).catch(() => {});
 }
 
 function startWatching(runId, { own, fillForm = false, config = null }) {
@@ -497,6 +533,14 @@ function networkCaption(epoch) {
 }
 
 function onSnapshot(snapshot) {
+  if (snapshot.task && state.task && isDataset(snapshot.task) && snapshot.task.id === state.task.id
+      && (snapshot.task.kind !== state.task.kind || snapshot.task.inputs !== state.task.inputs)) {
+    // A table trained on another target or features: its views follow the run.
+    state.task = { ...state.task, ...snapshot.task, defaults: state.task.defaults };
+    form.setTask(state.task);
+    showHeading(state.task);
+    showTaskView(state.task);
+  }
   const known = snapshot.task && state.task && snapshot.task.id === state.task.id
     && snapshot.task.inputs === state.task.inputs;
   if (snapshot.task && !known) {
@@ -527,6 +571,8 @@ function onSnapshot(snapshot) {
   lossChart.reset(snapshot.history, snapshot.run_id);
   accuracyChart.reset(snapshot.history, snapshot.run_id);
   fitView.setSnapshot(snapshot);
+  insight.setSnapshot(snapshot);
+  if (snapshot.config && snapshot.config.slice_features) slicePicker.set(snapshot.config.slice_features);
   state.preview = false;
   if (snapshot.network) network.setNetwork(snapshot.network, networkCaption(snapshot.epoch));
   status.reset(snapshot.run_id, snapshot.status);
@@ -544,6 +590,7 @@ function onFrame(frame) {
   lossChart.append(frame.history);
   accuracyChart.append(frame.history);
   if (frame.prediction) fitView.setPrediction(frame.prediction, frame);
+  insight.setFrame(frame);
   if (frame.network && !state.preview) network.setNetwork(frame.network, networkCaption(frame.epoch));
   status.update(frame);
   status.updateFromHistory(frame.history);
@@ -669,6 +716,8 @@ onThemeChange(() => {
   loop.request();
 });
 
+onThemeChange(() => insight.retheme());
+
 // Charts follow their box, not only the window: switching between the regression and the
 // classification layout resizes them.
 for (const chart of [lossChart, accuracyChart]) {
@@ -699,3 +748,4 @@ window.studio = {
   state, stats: loop.stats, lossChart, accuracyChart, network, form, socket, previewer, schema,
   get fitView() { return fitView; },
 };
+Object.assign(window.studio, { insight, slicePicker, tablePreview });

@@ -1,0 +1,122 @@
+"""The dashboard with tables of many columns and with images (issue 16): upload a table, pick
+its target in the page, train, see the confusion matrix and the slice view; digits shows the
+test images with their predicted labels and the first layer's weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from browser_helpers import get_json, open_dashboard, wait_status
+
+SPECIES = ("setosa", "versicolor", "virginica")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def iris_like(path: Path, rows: int = 240) -> Path:
+    rng = np.random.default_rng(0)
+    centres = np.array([[5.0, 3.4, 1.5, 0.2], [5.9, 2.8, 4.3, 1.3], [6.6, 3.0, 5.6, 2.0]])
+    lines = ["sepal length,sepal width,petal length,petal width,colour,species"]
+    for index in range(rows):
+        k = index % 3
+        values = centres[k] + rng.normal(0, 1, 4) * np.array([0.35, 0.35, 0.35, 0.2])
+        colour = ("red", "green", "blue")[rng.integers(3)]
+        lines.append(",".join(f"{v:.2f}" for v in values) + f",{colour},{SPECIES[k]}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_table_uploads_shows_its_rows_trains_with_the_picked_target(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    open_dashboard(page, "/fit/sin")
+    page.set_input_files("#upload", str(iris_like(tmp_path / "iris.csv")))
+    page.wait_for_function("location.pathname.startsWith('/fit/dataset:')")
+    preview = page.locator("#table-preview")
+    preview.wait_for(state="visible")
+    headers = page.locator("#table-rows th").all_inner_texts()
+    assert headers[0].startswith("sepal length") and "number" in headers[0]
+    assert "category · 3" in headers[4]
+    assert page.locator("#table-rows tbody tr").count() == 10
+    assert page.input_value("#target_column") == "species"
+
+    # Picked in the page: the colour is the target, the species one of the features.
+    page.select_option("#target_column", "colour")
+    assert page.locator("#feature-columns input").count() == 5
+    page.fill("#epochs", "5")
+    page.click("#train")
+    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    run = get_json(live_server, f"/api/runs/{page.evaluate('window.studio.state.runId')}")
+    assert run["config"]["target_column"] == "colour"
+    assert "species" in run["config"]["feature_columns"]
+    wait_status(page, "finished")
+
+    # Back to the species, without the colour: trains well, the confusion matrix and the slice.
+    page.select_option("#target_column", "species")
+    page.uncheck("#feature-columns input[value='colour']")
+    page.fill("#epochs", "60")
+    page.click("#train")
+    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    wait_status(page, "finished")
+    run = get_json(live_server, f"/api/runs/{page.evaluate('window.studio.state.runId')}")
+    assert run["config"]["feature_columns"] == [
+        "sepal length", "sepal width", "petal length", "petal width"]  # fmt: skip
+    assert run["test_acc"] >= 0.9
+    matrix = page.locator("#confusion-matrix")
+    matrix.wait_for(state="visible")
+    assert page.locator("#confusion-matrix thead th").all_inner_texts()[1:4] == list(SPECIES)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#confusion-matrix tbody td:not(.class-accuracy)')]"
+        ".reduce((sum, td) => sum + (Number(td.textContent) || 0), 0) === 72"
+    )  # 30 % of 240 test rows
+    picker = page.locator("#slice-picker")
+    assert picker.is_visible()
+    assert page.locator("#slice-x option").count() == 4
+    names = page.locator("#slice-x option").all_inner_texts()
+    assert names[:2] == ["sepal length", "sepal width"]
+
+
+def test_a_regression_table_shows_predicted_vs_actual(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-2, 2, (300, 3))
+    y = X[:, 0] - 0.5 * X[:, 1] + np.sin(X[:, 2])
+    path = tmp_path / "prices.csv"
+    path.write_text(
+        "a,b,c,price\n" + "".join(f"{p:.3f},{q:.3f},{r:.3f},{t:.4f}\n" for (p, q, r), t in zip(
+            X, y, strict=True))
+    )  # fmt: skip
+    open_dashboard(page, "/fit/sin")
+    page.set_input_files("#upload", str(path))
+    page.wait_for_function("location.pathname.startsWith('/fit/dataset:')")
+    page.fill("#epochs", "80")
+    page.click("#train")
+    wait_status(page, "finished")
+    page.wait_for_function(
+        "(() => { const gd = document.getElementById('scatter-view');"
+        " return gd && gd.data && gd.data[1].y.length === 90; })()"
+    )
+    title = page.evaluate("document.getElementById('scatter-view').layout.title.text")
+    assert "R² = 0.9" in title
+
+
+def test_digits_shows_test_images_and_first_layer_weights(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/digits?hidden=32&epochs=40", full_speed=False)
+    page.click("#train")
+    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.locator("#images-part").wait_for(state="visible")
+    page.wait_for_function("document.querySelectorAll('#image-grid figure').length === 36")
+    page.wait_for_function("document.querySelectorAll('#first-layer figure').length === 32")
+    page.wait_for_function("window.studio.state.status === 'running'")
+    page.wait_for_timeout(3000)  # mid-training, for the README's picture
+    DOCS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.screenshot(path=str(DOCS / "digits.png"), full_page=True)
+    wait_status(page, "finished", timeout=60_000)
+    captions = page.locator("#image-grid figcaption").all_inner_texts()
+    assert all(text.startswith(("✓", "✗")) for text in captions)
+    wrong = page.locator("#image-grid figure.wrong").count()
+    assert wrong == sum(text.startswith("✗") for text in captions) and wrong <= 8
+    assert page.locator("#confusion-matrix tbody tr").count() == 10
