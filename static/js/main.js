@@ -6,8 +6,9 @@ import {
   CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, STEERABLE, autoPace, usesY,
 } from "./controls.js";
 import { createFitView } from "./fit_views.js";
+import { LayersView } from "./layers_view.js";
 import { LossChart } from "./loss_chart.js";
-import { NetworkView } from "./network_view.js";
+import { NetworkView, inputNames } from "./network_view.js";
 import { Previewer } from "./preview.js";
 import { RenderLoop } from "./render_loop.js";
 import { RunSocket } from "./socket_client.js";
@@ -52,8 +53,10 @@ const lossChart = loop.add(new LossChart($("#loss-chart"), {
   smoothing: Number($("#smoothing").value), logScale: $("#log-scale").checked,
 }));
 const accuracyChart = loop.add(new AccuracyChart($("#accuracy-chart")));
-const network = loop.add(new NetworkView($("#network-view"), $("#network-note")));
+const network = loop.add(new NetworkView($("#network-view"), $("#network-note"),
+  { enlargedEl: $("#neuron-enlarged") }));
 network.requestRender = () => loop.request();
+const layers = loop.add(new LayersView($("#layers-view"), $("#layers-note")));
 let fitView = null;
 // Tasks of many inputs and images (issue 16): the test-set card, the slice view's inputs and an
 // uploaded table's preview with its target and feature pickers.
@@ -324,8 +327,10 @@ function showTaskView(task) {
 function previewNetwork() {
   const hidden = form.hiddenSizes().filter((n) => n >= 1);
   state.preview = true;
-  network.setArchitecture([form.inputCount(), ...hidden, outputsOf(state.task)],
-    state.runId ? "preview of your edits — press Train to run it" : "preview — press Train to see live weights");
+  const inputs = form.inputCount();
+  network.setArchitecture([inputs, ...hidden, outputsOf(state.task)],
+    state.runId ? "preview of your edits — press Train to run it" : "preview — press Train to see live weights",
+    inputNames(inputs, { input_features: form.inputFeatures() }, state.task));
   loop.request();
 }
 
@@ -506,6 +511,7 @@ function startWatching(runId, { own, fillForm = false, config = null }) {
   lossChart.clear(runId);
   accuracyChart.clear(runId);
   fitView.clear();
+  layers.clear();
   socket.watch(runId);
   syncUrl();
   updateButtons();
@@ -523,6 +529,7 @@ function detach({ keepDrawing = false } = {}) {
     status.reset();
     lossChart.clear();
     accuracyChart.clear();
+    layers.clear();
     if (fitView) fitView.clear();
   }
   updateButtons();
@@ -574,7 +581,13 @@ function onSnapshot(snapshot) {
   insight.setSnapshot(snapshot);
   if (snapshot.config && snapshot.config.slice_features) slicePicker.set(snapshot.config.slice_features);
   state.preview = false;
-  if (snapshot.network) network.setNetwork(snapshot.network, networkCaption(snapshot.epoch));
+  if (snapshot.network) {
+    const names = inputNames(snapshot.network.sizes[0], snapshot.config, state.task);
+    network.setNetwork(snapshot.network, networkCaption(snapshot.epoch), names);
+    network.setInside(snapshot.inside || null);
+    layers.setSizes(snapshot.network.sizes);
+  }
+  layers.add(snapshot.inside, snapshot.epoch);
   status.reset(snapshot.run_id, snapshot.status);
   status.update(snapshot);
   status.updateFromHistory(snapshot.history);
@@ -592,6 +605,10 @@ function onFrame(frame) {
   if (frame.prediction) fitView.setPrediction(frame.prediction, frame);
   insight.setFrame(frame);
   if (frame.network && !state.preview) network.setNetwork(frame.network, networkCaption(frame.epoch));
+  if (frame.inside) {
+    if (!state.preview) network.setInside(frame.inside);
+    layers.add(frame.inside, frame.epoch);
+  }
   status.update(frame);
   status.updateFromHistory(frame.history);
   if (frame.config) state.runConfig = frame.config;
@@ -712,7 +729,7 @@ $("#smoothing").addEventListener("input", (event) => {
   loop.request();
 });
 onThemeChange(() => {
-  for (const view of [lossChart, accuracyChart, network, fitView]) view.retheme();
+  for (const view of [lossChart, accuracyChart, network, layers, fitView]) view.retheme();
   loop.request();
 });
 
@@ -745,7 +762,7 @@ start();
 
 // A handle for tests, benchmarks and curious users in the console.
 window.studio = {
-  state, stats: loop.stats, lossChart, accuracyChart, network, form, socket, previewer, schema,
+  state, stats: loop.stats, lossChart, accuracyChart, network, layers, form, socket, previewer, schema,
   get fitView() { return fitView; },
 };
 Object.assign(window.studio, { insight, slicePicker, tablePreview });
