@@ -283,9 +283,10 @@ def test_network_drawing_follows_the_form_and_summarises_wide_layers(page: Any) 
     open_dashboard(page, "/fit/sin")
     set_hidden(page, [64, 5])
     page.wait_for_function(
-        "document.querySelector('#network-view').textContent.includes('12 of 64 shown')"
+        "document.querySelector('#network-view').textContent.includes('16 of 64 shown')"
     )
-    assert page.locator("#network-view circle").count() == 1 + 12 + 5 + 1
+    assert page.locator("#network-view .net-input").count() == 1
+    assert page.locator("#network-view [data-neuron]").count() == 16 + 5 + 1
     start_run(page, epochs="400")
     page.wait_for_function(
         "document.querySelector('#network-note').textContent.startsWith('live weights')"
