@@ -452,7 +452,8 @@ SCHEDULE_HINT = (
 def _schedule_message(value: Any) -> str:
     """Why `value` is not a schedule: its name, or its first bad parameter and the latter's
     accepted range."""
-    if not isinstance(value, dict) or value.get("name") not in SCHEDULE_MODELS:
+    name = value.get("name") if isinstance(value, dict) else None
+    if not isinstance(name, str) or name not in SCHEDULE_MODELS:  # a list or {} is no name
         return SCHEDULE_HINT
     model = SCHEDULE_MODELS[value["name"]]
     for key, item in value.items():

@@ -238,7 +238,10 @@ def test_regression_payloads_carry_no_classification_fields(server):
         client.disconnect()
     assert set(done) == {"run_id", "status", "reason", "epoch", "warnings"}
     snapshot = client.of("snapshot", run_id)[0]
-    assert "misclassified" not in snapshot and "test_predicted" not in snapshot
+    assert "misclassified" not in snapshot and "confusion" not in snapshot
+    # regression views carry the test points' predictions (predicted vs actual), as numbers
+    latest = client.latest(run_id)
+    assert len(latest["test_predicted"]) == len(snapshot["data"]["test"]["x"])
     assert set(snapshot["target"]) == {"x", "y", "z"}
     assert set(snapshot["history"]) == {
         "epoch", "train_loss", "test_loss", "test_r2", "lr", "batch_size", "l1", "weight_decay"
