@@ -336,8 +336,14 @@ const VIEW_KINDS = {
   "classification:2": ClassificationView,
 };
 
+/** The number of plotted inputs: a task of more than two inputs is drawn over a slice of two
+ * (its `domain` is the slice view's box), the others over all of theirs. */
+export function plottedInputs(task) {
+  return task.domain ? task.domain.length : task.inputs;
+}
+
 /** Creates the fit view for a task (falls back to the 1-D view for unknown kinds). */
 export function createFitView(container, task) {
-  const View = VIEW_KINDS[`${task.kind}:${task.inputs}`] || CurveView;
+  const View = VIEW_KINDS[`${task.kind}:${plottedInputs(task)}`] || CurveView;
   return new View(container, task);
 }

@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import {
   CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, STEERABLE, autoPace, usesY,
 } from "./controls.js";
-import { createFitView } from "./fit_views.js";
+import { createFitView, plottedInputs } from "./fit_views.js";
 import { LayersView } from "./layers_view.js";
 import { LossChart } from "./loss_chart.js";
 import { NetworkView, inputNames } from "./network_view.js";
@@ -320,7 +320,7 @@ function showTaskView(task) {
   slicePicker.setTask(task);
   state.slice = null;
   $("#fit-title").textContent = classifies ? "Decision regions"
-    : task.inputs === 2 ? "Fit · surface" : "Fit · curve";
+    : plottedInputs(task) === 2 ? "Fit · surface" : "Fit · curve";
   loop.request();
 }
 

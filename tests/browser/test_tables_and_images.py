@@ -56,8 +56,12 @@ def test_a_table_uploads_shows_its_rows_trains_with_the_picked_target(
     page.select_option("#target_column", "species")
     page.uncheck("#feature-columns input[value='colour']")
     page.fill("#epochs", "60")
+    first = page.evaluate("window.studio.state.runId")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function(
+        "id => window.studio.state.runId && window.studio.state.runId !== id"
+        " && window.studio.state.haveSnapshot", arg=first
+    )  # the new run's, not the first one's
     wait_status(page, "finished")
     run = get_json(live_server, f"/api/runs/{page.evaluate('window.studio.state.runId')}")
     assert run["config"]["feature_columns"] == [
