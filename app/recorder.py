@@ -124,6 +124,11 @@ class Recorder:
         marks.append((length, run.control.elapsed()))
         return interpolate_seconds(marks, length)
 
+    def recover_soon(self) -> None:
+        """`recover`, at most once a second (the runs list asks on every request)."""
+        if time.monotonic() - self._recovered >= 1.0:
+            self.recover()
+
     def recover(self) -> int:
         """Mark runs of dead processes ``interrupted`` (see the module docstring)."""
         self._recovered = time.monotonic()

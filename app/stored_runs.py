@@ -169,7 +169,7 @@ def list_runs(
     rows: dict[str, dict[str, Any]] = {}
     if store is not None:
         if recorder is not None:
-            recorder.recover()
+            recorder.recover_soon()
         rows = {row["id"]: row for row in store.summaries(task)}
     live_ids = {run.id for run in live}
     entries = [
