@@ -207,6 +207,10 @@ def test_continue_starts_a_new_run_from_the_saved_weights(server):
 
 def test_a_new_server_on_the_same_database_serves_the_runs_of_the_last(server, database):
     run_id = finished_run(server, task="saddle", epochs=30)
+    # the end hook writes the final state (status, last epochs, weights) in one transaction just
+    # after the status turns terminal in memory
+    store = server.app.extensions["store"]
+    wait_until(lambda: store.summary(run_id)["status"] == "finished")
     before = get(server, f"/api/runs/{run_id}/history", format="csv").text
     grid, prediction = _prediction(server, run_id)
     with running_server({"DATABASE_URL": database}) as again:
