@@ -77,6 +77,7 @@ class Client:
     sent_view: int = -1  # view version it last got
     sent_position: int | None = None  # place in the queue it was last told
     sent_layout: int = 0  # the run's layout its snapshot had (a new one needs a new snapshot)
+    sent_progress: dict | None = None  # the epoch's progress it was last told
     ready: bool = False  # its snapshot went out: frames may follow
     awaiting_since: float | None = None  # monotonic time of the unacknowledged frame
     frame_token: int = 0
@@ -238,7 +239,10 @@ class Broadcaster:
             return False
         since = client.awaiting_since
         waiting = since is not None and now - since < self.ack_timeout
-        current = (client.sent_epoch, client.sent_status, client.sent_view, client.sent_position)
+        current = (
+            client.sent_epoch, client.sent_status, client.sent_view, client.sent_position,
+            client.sent_progress,
+        )  # fmt: skip
         return news[1] in TERMINAL or (not waiting and current != news)
 
     def _tick(self, run: Run, clients: list[Client]) -> None:
@@ -252,7 +256,8 @@ class Broadcaster:
         for client in [c for c in clients if c.ready and c.sent_layout != run.layout]:
             client.ready = False  # its new snapshot replaces it
             self.watch(run, client.sid)
-        due = [c for c in clients if self._due(c, now, (epoch, status, version, position))]
+        news = (epoch, status, version, position, progress)  # progress: frames inside long epochs
+        due = [c for c in clients if self._due(c, now, news)]
         if not due:
             return
         common = {
@@ -272,7 +277,7 @@ class Broadcaster:
             if start not in frames:
                 head = to_json({**common, "history": run.history_json(start, epoch)})
                 frames[start] = f"{head[:-1]},{shared}}}"
-            client.sent_position = position
+            client.sent_position, client.sent_progress = position, progress
             if not self._send_frame(client, frames[start], epoch, status, version, now):
                 self._let_go(run.id, client)
                 continue

@@ -13,17 +13,11 @@ import numpy as np
 from .encoding import round_array, round_float
 from .inside import Inside
 from .session import NEURONS_SHOWN, ClassView, View
-from .tasks import Task, TaskData
+from .tasks import Task, TaskData, shown_rows
 
-DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in a snapshot
 IMAGES_SHOWN = 36  # test images drawn with their predicted label
 CONFIDENCE_DIGITS = 4  # significant digits of the confidence grid (colour intensity only)
 MAP_DIGITS = 3  # significant digits of neuron maps (colours of thumbnails)
-
-
-def shown_rows(count: int, limit: int = DATA_POINTS_SHOWN) -> np.ndarray:
-    """At most `limit` row indices of `count` rows, evenly spread (the same pick everywhere)."""
-    return np.unique(np.linspace(0, count - 1, min(count, limit)).astype(int))
 
 
 def history_json(start: int, columns: dict[str, np.ndarray]) -> dict[str, list]:
@@ -148,7 +142,7 @@ class RunPayloads:
         ``data.test`` (whose last coordinate is the actual value); None before a view."""
         if view is None or view.test_predicted is None:
             return None
-        return round_array(view.test_predicted[self.shown_test])
+        return round_array(view.test_predicted)  # already of the shown rows
 
     def view_json(self, view: View | None) -> dict[str, Any]:
         """Everything a frame says of a view: ``prediction``, ``network``; for classification

@@ -9,8 +9,15 @@ import numpy as np
 
 from .encoding import round_array
 from .expressions import ExpressionError
-from .payloads import DATA_POINTS_SHOWN, grid_values_json, points_json, shown_rows
-from .tasks import Task, classification_domain, dataset_task, evaluation_grid
+from .payloads import grid_values_json, points_json
+from .tasks import (
+    DATA_POINTS_SHOWN,
+    Task,
+    classification_domain,
+    dataset_task,
+    evaluation_grid,
+    shown_rows,
+)
 from .uploads import ParsedDataset
 
 

@@ -21,7 +21,7 @@ from network.datasets import Standardizer
 
 from .features import InputFeatures
 from .inside import Inside, InsideProbe
-from .tasks import Task, TaskData, build_data
+from .tasks import Task, TaskData, build_data, shown_rows
 
 NEURONS_SHOWN = 12  # neurons per layer whose weights a view carries (the first ones)
 STEERED = ("batch_size", "l1", "weight_decay")  # history columns of the live-changeable numbers
@@ -102,7 +102,7 @@ class View:
     weights: list[np.ndarray]
     inside: Inside | None = None
     first_layer: np.ndarray | None = None  # image tasks: (units ≤ 64, pixels) incoming weights
-    test_predicted: np.ndarray | None = None  # regression: every test row's prediction (task units)
+    test_predicted: np.ndarray | None = None  # regression: the shown test rows' predictions
 
 
 class TrainingSession:
@@ -139,6 +139,7 @@ class TrainingSession:
         self.x_scaler = Standardizer().fit(train_inputs)
         self.grid_inputs = self.x_scaler.transform(self.features(self.data.grid_x))
         self.test_inputs = self.x_scaler.transform(self.features(self.data.x_test))
+        self.shown_test = shown_rows(len(self.data.x_test))  # the test points the plots show
         self.y_scaler: Standardizer | None = None
         self.sample_inputs = self.x_scaler.transform(train_inputs[:DEAD_UNIT_ROWS])
         self.probe = self._probe()
@@ -298,11 +299,12 @@ class TrainingSession:
         return View(self._prediction(), weights, probe, first, self._test_predicted())
 
     def _test_predicted(self) -> np.ndarray | None:
-        """Regression: the prediction of every test row in task units (for predicted vs actual);
+        """Regression: the prediction of each shown test row in task units (predicted vs actual);
         None for classification (its `ClassView` has the predicted labels)."""
         if self.classification:
             return None
-        return self.y_scaler.inverse_transform(self.model.predict(self.test_inputs)).ravel()
+        shown = self.test_inputs[self.shown_test]  # at most 1000 rows, whatever the test set
+        return self.y_scaler.inverse_transform(self.model.predict(shown)).ravel()
 
     def _prediction(self) -> np.ndarray | ClassView:
         outputs = self.model.predict(self.grid_inputs)

@@ -351,6 +351,14 @@ def app_tasks() -> dict[str, Task]:
     return {**TASKS, **extra} if extra else TASKS
 
 
+DATA_POINTS_SHOWN = 1000  # at most this many train (and test) points go out in a snapshot
+
+
+def shown_rows(count: int, limit: int = DATA_POINTS_SHOWN) -> np.ndarray:
+    """At most `limit` row indices of `count` rows, evenly spread (the same pick everywhere)."""
+    return np.unique(np.linspace(0, count - 1, min(count, limit)).astype(int))
+
+
 def task_list() -> list[dict[str, Any]]:
     """All tasks (of the current app, see `app_tasks`) as served by ``GET /api/tasks``."""
     return [task.to_json() for task in app_tasks().values()]
