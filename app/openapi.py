@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask
 
+from .control import STATUSES as RUN_STATUSES
 from .schema import run_config_json_schema
 
 OBJECT: dict[str, Any] = {"type": "object"}
@@ -25,8 +26,7 @@ ERRORS = {  # 400 (and 415) of a body: one message per field
     "properties": {"errors": {"type": "object", "additionalProperties": {"type": "string"}}},
 }
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
-STATUSES = ["queued", "running", "paused", "finished", "stopped", "diverged", "failed",
-            "interrupted"]
+STATUSES = list(RUN_STATUSES)
 RUN_STATUS = {
     "type": "object",
     "required": ["id", "task", "status", "epoch", "epochs", "config"],
