@@ -8,11 +8,19 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, send_file, send_from_directory
 
+from .control import TERMINAL
+from .inside import NEURONS_SHOWN
 from .tasks import CUSTOM_ID, DATASET_PREFIX, app_tasks, dataset_task, task_list
 
 pages = Blueprint("pages", __name__)
 
 ONE_WEEK = 7 * 24 * 3600
+
+
+@pages.app_context_processor
+def page_facts() -> dict[str, Any]:
+    """Facts the scripts of every page read from ``<body data-...>`` (one home: the server)."""
+    return {"terminal_statuses": " ".join(sorted(TERMINAL)), "neurons_shown": NEURONS_SHOWN}
 
 
 def _plotly_js() -> Path:

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from .encoding import round_array, round_float
-from .inside import Inside
-from .session import NEURONS_SHOWN, ClassView, View
+from .inside import NEURONS_SHOWN, Inside
+from .session import ClassView, View
 from .tasks import Task, TaskData, shown_rows
 
 IMAGES_SHOWN = 36  # test images drawn with their predicted label

@@ -20,10 +20,9 @@ import network as nn
 from network.datasets import Standardizer
 
 from .features import InputFeatures
-from .inside import Inside, InsideProbe
+from .inside import NEURONS_SHOWN, Inside, InsideProbe
 from .tasks import Task, TaskData, build_data, shown_rows
 
-NEURONS_SHOWN = 12  # neurons per layer whose weights a view carries (the first ones)
 STEERED = ("batch_size", "l1", "weight_decay")  # history columns of the live-changeable numbers
 FIRST_LAYER_SHOWN = 64  # image tasks: hidden units whose weights are drawn as images
 DEAD_UNIT_ROWS = 1000  # training rows a dead-unit count looks at

@@ -4,9 +4,9 @@
 // elsewhere on the row opens the run on the dashboard.
 
 import { Overlay } from "./runs_overlay.js";
+import { isEnded } from "./statuses.js";
 
 const REFRESH_MS = 4000;
-const ENDED = new Set(["finished", "stopped", "diverged", "failed", "interrupted"]);
 
 const state = {
   runs: [],
@@ -232,7 +232,7 @@ async function load() {
   if (!changed || editing) return;
   fillTaskFilter();
   render();
-  const unfinished = selectedRuns().some((run) => !ENDED.has(run.status));
+  const unfinished = selectedRuns().some((run) => !isEnded(run.status));
   if (unfinished) overlay.update(selectedRuns(), { refetch: true });
 }
 

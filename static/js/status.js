@@ -1,10 +1,8 @@
 // Status line (status, epoch / epochs, losses, epochs per second, elapsed) and banners.
 
-const ENDED = new Set(["finished", "stopped", "diverged", "failed", "interrupted"]);
+import { isEnded } from "./statuses.js";
 
-export function isEnded(status) {
-  return ENDED.has(status);
-}
+export { isEnded };
 
 function formatLoss(value) {
   if (value === null || value === undefined) return "—";

@@ -388,7 +388,7 @@ def test_every_control_has_a_label_and_is_keyboard_reachable(page: Any) -> None:
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input, select, button')]
              .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
-                           && !el.textContent.trim())
+                           && !el.getAttribute('aria-labelledby') && !el.textContent.trim())
              .map(el => el.id || el.outerHTML.slice(0, 60))"""
     )
     assert unlabelled == []
