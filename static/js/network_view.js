@@ -22,7 +22,8 @@ import { drawMap, formatNumber, layerScale, mapMean } from "./neuron_maps.js";
 import { palette } from "./theme.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-export const MAX_SHOWN = 16;
+// neurons shown per layer (all up to this many, else the most active): the server says how many
+export const MAX_SHOWN = Number(document.body.dataset.neuronsShown);
 const GAP = 3; // px between thumbnails of a layer
 const MAX_THUMB = 40;
 const MIN_THUMB = 12;
