@@ -35,6 +35,13 @@ def _add_front_door(parser: argparse.ArgumentParser) -> None:
         "(default %(default)s)",
     )
     parser.add_argument(
+        "--inside-interval",
+        type=float,
+        default=DEFAULT_CONFIG["INSIDE_INTERVAL"],
+        help="seconds between two looks inside a training network (neuron maps, layer "
+        "statistics; default %(default)s); 0 turns them off",
+    )
+    parser.add_argument(
         "--work-budget",
         type=float,
         default=DEFAULT_CONFIG["WORK_BUDGET"],
@@ -111,6 +118,7 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "BLAS_THREADS": args.blas_threads or None,
         "MAX_UNFINISHED_RUNS": args.max_unfinished_runs,
         "WORK_BUDGET": args.work_budget,
+        "INSIDE_INTERVAL": args.inside_interval,
         "ALLOWED_HOSTS": (args.host, *args.allow_host),
         "ALLOWED_ORIGINS": tuple(args.allow_origin),
         "DATABASE_URL": args.database_url,

@@ -113,3 +113,10 @@ def test_json_depth_is_measured_without_recursion():
         deep = [deep]
     assert json_depth(deep) == 100_001 and json_depth({"a": [1, {"b": 2}]}) == 3
     assert json_depth(5) == 0
+
+
+def test_the_looks_inside_can_be_turned_off_from_the_command_line():
+    assert app_config(parse_args([]))["INSIDE_INTERVAL"] == DEFAULT_CONFIG["INSIDE_INTERVAL"]
+    config = app_config(parse_args(["--inside-interval", "0"]))
+    assert config["INSIDE_INTERVAL"] == 0
+    assert create_app({**config, "TESTING": True}).extensions["runs"].inside_interval is None
