@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import network as nn
 
-from .control import PAUSE, STOP, ComputeSlots
+from .control import PAUSE, STOP, TRAIN, ComputeSlots
 from .runs import Run
 from .session import TrainingSession
 
@@ -90,33 +90,41 @@ def execute(
 def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewClock) -> bool:
     """The loop proper; ends the run. Returns whether the thread still holds its slot."""
     control = run.control
-    action = control.begin()
+    action, holding = control.begin(), True
     pacer = Pacer()
     while session.epoch < run.epochs:
         if not session.finishing(run.epochs):  # a late pause or stop must not undo the last epoch
             if action == STOP:
                 break
             if action == PAUSE:
-                if not _park(run, slots):
-                    return _end(run, session, clock, "stopped", holds_slot=False)
-                action = control.next_action()
+                holding = _park(run, slots, holding)
+                action = control.next_action() if holding else STOP
                 continue
-        changes = control.take_changes()
-        if changes:
-            session.apply(changes)
-            if changes.get("slice_features") is not None:
-                run.relayout(session, session.view(inside=clock.inside_interval is not None))
-        steps = session.trainer.steps
-        record = session.advance(control.step_batches(), time.perf_counter() + SLICE_SECONDS)
-        control.trained(session.trainer.steps - steps, 1 if record else 0)
-        if record is not None:
-            run.add_epoch(session.record(record))
-        _publish(run, session, clock)
-        if record is not None and session.epoch < run.epochs and not pacer.wait(run, slots):
-            return _end(run, session, clock, "stopped", holds_slot=False)
+        if _train_slice(run, session, clock) and session.epoch < run.epochs:
+            holding = pacer.wait(run, slots)
         action = control.next_action()
+        if action == TRAIN and not holding:  # a pacing wait cut short by a pause, then resumed
+            holding = acquire_slot(run, slots)
+            action = TRAIN if holding else STOP
     status = "finished" if session.epoch >= run.epochs else "stopped"
-    return _end(run, session, clock, status, holds_slot=True)
+    return _end(run, session, clock, status, holds_slot=holding)
+
+
+def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
+    """Apply live changes, train one slice, publish; True when an epoch was completed."""
+    control = run.control
+    changes = control.take_changes()
+    if changes:
+        session.apply(changes)
+        if changes.get("slice_features") is not None:
+            run.relayout(session, session.view(inside=clock.inside_interval is not None))
+    steps = session.trainer.steps
+    record = session.advance(control.step_batches(), time.perf_counter() + SLICE_SECONDS)
+    control.trained(session.trainer.steps - steps, 1 if record else 0)
+    if record is not None:
+        run.add_epoch(session.record(record))
+    _publish(run, session, clock)
+    return record is not None
 
 
 def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
@@ -144,12 +152,11 @@ def _end(
     return holds_slot
 
 
-def _park(run: Run, slots: ComputeSlots) -> bool:
-    """Paused: give the slot back, wait for resume/step/stop, then get a slot again.
-
-    Returns False if the run is to stop (it then holds no slot).
-    """
-    slots.release()
+def _park(run: Run, slots: ComputeSlots, holding: bool) -> bool:
+    """Paused: give the slot back (if `holding` one), wait for resume/step/stop, then get a
+    slot again. Returns whether it holds one (False: the run is to stop)."""
+    if holding:
+        slots.release()
     if run.control.park() == STOP:
         return False
     return acquire_slot(run, slots)
@@ -188,12 +195,13 @@ class Pacer:
         return self.due - now
 
     def wait(self, run: Run, slots: ComputeSlots) -> bool:
-        """Wait out the delay without a slot; False if the run is to stop (no slot held)."""
+        """Wait out the delay without a slot, then get one back unless a pause or stop came;
+        returns whether it holds a slot."""
         delay = self.delay(run.config.get("epochs_per_second"))
         if delay <= 0:
             return True
         slots.release()
         run.control.wait(delay)
-        if run.control.stop_requested:
+        if run.control.next_action() != TRAIN:  # paused or stopped meanwhile: no slot needed
             return False
         return acquire_slot(run, slots)

@@ -55,7 +55,7 @@ def test_a_classification_view_holds_classes_on_the_grid_and_test_predictions():
     assert isinstance(view.prediction, ClassView)
     assert view.prediction.classes.shape == (50 * 50,)
     assert len(view.prediction.test_predicted) == len(session.data.x_test)
-    assert [w.shape for w in view.weights] == [(2, 12), (12, 12), (12, 12), (12, 2)]
+    assert [w.shape for w in view.weights] == [(2, 16), (16, 16), (16, 16), (16, 2)]
 
 
 # --------------------------------------------------------------------------- run control
@@ -308,3 +308,20 @@ def test_a_finished_run_leaves_a_checkpoint_that_rebuilds_its_model_and_calls_it
     session = again.session()
     for name, value in checkpoint.state.items():
         np.testing.assert_array_equal(session.model.state_dict()[name], value)
+
+
+def test_a_pause_during_a_pacing_wait_needs_no_free_slot():
+    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=2)
+    paced, busy = Run("paced", task, dict(config)), Run("busy", task, dict(config))
+    busy.config["epochs_per_second"] = None
+    slots = ComputeSlots(1)
+    threads = [_start(paced, slots)]
+    _wait_for(lambda: paced.epoch >= 1)  # now in a pacing wait, without its slot
+    slots.request(busy.id, lambda: threads.append(_start_granted(busy, slots)))
+    _wait_for(lambda: busy.status == "running")  # the slot is taken
+    assert paced.control.request_pause(wait=2.0) == "paused"  # not stuck "queued"
+    for run in (busy, paced):
+        assert run.control.request_stop(wait=2.0) == "stopped"
+    for thread in threads:
+        thread.join(5)
+    assert slots.in_use == 0
