@@ -57,10 +57,16 @@ class Inside:
 
 
 def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    finite = values[np.isfinite(values)]
+    """(edges, counts) of the finite values in `HISTOGRAM_BINS` bins. All values equal (e.g.
+    zero gradients before the first step) get a narrow range around them, not numpy's ±0.5."""
+    finite = values[np.isfinite(values)].astype(np.float64)
     if finite.size == 0:
         finite = np.zeros(1)
-    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo <= 1e-12 * max(1.0, abs(lo)):
+        half = max(abs(lo) * 1e-3, 1e-12)
+        lo, hi = lo - half, hi + half
+    counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS, range=(lo, hi))
     return edges, counts
 
 

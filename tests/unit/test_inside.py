@@ -96,3 +96,12 @@ def test_a_regression_record_has_the_test_r2():
     y = session.data.y_test
     r2 = 1 - np.sum((outputs - y) ** 2) / np.sum((y - y.mean()) ** 2)
     assert record["test_r2"] == pytest.approx(r2, abs=1e-4) and r2 > 0.9
+
+
+def test_a_histogram_of_equal_values_spans_a_narrow_range_around_them():
+    from app.inside import _histogram
+
+    edges, counts = _histogram(np.zeros(50, dtype=np.float32))
+    assert counts.sum() == 50 and edges[0] < 0 < edges[-1] and edges[-1] - edges[0] < 1e-9
+    edges, counts = _histogram(np.full(10, 3.0))
+    assert counts.sum() == 10 and abs(edges[-1] - edges[0]) < 0.01
