@@ -59,6 +59,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # A folder with the four MNIST IDX files: the app then offers the task mnist (never
     # downloaded; see tasks.mnist_task). None: no mnist.
     "MNIST_DIR": None,
+    # Scaled mode (app/scaled.py): a Redis URL makes this a web process that trains nothing;
+    # `python -m app.worker` processes train. None: the REDIS_URL environment variable, else
+    # embedded mode (training threads in this process).
+    "REDIS_URL": None,
 }
 
 
@@ -85,6 +89,43 @@ def _storage(app: Flask) -> tuple[Any, Any]:
 
     store = RunStore(url)
     return store, Recorder(store, interval=float(app.config["RECORD_INTERVAL"]))
+
+
+def _scaled_storage(app: Flask) -> tuple[Any, None]:
+    """Scaled mode's store (a database every process shares; no recorder: workers write)."""
+    from .storage import RunStore
+
+    url = database_url(app.config)
+    if url is None or url in ("sqlite://", "sqlite:///:memory:"):
+        raise ValueError("scaled mode (REDIS_URL) needs a shared database: set DATABASE_URL")
+    return RunStore(url), None
+
+
+def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets: Any,
+                 redis_url: str | None) -> Any:  # fmt: skip
+    """The run manager: training threads here (embedded), or workers on Redis (scaled)."""
+    from .manager import RunManager
+    from .stored_runs import load_run
+
+    streaming = {
+        "frame_interval": float(app.config["FRAME_INTERVAL"]),
+        "ack_timeout": float(app.config["ACK_TIMEOUT"]),
+        "max_unfinished_runs": int(app.config["MAX_UNFINISHED_RUNS"]),
+    }
+    if redis_url is not None:
+        from .scaled import ScaledRunManager
+
+        manager = ScaledRunManager(socketio, store, redis_url, datasets, **streaming)
+    else:
+        manager = RunManager(
+            socketio,
+            max_active_runs=int(app.config["MAX_ACTIVE_RUNS"]),
+            inside_interval=float(app.config["INSIDE_INTERVAL"]),
+            recorder=recorder,
+            loader=None if store is None else partial(load_run, store, datasets),
+            **streaming,
+        )
+    return manager
 
 
 def _app_tasks(app: Flask) -> dict[str, Any]:
@@ -121,13 +162,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
     from .api import api
-    from .manager import RunManager
     from .pages import pages
     from .runs_api import runs_api
     from .security import install_front_door
     from .sockets import register_socket_events
     from .storage import StoredDatasets
-    from .stored_runs import load_run
     from .uploads import DatasetStore
     from .wire import Outbox, return_large_blocks_to_the_system
 
@@ -149,21 +188,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ping_timeout=float(app.config["PING_TIMEOUT"]),
         max_http_buffer_size=int(app.config["MAX_SOCKET_MESSAGE"]),
     )
-    store, recorder = _storage(app)
+    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL") or None
+    store, recorder = _storage(app) if redis_url is None else _scaled_storage(app)
     datasets = DatasetStore(
         max_datasets=int(app.config["MAX_DATASETS"]),
         persist=None if store is None else StoredDatasets(store),
     )
-    manager = RunManager(
-        socketio,
-        max_active_runs=int(app.config["MAX_ACTIVE_RUNS"]),
-        frame_interval=float(app.config["FRAME_INTERVAL"]),
-        ack_timeout=float(app.config["ACK_TIMEOUT"]),
-        max_unfinished_runs=int(app.config["MAX_UNFINISHED_RUNS"]),
-        inside_interval=float(app.config["INSIDE_INTERVAL"]),
-        recorder=recorder,
-        loader=None if store is None else partial(load_run, store, datasets),
-    )
+    manager = _run_manager(app, socketio, store, recorder, datasets, redis_url)
     return_large_blocks_to_the_system()  # process-wide, like BLAS_THREADS
     manager.broadcaster.outbox = Outbox(
         socketio,

@@ -23,6 +23,14 @@ def _storage_arguments(parser: argparse.ArgumentParser) -> None:
         help="where runs are stored: sqlite:///path or postgresql+psycopg://user@host/db, "
         "'none' for memory only (default: $DATABASE_URL, else data/runs.sqlite3)",
     )
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        metavar="URL",
+        help="scaled mode: this process trains nothing, it queues runs on this Redis for "
+        "`python -m app.worker` processes and streams them from the shared database "
+        "(default: $REDIS_URL, else train here)",
+    )
 
 
 def _add_front_door(parser: argparse.ArgumentParser) -> None:
@@ -122,6 +130,7 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "ALLOWED_HOSTS": (args.host, *args.allow_host),
         "ALLOWED_ORIGINS": tuple(args.allow_origin),
         "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
         "MNIST_DIR": args.mnist_dir,
     }
 

@@ -1,0 +1,176 @@
+"""Run control through Redis, for scaled mode (`app.scaled` web processes, `app.worker`).
+
+The keys of one run (all expire after a day, so an abandoned run leaves nothing behind):
+
+- ``bpst:run:<id>:alive`` — the worker's heartbeat: set every second with a `ALIVE_TTL_MS` TTL
+  while it trains the run. A web process's watchdog ends a run whose key lapsed.
+- ``bpst:run:<id>:control`` — a hash ``{pause: "0"|"1", stop: "1"}`` the web processes set.
+- ``bpst:run:<id>:inbox`` — a list of JSON requests: ``{"step": [unit, count]}`` or
+  ``{"changes": {...}}`` (live PATCHes), taken in order.
+
+`ControlRelay` runs in the worker: a thread that, every `POLL_SECONDS`, renews the heartbeat,
+reads the hash and the inbox and hands them to the run's ordinary `RunControl`, which the
+unchanged run loop (`app.runner.execute`) reads between mini-batches. If Redis stays out of
+reach for `REDIS_LOST_AFTER` seconds the relay ends the run as ``interrupted``: no web process
+could control or watch it any more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from .control import ControlError
+
+log = logging.getLogger(__name__)
+
+QUEUE = "backprop"  # the RQ queue of runs to train
+ALIVE_TTL_MS = 5000  # the heartbeat key lapses this long after a worker stopped renewing it
+HEARTBEAT_SECONDS = 1.0
+POLL_SECONDS = 0.1  # the relay reads the control keys this often
+REDIS_LOST_AFTER = 8.0  # a worker that cannot reach Redis this long ends its run
+KEY_TTL_SECONDS = 86_400
+
+
+def alive_key(run_id: str) -> str:
+    """The worker's heartbeat key of a run."""
+    return f"bpst:run:{run_id}:alive"
+
+
+def control_key(run_id: str) -> str:
+    """The hash of pause/stop requests of a run."""
+    return f"bpst:run:{run_id}:control"
+
+
+def inbox_key(run_id: str) -> str:
+    """The list of step and live-change requests of a run."""
+    return f"bpst:run:{run_id}:inbox"
+
+
+class RedisControls:
+    """The web side: pause, resume, stop, step and live changes of a run, written to Redis."""
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+
+    def _set(self, run_id: str, **fields: str) -> None:
+        key = control_key(run_id)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, KEY_TTL_SECONDS)
+            pipe.execute()
+
+    def _push(self, run_id: str, request: dict[str, Any]) -> None:
+        key = inbox_key(run_id)
+        with self.redis.pipeline() as pipe:
+            pipe.rpush(key, json.dumps(request))
+            pipe.expire(key, KEY_TTL_SECONDS)
+            pipe.execute()
+
+    def pause(self, run_id: str) -> None:
+        """Ask the worker to pause the run."""
+        self._set(run_id, pause="1")
+
+    def resume(self, run_id: str) -> None:
+        """Ask the worker to resume the run."""
+        self._set(run_id, pause="0")
+
+    def stop(self, run_id: str) -> None:
+        """Ask the worker to stop the run."""
+        self._set(run_id, stop="1")
+
+    def step(self, run_id: str, unit: str, count: int) -> None:
+        """Ask the worker to step the paused run."""
+        self._push(run_id, {"step": [unit, count]})
+
+    def change(self, run_id: str, changes: dict[str, Any]) -> None:
+        """Live changes (validated) for the worker's run loop."""
+        self._push(run_id, {"changes": changes})
+
+    def alive(self, run_id: str) -> bool:
+        """True while the run's worker renews its heartbeat."""
+        return bool(self.redis.exists(alive_key(run_id)))
+
+    def forget(self, run_id: str) -> None:
+        """Remove a run's keys."""
+        self.redis.delete(alive_key(run_id), control_key(run_id), inbox_key(run_id))
+
+
+class ControlRelay:
+    """The worker side: a thread relaying a run's Redis keys to its `RunControl` and renewing
+    its heartbeat until `stop()` (see the module docstring)."""
+
+    def __init__(self, redis: Any, run: Any, owner: str) -> None:
+        self.redis = redis
+        self.run = run
+        self.owner = owner
+        self._paused = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"relay-{run.id}", daemon=True)
+        self._beat = 0.0
+        self._reached = time.monotonic()
+
+    def beat(self) -> None:
+        """Renew the heartbeat now (raises if Redis is out of reach)."""
+        self.redis.set(alive_key(self.run.id), self.owner, px=ALIVE_TTL_MS)
+        self._beat = time.monotonic()
+
+    def start(self) -> None:
+        """Start relaying."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop relaying and remove the run's keys (best effort)."""
+        self._done.set()
+        self._thread.join(timeout=5)
+        try:
+            RedisControls(self.redis).forget(self.run.id)
+        except Exception:  # Redis away: the keys expire by themselves
+            log.warning("could not remove the Redis keys of run %s", self.run.id)
+
+    def _loop(self) -> None:
+        while not self._done.wait(POLL_SECONDS):
+            try:
+                if time.monotonic() - self._beat >= HEARTBEAT_SECONDS:
+                    self.beat()
+                self._relay()
+                self._reached = time.monotonic()
+            except Exception as error:
+                if time.monotonic() - self._reached >= REDIS_LOST_AFTER:
+                    self._lost(error)
+                    return
+
+    def _lost(self, error: Exception) -> None:
+        control = self.run.control
+        log.error("run %s: Redis out of reach (%s): ending it", self.run.id, error)
+        control.request_stop(0.0)
+        control.set_status("interrupted", "the worker lost the job queue (Redis)")
+
+    def _relay(self) -> None:
+        run_id, control = self.run.id, self.run.control
+        requested = self.redis.hgetall(control_key(run_id))
+        if requested.get(b"stop") == b"1":
+            control.request_stop(0.0)
+        paused = requested.get(b"pause") == b"1"
+        if paused != self._paused:
+            self._paused = paused
+            (control.request_pause if paused else control.request_resume)(0.0)
+        while (raw := self.redis.lpop(inbox_key(run_id))) is not None:
+            self._apply(json.loads(raw))
+
+    def _apply(self, request: dict[str, Any]) -> None:
+        control = self.run.control
+        try:
+            if "step" in request:
+                unit, count = request["step"]
+                control.request_step(unit, int(count), 0.0)
+            elif "changes" in request:
+                changes = request["changes"]
+                with self.run.lock:
+                    self.run.config.update(changes)
+                control.post_changes(changes)
+        except (ControlError, ValueError) as error:
+            log.info("run %s: request %s not taken: %s", self.run.id, request, error)

@@ -1,0 +1,402 @@
+"""Scaled mode, the web side: runs train in `app.worker` processes, this process streams them.
+
+``create_app`` uses `ScaledRunManager` when ``REDIS_URL`` is set. It trains nothing:
+
+- `create` validates and stores the run (``queued``, no owner) and enqueues an RQ job
+  (``app.worker.train_job``) on Redis; a worker claims the row and trains it.
+- pause, resume, stop, step and live changes go to the worker through Redis
+  (`app.redis_control`); the answer waits for the stored status to follow, like embedded mode.
+- Every run this process serves is a `RemoteRun`: a `StoredRun` that one sync thread keeps up
+  to date from the shared database (status, new history chunks, new checkpoints → a new view)
+  every `SYNC_SECONDS`. The ordinary `Broadcaster` streams it to this process's own clients, with
+  the same per-client cursors and acks as embedded mode: every client gets every epoch exactly
+  once whichever web process it talks to, and no web process needs frames from another.
+- The same thread is the watchdog: a ``running``/``paused`` run whose worker heartbeat key
+  (`app.redis_control.alive_key`, TTL 5 s) is missing on checks `LAPSE_CONFIRM` seconds apart
+  ends as ``failed`` (reason ``worker lost``); a ``queued`` run whose RQ job is gone (Redis
+  restarted empty) ends as ``failed`` too. Every web process runs one; their updates are
+  conditional, so they never fight.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select, update
+
+from .control import TERMINAL, ControlError
+from .manager import CONTROL_WAIT, RunManager, TooManyRuns
+from .redis_control import QUEUE, RedisControls
+from .runs import Run
+from .session import TrainingSession
+from .storage import (
+    UNFINISHED,
+    CheckpointRow,
+    HistoryChunk,
+    RunRow,
+    RunStore,
+    decode_chunk,
+    interpolate_seconds,
+)
+from .stored_runs import StoredRun
+from .tasks import TASKS, Task, settle_config
+from .validation import ConfigError, slice_error, validate_changes
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 0.2  # the served runs are read back from the database this often
+WATCHDOG_SECONDS = 1.0
+LAPSE_CONFIRM = 2.0  # a heartbeat key missing this long after it was first seen missing
+QUEUED_GRACE = 10.0  # a queued run younger than this is never judged lost
+JOB_TIMEOUT = 7 * 86_400  # RQ's own limit of one training job (seconds)
+WORKER_LOST = "worker lost: its training process stopped renewing its heartbeat"
+
+
+# ------------------------------------------------------------------ shared database helpers
+
+
+def end_unfinished(store: RunStore, run_id: str, status: str, reason: str,
+                   only: tuple[str, ...] = UNFINISHED) -> bool:  # fmt: skip
+    """End a run that is still in one of the `only` statuses; False if it was not."""
+    now = time.time()
+    with store.session() as session:
+        result = session.execute(
+            update(RunRow)
+            .where(RunRow.id == run_id, RunRow.status.in_(only))
+            .values(status=status, reason=reason, ended=now, updated=now)
+        )
+        return result.rowcount > 0
+
+
+def claim(store: RunStore, run_id: str, owner: str) -> bool:
+    """A worker takes a queued run: ``running`` and owned by it; False if it is not queued."""
+    with store.session() as session:
+        result = session.execute(
+            update(RunRow)
+            .where(RunRow.id == run_id, RunRow.status == "queued")
+            .values(status="running", owner=owner, updated=time.time())
+        )
+        return result.rowcount > 0
+
+
+def unfinished_count(store: RunStore) -> int:
+    """Runs queued, running or paused, in every process."""
+    with store.session() as session:
+        return session.scalar(select(func.count()).where(RunRow.status.in_(UNFINISHED))) or 0
+
+
+# ------------------------------------------------------------------ the runs this process serves
+
+
+class RemoteRun(StoredRun):
+    """A run trained elsewhere, kept up to date from the database by `sync`."""
+
+    def __init__(self, summary: dict[str, Any], task: Any, history: Any, checkpoint: Any) -> None:
+        super().__init__(summary, task, history, checkpoint)
+        self.marks: list[tuple[int, float]] = []
+        self.checkpoint_mark: tuple[int, float] | None = None
+        self._view_session: TrainingSession | None = None
+
+    def sync(self, store: RunStore) -> None:
+        """Read what is new: the row FIRST, then the chunks (so a terminal status is never
+        shown before the history written with it), then a newer checkpoint's view."""
+        summary = store.summary(self.id)
+        if summary is None:  # deleted meanwhile
+            self.control.set_status("failed", "the run was deleted")
+            return
+        with store.session() as session:
+            chunks = list(
+                session.execute(
+                    select(HistoryChunk.start, HistoryChunk.stop, HistoryChunk.elapsed,
+                           HistoryChunk.data)  # fmt: skip
+                    .where(HistoryChunk.run_id == self.id, HistoryChunk.start >= self.epoch)
+                    .order_by(HistoryChunk.start)
+                )
+            )
+            mark = session.execute(
+                select(CheckpointRow.epoch, CheckpointRow.updated).where(
+                    CheckpointRow.run_id == self.id
+                )
+            ).first()
+        if mark is not None and tuple(mark) != self.checkpoint_mark:
+            self._new_checkpoint(store, tuple(mark))
+        with self.lock:
+            self._append(chunks, summary["columns"])
+            self._take(summary)
+
+    def _append(self, chunks: list[Any], names: list[str]) -> None:
+        history = self.history
+        if names != history.names and history.length == 0:
+            history.names = list(names)
+            history.columns = {name: np.zeros(0, np.float32) for name in names}
+        for chunk in chunks:
+            if chunk.start != history.length:  # only ever contiguous, in order
+                break
+            decoded = decode_chunk(chunk.data, history.names, chunk.stop - chunk.start)
+            history.columns = {
+                name: np.concatenate([history.columns[name], decoded[name]])
+                for name in history.names
+            }
+            history.length = chunk.stop
+            self.marks.append((chunk.stop, chunk.elapsed))
+        self.epoch = history.length
+        self.seconds = interpolate_seconds(self.marks, history.length)
+
+    def _take(self, summary: dict[str, Any]) -> None:
+        control = self.control
+        self.summary = summary
+        self.warnings = summary["warnings"]
+        self.config.update(summary["config"])
+        control._elapsed_before = float(summary["elapsed"] or 0.0)  # noqa: SLF001 (a rebuild)
+        if not control.ended:
+            control.status, control.reason = summary["status"], summary["reason"]
+            control.changed.notify_all()
+
+    def _new_checkpoint(self, store: RunStore, mark: tuple[int, float]) -> None:
+        checkpoint = store.checkpoint(self.id)
+        if checkpoint is None:
+            return
+        self.checkpoint, self.checkpoint_mark = checkpoint, mark
+        if self.payloads is None:
+            return  # the first `payloads_now` builds the view from it
+        try:
+            session = TrainingSession(self.task, self.config, self._view_data(), checkpoint.state)
+            view = session.view()
+        except Exception:
+            log.exception("no view of run %s from its checkpoint", self.id)
+            return
+        with self.lock:
+            self.view, self.view_version = view, self.view_version + 1
+
+    def _view_data(self) -> Any:
+        if self._view_session is None:
+            self._view_session = TrainingSession(self.task, self.config)
+        return self._view_session.data
+
+
+def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteRun | None:
+    """The stored run with this id as a `RemoteRun`; None if unknown or its task is gone."""
+    from .validation import resolve_task
+
+    summary = store.summary(run_id)
+    if summary is None:
+        return None
+    task = resolve_task(summary["config"], datasets, {})
+    if task is None:
+        return None
+    history = store.history(run_id, summary["columns"])
+    run = RemoteRun(summary, task, history, store.checkpoint(run_id))
+    run.sync(store)
+    return run
+
+
+class ScaledRunManager(RunManager):
+    """The run manager of a scaled web process (see the module docstring)."""
+
+    def __init__(self, socketio: Any, store: RunStore, redis_url: str, datasets: Any,
+                 **options: Any) -> None:  # fmt: skip
+        from redis import Redis
+        from rq import Queue
+
+        super().__init__(socketio, max_active_runs=1, **options)
+        self.store = store
+        self.datasets = datasets
+        self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.queue = Queue(QUEUE, connection=self.redis)
+        self.controls = RedisControls(self.redis)
+        self.loader = lambda run_id: load_remote(store, datasets, run_id)
+        self._missing: dict[str, float] = {}  # run id -> when its heartbeat was first missing
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scaled-sync", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ runs
+
+    def create(self, config: dict[str, Any], task: Task | None = None,
+               initial_state: Any = None, continued_from: str | None = None) -> Run:  # fmt: skip
+        """Store the run as ``queued`` and enqueue its training job (see the module docstring).
+        `initial_state` is not sent: the worker reads the weights of `continued_from`."""
+        task = task or TASKS[config["task"]]
+        run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
+        if self._shut_down:
+            raise RuntimeError("the run manager is shut down")
+        if unfinished_count(self.store) >= self.max_unfinished_runs:
+            raise TooManyRuns(self.max_unfinished_runs)
+        now = time.time()
+        self.store.insert_run(
+            id=run.id, task=task.id, config=run.config, status="queued", created=now,
+            updated=now, owner=None, epochs=run.epochs, columns=list(run.history.names),
+            notes="", warnings=[], continued_from=continued_from,
+        )  # fmt: skip
+        try:
+            self.queue.enqueue_call(
+                "app.worker.train_job", args=(run.id,), job_id=run.id, timeout=JOB_TIMEOUT,
+                result_ttl=600, failure_ttl=86_400,
+            )  # fmt: skip
+        except Exception as error:
+            log.exception("run %s could not be queued", run.id)
+            end_unfinished(self.store, run.id, "failed", f"could not queue the run: {error}")
+        return self.get(run.id) or run
+
+    def get(self, run_id: Any) -> Run | None:
+        """The run with this id as this process knows it (loaded from the database once)."""
+        if not isinstance(run_id, str):
+            return None
+        with self._lock:
+            run = self._runs.get(run_id)
+        if run is not None:
+            return run
+        try:
+            run = self.loader(run_id)
+        except Exception:
+            log.exception("run %s could not be read from storage", run_id)
+            return None
+        if run is None:
+            return None
+        with self._lock:
+            run = self._runs.setdefault(run_id, run)
+            self._forget_old_runs()
+        return run
+
+    def runs(self) -> list[Run]:
+        """No live runs here: the runs list is read from the database alone, the same in every
+        web process."""
+        return []
+
+    def delete(self, run: Run) -> None:
+        """Stop the run if needed, forget it and remove its stored data."""
+        if run.status not in TERMINAL:
+            self.stop(run)
+        with self._lock:
+            self._runs.pop(run.id, None)
+        self.store.delete_run(run.id)
+
+    # ------------------------------------------------------------------ control
+
+    def _await(self, run: Run, done: Any, wait: float = CONTROL_WAIT) -> str:
+        deadline = time.monotonic() + wait
+        while True:
+            run.sync(self.store)
+            if run.control.ended or done() or time.monotonic() >= deadline:
+                return run.status
+            time.sleep(0.05)
+
+    def pause(self, run: Run) -> str:
+        """Ask the worker to pause; answers once the stored status says so (or after a wait)."""
+        self.controls.pause(run.id)
+        return self._await(run, lambda: run.status == "paused")
+
+    def resume(self, run: Run) -> str:
+        """Ask the worker to go on."""
+        self.controls.resume(run.id)
+        return self._await(run, lambda: run.status != "paused")
+
+    def step(self, run: Run, unit: str, count: int) -> str:
+        """While paused: train `count` epochs or mini-batches on the worker."""
+        if run.status != "paused":
+            raise ControlError(f"the run is {run.status}: it can step only while paused")
+        epoch = run.epoch
+        self.controls.step(run.id, unit, count)
+        if unit == "epochs":
+            return self._await(run, lambda: run.epoch >= epoch + count)
+        return self._await(run, lambda: False, wait=0.3)
+
+    def change(self, run: Run, body: Any) -> dict[str, Any]:
+        """Live changes: validated here, stored in the config, applied by the worker."""
+        changes = validate_changes(body, run.config)
+        if message := slice_error(changes.get("slice_features"), run.task):
+            raise ConfigError({"slice_features": message})
+        with run.lock:
+            if run.control.ended:
+                raise ControlError(f"run already {run.control.status}")
+            run.config.update(changes)
+            config = dict(run.config)
+        self.controls.change(run.id, changes)
+        self.store.update_run(run.id, config=config)
+        return run.config
+
+    def stop(self, run: Run) -> str:
+        """A queued run ends at once (its job is cancelled); a training one on its worker."""
+        if end_unfinished(self.store, run.id, "stopped", "stopped while queued", ("queued",)):
+            self._cancel_job(run.id)
+        else:
+            self.controls.stop(run.id)
+        return self._await(run, lambda: False)
+
+    def _cancel_job(self, run_id: str) -> None:
+        from rq.job import Job
+
+        try:
+            Job.fetch(run_id, connection=self.redis).cancel()
+        except Exception:  # gone already: the worker skips a run that is not queued anyway
+            log.info("job of run %s not cancelled", run_id)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop the sync thread (the runs go on training in their workers)."""
+        with self._lock:
+            self._shut_down = True
+        self._stopped.set()
+        self._thread.join(timeout)
+
+    # ------------------------------------------------------------------ sync and watchdog
+
+    def _loop(self) -> None:
+        checked = 0.0
+        while not self._stopped.wait(SYNC_SECONDS):
+            try:
+                if time.monotonic() - checked >= WATCHDOG_SECONDS:
+                    checked = time.monotonic()
+                    self.watchdog()
+                self._sync_served()
+            except Exception:  # the thread must outlive a database or Redis outage
+                log.exception("the scaled sync failed a tick")
+
+    def _sync_served(self) -> None:
+        with self._lock:
+            served = [run for run in self._runs.values() if not run.control.ended]
+        for run in served:
+            run.sync(self.store)
+
+    def watchdog(self) -> int:
+        """End runs whose worker is gone (see the module docstring); returns how many."""
+        with self.store.session() as session:
+            rows = list(
+                session.execute(
+                    select(RunRow.id, RunRow.status, RunRow.created).where(
+                        RunRow.status.in_(UNFINISHED)
+                    )
+                )
+            )
+        now, ended = time.monotonic(), 0
+        for run_id, status, created in rows:
+            if status == "queued":
+                ended += self._lost_job(run_id, created)
+                continue
+            if self.controls.alive(run_id):
+                self._missing.pop(run_id, None)
+                continue
+            first = self._missing.setdefault(run_id, now)
+            if now - first >= LAPSE_CONFIRM:
+                self._missing.pop(run_id, None)
+                ended += end_unfinished(self.store, run_id, "failed", WORKER_LOST)
+        return ended
+
+    def _lost_job(self, run_id: str, created: float) -> int:
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        if time.time() - created < QUEUED_GRACE:
+            return 0
+        try:
+            job_status = Job.fetch(run_id, connection=self.redis).get_status()
+        except NoSuchJobError:
+            job_status = None
+        if job_status in ("queued", "started", "deferred", "scheduled"):
+            return 0
+        reason = "the job queue lost the run (Redis restarted?): start it again"
+        return int(end_unfinished(self.store, run_id, "failed", reason, ("queued",)))

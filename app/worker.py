@@ -1,0 +1,160 @@
+"""`python -m app.worker --redis-url URL --database-url URL`: a training worker of scaled mode.
+
+An RQ `SimpleWorker` on the ``backprop`` queue: it trains one run at a time, in its own
+process (no fork: a SIGKILL of this process ends the training with it, and the web processes'
+watchdog sees the heartbeat lapse). Start as many as there are cores, on any machine that
+reaches Redis and the database.
+
+`train_job(run_id)` (the job the web processes enqueue) claims the stored ``queued`` run, builds
+a `Run` from its stored config (and the weights of the run it continues, if any) and trains it
+with the ordinary run loop (`app.runner.execute`). A `ControlRelay` renews the run's heartbeat
+key and hands pause/resume/stop/step/live changes from Redis to the run's `RunControl`; a
+`WorkerRecorder` writes its history, checkpoints and final state to the shared database every
+`RECORD_INTERVAL` seconds, from where every web process streams it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from .control import ComputeSlots
+from .recorder import Recorder, _Tracked
+from .redis_control import QUEUE, ControlRelay
+from .runner import execute
+from .runs import Run
+from .scaled import claim, end_unfinished
+from .storage import RunStore, StoredDatasets
+from .uploads import DatasetStore
+from .validation import resolve_task
+
+log = logging.getLogger(__name__)
+
+RECORD_INTERVAL = 0.25  # seconds between two history writes (the web processes stream them)
+VIEW_INTERVAL = 0.5  # the worker's own views (for warnings) at most this often
+NEVER = 1e12  # a stale_after no heartbeat reaches: Redis keys, not row ages, tell lost runs
+
+
+class WorkerRecorder(Recorder):
+    """The recorder of a worker: it adopts rows the web processes stored, and never marks
+    other processes' runs interrupted (the web processes' watchdog judges them by Redis)."""
+
+    def __init__(self, store: RunStore, interval: float = RECORD_INTERVAL) -> None:
+        super().__init__(store, interval=interval, stale_after=NEVER)
+
+    def adopt(self, run: Any) -> None:
+        """Record a run whose row exists already (its end is written at once)."""
+        with self._write_lock:
+            self._tracked[run.id] = _Tracked(run)
+        run.on_end.append(self._ended)
+        self._ensure_thread()
+
+
+class WorkerContext:
+    """What a worker process's jobs share: the store, Redis, datasets and the recorder."""
+
+    def __init__(self, redis_url: str, database_url: str) -> None:
+        from redis import Redis
+
+        self.store = RunStore(database_url)  # migrates, one process at a time
+        self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.datasets = DatasetStore(max_datasets=8, persist=StoredDatasets(self.store))
+        self.recorder = WorkerRecorder(self.store)
+        self.owner = f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:32]
+
+    def build(self, run_id: str) -> Run | None:
+        """The stored queued run as a `Run` to train; None if it is not to be trained."""
+        summary = self.store.summary(run_id)
+        if summary is None or summary["status"] != "queued":
+            return None
+        errors: dict[str, str] = {}
+        task = resolve_task(summary["config"], self.datasets, errors)
+        if task is None:
+            end_unfinished(self.store, run_id, "failed", f"its task is gone: {errors}")
+            return None
+        run = Run(run_id, task, summary["config"])
+        if summary["continued_from"]:
+            checkpoint = self.store.checkpoint(summary["continued_from"])
+            run.initial_state = None if checkpoint is None else checkpoint.state
+        return run
+
+    def train(self, run_id: str) -> str:
+        """Claim and train one run to its end; returns its final status."""
+        run = self.build(run_id)
+        if run is None:
+            return "skipped"
+        relay = ControlRelay(self.redis, run, self.owner)
+        relay.beat()  # alive before it is running: the watchdog never sees one without the other
+        if not claim(self.store, run_id, self.owner):
+            relay.stop()
+            return "skipped"
+        self.recorder.adopt(run)
+        relay.start()
+        slots = ComputeSlots(1)
+        slots.request(run_id, lambda: None)  # `execute` expects its slot held
+        try:
+            execute(run, slots, VIEW_INTERVAL, None)
+        finally:
+            relay.stop()
+        return run.status
+
+
+_context: WorkerContext | None = None  # set by `main` (or from the environment on first job)
+
+
+def train_job(run_id: str) -> str:
+    """The RQ job: train the stored run `run_id` in this worker process."""
+    global _context
+    if _context is None:
+        _context = WorkerContext(os.environ["REDIS_URL"], os.environ["DATABASE_URL"])
+    return _context.train(run_id)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: --redis-url, --database-url, --blas-threads, --burst."""
+    parser = argparse.ArgumentParser(prog="python -m app.worker", description=__doc__)
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"),
+                        help="the Redis of the job queue (default $REDIS_URL)")  # fmt: skip
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="the shared database (default $DATABASE_URL)")  # fmt: skip
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads (default 1: one worker per core)")  # fmt: skip
+    parser.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+    args = parser.parse_args(argv)
+    if not args.redis_url or not args.database_url:
+        parser.error("needs --redis-url and --database-url (or REDIS_URL and DATABASE_URL)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the queue until interrupted; reconnects when Redis goes away and comes back."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from rq import Queue, SimpleWorker
+
+    from . import limit_blas_threads
+    from . import worker as jobs  # RQ imports this module by name, not as __main__
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(message)s")
+    limit_blas_threads(args.blas_threads or None)
+    jobs._context = WorkerContext(args.redis_url, args.database_url)  # noqa: SLF001
+    print(f"Backprop Studio worker {jobs._context.owner} on {args.redis_url}", flush=True)  # noqa: SLF001
+    while True:
+        try:
+            connection = Redis.from_url(args.redis_url)
+            worker = SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection)
+            worker.work(burst=args.burst, logging_level="WARNING")
+            return
+        except (RedisConnectionError, TimeoutError, OSError) as error:
+            log.warning("Redis out of reach (%s): retrying in 1 s", error)
+            time.sleep(1.0)
+
+
+if __name__ == "__main__":
+    main()
