@@ -1,0 +1,189 @@
+"""Scaled mode end to end: redis-server, PostgreSQL, two web processes and two workers, all
+started by the test on free loopback ports (`app.cluster.Cluster`).
+
+Skipped without redis-server unless ``REQUIRE_REDIS=1`` (CI), which makes it fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from server_helpers import Watcher, wait_until
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import postgres_helpers  # noqa: E402
+
+from app.cluster import Cluster  # noqa: E402
+from app.redis_control import alive_key  # noqa: E402
+
+pytestmark = pytest.mark.timeout(180)
+
+PACED = {"task": "sin", "samples": 200, "epochs_per_second": 25}  # a watchable, steady run
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if shutil.which("redis-server") is None:
+        message = "redis-server not found (apt-get install redis-server)"
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(message + " and REQUIRE_REDIS=1")
+        pytest.skip(message)
+    logs = tmp_path_factory.mktemp("scaled-logs")
+    started = Cluster(2, 2, database=postgres_helpers.database_url(), log_dir=str(logs))
+    yield started
+    started.stop()
+
+
+def create(url: str, **config) -> str:
+    answer = requests.post(f"{url}/api/runs", json=config, timeout=30)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def status(url: str, run_id: str) -> dict:
+    return requests.get(f"{url}/api/runs/{run_id}", timeout=30).json()
+
+
+def wait_status(url: str, run_id: str, wanted: set[str], timeout: float = 60) -> dict:
+    return wait_until(
+        lambda: (answer := status(url, run_id))["status"] in wanted and answer,
+        timeout=timeout,
+        what=f"run {run_id} to be {wanted}",
+    )
+
+
+def streamed_epochs(watcher: Watcher, run_id: str) -> list[int]:
+    """Every epoch the client got, in arrival order (snapshot first, then frames)."""
+    epochs = []
+    for snapshot in watcher.of("snapshot", run_id):
+        epochs += snapshot["history"]["epoch"]
+    for frame in watcher.of("frame", run_id):
+        epochs += frame["history"]["epoch"]
+    return epochs
+
+
+def test_a_run_created_on_b_streams_on_a_every_epoch_once_and_one_done(cluster):
+    web_a, web_b = cluster.urls
+    run_id = create(web_b, **PACED, epochs=75)
+    watcher = Watcher(web_a)
+    try:
+        watcher.watch(run_id)
+        done = watcher.wait_done(run_id, timeout=60)
+        time.sleep(0.5)  # nothing may follow the done
+        assert done["status"] == "finished" and done["epoch"] == 75
+        assert streamed_epochs(watcher, run_id) == list(range(1, 76))
+        assert len(watcher.of("done", run_id)) == 1
+        assert len(watcher.of("frame", run_id)) >= 5  # it streamed, not one final burst
+    finally:
+        watcher.disconnect()
+
+
+def test_six_runs_at_once_all_finish(cluster):
+    urls = cluster.urls
+    ids = [create(urls[n % 2], task="sin", samples=200, epochs=150, seed=n) for n in range(6)]
+    for n, run_id in enumerate(ids):
+        answer = wait_status(urls[(n + 1) % 2], run_id, {"finished", "failed", "stopped"}, 90)
+        assert answer["status"] == "finished" and answer["epoch"] == 150
+
+
+def test_pause_step_and_live_changes_reach_the_worker(cluster):
+    web_a, web_b = cluster.urls
+    run_id = create(web_b, **PACED, epochs=2000)
+    wait_until(lambda: status(web_a, run_id)["epoch"] >= 3, timeout=30, what="epochs")
+    paused = requests.post(f"{web_a}/api/runs/{run_id}/pause", timeout=30).json()
+    assert paused["status"] == "paused"
+    epoch = status(web_a, run_id)["epoch"]
+    time.sleep(0.6)
+    assert status(web_b, run_id)["epoch"] == epoch  # paused on the worker
+    stepped = requests.post(f"{web_b}/api/runs/{run_id}/step", json={"epochs": 2}, timeout=30)
+    assert stepped.json()["epoch"] == epoch + 2 and stepped.json()["status"] == "paused"
+    changed = requests.patch(f"{web_a}/api/runs/{run_id}", json={"lr": 0.003}, timeout=30)
+    assert changed.status_code == 200 and changed.json()["config"]["lr"] == 0.003
+    assert requests.post(f"{web_a}/api/runs/{run_id}/resume", timeout=30).json()["status"] in {
+        "running", "queued"
+    }  # fmt: skip
+    wait_until(lambda: status(web_b, run_id)["epoch"] > epoch + 4, timeout=20, what="resumed")
+    assert status(web_b, run_id)["config"]["lr"] == 0.003
+    requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30)
+
+
+def test_stop_through_a_stops_the_worker_within_2_5_s(cluster):
+    web_a, web_b = cluster.urls
+    run_id = create(web_b, **PACED, epochs=5000)
+    wait_status(web_b, run_id, {"running"}, 30)
+    started = time.monotonic()
+    answer = requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30).json()
+    final = wait_status(web_a, run_id, {"stopped"}, 2.5)
+    assert time.monotonic() - started <= 2.5
+    assert answer["status"] == "stopped"
+    time.sleep(1.0)
+    assert status(web_b, run_id)["epoch"] == final["epoch"]  # the worker trains no more
+
+
+def test_both_web_processes_list_the_same_history(cluster):
+    web_a, web_b = cluster.urls
+    create(web_a, task="sin", samples=200, epochs=30)
+    wait_until(
+        lambda: all(r["status"] != "queued" for r in requests.get(f"{web_a}/api/runs").json()),
+        timeout=30,
+        what="the queue to drain",
+    )
+    time.sleep(1.0)
+
+    def listing(url: str) -> list[tuple]:
+        runs = requests.get(f"{url}/api/runs", params={"status": "ended"}, timeout=30).json()
+        return [(r["id"], r["status"], r["epoch"], r["test_loss"]) for r in runs]
+
+    assert listing(web_a) == listing(web_b) and len(listing(web_a)) >= 8
+    one = listing(web_a)[0][0]
+    history = [
+        requests.get(f"{url}/api/runs/{one}/history", params={"format": "json"}).json()
+        for url in (web_a, web_b)
+    ]
+    assert history[0] == history[1]
+
+
+def test_after_a_redis_restart_runs_in_flight_end_and_new_runs_work(cluster):
+    web_a, web_b = cluster.urls
+    in_flight = create(web_b, **PACED, epochs=150)
+    wait_status(web_b, in_flight, {"running"}, 30)
+    cluster.redis.stop()
+    time.sleep(1.0)
+    cluster.redis.start()  # empty: no persistence
+    ended = wait_status(web_a, in_flight, {"finished", "stopped", "failed", "interrupted"}, 30)
+    assert ended["status"] in {"finished", "failed", "interrupted"}
+    again = create(web_a, task="sin", samples=200, epochs=50)
+    assert wait_status(web_b, again, {"finished", "failed"}, 60)["status"] == "finished"
+
+
+def test_a_killed_worker_ends_its_run_with_done_and_later_runs_finish(cluster):
+    from redis import Redis
+
+    web_a, web_b = cluster.urls
+    run_id = create(web_b, **PACED, epochs=5000)
+    wait_status(web_b, run_id, {"running"}, 30)
+    owner = Redis.from_url(cluster.redis.url).get(alive_key(run_id)).decode()
+    pid = int(owner.split(":")[2])
+    assert pid in [worker.pid for worker in cluster.workers]
+    watcher = Watcher(web_a)
+    try:
+        watcher.watch(run_id)
+        watcher.wait_for(lambda w: w.of("snapshot", run_id), timeout=10)
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        done = watcher.wait_done(run_id, timeout=15)
+        assert time.monotonic() - killed <= 15
+        assert done["status"] == "failed" and "worker lost" in done["reason"]
+        assert len(watcher.of("done", run_id)) == 1
+    finally:
+        watcher.disconnect()
+    later = [create(web_a, task="sin", samples=200, epochs=100, seed=n) for n in range(2)]
+    for later_id in later:
+        assert wait_status(web_b, later_id, {"finished", "failed"}, 60)["status"] == "finished"
