@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench clean
+.PHONY: run run-scaled test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(VENV)/.test-deps: pyproject.toml | $(PY)
 
 run: $(VENV)/.run-deps
 	$(PY) -m app --host $(HOST) --port $(PORT)
+
+# Scaled mode on loopback: redis-server, PostgreSQL (or $$DATABASE_URL), two web processes and
+# two workers (app/cluster.py); prints the URLs, Ctrl-C stops everything.
+run-scaled: $(VENV)/.run-deps
+	$(PY) -m app.cluster --web 2 --workers 2
 
 test: $(VENV)/.test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -128,11 +128,14 @@ class Cluster:
         self.redis = RedisServer()
         self.webs: list[tuple[str, subprocess.Popen]] = []
         self.workers: list[subprocess.Popen] = []
-        try:
-            for number in range(webs):
-                self.start_web(number, web_args)
+        try:  # every process starts at once: they migrate the database one at a time
             for _ in range(workers):
                 self.start_worker()
+            for number in range(webs):
+                self.start_web(number, web_args, wait=False)
+            for url in self.urls:
+                wait_for(lambda url=url: urllib.request.urlopen(f"{url}/api/tasks", timeout=2),
+                         60, url)  # fmt: skip
         except BaseException:
             self.stop()
             raise
@@ -140,8 +143,8 @@ class Cluster:
     def _log(self, name: str) -> Path | None:
         return None if self.log_dir is None else self.log_dir / f"{name}.log"
 
-    def start_web(self, number: int = 0, extra: tuple[str, ...] = ()) -> str:
-        """One more web process; returns its URL once it answers."""
+    def start_web(self, number: int = 0, extra: tuple[str, ...] = (), wait: bool = True) -> str:
+        """One more web process; returns its URL (once it answers, if `wait`)."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         process = _spawn(
@@ -150,7 +153,8 @@ class Cluster:
             self._log(f"web{number}"),
         )
         self.webs.append((url, process))
-        wait_for(lambda: urllib.request.urlopen(f"{url}/api/tasks", timeout=2), 60, url)
+        if wait:
+            wait_for(lambda: urllib.request.urlopen(f"{url}/api/tasks", timeout=2), 60, url)
         return url
 
     def start_worker(self) -> subprocess.Popen:
