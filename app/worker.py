@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 RECORD_INTERVAL = 0.25  # seconds between two history writes (the web processes stream them)
 VIEW_INTERVAL = 0.5  # the worker's own views (for warnings) at most this often
+CHECKPOINT_SECONDS = 1.0  # the web processes draw the prediction from the latest checkpoint
 NEVER = 1e12  # a stale_after no heartbeat reaches: Redis keys, not row ages, tell lost runs
 
 
@@ -61,6 +62,11 @@ class WorkerContext:
     def __init__(self, redis_url: str, database_url: str) -> None:
         from redis import Redis
 
+        from . import runner
+
+        # A worker process only trains: its checkpoints (the weights every web process draws the
+        # live prediction from) are taken every second instead of every ten.
+        runner.CHECKPOINT_SECONDS = CHECKPOINT_SECONDS
         self.store = RunStore(database_url)  # migrates, one process at a time
         self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.datasets = DatasetStore(max_datasets=8, persist=StoredDatasets(self.store))

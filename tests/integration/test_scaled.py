@@ -6,6 +6,7 @@ Skipped without redis-server unless ``REQUIRE_REDIS=1`` (CI), which makes it fai
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -80,7 +81,10 @@ def test_a_run_created_on_b_streams_on_a_every_epoch_once_and_one_done(cluster):
         assert done["status"] == "finished" and done["epoch"] == 75
         assert streamed_epochs(watcher, run_id) == list(range(1, 76))
         assert len(watcher.of("done", run_id)) == 1
-        assert len(watcher.of("frame", run_id)) >= 5  # it streamed, not one final burst
+        frames = watcher.of("frame", run_id)
+        assert len(frames) >= 5  # it streamed, not one final burst
+        predictions = {json.dumps(frame["prediction"]) for frame in frames}
+        assert len(predictions - {"null"}) >= 2  # the fitted curve moves while it trains
     finally:
         watcher.disconnect()
 
@@ -187,3 +191,18 @@ def test_a_killed_worker_ends_its_run_with_done_and_later_runs_finish(cluster):
     later = [create(web_a, task="sin", samples=200, epochs=100, seed=n) for n in range(2)]
     for later_id in later:
         assert wait_status(web_b, later_id, {"finished", "failed"}, 60)["status"] == "finished"
+
+
+def test_a_killed_web_process_loses_nothing(cluster):
+    web_a, web_b = cluster.urls
+    run_id = create(web_b, **PACED, epochs=100)
+    watcher = Watcher(web_a)
+    try:
+        watcher.watch(run_id)
+        wait_status(web_b, run_id, {"running"}, 30)
+        cluster.webs[1][1].kill()  # web B, where the run was created
+        done = watcher.wait_done(run_id, timeout=30)
+        assert done["status"] == "finished"
+        assert streamed_epochs(watcher, run_id) == list(range(1, 101))
+    finally:
+        watcher.disconnect()
