@@ -47,7 +47,7 @@ def test_a_sin_run_streams_snapshot_frames_and_done(live_server, watcher):
     assert frames[-1]["status"] == "finished"
     assert len(frames[-1]["prediction"]["y"]) == 200
     assert frames[-1]["network"]["sizes"] == [1, 16, 16, 1]
-    assert [len(w) for w in frames[-1]["network"]["weights"]] == [1, 12, 12]
+    assert [len(w) for w in frames[-1]["network"]["weights"]] == [1, 16, 16]
 
     history = client.history(run_id)
     assert history["epoch"] == list(range(1, 2001))  # every epoch exactly once, in order
