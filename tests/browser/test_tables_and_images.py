@@ -11,7 +11,6 @@ import numpy as np
 from browser_helpers import get_json, open_dashboard, wait_status
 
 SPECIES = ("setosa", "versicolor", "virginica")
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def iris_like(path: Path, rows: int = 240) -> Path:
@@ -113,11 +112,6 @@ def test_digits_shows_test_images_and_first_layer_weights(page: Any, live_server
     page.locator("#images-part").wait_for(state="visible")
     page.wait_for_function("document.querySelectorAll('#image-grid figure').length === 36")
     page.wait_for_function("document.querySelectorAll('#first-layer figure').length === 32")
-    page.wait_for_function("window.studio.state.status === 'running'")
-    page.wait_for_timeout(3000)  # mid-training, for the README's picture
-    DOCS.mkdir(exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 1400})
-    page.screenshot(path=str(DOCS / "digits.png"), full_page=True)
     wait_status(page, "finished", timeout=60_000)
     captions = page.locator("#image-grid figcaption").all_inner_texts()
     assert all(text.startswith(("✓", "✗")) for text in captions)
