@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .control import ControlError
@@ -103,10 +104,14 @@ class ControlRelay:
     """The worker side: a thread relaying a run's Redis keys to its `RunControl` and renewing
     its heartbeat until `stop()` (see the module docstring)."""
 
-    def __init__(self, redis: Any, run: Any, owner: str) -> None:
+    def __init__(self, redis: Any, run: Any, owner: str,
+                 ended_elsewhere: Callable[[], tuple[str, str | None] | None] | None = None,
+                 ) -> None:  # fmt: skip
         self.redis = redis
         self.run = run
         self.owner = owner
+        # (status, reason) once the stored run was ended by another process (a watchdog)
+        self.ended_elsewhere = ended_elsewhere
         self._paused = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"relay-{run.id}", daemon=True)
@@ -136,12 +141,26 @@ class ControlRelay:
             try:
                 if time.monotonic() - self._beat >= HEARTBEAT_SECONDS:
                     self.beat()
+                    self._check_ended()
                 self._relay()
                 self._reached = time.monotonic()
             except Exception as error:
                 if time.monotonic() - self._reached >= REDIS_LOST_AFTER:
                     self._lost(error)
                     return
+
+    def _check_ended(self) -> None:
+        """A run ended elsewhere (e.g. judged lost) stops here too, with the same status."""
+        if self.ended_elsewhere is None:
+            return
+        try:
+            ended = self.ended_elsewhere()
+        except Exception:  # the database away: the recorder retries its writes meanwhile
+            log.warning("could not read the stored status of run %s", self.run.id)
+            return
+        if ended is not None:
+            self.run.control.request_stop(0.0)
+            self.run.control.set_status(*ended)
 
     def _lost(self, error: Exception) -> None:
         control = self.run.control

@@ -21,7 +21,10 @@ import os
 import socket
 import time
 import uuid
+from functools import partial
 from typing import Any
+
+from sqlalchemy import update
 
 from .control import ComputeSlots
 from .recorder import Recorder, _Tracked
@@ -29,7 +32,15 @@ from .redis_control import QUEUE, ControlRelay
 from .runner import execute
 from .runs import Run
 from .scaled import claim, end_unfinished
-from .storage import RunStore, StoredDatasets
+from .storage import (
+    UNFINISHED,
+    CheckpointRow,
+    HistoryChunk,
+    RunRow,
+    RunStore,
+    StoredDatasets,
+    _encoded,
+)
 from .uploads import DatasetStore
 from .validation import resolve_task
 
@@ -39,6 +50,36 @@ RECORD_INTERVAL = 0.25  # seconds between two history writes (the web processes 
 VIEW_INTERVAL = 0.5  # the worker's own views (for warnings) at most this often
 CHECKPOINT_SECONDS = 1.0  # the web processes draw the prediction from the latest checkpoint
 NEVER = 1e12  # a stale_after no heartbeat reaches: Redis keys, not row ages, tell lost runs
+
+
+class WorkerStore(RunStore):
+    """The store of a worker: its writes never change a row that has ended already (a watchdog
+    that judged the worker lost, a stop while queued), so such an end is final everywhere."""
+
+    def write(self, batch: list[dict[str, Any]]) -> None:
+        """`RunStore.write`, with each row updated only while the run is unfinished."""
+        with self.session() as session:
+            for item in batch:
+                run_id = item["id"]
+                if item.get("chunk") is not None:
+                    session.add(HistoryChunk(run_id=run_id, **item["chunk"]))
+                if item.get("checkpoint") is not None:
+                    session.merge(CheckpointRow(run_id=run_id, **item["checkpoint"]))
+                if item.get("fields"):
+                    session.execute(
+                        update(RunRow)
+                        .where(RunRow.id == run_id, RunRow.status.in_(UNFINISHED))
+                        .values(**_encoded(item["fields"]))
+                    )
+
+    def ended_as(self, run_id: str) -> tuple[str, str | None] | None:
+        """(status, reason) if the run's row has ended, else None."""
+        summary = self.summary(run_id)
+        if summary is None:
+            return "failed", "the run was deleted"
+        if summary["status"] in UNFINISHED:
+            return None
+        return summary["status"], summary["reason"]
 
 
 class WorkerRecorder(Recorder):
@@ -67,7 +108,7 @@ class WorkerContext:
         # A worker process only trains: its checkpoints (the weights every web process draws the
         # live prediction from) are taken every second instead of every ten.
         runner.CHECKPOINT_SECONDS = CHECKPOINT_SECONDS
-        self.store = RunStore(database_url)  # migrates, one process at a time
+        self.store = WorkerStore(database_url)  # migrates, one process at a time
         self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.datasets = DatasetStore(max_datasets=8, persist=StoredDatasets(self.store))
         self.recorder = WorkerRecorder(self.store)
@@ -94,7 +135,7 @@ class WorkerContext:
         run = self.build(run_id)
         if run is None:
             return "skipped"
-        relay = ControlRelay(self.redis, run, self.owner)
+        relay = ControlRelay(self.redis, run, self.owner, partial(self.store.ended_as, run_id))
         relay.beat()  # alive before it is running: the watchdog never sees one without the other
         if not claim(self.store, run_id, self.owner):
             relay.stop()

@@ -11,8 +11,12 @@ redis-server and PostgreSQL on loopback, `app.cluster`) and for one embedded ``p
    epoch was trained. The training time of epoch e is ``T0 + (e - 1) / 25`` (the pacer's
    schedule), with ``T0 = ended - elapsed`` from the run's stored row (the wall time it started
    running; every process is on this machine's clock).
-2. **Throughput** — 16 unpaced runs (``sin``, 300 epochs, 200 samples) created at once: runs per
-   second, and per worker (embedded: per compute slot, MAX_ACTIVE_RUNS=4 on this machine).
+2. **Throughput** — 16 unpaced runs (``sin``, 2000 epochs, 200 samples) created at once: runs per
+   second, and per worker (embedded: per compute slot, MAX_ACTIVE_RUNS=4).
+
+Scaled mode runs with 2 and then 4 workers (``--workers 2 4``); the embedded server streams with
+8 compute slots (a paced run then never waits for a slot, so ``ended - elapsed`` is its start)
+and measures throughput with the default 4.
 """
 
 from __future__ import annotations
@@ -116,7 +120,7 @@ def streaming(urls: list[str], clients_count: int) -> dict[str, Any]:
 def throughput(urls: list[str], trainers: int) -> dict[str, Any]:
     """16 unpaced runs at once: runs per second, and per trainer (worker or slot)."""
     begun = time.monotonic()
-    config = {"task": "sin", "samples": 200, "epochs": 300}
+    config = {"task": "sin", "samples": 200, "epochs": 2000}
     run_ids = [create(urls[n % len(urls)], {**config, "seed": n}) for n in range(16)]
 
     def all_ended() -> bool:
@@ -129,11 +133,12 @@ def throughput(urls: list[str], trainers: int) -> dict[str, Any]:
                                                                         2)}  # fmt: skip
 
 
-def embedded(database: str) -> subprocess.Popen:
-    """One embedded `python -m app` (training threads in the process)."""
+def embedded(database: str, slots: int) -> subprocess.Popen:
+    """One embedded `python -m app` (training threads in the process, `slots` at once)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", str(port), "--database-url", database],
+        [sys.executable, "-m", "app", "--port", str(port), "--database-url", database,
+         "--max-active-runs", str(slots)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -142,30 +147,49 @@ def embedded(database: str) -> subprocess.Popen:
     return process
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workers", type=int, default=4, help="workers in scaled mode")
-    args = parser.parse_args()
-    postgres = Postgres()
-    try:
-        cluster = Cluster(2, args.workers, database=postgres.url)
-        try:
-            for count in (24, 48):
-                print(f"scaled, {args.workers} workers", streaming(cluster.urls, count), flush=True)
-            print(f"scaled, {args.workers} workers", throughput(cluster.urls, args.workers))
-        finally:
-            cluster.stop()
+def run_embedded() -> None:
+    """The same load on one embedded server: 8 slots for the streaming (no paced run ever waits
+    for a slot, so ``ended - elapsed`` is its start), the default 4 for the throughput."""
+    for slots in (8, 4):
         with tempfile.TemporaryDirectory() as folder:
-            server = embedded(f"sqlite:///{folder}/runs.sqlite3")
+            server = embedded(f"sqlite:///{folder}/runs.sqlite3", slots)
             try:
-                for count in (24, 48):
-                    print("embedded", streaming([server.url], count), flush=True)
-                print("embedded 4 slots", throughput([server.url], 4))
+                if slots == 8:
+                    for count in (24, 48):
+                        print("embedded", streaming([server.url], count), flush=True)
+                else:
+                    print("embedded, 4 slots", throughput([server.url], 4), flush=True)
             finally:
                 server.kill()
                 server.wait()
+
+
+def run_scaled(workers: int) -> None:
+    """The load on two web processes and `workers` workers."""
+    postgres = Postgres()
+    try:
+        cluster = Cluster(2, workers, database=postgres.url)
+        try:
+            for count in (24, 48):
+                print(f"scaled, {workers} workers", streaming(cluster.urls, count), flush=True)
+            print(f"scaled, {workers} workers", throughput(cluster.urls, workers), flush=True)
+        finally:
+            cluster.stop()
     finally:
         postgres.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 4],
+                        help="workers in scaled mode (each count is one round)")  # fmt: skip
+    parser.add_argument("--only", choices=("scaled", "embedded"), default=None)
+    args = parser.parse_args()
+    if args.only != "embedded":
+        for workers in args.workers:
+            run_scaled(workers)
+    if args.only != "scaled":
+        run_embedded()
 
 
 if __name__ == "__main__":

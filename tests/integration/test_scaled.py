@@ -154,6 +154,29 @@ def test_both_web_processes_list_the_same_history(cluster):
     assert history[0] == history[1]
 
 
+def test_a_run_ended_elsewhere_stops_on_its_worker_and_stays_ended(cluster):
+    from redis import Redis
+
+    from app.scaled import end_unfinished
+    from app.storage import RunStore
+
+    web_a, web_b = cluster.urls
+    run_id = create(web_b, **PACED, epochs=5000)
+    wait_status(web_b, run_id, {"running"}, 30)
+    store = RunStore(cluster.database)
+    try:
+        assert end_unfinished(store, run_id, "failed", "worker lost (judged by a watchdog)")
+        alive = Redis.from_url(cluster.redis.url)
+        # the worker notices within a second, stops and removes the run's heartbeat key
+        wait_until(lambda: not alive.exists(alive_key(run_id)), timeout=5, what="the job to end")
+        time.sleep(0.5)
+        summary = store.summary(run_id)
+        assert summary["status"] == "failed" and summary["reason"].startswith("worker lost")
+        assert status(web_a, run_id)["status"] == "failed"
+    finally:
+        store.close()
+
+
 def test_after_a_redis_restart_runs_in_flight_end_and_new_runs_work(cluster):
     web_a, web_b = cluster.urls
     in_flight = create(web_b, **PACED, epochs=150)
