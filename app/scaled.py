@@ -373,6 +373,9 @@ class ScaledRunManager(RunManager):
                 )
             )
         now, ended = time.monotonic(), 0
+        unfinished = {row[0] for row in rows}
+        for run_id in [run_id for run_id in self._missing if run_id not in unfinished]:
+            del self._missing[run_id]  # it ended (its worker removes its key after the end)
         for run_id, status, created in rows:
             if status == "queued":
                 ended += self._lost_job(run_id, created)

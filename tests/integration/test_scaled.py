@@ -89,6 +89,23 @@ def test_a_run_created_on_b_streams_on_a_every_epoch_once_and_one_done(cluster):
         watcher.disconnect()
 
 
+def test_a_slow_client_gets_bigger_chunks_and_still_every_epoch_once(cluster):
+    web_a, web_b = cluster.urls
+    run_id = create(web_a, **PACED, epochs=100)
+    slow, fast = Watcher(web_a, frame_delay=0.8), Watcher(web_b)
+    try:
+        for watcher in (slow, fast):
+            watcher.watch(run_id)
+        for watcher in (slow, fast):
+            assert watcher.wait_done(run_id, timeout=60)["status"] == "finished"
+            assert streamed_epochs(watcher, run_id) == list(range(1, 101))
+            assert len(watcher.of("done", run_id)) == 1
+        assert len(slow.of("frame", run_id)) < len(fast.of("frame", run_id)) / 2
+    finally:
+        slow.disconnect()
+        fast.disconnect()
+
+
 def test_six_runs_at_once_all_finish(cluster):
     urls = cluster.urls
     ids = [create(urls[n % 2], task="sin", samples=200, epochs=150, seed=n) for n in range(6)]
