@@ -44,6 +44,12 @@ log = logging.getLogger(__name__)
 
 MAX_SNAPSHOT_POINTS = 20_000  # a longer history is thinned to every k-th epoch in a snapshot
 ENDED_SNAPSHOTS_KEPT = 4  # encoded snapshots of ended runs kept for the next watcher
+# frames one run sends per second across its watchers: 20 each up to 15 watchers, then fewer
+# each (60 watchers: 5 a second each), so a crowd does not take the interpreter from training
+MAX_RUN_FRAMES = 300
+# looks inside (the largest part of a frame) one run sends per second across its watchers: each
+# gets the latest at most every INSIDE_INTERVAL s, or fewer with many watchers
+INSIDE_INTERVAL, MAX_RUN_INSIDES = 0.1, 30
 
 
 def to_json(value: Any) -> str:
@@ -78,6 +84,9 @@ class Client:
     sent_position: int | None = None  # place in the queue it was last told
     sent_layout: int = 0  # the run's layout its snapshot had (a new one needs a new snapshot)
     sent_progress: dict | None = None  # the epoch's progress it was last told
+    sent_at: float = 0.0  # monotonic time of its last frame
+    sent_inside: int = 0  # the run's inside version it last got
+    inside_at: float = 0.0  # monotonic time it last got one
     ready: bool = False  # its snapshot went out: frames may follow
     awaiting_since: float | None = None  # monotonic time of the unacknowledged frame
     frame_token: int = 0
@@ -97,6 +106,7 @@ class Broadcaster:
         self._runs: dict[str, Run] = {}
         self._thread: Any = None
         self._shared: dict[str, tuple[int, str]] = {}  # run id -> (view version, JSON members)
+        self._inside: dict[str, tuple[int, str]] = {}  # run id -> (inside version, JSON member)
         self._in_flight: set[tuple[str, str]] = set()  # (sid, run id): snapshot not acked yet
         self._again: set[tuple[str, str]] = set()  # watched again while in flight
         self._ended: OrderedDict[str, str] = OrderedDict()  # run id -> ended run's snapshot
@@ -200,6 +210,17 @@ class Broadcaster:
         self._shared[run.id] = (version, text)
         return text
 
+    def _inside_text(self, run: Run, version: int) -> str:
+        """``,"inside":{...}`` of the run's latest look inside, encoded once per version."""
+        cached = self._inside.get(run.id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with run.lock:
+            inside, version = run.inside, run.inside_version
+        text = "," + to_json({"inside": inside_json(inside)})[1:-1]
+        self._inside[run.id] = (version, text)
+        return text
+
     # ----------------------------------------------------------------- the thread
 
     def _ensure_thread(self) -> None:
@@ -215,6 +236,7 @@ class Broadcaster:
                         del self._watchers[run_id]
                         self._runs.pop(run_id, None)
                         self._shared.pop(run_id, None)
+                        self._inside.pop(run_id, None)
                     work = [
                         (self._runs[run_id], list(clients.values()))
                         for run_id, clients in self._watchers.items()
@@ -224,6 +246,7 @@ class Broadcaster:
                         self._watchers.clear()
                         self._runs.clear()
                         self._shared.clear()
+                        self._inside.clear()
                         return
                 for run, clients in work:
                     self._tick(run, clients)
@@ -233,12 +256,14 @@ class Broadcaster:
             with self._lock:
                 self._thread = None
 
-    def _due(self, client: Client, now: float, news: tuple) -> bool:
-        """True if `client` is ready, not waiting for an ack and has news (or the run ended)."""
+    def _due(self, client: Client, now: float, news: tuple, interval: float) -> bool:
+        """True if `client` is ready, not waiting for an ack, got its last frame at least
+        `interval` s ago and has news (or the run ended)."""
         if not client.ready:  # its snapshot is on the way; served on a later tick
             return False
         since = client.awaiting_since
         waiting = since is not None and now - since < self.ack_timeout
+        waiting = waiting or now - client.sent_at < interval
         current = (
             client.sent_epoch, client.sent_status, client.sent_view, client.sent_position,
             client.sent_progress,
@@ -250,6 +275,7 @@ class Broadcaster:
         with run.lock:
             status, epoch = run.control.status, run.epoch
             version, progress = run.view_version, run.progress
+            inside_version = run.inside_version if run.inside is not None else 0
         final = status in TERMINAL
         position = run.queue_position()
         now = time.monotonic()
@@ -257,7 +283,9 @@ class Broadcaster:
             client.ready = False  # its new snapshot replaces it
             self.watch(run, client.sid)
         news = (epoch, status, version, position, progress)  # progress: frames inside long epochs
-        due = [c for c in clients if self._due(c, now, news)]
+        # a run sends at most MAX_RUN_FRAMES frames a second in all: its watchers share them
+        interval = max(self.frame_interval, len(clients) / MAX_RUN_FRAMES) - self.frame_interval / 2
+        due = [c for c in clients if self._due(c, now, news, interval)]
         if not due:
             return
         common = {
@@ -271,14 +299,21 @@ class Broadcaster:
             "warnings": run.warnings,
         }
         shared = self._shared_text(run, version)
-        frames: dict[int, str] = {}  # history start -> the frame's JSON, shared by its clients
+        inside_every = max(INSIDE_INTERVAL, len(clients) / MAX_RUN_INSIDES)
+        frames: dict[tuple[int, bool], str] = {}  # (history start, inside?) -> the frame's JSON
         for client in due:
             start = min(client.sent_epoch, epoch)
-            if start not in frames:
+            inside = client.sent_inside != inside_version and (
+                final or now - client.inside_at >= inside_every
+            )
+            if (start, inside) not in frames:
                 head = to_json({**common, "history": run.history_json(start, epoch)})
-                frames[start] = f"{head[:-1]},{shared}}}"
+                extra = self._inside_text(run, inside_version) if inside else ""
+                frames[start, inside] = f"{head[:-1]},{shared}{extra}}}"
+            if inside:
+                client.sent_inside, client.inside_at = inside_version, now
             client.sent_position, client.sent_progress = position, progress
-            if not self._send_frame(client, frames[start], epoch, status, version, now):
+            if not self._send_frame(client, frames[start, inside], epoch, status, version, now):
                 self._let_go(run.id, client)
                 continue
             if final:
@@ -296,12 +331,13 @@ class Broadcaster:
                 self._watchers.pop(run_id, None)
                 self._runs.pop(run_id, None)
                 self._shared.pop(run_id, None)
+                self._inside.pop(run_id, None)
 
     def _send_frame(self, client: Client, text: str, epoch: int, status: str, view: int,
                     now: float) -> bool:  # fmt: skip
         client.sent_epoch, client.sent_status, client.sent_view = epoch, status, view
         client.frame_token += 1
-        client.awaiting_since = now
+        client.awaiting_since = client.sent_at = now
         token = client.frame_token
 
         def acknowledged(*_args: Any) -> None:
@@ -328,11 +364,11 @@ def snapshot_of(run: Run, client: Client | None = None) -> tuple[dict[str, Any],
     with run.lock:
         status, epoch = run.control.status, run.epoch
         view, version, progress = run.view, run.view_version, run.progress
-        layout = run.layout
+        layout, inside, inside_version = run.layout, run.inside, run.inside_version
     history, every = snapshot_history(run, epoch)  # epochs are only ever appended
     if client is not None:
         client.sent_epoch, client.sent_status, client.sent_view = epoch, status, version
-        client.sent_layout = layout
+        client.sent_layout, client.sent_inside = layout, inside_version
     snapshot = {
         "run_id": run.id,
         "status": status,
@@ -352,7 +388,7 @@ def snapshot_of(run: Run, client: Client | None = None) -> tuple[dict[str, Any],
     if payloads is not None:
         snapshot["target"] = payloads.target_json()
         snapshot["data"] = payloads.data_json()
-        snapshot["inside"] = inside_json(run.inside)  # the latest, even if this view has none
+        snapshot["inside"] = inside_json(inside)  # the latest, even if this view has none
         if run.task.image_shape is not None:
             snapshot["images"] = payloads.images_json()
     else:  # its data cannot be built: the run fails as it starts

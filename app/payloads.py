@@ -146,8 +146,8 @@ class RunPayloads:
 
     def view_json(self, view: View | None) -> dict[str, Any]:
         """Everything a frame says of a view: ``prediction``, ``network``; for classification
-        ``misclassified``, ``test_predicted``, ``confusion``; ``first_layer`` for image tasks;
-        and ``inside`` when the view looked inside (frames leave it out otherwise)."""
+        ``misclassified``, ``test_predicted``, ``confusion``; ``first_layer`` for image tasks.
+        (The look inside goes separately: see `app.broadcast`.)"""
         prediction = view.prediction if view is not None else None
         parts = {
             "prediction": self.grid_json(prediction),
@@ -159,8 +159,6 @@ class RunPayloads:
             parts["test_predicted"] = self.regression_test_json(view)
         if self._images is not None:
             parts["first_layer"] = self.first_layer_json(view)
-        if view is not None and view.inside is not None:
-            parts["inside"] = inside_json(view.inside)
         return parts
 
     def network_json(self, weights: list[np.ndarray] | None) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class Run:
         self._build_lock = threading.Lock()
         self.view: View | None = None  # replaced, never mutated
         self.inside: Inside | None = None  # the latest look inside (views may come without)
+        self.inside_version = 0  # bumped with every new look inside
         self.view_version = 0
         self.progress: dict[str, int] | None = None  # the epoch in progress
         self.layout = 0  # bumped when the plotted grid changes: watchers need a new snapshot
@@ -125,7 +126,7 @@ class Run:
         with self.lock:
             self.history = History(self.epochs, self.classification, session.history_columns())
             self.view, self.view_version = view, self.view_version + 1
-            self.inside = view.inside
+            self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.progress = session.progress()
 
     def relayout(self, session: TrainingSession, view: View) -> None:
@@ -137,7 +138,7 @@ class Run:
             self.config["domain"] = session.data.domain
             self.view, self.view_version = view, self.view_version + 1
             if view.inside is not None:
-                self.inside = view.inside
+                self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.layout += 1
 
     def add_epoch(self, record: dict[str, Any]) -> None:
@@ -152,7 +153,7 @@ class Run:
             if view is not None:
                 self.view, self.view_version = view, self.view_version + 1
                 if view.inside is not None:
-                    self.inside = view.inside
+                    self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.progress = progress
 
     def ended(self) -> None:

@@ -20,6 +20,7 @@ numbers are not mixed with the clients'.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 import socketio  # noqa: E402
+import websocket  # noqa: E402  (websocket-client, a python-socketio client dependency)
 
 import network as nn  # noqa: E402
 from app.tasks import TASKS, build_data  # noqa: E402
@@ -124,6 +126,55 @@ class Watcher:
             close = ws.close
             ws.close = lambda *args, **kwargs: close(timeout=0.2)
         self.client.disconnect()
+
+
+class RawWatcher:
+    """A light watcher for the many-watchers measure: Engine.IO/Socket.IO by hand over one
+    websocket, acknowledging frames from their packet header without decoding their JSON, so 60
+    of them in this process do not starve the server of CPU (python-socketio clients decode
+    every frame: at 60 of them that is a core's worth of JSON on this 2-core machine)."""
+
+    def __init__(self, url: str, run_id: str) -> None:
+        self.frames = 0
+        self.done = threading.Event()
+        self.ws = websocket.create_connection(
+            url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", timeout=10
+        )
+        self.ws.recv()  # Engine.IO open
+        self.ws.send("40")
+        self.ws.recv()  # Socket.IO connected
+        self.ws.send("42" + json.dumps(["watch", {"run_id": run_id}]))
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            while not self.done.is_set():
+                message = self.ws.recv()
+                if message == "2":
+                    self.ws.send("3")  # pong
+                elif message.startswith("42"):
+                    self._event(message)
+        except (websocket.WebSocketException, OSError):
+            self.done.set()
+
+    def _event(self, message: str) -> None:
+        bracket = message.index("[")
+        ack = message[2:bracket]
+        head = message[bracket : bracket + 12]
+        if ack:
+            self.ws.send(f"43{ack}[]")
+        if head.startswith('["frame"'):
+            self.frames += 1
+        elif head.startswith('["done"'):
+            self.done.set()
+
+    def close(self) -> None:
+        self.done.set()
+        try:
+            self.ws.close(timeout=0.2)
+        except (websocket.WebSocketException, OSError):
+            pass
 
 
 def train_alone(config: dict[str, Any]) -> float:
@@ -257,15 +308,15 @@ def epochs_per_second(server: Server, run_id: str, seconds: float) -> float:
     return (last["epoch"] - first["epoch"]) / max(last["elapsed"] - first["elapsed"], 1e-9)
 
 
-def many_watchers(seconds: float) -> None:
+def many_watchers(seconds: float, *server_args: str) -> None:
     print(f"\nOne run, many watchers: {WATCHED_CONFIG}, epochs/s over {seconds:g} s with every "
           "watcher connected (target at 60: >= 70 % of solo)")  # fmt: skip
-    server = Server()
+    server = Server(4, *server_args)
     try:
         solo = None
         for count in WATCHER_COUNTS:
             run_id = server.start_run(WATCHED_CONFIG)
-            clients = [Watcher(server.url, run_id) for _ in range(count)]
+            clients = [RawWatcher(server.url, run_id) for _ in range(count)]
             deadline = time.monotonic() + 30
             while any(client.frames == 0 for client in clients) and time.monotonic() < deadline:
                 time.sleep(0.05)

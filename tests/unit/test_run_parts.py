@@ -325,3 +325,34 @@ def test_a_pause_during_a_pacing_wait_needs_no_free_slot():
     for thread in threads:
         thread.join(5)
     assert slots.in_use == 0
+
+
+def test_a_crowd_of_watchers_shares_the_runs_frames_and_looks_inside():
+    config, task = config_of(task="saddle", hidden=[8], samples=200, epochs=100_000)
+    run = Run("crowd", task, config)
+    slots = ComputeSlots(1)
+    slots.request(run.id, lambda: None)
+    thread = threading.Thread(target=execute, args=(run, slots, 0.05, 0.1), daemon=True)
+    thread.start()  # looks inside every 0.1 s
+    _wait_for(lambda: run.inside is not None and run.epoch > 0)
+    socketio = FakeSocketIO()
+    broadcaster = Broadcaster(socketio, frame_interval=0.02)
+    watchers = [f"watcher-{k}" for k in range(60)]
+    started = time.monotonic()
+    for sid in watchers:
+        broadcaster.watch(run, sid)
+    time.sleep(2.0)
+    run.control.request_stop(wait=2.0)
+    thread.join(5)
+    _wait_for(lambda: all("done" in socketio.events(sid) for sid in watchers))
+    seconds = time.monotonic() - started
+    with socketio.lock:
+        frames = [data for event, _to, data in socketio.emitted if event == "frame"]
+    per_watcher = len(frames) / len(watchers)
+    # at most MAX_RUN_FRAMES (300) a second in all: 5 a second each (+ the final one)
+    assert per_watcher <= seconds * 300 / 60 + 2, (per_watcher, seconds)
+    assert per_watcher < seconds * 20 / 2  # far fewer than the 20 a second one watcher gets
+    with_inside = sum("inside" in frame for frame in frames) / len(watchers)
+    # at most MAX_RUN_INSIDES (30) looks inside a second in all, but each watcher gets some
+    assert 1 <= with_inside <= seconds * 30 / 60 + 2, (with_inside, seconds)
+    broadcaster.disconnect("none")
