@@ -92,6 +92,42 @@ class Client:
     frame_token: int = 0
 
 
+class FrameParts:
+    """The parts of a run's frames shared by all its watchers, each encoded once: the view
+    (per view version) and the look inside (per inside version)."""
+
+    def __init__(self) -> None:
+        self._view: dict[str, tuple[int, str]] = {}  # run id -> (view version, JSON members)
+        self._inside: dict[str, tuple[int, str]] = {}  # run id -> (inside version, JSON member)
+
+    def view_text(self, run: Run, version: int) -> str:
+        """The view parts of the run's frames as JSON members (no braces)."""
+        cached = self._view.get(run.id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with run.lock:
+            payloads, view, version = run.payloads, run.view, run.view_version
+        text = to_json(view_parts(run, payloads, view))[1:-1]
+        self._view[run.id] = (version, text)
+        return text
+
+    def inside_text(self, run: Run, version: int) -> str:
+        """``,"inside":{...}`` of the run's latest look inside."""
+        cached = self._inside.get(run.id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with run.lock:
+            inside, version = run.inside, run.inside_version
+        text = "," + to_json({"inside": inside_json(inside)})[1:-1]
+        self._inside[run.id] = (version, text)
+        return text
+
+    def forget(self, run_id: str) -> None:
+        """Drop a run's cached parts (nobody watches it any more)."""
+        self._view.pop(run_id, None)
+        self._inside.pop(run_id, None)
+
+
 class Broadcaster:
     """Streams runs to the clients that watch them; see the module docstring."""
 
@@ -105,8 +141,7 @@ class Broadcaster:
         self._watchers: dict[str, dict[str, Client]] = {}  # run id -> sid -> client
         self._runs: dict[str, Run] = {}
         self._thread: Any = None
-        self._shared: dict[str, tuple[int, str]] = {}  # run id -> (view version, JSON members)
-        self._inside: dict[str, tuple[int, str]] = {}  # run id -> (inside version, JSON member)
+        self._parts = FrameParts()
         self._in_flight: set[tuple[str, str]] = set()  # (sid, run id): snapshot not acked yet
         self._again: set[tuple[str, str]] = set()  # watched again while in flight
         self._ended: OrderedDict[str, str] = OrderedDict()  # run id -> ended run's snapshot
@@ -199,28 +234,6 @@ class Broadcaster:
                     self._ended.popitem(last=False)
         return text, ended
 
-    def _shared_text(self, run: Run, version: int) -> str:
-        """The view parts of the run's frames as JSON members, encoded once per view."""
-        cached = self._shared.get(run.id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        with run.lock:
-            payloads, view, version = run.payloads, run.view, run.view_version
-        text = to_json(view_parts(run, payloads, view))[1:-1]
-        self._shared[run.id] = (version, text)
-        return text
-
-    def _inside_text(self, run: Run, version: int) -> str:
-        """``,"inside":{...}`` of the run's latest look inside, encoded once per version."""
-        cached = self._inside.get(run.id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        with run.lock:
-            inside, version = run.inside, run.inside_version
-        text = "," + to_json({"inside": inside_json(inside)})[1:-1]
-        self._inside[run.id] = (version, text)
-        return text
-
     # ----------------------------------------------------------------- the thread
 
     def _ensure_thread(self) -> None:
@@ -235,8 +248,7 @@ class Broadcaster:
                     for run_id in [key for key, clients in self._watchers.items() if not clients]:
                         del self._watchers[run_id]
                         self._runs.pop(run_id, None)
-                        self._shared.pop(run_id, None)
-                        self._inside.pop(run_id, None)
+                        self._parts.forget(run_id)
                     work = [
                         (self._runs[run_id], list(clients.values()))
                         for run_id, clients in self._watchers.items()
@@ -245,8 +257,7 @@ class Broadcaster:
                         self._thread = None
                         self._watchers.clear()
                         self._runs.clear()
-                        self._shared.clear()
-                        self._inside.clear()
+                        self._parts = FrameParts()
                         return
                 for run, clients in work:
                     self._tick(run, clients)
@@ -298,7 +309,7 @@ class Broadcaster:
             "queue_position": position,
             "warnings": run.warnings,
         }
-        shared = self._shared_text(run, version)
+        shared = self._parts.view_text(run, version)
         inside_every = max(INSIDE_INTERVAL, len(clients) / MAX_RUN_INSIDES)
         frames: dict[tuple[int, bool], str] = {}  # (history start, inside?) -> the frame's JSON
         for client in due:
@@ -308,7 +319,7 @@ class Broadcaster:
             )
             if (start, inside) not in frames:
                 head = to_json({**common, "history": run.history_json(start, epoch)})
-                extra = self._inside_text(run, inside_version) if inside else ""
+                extra = self._parts.inside_text(run, inside_version) if inside else ""
                 frames[start, inside] = f"{head[:-1]},{shared}{extra}}}"
             if inside:
                 client.sent_inside, client.inside_at = inside_version, now
@@ -330,8 +341,7 @@ class Broadcaster:
             if not clients:
                 self._watchers.pop(run_id, None)
                 self._runs.pop(run_id, None)
-                self._shared.pop(run_id, None)
-                self._inside.pop(run_id, None)
+                self._parts.forget(run_id)
 
     def _send_frame(self, client: Client, text: str, epoch: int, status: str, view: int,
                     now: float) -> bool:  # fmt: skip
