@@ -35,9 +35,10 @@ def loss_warnings(train_loss: np.ndarray, epochs: int, regression: bool) -> list
             f"the loss is {last / first:.0f}× above where it started: lower the learning rate"
         )
     elif regression and done >= 0.2 * epochs and last >= 1.0:
+        than = "no better than" if last < 1.5 else f"{last:.3g}× worse than"
         found.append(
-            f"the loss is {last:.3g} on standardised targets, no better than predicting the "
-            "mean (1.0): lower the learning rate or give the network more neurons"
+            f"the loss is {last:.3g} on standardised targets, {than} predicting the mean "
+            "(1.0): lower the learning rate or give the network more neurons"
         )
     recent = int(np.ceil(PLATEAU_SHARE * done))
     earlier_best = float(np.min(train_loss[:-recent])) if recent < done else first

@@ -239,7 +239,7 @@ function updateTrainButton() {
 const socket = new RunSocket({
   onSnapshot, onFrame, onDone,
   onError: (payload) => {
-    status.setBanner("run", "failed", `The server does not know run ${payload.run_id} (runs are forgotten when the server restarts). Press Train to start a new one.`);
+    status.setBanner("run", "failed", `The server has no run ${payload.run_id} (deleted, or stored in another database). Press Train to start a new one.`);
     detach({ keepDrawing: state.haveSnapshot });
     syncUrl();
     loop.request();

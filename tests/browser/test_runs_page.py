@@ -148,3 +148,13 @@ def test_an_interrupted_run_offers_to_continue_from_its_saved_weights(page, live
     new_id = page.url.split("run=")[1].split("&")[0]
     continued = get_json(live_server, "/api/runs")
     assert {run["id"]: run["continued_from"] for run in continued}[new_id] == run_id
+
+
+@pytest.mark.parametrize("width", [1024, 1400])
+def test_the_runs_table_scrolls_inside_its_panel_not_the_page(page, live_server, width):
+    finished_runs(live_server, {"task": "sin", "hidden": [64, 64, 64, 64]})
+    page.set_viewport_size({"width": width, "height": 900})
+    open_runs(page, 1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    wrap = page.locator(".runs-table-wrap").bounding_box()
+    assert wrap["x"] + wrap["width"] <= width

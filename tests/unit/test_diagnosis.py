@@ -95,3 +95,8 @@ def test_live_changes_reach_the_optimizer_the_schedule_and_the_batch_size():
     assert session.optimizer.momentum == 0.3 and session.trainer.batch_size == 5
     record = session.record(session.advance())
     assert (record["batch_size"], record["l1"], record["momentum"]) == (5, 0.01, 0.3)
+
+
+def test_a_regression_far_worse_than_the_mean_says_how_much():
+    (warning,) = [w for w in loss_warnings(np.full(50, 16.1), 50, regression=True) if "mean" in w]
+    assert "16.1× worse than predicting the mean" in warning
