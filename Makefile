@@ -36,6 +36,7 @@ lint: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/streaming.py
+	$(PY) benchmarks/storage.py
 	$(PY) benchmarks/browser.py
 
 clean:
