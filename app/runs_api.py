@@ -122,7 +122,12 @@ def _history_of(run: Run) -> tuple[list[str], list]:
         names = list(run.history.names)
         columns = run.history.copy(0, length)
     recorder = _manager().recorder
-    if recorder is not None:
+    stored = recorder.store.summary(run.id) if recorder is not None and run.control.ended else None
+    if stored is not None and stored["status"] in TERMINAL:
+        # an ended run's training seconds as stored (its final state is written), so that every
+        # server exports the same numbers
+        seconds = recorder.store.history(run.id, names).seconds
+    elif recorder is not None:
         seconds = recorder.seconds(run, length)
     else:
         from .storage import interpolate_seconds

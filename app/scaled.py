@@ -318,7 +318,7 @@ class ScaledRunManager(RunManager):
             config = dict(run.config)
         self.controls.change(run.id, changes)
         self.store.update_run(run.id, config=config)
-        return run.config
+        return config  # not run.config: the sync thread may swap in the stored copy meanwhile
 
     def stop(self, run: Run) -> str:
         """A queued run ends at once (its job is cancelled); a training one on its worker."""

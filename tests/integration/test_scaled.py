@@ -117,6 +117,13 @@ def test_six_runs_at_once_all_finish(cluster):
 def test_pause_step_and_live_changes_reach_the_worker(cluster):
     web_a, web_b = cluster.urls
     run_id = create(web_b, **PACED, epochs=2000)
+    try:
+        _pause_step_change_resume(web_a, web_b, run_id)
+    finally:  # a failure must not leave the run on a worker for the next tests
+        requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30)
+
+
+def _pause_step_change_resume(web_a: str, web_b: str, run_id: str) -> None:
     wait_until(lambda: status(web_a, run_id)["epoch"] >= 3, timeout=30, what="epochs")
     paused = requests.post(f"{web_a}/api/runs/{run_id}/pause", timeout=30).json()
     assert paused["status"] == "paused"
@@ -131,8 +138,7 @@ def test_pause_step_and_live_changes_reach_the_worker(cluster):
         "running", "queued"
     }  # fmt: skip
     wait_until(lambda: status(web_b, run_id)["epoch"] > epoch + 4, timeout=20, what="resumed")
-    assert status(web_b, run_id)["config"]["lr"] == 0.003
-    requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30)
+    wait_until(lambda: status(web_b, run_id)["config"]["lr"] == 0.003, timeout=10, what="lr")
 
 
 def test_stop_through_a_stops_the_worker_within_2_5_s(cluster):
