@@ -302,10 +302,11 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return digits.data.astype(np.float32), digits.target.astype(np.int64)
 
 
-def sample_digits(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`n` digits (all 1,797 when n is that or more; else a seeded subset), pixels plus
-    Gaussian noise of std `noise` (in pixel units, 0–16)."""
-    X, y = _digits()
+def subset_with_noise(
+    X: np.ndarray, y: np.ndarray, n: int, noise: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`n` rows of an image set (all of them when n is that many or more; else a seeded subset
+    in their order), pixels plus Gaussian noise of std `noise` (in pixel units)."""
     rng = np.random.default_rng(seed)
     if n < len(X):
         rows = np.sort(rng.choice(len(X), size=n, replace=False))
@@ -313,6 +314,11 @@ def sample_digits(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarr
     if noise:
         X = X + rng.normal(0.0, noise, X.shape).astype(np.float32)
     return X, y
+
+
+def sample_digits(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` of the 1,797 digits (see `subset_with_noise`; pixels 0–16)."""
+    return subset_with_noise(*_digits(), n, noise, seed)
 
 
 DIGITS = Task(
@@ -397,14 +403,7 @@ def mnist_task(folder: str | Path) -> Task:
     folder = str(Path(folder).resolve())
 
     def sample(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        X, y = _mnist(folder)
-        rng = np.random.default_rng(seed)
-        if n < len(X):
-            rows = np.sort(rng.choice(len(X), size=n, replace=False))
-            X, y = X[rows], y[rows]
-        if noise:
-            X = X + rng.normal(0.0, noise, X.shape).astype(np.float32)
-        return X, y
+        return subset_with_noise(*_mnist(folder), n, noise, seed)
 
     centre = MNIST_SIDE // 2
     return Task(
