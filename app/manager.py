@@ -183,6 +183,14 @@ class RunManager:
         """Live changes of a run's steerable fields (`validation.validate_changes`): the config
         shows them at once, training uses them from the next mini-batch. Raises `ConfigError`
         for bad fields, `ControlError` once the run has ended."""
+        changes, config = self._accept_changes(run, body)
+        run.control.post_changes(changes)
+        return config
+
+    @staticmethod
+    def _accept_changes(run: Run, body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Validated live changes, written into the run's config: (changes, a copy of the
+        config). Raises `ConfigError` for bad fields, `ControlError` once the run has ended."""
         changes = validate_changes(body, run.config)
         if message := slice_error(changes.get("slice_features"), run.task):
             raise ConfigError({"slice_features": message})
@@ -190,8 +198,7 @@ class RunManager:
             if run.control.ended:
                 raise ControlError(f"run already {run.control.status}")
             run.config.update(changes)
-        run.control.post_changes(changes)
-        return run.config
+            return changes, dict(run.config)
 
     def stop(self, run: Run) -> str:
         """End the run as ``stopped`` within one slice; a queued run ends at once."""

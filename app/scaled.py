@@ -45,7 +45,6 @@ from .storage import (
 )
 from .stored_runs import StoredRun
 from .tasks import TASKS, Task, settle_config
-from .validation import ConfigError, slice_error, validate_changes
 
 log = logging.getLogger(__name__)
 
@@ -308,14 +307,7 @@ class ScaledRunManager(RunManager):
 
     def change(self, run: Run, body: Any) -> dict[str, Any]:
         """Live changes: validated here, stored in the config, applied by the worker."""
-        changes = validate_changes(body, run.config)
-        if message := slice_error(changes.get("slice_features"), run.task):
-            raise ConfigError({"slice_features": message})
-        with run.lock:
-            if run.control.ended:
-                raise ControlError(f"run already {run.control.status}")
-            run.config.update(changes)
-            config = dict(run.config)
+        changes, config = self._accept_changes(run, body)
         self.controls.change(run.id, changes)
         self.store.update_run(run.id, config=config)
         return config  # not run.config: the sync thread may swap in the stored copy meanwhile
