@@ -16,7 +16,12 @@ const CLASS_COLOURS_LIGHT = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E0
 const CLASS_COLOURS_DARK = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2",
   "#F0E442", "#FFFFFF"];
 
-const darkQuery = window.matchMedia("(prefers-color-scheme: dark)");
+const DARK = "(prefers-color-scheme: dark)";
+// Two lists on purpose: Chromium updates a MediaQueryList's remembered state whenever its
+// `matches` is read, and then fires no "change" for it. `palette()` reads `darkQuery` while
+// drawing, which could swallow a switch made between two frames; `changeQuery` is only listened to.
+const darkQuery = window.matchMedia(DARK);
+const changeQuery = window.matchMedia(DARK);
 
 /** The palette for the current colour scheme. */
 export function palette() {
@@ -44,7 +49,7 @@ export function palette() {
 
 /** Calls fn() whenever the system switches between light and dark. */
 export function onThemeChange(fn) {
-  darkQuery.addEventListener("change", fn);
+  changeQuery.addEventListener("change", fn);
 }
 
 function axis(p, title) {
