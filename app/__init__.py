@@ -161,6 +161,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
+    from . import relay
     from .api import api
     from .pages import pages
     from .runs_api import runs_api
@@ -187,6 +188,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ping_interval=float(app.config["PING_INTERVAL"]),
         ping_timeout=float(app.config["PING_TIMEOUT"]),
         max_http_buffer_size=int(app.config["MAX_SOCKET_MESSAGE"]),
+        **relay.socketio_options(app.config),  # scaled mode: the workers' stream, app/relay.py
     )
     redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL") or None
     store, recorder = _storage(app) if redis_url is None else _scaled_storage(app)

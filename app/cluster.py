@@ -111,9 +111,12 @@ class Postgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _spawn(args: list[str], log_path: Path | None) -> subprocess.Popen:
+def _spawn(args: list[str], log_path: Path | None,
+           env: dict[str, str] | None = None) -> subprocess.Popen:  # fmt: skip
     output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=output, stderr=output)
+    environment = {**os.environ, **env} if env else None
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=output, stderr=output,
+                            env=environment)  # fmt: skip
 
 
 class Cluster:
@@ -143,14 +146,17 @@ class Cluster:
     def _log(self, name: str) -> Path | None:
         return None if self.log_dir is None else self.log_dir / f"{name}.log"
 
-    def start_web(self, number: int = 0, extra: tuple[str, ...] = (), wait: bool = True) -> str:
-        """One more web process; returns its URL (once it answers, if `wait`)."""
+    def start_web(self, number: int = 0, extra: tuple[str, ...] = (), wait: bool = True,
+                  env: dict[str, str] | None = None) -> str:  # fmt: skip
+        """One more web process (`env`: more environment variables, e.g.
+        ``STUDIO_DB_SYNC_SECONDS``); returns its URL (once it answers, if `wait`)."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         process = _spawn(
             ["-m", "app", "--port", str(port), "--redis-url", self.redis.url,
              "--database-url", self.database, *extra],  # fmt: skip
             self._log(f"web{number}"),
+            env,
         )
         self.webs.append((url, process))
         if wait:

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -31,7 +32,10 @@ from sqlalchemy import func, select, update
 
 from .control import TERMINAL, ControlError
 from .manager import CONTROL_WAIT, RunManager, TooManyRuns
+from .payloads import RunPayloads
 from .redis_control import QUEUE, RedisControls
+from .relay import EncodedView, RelayedPayloads, RelayManager, decode_inside, decode_rows
+from .relay import ended as relay_ended
 from .runs import Run
 from .session import TrainingSession
 from .storage import (
@@ -44,11 +48,14 @@ from .storage import (
     interpolate_seconds,
 )
 from .stored_runs import StoredRun
-from .tasks import TASKS, Task, settle_config
+from .tasks import TASKS, Task, build_data, settle_config
 
 log = logging.getLogger(__name__)
 
-SYNC_SECONDS = 0.2  # the served runs are read back from the database this often
+# the served runs are read back from the database this often (live data comes by the relay)
+DB_SYNC_SECONDS = float(os.environ.get("STUDIO_DB_SYNC_SECONDS") or 1.0)
+TICK_SECONDS = 0.1  # the sync thread wakes this often (catch-ups asked for by the relay)
+RELAY_LIVE = 2.0  # a run whose last relay message is younger than this is fed by the relay
 WATCHDOG_SECONDS = 1.0
 LAPSE_CONFIRM = 2.0  # a heartbeat key missing this long after it was first seen missing
 QUEUED_GRACE = 10.0  # a queued run younger than this is never judged lost
@@ -93,17 +100,100 @@ def unfinished_count(store: RunStore) -> int:
 
 
 class RemoteRun(StoredRun):
-    """A run trained elsewhere, kept up to date from the database by `sync`."""
+    """A run trained elsewhere: fed by the worker's relay messages (`relayed`) and kept true to
+    the database by `sync` (the catch-up, and the only source of its end)."""
 
     def __init__(self, summary: dict[str, Any], task: Any, history: Any, checkpoint: Any) -> None:
         super().__init__(summary, task, history, checkpoint)
-        self.marks: list[tuple[int, float]] = []
+        self.marks: list[tuple[int, float]] = [(history.length, float(summary["elapsed"] or 0))]
         self.checkpoint_mark: tuple[int, float] | None = None
+        self.relayed_at: float | None = None  # monotonic time of the last relay message taken
+        self.end_relayed = False  # the relay said it ended: read the database until it agrees
         self._view_session: TrainingSession | None = None
+
+    @property
+    def seconds(self) -> np.ndarray:
+        """Training seconds at the end of each epoch (the stored ones once the run ended)."""
+        if self._seconds is None or len(self._seconds) < self.history.length:
+            self._seconds = interpolate_seconds(self.marks, self.history.length)
+        return self._seconds
+
+    @seconds.setter
+    def seconds(self, value: np.ndarray | None) -> None:
+        self._seconds = value
+
+    def relay_live(self) -> bool:
+        """True while relay messages come in (they, not checkpoints, bring the view)."""
+        return self.relayed_at is not None and time.monotonic() - self.relayed_at < RELAY_LIVE
+
+    # ------------------------------------------------------------------ the relay
+
+    def relayed(self, message: dict[str, Any]) -> bool:
+        """Take one relay message (the relay thread); True if the database should be read now:
+        its rows left a gap, or it says the run ended (which only the database confirms)."""
+        with self.lock:
+            control = self.control
+            if control.ended:
+                return False
+            self.relayed_at = time.monotonic()
+            gap = self._put_relayed_rows(message)
+            if message.get("view") is not None:
+                self.view, self.view_version = EncodedView(message["view"]), self.view_version + 1
+            if message.get("inside") is not None:
+                self.inside = decode_inside(message["inside"])
+                self.inside_version += 1
+            self.progress = message.get("progress")
+            self.warnings = message.get("warnings") or []
+            control._elapsed_before = max(control._elapsed_before, float(message["elapsed"]))  # noqa: SLF001
+            if relay_ended(message):
+                self.end_relayed = True
+                return True
+            if (message["status"], message["reason"]) != (control.status, control.reason):
+                control.status, control.reason = message["status"], message["reason"]
+                control.changed.notify_all()
+            return gap
+
+    def _put_relayed_rows(self, message: dict[str, Any]) -> bool:
+        """Append the message's rows that are new and contiguous; True on a gap."""
+        names, start = message["names"], int(message["start"])
+        if names != self.history.names:
+            if self.history.length:
+                return False  # not this run's columns: the database has the rows
+            self._reset_columns(names)
+        if start > self.history.length:
+            return True
+        rows = decode_rows(message["rows"], names)
+        self._put_rows(start, rows, len(rows[names[0]]) if names else 0)
+        self.marks.append((self.history.length, float(message["elapsed"])))
+        return False
+
+    def _reset_columns(self, names: list[str]) -> None:
+        self.history.names = list(names)
+        self.history.columns = {name: np.zeros(0, np.float32) for name in names}
+
+    def _put_rows(self, start: int, rows: dict[str, np.ndarray], count: int) -> None:
+        """Epochs ``start+1 .. start+count`` (caller holds the lock; start <= length): those
+        beyond the history are appended (in preallocated room), the others are known already."""
+        history = self.history
+        skip = history.length - start
+        if count <= skip:
+            return
+        length, added = history.length, count - skip
+        for name in history.names:
+            column = history.columns[name]
+            if len(column) < length + added:
+                room = np.full(max(length + added, 2 * len(column), 64), np.nan, np.float32)
+                room[:length] = column[:length]
+                history.columns[name] = column = room
+            column[length : length + added] = rows[name][skip:count]
+        history.length = self.epoch = length + added
+
+    # ------------------------------------------------------------------ the database
 
     def sync(self, store: RunStore) -> None:
         """Read what is new: the row FIRST, then the chunks (so a terminal status is never
-        shown before the history written with it), then a newer checkpoint's view."""
+        shown before the history written with it); without live relay messages also a newer
+        checkpoint's view."""
         summary = store.summary(self.id)
         if summary is None:  # deleted meanwhile
             self.control.set_status("failed", "the run was deleted")
@@ -113,46 +203,53 @@ class RemoteRun(StoredRun):
                 session.execute(
                     select(HistoryChunk.start, HistoryChunk.stop, HistoryChunk.elapsed,
                            HistoryChunk.data)  # fmt: skip
-                    .where(HistoryChunk.run_id == self.id, HistoryChunk.start >= self.epoch)
+                    .where(HistoryChunk.run_id == self.id, HistoryChunk.stop > self.epoch)
                     .order_by(HistoryChunk.start)
                 )
             )
-            mark = session.execute(
-                select(CheckpointRow.epoch, CheckpointRow.updated).where(
-                    CheckpointRow.run_id == self.id
-                )
-            ).first()
+            mark = None
+            if not self.relay_live():
+                mark = session.execute(
+                    select(CheckpointRow.epoch, CheckpointRow.updated).where(
+                        CheckpointRow.run_id == self.id
+                    )
+                ).first()
         if mark is not None and tuple(mark) != self.checkpoint_mark:
             self._new_checkpoint(store, tuple(mark))
+        ended = summary["status"] in TERMINAL
+        seconds = store.history(self.id, summary["columns"]).seconds if ended else None
         with self.lock:
             self._append(chunks, summary["columns"])
             self._take(summary)
+            if seconds is not None:
+                self.seconds = seconds  # as stored: every web process exports the same
 
     def _append(self, chunks: list[Any], names: list[str]) -> None:
         history = self.history
         if names != history.names and history.length == 0:
-            history.names = list(names)
-            history.columns = {name: np.zeros(0, np.float32) for name in names}
+            self._reset_columns(names)
         for chunk in chunks:
-            if chunk.start != history.length:  # only ever contiguous, in order
+            if chunk.start > history.length:  # only ever contiguous, in order
                 break
-            decoded = decode_chunk(chunk.data, history.names, chunk.stop - chunk.start)
-            history.columns = {
-                name: np.concatenate([history.columns[name], decoded[name]])
-                for name in history.names
-            }
-            history.length = chunk.stop
+            count = chunk.stop - chunk.start
+            self._put_rows(chunk.start, decode_chunk(chunk.data, history.names, count), count)
             self.marks.append((chunk.stop, chunk.elapsed))
         self.epoch = history.length
-        self.seconds = interpolate_seconds(self.marks, history.length)
+        self.seconds = None  # recomputed from the marks when read
 
     def _take(self, summary: dict[str, Any]) -> None:
         control = self.control
         self.summary = summary
         self.warnings = summary["warnings"]
         self.config.update(summary["config"])
-        control._elapsed_before = float(summary["elapsed"] or 0.0)  # noqa: SLF001 (a rebuild)
-        if not control.ended:
+        stored = float(summary["elapsed"] or 0.0)
+        if summary["status"] in TERMINAL or not self.relay_live():
+            control._elapsed_before = stored  # noqa: SLF001 (a rebuild)
+        else:  # the relay's is newer
+            control._elapsed_before = max(control._elapsed_before, stored)  # noqa: SLF001
+        if control.ended:
+            return
+        if summary["status"] in TERMINAL or not self.relay_live():
             control.status, control.reason = summary["status"], summary["reason"]
             control.changed.notify_all()
 
@@ -170,12 +267,45 @@ class RemoteRun(StoredRun):
             log.exception("no view of run %s from its checkpoint", self.id)
             return
         with self.lock:
-            self.view, self.view_version = view, self.view_version + 1
+            if not self.relay_live():
+                self.view, self.view_version = view, self.view_version + 1
 
     def _view_data(self) -> Any:
         if self._view_session is None:
             self._view_session = TrainingSession(self.task, self.config)
         return self._view_session.data
+
+    # ------------------------------------------------------------------ the wire
+
+    def payloads_now(self) -> RunPayloads | None:
+        """The wire form of the run's data (`RelayedPayloads`: a relayed view goes out as it
+        came); the view from the checkpoint only while no relayed view is there."""
+        with self._build_lock:
+            if self.payloads is not None:
+                return self.payloads
+            view = None
+            try:
+                if self.checkpoint is None or isinstance(self.view, EncodedView):
+                    data = build_data(self.task, self.config)
+                else:
+                    session = TrainingSession(
+                        self.task, self.config, initial_state=self.checkpoint.state
+                    )
+                    data, view = session.data, session.view()
+            except Exception:  # e.g. an uploaded dataset that is gone
+                return None
+            self.payloads = RelayedPayloads(self.task, data, self.sizes)
+        with self.lock:
+            if view is not None and not isinstance(self.view, EncodedView):
+                self.view, self.view_version = view, self.view_version + 1
+        return self.payloads
+
+    def confusion(self) -> list[list[int]] | None:
+        """The latest confusion matrix (of a relayed view as relayed)."""
+        view = self.view
+        if isinstance(view, EncodedView):
+            return view.parts.get("confusion")
+        return super().confusion()
 
 
 def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteRun | None:
@@ -210,6 +340,10 @@ class ScaledRunManager(RunManager):
         self.controls = RedisControls(self.redis)
         self.loader = lambda run_id: load_remote(store, datasets, run_id)
         self._missing: dict[str, float] = {}  # run id -> when its heartbeat was first missing
+        self.db_sync_seconds = DB_SYNC_SECONDS
+        self._catch_up: set[str] = set()  # runs to read from the database at the next tick
+        self.relayed = 0  # relay messages taken (for tests and logs)
+        self._listen(socketio)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="scaled-sync", daemon=True)
         self._thread.start()
@@ -335,22 +469,64 @@ class ScaledRunManager(RunManager):
         self._stopped.set()
         self._thread.join(timeout)
 
+    # ------------------------------------------------------------------ the relay
+
+    def _listen(self, socketio: Any) -> None:
+        """Take relay messages from the `RelayManager` of `socketio` from now on (its listening
+        thread otherwise starts with the first client)."""
+        server = getattr(socketio, "server", None)
+        manager = getattr(server, "manager", None)
+        if not isinstance(manager, RelayManager):
+            log.warning("no RelayManager: runs stream from the database alone")
+            return
+        manager.sink = self._relayed
+        if not server.manager_initialized:
+            server.manager_initialized = True
+            manager.initialize()
+
+    def _relayed(self, message: dict[str, Any]) -> None:
+        """One relay message (the manager's listening thread): to the run if this process
+        serves it; a gap or an end asks the sync thread for a database read."""
+        run_id = message.get("run_id")
+        with self._lock:
+            run = self._runs.get(run_id) if isinstance(run_id, str) else None
+        if not isinstance(run, RemoteRun):
+            return
+        self.relayed += 1
+        try:
+            if run.relayed(message):
+                with self._lock:
+                    self._catch_up.add(run.id)
+        except Exception:  # a malformed message: the database catch-up still brings everything
+            log.exception("relay message of run %s not taken", run_id)
+
     # ------------------------------------------------------------------ sync and watchdog
 
     def _loop(self) -> None:
-        checked = 0.0
-        while not self._stopped.wait(SYNC_SECONDS):
+        checked = synced = 0.0
+        while not self._stopped.wait(TICK_SECONDS):
             try:
-                if time.monotonic() - checked >= WATCHDOG_SECONDS:
-                    checked = time.monotonic()
+                now = time.monotonic()
+                if now - checked >= WATCHDOG_SECONDS:
+                    checked = now
                     self.watchdog()
-                self._sync_served()
+                every = now - synced >= self.db_sync_seconds
+                if every:
+                    synced = now
+                self._sync_served(every)
             except Exception:  # the thread must outlive a database or Redis outage
                 log.exception("the scaled sync failed a tick")
 
-    def _sync_served(self) -> None:
+    def _sync_served(self, every: bool) -> None:
+        """Read the served runs from the database: all of them (`every`), else those the relay
+        asked for."""
         with self._lock:
-            served = [run for run in self._runs.values() if not run.control.ended]
+            wanted, self._catch_up = self._catch_up, set()
+            served = [
+                run for run in self._runs.values()
+                if not run.control.ended
+                and (every or run.id in wanted or getattr(run, "end_relayed", False))
+            ]  # fmt: skip
         for run in served:
             run.sync(self.store)
 

@@ -7,10 +7,18 @@ reaches Redis and the database.
 
 `train_job(run_id)` (the job the web processes enqueue) claims the stored ``queued`` run, builds
 a `Run` from its stored config (and the weights of the run it continues, if any) and trains it
-with the ordinary run loop (`app.runner.execute`). A `ControlRelay` renews the run's heartbeat
-key and hands pause/resume/stop/step/live changes from Redis to the run's `RunControl`; a
-`WorkerRecorder` writes its history, checkpoints and final state to the shared database every
-`RECORD_INTERVAL` seconds, from where every web process streams it.
+with the ordinary run loop (`app.runner.execute`), views every `FRAME_INTERVAL` seconds and
+looks inside every ``--inside-interval`` seconds, as embedded mode does. Three helpers go with it:
+
+- a `ControlRelay` renews the run's heartbeat key and hands pause/resume/stop/step/live changes
+  from Redis to the run's `RunControl`;
+- a `RunRelay` (`app.relay`) emits the run's news (new history rows, progress, status, the view
+  and the look inside, already encoded) through Flask-SocketIO's Redis message queue, at most
+  20 times a second: every web process streams them to its own clients;
+- a `WorkerRecorder` writes its history (every `RECORD_INTERVAL` seconds), a checkpoint (every
+  `CHECKPOINT_SECONDS`) and the final state to the shared database: the source of truth, from
+  which a web process catches up (a run it starts serving mid-run, a gap in the messages) and
+  learns that a run ended.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from sqlalchemy import update
 from .control import ComputeSlots
 from .recorder import Recorder, _Tracked
 from .redis_control import QUEUE, ControlRelay
+from .relay import RelayedRun, RunRelay, relay_emitter
 from .runner import execute
 from .runs import Run
 from .scaled import claim, end_unfinished
@@ -46,9 +55,11 @@ from .validation import resolve_task
 
 log = logging.getLogger(__name__)
 
-RECORD_INTERVAL = 0.25  # seconds between two history writes (the web processes stream them)
-VIEW_INTERVAL = 0.5  # the worker's own views (for warnings) at most this often
-CHECKPOINT_SECONDS = 1.0  # the web processes draw the prediction from the latest checkpoint
+RECORD_INTERVAL = 0.25  # seconds between two history writes (the web processes' catch-up)
+FRAME_INTERVAL = 0.05  # a fresh view at most this often (relayed to the web processes)
+INSIDE_INTERVAL = 0.1  # a look inside at most this often (default of --inside-interval)
+# a web process that has no relayed view yet (it started mid-run) draws the checkpoint's
+CHECKPOINT_SECONDS = 1.0
 NEVER = 1e12  # a stale_after no heartbeat reaches: Redis keys, not row ages, tell lost runs
 
 
@@ -100,7 +111,8 @@ class WorkerRecorder(Recorder):
 class WorkerContext:
     """What a worker process's jobs share: the store, Redis, datasets and the recorder."""
 
-    def __init__(self, redis_url: str, database_url: str) -> None:
+    def __init__(self, redis_url: str, database_url: str,
+                 inside_interval: float | None = INSIDE_INTERVAL) -> None:  # fmt: skip
         from redis import Redis
 
         from . import runner
@@ -112,6 +124,8 @@ class WorkerContext:
         self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.datasets = DatasetStore(max_datasets=8, persist=StoredDatasets(self.store))
         self.recorder = WorkerRecorder(self.store)
+        self.emitter = relay_emitter(redis_url)
+        self.inside_interval = inside_interval or None
         self.owner = f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:32]
 
     def build(self, run_id: str) -> Run | None:
@@ -124,7 +138,7 @@ class WorkerContext:
         if task is None:
             end_unfinished(self.store, run_id, "failed", f"its task is gone: {errors}")
             return None
-        run = Run(run_id, task, summary["config"])
+        run = RelayedRun(run_id, task, summary["config"])
         if summary["continued_from"]:
             checkpoint = self.store.checkpoint(summary["continued_from"])
             run.initial_state = None if checkpoint is None else checkpoint.state
@@ -142,11 +156,14 @@ class WorkerContext:
             return "skipped"
         self.recorder.adopt(run)
         relay.start()
+        stream = RunRelay(self.emitter, run)
+        stream.start()
         slots = ComputeSlots(1)
         slots.request(run_id, lambda: None)  # `execute` expects its slot held
         try:
-            execute(run, slots, VIEW_INTERVAL, None)
+            execute(run, slots, FRAME_INTERVAL, self.inside_interval)
         finally:
+            stream.stop()  # after the recorder wrote the end: a web process reading it finds it
             relay.stop()
         return run.status
 
@@ -171,6 +188,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the shared database (default $DATABASE_URL)")  # fmt: skip
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="BLAS threads (default 1: one worker per core)")  # fmt: skip
+    parser.add_argument("--inside-interval", type=float, default=INSIDE_INTERVAL,
+                        help="seconds between two looks inside a training network (default "
+                        "%(default)s); 0 turns them off")  # fmt: skip
     parser.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     args = parser.parse_args(argv)
     if not args.redis_url or not args.database_url:
@@ -190,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(message)s")
     limit_blas_threads(args.blas_threads or None)
-    jobs._context = WorkerContext(args.redis_url, args.database_url)  # noqa: SLF001
+    jobs._context = WorkerContext(args.redis_url, args.database_url, args.inside_interval)  # noqa: SLF001
     print(f"Backprop Studio worker {jobs._context.owner} on {args.redis_url}", flush=True)  # noqa: SLF001
     while True:
         try:

@@ -42,6 +42,13 @@ def cluster(tmp_path_factory):
     started.stop()
 
 
+@pytest.fixture(scope="module")
+def slow_web(cluster):
+    """A third web process that reads the database only every 30 s: what it streams live came
+    through the message queue (the relay)."""
+    return cluster.start_web(2, env={"STUDIO_DB_SYNC_SECONDS": "30"})
+
+
 def create(url: str, **config) -> str:
     answer = requests.post(f"{url}/api/runs", json=config, timeout=30)
     assert answer.status_code == 201, answer.text
@@ -71,7 +78,7 @@ def streamed_epochs(watcher: Watcher, run_id: str) -> list[int]:
 
 
 def test_a_run_created_on_b_streams_on_a_every_epoch_once_and_one_done(cluster):
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     run_id = create(web_b, **PACED, epochs=75)
     watcher = Watcher(web_a)
     try:
@@ -85,12 +92,13 @@ def test_a_run_created_on_b_streams_on_a_every_epoch_once_and_one_done(cluster):
         assert len(frames) >= 5  # it streamed, not one final burst
         predictions = {json.dumps(frame["prediction"]) for frame in frames}
         assert len(predictions - {"null"}) >= 2  # the fitted curve moves while it trains
+        assert any(frame.get("inside") for frame in frames)  # workers look inside
     finally:
         watcher.disconnect()
 
 
 def test_a_slow_client_gets_bigger_chunks_and_still_every_epoch_once(cluster):
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     run_id = create(web_a, **PACED, epochs=100)
     slow, fast = Watcher(web_a, frame_delay=0.8), Watcher(web_b)
     try:
@@ -115,7 +123,7 @@ def test_six_runs_at_once_all_finish(cluster):
 
 
 def test_pause_step_and_live_changes_reach_the_worker(cluster):
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     run_id = create(web_b, **PACED, epochs=2000)
     try:
         _pause_step_change_resume(web_a, web_b, run_id)
@@ -142,7 +150,7 @@ def _pause_step_change_resume(web_a: str, web_b: str, run_id: str) -> None:
 
 
 def test_stop_through_a_stops_the_worker_within_2_5_s(cluster):
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     run_id = create(web_b, **PACED, epochs=5000)
     wait_status(web_b, run_id, {"running"}, 30)
     started = time.monotonic()
@@ -155,7 +163,7 @@ def test_stop_through_a_stops_the_worker_within_2_5_s(cluster):
 
 
 def test_both_web_processes_list_the_same_history(cluster):
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     create(web_a, task="sin", samples=200, epochs=30)
     wait_until(
         lambda: all(r["status"] != "queued" for r in requests.get(f"{web_a}/api/runs").json()),
@@ -178,7 +186,7 @@ def test_both_web_processes_list_the_same_history(cluster):
 
 
 def test_a_run_continues_on_a_worker_from_its_stored_weights(cluster):
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     first = create(web_a, task="sin", samples=200, epochs=60)
     assert wait_status(web_a, first, {"finished", "failed"}, 60)["status"] == "finished"
     answer = requests.post(f"{web_b}/api/runs/{first}/continue", json={"epochs": 20}, timeout=30)
@@ -201,7 +209,7 @@ def test_a_run_ended_elsewhere_stops_on_its_worker_and_stays_ended(cluster):
     from app.scaled import end_unfinished
     from app.storage import RunStore
 
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     run_id = create(web_b, **PACED, epochs=5000)
     wait_status(web_b, run_id, {"running"}, 30)
     store = RunStore(cluster.database)
@@ -219,7 +227,7 @@ def test_a_run_ended_elsewhere_stops_on_its_worker_and_stays_ended(cluster):
 
 
 def test_after_a_redis_restart_runs_in_flight_end_and_new_runs_work(cluster):
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     in_flight = create(web_b, **PACED, epochs=150)
     wait_status(web_b, in_flight, {"running"}, 30)
     cluster.redis.stop()
@@ -234,7 +242,7 @@ def test_after_a_redis_restart_runs_in_flight_end_and_new_runs_work(cluster):
 def test_a_killed_worker_ends_its_run_with_done_and_later_runs_finish(cluster):
     from redis import Redis
 
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     run_id = create(web_b, **PACED, epochs=5000)
     wait_status(web_b, run_id, {"running"}, 30)
     owner = Redis.from_url(cluster.redis.url).get(alive_key(run_id)).decode()
@@ -258,7 +266,7 @@ def test_a_killed_worker_ends_its_run_with_done_and_later_runs_finish(cluster):
 
 
 def test_a_killed_web_process_loses_nothing(cluster):
-    web_a, web_b = cluster.urls
+    web_a, web_b = cluster.urls[:2]
     run_id = create(web_b, **PACED, epochs=100)
     watcher = Watcher(web_a)
     try:
@@ -268,5 +276,91 @@ def test_a_killed_web_process_loses_nothing(cluster):
         done = watcher.wait_done(run_id, timeout=30)
         assert done["status"] == "finished"
         assert streamed_epochs(watcher, run_id) == list(range(1, 101))
+    finally:
+        watcher.disconnect()
+
+
+# ------------------------------------------------------------------ the relay (message queue)
+
+
+class TimedWatcher(Watcher):
+    """A `Watcher` that also notes when each frame arrived (wall clock)."""
+
+    def __init__(self, url: str) -> None:
+        self.arrivals: list[tuple[float, dict]] = []
+        super().__init__(url)
+
+    def _recorder(self, name: str):
+        record = super()._recorder(name)
+
+        def timed(data):
+            if name == "frame":
+                self.arrivals.append((time.time(), data))
+            record(data)
+
+        return timed
+
+
+def stored_row(url: str, run_id: str) -> dict:
+    """The run's entry in the runs list (with ``ended``, the wall time it ended)."""
+    return next(r for r in requests.get(f"{url}/api/runs", timeout=30).json() if r["id"] == run_id)
+
+
+def latencies(url: str, run_id: str, watcher: TimedWatcher, pace: float) -> list[float]:
+    """Each frame's arrival minus the time its newest epoch was trained: a paced run trains
+    epoch e at T0 + (e - 1) / pace, T0 = ended - elapsed of the stored row (every process is
+    on this machine's clock)."""
+    row = stored_row(url, run_id)
+    started = row["ended"] - row["elapsed"]
+    return sorted(
+        arrived - (started + (frame["history"]["epoch"][-1] - 1) / pace)
+        for arrived, frame in watcher.arrivals
+        if frame["history"]["epoch"] and frame["status"] == "running"
+    )
+
+
+def test_with_the_database_read_every_30_s_frames_come_live_through_the_relay(cluster, slow_web):
+    web_a = cluster.urls[0]
+    run_id = create(web_a, **PACED, epochs=75)
+    watcher = TimedWatcher(slow_web)
+    try:
+        watcher.watch(run_id)
+        done = watcher.wait_done(run_id, timeout=30)  # the database alone: 30 s at least
+        ended = time.time()
+        time.sleep(0.5)
+        assert ended - stored_row(web_a, run_id)["ended"] < 2.0
+        assert done["status"] == "finished" and done["epoch"] == 75
+        assert streamed_epochs(watcher, run_id) == list(range(1, 76))
+        assert len(watcher.of("done", run_id)) == 1
+        frames = watcher.of("frame", run_id)
+        assert len(frames) >= 20  # 3 s of training: frames all along, not a burst at the end
+        predictions = {json.dumps(frame["prediction"]) for frame in frames} - {"null"}
+        assert len(predictions) >= 5  # the relayed views (checkpoints are read every 30 s)
+        insides = [frame["inside"] for frame in frames if frame.get("inside")]
+        assert len(insides) >= 5 and insides[-1]["neurons"] and insides[-1]["layers"]
+        late = latencies(web_a, run_id, watcher, PACED["epochs_per_second"])
+        assert late and late[len(late) // 2] < 0.3 and late[-1] < 1.0, late
+    finally:
+        watcher.disconnect()
+
+
+def test_a_web_process_watching_mid_run_catches_up_then_follows_the_relay(cluster, slow_web):
+    web_a = cluster.urls[0]
+    run_id = create(web_a, **PACED, epochs=150)
+    wait_until(lambda: status(web_a, run_id)["epoch"] >= 40, timeout=30, what="40 epochs")
+    watcher = TimedWatcher(slow_web)  # its process never served this run: it reads the database
+    try:
+        watcher.watch(run_id)
+        done = watcher.wait_done(run_id, timeout=30)
+        ended = time.time()
+        time.sleep(0.5)
+        assert done["status"] == "finished" and done["epoch"] == 150
+        snapshot = watcher.of("snapshot", run_id)[0]
+        assert 30 <= snapshot["epoch"] < 150  # it joined mid-run
+        assert streamed_epochs(watcher, run_id) == list(range(1, 151))  # no gap, no repeat
+        assert len(watcher.of("done", run_id)) == 1
+        late = latencies(web_a, run_id, watcher, PACED["epochs_per_second"])
+        assert len(late) >= 20 and late[len(late) // 2] < 0.3 and late[-1] < 1.5, late
+        assert ended - stored_row(web_a, run_id)["ended"] < 2.0  # the end: not the 30 s read
     finally:
         watcher.disconnect()
