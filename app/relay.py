@@ -8,13 +8,15 @@ event to the namespace `RELAY_NAMESPACE` (no browser connects there: the web pro
 accept it), room = the run's id::
 
     {"run_id", "status", "reason", "epoch", "start", "names", "rows", "progress", "elapsed",
-     "warnings", "layout", "view"?, "inside"?}
+     "warnings", "layout", "slice_features", "view"?, "inside"?}
 
 ``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet (float32 values as
 floats, non-finite ones as "nan"/"inf"/"-inf"), so a receiver tells a repeat (``start`` below what
 it has) from a gap (above it). ``view`` (when the view changed) is `RunPayloads.view_json` of the
 run's view and ``inside`` (when there is a new look inside) `payloads.inside_json`, already
-encoded as a web process would encode them. `RelayedRun` wakes the thread when the run loop
+encoded as a web process would encode them; ``layout`` counts the worker's new grids (a
+``slice_features`` change), after which a web process rebuilds its data and sends its watchers
+a new snapshot. `RelayedRun` wakes the thread when the run loop
 publishes, so a message leaves right after an epoch (or a slice) unless one left less than
 `RELAY_INTERVAL` ago.
 
@@ -180,6 +182,7 @@ class RunRelay:
             view, view_version = run.view, run.view_version
             inside, inside_version = run.inside, run.inside_version
             progress, layout, payloads = run.progress, run.layout, run.payloads
+            slice_features = run.config.get("slice_features")
         state = (length, status, reason, view_version, inside_version, progress, layout)
         if state == self._sent_state:
             return None
@@ -187,7 +190,7 @@ class RunRelay:
             "run_id": run.id, "status": status, "reason": reason, "epoch": length,
             "start": start, "names": names, "rows": encode_rows(columns),
             "progress": progress, "elapsed": elapsed, "warnings": list(run.warnings),
-            "layout": layout,
+            "layout": layout, "slice_features": slice_features,
         }  # fmt: skip
         if view_version != self.sent_view and payloads is not None:
             message["view"] = payloads.view_json(view)

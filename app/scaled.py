@@ -109,6 +109,7 @@ class RemoteRun(StoredRun):
         self.checkpoint_mark: tuple[int, float] | None = None
         self.relayed_at: float | None = None  # monotonic time of the last relay message taken
         self.end_relayed = False  # the relay said it ended: read the database until it agrees
+        self.worker_layout: int | None = None  # the worker's grid (`Run.layout`) last relayed
         self._view_session: TrainingSession | None = None
 
     @property
@@ -137,6 +138,7 @@ class RemoteRun(StoredRun):
                 return False
             self.relayed_at = time.monotonic()
             gap = self._put_relayed_rows(message)
+            self._relayout(message)
             if message.get("view") is not None:
                 self.view, self.view_version = EncodedView(message["view"]), self.view_version + 1
             if message.get("inside") is not None:
@@ -152,6 +154,17 @@ class RemoteRun(StoredRun):
                 control.status, control.reason = message["status"], message["reason"]
                 control.changed.notify_all()
             return gap
+
+    def _relayout(self, message: dict[str, Any]) -> None:
+        """The worker draws on a new grid (``slice_features``): new data and snapshots here."""
+        layout = message.get("layout")
+        if layout == self.worker_layout:
+            return
+        if self.worker_layout is not None:
+            self.config["slice_features"] = message.get("slice_features")
+            self.payloads = None  # rebuilt on the new grid by the watchers' new snapshots
+            self.layout += 1
+        self.worker_layout = layout
 
     def _put_relayed_rows(self, message: dict[str, Any]) -> bool:
         """Append the message's rows that are new and contiguous; True on a gap."""

@@ -364,3 +364,25 @@ def test_a_web_process_watching_mid_run_catches_up_then_follows_the_relay(cluste
         assert ended - stored_row(web_a, run_id)["ended"] < 2.0  # the end: not the 30 s read
     finally:
         watcher.disconnect()
+
+
+def test_a_new_slice_on_the_worker_sends_new_snapshots_through_the_relay(cluster, slow_web):
+    web_a = cluster.urls[0]
+    run_id = create(web_a, task="digits", hidden=[16], epochs=100_000, epochs_per_second=20)
+    watcher = Watcher(slow_web)
+    try:
+        watcher.watch(run_id)
+        watcher.wait_for(lambda w: len(w.of("frame", run_id)) >= 2, timeout=30)
+        first = watcher.of("snapshot", run_id)[0]
+        answer = requests.patch(f"{web_a}/api/runs/{run_id}", json={"slice_features": [20, 21]},
+                                timeout=30)  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        watcher.wait_for(lambda w: len(w.of("snapshot", run_id)) >= 2, timeout=10)
+        second = watcher.of("snapshot", run_id)[1]
+        assert second["config"]["slice_features"] == [20, 21]
+        assert second["data"]["test"]["x"] != first["data"]["test"]["x"]  # pixel 20, not 42
+        watcher.wait_for(lambda w: w.of("frame", run_id)[-1]["epoch"] > second["epoch"], 10)
+        assert watcher.of("frame", run_id)[-1]["prediction"]["x"] == second["target"]["x"]
+    finally:
+        requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30)
+        watcher.disconnect()
