@@ -25,6 +25,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 # the served runs are read back from the database this often (live data comes by the relay)
 DB_SYNC_SECONDS = float(os.environ.get("STUDIO_DB_SYNC_SECONDS") or 1.0)
 TICK_SECONDS = 0.1  # the sync thread wakes this often (catch-ups asked for by the relay)
+POSITION_SECONDS = 0.5  # a queued run's place in the job queue is asked of Redis this often
 RELAY_LIVE = 2.0  # a run whose last relay message is younger than this is fed by the relay
 WATCHDOG_SECONDS = 1.0
 LAPSE_CONFIRM = 2.0  # a heartbeat key missing this long after it was first seen missing
@@ -110,6 +112,9 @@ class RemoteRun(StoredRun):
         self.relayed_at: float | None = None  # monotonic time of the last relay message taken
         self.end_relayed = False  # the relay said it ended: read the database until it agrees
         self.worker_layout: int | None = None  # the worker's grid (`Run.layout`) last relayed
+        # run id -> 0-based place in the job queue (None: not in it); set by the manager
+        self.position_of: Callable[[str], int | None] | None = None
+        self._position: tuple[float, int | None] = (-POSITION_SECONDS, None)
         self._view_session: TrainingSession | None = None
 
     @property
@@ -122,6 +127,21 @@ class RemoteRun(StoredRun):
     @seconds.setter
     def seconds(self, value: np.ndarray | None) -> None:
         self._seconds = value
+
+    def queue_position(self) -> int | None:
+        """1-based place in the job queue while ``queued`` (asked of Redis at most every
+        `POSITION_SECONDS`), else None."""
+        if self.control.status != "queued" or self.position_of is None:
+            return None
+        asked, position = self._position
+        if time.monotonic() - asked >= POSITION_SECONDS:
+            try:
+                place = self.position_of(self.id)
+            except Exception:  # Redis away: no place to tell
+                place = None
+            position = None if place is None else place + 1
+            self._position = (time.monotonic(), position)
+        return position
 
     def relay_live(self) -> bool:
         """True while relay messages come in (they, not checkpoints, bring the view)."""
@@ -404,6 +424,8 @@ class ScaledRunManager(RunManager):
             return None
         if run is None:
             return None
+        if isinstance(run, RemoteRun):
+            run.position_of = self.queue.get_job_position
         with self._lock:
             run = self._runs.setdefault(run_id, run)
             self._forget_old_runs()

@@ -386,3 +386,24 @@ def test_a_new_slice_on_the_worker_sends_new_snapshots_through_the_relay(cluster
     finally:
         requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30)
         watcher.disconnect()
+
+
+def test_queued_runs_tell_their_place_in_the_job_queue(cluster, slow_web):
+    web_a, web_b = cluster.urls[:2]
+    busy = [create(web_a, **PACED, epochs=5000, seed=n) for n in range(2)]  # both workers
+    waiting = []
+    try:
+        for run_id in busy:
+            wait_status(web_a, run_id, {"running"}, 30)
+        waiting = [create(web_b, **PACED, epochs=50, seed=n) for n in range(2)]
+        for place, run_id in enumerate(waiting, start=1):
+            for url in (web_a, slow_web):
+                answer = status(url, run_id)
+                assert (answer["status"], answer["queue_position"]) == ("queued", place)
+        assert status(web_a, busy[0])["queue_position"] is None
+        requests.post(f"{web_a}/api/runs/{busy[0]}/stop", timeout=30)
+        wait_until(lambda: status(slow_web, waiting[1])["queue_position"] == 1, timeout=10,
+                   what="the second queued run to move up")  # fmt: skip
+    finally:
+        for run_id in busy + waiting:
+            requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30)
