@@ -13,6 +13,9 @@ reads the hash and the inbox and hands them to the run's ordinary `RunControl`, 
 unchanged run loop (`app.runner.execute`) reads between mini-batches. If Redis stays out of
 reach for `REDIS_LOST_AFTER` seconds the relay ends the run as ``interrupted``: no web process
 could control or watch it any more.
+
+(What a run does travels the other way through Flask-SocketIO's message queue on the same
+Redis, not through these keys: see `app.relay`.)
 """
 
 from __future__ import annotations

@@ -3,14 +3,31 @@
 ``create_app`` uses `ScaledRunManager` when ``REDIS_URL`` is set. It trains nothing:
 
 - `create` validates and stores the run (``queued``, no owner) and enqueues an RQ job
-  (``app.worker.train_job``) on Redis; a worker claims the row and trains it.
+  (``app.worker.train_job``) on Redis; a worker claims the row and trains it. While it waits, a
+  run's ``queue_position`` is its place in the RQ queue.
 - pause, resume, stop, step and live changes go to the worker through Redis
   (`app.redis_control`); the answer waits for the stored status to follow, like embedded mode.
-- Every run this process serves is a `RemoteRun`: a `StoredRun` that one sync thread keeps up
-  to date from the shared database (status, new history chunks, new checkpoints → a new view)
-  every `SYNC_SECONDS`. The ordinary `Broadcaster` streams it to this process's own clients, with
-  the same per-client cursors and acks as embedded mode: every client gets every epoch exactly
-  once whichever web process it talks to, and no web process needs frames from another.
+- Every run this process serves is a `RemoteRun`, fed from two sides:
+
+  * **live, through the message queue**: the worker emits the run's news (new history rows with
+    their first epoch, progress, status, the encoded view and look inside; `app.relay`) through
+    Flask-SocketIO's Redis message queue, up to 20 times a second. This process's ``SocketIO``
+    has a `app.relay.RelayManager` (a ``socketio.RedisManager``) as client manager; it hands
+    those messages to `ScaledRunManager._relayed`, which feeds the run: rows that continue its
+    history are appended, rows it has are skipped, rows after a gap are ignored (and the run is
+    read from the database at the next tick, `TICK_SECONDS`, to fill it).
+  * **the database, the source of truth**: the sync thread reads every served run (its row,
+    the history chunks it lacks) every `DB_SYNC_SECONDS` (``STUDIO_DB_SYNC_SECONDS``, default
+    1 s): the catch-up of a run this process starts serving mid-run and of gaps, and the only
+    source of a run's end (a relayed end only makes it read the row at the next tick; the
+    worker stores the end before it relays it). While no relay message came for `RELAY_LIVE`
+    seconds (e.g. Redis away) the status also comes from there, and the view is redrawn from
+    the latest checkpoint (the worker writes one every second).
+
+  The ordinary `Broadcaster` streams the run to this process's own clients, with the same
+  per-client cursors, acks and shared encodings as embedded mode (a relayed view is sent as it
+  came, `app.relay.RelayedPayloads`): every client gets every epoch exactly once whichever web
+  process it talks to, and no web process needs another's state.
 - The same thread is the watchdog: a ``running``/``paused`` run whose worker heartbeat key
   (`app.redis_control.alive_key`, TTL 5 s) is missing on checks `LAPSE_CONFIRM` seconds apart
   ends as ``failed`` (reason ``worker lost``); a ``queued`` run whose RQ job is gone (Redis

@@ -1,0 +1,89 @@
+"""Scaled mode's relay (app.relay): what a worker emits is what a web process would have sent."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from app.control import ComputeSlots
+from app.payloads import inside_json
+from app.relay import (
+    RELAY_EVENT,
+    RELAY_NAMESPACE,
+    RelayedRun,
+    RelayManager,
+    RunRelay,
+    decode_inside,
+    decode_rows,
+    encode_rows,
+)
+from app.runner import execute
+from app.session import TrainingSession
+from app.validation import validate_run
+
+
+class Emitter:
+    """Records what a `RunRelay` emits (as JSON, as the message queue carries it)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    def emit(self, event, data, namespace=None, to=None):
+        assert (event, namespace) == (RELAY_EVENT, RELAY_NAMESPACE) and to == data["run_id"]
+        self.sent.append(json.loads(json.dumps(data, allow_nan=False)))
+
+
+def test_history_rows_travel_exactly_with_non_finite_values():
+    columns = {"train_loss": np.array([0.1, np.nan, np.inf, -np.inf, 1e-7], np.float32)}
+    rows = json.loads(json.dumps(encode_rows(columns), allow_nan=False))
+    back = decode_rows(rows, ["train_loss"])["train_loss"]
+    assert back.dtype == np.float32 and back[0] == columns["train_loss"][0]
+    assert math.isnan(back[1]) and back[2] == np.inf and back[3] == -np.inf
+    assert back[4] == columns["train_loss"][4]
+
+
+def test_a_relayed_look_inside_encodes_as_the_original():
+    config, task = validate_run({"task": "saddle", "hidden": [8, 4], "samples": 200})
+    inside = TrainingSession(task, config).view(inside=True).inside
+    encoded = json.loads(json.dumps(inside_json(inside)))
+    assert inside_json(decode_inside(encoded)) == encoded
+
+
+def test_a_run_relays_every_epoch_once_with_views_and_its_end_last():
+    config, task = validate_run({"task": "sin", "samples": 100, "epochs": 40})
+    run = RelayedRun("r1", task, config)
+    emitter = Emitter()
+    relay = RunRelay(emitter, run, interval=0.01)
+    relay.start()
+    slots = ComputeSlots(1)
+    slots.request(run.id, lambda: None)
+    execute(run, slots, 0.01, 0.02)
+    relay.stop()
+    sent = emitter.sent
+    epochs = []
+    for message in sent:
+        assert message["start"] == len(epochs)  # each continues the one before
+        count = len(message["rows"]["train_loss"])
+        epochs += range(message["start"] + 1, message["start"] + count + 1)
+    assert epochs == list(range(1, 41))
+    assert {m["status"] for m in sent[:-1]} <= {"queued", "running"}
+    assert sent[-1]["status"] == "finished"  # only the last one (sent after the stored end)
+    assert sum("view" in m for m in sent) >= 2 and sum("inside" in m for m in sent) >= 1
+    last_view = [m["view"] for m in sent if "view" in m][-1]
+    assert last_view == json.loads(json.dumps(run.payloads.view_json(run.view)))
+
+
+def test_the_manager_hands_relay_messages_to_its_sink_only():
+    manager = RelayManager("redis://127.0.0.1:1/0")
+    taken = []
+    manager.sink = taken.append
+    manager._handle_emit(  # noqa: SLF001
+        {"method": "emit", "event": RELAY_EVENT, "namespace": RELAY_NAMESPACE,
+         "data": [{"run_id": "r1"}], "room": "r1"}  # fmt: skip
+    )
+    manager._handle_emit(  # noqa: SLF001
+        {"method": "emit", "event": "other", "namespace": RELAY_NAMESPACE, "data": [{}]}
+    )
+    assert taken == [{"run_id": "r1"}]
