@@ -166,6 +166,19 @@ class RunControl:
                 self._set("running")
             return TRAIN
 
+    @property
+    def requests(self) -> int:
+        """How many requests (pause, resume, stop, step, live changes) were made so far: the run
+        loop compares two readings to see whether anything was asked in between (no lock: one
+        attribute read)."""
+        return self._requests
+
+    def free_running(self) -> bool:
+        """True unless a pause, a stop or a step is pending (the run loop may then train several
+        epochs in one slice)."""
+        with self.lock:
+            return not (self._stop or self._pause or self._step is not None)
+
     def step_batches(self) -> int | None:
         """Mini-batches left in a step of batches (the most the next slice may train), or None."""
         with self.lock:

@@ -1,6 +1,7 @@
 """The run loop: trains one run in its own thread, from its first compute slot to its end.
 
-It trains in slices of at most `SLICE_SECONDS` (a slice ends early at an epoch's end) and, between
+It trains in slices of at most `SLICE_SECONDS` (at full speed a slice holds as many epochs as fit;
+a paced or stepping run's slice ends at the first epoch's end) and, between
 slices, asks the run's `RunControl` what to do next, so pause, stop and step act within a slice
 whatever the epoch length. Between slices it also publishes the epoch's progress and, at most
 every frame interval, a fresh view (prediction on the grid, weights); when a view is expensive
@@ -118,13 +119,35 @@ def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
         session.apply(changes)
         if changes.get("slice_features") is not None:
             run.relayout(session, session.view(inside=clock.inside_interval is not None))
-    steps = session.trainer.steps
-    record = session.advance(control.step_batches(), time.perf_counter() + SLICE_SECONDS)
-    control.trained(session.trainer.steps - steps, 1 if record else 0)
-    if record is not None:
-        run.add_epoch(session.record(record))
+    steps, seen = session.trainer.steps, control.requests
+    deadline = time.perf_counter() + SLICE_SECONDS
+    several = control.free_running() and not run.config.get("epochs_per_second")
+    epochs = _train_epochs(run, session, control.step_batches(), deadline, several, seen)
+    control.trained(session.trainer.steps - steps, epochs)
     _publish(run, session, clock)
-    return record is not None
+    return epochs > 0
+
+
+def _train_epochs(
+    run: Run, session: TrainingSession, batches: int | None, deadline: float, several: bool,
+    seen: int,
+) -> int:  # fmt: skip
+    """Train until `deadline`, at most `batches` mini-batches, and (unless `several`: a free
+    running, unpaced run) at most to the end of one epoch. A full-speed run trains epoch after
+    epoch in one slice until the deadline, its last epoch or a request (`seen` is the control's
+    request count when the slice began), so short epochs do not each pay the slice's costs.
+    Returns the epochs completed."""
+    epochs = 0
+    while True:
+        record = session.advance(batches, deadline)
+        if record is None:
+            return epochs
+        run.add_epoch(session.record(record))
+        epochs += 1
+        if not several or session.epoch >= run.epochs or run.control.requests != seen:
+            return epochs
+        if time.perf_counter() >= deadline:
+            return epochs
 
 
 def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:

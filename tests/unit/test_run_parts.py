@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app import runner
 from app.broadcast import Broadcaster
 from app.control import PAUSE, STOP, TRAIN, ComputeSlots, ControlError, RunControl
 from app.features import network_sizes
@@ -176,6 +177,49 @@ def test_a_pause_and_stop_after_the_last_mini_batch_leave_the_run_finished():
     assert slots.in_use == 0
 
 
+class CountingRun(Run):
+    """A run that counts the run loop's publications (one per slice)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.publications = 0
+
+    def publish(self, view: Any, progress: Any) -> None:
+        self.publications += 1
+        super().publish(view, progress)
+
+
+def test_at_full_speed_a_slice_holds_many_short_epochs_and_every_one_is_recorded():
+    config, task = config_of(task="sin", hidden=[2], samples=20, batch_size=20, epochs=2000)
+    run = CountingRun("full", task, config)
+    _start(run, ComputeSlots(1)).join(30)
+    assert run.status == "finished" and run.history.length == 2000
+    assert np.all(np.isfinite(run.history.columns["train_loss"][:2000]))
+    # ~0.1 ms epochs: one slice per epoch would publish 2000 times
+    assert run.publications < 2000 / 5, run.publications
+
+
+def test_a_paced_run_still_ends_each_slice_at_an_epoch_end():
+    config, task = config_of(
+        task="sin", hidden=[2], samples=20, batch_size=20, epochs=30, epochs_per_second=1000
+    )
+    run = CountingRun("paced", task, config)
+    _start(run, ComputeSlots(1)).join(30)
+    assert run.status == "finished" and run.history.length == 30
+    assert run.publications >= 30
+
+
+def test_a_request_ends_a_full_speed_slice_at_the_next_epoch_end():
+    config, task = config_of(task="sin", hidden=[2], samples=20, batch_size=20, epochs=100_000)
+    run = Run("asked", task, config)
+    session = TrainingSession(task, config)
+    run.start(session)
+    seen = run.control.requests
+    run.control.post_changes({"lr": 0.5})  # a request: the slice must not train on past it
+    epochs = runner._train_epochs(run, session, None, time.perf_counter() + 10, True, seen)
+    assert epochs == 1
+
+
 def test_a_paused_run_gives_its_slot_to_the_next_run():
     config, task = config_of(task="sin", samples=100, epochs=100_000)
     first, second = Run("first", task, dict(config)), Run("second", task, dict(config))
@@ -328,7 +372,10 @@ def test_a_pause_during_a_pacing_wait_needs_no_free_slot():
 
 
 def test_a_crowd_of_watchers_shares_the_runs_frames_and_looks_inside():
-    config, task = config_of(task="saddle", hidden=[8], samples=200, epochs=100_000)
+    # paced, so the snapshots (whole histories) the 60 fake clients decode stay small
+    config, task = config_of(
+        task="saddle", hidden=[8], samples=200, epochs=100_000, epochs_per_second=500
+    )
     run = Run("crowd", task, config)
     slots = ComputeSlots(1)
     slots.request(run.id, lambda: None)
