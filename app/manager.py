@@ -23,7 +23,10 @@ from .validation import ConfigError, slice_error, validate_changes
 
 log = logging.getLogger(__name__)
 
-MAX_ENDED_RUNS = 200  # ended runs kept for GET/watch; older ones are forgotten
+MAX_ENDED_RUNS = 200  # ended runs kept in memory for GET/watch; older ones are forgotten
+# With a database, an ended run is read back from it on demand (`loader`): memory keeps only the
+# last few, so it stops growing after the first runs whatever the number of runs trained.
+MAX_ENDED_RUNS_STORED = 16
 CONTROL_WAIT = 2.0  # seconds pause/stop/step wait for the run loop to act before answering
 MAX_UNFINISHED_RUNS = 64  # queued, running or paused runs at once; more are refused
 
@@ -109,6 +112,7 @@ class RunManager:
             self._forget_old_runs()
         if self.recorder is not None:
             self.recorder.track(run, continued_from)
+        run.on_end.append(self._forget_after_end)  # after the recorder's hook: it is stored
         self.slots.request(run.id, lambda: self._start(run))
         return run
 
@@ -224,7 +228,14 @@ class RunManager:
         if self.recorder is not None:
             self.recorder.close()
 
+    def _forget_after_end(self, _run: Run) -> None:
+        with self._lock:
+            self._forget_old_runs()
+
     def _forget_old_runs(self) -> None:
-        ended = [run for run in self._runs.values() if run.status in TERMINAL]
-        for run in ended[: max(0, len(ended) - MAX_ENDED_RUNS)]:
+        """Forget the oldest ended runs beyond the limit (only runs whose end hooks ran: a run
+        whose final state is being stored stays until it is, so a reload never reads less)."""
+        kept = MAX_ENDED_RUNS if self.loader is None else MAX_ENDED_RUNS_STORED
+        ended = [run for run in self._runs.values() if run.status in TERMINAL and run.closed]
+        for run in ended[: max(0, len(ended) - kept)]:
             del self._runs[run.id]

@@ -88,6 +88,7 @@ class Run:
         self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
         self.initial_state: dict[str, np.ndarray] | None = None  # weights to start from
         self.on_end: list[Callable[[Run], None]] = []  # called once the status is terminal
+        self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
 
     @property
     def status(self) -> str:
@@ -163,6 +164,7 @@ class Run:
                 hook(self)
             except Exception:  # a hook (e.g. storage) must not hide the end of a run
                 log.exception("an end-of-run hook of run %s failed", self.id)
+        self.closed = True
 
     def diagnose(self, dead_units: list[tuple[int, int]]) -> None:
         """Refresh `warnings` from the history so far (see `app.diagnosis`)."""

@@ -61,6 +61,7 @@ class StoredRun(Run):
         self.seconds = history.seconds
         self.checkpoint = checkpoint
         self.warnings = summary["warnings"]
+        self.closed = True  # nothing of it is left to store
 
     def payloads_now(self) -> RunPayloads | None:
         """The wire form of the run's data (rebuilt: its data is deterministic from the config)

@@ -17,6 +17,8 @@ import requests
 from server_helpers import start_run, wait_status, wait_until
 
 import network as nn
+from app.control import TERMINAL
+from app.manager import MAX_ENDED_RUNS_STORED
 from app.tasks import build_data
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -84,6 +86,21 @@ def test_csv_export_equals_the_history(server):
     np.testing.assert_array_equal(
         np.array(as_json["test_loss"], np.float32), run.history.columns["test_loss"]
     )
+
+
+def test_memory_keeps_the_last_ended_runs_and_the_database_serves_the_older_ones(server):
+    manager = server.app.extensions["runs"]
+    first = finished_run(server, task="sin", epochs=5)
+    before = get(server, f"/api/runs/{first}/history", format="csv").text
+    for _ in range(MAX_ENDED_RUNS_STORED + 2):
+        finished_run(server, task="sin", epochs=5)
+    wait_until(lambda: all(run.closed for run in manager.runs()), what="every end stored")
+    ended = [run for run in manager.runs() if run.status in TERMINAL]
+    assert len(ended) <= MAX_ENDED_RUNS_STORED + 1  # (+ the last, forgotten at the next end)
+    assert first not in {run.id for run in manager.runs()}
+    answer = get(server, f"/api/runs/{first}").json()
+    assert answer["status"] == "finished" and answer["epoch"] == 5
+    assert get(server, f"/api/runs/{first}/history", format="csv").text == before
 
 
 @pytest.mark.parametrize("task", ["sin", "saddle"])
