@@ -30,6 +30,7 @@ SLICE_SECONDS = 0.05  # the longest stretch of training between two looks at the
 MAX_VIEW_INTERVAL = 0.5  # a view at least this often (s), however expensive
 CHECKPOINT_SECONDS = 10.0  # the run's weights and scalers are copied this often while it trains
 VIEW_SHARE = 0.1  # at most this share of the time goes to views
+DIAGNOSIS_SECONDS = 0.5  # the warnings (which read the whole history) are refreshed this often
 
 
 @dataclass
@@ -42,6 +43,7 @@ class ViewClock:
     due: float = 0.0
     inside_due: float = 0.0
     checkpointed: float = 0.0  # when the last checkpoint was taken
+    diagnosed: float = 0.0  # when the warnings were last refreshed
 
     def inside_now(self, now: float) -> bool:
         """True when the view about to be made should look inside too (and schedules the next)."""
@@ -151,13 +153,15 @@ def _train_epochs(
 
 
 def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
-    """The progress; and, when due, a fresh view and the warnings (both with the view clock)."""
+    """The progress; and, when due, a fresh view (see `ViewClock`) and fresh warnings."""
     now = time.perf_counter()
     view = None
     if clock.due_now(now):
         view = session.view(inside=clock.inside_now(now))
-        run.diagnose(session.dead_units())
         clock.took(now, time.perf_counter())
+    if now - clock.diagnosed >= DIAGNOSIS_SECONDS:
+        run.diagnose(session.dead_units())
+        clock.diagnosed = now
     if run.checkpoint is None or now - clock.checkpointed >= CHECKPOINT_SECONDS:
         run.checkpoint, clock.checkpointed = session.checkpoint(), now
     run.publish(view, session.progress())

@@ -52,9 +52,10 @@ class History:
             return None
         return round_float(self.columns[name][self.length - 1])
 
-    def copy(self, start: int, stop: int) -> dict[str, np.ndarray]:
-        """Copies of epochs ``start+1 .. stop`` (cheap: call under the run's lock)."""
-        return {name: self.columns[name][start:stop].copy() for name in self.names}
+    def copy(self, start: int, stop: int, names: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Copies of epochs ``start+1 .. stop`` of the columns `names` (default: all; cheap:
+        call under the run's lock)."""
+        return {name: self.columns[name][start:stop].copy() for name in names or self.names}
 
 
 class Run:
@@ -170,8 +171,7 @@ class Run:
         """Refresh `warnings` from the history so far (see `app.diagnosis`)."""
         with self.lock:
             names = [name for name in ("train_loss", "test_acc") if name in self.history.names]
-            columns = self.history.copy(0, self.history.length)
-        columns = {name: columns[name] for name in names}
+            columns = self.history.copy(0, self.history.length, names)
         classes = len(self.task.classes) if self.classification else 0
         self.warnings = diagnose(columns, self.epochs, classes, dead_units)
 
