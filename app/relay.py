@@ -3,16 +3,18 @@ message queue; every web process takes it in and streams it to its own clients.
 
 The worker side: `relay_emitter` is a write-only ``flask_socketio.SocketIO(message_queue=...)``
 (Flask-SocketIO's way to emit from an external process). A `RunRelay` thread per training run
-sends, at most every `RELAY_INTERVAL` seconds and only when something changed, one ``run``
-event to the namespace `RELAY_NAMESPACE` (no browser connects there: the web processes do not
-accept it), room = the run's id::
+sends, at most every `RELAY_INTERVAL` seconds when something changed (else every
+`KEEPALIVE_SECONDS`), one ``run`` event to the namespace `RELAY_NAMESPACE` (no browser connects
+there: the web processes do not accept it), room = the run's id::
 
     {"run_id", "status", "reason", "epoch", "start", "names", "rows", "progress", "elapsed",
      "warnings", "layout", "slice_features", "view"?, "inside"?}
 
-``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet (float32 values as
-floats, non-finite ones as "nan"/"inf"/"-inf"), so a receiver tells a repeat (``start`` below what
-it has) from a gap (above it). ``view`` (when the view changed) is `RunPayloads.view_json` of the
+``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet or are not stored
+in the database yet (float32 values as floats, non-finite ones as "nan"/"inf"/"-inf"): a receiver
+skips what it has (``start`` below its length), and one that just read the database can always
+follow, since the rows it lacks are in the next message; a gap (``start`` above its length)
+means lost messages. ``view`` (when the view changed) is `RunPayloads.view_json` of the
 run's view and ``inside`` (when there is a new look inside) `payloads.inside_json`, already
 encoded as a web process would encode them; ``layout`` counts the worker's new grids (a
 ``slice_features`` change), after which a web process rebuilds its data and sends its watchers
@@ -52,6 +54,9 @@ RELAY_EVENT = "run"
 CHANNEL = "flask-socketio"  # Flask-SocketIO's default channel, on both sides
 RELAY_INTERVAL = 0.05  # at most 20 messages a second per run
 IDLE_WAIT = 0.25  # the relay thread looks for a status change at least this often
+# a run with no news (paused) still sends a message this often: web processes then know that
+# its relay is alive (and keep its relayed view rather than redraw an older checkpoint's)
+KEEPALIVE_SECONDS = 1.0
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -119,9 +124,11 @@ class RunRelay:
     """Sends a training run's news through the message queue (see the module docstring):
     a thread from `start` to `stop`; `stop` sends what is left (the end) first."""
 
-    def __init__(self, emitter: Any, run: Run, interval: float = RELAY_INTERVAL) -> None:
+    def __init__(self, emitter: Any, run: Run, interval: float = RELAY_INTERVAL,
+                 stored: Callable[[], int | None] | None = None) -> None:  # fmt: skip
         self.emitter = emitter
         self.run = run
+        self.stored = stored  # epochs of the run stored in the database (None: all of them)
         self.interval = interval
         self.wake: threading.Event = getattr(run, "wake", None) or threading.Event()
         self._done = threading.Event()
@@ -130,6 +137,7 @@ class RunRelay:
         self.sent_view = 0
         self.sent_inside = 0
         self._sent_state: tuple = ()
+        self._sent_at = 0.0
         self._sent_status: tuple[str, str | None] = ("running", None)
         self.sent = 0  # messages sent (for tests and logs)
 
@@ -173,19 +181,22 @@ class RunRelay:
         `final` one (sent once the recorder stored the end) says that the run ended."""
         run, control = self.run, self.run.control
         elapsed = control.elapsed()  # takes the run's lock itself
+        stored = None if self.stored is None else self.stored()
         with run.lock:
             status, reason, length = control.status, control.reason, run.history.length
             if status in TERMINAL and not final:
                 status, reason = self._sent_status
-            start = min(self.sent_epoch, length)
+            start = min(self.sent_epoch, length, length if stored is None else stored)
             columns, names = run.history.copy(start, length), list(run.history.names)
             view, view_version = run.view, run.view_version
             inside, inside_version = run.inside, run.inside_version
             progress, layout, payloads = run.progress, run.layout, run.payloads
             slice_features = run.config.get("slice_features")
         state = (length, status, reason, view_version, inside_version, progress, layout)
-        if state == self._sent_state:
+        now = time.monotonic()
+        if state == self._sent_state and now - self._sent_at < KEEPALIVE_SECONDS:
             return None
+        self._sent_at = now
         message = {
             "run_id": run.id, "status": status, "reason": reason, "epoch": length,
             "start": start, "names": names, "rows": encode_rows(columns),

@@ -181,16 +181,18 @@ class RemoteRun(StoredRun):
             if message.get("inside") is not None:
                 self.inside = decode_inside(message["inside"])
                 self.inside_version += 1
-            self.progress = message.get("progress")
             self.warnings = message.get("warnings") or []
             control._elapsed_before = max(control._elapsed_before, float(message["elapsed"]))  # noqa: SLF001
             if relay_ended(message):
                 self.end_relayed = True
                 return True
+            if gap:  # its status and progress go with epochs this process lacks yet
+                return True
+            self.progress = message.get("progress")
             if (message["status"], message["reason"]) != (control.status, control.reason):
                 control.status, control.reason = message["status"], message["reason"]
                 control.changed.notify_all()
-            return gap
+            return False
 
     def _relayout(self, message: dict[str, Any]) -> None:
         """The worker draws on a new grid (``slice_features``): new data and snapshots here."""

@@ -100,6 +100,12 @@ class WorkerRecorder(Recorder):
     def __init__(self, store: RunStore, interval: float = RECORD_INTERVAL) -> None:
         super().__init__(store, interval=interval, stale_after=NEVER)
 
+    def stored_epochs(self, run_id: str) -> int | None:
+        """Epochs of the run written to the database so far (None once it is no longer tracked:
+        its end was written)."""
+        state = self._tracked.get(run_id)
+        return None if state is None else state.written
+
     def adopt(self, run: Any) -> None:
         """Record a run whose row exists already (its end is written at once)."""
         with self._write_lock:
@@ -156,7 +162,7 @@ class WorkerContext:
             return "skipped"
         self.recorder.adopt(run)
         relay.start()
-        stream = RunRelay(self.emitter, run)
+        stream = RunRelay(self.emitter, run, stored=partial(self.recorder.stored_epochs, run_id))
         stream.start()
         slots = ComputeSlots(1)
         slots.request(run_id, lambda: None)  # `execute` expects its slot held

@@ -389,13 +389,14 @@ def test_a_new_slice_on_the_worker_sends_new_snapshots_through_the_relay(cluster
 
 
 def test_queued_runs_tell_their_place_in_the_job_queue(cluster, slow_web):
-    web_a, web_b = cluster.urls[:2]
-    busy = [create(web_a, **PACED, epochs=5000, seed=n) for n in range(2)]  # both workers
+    web_a = cluster.urls[0]  # web B may have been killed
+    workers = sum(worker.poll() is None for worker in cluster.workers)  # one may have been killed
+    busy = [create(web_a, **PACED, epochs=5000, seed=n) for n in range(workers)]  # all of them
     waiting = []
     try:
         for run_id in busy:
             wait_status(web_a, run_id, {"running"}, 30)
-        waiting = [create(web_b, **PACED, epochs=50, seed=n) for n in range(2)]
+        waiting = [create(slow_web, **PACED, epochs=50, seed=n) for n in range(2)]
         for place, run_id in enumerate(waiting, start=1):
             for url in (web_a, slow_web):
                 answer = status(url, run_id)
