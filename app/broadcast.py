@@ -23,7 +23,6 @@ a snapshot of a run longer than `MAX_SNAPSHOT_POINTS` epochs carries every k-th 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from .control import TERMINAL
 from .encoding import round_array, round_float
@@ -53,8 +53,13 @@ INSIDE_INTERVAL, MAX_RUN_INSIDES = 0.1, 30
 
 
 def to_json(value: Any) -> str:
-    """Compact JSON text of a wire payload (already free of NaN and numpy types)."""
-    return json.dumps(value, separators=(",", ":"))
+    """Compact JSON text of a wire payload (numbers already rounded by `app.encoding`).
+
+    orjson writes float lists ~10x faster than ``json`` (frames are mostly floats, and their
+    encoding competes with training for the interpreter); numpy scalars and arrays are written
+    as numbers, and a NaN that slipped through as ``null``, never as a bare ``NaN``.
+    """
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
 
 
 def snapshot_history(run: Run, epoch: int) -> tuple[dict[str, list], int]:
