@@ -39,6 +39,13 @@ function label(run) {
   return run.name || `${run.id.slice(0, 8)} ${run.task} [${(run.config?.hidden ?? []).join(",")}]`;
 }
 
+/** "3 seeds" when a group's runs differ by seed; "2 runs, 1 seed" when some repeat a seed. */
+export function groupSize(runs) {
+  const seeds = new Set(runs.map((run) => run.config?.seed)).size;
+  if (seeds === runs.length) return `${seeds} seeds`;
+  return `${runs.length} runs, ${seeds} seed${seeds === 1 ? "" : "s"}`;
+}
+
 export class Overlay {
   constructor(lossEl, accEl, accFigure, hintEl) {
     this.lossEl = lossEl;
@@ -105,8 +112,8 @@ export class Overlay {
     const histories = line.runs.map((run) => this.histories.get(run.id));
     if (!histories.every((history) => column in history)) return [];
     const xs = histories.map((history) => (this.axis === "epoch" ? history.epoch : history.seconds));
-    const name = line.runs.length > 1
-      ? `${label(line.runs[0])} (${line.runs.length} seeds)` : label(line.runs[0]);
+    const name = line.runs.length > 1 ? `${label(line.runs[0])} (${groupSize(line.runs)})`
+      : label(line.runs[0]);
     const base = { type: "scatter", mode: "lines", line: { color: line.colour, width: 2, dash },
       legendgroup: line.key, name, meta: { group: line.key, column, runs: line.runs.length } };
     if (line.runs.length === 1) return [{ ...base, x: xs[0], y: histories[0][column] }];

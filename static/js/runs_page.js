@@ -182,9 +182,13 @@ function row(run) {
   cell(tr, formatNumber(run.test_loss), "num");
   cell(tr, run.test_acc === undefined || run.test_acc === null ? "—"
     : `${(100 * run.test_acc).toFixed(1)} %`, "num");
-  const status = cell(tr, run.status, "run-status");
+  const warned = run.status === "finished" && (run.warnings ?? []).length > 0;
+  // a run that finished but did not learn (the diagnosis warned) is not shown as a success
+  const status = cell(tr, warned ? "finished ⚠" : run.status, "run-status");
   status.dataset.status = run.status;
-  if (run.reason) status.title = run.reason;
+  if (warned) status.dataset.warned = "true";
+  const why = [run.reason, ...(warned ? run.warnings : [])].filter(Boolean);
+  if (why.length) status.title = why.join("\n");
   cell(tr, formatStarted(run.created));
   cell(tr, formatDuration(run.elapsed), "num");
   tr.insertCell().append(textInput("run-notes", run.notes, "Notes", "notes", run));

@@ -99,10 +99,53 @@ def test_three_seeds_of_one_config_group_into_one_band(page, live_server):
     ]
     assert len(bands) == 1 and bands[0]["fill"] == "tonexty"
     assert len(means) == 1 and means[0]["meta"]["runs"] == 3
+    assert "(3 seeds)" in legend_names(page)[0]
     page.uncheck("#group-seeds")
     page.wait_for_function(
         """(document.getElementById('overlay-loss').data || [])
             .filter(t => t.meta && t.meta.column === 'test_loss').length === 3"""
+    )
+
+
+def legend_names(page: Any) -> list[str]:
+    return page.evaluate(
+        """() => (document.getElementById('overlay-loss').data || [])
+            .filter(t => t.showlegend !== false && t.name).map(t => t.name)"""
+    )
+
+
+def test_repeats_of_one_seed_are_not_called_seeds(page, live_server):
+    ids = finished_runs(live_server, *({"task": "square", "seed": 7} for _ in range(2)))
+    open_runs(page, 2)
+    for run_id in ids:
+        page.check(f'tr[data-run-id="{run_id}"] input.select-run')
+    page.wait_for_function(
+        """(document.getElementById('overlay-loss').data || [])
+            .some(t => t.meta && t.meta.kind === 'band' && t.meta.runs === 2)"""
+    )
+    names = legend_names(page)
+    assert any("(2 runs, 1 seed)" in name for name in names), names
+    assert not any("seeds)" in name for name in names), names
+
+
+def test_a_run_that_finished_without_learning_is_not_shown_as_a_success(page, live_server):
+    warned, healthy = finished_runs(
+        live_server,
+        {"task": "sin", "optimizer": "sgd", "lr": 1e-6, "hidden": [1]},  # stays at the mean
+        {"task": "sin"},
+    )
+    assert get_json(live_server, f"/api/runs/{warned}")["warnings"]
+    open_runs(page, 2)
+    cell = page.locator(f'tr[data-run-id="{warned}"] .run-status')
+    assert cell.inner_text() == "finished ⚠"
+    assert cell.get_attribute("data-warned") == "true"
+    assert "predicting the mean" in cell.get_attribute("title")
+    plain = page.locator(f'tr[data-run-id="{healthy}"] .run-status')
+    assert plain.inner_text() == "finished" and plain.get_attribute("data-warned") is None
+    assert page.evaluate(
+        "c => getComputedStyle(c).color !== getComputedStyle(document.querySelector("
+        "`tr[data-run-id='${c.dataset.other}'] .run-status`)).color",
+        cell.evaluate_handle(f"c => (c.dataset.other = '{healthy}', c)"),
     )
 
 
