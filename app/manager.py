@@ -28,6 +28,8 @@ MAX_ENDED_RUNS = 200  # ended runs kept in memory for GET/watch; older ones are 
 # last few, so it stops growing after the first runs whatever the number of runs trained.
 MAX_ENDED_RUNS_STORED = 16
 CONTROL_WAIT = 2.0  # seconds pause/stop/step wait for the run loop to act before answering
+RUN_ID_LENGTH = 12  # hex digits of a run id
+SHORT_ID = 6  # the shortest prefix of a run id that finds the run
 MAX_UNFINISHED_RUNS = 64  # queued, running or paused runs at once; more are refused
 
 
@@ -98,7 +100,7 @@ class RunManager:
         `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
         """
         task = task or TASKS[config["task"]]
-        run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
+        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], task, settle_config(task, config))
         run.slots = self.slots
         run.on_end.append(trim_history)
         run.initial_state = initial_state
@@ -134,14 +136,26 @@ class RunManager:
             run.ended()
 
     def get(self, run_id: Any) -> Run | None:
-        """The run with this id, or None."""
+        """The run with this id (or this unique prefix of an id, see `full_id`), or None."""
         if not isinstance(run_id, str):
             return None
+        run_id = self.full_id(run_id)
         with self._lock:
             run = self._runs.get(run_id)
         if run is None and self.loader is not None:
             run = self._load(run_id)
         return run
+
+    def full_id(self, run_id: str) -> str:
+        """The id of the one run whose id starts with `run_id` (at least `SHORT_ID` characters:
+        the runs page shows the first 8), else `run_id` as given."""
+        if not SHORT_ID <= len(run_id) < RUN_ID_LENGTH:
+            return run_id
+        with self._lock:
+            ids = {known for known in self._runs if known.startswith(run_id)}
+        if self.recorder is not None:
+            ids.update(self.recorder.store.ids_starting(run_id, limit=2))
+        return ids.pop() if len(ids) == 1 else run_id
 
     def _load(self, run_id: str) -> Run | None:
         """An ended run of an earlier process, rebuilt from storage and kept like ours."""

@@ -422,6 +422,14 @@ class RunStore:
             )
             return result.rowcount
 
+    def ids_starting(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to `limit` run ids that start with `prefix`."""
+        with self.session() as session:
+            found = session.scalars(
+                select(RunRow.id).where(RunRow.id.startswith(prefix, autoescape=True)).limit(limit)
+            )
+            return list(found)
+
     def summary(self, run_id: str) -> dict[str, Any] | None:
         """A run's row as a dict (`run_summary`), or None."""
         with self.session() as session:

@@ -103,6 +103,18 @@ def test_memory_keeps_the_last_ended_runs_and_the_database_serves_the_older_ones
     assert get(server, f"/api/runs/{first}/history", format="csv").text == before
 
 
+def test_the_short_id_the_runs_page_shows_finds_the_run(server):
+    run_id = finished_run(server, task="sin", epochs=5)
+    for _ in range(MAX_ENDED_RUNS_STORED + 1):  # and once it is only in the database
+        short = get(server, f"/api/runs/{run_id[:8]}")
+        assert short.status_code == 200 and short.json()["id"] == run_id
+        finished_run(server, task="sin", epochs=2)
+    assert run_id not in {run.id for run in server.app.extensions["runs"].runs()}
+    assert get(server, f"/api/runs/{run_id[:8]}").json()["id"] == run_id
+    assert get(server, f"/api/runs/{run_id[:8]}/history", format="csv").status_code == 200
+    assert get(server, f"/api/runs/{run_id[:5]}").status_code == 404  # too short to look up
+
+
 @pytest.mark.parametrize("task", ["sin", "saddle"])
 def test_npz_and_torch_exports_reproduce_the_prediction_on_the_grid(server, task, tmp_path):
     import torch
