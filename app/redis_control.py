@@ -7,6 +7,8 @@ The keys of one run (all expire after a day, so an abandoned run leaves nothing 
 - ``bpst:run:<id>:control`` — a hash ``{pause: "0"|"1", stop: "1"}`` the web processes set.
 - ``bpst:run:<id>:inbox`` — a list of JSON requests: ``{"step": [unit, count]}`` or
   ``{"changes": {...}}`` (live PATCHes), taken in order.
+- ``bpst:run:<id>:watched`` — set (TTL `WATCHED_TTL_MS`) by every web process that streams the
+  run to a client, renewed every second: without it the worker relays no views (`app.relay`).
 
 `ControlRelay` runs in the worker: a thread that, every `POLL_SECONDS`, renews the heartbeat,
 reads the hash and the inbox and hands them to the run's ordinary `RunControl`, which the
@@ -37,6 +39,7 @@ HEARTBEAT_SECONDS = 1.0
 POLL_SECONDS = 0.1  # the relay reads the control keys this often
 REDIS_LOST_AFTER = 8.0  # a worker that cannot reach Redis this long ends its run
 KEY_TTL_SECONDS = 86_400
+WATCHED_TTL_MS = 3000  # a run's watched key lapses this long after the last web process renewed it
 
 
 def alive_key(run_id: str) -> str:
@@ -52,6 +55,11 @@ def control_key(run_id: str) -> str:
 def inbox_key(run_id: str) -> str:
     """The list of step and live-change requests of a run."""
     return f"bpst:run:{run_id}:inbox"
+
+
+def watched_key(run_id: str) -> str:
+    """The key that says some web process streams the run to a client."""
+    return f"bpst:run:{run_id}:watched"
 
 
 class RedisControls:
@@ -94,13 +102,23 @@ class RedisControls:
         """Live changes (validated) for the worker's run loop."""
         self._push(run_id, {"changes": changes})
 
+    def watched(self, run_ids: list[str]) -> None:
+        """Say that this process streams these runs to clients (for `WATCHED_TTL_MS`)."""
+        if not run_ids:
+            return
+        with self.redis.pipeline() as pipe:
+            for run_id in run_ids:
+                pipe.set(watched_key(run_id), "1", px=WATCHED_TTL_MS)
+            pipe.execute()
+
     def alive(self, run_id: str) -> bool:
         """True while the run's worker renews its heartbeat."""
         return bool(self.redis.exists(alive_key(run_id)))
 
     def forget(self, run_id: str) -> None:
         """Remove a run's keys."""
-        self.redis.delete(alive_key(run_id), control_key(run_id), inbox_key(run_id))
+        self.redis.delete(alive_key(run_id), control_key(run_id), inbox_key(run_id),
+                          watched_key(run_id))  # fmt: skip
 
 
 class ControlRelay:
@@ -173,7 +191,11 @@ class ControlRelay:
 
     def _relay(self) -> None:
         run_id, control = self.run.id, self.run.control
-        requested = self.redis.hgetall(control_key(run_id))
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(control_key(run_id))
+            pipe.exists(watched_key(run_id))
+            requested, watched = pipe.execute()
+        self.run.watched = bool(watched)  # see `app.relay.RunRelay`
         if requested.get(b"stop") == b"1":
             control.request_stop(0.0)
         paused = requested.get(b"pause") == b"1"

@@ -16,11 +16,12 @@ skips what it has (``start`` below its length), and one that just read the datab
 follow, since the rows it lacks are in the next message; a gap (``start`` above its length)
 means lost messages. ``view`` (when the view changed) is `RunPayloads.view_json` of the
 run's view and ``inside`` (when there is a new look inside) `payloads.inside_json`, already
-encoded as a web process would encode them; ``layout`` counts the worker's new grids (a
-``slice_features`` change), after which a web process rebuilds its data and sends its watchers
-a new snapshot. `RelayedRun` wakes the thread when the run loop
-publishes, so a message leaves right after an epoch (or a slice) unless one left less than
-`RELAY_INTERVAL` ago.
+encoded as a web process would encode them; both are left out while no web process streams the
+run to a client (its ``watched`` key, `app.redis_control`), and the first message after a web
+process starts to has them. ``layout`` counts the worker's new grids (a ``slice_features``
+change), after which a web process rebuilds its data and sends its watchers a new snapshot.
+`RelayedRun` wakes the thread when the run loop publishes, so a message leaves right after an
+epoch (or a slice) unless one left less than `RELAY_INTERVAL` ago.
 
 The web side: `RelayManager` is the client manager of a scaled web process's ``SocketIO``: the
 ordinary `socketio.RedisManager`, except that events of `RELAY_NAMESPACE` are handed to its
@@ -102,6 +103,7 @@ class RelayedRun(Run):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wake = threading.Event()
+        self.watched = True  # some web process streams it (`app.redis_control.ControlRelay`)
 
     def start(self, session: Any, inside: bool = False) -> None:
         super().start(session, inside)
@@ -203,13 +205,16 @@ class RunRelay:
             "progress": progress, "elapsed": elapsed, "warnings": list(run.warnings),
             "layout": layout, "slice_features": slice_features,
         }  # fmt: skip
+        self.sent_epoch, self._sent_state, self._sent_status = length, state, (status, reason)
+        if not getattr(run, "watched", True):  # nobody would see them: the next watcher will
+            self.sent_view = self.sent_inside = -1
+            return message
         if view_version != self.sent_view and payloads is not None:
             message["view"] = payloads.view_json(view)
             self.sent_view = view_version
         if inside_version != self.sent_inside and inside is not None:
             message["inside"] = inside_json(inside)
             self.sent_inside = inside_version
-        self.sent_epoch, self._sent_state, self._sent_status = length, state, (status, reason)
         return message
 
 

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select, update
 
+from .broadcast import Broadcaster
 from .control import TERMINAL, ControlError
 from .manager import CONTROL_WAIT, RunManager, TooManyRuns
 from .payloads import RunPayloads
@@ -376,6 +377,15 @@ def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteRun | None
     return run
 
 
+class ScaledBroadcaster(Broadcaster):
+    """The ordinary `Broadcaster`, which can also tell which runs it streams now."""
+
+    def streamed(self) -> list[str]:
+        """Ids of the runs at least one client of this process watches."""
+        with self._lock:
+            return [run_id for run_id, clients in self._watchers.items() if clients]
+
+
 class ScaledRunManager(RunManager):
     """The run manager of a scaled web process (see the module docstring)."""
 
@@ -385,6 +395,8 @@ class ScaledRunManager(RunManager):
         from rq import Queue
 
         super().__init__(socketio, max_active_runs=1, **options)
+        self.broadcaster = ScaledBroadcaster(socketio, self.frame_interval,
+                                             self.broadcaster.ack_timeout)  # fmt: skip
         self.store = store
         self.datasets = datasets
         self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
@@ -394,6 +406,7 @@ class ScaledRunManager(RunManager):
         self._missing: dict[str, float] = {}  # run id -> when its heartbeat was first missing
         self.db_sync_seconds = DB_SYNC_SECONDS
         self._catch_up: set[str] = set()  # runs to read from the database at the next tick
+        self._watched: dict[str, float] = {}  # run id -> when its watched key was last set
         self.relayed = 0  # relay messages taken (for tests and logs)
         self._listen(socketio)
         self._stopped = threading.Event()
@@ -564,12 +577,26 @@ class ScaledRunManager(RunManager):
                 if now - checked >= WATCHDOG_SECONDS:
                     checked = now
                     self.watchdog()
+                self._mark_watched(now)
                 every = now - synced >= self.db_sync_seconds
                 if every:
                     synced = now
                 self._sync_served(every)
             except Exception:  # the thread must outlive a database or Redis outage
                 log.exception("the scaled sync failed a tick")
+
+    def _mark_watched(self, now: float) -> None:
+        """Renew the watched key of every run this process streams (every second, and at once
+        for a run watched anew), so that its worker relays its views."""
+        streamed = self.broadcaster.streamed()  # type: ignore[attr-defined]
+        due = [run_id for run_id in streamed if now - self._watched.get(run_id, -9.0) >= 1.0]
+        try:
+            self.controls.watched(due)
+        except Exception:  # Redis away: the database reads go on meanwhile
+            log.warning("could not mark the watched runs in Redis")
+            return
+        self._watched = {run_id: self._watched.get(run_id, now) for run_id in streamed}
+        self._watched.update(dict.fromkeys(due, now))
 
     def _sync_served(self, every: bool) -> None:
         """Read the served runs from the database: all of them (`every`), else those the relay

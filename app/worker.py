@@ -161,6 +161,7 @@ class WorkerContext:
             relay.stop()
             return "skipped"
         self.recorder.adopt(run)
+        run.watched = False  # until `relay` finds the run's watched key (within 0.1 s)
         relay.start()
         stream = RunRelay(self.emitter, run, stored=partial(self.recorder.stored_epochs, run_id))
         stream.start()

@@ -408,3 +408,41 @@ def test_queued_runs_tell_their_place_in_the_job_queue(cluster, slow_web):
     finally:
         for run_id in busy + waiting:
             requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30)
+
+
+def relay_messages(pubsub, run_id: str, seconds: float) -> list[dict]:
+    """The relay messages of one run published on Flask-SocketIO's channel for `seconds`."""
+    messages, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        raw = pubsub.get_message(timeout=0.1)
+        if raw is None or raw["type"] != "message":
+            continue
+        packet = json.loads(raw["data"])
+        if packet.get("namespace") == "/relay" and packet.get("room") == run_id:
+            messages.append(packet["data"][0])
+    return messages
+
+
+def test_the_worker_batches_its_relay_and_sends_views_only_while_watched(cluster):
+    from redis import Redis
+
+    web_a = cluster.urls[0]
+    pubsub = Redis.from_url(cluster.redis.url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe("flask-socketio")
+    run_id = create(web_a, task="sin", samples=200, epochs=100_000)  # unpaced: fast epochs
+    watcher = None
+    try:
+        wait_status(web_a, run_id, {"running"}, 30)
+        unwatched = relay_messages(pubsub, run_id, 1.5)
+        assert 5 <= len(unwatched) <= 1.5 * 22  # at most ~20 a second
+        assert unwatched[-1]["epoch"] - unwatched[0]["epoch"] > 3 * len(unwatched)  # batched
+        assert not any("view" in m or "inside" in m for m in unwatched)  # nobody watches
+        watcher = Watcher(web_a)
+        watcher.watch(run_id)
+        watched = relay_messages(pubsub, run_id, 1.5)
+        assert sum("view" in m for m in watched) >= 5 and any("inside" in m for m in watched)
+    finally:
+        requests.post(f"{web_a}/api/runs/{run_id}/stop", timeout=30)
+        pubsub.close()
+        if watcher is not None:
+            watcher.disconnect()
