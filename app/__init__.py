@@ -134,8 +134,12 @@ def _app_tasks(app: Flask) -> dict[str, Any]:
     from .tasks import mnist_files_present, mnist_task
 
     folder = app.config.get("MNIST_DIR")
-    if not folder:
-        return {}
+    if not folder:  # the files uploaded earlier to this data directory (app/mnist_upload.py)
+        data_dir = app.config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR")
+        if data_dir is None and app.config.get("TESTING"):
+            return {}
+        uploaded = Path(data_dir or ROOT / "data") / "mnist"
+        return {"mnist": mnist_task(uploaded)} if mnist_files_present(uploaded) else {}
     if not mnist_files_present(folder):
         app.logger.warning("MNIST_DIR %s lacks the four MNIST IDX files: no mnist task", folder)
         return {}

@@ -131,6 +131,40 @@ def upload_dataset() -> Any:
     return jsonify(dataset_json(dataset_id, dataset)), 201
 
 
+@api.post("/mnist")
+def upload_mnist() -> Any:
+    """MNIST's four IDX files (multipart field ``files``, raw or gzipped, up to 64 MB in all):
+    201 ``{task}`` (the task ``mnist``, offered from now on) or 400 ``{errors: {files: ...}}``.
+    See `app.mnist_upload`."""
+    from . import tasks
+    from .mnist_upload import MAX_MNIST_BYTES, MnistUploadError, store_mnist
+
+    request.max_content_length = MAX_MNIST_BYTES + 64 * 1024
+    files = [
+        (upload.filename or "?", upload.stream.read()) for upload in request.files.getlist("files")
+    ]
+    folder = _mnist_upload_folder()
+    try:
+        store_mnist(files, folder)
+    except MnistUploadError as error:
+        return jsonify(errors={"files": str(error)}), 400
+    tasks._mnist.cache_clear()  # an earlier upload to the same folder is gone
+    task = tasks.mnist_task(folder)
+    current_app.extensions["tasks"] = {**current_app.extensions.get("tasks", {}), "mnist": task}
+    return jsonify(task=task.to_json()), 201
+
+
+def _mnist_upload_folder() -> Any:
+    """This app's folder for uploaded IDX files (chosen once, see `mnist_folder`)."""
+    from . import ROOT
+    from .mnist_upload import mnist_folder
+
+    config = current_app.config
+    if config.get("MNIST_UPLOAD_DIR") is None:
+        config["MNIST_UPLOAD_DIR"] = mnist_folder(config, ROOT)
+    return config["MNIST_UPLOAD_DIR"]
+
+
 @api.get("/datasets/<dataset_id>")
 def get_dataset(dataset_id: str) -> Any:
     """An uploaded dataset's summary (as answered to the upload); 404 unknown or forgotten."""

@@ -80,6 +80,17 @@ UPLOAD = {
     "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}},
 }
+MNIST_UPLOAD = {
+    "type": "object",
+    "required": ["files"],
+    "properties": {
+        "files": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": "MNIST's four IDX files (train and t10k images and labels)",
+        }
+    },
+}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -181,6 +192,12 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "requestBody": _body(UPLOAD, media="multipart/form-data"),
             "responses": {"201": _json(DATASET, "the dataset's summary"),
                           "400": BAD_BODY, "415": NOT_JSON},
+        },
+        "api.upload_mnist POST": {
+            "summary": "Upload MNIST's four IDX files: the task mnist",
+            "requestBody": _body(MNIST_UPLOAD, media="multipart/form-data"),
+            "responses": {"201": _json({"type": "object", "required": ["task"]}, "the task"),
+                          "400": BAD_BODY, "413": TOO_LARGE},
         },
         "api.get_dataset GET": {"summary": "An uploaded dataset's summary",
                                 "responses": {"200": _json(DATASET, "the summary"),

@@ -33,7 +33,7 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_JSON_DEPTH = 20  # a run config nests 3 deep; JSON 1,000 deep used to be a RecursionError
-UPLOAD_ENDPOINTS = frozenset({"api.upload_dataset"})  # multipart, not JSON
+UPLOAD_ENDPOINTS = frozenset({"api.upload_dataset", "api.upload_mnist"})  # multipart, not JSON
 
 
 def host_name(host: str) -> str:

@@ -38,4 +38,9 @@ export const api = {
     body.append("file", file, file.name);
     return send("POST", "/api/datasets", { headers: { Accept: "application/json" }, body });
   },
+  uploadMnist: (files) => {
+    const body = new FormData();
+    for (const file of files) body.append("files", file, file.name);
+    return send("POST", "/api/mnist", { headers: { Accept: "application/json" }, body });
+  },
 };

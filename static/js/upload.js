@@ -1,10 +1,13 @@
 // "Upload CSV": a labelled file input (keyboard usable: it is a real, focusable input under its
 // label-button) that posts the file to /api/datasets and reports the server's answer: the data
-// set's summary on success, the server's line-numbered message on a 400.
+// set's summary on success, the server's line-numbered message on a 400. Four IDX files picked at
+// once (MNIST's train and t10k images and labels) go to /api/mnist and become the task mnist.
 
 import { api } from "./api.js";
 
 const MAX_BYTES = 5 * 1024 * 1024;
+const MAX_MNIST_BYTES = 64 * 1024 * 1024;
+const IDX_NAME = /idx[13]|ubyte/i;
 
 function megabytes(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
@@ -21,9 +24,11 @@ export class UploadControl {
     this.status = document.getElementById("upload-status");
     this.error = document.getElementById("error-file");
     input.addEventListener("change", () => {
-      const file = input.files && input.files[0];
+      const files = Array.from(input.files || []);
+      const idx = files.length > 1 || files.some((file) => IDX_NAME.test(file.name));
+      const sent = idx ? this.uploadMnist(files) : (files[0] ? this.upload(files[0]) : null);
       // Cleared at once, so choosing the same (fixed) file again uploads it again.
-      if (file) this.upload(file).finally(() => { input.value = ""; });
+      if (sent) sent.finally(() => { input.value = ""; });
     });
   }
 
@@ -31,6 +36,36 @@ export class UploadControl {
     this.error.textContent = message;
     if (message) this.input.setAttribute("aria-invalid", "true");
     else this.input.removeAttribute("aria-invalid");
+  }
+
+  /** MNIST's four IDX files: the task mnist on a 201, the server's reason on a 400. */
+  async uploadMnist(files) {
+    this.showError("");
+    const size = files.reduce((sum, file) => sum + file.size, 0);
+    if (files.length !== 4 || size > MAX_MNIST_BYTES) {
+      this.status.textContent = "";
+      this.showError(files.length !== 4
+        ? `Pick MNIST's four IDX files at once (train and t10k images and labels), not ${files.length}.`
+        : `The files are too big (${megabytes(size)}; at most 64 MB in all).`);
+      return;
+    }
+    this.status.textContent = `Uploading the four MNIST files (${megabytes(size)})…`;
+    let response;
+    try {
+      response = await api.uploadMnist(files);
+    } catch (error) {
+      this.status.textContent = "";
+      this.showError(`MNIST: could not reach the server (${error.message}).`);
+      return;
+    }
+    if (response.status === 201 && response.data) {
+      this.status.textContent = `MNIST: ${response.data.task.title}, ready to train.`;
+      this.handlers.onUploaded(response.data);
+    } else {
+      this.status.textContent = "";
+      const errors = response.data && response.data.errors;
+      this.showError(`MNIST: ${errors ? Object.values(errors).join(" ") : `HTTP ${response.status}`}`);
+    }
   }
 
   async upload(file) {

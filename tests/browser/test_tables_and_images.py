@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from browser_helpers import get_json, open_dashboard, wait_status
+from mnist_files import synthetic_mnist
 
 SPECIES = ("setosa", "versicolor", "virginica")
 
@@ -117,4 +118,24 @@ def test_digits_shows_test_images_and_first_layer_weights(page: Any, live_server
     assert all(text.startswith(("✓", "✗")) for text in captions)
     wrong = page.locator("#image-grid figure.wrong").count()
     assert wrong == sum(text.startswith("✗") for text in captions) and wrong <= 8
+    assert page.locator("#confusion-matrix tbody tr").count() == 10
+
+
+def test_mnist_uploaded_from_the_page_trains_with_its_image_views(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    files = sorted(str(path) for path in synthetic_mnist(tmp_path).iterdir())
+    open_dashboard(page, "/fit/sin")
+    page.set_input_files("#upload", files[:3])  # one short: the page says so, nothing is sent
+    assert "four IDX files" in page.locator("#error-file").inner_text()
+    page.set_input_files("#upload", files)
+    page.wait_for_function("location.pathname === '/fit/mnist'")
+    assert "ready to train" in page.locator("#upload-status").inner_text()
+    assert page.input_value("#task") == "mnist"
+    page.fill("#samples", "400")
+    page.fill("#epochs", "4")
+    page.click("#train")
+    wait_status(page, "finished", timeout=60_000)
+    page.locator("#images-part").wait_for(state="visible")
+    page.wait_for_function("document.querySelectorAll('#image-grid figure').length === 36")
     assert page.locator("#confusion-matrix tbody tr").count() == 10
