@@ -217,8 +217,13 @@ class RemoteRun(StoredRun):
             return True
         rows = decode_rows(message["rows"], names)
         self._put_rows(start, rows, len(rows[names[0]]) if names else 0)
-        self.marks.append((self.history.length, float(message["elapsed"])))
+        self._mark(self.history.length, float(message["elapsed"]))
         return False
+
+    def _mark(self, epoch: int, elapsed: float) -> None:
+        """Note the training seconds at an epoch (at most one mark per second of training)."""
+        if not self.marks or elapsed - self.marks[-1][1] >= 1.0:
+            self.marks.append((epoch, elapsed))
 
     def _reset_columns(self, names: list[str]) -> None:
         self.history.names = list(names)
@@ -286,7 +291,7 @@ class RemoteRun(StoredRun):
                 break
             count = chunk.stop - chunk.start
             self._put_rows(chunk.start, decode_chunk(chunk.data, history.names, count), count)
-            self.marks.append((chunk.stop, chunk.elapsed))
+            self._mark(chunk.stop, chunk.elapsed)
         self.epoch = history.length
         self.seconds = None  # recomputed from the marks when read
 
