@@ -3,6 +3,8 @@
 // axis (so a schedule and every live change of lr show). Appending, throttling and redrawing are
 // AppendingChart's; the whole chart is also redrawn when the smoothing weight, the scale or the
 // loss changes. On a log axis only decades are labelled: the range is widened to whole decades.
+// A live change of batch size, L1, weight decay or momentum (history columns of the same names)
+// is marked where it took effect: a dotted vertical line labelled "batch 32 → 8".
 
 import { AppendingChart } from "./appending_chart.js";
 import { DebiasedEma } from "./smoothing.js";
@@ -12,6 +14,37 @@ const Plotly = window.Plotly;
 // Trace order: raw train, raw test, smoothed train, smoothed test, learning rate.
 const TRACES = [0, 1, 2, 3, 4];
 const MAX_DECADE_LABELS = 7;
+// History columns a run can be steered by (besides lr, which has its own line) and their labels.
+const STEERED = [["batch_size", "batch"], ["l1", "L1"], ["weight_decay", "weight decay"],
+  ["momentum", "momentum"]];
+const LABELLED_CHANGES = 6; // only the newest changes carry a label (lines mark every one)
+
+function short(value) {
+  return Number.isInteger(value) ? String(value) : Number(value).toPrecision(3).replace(/\.?0+(e|$)/, "$1");
+}
+
+/**
+ * The live changes in the last `added` rows of a history chunk: [{epoch, text}], given (and
+ * updating) `last`, the latest value seen of each steered column.
+ */
+export function steeredChanges(history, added, last) {
+  const changes = [];
+  const { epoch } = history;
+  for (const [column, label] of STEERED) {
+    const values = history[column];
+    if (!Array.isArray(values) || values.length !== epoch.length) continue;
+    for (let i = values.length - added; i < values.length; i += 1) {
+      const value = values[i];
+      if (!Number.isFinite(value)) continue;
+      const before = last[column];
+      if (before !== undefined && value !== before) {
+        changes.push({ epoch: epoch[i], text: `${label} ${short(before)} → ${short(value)}` });
+      }
+      last[column] = value;
+    }
+  }
+  return changes.sort((a, b) => a.epoch - b.epoch);
+}
 
 /** [lo, hi] exponents of the whole decades around [lowest, highest] (positive numbers). */
 export function decadeRange(lowest, highest) {
@@ -44,6 +77,11 @@ export class LossChart extends AppendingChart {
     super.append(history);
     const added = this.history.epoch.length - before;
     if (!added) return;
+    const changes = steeredChanges(history, added, this.steered);
+    if (changes.length) {
+      this.changes.push(...changes);
+      this.needsFull = true; // markers are part of the layout
+    }
     const column = history && Array.isArray(history.lr) && history.lr.length === history.epoch.length
       ? history.lr.slice(-added) : new Array(added).fill(null);
     for (const value of column) {
@@ -65,6 +103,8 @@ export class LossChart extends AppendingChart {
     this.lr = [];
     this.lrPending = [];
     this.hasLr = false;
+    this.steered = {}; // the latest value of each steered column
+    this.changes = []; // [{epoch, text}] live changes, oldest first
   }
 
   series(history) {
@@ -176,6 +216,15 @@ export class LossChart extends AppendingChart {
       automargin: false, visible: this.hasLr, zeroline: false,
     };
     if (this.hasLr) layout.margin = { ...layout.margin, r: 64 };
+    layout.shapes = this.changes.map((change) => ({
+      type: "line", xref: "x", yref: "paper", x0: change.epoch, x1: change.epoch, y0: 0, y1: 1,
+      line: { color: p.muted, width: 1, dash: "dot" },
+    }));
+    layout.annotations = this.changes.slice(-LABELLED_CHANGES).map((change, k) => ({
+      x: change.epoch, xref: "x", xanchor: "left", yref: "paper", y: 0.98 - 0.07 * (k % 3),
+      yanchor: "top", text: change.text, showarrow: false, bgcolor: p.panel, opacity: 0.9,
+      font: { size: 10.5, color: p.fg }, name: "live change",
+    }));
     layout.xaxis.rangemode = "tozero";
     return { data, layout };
   }

@@ -90,3 +90,28 @@ def test_decision_regions_encode_class_and_confidence_in_one_value(modules: Any)
     assert positions == sorted(positions) and positions[0] == 0 and positions[-1] == 1
     assert len(positions) == 6  # two stops (faint, strong) per class
     assert result["half"] == "rgb(128,128,128)"
+
+
+def test_live_changes_are_found_across_history_chunks(modules: Any) -> None:
+    result = modules.evaluate(
+        """async () => {
+          const { steeredChanges } = await import('/static/js/loss_chart.js');
+          const last = {};
+          const first = steeredChanges({ epoch: [1, 2, 3], batch_size: [32, 32, 8],
+            l1: [0, 0, 0], weight_decay: [0, 0, 0.001] }, 3, last);
+          // a chunk of one new epoch: no change, then a change inside the next chunk only
+          const none = steeredChanges({ epoch: [4], batch_size: [8], l1: [0],
+            weight_decay: [0.001] }, 1, last);
+          const later = steeredChanges({ epoch: [5, 6], batch_size: [8, 8], l1: [null, 0.0001],
+            weight_decay: [0.001, 0.001] }, 2, last);
+          const short = steeredChanges({ epoch: [1, 2], batch_size: [32] }, 2, {});
+          return { first, none, later, short };
+        }"""
+    )
+    assert result["first"] == [
+        {"epoch": 3, "text": "batch 32 → 8"},
+        {"epoch": 3, "text": "weight decay 0 → 0.001"},
+    ]
+    assert result["none"] == []
+    assert result["later"] == [{"epoch": 6, "text": "L1 0 → 0.0001"}]
+    assert result["short"] == []  # a column not as long as the epochs is not read

@@ -102,6 +102,30 @@ def test_a_live_lr_change_reaches_the_run_and_shows_on_the_loss_chart(
     wait_status(page, "stopped")
 
 
+def test_a_live_batch_size_change_is_marked_on_the_loss_chart_where_it_took_effect(
+    page: Any, live_server: Any
+) -> None:
+    open_dashboard(page, "/fit/sin?epochs_per_second=50", full_speed=False)
+    run_id = start_run(page)
+    page.wait_for_function("window.studio.lossChart.length >= 5")
+    page.fill("#batch_size", "8")
+    page.wait_for_function(
+        "() => (document.getElementById('loss-chart').layout.shapes || []).length === 1"
+    )
+    layout = page.evaluate(
+        "(() => { const l = document.getElementById('loss-chart').layout;"
+        " return {shapes: l.shapes, notes: (l.annotations || []).map(a => [a.x, a.text])}; })()"
+    )
+    marked = layout["shapes"][0]["x0"]
+    assert layout["notes"] == [[marked, "batch 32 → 8"]]
+    history = get_json(live_server, f"/api/runs/{run_id}/history")
+    pairs = zip(history["epoch"], history["batch_size"], strict=True)
+    first = next(epoch for epoch, size in pairs if size == 8)
+    assert marked == first  # the first epoch trained with the new batch size
+    page.click("#stop")
+    wait_status(page, "stopped")
+
+
 def test_step_trains_one_epoch_and_stays_paused(page: Any, live_server: Any) -> None:
     open_dashboard(page, "/fit/sin?epochs_per_second=20", full_speed=False)
     run_id = start_run(page)
