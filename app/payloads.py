@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .encoding import round_array, round_float
+from .encoding import round_array, round_arrays, round_float
 from .inside import NEURONS_SHOWN, Inside
 from .session import ClassView, View
 from .tasks import Task, TaskData, shown_rows
@@ -69,9 +69,7 @@ class RunPayloads:
                 ("test", data.x_test, data.y_test, self.shown_test),
             )
         }
-        self._target = (
-            None if self.classification or data.grid_target is None else data.grid_target
-        )
+        self._target = None if self.classification or data.grid_target is None else data.grid_target
         self._images = self._images_json(task, data) if task.image_shape else None
 
     def _images_json(self, task: Task, data: TaskData) -> dict[str, Any]:
@@ -170,9 +168,9 @@ class RunPayloads:
         }
 
 
-def _histogram_json(histogram: tuple[np.ndarray, np.ndarray]) -> dict[str, list]:
-    edges, counts = histogram
-    return {"edges": round_array(edges, 4), "counts": np.asarray(counts).tolist()}
+def _histogram_json(histogram: tuple[np.ndarray, np.ndarray], edges: list) -> dict[str, list]:
+    """``{edges, counts}`` of a histogram whose edges are already rounded for the wire."""
+    return {"edges": edges, "counts": np.asarray(histogram[1]).tolist()}
 
 
 def inside_json(inside: Inside | None) -> dict[str, Any] | None:
@@ -184,22 +182,38 @@ def inside_json(inside: Inside | None) -> dict[str, Any] | None:
     """
     if inside is None:
         return None
+    stats = inside.layers
+    edges = [layer.weights[0] for layer in stats] + [layer.grads[0] for layer in stats]
+    groups = [inside.axes, inside.bias, inside.mean, inside.weights, edges]
+    flat = round_arrays([array for group in groups for array in group], 4)
+    axes, bias, mean, weights, edges = _split(flat, groups)
+    layers = len(stats)
+    maps = round_arrays([*inside.neurons, inside.output], MAP_DIGITS)
     return {
-        "axes": [round_array(axis, 4) for axis in inside.axes],
-        "neurons": [round_array(maps, MAP_DIGITS) for maps in inside.neurons],
+        "axes": axes,
+        "neurons": maps[:-1],
         "indices": [indices.tolist() for indices in inside.indices],
-        "bias": [round_array(bias, 4) for bias in inside.bias],
-        "mean": [round_array(mean, 4) for mean in inside.mean],
-        "output": round_array(inside.output, MAP_DIGITS),
-        "weights": [round_array(weights, 4) for weights in inside.weights],
+        "bias": bias,
+        "mean": mean,
+        "output": maps[-1],
+        "weights": weights,
         "layers": [
             {
-                "weights": _histogram_json(layer.weights),
-                "grads": _histogram_json(layer.grads),
+                "weights": _histogram_json(layer.weights, edges[i]),
+                "grads": _histogram_json(layer.grads, edges[layers + i]),
                 "grad_norm": round_float(layer.grad_norm),
                 "dead": round_float(layer.dead),
                 "saturated": round_float(layer.saturated),
             }
-            for layer in inside.layers
+            for i, layer in enumerate(inside.layers)
         ],
     }
+
+
+def _split(flat: list, groups: list[list]) -> list[list]:
+    """`flat` cut into consecutive pieces as long as each of `groups`."""
+    out, start = [], 0
+    for group in groups:
+        out.append(flat[start : start + len(group)])
+        start += len(group)
+    return out

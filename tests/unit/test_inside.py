@@ -105,3 +105,36 @@ def test_a_histogram_of_equal_values_spans_a_narrow_range_around_them():
     assert counts.sum() == 50 and edges[0] < 0 < edges[-1] and edges[-1] - edges[0] < 1e-9
     edges, counts = _histogram(np.full(10, 3.0))
     assert counts.sum() == 10 and abs(edges[-1] - edges[0]) < 0.01
+
+
+def test_the_fast_histogram_equals_numpys_including_values_on_edges():
+    from app.inside import HISTOGRAM_BINS, _histogram
+
+    rng = np.random.default_rng(1)
+    for trial in range(1500):
+        values = rng.normal(size=int(rng.integers(1, 2000))) * 10 ** rng.uniform(-6, 3)
+        if trial % 5 == 0:
+            values = np.round(values, 1)  # many values exactly on bin edges
+        if trial % 7 == 0:
+            values[:] = values[0]  # all equal: a narrow range around them
+        values = values.astype(np.float32)
+        edges, counts = _histogram(values)
+        expected, expected_edges = np.histogram(
+            values.astype(np.float64), bins=HISTOGRAM_BINS, range=(edges[0], edges[-1])
+        )
+        np.testing.assert_array_equal(counts, expected)
+        np.testing.assert_array_equal(edges, expected_edges)
+        assert counts.sum() == values.size
+
+
+def test_many_arrays_rounded_at_once_equal_each_rounded_alone():
+    from app.encoding import round_array, round_arrays
+
+    rng = np.random.default_rng(2)
+    arrays = [rng.normal(size=shape) * 10.0 ** rng.uniform(-5, 5)
+              for shape in [(3,), (4, 5), (2, 3, 4), (1,), (0,), (6, 1)]]  # fmt: skip
+    arrays[1][2, 3] = np.nan
+    arrays[2][0, 0, 0] = np.inf
+    for digits in (3, 4, 6):
+        assert round_arrays(arrays, digits) == [round_array(a, digits) for a in arrays]
+    assert round_arrays([]) == []
