@@ -130,6 +130,7 @@ class RemoteRun(StoredRun):
         self.relayed_at: float | None = None  # monotonic time of the last relay message taken
         self.end_relayed = False  # the relay said it ended: read the database until it agrees
         self.worker_layout: int | None = None  # the worker's grid (`Run.layout`) last relayed
+        self.stale_payloads = False  # the worker draws on a new grid: rebuild `payloads`
         # run id -> 0-based place in the job queue (None: not in it); set by the manager
         self.position_of: Callable[[str], int | None] | None = None
         self._position: tuple[float, int | None] = (-POSITION_SECONDS, None)
@@ -202,7 +203,7 @@ class RemoteRun(StoredRun):
             return
         if self.worker_layout is not None:
             self.config["slice_features"] = message.get("slice_features")
-            self.payloads = None  # rebuilt on the new grid by the watchers' new snapshots
+            self.stale_payloads = True  # rebuilt on the new grid by the watchers' new snapshots
             self.layout += 1
         self.worker_layout = layout
 
@@ -337,11 +338,12 @@ class RemoteRun(StoredRun):
 
     def payloads_now(self) -> RunPayloads | None:
         """The wire form of the run's data (`RelayedPayloads`: a relayed view goes out as it
-        came); the view from the checkpoint only while no relayed view is there."""
+        came; rebuilt once the worker draws on a new grid); the view from the checkpoint only
+        while no relayed view is there."""
         with self._build_lock:
-            if self.payloads is not None:
+            if self.payloads is not None and not self.stale_payloads:
                 return self.payloads
-            view = None
+            self.stale_payloads, view = False, None
             try:
                 if self.checkpoint is None or isinstance(self.view, EncodedView):
                     data = build_data(self.task, self.config)

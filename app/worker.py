@@ -160,6 +160,11 @@ class WorkerContext:
         if not claim(self.store, run_id, self.owner):
             relay.stop()
             return "skipped"
+        # ``running`` as claimed, before the recorder's first write and the first relay message:
+        # a ``queued`` run (its status until `execute` begins) would flip the stored row back,
+        # where a stop would end it as never started while it trains on
+        with run.lock:
+            run.control.status = "running"
         self.recorder.adopt(run)
         run.watched = False  # until `relay` finds the run's watched key (within 0.1 s)
         relay.start()
