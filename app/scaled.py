@@ -393,7 +393,63 @@ class ScaledBroadcaster(Broadcaster):
             return [run_id for run_id, clients in self._watchers.items() if clients]
 
 
-class ScaledRunManager(RunManager):
+class RelayFeed:
+    """The part of `ScaledRunManager` that takes the workers' relay messages in and tells the
+    workers which runs are watched (see the module docstring). Its `_runs`, `_lock`,
+    `_catch_up`, `_watched`, `controls` and `broadcaster` are the manager's."""
+
+    _runs: Any
+    _lock: Any
+    _catch_up: set[str]
+    _watched: dict[str, float]
+    controls: RedisControls
+    broadcaster: Any
+    relayed = 0  # relay messages taken (for tests and logs)
+
+    def _listen(self, socketio: Any) -> None:
+        """Take relay messages from the `RelayManager` of `socketio` from now on (its listening
+        thread otherwise starts with the first client)."""
+        server = getattr(socketio, "server", None)
+        manager = getattr(server, "manager", None)
+        if not isinstance(manager, RelayManager):
+            log.warning("no RelayManager: runs stream from the database alone")
+            return
+        manager.sink = self._relayed
+        if not server.manager_initialized:
+            server.manager_initialized = True
+            manager.initialize()
+
+    def _relayed(self, message: dict[str, Any]) -> None:
+        """One relay message (the manager's listening thread): to the run if this process
+        serves it; a gap or an end asks the sync thread for a database read."""
+        run_id = message.get("run_id")
+        with self._lock:
+            run = self._runs.get(run_id) if isinstance(run_id, str) else None
+        if not isinstance(run, RemoteRun):
+            return
+        self.relayed += 1
+        try:
+            if run.relayed(message):
+                with self._lock:
+                    self._catch_up.add(run.id)
+        except Exception:  # a malformed message: the database catch-up still brings everything
+            log.exception("relay message of run %s not taken", run_id)
+
+    def _mark_watched(self, now: float) -> None:
+        """Renew the watched key of every run this process streams (every second, and at once
+        for a run watched anew), so that its worker relays its views."""
+        streamed = self.broadcaster.streamed()  # type: ignore[attr-defined]
+        due = [run_id for run_id in streamed if now - self._watched.get(run_id, -9.0) >= 1.0]
+        try:
+            self.controls.watched(due)
+        except Exception:  # Redis away: the database reads go on meanwhile
+            log.warning("could not mark the watched runs in Redis")
+            return
+        self._watched = {run_id: self._watched.get(run_id, now) for run_id in streamed}
+        self._watched.update(dict.fromkeys(due, now))
+
+
+class ScaledRunManager(RelayFeed, RunManager):
     """The run manager of a scaled web process (see the module docstring)."""
 
     def __init__(self, socketio: Any, store: RunStore, redis_url: str, datasets: Any,
@@ -414,7 +470,6 @@ class ScaledRunManager(RunManager):
         self.db_sync_seconds = DB_SYNC_SECONDS
         self._catch_up: set[str] = set()  # runs to read from the database at the next tick
         self._watched: dict[str, float] = {}  # run id -> when its watched key was last set
-        self.relayed = 0  # relay messages taken (for tests and logs)
         self._listen(socketio)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="scaled-sync", daemon=True)
@@ -543,37 +598,6 @@ class ScaledRunManager(RunManager):
         self._stopped.set()
         self._thread.join(timeout)
 
-    # ------------------------------------------------------------------ the relay
-
-    def _listen(self, socketio: Any) -> None:
-        """Take relay messages from the `RelayManager` of `socketio` from now on (its listening
-        thread otherwise starts with the first client)."""
-        server = getattr(socketio, "server", None)
-        manager = getattr(server, "manager", None)
-        if not isinstance(manager, RelayManager):
-            log.warning("no RelayManager: runs stream from the database alone")
-            return
-        manager.sink = self._relayed
-        if not server.manager_initialized:
-            server.manager_initialized = True
-            manager.initialize()
-
-    def _relayed(self, message: dict[str, Any]) -> None:
-        """One relay message (the manager's listening thread): to the run if this process
-        serves it; a gap or an end asks the sync thread for a database read."""
-        run_id = message.get("run_id")
-        with self._lock:
-            run = self._runs.get(run_id) if isinstance(run_id, str) else None
-        if not isinstance(run, RemoteRun):
-            return
-        self.relayed += 1
-        try:
-            if run.relayed(message):
-                with self._lock:
-                    self._catch_up.add(run.id)
-        except Exception:  # a malformed message: the database catch-up still brings everything
-            log.exception("relay message of run %s not taken", run_id)
-
     # ------------------------------------------------------------------ sync and watchdog
 
     def _loop(self) -> None:
@@ -591,19 +615,6 @@ class ScaledRunManager(RunManager):
                 self._sync_served(every)
             except Exception:  # the thread must outlive a database or Redis outage
                 log.exception("the scaled sync failed a tick")
-
-    def _mark_watched(self, now: float) -> None:
-        """Renew the watched key of every run this process streams (every second, and at once
-        for a run watched anew), so that its worker relays its views."""
-        streamed = self.broadcaster.streamed()  # type: ignore[attr-defined]
-        due = [run_id for run_id in streamed if now - self._watched.get(run_id, -9.0) >= 1.0]
-        try:
-            self.controls.watched(due)
-        except Exception:  # Redis away: the database reads go on meanwhile
-            log.warning("could not mark the watched runs in Redis")
-            return
-        self._watched = {run_id: self._watched.get(run_id, now) for run_id in streamed}
-        self._watched.update(dict.fromkeys(due, now))
 
     def _sync_served(self, every: bool) -> None:
         """Read the served runs from the database: all of them (`every`), else those the relay
