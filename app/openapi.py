@@ -187,21 +187,7 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "responses": {"200": _json(OBJECT, "the preview"), "400": BAD_BODY,
                           "413": TOO_LARGE, "415": NOT_JSON},
         },
-        "api.upload_dataset POST": {
-            "summary": "Upload a CSV dataset",
-            "requestBody": _body(UPLOAD, media="multipart/form-data"),
-            "responses": {"201": _json(DATASET, "the dataset's summary"),
-                          "400": BAD_BODY, "415": NOT_JSON},
-        },
-        "api.upload_mnist POST": {
-            "summary": "Upload MNIST's four IDX files: the task mnist",
-            "requestBody": _body(MNIST_UPLOAD, media="multipart/form-data"),
-            "responses": {"201": _json({"type": "object", "required": ["task"]}, "the task"),
-                          "400": BAD_BODY, "413": TOO_LARGE},
-        },
-        "api.get_dataset GET": {"summary": "An uploaded dataset's summary",
-                                "responses": {"200": _json(DATASET, "the summary"),
-                                              "404": UNKNOWN}},
+        **_upload_operations(),
         "api.get_run GET": {"summary": "One run's status",
                             "responses": {"200": _json(RUN_STATUS, "the status"),
                                           "404": UNKNOWN}},
@@ -221,6 +207,27 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "responses": {**_control("")["responses"], "400": BAD_BODY},
         },
         **_storage_operations(created, too_many),
+    }  # fmt: skip
+
+
+def _upload_operations() -> dict[str, Any]:
+    """The operations that take files (multipart) and the datasets they make."""
+    return {
+        "api.upload_dataset POST": {
+            "summary": "Upload a CSV dataset",
+            "requestBody": _body(UPLOAD, media="multipart/form-data"),
+            "responses": {"201": _json(DATASET, "the dataset's summary"),
+                          "400": BAD_BODY, "415": NOT_JSON},
+        },
+        "api.upload_mnist POST": {
+            "summary": "Upload MNIST's four IDX files: the task mnist",
+            "requestBody": _body(MNIST_UPLOAD, media="multipart/form-data"),
+            "responses": {"201": _json({"type": "object", "required": ["task"]}, "the task"),
+                          "400": BAD_BODY, "413": TOO_LARGE},
+        },
+        "api.get_dataset GET": {"summary": "An uploaded dataset's summary",
+                                "responses": {"200": _json(DATASET, "the summary"),
+                                              "404": UNKNOWN}},
     }  # fmt: skip
 
 
