@@ -153,8 +153,9 @@ class RunManager:
             return run_id
         with self._lock:
             ids = {known for known in self._runs if known.startswith(run_id)}
-        if self.recorder is not None:
-            ids.update(self.recorder.store.ids_starting(run_id, limit=2))
+        store = self.recorder.store if self.recorder is not None else getattr(self, "store", None)
+        if store is not None:  # (scaled mode's manager has the store without a recorder)
+            ids.update(store.ids_starting(run_id, limit=2))
         return ids.pop() if len(ids) == 1 else run_id
 
     def _load(self, run_id: str) -> Run | None:

@@ -504,9 +504,11 @@ class ScaledRunManager(RelayFeed, RunManager):
         return self.get(run.id) or run
 
     def get(self, run_id: Any) -> Run | None:
-        """The run with this id as this process knows it (loaded from the database once)."""
+        """The run with this id (or unique prefix, see `RunManager.full_id`) as this process
+        knows it (loaded from the database once)."""
         if not isinstance(run_id, str):
             return None
+        run_id = self.full_id(run_id)
         with self._lock:
             run = self._runs.get(run_id)
         if run is not None:

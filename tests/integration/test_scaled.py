@@ -183,6 +183,8 @@ def test_both_web_processes_list_the_same_history(cluster):
         for url in (web_a, web_b)
     ]
     assert history[0] == history[1]
+    for url in (web_a, web_b):  # the short id the runs page shows finds it on every web process
+        assert requests.get(f"{url}/api/runs/{one[:8]}", timeout=30).json()["id"] == one
 
 
 def test_a_run_continues_on_a_worker_from_its_stored_weights(cluster):
