@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MAX_ENDED_RUNS = 200  # ended runs kept in memory for GET/watch; older ones are forgotten
 # With a database, an ended run is read back from it on demand (`loader`): memory keeps only the
 # last few, so it stops growing after the first runs whatever the number of runs trained.
-MAX_ENDED_RUNS_STORED = 16
+MAX_ENDED_RUNS_STORED = 8
 CONTROL_WAIT = 2.0  # seconds pause/stop/step wait for the run loop to act before answering
 RUN_ID_LENGTH = 12  # hex digits of a run id
 SHORT_ID = 6  # the shortest prefix of a run id that finds the run

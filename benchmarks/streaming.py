@@ -229,7 +229,10 @@ def train_in_server(server: Server, config: dict[str, Any]) -> tuple[float, floa
 
 def speed(repeats: int) -> None:
     """``nn.train`` alone vs the same run served (with one watcher) with the looks inside the
-    network off and on, interleaved so drifts of the machine hit all three alike."""
+    network off and on. Each repeat measures the three back to back and the slowdowns are taken
+    within a repeat (served / the alone run just before it), their median reported: this VM's
+    speed drifts by several per cent from one second to the next, which a ratio of medians over
+    the whole benchmark would mix in."""
     print(f"Speed: {SPEED_CONFIG} (adam lr 0.01, 500 samples, batch 32; the database on, as "
           "`make run` serves)")  # fmt: skip
     servers = {"off": Server(4, "--inside-interval", "0"), "on": Server(4)}
@@ -246,15 +249,15 @@ def speed(repeats: int) -> None:
     finally:
         for server in servers.values():
             server.close()
-    median_alone = statistics.median(alone)
     print(f"  nn.train alone              : best {max(alone):7.0f} epochs/s, "
-          f"median {median_alone:7.0f}")  # fmt: skip
+          f"median {statistics.median(alone):7.0f}")  # fmt: skip
     for name, target in (("off", 5), ("on", 10)):
-        median = statistics.median(served[name])
+        slowdowns = [100 * (1 - s / a) for s, a in zip(served[name], alone, strict=True)]
         print(f"  served, inside views {name:3s}    : best {max(served[name]):7.0f} epochs/s, "
-              f"median {median:7.0f}; slowdown median {100 * (1 - median / median_alone):5.1f} % "
-              f"(target ≤ {target} %); {statistics.median(frames[name]):5.1f} frames/s "
-              "(target ≥ 18)")  # fmt: skip
+              f"median {statistics.median(served[name]):7.0f}; slowdown median "
+              f"{statistics.median(slowdowns):5.1f} % (target ≤ {target} %; per repeat "
+              f"{', '.join(f'{d:.1f}' for d in slowdowns)}); "
+              f"{statistics.median(frames[name]):5.1f} frames/s (target ≥ 18)")  # fmt: skip
 
 
 def memory(rounds: int, runs: int, watchers: int) -> None:
@@ -295,7 +298,7 @@ def memory(rounds: int, runs: int, watchers: int) -> None:
                   f"runs {sorted(statuses)}")  # fmt: skip
         print(f"  round-to-round growth : {afters[-1] - afters[0]:+.1f} MB (after round {rounds} "
               f"vs after round 1); total vs before {afters[-1] - before:+.1f} MB (target: no "
-              "growth; with a database, memory keeps only the last 16 ended runs)")  # fmt: skip
+              "growth; with a database, memory keeps only the last 8 ended runs)")  # fmt: skip
         if rounds >= 3:
             # round 1 (and often 2) also warm up the allocator's per-thread arenas and fill the
             # ended runs kept in memory
@@ -341,7 +344,7 @@ def many_watchers(seconds: float, *server_args: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="speed measurements (default 3)")
+    parser.add_argument("--repeats", type=int, default=7, help="speed measurements (default 7)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--runs", type=int, default=8, help="concurrent runs per round")
     parser.add_argument("--watchers", type=int, default=4, help="clients per run")
