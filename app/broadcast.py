@@ -93,6 +93,7 @@ class Client:
     sent_inside: int = 0  # the run's inside version it last got
     inside_at: float = 0.0  # monotonic time it last got one
     ready: bool = False  # its snapshot went out: frames may follow
+    seq: int = 0  # frames sent since its snapshot (each frame carries its number: gaps show)
     awaiting_since: float | None = None  # monotonic time of the unacknowledged frame
     frame_token: int = 0
 
@@ -351,6 +352,8 @@ class Broadcaster:
     def _send_frame(self, client: Client, text: str, epoch: int, status: str, view: int,
                     now: float) -> bool:  # fmt: skip
         client.sent_epoch, client.sent_status, client.sent_view = epoch, status, view
+        client.seq += 1
+        text = f'{text[:-1]},"seq":{client.seq}}}'
         client.frame_token += 1
         client.awaiting_since = client.sent_at = now
         token = client.frame_token

@@ -32,8 +32,25 @@ export class RunSocket {
       if (typeof ack === "function") ack();
       if (payload && payload.run_id === this.runId) fn(payload);
     };
-    s.on("snapshot", forThisRun((p) => handlers.onSnapshot(p)));
-    s.on("frame", forThisRun((p) => handlers.onFrame(p)));
+    // Frames are numbered from 1 after each snapshot: one that does not follow the last means
+    // frames were lost (never on one healthy connection); watching again brings a snapshot.
+    this.seq = 0;
+    this.gaps = 0;
+    s.on("snapshot", forThisRun((p) => {
+      this.seq = 0;
+      handlers.onSnapshot(p);
+    }));
+    s.on("frame", forThisRun((p) => {
+      if (this.seq === Infinity) return; // a snapshot is on its way: what comes before is stale
+      if (typeof p.seq === "number" && p.seq !== this.seq + 1) {
+        this.gaps += 1;
+        this.seq = Infinity;
+        s.emit("watch", { run_id: this.runId });
+        return;
+      }
+      this.seq = p.seq ?? this.seq + 1;
+      handlers.onFrame(p);
+    }));
     s.on("done", forThisRun((p) => handlers.onDone(p)));
     s.on("error", forThisRun((p) => handlers.onError(p)));
   }

@@ -126,6 +126,24 @@ def test_a_live_batch_size_change_is_marked_on_the_loss_chart_where_it_took_effe
     wait_status(page, "stopped")
 
 
+def test_a_gap_in_the_frame_numbers_brings_a_fresh_snapshot(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin?epochs_per_second=50", full_speed=False)
+    run_id = start_run(page)
+    page.wait_for_function("window.studio.socket.seq >= 3")
+    snapshots = page.evaluate("window.studio.stats.snapshots")
+    # a frame numbered past the next one, as if frames had been lost on the way
+    page.evaluate(
+        """runId => window.studio.socket.socket.listeners('frame')[0](
+            { run_id: runId, seq: window.studio.socket.seq + 5, status: 'running' }, () => {})""",
+        run_id,
+    )
+    page.wait_for_function(f"window.studio.stats.snapshots > {snapshots}")
+    assert page.evaluate("window.studio.socket.gaps") == 1
+    page.wait_for_function("window.studio.socket.seq >= 2 && window.studio.socket.seq < 1e9")
+    page.click("#stop")
+    wait_status(page, "stopped")
+
+
 def test_step_trains_one_epoch_and_stays_paused(page: Any, live_server: Any) -> None:
     open_dashboard(page, "/fit/sin?epochs_per_second=20", full_speed=False)
     run_id = start_run(page)

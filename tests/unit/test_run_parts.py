@@ -307,6 +307,34 @@ def test_the_broadcaster_streams_to_watchers_and_drops_a_vanished_client():
     assert broadcaster._thread is None  # nobody left to stream to: the thread ended
 
 
+def test_frames_are_numbered_from_one_after_every_snapshot():
+    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=100)
+    run = Run("numbered", task, config)
+    slots = ComputeSlots(1)
+    thread = _start(run, slots)
+    socketio = FakeSocketIO()
+    broadcaster = Broadcaster(socketio, frame_interval=0.02)
+
+    def numbers() -> list:
+        with socketio.lock:
+            return [data.get("seq") if event == "frame" else event
+                    for event, to, data in socketio.emitted if to == "numbered-client"]  # fmt: skip
+
+    broadcaster.watch(run, "numbered-client")
+    time.sleep(0.3)
+    broadcaster.watch(run, "numbered-client")  # watching again: a snapshot, numbers start over
+    time.sleep(0.3)
+    run.control.request_stop(wait=2.0)
+    thread.join(5)
+    broadcaster.disconnect("numbered-client")
+    got = numbers()
+    assert got[0] == "snapshot" and got.count("snapshot") == 2
+    second = got.index("snapshot", 1)
+    for part in (got[1:second], got[second + 1 :]):
+        frames = [n for n in part if isinstance(n, int)]
+        assert len(frames) >= 3 and frames == list(range(1, len(frames) + 1)), part
+
+
 def test_a_client_that_does_not_acknowledge_gets_no_new_frame_until_the_timeout():
     config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=50)
     run = Run("slow", task, config)
