@@ -3,6 +3,7 @@ control."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -127,6 +128,7 @@ def upload_dataset() -> Any:
         dataset = parse_csv(data)
     except DatasetError as error:
         return jsonify(errors={"file": str(error)}), 400
+    dataset = dataclasses.replace(dataset, source=data)  # stored: a restarted server reparses it
     dataset_id = _datasets().add(dataset)
     return jsonify(dataset_json(dataset_id, dataset)), 201
 

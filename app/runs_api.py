@@ -110,7 +110,7 @@ def delete_run(run_id: str) -> Any:
     if run is None:
         return missing
     _manager().delete(run)
-    return jsonify(id=run_id, deleted=True)
+    return jsonify(id=run.id, deleted=True)
 
 
 def _history_of(run: Run) -> tuple[list[str], list]:
@@ -198,6 +198,7 @@ def run_meta(run_id: str) -> Any:
     if errors:
         return jsonify(errors=errors), 400
     store = current_app.extensions.get("store")
+    run_id = _manager().full_id(run_id)
     fields = dict(body)
     if "name" in fields:
         fields["name"] = fields["name"].strip() or None
@@ -234,5 +235,7 @@ def continue_run(run_id: str) -> Any:
         )
     except TooManyRuns as error:
         return jsonify(error=str(error), limit=error.limit), 429, {"Retry-After": "5"}
+    except ValueError as error:  # e.g. its uploaded data no longer fits the stored config
+        return jsonify(errors={"config": f"the run cannot be continued: {error}"}), 400
     answer = jsonify(id=new.id, config=new.config, status=new.status, continued_from=run.id)
     return answer, 201

@@ -23,6 +23,7 @@ Plain Python and SQLAlchemy: no Flask, no threads (the writer is `app.recorder`)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -54,7 +55,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from .session import Checkpoint
-from .uploads import ParsedDataset
+from .uploads import ParsedDataset, parse_csv
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_KEY = 0x6270_7374  # "bpst": the PostgreSQL advisory lock of the migrations
@@ -193,6 +194,8 @@ def encode_dataset(dataset: ParsedDataset) -> bytes:
         arrays["Y"] = dataset.Y
     if dataset.labels is not None:
         arrays["labels"] = dataset.labels
+    if dataset.source is not None:  # read back by parsing it again: tables keep their columns
+        arrays["source"] = np.frombuffer(dataset.source, dtype=np.uint8)
     meta = {
         "kind": dataset.kind,
         "inputs": dataset.inputs,
@@ -206,6 +209,9 @@ def encode_dataset(dataset: ParsedDataset) -> bytes:
 def decode_dataset(blob: bytes) -> ParsedDataset:
     """The inverse of `encode_dataset` (arrays read-only, as `parse_csv` makes them)."""
     arrays, meta = decode_arrays(blob)
+    if "source" in arrays:
+        source = arrays["source"].tobytes()
+        return dataclasses.replace(parse_csv(source), source=source)
     for array in arrays.values():
         array.flags.writeable = False
     return ParsedDataset(

@@ -99,6 +99,7 @@ class ParsedDataset:
     domain: list[list[float]] = field(default_factory=list)
     n_rows: int = 0
     table: Any = None  # app.tables.Table of an upload with named columns, else None
+    source: bytes | None = field(default=None, repr=False)  # the CSV as uploaded (it is stored)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description (what ``POST /api/datasets`` can answer with, plus an id).

@@ -113,6 +113,11 @@ def test_the_short_id_the_runs_page_shows_finds_the_run(server):
     assert get(server, f"/api/runs/{run_id[:8]}").json()["id"] == run_id
     assert get(server, f"/api/runs/{run_id[:8]}/history", format="csv").status_code == 200
     assert get(server, f"/api/runs/{run_id[:5]}").status_code == 404  # too short to look up
+    renamed = requests.patch(f"{server.url}/api/runs/{run_id[:8]}/meta", json={"name": "short"},
+                             timeout=30)  # fmt: skip
+    assert renamed.status_code == 200 and renamed.json()["id"] == run_id
+    deleted = requests.delete(f"{server.url}/api/runs/{run_id[:8]}", timeout=30)
+    assert deleted.status_code == 200 and deleted.json()["id"] == run_id
 
 
 @pytest.mark.parametrize("task", ["sin", "saddle"])

@@ -381,3 +381,28 @@ def test_bad_mnist_uploads_get_a_400_naming_the_problem(tmp_path, make_live_serv
         assert answer.status_code == 400, (case, answer.text)
         assert words in answer.json()["errors"]["files"], (case, answer.json())
     assert "mnist" not in {task["id"] for task in requests.get(f"{live.url}/api/tasks").json()}
+
+
+def test_an_uploaded_table_still_trains_and_continues_after_a_restart(tmp_path, make_live_server):
+    database = f"sqlite:///{tmp_path / 'runs.sqlite3'}"
+    first = make_live_server({"DATABASE_URL": database})
+    answer = requests.post(f"{first.url}/api/datasets",
+                           files={"file": ("iris.csv", iris_like_csv())}, timeout=30)  # fmt: skip
+    task = answer.json()["task"]["id"]
+    config = {"task": task, "target_column": "species", "feature_columns":
+              ["Petal Length", "Petal Width"], "epochs": 20}  # fmt: skip
+    run_id = start_run(first, **config)
+    watch_to_done(first, run_id)[0].disconnect()
+    first.stop()
+    again = make_live_server({"DATABASE_URL": database})  # reads the upload back from the database
+    tasks = {t["id"]: t for t in requests.get(f"{again.url}/api/tasks", timeout=30).json()}
+    assert task not in tasks or tasks[task]["inputs"] == 7  # (tasks of uploads are per request)
+    described = requests.get(f"{again.url}/api/datasets/{task.split(':', 1)[1]}", timeout=30)
+    assert described.status_code == 200, described.text
+    assert [c["name"] for c in described.json()["columns"]][-1] == "species"
+    created = requests.post(f"{again.url}/api/runs", json=config, timeout=30)
+    assert created.status_code == 201, created.text
+    continued = requests.post(f"{again.url}/api/runs/{run_id}/continue", json={"epochs": 5},
+                              timeout=30)  # fmt: skip
+    assert continued.status_code == 201, continued.text
+    assert continued.json()["config"]["feature_columns"] == ["Petal Length", "Petal Width"]
