@@ -106,6 +106,29 @@ def test_a_regression_table_shows_predicted_vs_actual(
     assert "R² = 0.9" in title
 
 
+def test_an_uploaded_table_and_its_errors_fit_in_the_sidebar(
+    page: Any, live_server: Any, tmp_path: Path, problems: Any
+) -> None:
+    problems.allow_console(r"status of 400")  # the bad file's answer, as it should be
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_dashboard(page, "/fit/sin")
+    page.set_input_files("#upload", str(iris_like(tmp_path / "iris.csv")))
+    page.locator("#table-preview").wait_for(state="visible")
+    overflowing = """() => {
+        const side = document.querySelector('.sidebar').getBoundingClientRect();
+        return [...document.querySelectorAll('.sidebar form *')]
+            .filter(e => e.offsetParent !== null && !e.closest('.table-rows-scroll'))
+            .filter(e => e.getBoundingClientRect().right > side.right + 1)
+            .map(e => e.id || e.className || e.tagName);
+    }"""
+    assert page.evaluate(overflowing) == []
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c\n" + "1,2,3\n" * 30 + "1,oops-a-long-word-that-is-not-a-number,3\n")
+    page.set_input_files("#upload", str(bad))
+    page.wait_for_function("document.getElementById('error-file').textContent.includes('line')")
+    assert page.evaluate(overflowing) == []
+
+
 def test_digits_shows_test_images_and_first_layer_weights(page: Any, live_server: Any) -> None:
     open_dashboard(page, "/fit/digits?hidden=32&epochs=40", full_speed=False)
     page.click("#train")
