@@ -393,6 +393,17 @@ function steeringChanges() {
   return changes;
 }
 
+// Enter in a live field applies it to the running run at once; it never starts a new run (the
+// form's implicit submission would ask to replace the run).
+$("#config-form").addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !isLive() || !(event.target instanceof Element)) return;
+  const field = event.target.closest("[data-field]")?.dataset.field;
+  if (!STEERABLE.includes(field)) return;
+  event.preventDefault();
+  clearTimeout(steerTimer);
+  steer();
+});
+
 async function steer() {
   if (!isLive()) return;
   const changes = steeringChanges();

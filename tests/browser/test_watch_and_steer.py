@@ -144,6 +144,21 @@ def test_a_gap_in_the_frame_numbers_brings_a_fresh_snapshot(page: Any, live_serv
     wait_status(page, "stopped")
 
 
+def test_enter_in_a_live_field_applies_it_and_keeps_the_run(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin?epochs_per_second=50", full_speed=False)
+    run_id = start_run(page)
+    page.fill("#lr", "0.003")
+    page.press("#lr", "Enter")
+    page.wait_for_function(
+        "() => (document.getElementById('loss-chart').data[4].y || []).includes(0.003)"
+    )
+    assert page.is_hidden("#replace-box")
+    assert page.evaluate("window.studio.state.runId") == run_id
+    assert get_json(live_server, f"/api/runs/{run_id}")["config"]["lr"] == 0.003
+    page.click("#stop")
+    wait_status(page, "stopped")
+
+
 def test_step_trains_one_epoch_and_stays_paused(page: Any, live_server: Any) -> None:
     open_dashboard(page, "/fit/sin?epochs_per_second=20", full_speed=False)
     run_id = start_run(page)
