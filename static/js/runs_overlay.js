@@ -138,7 +138,9 @@ export class Overlay {
       margin: { l: 56, r: 10, t: 10, b: 40 },
       paper_bgcolor: colours.panel, plot_bgcolor: colours.panel, font: { color: colours.fg },
       xaxis: { title: { text: this.axis === "epoch" ? "epoch" : "training time (s)" } },
-      yaxis: { title: { text: title }, type: logScale ? "log" : "linear" },
+      // on a log axis only whole decades are labelled (as on the dashboard)
+      yaxis: { title: { text: title }, type: logScale ? "log" : "linear",
+        ...(logScale ? { dtick: 1, exponentformat: "power" } : {}) },
       legend: { orientation: "h", y: -0.2 }, uirevision: this.axis,
     };
   }

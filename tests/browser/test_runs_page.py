@@ -149,6 +149,21 @@ def test_a_run_that_finished_without_learning_is_not_shown_as_a_success(page, li
     )
 
 
+def test_compare_charts_fit_their_boxes_when_the_accuracy_chart_appears(page, live_server):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    ids = finished_runs(live_server, {"task": "moons", "hidden": [8]}, {"task": "moons"})
+    open_runs(page, 2)
+    for run_id in ids:
+        page.check(f'tr[data-run-id="{run_id}"] input.select-run')
+    page.locator("#overlay-acc-figure").wait_for(state="visible")
+    fits = """() => ['overlay-loss', 'overlay-acc'].every(id => {
+        const el = document.getElementById(id);
+        return el._fullLayout && el._fullLayout.width <= el.clientWidth + 1; })"""
+    page.wait_for_function(fits)
+    layout = page.evaluate("document.getElementById('overlay-loss').layout.yaxis")
+    assert layout["type"] == "log" and layout["dtick"] == 1  # whole decades only
+
+
 def test_export_buttons_download_files(page, live_server):
     (run_id,) = finished_runs(live_server, {"task": "sin"})
     open_runs(page, 1)
