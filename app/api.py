@@ -41,7 +41,7 @@ def _megabytes(n_bytes: int) -> str:
 
 
 def _unknown(run_id: str) -> tuple[Any, int]:
-    return jsonify(error=f"unknown run {run_id!r}"), 404
+    return jsonify(error=_manager().unknown(run_id)), 404
 
 
 @api.get("/tasks")

@@ -146,6 +146,13 @@ class RunManager:
             run = self._load(run_id)
         return run
 
+    @staticmethod
+    def unknown(run_id: str) -> str:
+        """The message for a run id that finds no run."""
+        if len(run_id) < SHORT_ID:
+            return f"unknown run {run_id!r} (a short id needs at least {SHORT_ID} characters)"
+        return f"unknown run {run_id!r}"
+
     def full_id(self, run_id: str) -> str:
         """The id of the one run whose id starts with `run_id` (at least `SHORT_ID` characters:
         the runs page shows the first 8), else `run_id` as given."""

@@ -46,7 +46,7 @@ def _manager() -> RunManager:
 def _run_or_404(run_id: str) -> tuple[Run | None, Any]:
     run = _manager().get(run_id)
     if run is None:
-        return None, (jsonify(error=f"unknown run {run_id!r}"), 404)
+        return None, (jsonify(error=_manager().unknown(run_id)), 404)
     return run, None
 
 
@@ -203,7 +203,7 @@ def run_meta(run_id: str) -> Any:
     if "name" in fields:
         fields["name"] = fields["name"].strip() or None
     if store is None or not store.update_run(run_id, **fields):
-        return jsonify(error=f"unknown run {run_id!r}"), 404
+        return jsonify(error=_manager().unknown(run_id)), 404
     summary = store.summary(run_id)
     return jsonify(id=run_id, name=summary["name"], notes=summary["notes"])
 

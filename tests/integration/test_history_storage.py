@@ -112,7 +112,8 @@ def test_the_short_id_the_runs_page_shows_finds_the_run(server):
     assert run_id not in {run.id for run in server.app.extensions["runs"].runs()}
     assert get(server, f"/api/runs/{run_id[:8]}").json()["id"] == run_id
     assert get(server, f"/api/runs/{run_id[:8]}/history", format="csv").status_code == 200
-    assert get(server, f"/api/runs/{run_id[:5]}").status_code == 404  # too short to look up
+    too_short = get(server, f"/api/runs/{run_id[:5]}")  # too short to look up: it says so
+    assert too_short.status_code == 404 and "at least 6 characters" in too_short.json()["error"]
     renamed = requests.patch(f"{server.url}/api/runs/{run_id[:8]}/meta", json={"name": "short"},
                              timeout=30)  # fmt: skip
     assert renamed.status_code == 200 and renamed.json()["id"] == run_id
