@@ -194,9 +194,13 @@ def test_a_row_opens_its_run_on_the_dashboard_which_links_back(page, live_server
 
 def test_an_interrupted_run_offers_to_continue_from_its_saved_weights(page, live_server):
     (run_id,) = finished_runs(live_server, {"task": "sin", "epochs": 30})
+    manager = live_server.app.extensions["runs"]
+    for _ in range(500):  # its final state is stored (after that nothing writes its row again)
+        if manager.get(run_id).closed:
+            break
+        page.wait_for_timeout(20)
     # as if its server had died: the stored row says interrupted and no live run remains
     live_server.app.extensions["store"].update_run(run_id, status="interrupted")
-    manager = live_server.app.extensions["runs"]
     with manager._lock:
         manager._runs.pop(run_id)
     page.goto(f"/fit/sin?run={run_id}")
