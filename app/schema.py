@@ -19,6 +19,7 @@ A new config field is one declaration in `TrainingConfig` (with its default, lim
 from __future__ import annotations
 
 import copy
+import json
 import math
 import typing
 from functools import cache
@@ -434,10 +435,9 @@ def field_message(
 def _hidden_message(error: dict[str, Any]) -> str:
     loc = error["loc"]
     if len(loc) > 1:  # one layer: (hidden, index)
-        return (
-            f"layer {loc[1] + 1} has {error['input']!r} neurons; "
-            f"each layer needs 1 to {MAX_NEURONS}"
-        )
+        value = error["input"]
+        shown = json.dumps(value) if isinstance(value, (bool, type(None))) else repr(value)
+        return f"layer {loc[1] + 1} has {shown} neurons; each layer needs 1 to {MAX_NEURONS}"
     if error["type"] == "too_long":
         return f"at most {MAX_LAYERS} hidden layers, got {len(error['input'])}"
     return "must be a list of neuron counts, e.g. [32, 32]"

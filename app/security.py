@@ -195,6 +195,20 @@ def install_front_door(app: Flask, socketio: Any) -> FrontDoor:
             return check_json_body()
         return None
 
+    @app.errorhandler(404)
+    def not_found(error: Any) -> Any:
+        """An address under /api/ that no route serves answers JSON too, not an HTML page."""
+        if request.path.startswith("/api/"):
+            message = f"no such API address: {request.path} (see /api/openapi.json)"
+            return jsonify(error=message), 404
+        return error
+
+    @app.errorhandler(405)
+    def method_not_allowed(error: Any) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(error=f"{request.method} is not allowed on {request.path}"), 405
+        return error
+
     @app.errorhandler(500)
     def internal_error(_error: Exception) -> Any:
         if request.path.startswith("/api/"):

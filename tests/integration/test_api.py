@@ -72,6 +72,7 @@ BAD_CONFIGS = [
     ({"task": "sin", "domain": [[1, -1]]}, "domain", "lo < hi"),
     ({"task": "saddle", "domain": [[-1, 1]]}, "domain", "2 pair"),
     ({"task": "sin", "momentum": 1.5}, "momentum", "below 1"),
+    ({"task": "sin", "hidden": [True]}, "hidden", "layer 1 has true neurons"),  # JSON, not Python
 ]
 
 
@@ -165,3 +166,12 @@ def test_the_favicon_is_served(live_server):
     response = requests.get(f"{live_server.url}/favicon.ico", timeout=10)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("image/svg+xml")
+
+
+def test_an_unknown_api_address_answers_json_and_a_page_address_html(live_server):
+    missing = requests.get(f"{live_server.url}/api/nope", timeout=10)
+    assert missing.status_code == 404 and "/api/openapi.json" in missing.json()["error"]
+    wrong = requests.delete(f"{live_server.url}/api/tasks", timeout=10)
+    assert wrong.status_code == 405 and "DELETE" in wrong.json()["error"]
+    page = requests.get(f"{live_server.url}/nope", timeout=10)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
