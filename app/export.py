@@ -46,11 +46,10 @@ def history_table(
     return header, values
 
 
-def _number(value: Any) -> float | int | None:
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    value = float(value)
-    return value if math.isfinite(value) else None
+def _shortest(column: np.ndarray) -> list[str]:
+    """Each value as the shortest decimal that reads back as the same float32 ("0.001", not
+    "0.00100000005"); "" for NaN and ±inf."""
+    return [str(value) if math.isfinite(value) else "" for value in column.astype(np.float32)]
 
 
 def history_json(header: list[str], values: list[np.ndarray]) -> dict[str, list]:
@@ -60,24 +59,20 @@ def history_json(header: list[str], values: list[np.ndarray]) -> dict[str, list]
         if column.dtype.kind in "iu":
             answer[name] = column.tolist()
         else:
-            answer[name] = [_number(value) for value in np.asarray(column, np.float32).tolist()]
+            answer[name] = [float(text) if text else None for text in _shortest(column)]
     return answer
 
 
 def history_csv(header: list[str], values: list[np.ndarray]) -> str:
     """The same as CSV: a header line, one line per epoch; NaN is an empty cell. Float32
-    values are written with 9 significant digits, so they read back exactly."""
+    values are written as their shortest decimal, so they read back exactly."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    formatted = []
-    for column in values:
-        if column.dtype.kind in "iu":
-            formatted.append([str(int(value)) for value in column])
-        else:
-            formatted.append(
-                ["" if not math.isfinite(value) else f"{value:.9g}" for value in column.tolist()]
-            )
+    formatted = [
+        [str(int(value)) for value in column] if column.dtype.kind in "iu" else _shortest(column)
+        for column in values
+    ]
     writer.writerows(zip(*formatted, strict=True))
     return out.getvalue()
 
