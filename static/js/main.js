@@ -325,6 +325,9 @@ function showTaskView(task) {
 }
 
 function previewNetwork() {
+  // While a run trains (or is paused) its live network stays in view: the edited layers are for
+  // the next run, as their "next run" tags say; the preview shows once no run is live.
+  if (isLive()) return;
   const hidden = form.hiddenSizes().filter((n) => n >= 1);
   state.preview = true;
   const inputs = form.inputCount();

@@ -193,6 +193,20 @@ def test_toggling_x_squared_adds_an_input_to_the_network(page: Any, live_server:
     page.wait_for_function("window.studio.network.sizes[0] === 2 && !window.studio.state.preview")
 
 
+def test_editing_the_next_runs_layers_keeps_the_live_network_in_view(page: Any) -> None:
+    open_dashboard(page, "/fit/sin?hidden=8&epochs_per_second=50", full_speed=False)
+    start_run(page)
+    page.wait_for_function("window.studio.network.sizes.join() === '1,8,1'")
+    page.fill('[data-field="hidden"] input >> nth=0', "16")
+    page.wait_for_timeout(300)  # nothing to wait for: the point is that the view does not change
+    assert page.evaluate("window.studio.network.sizes.join()") == "1,8,1"
+    assert page.evaluate("window.studio.state.preview") is False
+    page.click("#stop")
+    wait_status(page, "stopped")
+    page.fill('[data-field="hidden"] input >> nth=0', "12")  # no live run: the preview shows
+    page.wait_for_function("window.studio.network.sizes.join() === '1,12,1'")
+
+
 def test_a_bad_feature_shows_its_error_next_to_the_features(page: Any, problems: Any) -> None:
     problems.allow_console(r"status of 400")  # the server's refusal, shown next to the field
     open_dashboard(page, "/fit/moons")
