@@ -3,6 +3,8 @@
 // continue it from its last saved weights (a new run) or to delete it. It reads the task and the
 // run from the address bar (main.js keeps /fit/<task>?...&run=<id> current) and polls.
 
+import { formatNumber } from "./format.js";
+
 const POLL_MS = 3000;
 const SHOWN = 12;
 
@@ -22,9 +24,6 @@ function runUrl(run) {
   return `/fit/${encodeURIComponent(run.task)}?${params}`;
 }
 
-function formatLoss(value) {
-  return value === null || value === undefined ? "—" : Number(value.toPrecision(3)).toString();
-}
 
 function item(run, runId) {
   const li = document.createElement("li");
@@ -37,7 +36,7 @@ function item(run, runId) {
   id.textContent = run.id.slice(0, 8);
   const text = document.createElement("span");
   const layers = (run.config?.hidden ?? []).join(",") || "none";
-  text.textContent = `${run.name || `[${layers}]`} · ${run.status} · best ${formatLoss(run.best_test_loss)}`;
+  text.textContent = `${run.name || `[${layers}]`} · ${run.status} · best ${formatNumber(run.best_test_loss, 3)}`;
   link.append(id, text);
   li.append(link);
   return li;

@@ -3,6 +3,7 @@
 // data-run-id="<id>", shows the id's first 8 characters and a checkbox for the overlay; a click
 // elsewhere on the row opens the run on the dashboard.
 
+import { formatNumber } from "./format.js";
 import { Overlay } from "./runs_overlay.js";
 import { isEnded } from "./statuses.js";
 
@@ -42,12 +43,6 @@ function compare(a, b) {
   return descending ? -order : order;
 }
 
-function formatNumber(value, digits = 4) {
-  if (value === null || value === undefined) return "—";
-  const magnitude = Math.abs(value);
-  return magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e5) ? value.toExponential(2)
-    : Number(value.toPrecision(digits)).toString();
-}
 
 function formatDuration(seconds) {
   if (seconds === null || seconds === undefined) return "—";

@@ -207,6 +207,35 @@ def test_editing_the_next_runs_layers_keeps_the_live_network_in_view(page: Any) 
     page.wait_for_function("window.studio.network.sizes.join() === '1,12,1'")
 
 
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_the_run_buttons_fit_their_labels_while_paused(page: Any, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 800})
+    open_dashboard(page, "/fit/sin?epochs_per_second=50", full_speed=False)
+    start_run(page)
+    page.click("#pause")
+    wait_status(page, "paused")
+    boxes = page.evaluate(
+        """() => ['train', 'pause', 'step', 'stop'].map(id => {
+            const b = document.getElementById(id); const r = b.getBoundingClientRect();
+            return {id, left: r.left, right: r.right, fits: b.scrollWidth <= b.clientWidth,
+                    text: b.innerText}; })"""
+    )
+    assert "Resume" in boxes[1]["text"]
+    assert all(box["fits"] for box in boxes), boxes
+    rects = [page.locator(f"#{box['id']}").bounding_box() for box in boxes]
+    for k, one in enumerate(rects):  # no two overlap (they may wrap onto a second row)
+        for other in rects[k + 1 :]:
+            apart = (one["x"] + one["width"] <= other["x"]
+                     or other["x"] + other["width"] <= one["x"]
+                     or one["y"] + one["height"] <= other["y"]
+                     or other["y"] + other["height"] <= one["y"])  # fmt: skip
+            assert apart, (one, other)
+    sidebar = page.locator(".sidebar").bounding_box()
+    assert all(rect["x"] + rect["width"] <= sidebar["x"] + sidebar["width"] for rect in rects)
+    page.click("#stop")
+    wait_status(page, "stopped")
+
+
 def test_a_bad_feature_shows_its_error_next_to_the_features(page: Any, problems: Any) -> None:
     problems.allow_console(r"status of 400")  # the server's refusal, shown next to the field
     open_dashboard(page, "/fit/moons")

@@ -1,0 +1,10 @@
+// Numbers as the pages show them: one rule everywhere (the dashboard's list of runs and the runs
+// page), so the same loss reads the same in both.
+
+/** `digits` significant digits; below 1e-3 or from 1e5 on, in exponent form ("2.25e-6"). */
+export function formatNumber(value, digits = 4) {
+  if (value === null || value === undefined) return "—";
+  const magnitude = Math.abs(value);
+  return magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e5) ? value.toExponential(2)
+    : Number(value.toPrecision(digits)).toString();
+}
