@@ -66,8 +66,8 @@ from .storage import (
     decode_chunk,
     interpolate_seconds,
 )
-from .stored_runs import StoredRun
-from .tasks import TASKS, Task, build_data, settle_config
+from .stored_runs import StoredRun, data_and_view
+from .tasks import TASKS, Task, settle_config
 
 log = logging.getLogger(__name__)
 
@@ -343,17 +343,12 @@ class RemoteRun(StoredRun):
         with self._build_lock:
             if self.payloads is not None and not self.stale_payloads:
                 return self.payloads
-            self.stale_payloads, view = False, None
-            try:
-                if self.checkpoint is None or isinstance(self.view, EncodedView):
-                    data = build_data(self.task, self.config)
-                else:
-                    session = TrainingSession(
-                        self.task, self.config, initial_state=self.checkpoint.state
-                    )
-                    data, view = session.data, session.view()
-            except Exception:  # e.g. an uploaded dataset that is gone
+            self.stale_payloads = False
+            relayed = isinstance(self.view, EncodedView)  # then no view from the checkpoint
+            built = data_and_view(self.task, self.config, None if relayed else self.checkpoint)
+            if built is None:
                 return None
+            data, view = built
             self.payloads = RelayedPayloads(self.task, data, self.sizes)
         with self.lock:
             if view is not None and not isinstance(self.view, EncodedView):

@@ -69,21 +69,28 @@ class StoredRun(Run):
         with self._build_lock:
             if self.payloads is not None:
                 return self.payloads
-            try:
-                if self.checkpoint is None:
-                    data, view = build_data(self.task, self.config), None
-                else:
-                    session = TrainingSession(
-                        self.task, self.config, initial_state=self.checkpoint.state
-                    )
-                    data, view = session.data, session.view()
-            except Exception:  # e.g. an uploaded dataset that is gone
+            built = data_and_view(self.task, self.config, self.checkpoint)
+            if built is None:
                 return None
+            data, view = built
             self.payloads = RunPayloads(self.task, data, self.sizes)
         with self.lock:
             if view is not None:
                 self.view, self.view_version = view, self.view_version + 1
         return self.payloads
+
+
+def data_and_view(task: Any, config: dict[str, Any], checkpoint: Any) -> tuple[Any, Any] | None:
+    """A stored run's data (rebuilt: it is deterministic from the config) and, with a
+    `checkpoint`, the view of its weights (else None); None if the data cannot be built (e.g.
+    an uploaded dataset that is gone)."""
+    try:
+        if checkpoint is None:
+            return build_data(task, config), None
+        session = TrainingSession(task, config, initial_state=checkpoint.state)
+        return session.data, session.view()
+    except Exception:
+        return None
 
 
 def load_run(store: RunStore, datasets: DatasetStore | None, run_id: str) -> StoredRun | None:
