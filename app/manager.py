@@ -83,6 +83,7 @@ class RunManager:
         # and records it; `loader(run_id)` rebuilds an ended run of an earlier process.
         self.recorder = recorder
         self.loader = loader
+        self.store = None if recorder is None else recorder.store  # the run store, if any
 
     def create(
         self,
@@ -160,9 +161,8 @@ class RunManager:
             return run_id
         with self._lock:
             ids = {known for known in self._runs if known.startswith(run_id)}
-        store = self.recorder.store if self.recorder is not None else getattr(self, "store", None)
-        if store is not None:  # (scaled mode's manager has the store without a recorder)
-            ids.update(store.ids_starting(run_id, limit=2))
+        if self.store is not None:
+            ids.update(self.store.ids_starting(run_id, limit=2))
         return ids.pop() if len(ids) == 1 else run_id
 
     def _load(self, run_id: str) -> Run | None:

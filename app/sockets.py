@@ -54,7 +54,7 @@ def register_socket_events(socketio: SocketIO, manager: RunManager) -> None:
             return
         run = manager.get(run_id)
         if run is None:
-            _error(f"unknown run {run_id!r}", run_id)
+            _error(manager.unknown(run_id), run_id)
             return
         try:
             broadcaster.watch(run, request.sid)
