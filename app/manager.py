@@ -211,6 +211,8 @@ class RunManager:
         for bad fields, `ControlError` once the run has ended."""
         changes, config = self._accept_changes(run, body)
         run.control.post_changes(changes)
+        if self.store is not None:  # what is in force is what a restart or a continue reads
+            self.store.update_run(run.id, config=config)
         return config
 
     @staticmethod

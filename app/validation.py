@@ -201,8 +201,8 @@ def resolve_task(
         dataset = datasets.get(dataset_id) if datasets is not None else None
         if dataset is None:
             errors["task"] = (
-                f"unknown dataset {dataset_id!r}: upload the CSV file again "
-                "(uploads are kept in memory only while the server runs)"
+                f"unknown dataset {dataset_id!r}: upload the CSV file again (uploads are "
+                "stored with the runs; with --database-url none they last while the server runs)"
             )
             return None
         return _dataset_task(dataset_id, dataset, body, errors)

@@ -240,6 +240,21 @@ def test_continue_starts_a_new_run_from_the_saved_weights(server):
     assert listed[new_id]["continued_from"] == run_id
 
 
+def test_live_changes_are_stored_so_a_reload_and_a_continue_use_them(server):
+    run_id = start_run(server, task="sin", epochs=100_000, samples=2000, lr=0.01)
+    wait_until(lambda: get(server, f"/api/runs/{run_id}").json()["epoch"] >= 2)
+    changes = {"lr": 0.003, "batch_size": 16, "weight_decay": 0.0001}
+    patched = requests.patch(f"{server.url}/api/runs/{run_id}", json=changes, timeout=10)
+    assert patched.status_code == 200, patched.text
+    stored = server.app.extensions["store"].summary(run_id)["config"]  # what a restart reads
+    assert {name: stored[name] for name in changes} == changes
+    requests.post(f"{server.url}/api/runs/{run_id}/stop", timeout=10)
+    wait_status(server, run_id, "stopped")
+    continued = requests.post(f"{server.url}/api/runs/{run_id}/continue", json={"epochs": 2},
+                              timeout=10).json()  # fmt: skip
+    assert {name: continued["config"][name] for name in changes} == changes
+
+
 def test_a_new_server_on_the_same_database_serves_the_runs_of_the_last(server, database):
     run_id = finished_run(server, task="saddle", epochs=30)
     # the end hook writes the final state (status, last epochs, weights) in one transaction just
