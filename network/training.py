@@ -34,6 +34,10 @@ class DivergenceError(FloatingPointError):
             f"training diverged at epoch {epoch}: loss = {loss} (try a smaller learning rate)"
         )
 
+    def __reduce__(self) -> tuple:
+        """Pickles with its epoch and loss (e.g. from a training process to its parent)."""
+        return type(self), (self.epoch, self.loss)
+
 
 class Callback:
     """Base class for :func:`fit` callbacks; override the hooks you need.
