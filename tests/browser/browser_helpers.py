@@ -17,7 +17,7 @@ def open_dashboard(page: Any, path: str, full_speed: bool = True) -> None:
     if full_speed and "speed=" not in path and "run=" not in path:
         path += ("&" if "?" in path else "?") + "speed=full"
     page.goto(path)
-    page.wait_for_function("window.studio && window.studio.state.task !== null")
+    page.wait_for_function("window.studio && window.studio?.state.task !== null")
 
 
 def wait_status(page: Any, *statuses: str, timeout: float = 30_000) -> None:

@@ -47,7 +47,7 @@ def test_moons_regions_change_while_training_and_the_run_ends_with_its_accuracy(
     # machine (at full speed it can end before the page's first draw).
     page.select_option("#epochs_per_second", "200")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     run_id = page.evaluate("window.studio.state.runId")
 
     wait_for_heatmap(page)
@@ -98,7 +98,7 @@ def test_moons_regions_change_while_training_and_the_run_ends_with_its_accuracy(
     misclassified = page.get_attribute("#fit-note", "data-misclassified")
     final = heatmap_values(page)
     page.reload()
-    page.wait_for_function("window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.haveSnapshot")
     wait_for_heatmap(page)
     assert heatmap_values(page) == final
     assert page.get_attribute("#fit-note", "data-misclassified") == misclassified
@@ -111,7 +111,7 @@ def test_three_blobs_colour_three_regions(page: Any) -> None:
     page.click("#train")
     wait_status(page, "finished", timeout=60_000)
     wait_for_heatmap(page)
-    page.wait_for_function("!window.studio.fitView.busy")
+    page.wait_for_function("!window.studio?.fitView.busy")
     z = heatmap_values(page)
     assert classes_in(z) == {0, 1, 2}
     scale = page.evaluate(f"{REGIONS}.data[0].colorscale")
@@ -136,7 +136,7 @@ def test_the_loss_choice_round_trips_through_the_url(page: Any, live_server: Any
 
     page.fill("#epochs", "3")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     run_id = page.evaluate("window.studio.state.runId")
     assert get_json(live_server, f"/api/runs/{run_id}")["config"]["loss"] == "mse"
     page.wait_for_function(

@@ -61,7 +61,7 @@ def start_run(page: Any, epochs: str = LONG_RUN) -> str:
     """Press Train with `epochs` and wait until the page watches a running run; its id."""
     page.fill("#epochs", epochs)
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     return page.evaluate("window.studio.state.runId")
 
 
@@ -218,7 +218,7 @@ def test_reloading_a_running_run_url_brings_its_history_back(page: Any, live_ser
 
     page.goto("/")  # away, then back through the shared link
     open_dashboard(page, url)
-    page.wait_for_function("window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.haveSnapshot")
     epoch_now = get_json(live_server, f"/api/runs/{run_id}")["epoch"]
     wait_loss_points(page, epoch_now)
     assert page.evaluate("document.getElementById('loss-chart').data[0].x[0]") == 1
@@ -314,7 +314,7 @@ def test_lost_connection_reconnects_and_resyncs_from_a_snapshot(page: Any, probl
           window.studio.socket.socket.io.engine.close();
         }"""
     )
-    page.wait_for_function("window.studio.stats.snapshots >= 2")
+    page.wait_for_function("window.studio?.stats.snapshots >= 2")
     page.wait_for_function("!document.getElementById('banner-connection')")
     wait_status(page, "running")
     wait_loss_points(page, 40)

@@ -62,7 +62,7 @@ def test_your_function_previews_then_trains_and_fits(page: Any, live_server: Any
     page.fill("#lr", "0.005")
     page.fill("#epochs", "1000")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     run_id = page.evaluate("window.studio.state.runId")
     wait_status(page, "finished", timeout=60_000)
     run = get_json(live_server, f"/api/runs/{run_id}")
@@ -70,7 +70,7 @@ def test_your_function_previews_then_trains_and_fits(page: Any, live_server: Any
     assert run["test_loss"] < 0.05
 
     page.wait_for_function(f"{PREDICTION}.y.length === 200")
-    page.wait_for_function("!window.studio.fitView.busy")
+    page.wait_for_function("!window.studio?.fitView.busy")
     xs, predicted = page.evaluate(f"[Array.from({PREDICTION}.x), Array.from({PREDICTION}.y)]")
     for i in (20, 60, 100, 140, 180):
         assert predicted[i] == pytest.approx(math.sin(5 * xs[i]) * xs[i], abs=0.35), xs[i]
@@ -120,7 +120,7 @@ def test_your_surface_round_trips_through_the_url(page: Any) -> None:
     assert "expression=abs(x)" in page.url
 
     page.reload()
-    page.wait_for_function("window.studio && window.studio.state.task !== null")
+    page.wait_for_function("window.studio && window.studio?.state.task !== null")
     assert page.input_value("#expression") == "abs(x) - y**2"
     assert page.input_value("#domain-1-lo") == "-2" and page.input_value("#domain-1-hi") == "1"
     page.wait_for_function(
@@ -169,7 +169,7 @@ def test_uploading_labelled_points_previews_them_by_class_and_trains(
 
     page.fill("#epochs", "30")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     run_id = page.evaluate("window.studio.state.runId")
     wait_status(page, "finished")
     run = get_json(live_server, f"/api/runs/{run_id}")
@@ -200,7 +200,7 @@ def test_uploading_a_curve_previews_its_points_and_trains(
     assert page.evaluate("document.getElementById('fit-data').data[0].y[99]") == 1
     page.fill("#epochs", "50")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     wait_status(page, "finished")
     page.wait_for_function(f"{PREDICTION}.y.length === 200")
 
@@ -266,7 +266,7 @@ def test_the_speed_control_slows_a_run_and_is_sent_to_the_server(
     page.wait_for_function("location.search.includes('epochs_per_second=20')")
     page.fill("#epochs", "100000")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     run_id = page.evaluate("window.studio.state.runId")
     wait_status(page, "running")
     started = time.monotonic()
@@ -279,5 +279,5 @@ def test_the_speed_control_slows_a_run_and_is_sent_to_the_server(
     wait_status(page, "stopped")
 
     page.reload()  # the link keeps the speed
-    page.wait_for_function("window.studio && window.studio.state.task !== null")
+    page.wait_for_function("window.studio && window.studio?.state.task !== null")
     assert page.input_value("#epochs_per_second") == "20"

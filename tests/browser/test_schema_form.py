@@ -118,5 +118,5 @@ def test_a_learning_rate_of_10_passes_the_form_and_more_is_flagged(
     page.fill("#lr", "10")
     page.fill("#epochs", "1")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId !== null")
+    page.wait_for_function("window.studio?.state.runId !== null")
     assert [run["config"]["lr"] for run in get_json(live_server, "/api/runs")] == [10]

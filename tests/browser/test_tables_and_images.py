@@ -46,7 +46,7 @@ def test_a_table_uploads_shows_its_rows_trains_with_the_picked_target(
     assert page.locator("#feature-columns input").count() == 5
     page.fill("#epochs", "5")
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     run = get_json(live_server, f"/api/runs/{page.evaluate('window.studio.state.runId')}")
     assert run["config"]["target_column"] == "colour"
     assert "species" in run["config"]["feature_columns"]
@@ -132,7 +132,7 @@ def test_an_uploaded_table_and_its_errors_fit_in_the_sidebar(
 def test_digits_shows_test_images_and_first_layer_weights(page: Any, live_server: Any) -> None:
     open_dashboard(page, "/fit/digits?hidden=32&epochs=40", full_speed=False)
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     page.locator("#images-part").wait_for(state="visible")
     page.wait_for_function("document.querySelectorAll('#image-grid figure').length === 36")
     page.wait_for_function("document.querySelectorAll('#first-layer figure').length === 32")

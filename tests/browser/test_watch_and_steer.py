@@ -23,7 +23,7 @@ def start_run(page: Any, epochs: str = LONG_RUN) -> str:
     """Press Train with `epochs`; wait until the page watches the new run; its id."""
     page.fill("#epochs", epochs)
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     return page.evaluate("window.studio.state.runId")
 
 
@@ -45,7 +45,7 @@ def test_a_default_run_lasts_long_enough_to_watch_and_its_chart_grows(
     assert page.input_value("#epochs_per_second") == "auto"
     started = time.monotonic()
     page.click("#train")
-    page.wait_for_function("window.studio.state.runId && window.studio.state.haveSnapshot")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     run_id = page.evaluate("window.studio.state.runId")
     epochs = get_json(live_server, f"/api/runs/{run_id}")["config"]["epochs"]
     page.wait_for_function("n => document.getElementById('loss-chart').data[0].x.length >= n",
@@ -107,7 +107,7 @@ def test_a_live_batch_size_change_is_marked_on_the_loss_chart_where_it_took_effe
 ) -> None:
     open_dashboard(page, "/fit/sin?epochs_per_second=50", full_speed=False)
     run_id = start_run(page)
-    page.wait_for_function("window.studio.lossChart.length >= 5")
+    page.wait_for_function("window.studio?.lossChart.length >= 5")
     page.fill("#batch_size", "8")
     page.wait_for_function(
         "() => (document.getElementById('loss-chart').layout.shapes || []).length === 1"
@@ -129,7 +129,7 @@ def test_a_live_batch_size_change_is_marked_on_the_loss_chart_where_it_took_effe
 def test_a_gap_in_the_frame_numbers_brings_a_fresh_snapshot(page: Any, live_server: Any) -> None:
     open_dashboard(page, "/fit/sin?epochs_per_second=50", full_speed=False)
     run_id = start_run(page)
-    page.wait_for_function("window.studio.socket.seq >= 3")
+    page.wait_for_function("window.studio?.socket.seq >= 3")
     snapshots = page.evaluate("window.studio.stats.snapshots")
     # a frame numbered past the next one, as if frames had been lost on the way
     page.evaluate(
@@ -137,9 +137,9 @@ def test_a_gap_in_the_frame_numbers_brings_a_fresh_snapshot(page: Any, live_serv
             { run_id: runId, seq: window.studio.socket.seq + 5, status: 'running' }, () => {})""",
         run_id,
     )
-    page.wait_for_function(f"window.studio.stats.snapshots > {snapshots}")
+    page.wait_for_function(f"window.studio?.stats.snapshots > {snapshots}")
     assert page.evaluate("window.studio.socket.gaps") == 1
-    page.wait_for_function("window.studio.socket.seq >= 2 && window.studio.socket.seq < 1e9")
+    page.wait_for_function("window.studio?.socket.seq >= 2 && window.studio?.socket.seq < 1e9")
     page.click("#stop")
     wait_status(page, "stopped")
 
@@ -185,18 +185,18 @@ def test_toggling_x_squared_adds_an_input_to_the_network(page: Any, live_server:
     open_dashboard(page, "/fit/sin")
     assert page.evaluate("window.studio.network.sizes[0]") == 1
     page.locator("#feature-toggles label", has_text="x²").click()
-    page.wait_for_function("window.studio.network.sizes[0] === 2")
+    page.wait_for_function("window.studio?.network.sizes[0] === 2")
     assert "input_features=x;x**2" in page.url
     run_id = start_run(page, epochs="50")
     run = get_json(live_server, f"/api/runs/{run_id}")
     assert run["config"]["input_features"] == ["x", "x**2"]
-    page.wait_for_function("window.studio.network.sizes[0] === 2 && !window.studio.state.preview")
+    page.wait_for_function("window.studio?.network.sizes[0] === 2 && !window.studio?.state.preview")
 
 
 def test_editing_the_next_runs_layers_keeps_the_live_network_in_view(page: Any) -> None:
     open_dashboard(page, "/fit/sin?hidden=8&epochs_per_second=50", full_speed=False)
     start_run(page)
-    page.wait_for_function("window.studio.network.sizes.join() === '1,8,1'")
+    page.wait_for_function("window.studio?.network.sizes.join() === '1,8,1'")
     page.fill('[data-field="hidden"] input >> nth=0', "16")
     page.wait_for_timeout(300)  # nothing to wait for: the point is that the view does not change
     assert page.evaluate("window.studio.network.sizes.join()") == "1,8,1"
@@ -204,7 +204,7 @@ def test_editing_the_next_runs_layers_keeps_the_live_network_in_view(page: Any) 
     page.click("#stop")
     wait_status(page, "stopped")
     page.fill('[data-field="hidden"] input >> nth=0', "12")  # no live run: the preview shows
-    page.wait_for_function("window.studio.network.sizes.join() === '1,12,1'")
+    page.wait_for_function("window.studio?.network.sizes.join() === '1,12,1'")
 
 
 @pytest.mark.parametrize("width", [1024, 1440])
@@ -269,7 +269,7 @@ def test_train_during_a_run_asks_before_replacing_it_and_keeps_focus(
     assert page.evaluate("window.studio.state.runId") == first
     page.click("#train")
     page.click("#replace-yes")
-    page.wait_for_function("id => window.studio.state.runId !== id", arg=first)
+    page.wait_for_function("id => window.studio?.state.runId !== id", arg=first)
     page.wait_for_function(
         "id => fetch('/api/runs/' + id).then(r => r.json()).then(r => r.status === 'stopped')",
         arg=first,
@@ -398,7 +398,7 @@ def test_the_new_fields_round_trip_through_the_url(page: Any) -> None:
     assert page.input_value("#custom-features") == "cos(x)"
     assert page.evaluate("window.studio.network.sizes[0]") == 4
     page.reload()
-    page.wait_for_function("window.studio && window.studio.state.task !== null")
+    page.wait_for_function("window.studio && window.studio?.state.task !== null")
     assert page.evaluate("window.studio.form.read().config")["input_features"] == [
         "x", "y", "x*y", "cos(x)",
     ]  # fmt: skip
