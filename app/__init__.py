@@ -49,6 +49,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # their own threads; with BLAS's own thread pools on top they fight over the cores (two
     # moons runs: 15.8 s each with OpenBLAS's default threads vs 1.45 s with one).
     "BLAS_THREADS": 1,
+    # Each run trains in a child process forked from the server (app/forked.py), on its own
+    # interpreter lock; False: on a thread of the server (the server's threads then slow it
+    # down by 5-10 %). Ignored where the system cannot fork.
+    "TRAINING_PROCESSES": True,
     "TESTING": False,
     # Storage of runs (app/storage.py): an SQLAlchemy URL (sqlite:///path, postgresql+psycopg://
     # ...), "none" for memory only; None: the DATABASE_URL environment variable, else
@@ -61,7 +65,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MNIST_DIR": None,
     # Scaled mode (app/scaled.py): a Redis URL makes this a web process that trains nothing;
     # `python -m app.worker` processes train. None: the REDIS_URL environment variable, else
-    # embedded mode (training threads in this process).
+    # embedded mode (runs trained by this process and its training processes).
     "REDIS_URL": None,
 }
 
@@ -121,6 +125,7 @@ def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets:
             socketio,
             max_active_runs=int(app.config["MAX_ACTIVE_RUNS"]),
             inside_interval=float(app.config["INSIDE_INTERVAL"]),
+            fork=bool(app.config["TRAINING_PROCESSES"]),
             recorder=recorder,
             loader=None if store is None else partial(load_run, store, datasets),
             **streaming,

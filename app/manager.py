@@ -1,8 +1,9 @@
 """The run manager: the registry of runs, the compute slots, and the threads that train them.
 
 A new run waits for a compute slot as ``queued`` with no thread and no data; the slot's grant
-starts its training thread (`app.runner.execute`). Control requests go to the run's
-`RunControl`; streaming to the `Broadcaster`.
+starts its training thread (`app.runner.execute`), which with `fork` drives a training process
+of the run's own (`app.forked`). Control requests go to the run's `RunControl`; streaming to the
+`Broadcaster`.
 """
 
 from __future__ import annotations
@@ -67,12 +68,14 @@ class RunManager:
         ack_timeout: float = 2.0,
         max_unfinished_runs: int = MAX_UNFINISHED_RUNS,
         inside_interval: float | None = 0.1,
+        fork: bool = False,
         recorder: Any = None,
         loader: Any = None,
     ) -> None:
         self.socketio = socketio
         self.frame_interval = frame_interval
         self.inside_interval = inside_interval or None  # a look inside at most this often
+        self.fork = fork  # runs train in child processes (app/forked.py)
         self.slots = ComputeSlots(max_active_runs)
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self._runs: OrderedDict[str, Run] = OrderedDict()
@@ -128,7 +131,7 @@ class RunManager:
             return
         try:
             run.thread = self.socketio.start_background_task(
-                execute, run, self.slots, self.frame_interval, self.inside_interval
+                execute, run, self.slots, self.frame_interval, self.inside_interval, self.fork
             )
         except Exception as error:  # e.g. no thread can be started: never leave it queued
             log.exception("run %s could not start", run.id)

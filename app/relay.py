@@ -109,12 +109,12 @@ class RelayedRun(Run):
         super().start(session, inside)
         self.wake.set()
 
-    def add_epoch(self, record: dict[str, Any]) -> None:
-        super().add_epoch(record)
+    def add_epochs(self, records: list[dict[str, Any]]) -> None:
+        super().add_epochs(records)
         self.wake.set()
 
-    def publish(self, view: Any, progress: dict[str, int] | None) -> None:
-        super().publish(view, progress)
+    def publish(self, view: Any, progress: dict[str, int] | None, records: list = ()) -> None:
+        super().publish(view, progress, records)
         self.wake.set()
 
     def relayout(self, session: Any, view: Any) -> None:

@@ -1,4 +1,5 @@
-"""The run loop: trains one run in its own thread, from its first compute slot to its end.
+"""The run loop: trains one run in its own thread, from its first compute slot to its end (with
+``fork``, the thread drives a training process, `app.forked`, which does the training).
 
 It trains in slices of at most `SLICE_SECONDS` (at full speed a slice holds as many epochs as fit;
 a paced or stepping run's slice ends at the first epoch's end) and, between
@@ -21,8 +22,9 @@ from dataclasses import dataclass
 import network as nn
 
 from .control import PAUSE, STOP, TRAIN, ComputeSlots
+from .forked import CAN_FORK, ForkedSession
 from .runs import Run
-from .session import TrainingSession
+from .session import TrainedSlice, TrainingSession, View
 
 log = logging.getLogger(__name__)
 
@@ -52,25 +54,31 @@ class ViewClock:
         self.inside_due = now + self.inside_interval
         return True
 
-    def due_now(self, now: float) -> bool:
-        """True when a view is due."""
-        return now >= self.due
-
-    def took(self, started: float, finished: float) -> None:
-        """A view was made between `started` and `finished`: schedule the next one."""
-        cost = finished - started
-        wait = min(max(self.interval, cost * (1 - VIEW_SHARE) / VIEW_SHARE), MAX_VIEW_INTERVAL)
+    def took(self, view: View, finished: float) -> None:
+        """`view` was ready at `finished`: schedule the next view (given what this one cost to
+        make: its own cost, not the time waited for it) and, if it looked inside, the next
+        look inside."""
+        wait = min(max(self.interval, view.cost * (1 - VIEW_SHARE) / VIEW_SHARE), MAX_VIEW_INTERVAL)
         self.due = finished + wait
+        if view.inside is not None and self.inside_interval is not None:
+            self.inside_due = finished + self.inside_interval
 
 
 def execute(
-    run: Run, slots: ComputeSlots, frame_interval: float, inside_interval: float | None = None
+    run: Run,
+    slots: ComputeSlots,
+    frame_interval: float,
+    inside_interval: float | None = None,
+    fork: bool = False,
 ) -> None:
     """Train `run` (the thread's body; the caller already holds a slot for it). Views look
-    inside the network at most every `inside_interval` seconds (None: never)."""
-    holds_slot = True
+    inside the network at most every `inside_interval` seconds (None: never). With `fork`, the
+    session trains in a child process (`app.forked`) and this thread only drives it."""
+    holds_slot, session = True, None
     try:
         session = run.session()
+        if fork and CAN_FORK:
+            session = ForkedSession(session)
         clock = ViewClock(frame_interval, inside_interval)
         run.start(session, inside=clock.inside_now(time.perf_counter()))
         holds_slot = _train(run, session, slots, clock)
@@ -84,6 +92,8 @@ def execute(
         log.exception("run %s failed", run.id)
         run.control.set_status("failed", f"{type(error).__name__}: {error}")
     finally:
+        if session is not None:
+            session.close()
         if holds_slot:
             slots.release()
         run.control.set_status("failed", "training ended unexpectedly")  # no-op once ended
@@ -96,6 +106,11 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
     action, holding = control.begin(), True
     pacer = Pacer()
     while session.epoch < run.epochs:
+        if action != TRAIN:  # what a training process trained ahead counts first
+            _add_epochs(run, session.settle())
+            run.publish(None, session.progress())
+            if session.epoch >= run.epochs:
+                break
         if not session.finishing(run.epochs):  # a late pause or stop must not undo the last epoch
             if action == STOP:
                 break
@@ -113,6 +128,13 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
     return _end(run, session, clock, status, holds_slot=holding)
 
 
+def _add_epochs(run: Run, done: TrainedSlice) -> None:
+    """Record a slice's epochs; raise the error that ended it, if any."""
+    run.add_epochs(done.records)
+    if done.error is not None:
+        raise done.error
+
+
 def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
     """Apply live changes, train one slice, publish; True when an epoch was completed."""
     control = run.control
@@ -121,56 +143,44 @@ def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
         session.apply(changes)
         if changes.get("slice_features") is not None:
             run.relayout(session, session.view(inside=clock.inside_interval is not None))
-    steps, seen = session.trainer.steps, control.requests
-    deadline = time.perf_counter() + SLICE_SECONDS
+    steps, seen = session.steps, control.requests
     several = control.free_running() and not run.config.get("epochs_per_second")
-    epochs = _train_epochs(run, session, control.step_batches(), deadline, several, seen)
-    control.trained(session.trainer.steps - steps, epochs)
-    _publish(run, session, clock)
-    return epochs > 0
+    done = session.train_slice(
+        control.step_batches(),
+        time.perf_counter() + SLICE_SECONDS,
+        run.epochs,
+        several,
+        lambda: control.requests != seen,
+        clock.due,
+        clock.inside_due if clock.inside_interval is not None else None,
+    )
+    if done.error is not None:  # the run ends (and so does any step's wait)
+        run.add_epochs(done.records)
+        raise done.error
+    _publish(run, session, clock, done)
+    control.trained(session.steps - steps, len(done.records))  # after publishing: a step's
+    return bool(done.records)  # waiter reads the status at once
 
 
-def _train_epochs(
-    run: Run, session: TrainingSession, batches: int | None, deadline: float, several: bool,
-    seen: int,
-) -> int:  # fmt: skip
-    """Train until `deadline`, at most `batches` mini-batches, and (unless `several`: a free
-    running, unpaced run) at most to the end of one epoch. A full-speed run trains epoch after
-    epoch in one slice until the deadline, its last epoch or a request (`seen` is the control's
-    request count when the slice began), so short epochs do not each pay the slice's costs.
-    Returns the epochs completed."""
-    epochs = 0
-    while True:
-        record = session.advance(batches, deadline)
-        if record is None:
-            return epochs
-        run.add_epoch(session.record(record))
-        epochs += 1
-        if not several or session.epoch >= run.epochs or run.control.requests != seen:
-            return epochs
-        if time.perf_counter() >= deadline:
-            return epochs
-
-
-def _publish(run: Run, session: TrainingSession, clock: ViewClock) -> None:
-    """The progress; and, when due, a fresh view (see `ViewClock`) and fresh warnings."""
+def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: TrainedSlice) -> None:
+    """The slice's epochs, progress and view (if one was due, see `ViewClock`), all at once;
+    and, when due, fresh warnings and a checkpoint."""
     now = time.perf_counter()
-    view = None
-    if clock.due_now(now):
-        view = session.view(inside=clock.inside_now(now))
-        clock.took(now, time.perf_counter())
+    if done.view is not None:
+        clock.took(done.view, now)
+    run.publish(done.view, session.progress(), done.records)
     if now - clock.diagnosed >= DIAGNOSIS_SECONDS:
         run.diagnose(session.dead_units())
         clock.diagnosed = now
     if run.checkpoint is None or now - clock.checkpointed >= CHECKPOINT_SECONDS:
         run.checkpoint, clock.checkpointed = session.checkpoint(), now
-    run.publish(view, session.progress())
 
 
 def _end(
     run: Run, session: TrainingSession, clock: ViewClock, status: str, holds_slot: bool
 ) -> bool:
     """Publish the final view and warnings, then the terminal status (watchers get all)."""
+    _add_epochs(run, session.settle())
     run.publish(session.view(inside=clock.inside_interval is not None), None)
     run.diagnose(session.dead_units())
     run.checkpoint = session.checkpoint()

@@ -143,15 +143,25 @@ class Run:
                 self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.layout += 1
 
-    def add_epoch(self, record: dict[str, Any]) -> None:
-        """Append one epoch record (the run loop's thread)."""
+    def add_epochs(self, records: list[dict[str, Any]]) -> None:
+        """Append epoch records (the run loop's thread)."""
+        if not records:
+            return
         with self.lock:
-            self.history.append(record)
+            for record in records:
+                self.history.append(record)
             self.epoch = self.history.length
 
-    def publish(self, view: View | None, progress: dict[str, int] | None) -> None:
-        """A fresh view of the model and/or the progress of the epoch in progress."""
+    def publish(
+        self, view: View | None, progress: dict[str, int] | None, records: list[dict] = ()
+    ) -> None:
+        """A slice's epoch `records` (appended), a fresh view of the model and/or the progress
+        of the epoch in progress, all at once (a watcher never sees the epochs without the
+        view that came with them)."""
         with self.lock:
+            for record in records:
+                self.history.append(record)
+            self.epoch = self.history.length
             if view is not None:
                 self.view, self.view_version = view, self.view_version + 1
                 if view.inside is not None:

@@ -11,8 +11,10 @@ back to task units. Classification trains on integer labels (cross-entropy) or o
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -73,6 +75,25 @@ class ClassView:
     confusion: np.ndarray
 
 
+def class_view(
+    outputs: np.ndarray, test_outputs: np.ndarray, truth: np.ndarray, loss: str
+) -> ClassView:
+    """The `ClassView` of a classifier's `outputs` (grid points, classes) and `test_outputs`
+    (test rows, classes), the test rows' true labels being `truth`."""
+    probabilities = class_probabilities(outputs, loss)
+    classes = outputs.argmax(axis=1)  # the class the accuracy counts, as in nn.train
+    test_predicted = test_outputs.argmax(axis=1).astype(np.int32)
+    count = outputs.shape[1]
+    return ClassView(
+        classes=classes,
+        confidence=probabilities[np.arange(len(classes)), classes],
+        test_predicted=test_predicted,
+        misclassified=int(np.count_nonzero(test_predicted != truth)),
+        confusion=np.bincount(truth * count + test_predicted, minlength=count * count)
+        .reshape(count, count),
+    )
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """What it takes to rebuild a run's model outside the session (storage, export, continue).
@@ -102,6 +123,28 @@ class View:
     inside: Inside | None = None
     first_layer: np.ndarray | None = None  # image tasks: (units ≤ 64, pixels) incoming weights
     test_predicted: np.ndarray | None = None  # regression: the shown test rows' predictions
+    cost: float = 0.0  # seconds it took to make (where it was made: a training process's own)
+
+
+class TrainedSlice(NamedTuple):
+    """What `TrainingSession.train_slice` did: the completed epochs' `records` (see
+    `TrainingSession.record`), the `network.DivergenceError` that ended the slice (None if none
+    did) and the `view` made after it (None when none was due, or after an error)."""
+
+    records: list[dict[str, Any]]
+    error: nn.DivergenceError | None = None
+    view: View | None = None
+
+
+def due_view(
+    session: TrainingSession, view_due: float | None, inside_due: float | None
+) -> View | None:
+    """``session.view()`` if `view_due` (``time.perf_counter()`` s) has come (None: never),
+    looking inside if `inside_due` has come too; else None."""
+    now = time.perf_counter()
+    if view_due is None or now < view_due:
+        return None
+    return session.view(inside=inside_due is not None and now >= inside_due)
 
 
 class TrainingSession:
@@ -256,9 +299,47 @@ class TrainingSession:
         """True when only the evaluation of the run's last epoch is left (nothing to interrupt)."""
         return self.trainer.evaluating and self.trainer.epoch + 1 >= epochs
 
+    @property
+    def steps(self) -> int:
+        """Mini-batches (optimizer steps) trained in all."""
+        return self.trainer.steps
+
     def advance(self, max_batches: int | None = None, deadline: float | None = None) -> dict | None:
         """Train on (see `network.Trainer.run`); the epoch's record when one completed."""
         return self.trainer.run(max_batches=max_batches, deadline=deadline)
+
+    def train_slice(
+        self, max_batches: int | None, deadline: float, epochs: int, several: bool,
+        interrupted: Callable[[], bool] | None = None, view_due: float | None = None,
+        inside_due: float | None = None,
+    ) -> TrainedSlice:  # fmt: skip
+        """Train until `deadline` (``time.perf_counter()`` s), at most `max_batches` mini-batches
+        and, unless `several`, at most to the end of one epoch; with `several`, epoch after epoch
+        until the deadline, the run's last epoch (`epochs`) or `interrupted()` (checked after each
+        epoch). Then a view if `view_due` (perf_counter s) has come, looking inside if
+        `inside_due` has too (see `due_view`). A `network.DivergenceError` ends the slice and
+        is returned, with the records before it."""
+        records: list[dict[str, Any]] = []
+        try:
+            while True:
+                record = self.trainer.run(max_batches=max_batches, deadline=deadline)
+                if record is None:
+                    break
+                records.append(self.record(record))
+                if not several or self.trainer.epoch >= epochs:
+                    break
+                if (interrupted is not None and interrupted()) or time.perf_counter() >= deadline:
+                    break
+        except nn.DivergenceError as error:
+            return TrainedSlice(records, error)
+        return TrainedSlice(records, None, due_view(self, view_due, inside_due))
+
+    def settle(self) -> TrainedSlice:
+        """Nothing was trained ahead here (a `app.forked.ForkedSession` may have)."""
+        return TrainedSlice([])
+
+    def close(self) -> None:
+        """Nothing to release (a `app.forked.ForkedSession` ends its process here)."""
 
     def checkpoint(self) -> Checkpoint:
         """The model's weights and scalers now (copies; see `Checkpoint`)."""
@@ -287,6 +368,7 @@ class TrainingSession:
     def view(self, inside: bool = False) -> View:
         """The prediction on the grid and the shown weights (and, with `inside`, the neuron
         maps and layer statistics), as new arrays."""
+        began = time.perf_counter()
         weights = [
             layer.weight.data[:NEURONS_SHOWN, :NEURONS_SHOWN].copy()
             for layer in self.model.linear_layers()
@@ -295,7 +377,9 @@ class TrainingSession:
         if self.task.image_shape is not None and self.features.texts is None:
             first = self.model.linear_layers()[0].weight.data.T[:FIRST_LAYER_SHOWN].copy()
         probe = self.probe.probe(self.model) if inside else None
-        return View(self._prediction(), weights, probe, first, self._test_predicted())
+        prediction, test_predicted = self._prediction(), self._test_predicted()
+        cost = time.perf_counter() - began
+        return View(prediction, weights, probe, first, test_predicted, cost)
 
     def _test_predicted(self) -> np.ndarray | None:
         """Regression: the prediction of each shown test row in task units (predicted vs actual);
@@ -309,16 +393,5 @@ class TrainingSession:
         outputs = self.model.predict(self.grid_inputs)
         if not self.classification:
             return self.y_scaler.inverse_transform(outputs).ravel()
-        probabilities = class_probabilities(outputs, self.config["loss"])
-        classes = outputs.argmax(axis=1)  # the class the accuracy counts, as in nn.train
-        test_predicted = self.model.predict(self.test_inputs).argmax(axis=1).astype(np.int32)
-        truth = self.data.y_test
-        count = self.task.outputs
-        return ClassView(
-            classes=classes,
-            confidence=probabilities[np.arange(len(classes)), classes],
-            test_predicted=test_predicted,
-            misclassified=int(np.count_nonzero(test_predicted != truth)),
-            confusion=np.bincount(truth * count + test_predicted, minlength=count * count)
-            .reshape(count, count),
-        )
+        test_outputs = self.model.predict(self.test_inputs)
+        return class_view(outputs, test_outputs, self.data.y_test, self.config["loss"])

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app import runner
 from app.broadcast import Broadcaster
 from app.control import PAUSE, STOP, TRAIN, ComputeSlots, ControlError, RunControl
 from app.features import network_sizes
@@ -184,9 +183,9 @@ class CountingRun(Run):
         super().__init__(*args)
         self.publications = 0
 
-    def publish(self, view: Any, progress: Any) -> None:
+    def publish(self, view: Any, progress: Any, records: Any = ()) -> None:
         self.publications += 1
-        super().publish(view, progress)
+        super().publish(view, progress, records)
 
 
 def test_at_full_speed_a_slice_holds_many_short_epochs_and_every_one_is_recorded():
@@ -216,8 +215,10 @@ def test_a_request_ends_a_full_speed_slice_at_the_next_epoch_end():
     run.start(session)
     seen = run.control.requests
     run.control.post_changes({"lr": 0.5})  # a request: the slice must not train on past it
-    epochs = runner._train_epochs(run, session, None, time.perf_counter() + 10, True, seen)
-    assert epochs == 1
+    records, error, view = session.train_slice(
+        None, time.perf_counter() + 10, 100_000, True, lambda: run.control.requests != seen
+    )
+    assert len(records) == 1 and error is None and view is None  # no view was asked for
 
 
 def test_a_paused_run_gives_its_slot_to_the_next_run():

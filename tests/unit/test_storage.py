@@ -68,8 +68,10 @@ def _train(run: Run, epochs: int, start: int = 0) -> None:
 
     if run.history.length == 0 and run.history.columns["train_loss"].size == 0:
         run.history = History(run.epochs, False, run.history.names[2:])
-    for epoch in range(start, epochs):
-        run.add_epoch({"train_loss": 1.0 / (epoch + 1), "test_loss": 2.0 / (epoch + 1), "lr": 0.01})
+    run.add_epochs([
+        {"train_loss": 1.0 / (epoch + 1), "test_loss": 2.0 / (epoch + 1), "lr": 0.01}
+        for epoch in range(start, epochs)
+    ])  # fmt: skip
 
 
 def _checkpoint(epoch: int) -> Checkpoint:
