@@ -90,6 +90,30 @@ class Server:
     def threads(self) -> int:
         return len(os.listdir(f"/proc/{self.process.pid}/task"))
 
+    def children(self) -> list[int]:
+        """The server's child processes (one training process per running run)."""
+        pids: list[int] = []
+        for task in os.listdir(f"/proc/{self.process.pid}/task"):
+            try:
+                text = Path(f"/proc/{self.process.pid}/task/{task}/children").read_text()
+            except OSError:  # the thread ended meanwhile
+                continue
+            pids += [int(pid) for pid in text.split()]
+        return pids
+
+    def children_pss_mb(self) -> float:
+        """The training processes' proportional set size (shared pages split among the
+        processes sharing them, so forked copy-on-write pages are not counted twice)."""
+        total = 0.0
+        for pid in self.children():
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) / 1024
+            except OSError:  # it ended meanwhile
+                continue
+        return total
+
     def start_run(self, config: dict[str, Any]) -> str:
         response = requests.post(f"{self.url}/api/runs", json=config, timeout=10)
         response.raise_for_status()
@@ -229,34 +253,34 @@ def train_in_server(server: Server, config: dict[str, Any]) -> tuple[float, floa
 
 def speed(repeats: int) -> None:
     """``nn.train`` alone vs the same run served (with one watcher) with the looks inside the
-    network off and on. Each repeat measures the three back to back and the slowdowns are taken
-    within a repeat (served / the alone run just before it), their median reported: this VM's
-    speed drifts by several per cent from one second to the next, which a ratio of medians over
-    the whole benchmark would mix in."""
+    network off and on. This VM's speed drifts by several per cent from one second to the next,
+    so each served run is compared with the alone runs just before and just after it (their
+    mean): alone, off, alone, on, alone, off, ... The median of those slowdowns is reported."""
     print(f"Speed: {SPEED_CONFIG} (adam lr 0.01, 500 samples, batch 32; the database on, as "
           "`make run` serves)")  # fmt: skip
     servers = {"off": Server(4, "--inside-interval", "0"), "on": Server(4)}
-    alone: list[float] = []
+    alone: list[float] = [train_alone(SPEED_CONFIG)]
     served: dict[str, list[float]] = {"off": [], "on": []}
+    slowdowns: dict[str, list[float]] = {"off": [], "on": []}
     frames: dict[str, list[float]] = {"off": [], "on": []}
     try:
         for _ in range(repeats):
-            alone.append(train_alone(SPEED_CONFIG))
             for name, server in servers.items():
                 epochs_per_second, frames_per_second = train_in_server(server, SPEED_CONFIG)
+                alone.append(train_alone(SPEED_CONFIG))
                 served[name].append(epochs_per_second)
                 frames[name].append(frames_per_second)
+                slowdowns[name].append(100 * (1 - 2 * epochs_per_second / sum(alone[-2:])))
     finally:
         for server in servers.values():
             server.close()
     print(f"  nn.train alone              : best {max(alone):7.0f} epochs/s, "
           f"median {statistics.median(alone):7.0f}")  # fmt: skip
     for name, target in (("off", 5), ("on", 10)):
-        slowdowns = [100 * (1 - s / a) for s, a in zip(served[name], alone, strict=True)]
         print(f"  served, inside views {name:3s}    : best {max(served[name]):7.0f} epochs/s, "
               f"median {statistics.median(served[name]):7.0f}; slowdown median "
-              f"{statistics.median(slowdowns):5.1f} % (target ≤ {target} %; per repeat "
-              f"{', '.join(f'{d:.1f}' for d in slowdowns)}); "
+              f"{statistics.median(slowdowns[name]):5.1f} % (target ≤ {target} %; per repeat "
+              f"{', '.join(f'{d:.1f}' for d in slowdowns[name])}); "
               f"{statistics.median(frames[name]):5.1f} frames/s (target ≥ 18)")  # fmt: skip
 
 
@@ -276,10 +300,12 @@ def memory(rounds: int, runs: int, watchers: int) -> None:
             started = time.perf_counter()
             run_ids = [server.start_run(MEMORY_CONFIG) for _ in range(runs)]
             clients = [Watcher(server.url, run_id) for run_id in run_ids for _ in range(watchers)]
-            peak, peak_threads = start_rss, 0
+            peak, peak_threads, peak_children, most_children = start_rss, 0, 0.0, 0
             while not all(client.done.is_set() for client in clients):
                 peak = max(peak, server.rss_mb())
                 peak_threads = max(peak_threads, server.threads())
+                peak_children = max(peak_children, server.children_pss_mb())
+                most_children = max(most_children, len(server.children()))
                 time.sleep(0.2)
                 if time.perf_counter() - started > 300:
                     raise RuntimeError("round took too long")
@@ -295,7 +321,9 @@ def memory(rounds: int, runs: int, watchers: int) -> None:
                   f"(+{peak - start_rss:5.1f} MB over the round's start, {peak_threads} threads), "
                   f"after {after:6.1f} MB "
                   f"({server.threads()} threads); {seconds:5.1f} s, {frames} frames, "
-                  f"runs {sorted(statuses)}")  # fmt: skip
+                  f"runs {sorted(statuses)}; training processes: at most {most_children} at "
+                  f"once, {peak_children:5.1f} MB PSS at the peak, "
+                  f"{len(server.children())} left after")  # fmt: skip
         print(f"  round-to-round growth : {afters[-1] - afters[0]:+.1f} MB (after round {rounds} "
               f"vs after round 1); total vs before {afters[-1] - before:+.1f} MB (target: no "
               "growth; with a database, memory keeps only the last 8 ended runs)")  # fmt: skip
@@ -344,7 +372,7 @@ def many_watchers(seconds: float, *server_args: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=7, help="speed measurements (default 7)")
+    parser.add_argument("--repeats", type=int, default=9, help="speed measurements (default 9)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--runs", type=int, default=8, help="concurrent runs per round")
     parser.add_argument("--watchers", type=int, default=4, help="clients per run")
