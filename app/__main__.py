@@ -21,7 +21,8 @@ def _storage_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="URL",
         help="where runs are stored: sqlite:///path or postgresql+psycopg://user@host/db, "
-        "'none' for memory only (default: $DATABASE_URL, else data/runs.sqlite3)",
+        "'none' for memory only (default: $DATABASE_URL, else runs.sqlite3 in the data folder: "
+        "$BACKPROP_DATA_DIR, else ./data, which also keeps uploads)",
     )
     parser.add_argument(
         "--redis-url",
@@ -105,9 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--blas-threads",
         type=int,
         default=DEFAULT_CONFIG["BLAS_THREADS"],
-        help="threads of the BLAS library, for the whole process (default %(default)s: runs "
-        "train in parallel on their own threads, so more oversubscribes the cores; 0 leaves "
-        "the library's default)",
+        help="threads of the BLAS library, for the server and its training processes (default "
+        "%(default)s: runs train in parallel, each in its own process, so more oversubscribes "
+        "the cores; 0 leaves the library's default)",
     )
     _add_front_door(parser)
     args = parser.parse_args(argv)

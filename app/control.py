@@ -95,6 +95,7 @@ class RunControl:
 
         def pause() -> None:
             self._pause = True
+            self._step = None  # a pause also ends a step in progress
 
         return self._request(pause, lambda: self.status != "running", wait)
 
@@ -117,8 +118,10 @@ class RunControl:
     def request_step(self, unit: str, count: int, wait: float = 0.0) -> str:
         """While paused: train `count` epochs or mini-batches (`unit`), then stay paused.
 
-        Waits up to `wait` s for the step to be done. Raises `ControlError` unless the run is
-        paused; `ValueError` for a bad unit or count.
+        Waits up to `wait` s for the step to be done (a longer step goes on). A step asked for
+        while one of the same unit is in progress adds to it (requests sent together all
+        count); a pause ends it. Raises `ControlError` unless the run is paused, or while a step
+        of the other unit is in progress; `ValueError` for a bad unit or count.
         """
         if unit not in STEP_UNITS or isinstance(count, bool) or not isinstance(count, int):
             raise ValueError(f"a step is a whole number of {' or '.join(STEP_UNITS)}")
@@ -128,7 +131,14 @@ class RunControl:
         def step() -> None:
             if self.status != "paused" or not self._pause:
                 raise ControlError(f"the run is {self.status}: it can step only while paused")
-            self._step = [unit, count]
+            if self._step is None:
+                self._step = [unit, count]
+            elif self._step[0] == unit:  # asked again before the last was done: both count
+                self._step[1] += count
+            else:
+                left, current = self._step[1], self._step[0]
+                raise ControlError(f"a step of {current} is in progress ({left} left): wait for "
+                                   f"it, or step by {current}")  # fmt: skip
 
         return self._request(step, lambda: self._step is None, wait)
 

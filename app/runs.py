@@ -29,6 +29,9 @@ from .tasks import Task, TaskData, build_data
 log = logging.getLogger(__name__)
 
 
+STEERED_COLUMNS = ("lr", "batch_size", "l1", "weight_decay", "momentum")  # settings per epoch
+
+
 class History:
     """Per-epoch numbers of a run in preallocated float32 columns (no per-epoch dicts):
     the losses, the accuracies (classification) and then any `extra` columns (e.g. ``lr``)."""
@@ -189,8 +192,13 @@ class Run:
         """The epoch that diverged is the run's last: its losses go out as null."""
         with self.lock:
             if isinstance(epoch, int) and self.history.length < epoch <= self.epochs:
+                steered = [name for name in self.history.names if name in STEERED_COLUMNS]
+                if self.history.length:  # the settings in force: the last epoch's
+                    record = {name: self.history.last(name) for name in steered}
+                else:
+                    record = {name: self.config.get(name) for name in steered}
                 while self.history.length < epoch:
-                    self.history.append({"train_loss": loss})
+                    self.history.append({**record, "train_loss": loss})
                 self.epoch = self.history.length
 
     def last(self, name: str) -> float | None:

@@ -211,8 +211,8 @@ def run_meta(run_id: str) -> Any:
 @runs_api.post("/runs/<run_id>/continue")
 def continue_run(run_id: str) -> Any:
     """A new run of the same config starting from this run's saved weights (for the epochs it
-    had left, or ``{epochs: n}``). 201 ``{id, config, status, continued_from}``; 409 while the
-    run has not ended or has no saved weights."""
+    had left, as many again when none was, or ``{epochs: n}``). 201 ``{id, config, status,
+    continued_from}``; 409 while the run has not ended or has no saved weights."""
     run, missing = _run_or_404(run_id)
     if run is None:
         return missing
@@ -224,8 +224,8 @@ def continue_run(run_id: str) -> Any:
     body = request.get_json(silent=True) if request.content_length else {}
     if not isinstance(body, dict) or set(body) - {"epochs"}:
         return jsonify(errors={"body": 'at most {"epochs": n}'}), 400
-    left = max(1, int(run.config["epochs"]) - int(checkpoint.epoch))
-    epochs = body.get("epochs", left)
+    left = int(run.config["epochs"]) - int(checkpoint.epoch)
+    epochs = body.get("epochs", left if left > 0 else int(run.config["epochs"]))
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 100_000:
         return jsonify(errors={"epochs": "must be a whole number from 1 to 100000"}), 400
     config = {**run.config, "epochs": epochs}

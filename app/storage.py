@@ -422,7 +422,7 @@ class RunStore:
                 )
                 .values(
                     status="interrupted",
-                    reason="the server stopped while the run was training",
+                    reason="the server stopped while the run was unfinished (training or paused)",
                     ended=RunRow.updated,
                 )
             )

@@ -238,6 +238,10 @@ def test_continue_starts_a_new_run_from_the_saved_weights(server):
     assert len(continued["epoch"]) == 5 and continued["train_loss"][0] < first_loss
     listed = {run["id"]: run for run in get(server, "/api/runs").json()}
     assert listed[new_id]["continued_from"] == run_id
+    # a run that trained all its epochs continues, by default, for as many again
+    again = requests.post(f"{server.url}/api/runs/{new_id}/continue", timeout=10)
+    assert again.status_code == 201 and again.json()["config"]["epochs"] == 5, again.text
+    requests.post(f"{server.url}/api/runs/{again.json()['id']}/stop", timeout=10)
 
 
 def test_live_changes_are_stored_so_a_reload_and_a_continue_use_them(server):

@@ -86,6 +86,11 @@ def test_a_diverged_run_reports_the_epoch_that_diverged(live_server, watcher):
     assert history["epoch"] == list(range(1, done["epoch"] + 1))
     assert history["train_loss"][-1] is None  # the non-finite loss, sent as null
     assert all(finite_everywhere(data) for _, data in client.events)
+    # the epoch that diverged keeps the settings it trained with
+    exported = requests.get(f"{live_server.url}/api/runs/{run_id}/history", timeout=10).json()
+    assert exported["lr"][-1] == 10 and exported["batch_size"][-1] == 32
+    config = run_status(live_server, run_id)["config"]
+    assert exported["momentum"][-1] == pytest.approx(config["momentum"]) and config["momentum"] > 0
 
 
 def test_a_run_that_diverges_later_reports_that_later_epoch(live_server):

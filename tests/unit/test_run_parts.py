@@ -117,6 +117,25 @@ def test_a_step_is_refused_unless_paused_and_counts_down_while_paused():
     assert control.status == "paused"
 
 
+def test_steps_asked_together_all_count_and_a_pause_ends_a_step():
+    control = RunControl()
+    control.begin()
+    control.request_pause()
+    control.next_action()
+    threading.Thread(target=control.park, daemon=True).start()
+    time.sleep(0.05)
+    for count in (1, 2, 3):  # e.g. three requests sent at once: none is lost
+        control.request_step("batches", count)
+    assert control.step_batches() == 6
+    with pytest.raises(ControlError, match="a step of batches is in progress"):
+        control.request_step("epochs", 1)
+    control.trained(batches=4, epochs=0)
+    assert control.step_batches() == 2
+    control.request_pause()  # Pause during a long step ends it
+    assert control.step_batches() is None and control.next_action() == PAUSE
+    assert control.status == "paused"
+
+
 def test_a_pacing_wait_ends_early_on_any_request():
     control = RunControl()
     control.begin()
