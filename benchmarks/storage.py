@@ -10,8 +10,9 @@ interleaved with the database off, and prints:
   repeats, and the slowdown against no database. Target: < 5 %.
 - **writer share**: the time the recorder's writer spends per write (a second's worth of
   epochs, at the served run's pace, plus a checkpoint every 10th write), measured in this process
-  — under the GIL it is time the training thread loses, so it bounds the slowdown even when the
-  machine is too noisy for the epochs/s comparison to resolve 5 %.
+  — time the server spends beside the training (runs train in processes of their own; with
+  ``--training-threads`` it is time the training thread loses under the GIL), so it bounds the
+  slowdown even when the machine is too noisy for the epochs/s comparison to resolve 5 %.
 - **bytes per epoch** stored: the history chunks' payload (zlib-compressed float32 columns), and
   for SQLite the growth of the database file per epoch over all runs (rows, indexes,
   checkpoints included).
@@ -131,9 +132,11 @@ def writer_share(url: str, epochs_per_second: float, writes: int = 30) -> float:
               "l1": 0.0, "weight_decay": 0.0}  # fmt: skip
     spent = 0.0
     for write in range(writes):
+        records = []
         for _ in range(per_write):
             record["train_loss"] *= 0.9999
-            run.add_epoch(record)
+            records.append(dict(record))
+        run.add_epochs(records)
         if write % 10 == 0:
             run.checkpoint = session.checkpoint()
         started = time.perf_counter()
