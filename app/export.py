@@ -41,9 +41,20 @@ def history_table(
     """The exported columns: ``epoch``, every history column, then ``seconds`` (training
     seconds at the end of the epoch)."""
     header = ["epoch", *names, "seconds"]
-    values = [np.arange(1, length + 1), *(columns[name][:length] for name in names)]
+    values = [np.arange(1, length + 1), *(_exact(name, columns[name][:length]) for name in names)]
     values.append(np.asarray(seconds[:length]))
     return header, values
+
+
+WHOLE_COLUMNS = ("batch_size",)  # history columns of whole numbers: exported as integers
+
+
+def _exact(name: str, column: np.ndarray) -> np.ndarray:
+    """A column of whole numbers (`WHOLE_COLUMNS`) as integers when every value is there (32,
+    not 32.0); any other column as it is."""
+    if name in WHOLE_COLUMNS and np.all(np.isfinite(column)):
+        return column.astype(np.int64)
+    return column
 
 
 def _shortest(column: np.ndarray) -> list[str]:

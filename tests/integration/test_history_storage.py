@@ -86,6 +86,9 @@ def test_csv_export_equals_the_history(server):
     np.testing.assert_array_equal(
         np.array(as_json["test_loss"], np.float32), run.history.columns["test_loss"]
     )
+    # whole numbers stay whole: a batch size of 32, not 32.0
+    assert {row["batch_size"] for row in rows} == {"32"}
+    assert set(as_json["batch_size"]) == {32} and isinstance(as_json["batch_size"][0], int)
 
 
 def test_memory_keeps_the_last_ended_runs_and_the_database_serves_the_older_ones(server):
