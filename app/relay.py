@@ -109,10 +109,6 @@ class RelayedRun(Run):
         super().start(session, inside)
         self.wake.set()
 
-    def add_epochs(self, records: list[dict[str, Any]]) -> None:
-        super().add_epochs(records)
-        self.wake.set()
-
     def publish(self, view: Any, progress: dict[str, int] | None, records: list = ()) -> None:
         super().publish(view, progress, records)
         self.wake.set()

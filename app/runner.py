@@ -107,8 +107,7 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
     pacer = Pacer()
     while session.epoch < run.epochs:
         if action != TRAIN:  # what a training process trained ahead counts first
-            _add_epochs(run, session.settle())
-            run.publish(None, session.progress())
+            _record(run, session, session.settle())
             if session.epoch >= run.epochs:
                 break
         if not session.finishing(run.epochs):  # a late pause or stop must not undo the last epoch
@@ -128,9 +127,10 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
     return _end(run, session, clock, status, holds_slot=holding)
 
 
-def _add_epochs(run: Run, done: TrainedSlice) -> None:
-    """Record a slice's epochs; raise the error that ended it, if any."""
-    run.add_epochs(done.records)
+def _record(run: Run, session: TrainingSession, done: TrainedSlice) -> None:
+    """Publish a slice's epochs and the progress; raise the error that ended it, if any (the
+    run then ends, and so does any step's wait)."""
+    run.publish(None, session.progress(), done.records)
     if done.error is not None:
         raise done.error
 
@@ -154,9 +154,8 @@ def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
         clock.due,
         clock.inside_due if clock.inside_interval is not None else None,
     )
-    if done.error is not None:  # the run ends (and so does any step's wait)
-        run.add_epochs(done.records)
-        raise done.error
+    if done.error is not None:
+        _record(run, session, done)
     _publish(run, session, clock, done)
     control.trained(session.steps - steps, len(done.records))  # after publishing: a step's
     return bool(done.records)  # waiter reads the status at once
@@ -180,7 +179,7 @@ def _end(
     run: Run, session: TrainingSession, clock: ViewClock, status: str, holds_slot: bool
 ) -> bool:
     """Publish the final view and warnings, then the terminal status (watchers get all)."""
-    _add_epochs(run, session.settle())
+    _record(run, session, session.settle())
     run.publish(session.view(inside=clock.inside_interval is not None), None)
     run.diagnose(session.dead_units())
     run.checkpoint = session.checkpoint()

@@ -29,9 +29,6 @@ from .tasks import Task, TaskData, build_data
 log = logging.getLogger(__name__)
 
 
-STEERED_COLUMNS = ("lr", "batch_size", "l1", "weight_decay", "momentum")  # settings per epoch
-
-
 class History:
     """Per-epoch numbers of a run in preallocated float32 columns (no per-epoch dicts):
     the losses, the accuracies (classification) and then any `extra` columns (e.g. ``lr``)."""
@@ -146,15 +143,6 @@ class Run:
                 self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.layout += 1
 
-    def add_epochs(self, records: list[dict[str, Any]]) -> None:
-        """Append epoch records (the run loop's thread)."""
-        if not records:
-            return
-        with self.lock:
-            for record in records:
-                self.history.append(record)
-            self.epoch = self.history.length
-
     def publish(
         self, view: View | None, progress: dict[str, int] | None, records: list[dict] = ()
     ) -> None:
@@ -162,14 +150,18 @@ class Run:
         of the epoch in progress, all at once (a watcher never sees the epochs without the
         view that came with them)."""
         with self.lock:
-            for record in records:
-                self.history.append(record)
-            self.epoch = self.history.length
+            self._append(records)
             if view is not None:
                 self.view, self.view_version = view, self.view_version + 1
                 if view.inside is not None:
                     self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.progress = progress
+
+    def _append(self, records: list[dict[str, Any]]) -> None:
+        """Append epoch records to the history (the caller holds the lock)."""
+        for record in records:
+            self.history.append(record)
+        self.epoch = self.history.length
 
     def ended(self) -> None:
         """The run reached its terminal status: call the `on_end` hooks (errors are logged)."""
@@ -192,7 +184,7 @@ class Run:
         """The epoch that diverged is the run's last: its losses go out as null."""
         with self.lock:
             if isinstance(epoch, int) and self.history.length < epoch <= self.epochs:
-                steered = [name for name in self.history.names if name in STEERED_COLUMNS]
+                steered = history_columns(self.config, True)  # the settings (True: no test_r2)
                 if self.history.length:  # the settings in force: the last epoch's
                     record = {name: self.history.last(name) for name in steered}
                 else:

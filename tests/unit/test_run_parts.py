@@ -299,12 +299,15 @@ class FakeSocketIO:
             return [event for event, to, _data in self.emitted if to == sid]
 
 
+def _paced_run(name: str, pace: int) -> tuple[Run, threading.Thread, FakeSocketIO]:
+    """A long `sin` run training at `pace` epochs/s on its own thread, and a fake Socket.IO."""
+    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=pace)
+    run = Run(name, task, config)
+    return run, _start(run, ComputeSlots(1)), FakeSocketIO()
+
+
 def test_the_broadcaster_streams_to_watchers_and_drops_a_vanished_client():
-    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=50)
-    run = Run("watched", task, config)
-    slots = ComputeSlots(1)
-    thread = _start(run, slots)
-    socketio = FakeSocketIO()
+    run, thread, socketio = _paced_run("watched", 50)
     broadcaster = Broadcaster(socketio, frame_interval=0.02)
     broadcaster.watch(run, "stays")
     broadcaster.watch(run, "vanishes")
@@ -328,11 +331,7 @@ def test_the_broadcaster_streams_to_watchers_and_drops_a_vanished_client():
 
 
 def test_frames_are_numbered_from_one_after_every_snapshot():
-    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=100)
-    run = Run("numbered", task, config)
-    slots = ComputeSlots(1)
-    thread = _start(run, slots)
-    socketio = FakeSocketIO()
+    run, thread, socketio = _paced_run("numbered", 100)
     broadcaster = Broadcaster(socketio, frame_interval=0.02)
 
     def numbers() -> list:
@@ -356,11 +355,7 @@ def test_frames_are_numbered_from_one_after_every_snapshot():
 
 
 def test_a_client_that_does_not_acknowledge_gets_no_new_frame_until_the_timeout():
-    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=50)
-    run = Run("slow", task, config)
-    slots = ComputeSlots(1)
-    thread = _start(run, slots)
-    socketio = FakeSocketIO()
+    run, thread, socketio = _paced_run("slow", 50)
     socketio.emit = _no_ack(socketio)
     broadcaster = Broadcaster(socketio, frame_interval=0.02, ack_timeout=10.0)
     broadcaster.watch(run, "silent")
