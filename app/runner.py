@@ -113,7 +113,8 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
         if not session.finishing(run.epochs):  # a late pause or stop must not undo the last epoch
             if action == STOP:
                 break
-            if action == PAUSE:
+            if action == PAUSE:  # its weights now: a restart or a continue starts from here
+                run.checkpoint = session.checkpoint()
                 holding = _park(run, slots, holding)
                 action = control.next_action() if holding else STOP
                 continue

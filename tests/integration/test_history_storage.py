@@ -247,6 +247,16 @@ def test_continue_starts_a_new_run_from_the_saved_weights(server):
     requests.post(f"{server.url}/api/runs/{again.json()['id']}/stop", timeout=10)
 
 
+def test_a_paused_run_keeps_its_weights_as_they_are_when_it_pauses(server):
+    run_id = start_run(server, task="sin", epochs=100_000)
+    wait_until(lambda: get(server, f"/api/runs/{run_id}").json()["epoch"] >= 200)
+    requests.post(f"{server.url}/api/runs/{run_id}/pause", timeout=10)
+    epoch = get(server, f"/api/runs/{run_id}").json()["epoch"]
+    # taken at the pause, not ~10 s earlier: a restart or a continue starts from these
+    assert get(server, f"/api/runs/{run_id}/model", format="json").json()["epoch"] == epoch
+    requests.post(f"{server.url}/api/runs/{run_id}/stop", timeout=10)
+
+
 def test_live_changes_are_stored_so_a_reload_and_a_continue_use_them(server):
     run_id = start_run(server, task="sin", epochs=100_000, samples=2000, lr=0.01)
     wait_until(lambda: get(server, f"/api/runs/{run_id}").json()["epoch"] >= 2)
