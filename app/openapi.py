@@ -3,7 +3,7 @@
 Request bodies come from the declarations validation uses: the run config is
 `app.schema.run_config_json_schema` itself (its ``$defs`` moved to ``components/schemas``), the
 body of ``PATCH /api/runs/{run_id}`` is the same schema's properties of the steerable fields
-(`app.validation.STEERABLE_FIELDS`), that of ``POST /api/preview`` its properties of
+(those marked `app.schema.LIVE`), that of ``POST /api/preview`` its properties of
 `app.api.PREVIEW_FIELDS`. The paths are the app's own URL rules under ``/api/``: a route without
 a description here is listed under ``x-undescribed`` and fails the tests, so the document cannot
 silently fall behind the API.
@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask
 
 from .control import STATUSES as RUN_STATUSES
-from .schema import run_config_json_schema
+from .schema import LIVE, OPTIMIZERS_USING, run_config_json_schema
 
 OBJECT: dict[str, Any] = {"type": "object"}
 ERRORS = {  # 400 (and 415) of a body: one message per field
@@ -152,13 +152,13 @@ def _run_config_components() -> tuple[dict[str, Any], dict[str, Any]]:
 def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every operation of the API by Flask endpoint and method."""
     from .api import PREVIEW_FIELDS
-    from .validation import STEERABLE_FIELDS
 
     properties = run_config["properties"]
+    steerable = {name: field for name, field in properties.items() if field.get(LIVE)}
     preview = {"type": "object", "required": ["task"],
                "properties": {name: properties[name] for name in PREVIEW_FIELDS}}  # fmt: skip
     changes = {"type": "object", "minProperties": 1, "additionalProperties": False,
-               "properties": {name: properties[name] for name in STEERABLE_FIELDS}}  # fmt: skip
+               "properties": steerable}  # fmt: skip
     created = {"type": "object", "required": ["id", "config", "status"],
                "properties": {"id": {"type": "string"}, "config": OBJECT,
                               "status": {"enum": STATUSES}}}  # fmt: skip
@@ -193,6 +193,8 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                           "404": UNKNOWN}},
         "api.change_run PATCH": {
             "summary": "Change a running run's steerable fields",
+            "description": (f"The run config's fields marked {LIVE}; a field marked "
+                            f"{OPTIMIZERS_USING} only on runs of those optimizers."),
             "requestBody": _body(changes),
             "responses": {"200": _json({"type": "object", "required": ["id", "config"]},
                                        "the run's config now"),

@@ -10,7 +10,12 @@ declaration come
   with a short message per field (`field_message`), e.g. "must be from 1 to 100000, got 0";
 * the generic defaults (`field_defaults`; each task overrides some, see `Task.defaults`);
 * the JSON Schema (draft 2020-12) served by ``GET /api/schema`` (`run_config_json_schema`),
-  from which the page takes its choices and limits.
+  from which the page takes its fields, choices, limits, live tags and URL parameters;
+* what a field is for beyond its value, as JSON Schema extension keywords on the field
+  (``json_schema_extra``): `LIVE` (``x-live``: a running run takes it, ``PATCH /api/runs/<id>``;
+  read by `STEERABLE_FIELDS`, the steering validation, the session and the OpenAPI document) and
+  `OPTIMIZERS_USING` (``x-optimizers``: only these optimizers use the field, e.g. momentum: sgd
+  and rmsprop; read by `uses_field`, in the session, the steering validation and the page).
 
 A new config field is one declaration in `TrainingConfig` (with its default, limits and a
 ``description`` the page can show as help).
@@ -68,6 +73,12 @@ SCHEDULES: tuple[str, ...] = tuple(network.SCHEDULES)
 
 # JSON Schema extension keyword: the noise limit that applies to classification tasks only
 CLASSIFICATION_MAXIMUM = "x-classificationMaximum"
+# JSON Schema extension keyword: true on the fields a running run takes (PATCH /api/runs/<id>)
+LIVE = "x-live"
+# JSON Schema extension keyword: the optimizers that use the field (absent: every one does)
+OPTIMIZERS_USING = "x-optimizers"
+# the optimizers with a momentum (the engine's SGD and RMSprop take one, as PyTorch's do)
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 
 NeuronCount = Annotated[int, Field(ge=1, le=MAX_NEURONS)]
 DomainBound = Annotated[float, Field(ge=-MAX_DOMAIN_BOUND, le=MAX_DOMAIN_BOUND)]
@@ -171,6 +182,7 @@ class TrainingConfig(BaseModel):
         le=MAX_LR,
         title="Learning rate",
         description=f"Step size of the optimizer: above 0 and at most {MAX_LR}.",
+        json_schema_extra={LIVE: True},
     )
     momentum: float = Field(
         0.9,
@@ -178,12 +190,14 @@ class TrainingConfig(BaseModel):
         lt=1,
         title="Momentum",
         description="SGD and RMSprop: the share of the last step kept in the next (0 = none).",
+        json_schema_extra={LIVE: True, OPTIMIZERS_USING: list(MOMENTUM_OPTIMIZERS)},
     )
     weight_decay: float = Field(
         0.0,
         ge=0,
         title="L2 (weight decay)",
         description="L2 penalty rate: pulls every weight towards 0 in proportion to it (0 = none).",
+        json_schema_extra={LIVE: True},
     )
     l1: float = Field(
         0.0,
@@ -194,6 +208,7 @@ class TrainingConfig(BaseModel):
             f"L1 penalty rate: pushes every weight towards 0 by a fixed step, making some "
             f"exactly 0 (0 = none, at most {MAX_L1})."
         ),
+        json_schema_extra={LIVE: True},
     )
     dropout: float = Field(
         0.0,
@@ -232,6 +247,7 @@ class TrainingConfig(BaseModel):
             "Tasks of more than two inputs: the two inputs (indices) the plots are drawn over, "
             "the others held at their median (null = the task's choice); changeable live."
         ),
+        json_schema_extra={LIVE: True},
     )
     batch_size: int = Field(
         32,
@@ -239,6 +255,7 @@ class TrainingConfig(BaseModel):
         le=MAX_SAMPLES,
         title="Batch size",
         description="Samples per gradient step: at most the number of samples.",
+        json_schema_extra={LIVE: True},
     )
     epochs: int = Field(
         500,
@@ -290,6 +307,7 @@ class TrainingConfig(BaseModel):
         le=MAX_EPOCHS_PER_SECOND,
         title="Speed",
         description="Slow motion: epochs per second (null = full speed).",
+        json_schema_extra={LIVE: True},
     )
     target_column: str | None = Field(
         None,
@@ -355,6 +373,26 @@ class RunConfig(TrainingConfig):
 
 
 FIELDS: tuple[str, ...] = tuple(TrainingConfig.model_fields)
+
+
+def field_extra(name: str) -> dict[str, Any]:
+    """The extension keywords (``x-...``) declared on field `name` of `TrainingConfig`."""
+    extra = TrainingConfig.model_fields[name].json_schema_extra
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
+# Fields a running run takes (PATCH /api/runs/<id>): those declared `LIVE`, in declaration order.
+STEERABLE_FIELDS: tuple[str, ...] = tuple(name for name in FIELDS if field_extra(name).get(LIVE))
+
+
+def optimizers_using(name: str) -> tuple[str, ...]:
+    """The optimizers that use field `name` (`OPTIMIZERS_USING`; every one when undeclared)."""
+    return tuple(field_extra(name).get(OPTIMIZERS_USING, OPTIMIZERS))
+
+
+def uses_field(optimizer: str, name: str) -> bool:
+    """True when a run with `optimizer` uses field `name` (e.g. momentum: sgd and rmsprop)."""
+    return optimizer in optimizers_using(name)
 
 
 def field_defaults() -> dict[str, Any]:

@@ -23,6 +23,7 @@ from network.datasets import Standardizer
 
 from .features import InputFeatures
 from .inside import NEURONS_SHOWN, Inside, InsideProbe
+from .schema import uses_field
 from .tasks import Task, TaskData, build_data, shown_rows
 
 STEERED = ("batch_size", "l1", "weight_decay")  # history columns of the live-changeable numbers
@@ -51,9 +52,10 @@ def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
 
 def history_columns(config: dict[str, Any], classification: bool) -> list[str]:
     """The history columns beside the losses and accuracies: ``test_r2`` (regression), then the
-    steerable numbers ``lr``, ``batch_size``, ``l1``, ``weight_decay`` and, for SGD,
-    ``momentum`` (one value per epoch)."""
-    steered = ["lr", *STEERED] + (["momentum"] if config["optimizer"] == "sgd" else [])
+    steerable numbers ``lr``, ``batch_size``, ``l1``, ``weight_decay`` and, for the optimizers
+    that use one (SGD, RMSprop), ``momentum`` (one value per epoch)."""
+    momentum = uses_field(config["optimizer"], "momentum")
+    steered = ["lr", *STEERED] + (["momentum"] if momentum else [])
     return steered if classification else ["test_r2", *steered]
 
 
@@ -219,7 +221,7 @@ class TrainingSession:
             "weight_decay": config["weight_decay"],
             "l1": config.get("l1", 0.0),
         }
-        if config["optimizer"] == "sgd":
+        if uses_field(config["optimizer"], "momentum"):
             options["momentum"] = config["momentum"]
         return nn.get_optimizer(config["optimizer"], self.model.parameters(), **options)
 
@@ -247,7 +249,7 @@ class TrainingSession:
         record["batch_size"] = self.trainer.batch_size
         record["l1"] = self.optimizer.l1
         record["weight_decay"] = self.optimizer.weight_decay
-        if self.config["optimizer"] == "sgd":
+        if uses_field(self.config["optimizer"], "momentum"):
             record["momentum"] = self.optimizer.momentum
         return record
 
@@ -264,7 +266,7 @@ class TrainingSession:
                 self.optimizer.lr = float(self.scheduler.lr_at(self.scheduler.epoch))
             elif name in ("l1", "weight_decay"):
                 setattr(self.optimizer, name, float(value))
-            elif name == "momentum" and self.config["optimizer"] == "sgd":
+            elif name == "momentum" and uses_field(self.config["optimizer"], "momentum"):
                 self.optimizer.momentum = float(value)
             elif name == "batch_size":
                 self.trainer.batch_size = int(value)

@@ -28,11 +28,14 @@ from .schema import (
     MAX_TEST_FRACTION,
     MIN_SAMPLES,
     OPTIMIZERS,
+    STEERABLE_FIELDS,
     TABLE_FIELDS,
     check_changes,
     check_fields,
     field_message,
     is_number,
+    optimizers_using,
+    uses_field,
 )
 from .tables import ChoiceError
 from .tasks import (
@@ -69,10 +72,6 @@ __all__ = [
 
 WORK_BUDGET = 1e13  # multiply-adds one run may cost (a default; create_app's WORK_BUDGET)
 
-# Fields a run takes while it trains (PATCH /api/runs/<id>), by the same rules as at creation.
-STEERABLE_FIELDS = (
-    "lr", "epochs_per_second", "l1", "weight_decay", "momentum", "batch_size", "slice_features"
-)  # fmt: skip
 # the names input features may use, by the number of raw inputs of the task
 FEATURE_VARIABLES = {1: ("x",), 2: ("x", "y")}
 
@@ -425,7 +424,9 @@ def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any
     """The changes `body` asks of a running run's `current_config` (a validated config), each
     checked by the same declarations as at creation; raise `ConfigError` naming every bad field.
 
-    Only `STEERABLE_FIELDS` may change; ``batch_size`` stays at most the run's ``samples``.
+    Only `STEERABLE_FIELDS` (the schema's live fields) may change, and only those the run's
+    optimizer uses (`app.schema.uses_field`: no momentum for Adam); ``batch_size`` stays at most
+    the run's ``samples``.
     Returns the changed fields, normalised (numbers as floats where the field is a float).
     """
     if not isinstance(body, dict) or not body:
@@ -442,6 +443,10 @@ def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any
                 )
         elif name not in errors:
             errors[name] = f"unknown field {name!r}"
+    optimizer = current_config.get("optimizer")
+    for name in steerable:
+        if optimizer is not None and not uses_field(optimizer, name):
+            errors[name] = f"{optimizer} does not use {name} (only {', '.join(optimizers_using(name))})"
     if "batch_size" in steerable:  # at most the run's samples, said as at creation
         flagged = "batch_size" in errors
         samples = current_config.get("samples")

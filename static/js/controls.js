@@ -1,7 +1,8 @@
 // The configuration form: task picker, editable hidden-layer list, training and data fields,
 // client-side validation next to each field, and the server's 400 errors shown the same way.
-// The choices, limits, defaults and help of the fields come from the run config's JSON Schema
-// (GET /api/schema, read by `ConfigSchema`): the page holds no copy of them.
+// The fields, their choices, limits, defaults and help, which of them a running run takes (its
+// "live" tags) and which optimizers use a field (Adam has no momentum) come from the run config's
+// JSON Schema (GET /api/schema, read by `ConfigSchema`): the page holds no copy of them.
 // Besides the server's tasks the picker offers "Your function" (task `custom`: an expression
 // typed in the form) and every CSV uploaded from this page (tasks `dataset:<id>`).
 
@@ -26,11 +27,8 @@ const KIND_GROUPS = [
   { label: "Classification", match: (t) => !isOwnTask(t) && t.kind === "classification" },
   { label: "Your own", match: isOwnTask },
 ];
-const NUMBER_FIELDS = ["lr", "momentum", "weight_decay", "l1", "dropout", "batch_size", "epochs",
-  "samples", "noise", "test_fraction", "seed"];
-const CHOICE_FIELDS = ["activation", "optimizer", "loss", "schedule"];
-/** The fields a running run takes at once (PATCH /api/runs/<id>); the others wait for Train. */
-export const STEERABLE = ["lr", "epochs_per_second", "l1", "weight_decay", "momentum", "batch_size"];
+// An upload's rows are the data: it takes no number of samples and no noise.
+const DATA_FIELDS = ["samples", "noise"];
 /** Seconds the auto pace spreads a run over (when the machine is fast enough). */
 export const AUTO_SECONDS = 15;
 
@@ -64,8 +62,11 @@ const EXTRA_HELP = {
   input_features: " Toggle Playground's seven or type your own.",
 };
 const AXES = ["x", "y", "z"];
-// JSON Schema extension of /api/schema: a noise limit for classification tasks only.
+// JSON Schema extensions of /api/schema (app/schema.py): a noise limit for classification tasks
+// only; true on the fields a running run takes (PATCH); the optimizers that use a field.
 const CLASSIFICATION_MAXIMUM = "x-classificationMaximum";
+const LIVE = "x-live";
+const OPTIMIZERS_USING = "x-optimizers";
 
 function formatLimit(value) {
   return Number(value).toLocaleString("en-US", { maximumFractionDigits: 6 });
@@ -100,6 +101,52 @@ export class ConfigSchema {
   /** The names a choice field accepts (its `enum`). */
   choices(name) {
     return this.field(name).enum || [];
+  }
+
+  /** Every field's name, in the schema's order. */
+  names() {
+    return Object.keys(this.properties);
+  }
+
+  /** True when the field may be null (an `anyOf` branch of type null). */
+  isNullable(name) {
+    return (this.properties[name]?.anyOf || []).some((branch) => branch.type === "null");
+  }
+
+  /** True for a number field (whole or not, nullable or not). */
+  isNumber(name) {
+    return ["number", "integer"].includes(this.field(name).type);
+  }
+
+  /** The fields typed as a number in an input of the form: the numbers that cannot be null. */
+  numberFields() {
+    return this.names().filter((name) => this.isNumber(name) && !this.isNullable(name));
+  }
+
+  /** The fields picked from a list (a select): those of an `enum` that cannot be null. */
+  choiceFields() {
+    return this.names().filter((name) => this.choices(name).length && !this.isNullable(name));
+  }
+
+  /** True when a running run takes the field at once (PATCH /api/runs/<id>). */
+  isLive(name) {
+    return this.properties[name]?.[LIVE] === true;
+  }
+
+  /** The fields a running run takes at once; the others wait for the next run. */
+  liveFields() {
+    return this.names().filter((name) => this.isLive(name));
+  }
+
+  /** The fields only some optimizers use (e.g. momentum: SGD and RMSprop, not Adam). */
+  optimizerFields() {
+    return this.names().filter((name) => Array.isArray(this.properties[name][OPTIMIZERS_USING]));
+  }
+
+  /** True when a run of `optimizer` uses the field (every optimizer, unless the schema says). */
+  usedBy(name, optimizer) {
+    const only = this.properties[name]?.[OPTIMIZERS_USING];
+    return !Array.isArray(only) || only.includes(optimizer);
   }
 
   /** Every declared default: {field: value} (the task's own defaults take precedence). */
@@ -220,14 +267,16 @@ export class ConfigForm {
 
   /** Choices, limits and help of the fields, from the schema. */
   applySchema() {
-    for (const name of CHOICE_FIELDS) {
+    for (const name of this.schema.choiceFields()) {
       const select = this.form.elements[name];
+      if (!select) continue;
       const labels = CHOICE_LABELS[name] || {};
       select.replaceChildren(...this.schema.choices(name).map((value) => new Option(labels[value] || value, value)));
       const help = this.schema.field(name).description;
       if (help) select.title = help;
     }
-    for (const name of NUMBER_FIELDS) this.schema.applyTo(this.form.elements[name], name);
+    for (const name of this.schema.numberFields()) this.schema.applyTo(this.form.elements[name], name);
+    this.applyTags();
     // Every control's help: a hint shown on hover and focus, and its accessible description.
     for (const hint of this.form.querySelectorAll("p.hint.tip[id^='hint-']")) {
       const name = hint.id.slice("hint-".length);
@@ -239,6 +288,25 @@ export class ConfigForm {
     this.layerLimits = this.schema.field("hidden");
     const bounds = (this.schema.field("domain").items || {}).items || {};
     this.domainBounds = { min: bounds.minimum, max: bounds.maximum };
+  }
+
+  /** Tags each field "live" (a running run takes it at once) or "next run", as the schema says. */
+  applyTags() {
+    for (const tag of this.form.querySelectorAll(".tag[data-tag]")) {
+      const live = this.schema.isLive(tag.dataset.tag);
+      tag.classList.toggle("live-tag", live);
+      tag.classList.toggle("next-tag", !live);
+      tag.textContent = live ? "live" : "next run";
+      tag.closest(".field")?.classList.toggle("steerable", live);
+    }
+  }
+
+  /** True when the form offers field `name` to a run of `optimizer` on `task` (a field the
+   * optimizer does not use is hidden, e.g. momentum for Adam; an upload brings its own data). */
+  offers(name, optimizer = this.form.elements.optimizer.value, task = this.task) {
+    if (!this.schema.usedBy(name, optimizer)) return false;
+    const dataset = Boolean(task && task.id.startsWith(DATASET_PREFIX));
+    return !(dataset && DATA_FIELDS.includes(name));
   }
 
   fillTaskPicker() {
@@ -297,8 +365,9 @@ export class ConfigForm {
     // The loss is a choice for classifiers only (regression always fits MSE).
     this.form.querySelector('[data-field="loss"]').hidden = !classifies;
     // Uploaded rows are the data: their count, their range, no noise added.
-    for (const name of ["samples", "noise"]) this.form.elements[name].disabled = dataset;
-    this.form.querySelector('[data-field="samples"] label').textContent = dataset ? "Samples (rows)" : "Samples";
+    for (const name of DATA_FIELDS) this.form.elements[name].disabled = dataset;
+    // (the label's text only: its tag stays)
+    this.form.querySelector('[data-field="samples"] label').firstChild.textContent = dataset ? "Samples (rows) " : "Samples ";
     this.setFeatureToggles(task.inputs, same ? this.selectedFeatures() : null);
     this.domainBox.replaceChildren();
     // One pair per plotted input: tasks of more than two inputs plot a slice over two of them.
@@ -404,7 +473,8 @@ export class ConfigForm {
     if (config.input_features !== undefined) this.setFeatures(config.input_features);
     const choices = { ...config };
     if (config.schedule && typeof config.schedule === "object") choices.schedule = config.schedule.name;
-    for (const name of CHOICE_FIELDS) {
+    for (const name of this.schema.choiceFields()) {
+      if (!this.form.elements[name]) continue;
       if (choices[name] === undefined || choices[name] === null) continue;
       const select = this.form.elements[name];
       // A value the select does not offer (e.g. a hand-edited URL) keeps the current choice.
@@ -412,7 +482,7 @@ export class ConfigForm {
         select.value = String(choices[name]);
       }
     }
-    for (const name of NUMBER_FIELDS) {
+    for (const name of this.schema.numberFields()) {
       if (config[name] !== undefined && config[name] !== null) {
         this.form.elements[name].value = String(config[name]);
       }
@@ -514,9 +584,13 @@ export class ConfigForm {
     return Boolean(this.task && this.task.kind === "classification");
   }
 
+  /** Shows the fields the chosen optimizer uses and hides the others (Adam's momentum). */
   updateOptimizerFields() {
     const optimizer = this.form.elements.optimizer.value;
-    this.form.querySelector('[data-field="momentum"]').hidden = optimizer === "adam";
+    for (const name of this.schema.optimizerFields()) {
+      const box = this.form.querySelector(`[data-field="${name}"]`);
+      if (box) box.hidden = !this.schema.usedBy(name, optimizer);
+    }
   }
 
   /** Current hidden sizes as numbers (NaN where a field is not a whole number). */
@@ -553,9 +627,8 @@ export class ConfigForm {
     config.activation = this.form.elements.activation.value;
     config.optimizer = this.form.elements.optimizer.value;
     if (this.classifies()) config.loss = this.form.elements.loss.value;
-    for (const name of NUMBER_FIELDS) {
-      if (name === "momentum" && config.optimizer === "adam") continue;
-      if (dataset && (name === "samples" || name === "noise")) continue;
+    for (const name of this.schema.numberFields()) {
+      if (!this.offers(name, config.optimizer)) continue;
       const input = this.form.elements[name];
       const v = parseNumber(input);
       if (!Number.isFinite(v)) errors[name] = "Enter a number.";
@@ -604,9 +677,8 @@ export class ConfigForm {
     config.activation = this.form.elements.activation.value;
     config.optimizer = this.form.elements.optimizer.value;
     if (this.classifies()) config.loss = this.form.elements.loss.value;
-    for (const name of NUMBER_FIELDS) {
-      if (name === "momentum" && config.optimizer === "adam") continue;
-      if (dataset && (name === "samples" || name === "noise")) continue;
+    for (const name of this.schema.numberFields()) {
+      if (!this.offers(name, config.optimizer)) continue;
       config[name] = this.form.elements[name].value.trim();
     }
     if (this.speedSelect.value === "full") config.speed = "full";

@@ -3,7 +3,7 @@
 import { AccuracyChart } from "./accuracy_chart.js";
 import { api } from "./api.js";
 import {
-  CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, STEERABLE, autoPace, usesY,
+  CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, autoPace, usesY,
 } from "./controls.js";
 import { createFitView, plottedInputs } from "./fit_views.js";
 import { LayersView } from "./layers_view.js";
@@ -113,7 +113,7 @@ function changeTask(id) {
 const form = new ConfigForm($("#config-form"), tasks, {
   onTaskChange: changeTask,
   onChange: (field) => {
-    if (isLive() && STEERABLE.includes(field)) steerSoon();
+    if (isLive() && schema.isLive(field)) steerSoon();
     if (field === "hidden" || field === "input_features") previewNetwork();
     if (field === "loss" && !state.runId) labelLoss();
     if (field === "expression") expressionEdited();
@@ -343,11 +343,8 @@ function urlFieldsOf(config, task) {
   if (task.id === CUSTOM_ID && config.expression) fields.expression = config.expression;
   if (task.kind === "classification") fields.loss = config.loss;
   const dataset = isDataset(task);
-  for (const name of ["lr", "momentum", "weight_decay", "l1", "dropout", "batch_size", "epochs",
-    "samples", "noise", "test_fraction", "seed"]) {
-    if (name === "momentum" && config.optimizer === "adam") continue;
-    if (dataset && (name === "samples" || name === "noise")) continue;
-    if (config[name] !== undefined) fields[name] = config[name];
+  for (const name of schema.numberFields()) {
+    if (form.offers(name, config.optimizer, task) && config[name] !== undefined) fields[name] = config[name];
   }
   const pace = config.epochs_per_second;
   if (pace === null) fields.speed = "full";
@@ -364,7 +361,7 @@ function urlFieldsOf(config, task) {
 function syncUrl() {
   if (!state.task) return;
   const fields = state.runId && state.runConfig ? urlFieldsOf(state.runConfig, state.task) : form.rawConfig();
-  writeUrl(state.task.id, fields, state.runId);
+  writeUrl(state.task.id, fields, state.runId, schema);
 }
 
 // ---- live changes of a running run -----------------------------------------------------------
@@ -381,8 +378,8 @@ function steeringChanges() {
   const { config, errors } = form.read();
   const run = state.runConfig || {};
   const changes = {};
-  for (const name of STEERABLE) {
-    if (name === "momentum" && run.optimizer === "adam") continue;
+  for (const name of schema.liveFields()) {
+    if (!schema.usedBy(name, run.optimizer)) continue;
     let value = config[name];
     // Auto pace follows the run's epochs, not the epochs typed for the next run.
     if (name === "epochs_per_second" && form.speedSelect.value === "auto") value = autoPace(run.epochs);
@@ -401,7 +398,7 @@ function steeringChanges() {
 $("#config-form").addEventListener("keydown", (event) => {
   if (event.key !== "Enter" || !isLive() || !(event.target instanceof Element)) return;
   const field = event.target.closest("[data-field]")?.dataset.field;
-  if (!STEERABLE.includes(field)) return;
+  if (!schema.isLive(field)) return;
   event.preventDefault();
   clearTimeout(steerTimer);
   steer();
@@ -764,7 +761,7 @@ function start() {
     status.setBanner("run", "failed", "The server offers no tasks.");
     return;
   }
-  const { config, runId } = queryToConfig(window.location.search);
+  const { config, runId } = queryToConfig(window.location.search, schema);
   const first = initialTask || taskFromPath(window.location.pathname);
   selectTask(findTask(first) ? first : (findTask("sin") ? "sin" : tasks[0].id), config);
   if (runId) startWatching(runId, { own: false, fillForm: true });

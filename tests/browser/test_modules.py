@@ -51,11 +51,14 @@ def test_url_state_round_trips_a_config(modules: Any) -> None:
     result = modules.evaluate(
         """async () => {
           const url = await import('/static/js/url_state.js');
+          const { ConfigSchema } = await import('/static/js/controls.js');
+          const schema = new ConfigSchema(await (await fetch('/api/schema')).json());
           const { configToQuery, queryToConfig, taskFromPath } = url;
           const config = { hidden: [16, 16], activation: 'relu', optimizer: 'sgd', lr: 0.01,
             momentum: 0.9, batch_size: 32, epochs: 500, domain: [[-2, 2], [-1, 3]] };
-          const query = configToQuery(config, 'abc123');
-          return { query, parsed: queryToConfig('?' + query), task: taskFromPath('/fit/saddle') };
+          const query = configToQuery(config, 'abc123', schema);
+          return { query, parsed: queryToConfig('?' + query, schema),
+                   task: taskFromPath('/fit/saddle') };
         }"""
     )
     assert "hidden=16,16" in result["query"] and result["query"].endswith("run=abc123")

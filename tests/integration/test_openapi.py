@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.schema import run_config_json_schema
+from app.schema import LIVE, OPTIMIZERS_USING, run_config_json_schema
 from app.validation import STEERABLE_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +55,11 @@ def test_the_run_config_is_the_validation_schema(live_server):
     fields = patch["content"]["application/json"]["schema"]["properties"]
     assert set(fields) == set(STEERABLE_FIELDS) >= {"lr", "epochs_per_second", "batch_size"}
     assert fields["lr"] == source["properties"]["lr"]
+    # the same metadata the page reads: live fields, and which optimizers use momentum
+    served_schema = requests.get(f"{live_server.url}/api/schema", timeout=10).json()
+    live = {name for name, prop in served_schema["properties"].items() if prop.get(LIVE)}
+    assert set(fields) == live
+    assert fields["momentum"][OPTIMIZERS_USING] == ["sgd", "rmsprop"]
 
 
 @pytest.mark.timeout(MAX_SECONDS + 120)

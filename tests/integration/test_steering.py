@@ -76,6 +76,56 @@ def test_batch_size_weight_decay_l1_and_momentum_change_live(live_server, watche
     assert last == changes
 
 
+RMSPROP = {"task": "sin", "hidden": [8], "samples": 100, "epochs": 40, "seed": 5,
+           "optimizer": "rmsprop", "lr": 0.003}  # fmt: skip
+
+
+def history(live, run_id: str) -> dict[str, list]:
+    answer = requests.get(f"{live.url}/api/runs/{run_id}/history?format=json", timeout=10)
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def finished_history(live, **config) -> dict[str, list]:
+    run_id = start_run(live, **config)
+    wait_status(live, run_id, "finished")
+    return history(live, run_id)
+
+
+def test_rmsprop_trains_with_its_momentum(live_server):
+    with_momentum = finished_history(live_server, **RMSPROP, momentum=0.9)
+    without = finished_history(live_server, **RMSPROP, momentum=0.0)
+    assert set(with_momentum["momentum"]) == {0.9} and set(without["momentum"]) == {0.0}
+    assert with_momentum["train_loss"][1:] != pytest.approx(without["train_loss"][1:])
+    again = finished_history(live_server, **RMSPROP, momentum=0.9)  # same seed, same run
+    assert again["train_loss"] == with_momentum["train_loss"]
+
+
+def test_patching_momentum_changes_an_rmsprop_runs_trajectory(live_server):
+    unchanged = finished_history(live_server, **RMSPROP, momentum=0.9)
+    run_id = start_run(live_server, **RMSPROP, momentum=0.9, epochs_per_second=20)
+    wait_until(lambda: run_status(live_server, run_id)["epoch"] >= 3)
+    answer = patch(live_server, run_id, momentum=0.0)
+    assert answer.status_code == 200 and answer.json()["config"]["momentum"] == 0.0
+    assert patch(live_server, run_id, epochs_per_second=None).status_code == 200
+    wait_status(live_server, run_id, "finished")
+    changed = history(live_server, run_id)
+    switched = changed["momentum"].index(0.0)  # the first epoch trained without momentum
+    assert 3 <= switched < RMSPROP["epochs"] - 1
+    assert set(changed["momentum"][:switched]) == {0.9} and set(changed["momentum"][switched:]) == {0.0}
+    before = slice(0, switched - 1)  # epochs wholly trained with momentum 0.9: the same losses
+    assert changed["train_loss"][before] == unchanged["train_loss"][before]
+    assert changed["train_loss"][-1] != pytest.approx(unchanged["train_loss"][-1])
+
+
+def test_momentum_cannot_change_on_an_adam_run(live_server):
+    run_id = start_run(live_server, **LONG, optimizer="adam")
+    answer = patch(live_server, run_id, momentum=0.5)
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == {"momentum": "adam does not use momentum (only sgd, rmsprop)"}
+    stop(live_server, run_id)
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [

@@ -97,6 +97,29 @@ def test_live_changes_reach_the_optimizer_the_schedule_and_the_batch_size():
     assert (record["batch_size"], record["l1"], record["momentum"]) == (5, 0.01, 0.3)
 
 
+def rmsprop_session(momentum: float) -> TrainingSession:
+    config, task = validate_run({"task": "sin", "optimizer": "rmsprop", "momentum": momentum,
+                                 "samples": 100, "epochs": 10, "seed": 3})  # fmt: skip
+    return TrainingSession(task, config)
+
+
+def test_rmsprop_takes_the_runs_momentum_and_its_live_changes():
+    with_momentum, without = rmsprop_session(0.9), rmsprop_session(0.0)
+    assert (with_momentum.optimizer.momentum, without.optimizer.momentum) == (0.9, 0.0)
+    losses = [[s.record(s.advance())["train_loss"] for _ in range(3)]
+              for s in (with_momentum, without)]  # fmt: skip
+    assert losses[0] != losses[1]
+    assert "momentum" in with_momentum.history_columns()
+    with_momentum.apply({"momentum": 0.2})
+    assert with_momentum.optimizer.momentum == 0.2
+    assert with_momentum.record(with_momentum.advance())["momentum"] == 0.2
+
+
+def test_adam_has_no_momentum_column():
+    config, task = validate_run({"task": "sin", "optimizer": "adam", "samples": 100})
+    assert "momentum" not in TrainingSession(task, config).history_columns()
+
+
 def test_a_regression_far_worse_than_the_mean_says_how_much():
     (warning,) = [w for w in loss_warnings(np.full(50, 16.1), 50, regression=True) if "mean" in w]
     assert "16.1× worse than predicting the mean" in warning

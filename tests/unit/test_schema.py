@@ -10,7 +10,15 @@ import pytest
 import network
 from app import validation
 from app.expressions import ExpressionError
-from app.schema import FIELDS, run_config_json_schema
+from app.schema import (
+    FIELDS,
+    LIVE,
+    OPTIMIZERS,
+    OPTIMIZERS_USING,
+    optimizers_using,
+    run_config_json_schema,
+    uses_field,
+)
 from app.tasks import CUSTOM_ID, TASKS
 from app.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_config
 
@@ -230,12 +238,44 @@ def test_a_refusal_of_custom_task_is_reported_as_the_expression(monkeypatch):
 
 # --------------------------------------------------------------------------- validate_changes
 
-CURRENT = validate_config({"task": "sin", "samples": 200})
+CURRENT = validate_config({"task": "sin", "samples": 200, "optimizer": "sgd"})
 
 
 def test_the_steerable_fields_are_todays():
     assert set(STEERABLE_FIELDS) == {"lr", "epochs_per_second", "l1", "weight_decay", "momentum",
                                      "batch_size", "slice_features"}  # fmt: skip
+
+
+def test_the_schema_marks_the_steerable_fields_live_and_no_other():
+    live = {name for name, prop in PROPERTIES.items() if prop.get(LIVE)}
+    assert live == set(STEERABLE_FIELDS)
+    assert all(prop.get(LIVE) is True for name, prop in PROPERTIES.items() if name in live)
+
+
+def test_the_schema_says_which_optimizers_use_momentum():
+    assert PROPERTIES["momentum"][OPTIMIZERS_USING] == ["sgd", "rmsprop"]
+    assert set(PROPERTIES["momentum"][OPTIMIZERS_USING]) <= set(PROPERTIES["optimizer"]["enum"])
+    marked = {name for name, prop in PROPERTIES.items() if OPTIMIZERS_USING in prop}
+    assert marked == {"momentum"}
+    assert optimizers_using("momentum") == ("sgd", "rmsprop")
+    assert optimizers_using("lr") == OPTIMIZERS
+    assert [uses_field(name, "momentum") for name in ("sgd", "adam", "rmsprop")] == [
+        True, False, True,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("optimizer", ["adam"])
+def test_a_momentum_change_is_refused_for_an_optimizer_without_momentum(optimizer):
+    current = validate_config({"task": "sin", "samples": 200, "optimizer": optimizer})
+    with pytest.raises(ConfigError) as caught:
+        validate_changes({"momentum": 0.5, "lr": 0.1}, current)
+    assert caught.value.errors == {"momentum": "adam does not use momentum (only sgd, rmsprop)"}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+def test_a_momentum_change_is_taken_by_an_optimizer_with_momentum(optimizer):
+    current = validate_config({"task": "sin", "samples": 200, "optimizer": optimizer})
+    assert validate_changes({"momentum": 0.5}, current) == {"momentum": 0.5}
 
 
 def test_good_changes_come_back_normalised():
