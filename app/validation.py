@@ -446,7 +446,8 @@ def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any
     optimizer = current_config.get("optimizer")
     for name in steerable:
         if optimizer is not None and not uses_field(optimizer, name):
-            errors[name] = f"{optimizer} does not use {name} (only {', '.join(optimizers_using(name))})"
+            users = ", ".join(optimizers_using(name))
+            errors[name] = f"{optimizer} does not use {name} (only {users})"
     if "batch_size" in steerable:  # at most the run's samples, said as at creation
         flagged = "batch_size" in errors
         samples = current_config.get("samples")

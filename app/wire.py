@@ -14,9 +14,19 @@ sent 100 ``watch`` events grew the server by 460 MB). `Outbox` bounds it:
   disconnect) shuts the TCP connection down, so threads and queued packets go at once.
 
 `send_text` sends an event whose JSON is already encoded, so that one encoding serves every
-watcher (with its own acknowledgement id). It uses python-socketio's packet layout (``2<ack
-id><json>`` on the default namespace) and two of its internals (`_generate_ack_id`,
-`_send_eio_packet`); tests/integration/test_hostile_clients.py exercises both.
+watcher (with its own acknowledgement id), through Engine.IO's public ``Server.send``.
+
+What this module takes from python-socketio and python-engineio beyond their public API (both
+pinned to one minor version in pyproject.toml; tests/unit/test_socketio_contract.py checks each
+against the installed versions, tests/integration/test_hostile_clients.py the whole on a server):
+
+* Socket.IO's EVENT packet layout, ``2<ack id>["<event>",<json>]`` on the default namespace;
+* ``manager._generate_ack_id(sid, callback)``: the ack id whose ACK packet calls `callback`;
+* ``eio._async["websocket"]``: the websocket driver class (``engineio.async_drivers.
+  _websocket_wsgi.SimpleWebSocketWSGI``), built as ``cls(socket._websocket_handler, server)``
+  and called as a WSGI app; its ``app.__self__.sid`` is the Engine.IO sid;
+* ``eio.sockets[eio_sid]``: the connection, its ``queue`` of unsent packets (a `queue.Queue`
+  of ``Packet``s that its writer ends on at ``None``), ``closed`` and ``close(wait, abort)``.
 """
 
 from __future__ import annotations
@@ -29,7 +39,6 @@ import ssl
 import threading
 from typing import Any
 
-from engineio import packet as eio_packet
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 
 log = logging.getLogger(__name__)
@@ -198,8 +207,7 @@ class Outbox:
         if eio_sid is None:
             return False
         ack = "" if callback is None else str(server.manager._generate_ack_id(sid, callback))
-        text = f'2{ack}["{event}",{json_text}]'
-        server._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, text))
+        server.eio.send(eio_sid, f'2{ack}["{event}",{json_text}]')
         return True
 
 

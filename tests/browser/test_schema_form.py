@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from browser_helpers import get_json, open_dashboard
@@ -120,3 +121,152 @@ def test_a_learning_rate_of_10_passes_the_form_and_more_is_flagged(
     page.click("#train")
     page.wait_for_function("window.studio?.state.runId !== null")
     assert [run["config"]["lr"] for run in get_json(live_server, "/api/runs")] == [10]
+
+
+# ------------------------------------------------------- fields, live tags, hidden fields, URL
+# The page builds these from the schema's fields and its x-live / x-optimizers keywords.
+
+LIVE = "x-live"
+OPTIMIZERS_USING = "x-optimizers"
+PAGE_ONLY = {"file"}  # the upload picker makes a task: no field of the config
+DERIVED = {"kind"}  # an upload's kind follows the target column picked: no control of its own
+
+
+def number_fields(schema: dict[str, Any]) -> list[str]:
+    """The schema's number fields that cannot be null (typed in an input of the form)."""
+    return [
+        name
+        for name, prop in schema["properties"].items()
+        if prop.get("type") in ("number", "integer")
+    ]
+
+
+def offered_fields(page: Any) -> set[str]:
+    return set(
+        page.evaluate(
+            "() => [...document.querySelectorAll('[data-field]')].map((e) => e.dataset.field)"
+        )
+    )
+
+
+def tags(page: Any) -> dict[str, str]:
+    """{field: its tag's text} of every tagged field."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('.tag[data-tag]')]
+             .map((tag) => [tag.dataset.tag, tag.textContent]))"""
+    )
+
+
+def test_the_page_offers_every_field_of_the_schema_and_no_other(
+    page: Any, live_server: Any
+) -> None:
+    schema = get_json(live_server, "/api/schema")
+    open_dashboard(page, "/fit/sin")
+    assert offered_fields(page) - PAGE_ONLY == set(schema["properties"]) - DERIVED
+    inputs = page.evaluate(
+        """() => [...document.querySelectorAll('#config-form input[type=number]')]
+             .filter((input) => !input.classList.contains('layer-size')
+                                && input.dataset.field !== 'domain')
+             .map((input) => input.id)"""
+    )
+    assert sorted(inputs) == sorted(number_fields(schema))
+    page.select_option("#optimizer", "sgd")
+    read = page.evaluate("() => window.studio.form.read().config")
+    assert set(number_fields(schema)) <= set(read)
+
+
+def test_the_form_shows_a_field_only_for_the_optimizers_that_use_it(
+    page: Any, live_server: Any
+) -> None:
+    schema = get_json(live_server, "/api/schema")
+    properties = schema["properties"]
+    assert properties["momentum"][OPTIMIZERS_USING] == ["sgd", "rmsprop"]
+    open_dashboard(page, "/fit/sin")
+    shown = {}
+    for optimizer in properties["optimizer"]["enum"]:
+        page.select_option("#optimizer", optimizer)
+        for name, prop in properties.items():
+            if OPTIMIZERS_USING in prop:
+                uses = optimizer in prop[OPTIMIZERS_USING]
+                assert page.is_visible(f'[data-field="{name}"]') == uses, (optimizer, name)
+                read = page.evaluate("() => window.studio.form.read().config")
+                assert (name in read) == uses and (f"{name}=" in page.url) == uses
+        shown[optimizer] = page.is_visible('[data-field="momentum"]')
+    assert shown == {"adam": False, "sgd": True, "rmsprop": True}
+
+
+def test_the_live_tags_are_the_schemas_live_fields(page: Any, live_server: Any) -> None:
+    schema = get_json(live_server, "/api/schema")
+    live = {name for name, prop in schema["properties"].items() if prop.get(LIVE)}
+    open_dashboard(page, "/fit/sin")
+    tagged = tags(page)
+    assert set(number_fields(schema)) <= set(tagged)
+    assert {name for name, text in tagged.items() if text == "live"} == live & set(tagged)
+    assert {name for name, text in tagged.items() if text == "next run"} == set(tagged) - live
+    assert {"lr", "momentum", "batch_size", "l1", "weight_decay", "epochs_per_second"} <= live
+
+
+def test_the_tags_and_hidden_fields_follow_whatever_schema_the_server_serves(
+    page: Any, live_server: Any
+) -> None:
+    schema = copy.deepcopy(get_json(live_server, "/api/schema"))
+    properties = schema["properties"]
+    properties["epochs"][LIVE] = True
+    del properties["lr"][LIVE]
+    properties["momentum"][OPTIMIZERS_USING] = ["sgd"]
+    page.route(
+        "**/api/schema",
+        lambda route: route.fulfill(content_type="application/json", body=json.dumps(schema)),
+    )
+    open_dashboard(page, "/fit/sin")
+    tagged = tags(page)
+    assert tagged["epochs"] == "live" and tagged["lr"] == "next run"
+    assert page.evaluate("document.querySelector('[data-field=epochs]').matches('.steerable')")
+    page.select_option("#optimizer", "rmsprop")
+    assert not page.is_visible('[data-field="momentum"]')
+    page.select_option("#optimizer", "sgd")
+    assert page.is_visible('[data-field="momentum"]')
+
+
+def typed_value(prop: dict[str, Any]) -> str:
+    """A value within the field's limits, other than its default."""
+    low = prop.get("minimum", prop.get("exclusiveMinimum", 0))
+    high = prop.get("maximum", prop.get("exclusiveMaximum"))
+    if prop["type"] == "integer":
+        return str(low + 3)
+    return str(low + (high - low) / 8 if high is not None else low + 0.125)
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def test_the_url_parameters_round_trip_every_field_the_form_offers(
+    page: Any, live_server: Any
+) -> None:
+    schema = get_json(live_server, "/api/schema")
+    properties = schema["properties"]
+    open_dashboard(page, "/fit/moons", full_speed=False)
+    page.select_option("#optimizer", "rmsprop")
+    page.select_option("#activation", "relu")
+    page.select_option("#loss", "mse")
+    page.select_option("#schedule", "cosine")
+    page.select_option("#epochs_per_second", "200")
+    page.fill("#hidden-0", "5")
+    page.fill("#domain-0-lo", "-1.5")
+    page.check('#feature-toggles input[value="x*y"]')
+    typed = {name: typed_value(properties[name]) for name in number_fields(schema)}
+    assert typed["momentum"] != str(properties["momentum"]["default"])
+    for name, value in typed.items():
+        page.fill(f"#{name}", value)
+    page.wait_for_function("seed => location.search.includes(`seed=${seed}`)", arg=typed["seed"])
+    before = page.evaluate("() => window.studio.form.rawConfig()")
+    query = query_of(page.url)
+    assert set(query) == set(before)  # every field the form offers, and no other
+    assert set(query) <= set(properties) and {"momentum", "loss", "domain"} <= set(query)
+    assert {name: query[name] for name in typed} == typed
+
+    page.goto(page.url)
+    page.wait_for_function("window.studio && window.studio?.state.task !== null")
+    assert page.evaluate("() => window.studio.form.rawConfig()") == before
+    assert query_of(page.url) == query
