@@ -46,7 +46,7 @@ class _Tracked:
         self.best_test_loss = math.inf
         self.best_test_acc = -math.inf
         self.names: list[str] | None = None
-        self.warnings: list[str] | None = None
+        self.findings: list[dict] | None = None
 
 
 def _finite(value: Any) -> float | None:
@@ -175,7 +175,7 @@ class Recorder:
             epoch = min(run.epoch, run.history.length)
             names = list(run.history.names)
             new = run.history.copy(state.written, epoch) if epoch > state.written else None
-            checkpoint, warnings = run.checkpoint, list(run.warnings)
+            checkpoint, findings = run.checkpoint, list(run.findings)
         control = run.control
         elapsed = control.elapsed()
         fields: dict[str, Any] = {
@@ -189,8 +189,8 @@ class Recorder:
             fields["ended"] = time.time()
         if names != state.names:
             fields["columns"] = names
-        if warnings != state.warnings:
-            fields["warnings"] = warnings
+        if findings != state.findings:
+            fields["warnings"] = findings  # the column holds every finding (app.diagnosis)
         best = (state.best_test_loss, state.best_test_acc)
         if new is not None:
             item["chunk"] = {
@@ -210,7 +210,7 @@ class Recorder:
             }
 
         def after() -> None:
-            state.names, state.warnings, state.checkpoint = names, warnings, checkpoint
+            state.names, state.findings, state.checkpoint = names, findings, checkpoint
             state.best_test_loss, state.best_test_acc = best
             if new is not None:
                 state.written = epoch

@@ -21,8 +21,9 @@ import numpy as np
 import network as nn
 from network.datasets import Standardizer
 
+from .diagnosis import UnitHealth
 from .features import InputFeatures
-from .inside import NEURONS_SHOWN, Inside, InsideProbe
+from .inside import NEURONS_SHOWN, HealthProbe, Inside, InsideProbe
 from .tasks import Task, TaskData, build_data, shown_rows
 
 STEERED = ("batch_size", "l1", "weight_decay")  # history columns of the live-changeable numbers
@@ -50,11 +51,16 @@ def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
 
 
 def history_columns(config: dict[str, Any], classification: bool) -> list[str]:
-    """The history columns beside the losses and accuracies: ``test_r2`` (regression), then the
-    steerable numbers ``lr``, ``batch_size``, ``l1``, ``weight_decay`` and, for SGD,
-    ``momentum`` (one value per epoch)."""
-    steered = ["lr", *STEERED] + (["momentum"] if config["optimizer"] == "sgd" else [])
-    return steered if classification else ["test_r2", *steered]
+    """The history columns beside the losses and accuracies: ``test_r2`` (regression) and
+    ``update_ratio`` (‖Δw‖ / ‖w‖ over the epoch), then the `settings_columns`."""
+    measured = ["update_ratio"] if classification else ["test_r2", "update_ratio"]
+    return measured + settings_columns(config)
+
+
+def settings_columns(config: dict[str, Any]) -> list[str]:
+    """The steerable numbers in force at each epoch's end: ``lr``, ``batch_size``, ``l1``,
+    ``weight_decay`` and, for SGD, ``momentum``."""
+    return ["lr", *STEERED] + (["momentum"] if config["optimizer"] == "sgd" else [])
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,7 @@ class TrainingSession:
         self.shown_test = shown_rows(len(self.data.x_test))  # the test points the plots show
         self.y_scaler: Standardizer | None = None
         self.sample_inputs = self.x_scaler.transform(train_inputs[:DEAD_UNIT_ROWS])
+        self.health = HealthProbe(self.model, self.sample_inputs, config["activation"])
         self.probe = self._probe()
         train_targets, test_targets = self._targets()
         self.trainer = nn.Trainer(
@@ -244,6 +251,7 @@ class TrainingSession:
         regression, ``test_r2``: 1 − SS_res/SS_tot on the test set, from the test loss)."""
         if not self.classification and record.get("test_loss") is not None:
             record["test_r2"] = 1.0 - record["test_loss"] / self.test_target_variance
+        record["update_ratio"] = self.health.update_ratio()
         record["batch_size"] = self.trainer.batch_size
         record["l1"] = self.optimizer.l1
         record["weight_decay"] = self.optimizer.weight_decay
@@ -353,17 +361,9 @@ class TrainingSession:
             epoch=self.trainer.epoch,
         )
 
-    def dead_units(self) -> list[tuple[int, int]]:
-        """(units that never activate, units) per ReLU hidden layer, on up to 1000 training
-        rows; [] when the hidden activation is not ReLU (only ReLU outputs exactly 0)."""
-        if self.config["activation"] != "relu":
-            return []
-        outputs = self.model.activations(self.sample_inputs)
-        return [
-            (int(np.count_nonzero(out.max(axis=0) <= 0)), out.shape[1])
-            for layer, out in zip(self.model, outputs, strict=True)
-            if isinstance(layer, nn.ReLU)
-        ]
+    def dead_units(self) -> list[UnitHealth]:
+        """Dead or saturated units per hidden layer (see `app.inside.HealthProbe.units`)."""
+        return self.health.units()
 
     def view(self, inside: bool = False) -> View:
         """The prediction on the grid and the shown weights (and, with `inside`, the neuron

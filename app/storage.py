@@ -54,6 +54,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from .diagnosis import sentences
 from .session import Checkpoint
 from .uploads import ParsedDataset, parse_csv
 
@@ -245,7 +246,10 @@ def run_summary(row: RunRow) -> dict[str, Any]:
     answer = {column.name: getattr(row, column.name) for column in RunRow.__table__.columns}
     answer["config"] = json.loads(row.config)
     answer["columns"] = json.loads(row.columns)
-    answer["warnings"] = json.loads(row.warnings or "[]")
+    # the column holds the diagnosis's findings (plain warning sentences before version 0.2)
+    answer["findings"] = json.loads(row.warnings or "[]")
+    answer["warnings"] = sentences(answer["findings"], "warning")
+    answer["observations"] = sentences(answer["findings"], "observation")
     return answer
 
 

@@ -60,7 +60,7 @@ class StoredRun(Run):
         self.history, self.epoch = stored, history.length
         self.seconds = history.seconds
         self.checkpoint = checkpoint
-        self.warnings = summary["warnings"]
+        self.findings = summary["findings"]
         self.closed = True  # nothing of it is left to store
 
     def payloads_now(self) -> RunPayloads | None:
@@ -141,7 +141,7 @@ def stored_summary(row: dict[str, Any]) -> dict[str, Any]:
         key: row[key]
         for key in (
             "id", "task", "status", "epoch", "epochs", "train_loss", "test_loss", "elapsed",
-            "reason", "warnings", "config", "name", "notes", "created", "ended",
+            "reason", "warnings", "observations", "config", "name", "notes", "created", "ended",
             "continued_from", "best_test_loss",
         )
     }  # fmt: skip
