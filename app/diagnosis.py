@@ -15,17 +15,18 @@ Kinds, in the order a cause comes before its symptoms:
 ============  ==========  ======================================================================
 kind          severity    when
 ============  ==========  ======================================================================
-diverging     warning     the training loss far above its start (×10): lower the learning rate
-too_slow      warning     the loss barely moved and the weights move < 1e-3 of their size per
-                          epoch: raise the learning rate
-stuck         warning     healthy updates, yet the loss stays at what predicting the mean gives
-                          (regression) or the accuracy at chance (classification): more neurons,
-                          another activation, input features
-dead_units    warning     most units of a layer dead or saturated on a run that is not learning
+diverging     warning     the training loss far above its start or above what learning nothing
+                          gives (×10): lower the learning rate
+too_slow      warning     the weights move < 1e-3 of their size per epoch while the loss has far
+                          to go: raise the learning rate
 swinging      warning     test accuracy swings by ≥ 30 points at the end: lower the learning rate
+dead_units    warning     most units of a layer dead or saturated on a run that is not learning
+stuck         warning     healthy updates, yet the training loss stays at what predicting the
+                          mean gives (regression) or the accuracy at chance (classification):
+                          more neurons, another activation, input features
 overfitting   warning     the test loss rises for a sustained stretch while the training loss
-                          falls and the gap widens (and, for classification, the test accuracy
-                          drops): L2, dropout, fewer epochs, early stopping
+                          falls (and, for classification, the test accuracy drops or stays far
+                          below the training accuracy): L2, dropout, fewer epochs, early stopping
 dead_units    observation dead or saturated units on a run that learned
 plateau       observation no improvement over the last 30 % of a run that learned
 noisy_end     observation the last epochs' loss spread over a decade
@@ -317,7 +318,7 @@ def findings(signals: Signals) -> list[Finding]:
     train = signals.columns.get("train_loss")
     if train is None or len(train) < MIN_EPOCHS or not np.isfinite(train).all():
         return []
-    cause = diverging(signals) or too_slow(signals)
+    cause = diverging(signals) or too_slow(signals) or swinging(signals)
     learning = cause is None and signals.learned
     units = unit_findings(signals, learning)
     if cause is None and not learning and units:
@@ -326,7 +327,7 @@ def findings(signals: Signals) -> list[Finding]:
     found = [cause] if cause else []
     found += units
     if cause is None:
-        found += [swinging(signals), overfitting(signals)]
+        found.append(overfitting(signals))
         if learning:
             found += [plateau(signals), noisy_end(signals)]
     found = [finding for finding in found if finding is not None]
