@@ -93,6 +93,7 @@ class Run:
         self.diagnosis = Diagnosis()
         # what the diagnosis found (`app.diagnosis.Finding.json` each), replaced
         self.findings: list[dict[str, Any]] = []
+        self.stopped_early: str | None = None  # the reason, once early stopping ended training
         self.thread: Any = None
         self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
         self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
@@ -170,6 +171,7 @@ class Run:
         """Append epoch records to the history (the caller holds the lock)."""
         for record in records:
             self.history.append(record)
+            self.stopped_early = record.get("early_stop", self.stopped_early)
         self.epoch = self.history.length
 
     def ended(self) -> None:
@@ -216,6 +218,17 @@ class Run:
                     self.history.append({**record, "train_loss": loss})
                 self.epoch = self.history.length
 
+    def best_epoch(self) -> int | None:
+        """The epoch (as in the history's ``epoch`` column) of the lowest test loss; None
+        before any finite one (the first such epoch on a tie)."""
+        with self.lock:
+            column = self.history.columns.get("test_loss")
+            losses = column[: self.history.length] if column is not None else None
+        if losses is None or not np.isfinite(losses).any():
+            return None
+        with np.errstate(invalid="ignore"):
+            return int(np.nanargmin(losses)) + 1
+
     def last(self, name: str) -> float | None:
         """The latest value of a history column (None when absent)."""
         with self.lock:
@@ -245,6 +258,7 @@ class Run:
             "warnings": self.warnings,
             "observations": self.observations,
             "findings": self.findings,
+            "best_epoch": self.best_epoch(),
             "config": self.config,
             "task_info": self.task.to_json(),
         }

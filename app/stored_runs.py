@@ -130,6 +130,7 @@ def live_summary(run: Run, row: dict[str, Any] | None) -> dict[str, Any]:
         continued_from=row.get("continued_from"),
         best_test_loss=_best(run, "test_loss", lowest=True),
     )
+    answer["best_epoch"] = run.best_epoch()
     if run.classification:
         answer["best_test_acc"] = _best(run, "test_acc", lowest=False)
     return answer
@@ -142,7 +143,7 @@ def stored_summary(row: dict[str, Any]) -> dict[str, Any]:
         for key in (
             "id", "task", "status", "epoch", "epochs", "train_loss", "test_loss", "elapsed",
             "reason", "warnings", "observations", "config", "name", "notes", "created", "ended",
-            "continued_from", "best_test_loss",
+            "continued_from", "best_test_loss", "best_epoch",
         )
     }  # fmt: skip
     answer.update(progress=None, queue_position=None)
