@@ -16,7 +16,7 @@ Kinds, in the order a cause comes before its symptoms:
 kind          severity    when
 ============  ==========  ======================================================================
 diverging     warning     the training loss far above its start or above what learning nothing
-                          gives (×10): lower the learning rate
+                          gives (×10), at the end or in spikes: lower the learning rate
 too_slow      warning     the weights move < 1e-3 of their size per epoch while the loss has far
                           to go: raise the learning rate
 swinging      warning     test accuracy swings by ≥ 30 points at the end: lower the learning rate
@@ -41,6 +41,7 @@ import numpy as np
 
 MIN_EPOCHS = 10  # no verdict on fewer epochs
 BLOW_UP = 10.0  # the loss this many times above its first value: diverging
+SPIKES = 0.1  # ... at the end, or this share of the last epochs' losses that far up
 LEARNED = 0.5  # a run whose best training loss is below this share of its first learned something
 CONVERGED = 0.9  # a loss that fell by this share of its first value has converged
 FALLING = 0.02  # a loss that fell by this share over the last 20 % of the run is still falling
@@ -152,7 +153,7 @@ class Signals:
     @property
     def learned(self) -> bool:
         train = self.columns["train_loss"]
-        learned = float(np.min(train)) < LEARNED * float(train[0])
+        learned = float(np.min(train)) < LEARNED * min(float(train[0]), self.baseline)
         accuracy = self.column("test_acc")
         if self.classes and accuracy is not None:
             learned = learned or float(np.max(accuracy)) > 1.0 / self.classes + 2 * CHANCE_MARGIN
@@ -162,13 +163,15 @@ class Signals:
 def diverging(s: Signals) -> Finding | None:
     """The loss far above its start, or above what learning nothing gives."""
     train = s.columns["train_loss"]
-    limit = BLOW_UP * min(float(train[0]), s.baseline) if s.done else 0.0
+    start = min(float(train[0]), s.baseline)
+    limit = BLOW_UP * start
     above = np.nonzero(train > limit)[0]
-    if not len(above) or float(np.median(train[-s.tail :])) <= limit:
+    tail = train[-s.tail :]
+    if not len(above) or (float(np.median(tail)) <= limit and np.mean(tail > limit) < SPIKES):
         return None
-    times = float(np.median(train[-s.tail :])) / min(float(train[0]), s.baseline)
+    times = float(np.max(tail)) / start
     return Finding("diverging", "warning", int(above[0]) + 1,
-        f"the loss is {times:.0f}× above where it started or what learning nothing gives "
+        f"the loss reaches {times:.0f}× where it started or what learning nothing gives "
         f"({_number(s.baseline)}): the steps overshoot — lower the learning rate")  # fmt: skip
 
 

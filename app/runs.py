@@ -280,6 +280,7 @@ class Run:
             "warnings": self.warnings,
             "observations": self.observations,
             "findings": self.findings,
+            "best_epoch": self.best_epoch(),
         }
         if self.classification:  # the final accuracies (None if no epoch ran)
             payload["train_acc"] = self.last("train_acc")

@@ -37,8 +37,8 @@ def test_the_session_keeps_the_weights_of_its_lowest_test_loss():
 
 
 def test_early_stopping_ends_training_at_the_best_epoch_plus_patience_and_restores_it():
-    session, records = train({**OVERFITS, "epochs": 400,
-                              "early_stopping": {"patience": 15, "restore_best": True}})  # fmt: skip
+    rule = {"patience": 15, "restore_best": True}
+    session, records = train({**OVERFITS, "epochs": 400, "early_stopping": rule})
     best = int(np.argmin([r["test_loss"] for r in records])) + 1
     assert session.epoch == len(records) == best + 15 < 400
     assert "early stopping" in records[-1]["early_stop"]
@@ -50,8 +50,8 @@ def test_early_stopping_ends_training_at_the_best_epoch_plus_patience_and_restor
 
 
 def test_without_restore_best_the_last_weights_stay():
-    session, records = train({**OVERFITS, "epochs": 400,
-                              "early_stopping": {"patience": 15, "restore_best": False}})  # fmt: skip
+    rule = {"patience": 15, "restore_best": False}
+    session, records = train({**OVERFITS, "epochs": 400, "early_stopping": rule})
     assert "restored" not in records[-1]["early_stop"]
     state = session.model.state_dict()
     assert any(not np.array_equal(state[k], v) for k, v in session.best.state.items())

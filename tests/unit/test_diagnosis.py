@@ -42,7 +42,7 @@ def test_a_loss_ten_times_above_its_start_is_diverging_with_its_epoch_and_lower_
     loss = np.concatenate([decaying(20), np.full(20, 12.0)])
     (finding,) = findings(signals(loss))
     assert finding.kind == "diverging" and finding.epoch == 21
-    assert "12× above where it started" in finding.sentence
+    assert "12× where it started" in finding.sentence
     assert "lower the learning rate" in finding.sentence
 
 
