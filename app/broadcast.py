@@ -314,6 +314,9 @@ class Broadcaster:
             "progress": progress,
             "queue_position": position,
             "warnings": run.warnings,
+            "observations": run.observations,
+            "findings": run.findings,
+            "best_epoch": run.best_epoch(),
         }
         shared = self._parts.view_text(run, version)
         inside_every = max(INSIDE_INTERVAL, len(clients) / MAX_RUN_INSIDES)
@@ -401,6 +404,9 @@ def snapshot_of(run: Run, client: Client | None = None) -> tuple[dict[str, Any],
         "queue_position": run.queue_position(),
         "reason": run.control.reason,
         "warnings": run.warnings,
+        "observations": run.observations,
+        "findings": run.findings,
+        "best_epoch": run.best_epoch(),
         **view_parts(run, payloads, view),
     }
     if payloads is not None:

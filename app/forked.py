@@ -248,6 +248,7 @@ class _Child:
             and self.error is None
             and self.pending_slices < SLICES_AHEAD
             and self.session.epoch < self.ahead[1]
+            and self.session.stopped_early is None
         )
 
     def _train_ahead(self) -> None:

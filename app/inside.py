@@ -17,6 +17,8 @@ import numpy as np
 import network as nn
 from network import datasets
 
+from .diagnosis import UnitHealth
+
 MAP_POINTS = {1: 100, 2: 20}  # per axis of the neuron maps
 NEURONS_SHOWN = 16  # per hidden layer: all of them up to 16, else the 16 most active
 HISTOGRAM_BINS = 20
@@ -86,17 +88,66 @@ def _most_active(activations: np.ndarray) -> np.ndarray:
     return np.sort(np.argsort(-strength, kind="stable")[:NEURONS_SHOWN])
 
 
-def _unit_shares(layer: nn.Layer, out: np.ndarray) -> tuple[float | None, float | None]:
-    """(dead share, saturated share) of a hidden activation's units over the map points."""
+def unit_states(layer: nn.Layer, out: np.ndarray) -> tuple[str, np.ndarray] | None:
+    """Per unit of a hidden activation layer over the rows of `out` (rows, units): ``("dead",
+    mask)`` for ReLU-like units (a unit never active: output ≤ 0 on every row) or
+    ``("saturated", mask)`` for tanh and sigmoid (output within 0.01 of its limits on at least
+    `SATURATED_SHARE` of the rows); None for other layers."""
     if isinstance(layer, RELU_LIKE):
-        return float(np.mean(out.max(axis=0) <= 0)), None
+        return "dead", out.max(axis=0) <= 0
     if isinstance(layer, nn.Tanh):
         saturated = np.abs(out) > 0.99
     elif isinstance(layer, nn.Sigmoid):
         saturated = (out < 0.01) | (out > 0.99)
     else:
+        return None
+    return "saturated", saturated.mean(axis=0) >= SATURATED_SHARE
+
+
+def _unit_shares(layer: nn.Layer, out: np.ndarray) -> tuple[float | None, float | None]:
+    """(dead share, saturated share) of a hidden activation's units over the map points."""
+    states = unit_states(layer, out)
+    if states is None:
         return None, None
-    return None, float(np.mean(saturated.mean(axis=0) >= SATURATED_SHARE))
+    state, mask = states
+    share = float(np.mean(mask))
+    return (share, None) if state == "dead" else (None, share)
+
+
+class HealthProbe:
+    """What the diagnosis (`app.diagnosis`) reads of a model while it trains: the
+    update-to-weight ratio of each epoch and the dead or saturated hidden units on `rows`
+    (network inputs, at most ~1000 training rows) of the hidden `activation`."""
+
+    def __init__(self, model: nn.Sequential, rows: np.ndarray, activation: str) -> None:
+        self.model, self.rows, self.activation = model, rows, activation
+        self._before = self._weights()
+
+    def _weights(self) -> np.ndarray:
+        """Every Linear layer's weights as one new float64 vector (norms of huge weights stay
+        finite)."""
+        layers = self.model.linear_layers()
+        return np.concatenate([layer.weight.data.ravel() for layer in layers], dtype=np.float64)
+
+    def update_ratio(self) -> float:
+        """‖Δw‖ / ‖w‖ of the weights since the last call (or since the start): call once per
+        epoch. About 1e-3 is healthy; below 1e-3 on a loss far from its best, too slow."""
+        weights = self._weights()
+        before, self._before = self._before, weights
+        return float(np.linalg.norm(weights - before) / max(np.linalg.norm(before), 1e-12))
+
+    def units(self) -> list[UnitHealth]:
+        """Per hidden activation layer: how many units are dead or saturated on the rows."""
+        outputs = self.model.activations(self.rows)
+        found, hidden = [], 0
+        for layer, out in zip(self.model, outputs, strict=True):
+            hidden += isinstance(layer, nn.Linear)  # the activation after the k-th Linear
+            states = unit_states(layer, out)
+            if states is not None:
+                state, mask = states
+                count = int(np.count_nonzero(mask))
+                found.append(UnitHealth(hidden, self.activation, state, count, out.shape[1]))
+        return found
 
 
 class InsideProbe:

@@ -46,7 +46,7 @@ class _Tracked:
         self.best_test_loss = math.inf
         self.best_test_acc = -math.inf
         self.names: list[str] | None = None
-        self.warnings: list[str] | None = None
+        self.findings: list[dict] | None = None
 
 
 def _finite(value: Any) -> float | None:
@@ -175,7 +175,7 @@ class Recorder:
             epoch = min(run.epoch, run.history.length)
             names = list(run.history.names)
             new = run.history.copy(state.written, epoch) if epoch > state.written else None
-            checkpoint, warnings = run.checkpoint, list(run.warnings)
+            checkpoint, findings = run.checkpoint, list(run.findings)
         control = run.control
         elapsed = control.elapsed()
         fields: dict[str, Any] = {
@@ -189,8 +189,8 @@ class Recorder:
             fields["ended"] = time.time()
         if names != state.names:
             fields["columns"] = names
-        if warnings != state.warnings:
-            fields["warnings"] = warnings
+        if findings != state.findings:
+            fields["warnings"] = findings  # the column holds every finding (app.diagnosis)
         best = (state.best_test_loss, state.best_test_acc)
         if new is not None:
             item["chunk"] = {
@@ -200,7 +200,7 @@ class Recorder:
                 "data": encode_chunk(new, names),
             }
             fields["epoch"] = epoch
-            best = self._numbers(new, fields, best)
+            best = self._numbers(new, fields, best, state.written)
         if checkpoint is not None and (checkpoint is not state.checkpoint or final):
             item["checkpoint"] = {
                 "epoch": checkpoint.epoch,
@@ -210,7 +210,7 @@ class Recorder:
             }
 
         def after() -> None:
-            state.names, state.warnings, state.checkpoint = names, warnings, checkpoint
+            state.names, state.findings, state.checkpoint = names, findings, checkpoint
             state.best_test_loss, state.best_test_acc = best
             if new is not None:
                 state.written = epoch
@@ -220,17 +220,21 @@ class Recorder:
 
     @staticmethod
     def _numbers(
-        new: dict[str, np.ndarray], fields: dict[str, Any], best: tuple[float, float]
+        new: dict[str, np.ndarray], fields: dict[str, Any], best: tuple[float, float], start: int
     ) -> tuple[float, float]:
-        """The latest and best losses/accuracies of a run, given its new epochs."""
+        """The latest and best losses/accuracies of a run, given its new epochs (epochs
+        ``start + 1 ...``); the best test loss's epoch too when it is among them."""
         best_loss, best_acc = best
         for name in ("train_loss", "test_loss", "train_acc", "test_acc"):
             if name in new:
                 fields[name] = _latest(new[name])
         with np.errstate(all="ignore"):
             if "test_loss" in new and np.isfinite(new["test_loss"]).any():
-                best_loss = min(best_loss, float(np.nanmin(new["test_loss"])))
-                fields["best_test_loss"] = _finite(best_loss)
+                lowest = int(np.nanargmin(new["test_loss"]))
+                if float(new["test_loss"][lowest]) < best_loss:
+                    best_loss = float(new["test_loss"][lowest])
+                    fields["best_test_loss"] = _finite(best_loss)
+                    fields["best_epoch"] = start + lowest + 1
             if "test_acc" in new and np.isfinite(new["test_acc"]).any():
                 best_acc = max(best_acc, float(np.nanmax(new["test_acc"])))
                 fields["best_test_acc"] = _finite(best_acc)

@@ -8,7 +8,7 @@ sends, at most every `RELAY_INTERVAL` seconds when something changed (else every
 there: the web processes do not accept it), room = the run's id::
 
     {"run_id", "status", "reason", "epoch", "start", "names", "rows", "progress", "elapsed",
-     "warnings", "layout", "slice_features", "view"?, "inside"?}
+     "findings", "layout", "slice_features", "view"?, "inside"?}
 
 ``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet or are not stored
 in the database yet (float32 values as floats, non-finite ones as "nan"/"inf"/"-inf"): a receiver
@@ -198,7 +198,7 @@ class RunRelay:
         message = {
             "run_id": run.id, "status": status, "reason": reason, "epoch": length,
             "start": start, "names": names, "rows": encode_rows(columns),
-            "progress": progress, "elapsed": elapsed, "warnings": list(run.warnings),
+            "progress": progress, "elapsed": elapsed, "findings": list(run.findings),
             "layout": layout, "slice_features": slice_features,
         }  # fmt: skip
         self.sent_epoch, self._sent_state, self._sent_status = length, state, (status, reason)

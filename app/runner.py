@@ -105,10 +105,10 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
     control = run.control
     action, holding = control.begin(), True
     pacer = Pacer()
-    while session.epoch < run.epochs:
+    while session.epoch < run.epochs and run.stopped_early is None:
         if action != TRAIN:  # what a training process trained ahead counts first
             _record(run, session, session.settle())
-            if session.epoch >= run.epochs:
+            if session.epoch >= run.epochs or run.stopped_early is not None:
                 break
         if not session.finishing(run.epochs):  # a late pause or stop must not undo the last epoch
             if action == STOP:
@@ -124,8 +124,8 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
         if action == TRAIN and not holding:  # a pacing wait cut short by a pause, then resumed
             holding = acquire_slot(run, slots)
             action = TRAIN if holding else STOP
-    status = "finished" if session.epoch >= run.epochs else "stopped"
-    return _end(run, session, clock, status, holds_slot=holding)
+    finished = session.epoch >= run.epochs or run.stopped_early is not None
+    return _end(run, session, clock, "finished" if finished else "stopped", holds_slot=holding)
 
 
 def _record(run: Run, session: TrainingSession, done: TrainedSlice) -> None:
@@ -184,7 +184,7 @@ def _end(
     run.publish(session.view(inside=clock.inside_interval is not None), None)
     run.diagnose(session.dead_units())
     run.checkpoint = session.checkpoint()
-    reason = f"stopped at epoch {session.epoch}" if status == "stopped" else None
+    reason = f"stopped at epoch {session.epoch}" if status == "stopped" else run.stopped_early
     run.control.set_status(status, reason)
     return holds_slot
 

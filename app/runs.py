@@ -18,12 +18,19 @@ from typing import Any
 import numpy as np
 
 from .control import ComputeSlots, RunControl
-from .diagnosis import diagnose
+from .diagnosis import Diagnosis, Signals, UnitHealth, sentences
 from .encoding import round_float
 from .features import network_sizes
 from .inside import Inside
 from .payloads import RunPayloads, history_json
-from .session import Checkpoint, ClassView, TrainingSession, View, history_columns
+from .session import (
+    Checkpoint,
+    ClassView,
+    TrainingSession,
+    View,
+    history_columns,
+    settings_columns,
+)
 from .tasks import Task, TaskData, build_data
 
 log = logging.getLogger(__name__)
@@ -83,7 +90,10 @@ class Run:
         self.view_version = 0
         self.progress: dict[str, int] | None = None  # the epoch in progress
         self.layout = 0  # bumped when the plotted grid changes: watchers need a new snapshot
-        self.warnings: list[str] = []  # plain sentences when the run is not learning; replaced
+        self.diagnosis = Diagnosis()
+        # what the diagnosis found (`app.diagnosis.Finding.json` each), replaced
+        self.findings: list[dict[str, Any]] = []
+        self.stopped_early: str | None = None  # the reason, once early stopping ended training
         self.thread: Any = None
         self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
         self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
@@ -161,6 +171,7 @@ class Run:
         """Append epoch records to the history (the caller holds the lock)."""
         for record in records:
             self.history.append(record)
+            self.stopped_early = record.get("early_stop", self.stopped_early)
         self.epoch = self.history.length
 
     def ended(self) -> None:
@@ -172,19 +183,33 @@ class Run:
                 log.exception("an end-of-run hook of run %s failed", self.id)
         self.closed = True
 
-    def diagnose(self, dead_units: list[tuple[int, int]]) -> None:
-        """Refresh `warnings` from the history so far (see `app.diagnosis`)."""
+    def diagnose(self, units: list[UnitHealth]) -> None:
+        """Refresh `findings` from the history so far and the hidden units' health (see
+        `app.diagnosis`)."""
+        wanted = ("train_loss", "test_loss", "train_acc", "test_acc", "lr", "update_ratio")
         with self.lock:
-            names = [name for name in ("train_loss", "test_acc") if name in self.history.names]
+            names = [name for name in wanted if name in self.history.names]
             columns = self.history.copy(0, self.history.length, names)
         classes = len(self.task.classes) if self.classification else 0
-        self.warnings = diagnose(columns, self.epochs, classes, dead_units)
+        signals = Signals(columns, self.epochs, classes, units, self.config["loss"])
+        found = self.diagnosis.update(signals)
+        self.findings = [finding.json() for finding in found]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Sentences of what keeps the run from learning well, the cause first."""
+        return sentences(self.findings, "warning")
+
+    @property
+    def observations(self) -> list[str]:
+        """Sentences worth knowing on a run that learned (dead units, a plateau...)."""
+        return sentences(self.findings, "observation")
 
     def add_diverged_epoch(self, epoch: Any, loss: Any) -> None:
         """The epoch that diverged is the run's last: its losses go out as null."""
         with self.lock:
             if isinstance(epoch, int) and self.history.length < epoch <= self.epochs:
-                steered = history_columns(self.config, True)  # the settings (True: no test_r2)
+                steered = settings_columns(self.config)
                 if self.history.length:  # the settings in force: the last epoch's
                     record = {name: self.history.last(name) for name in steered}
                 else:
@@ -192,6 +217,17 @@ class Run:
                 while self.history.length < epoch:
                     self.history.append({**record, "train_loss": loss})
                 self.epoch = self.history.length
+
+    def best_epoch(self) -> int | None:
+        """The epoch (as in the history's ``epoch`` column) of the lowest test loss; None
+        before any finite one (the first such epoch on a tie)."""
+        with self.lock:
+            column = self.history.columns.get("test_loss")
+            losses = column[: self.history.length] if column is not None else None
+        if losses is None or not np.isfinite(losses).any():
+            return None
+        with np.errstate(invalid="ignore"):
+            return int(np.nanargmin(losses)) + 1
 
     def last(self, name: str) -> float | None:
         """The latest value of a history column (None when absent)."""
@@ -220,6 +256,9 @@ class Run:
             "queue_position": self.queue_position(),
             "reason": control.reason,
             "warnings": self.warnings,
+            "observations": self.observations,
+            "findings": self.findings,
+            "best_epoch": self.best_epoch(),
             "config": self.config,
             "task_info": self.task.to_json(),
         }
@@ -239,6 +278,9 @@ class Run:
             "reason": self.control.reason,
             "epoch": self.epoch,
             "warnings": self.warnings,
+            "observations": self.observations,
+            "findings": self.findings,
+            "best_epoch": self.best_epoch(),
         }
         if self.classification:  # the final accuracies (None if no epoch ran)
             payload["train_acc"] = self.last("train_acc")

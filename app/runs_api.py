@@ -158,18 +158,27 @@ def run_history(run_id: str) -> Any:
 
 @runs_api.get("/runs/<run_id>/model")
 def run_model(run_id: str) -> Any:
-    """The run's latest saved model: ``format=npz`` (default; ``nn.load``), ``json`` or
-    ``torch`` (a script defining `model`). 409 before its first checkpoint, 400 when it cannot
-    be expressed in the format."""
+    """The run's latest saved model, or with ``epoch=best`` its best epoch's (lowest test loss):
+    ``format=npz`` (default; ``nn.load``), ``json`` or ``torch`` (a script defining `model`).
+    409 before its first checkpoint (or best epoch), 400 when it cannot be expressed in the
+    format or `epoch` is not ``best``."""
     run, missing = _run_or_404(run_id)
     if run is None:
         return missing
     chosen, bad = _format(MODEL_FORMATS, "npz")
     if chosen is None:
         return bad
+    which = request.args.get("epoch")
+    if which not in (None, "best"):
+        message = f"must be best (or absent: the latest weights), got {which!r}"
+        return jsonify(errors={"epoch": message}), 400
     checkpoint = run.checkpoint
     if checkpoint is None:
         return jsonify(error="the run has no saved weights yet (it has not trained)"), 409
+    if which == "best":
+        checkpoint = checkpoint.at_best()
+        if checkpoint is None:
+            return jsonify(error="the run has no best epoch yet (no test loss)"), 409
     if chosen == "json":
         return jsonify(model_json(checkpoint, run.id, run.task, run.config))
     try:
@@ -179,7 +188,8 @@ def run_model(run_id: str) -> Any:
             body, mimetype, name = torch_script(checkpoint, run.id, run.task), "text/x-python", "py"
     except ExportError as error:
         return jsonify(errors={"format": str(error)}), 400
-    disposition = f'attachment; filename="run-{run.id}-model.{name}"'
+    tag = f"-epoch{checkpoint.epoch}" if which == "best" else ""
+    disposition = f'attachment; filename="run-{run.id}-model{tag}.{name}"'
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
 
 

@@ -183,7 +183,7 @@ class RemoteRun(StoredRun):
             if message.get("inside") is not None:
                 self.inside = decode_inside(message["inside"])
                 self.inside_version += 1
-            self.warnings = message.get("warnings") or []
+            self.findings = message.get("findings") or []
             control._elapsed_before = max(control._elapsed_before, float(message["elapsed"]))  # noqa: SLF001
             if relay_ended(message):
                 self.end_relayed = True
@@ -299,7 +299,7 @@ class RemoteRun(StoredRun):
     def _take(self, summary: dict[str, Any]) -> None:
         control = self.control
         self.summary = summary
-        self.warnings = summary["warnings"]
+        self.findings = summary["findings"]
         self.config.update(summary["config"])
         stored = float(summary["elapsed"] or 0.0)
         if summary["status"] in TERMINAL or not self.relay_live():

@@ -153,6 +153,19 @@ ScheduleObject = Annotated[
 ]
 
 
+class EarlyStopping(BaseModel):
+    """Keras's ``EarlyStopping(monitor="val_loss", patience, restore_best_weights)``."""
+
+    model_config = ConfigDict(**FIELD_RULES, extra="forbid")
+    patience: int = Field(
+        10, ge=1, le=MAX_EPOCHS,
+        description="End the run once the test loss has not improved for this many epochs.",
+    )  # fmt: skip
+    restore_best: bool = Field(
+        True, description="The run's final weights (and default export) are its best epoch's."
+    )
+
+
 class TrainingConfig(BaseModel):
     """The fields of a run config that every task takes (all have a default but `domain`,
     which is the task's own)."""
@@ -226,6 +239,14 @@ class TrainingConfig(BaseModel):
         description=(
             "How the learning rate changes over the epochs: a name (constant, step, exponential, "
             "inverse, cosine) or {name, ...parameters}."
+        ),
+    )
+    early_stopping: EarlyStopping | None = Field(
+        None,
+        title="Early stopping",
+        description=(
+            "{patience, restore_best}: end the run `finished` when the test loss has not "
+            "improved for `patience` epochs (null: train every epoch)."
         ),
     )
     input_features: list[str] | None = Field(
@@ -508,7 +529,7 @@ def _schedule_message(value: Any) -> str:
 
 def _message(name: str, error: dict[str, Any], value: Any) -> str:
     """A short message for one pydantic `error` of field `name` (whose value is `value`)."""
-    if error["type"] == "extra_forbidden":
+    if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
         return f"unknown field {name!r}"
     if error["type"] == "missing":
         return "is required"
@@ -518,6 +539,8 @@ def _message(name: str, error: dict[str, Any], value: Any) -> str:
         return "must be one or two pairs [lo, hi] of finite numbers within ±1e6"
     if name == "schedule":
         return _schedule_message(value)
+    if name == "early_stopping":
+        return _early_stopping_message(value)
     if name in TABLE_FIELDS:
         return _table_field_message(name)
     if name == "input_features":
@@ -529,6 +552,23 @@ def _message(name: str, error: dict[str, Any], value: Any) -> str:
     if all(isinstance(choice, str) for choice in choices) and choices:
         return f"must be one of {', '.join(choices)}"
     return field_message(name, value) or error["msg"]
+
+
+EARLY_STOPPING_HINT = 'must be null or an object {patience, restore_best}, e.g. {"patience": 20}'
+
+
+def _early_stopping_message(value: Any) -> str:
+    """Why `value` is not an early-stopping object: its first bad key, else the hint."""
+    if not isinstance(value, dict):
+        return EARLY_STOPPING_HINT
+    for key, item in value.items():
+        if key not in EarlyStopping.model_fields:
+            return f"unknown parameter {key!r}: early stopping takes patience, restore_best"
+        if key == "restore_best" and not isinstance(item, bool):
+            return "restore_best must be true or false"
+        if key == "patience" and (message := field_message(key, item, EarlyStopping)):
+            return f"patience {message}"
+    return EARLY_STOPPING_HINT
 
 
 def _table_field_message(name: str) -> str:

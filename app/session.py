@@ -11,6 +11,8 @@ back to task units. Classification trains on integer labels (cross-entropy) or o
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +23,9 @@ import numpy as np
 import network as nn
 from network.datasets import Standardizer
 
+from .diagnosis import UnitHealth
 from .features import InputFeatures
-from .inside import NEURONS_SHOWN, Inside, InsideProbe
+from .inside import NEURONS_SHOWN, HealthProbe, Inside, InsideProbe
 from .schema import uses_field
 from .tasks import Task, TaskData, build_data, shown_rows
 
@@ -51,12 +54,17 @@ def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
 
 
 def history_columns(config: dict[str, Any], classification: bool) -> list[str]:
-    """The history columns beside the losses and accuracies: ``test_r2`` (regression), then the
-    steerable numbers ``lr``, ``batch_size``, ``l1``, ``weight_decay`` and, for the optimizers
-    that use one (SGD, RMSprop), ``momentum`` (one value per epoch)."""
+    """The history columns beside the losses and accuracies: ``test_r2`` (regression) and
+    ``update_ratio`` (‖Δw‖ / ‖w‖ over the epoch), then the `settings_columns`."""
+    measured = ["update_ratio"] if classification else ["test_r2", "update_ratio"]
+    return measured + settings_columns(config)
+
+
+def settings_columns(config: dict[str, Any]) -> list[str]:
+    """The steerable numbers in force at each epoch's end: ``lr``, ``batch_size``, ``l1``,
+    ``weight_decay`` and, for the optimizers that use one (SGD, RMSprop), ``momentum``."""
     momentum = uses_field(config["optimizer"], "momentum")
-    steered = ["lr", *STEERED] + (["momentum"] if momentum else [])
-    return steered if classification else ["test_r2", *steered]
+    return ["lr", *STEERED] + (["momentum"] if momentum else [])
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,8 @@ class Checkpoint:
     `state` is ``model.state_dict()`` (copies), `architecture` ``model.config()``; `x_scaler`
     and `y_scaler` the ``(mean, std)`` of the input-feature and target standardisation (y None
     for classification); `features` the input feature expressions (None: the raw inputs);
-    `epoch` the completed epochs when it was taken.
+    `epoch` the completed epochs when it was taken; `best` ``(epoch, state)`` of the epoch with
+    the lowest test loss so far (None before any).
     """
 
     state: dict[str, np.ndarray]
@@ -112,6 +121,42 @@ class Checkpoint:
     y_scaler: tuple[np.ndarray, np.ndarray] | None
     features: list[str] | None
     epoch: int
+    best: tuple[int, dict[str, np.ndarray]] | None = None
+
+    def at_best(self) -> Checkpoint | None:
+        """The same model with the best epoch's weights (None when there is no best yet)."""
+        if self.best is None:
+            return None
+        epoch, state = self.best
+        return dataclasses.replace(self, state=state, epoch=epoch)
+
+
+class BestWeights:
+    """The weights of the epoch with the lowest test loss so far (Keras's
+    ``restore_best_weights``): copied into arrays allocated once, when a better epoch comes."""
+
+    def __init__(self, model: nn.Sequential) -> None:
+        self.model = model
+        self.epoch: int | None = None  # as in the history's epoch column
+        self.loss = math.inf
+        self.state: dict[str, np.ndarray] | None = None
+
+    def update(self, epoch: int, test_loss: float | None) -> None:
+        """Keep the model's weights if `test_loss` (of epoch `epoch`) is the lowest yet."""
+        if test_loss is None or not test_loss < self.loss:  # NaN is never better
+            return
+        if self.state is None:
+            self.state = self.model.state_dict()
+        else:
+            for name, parameter in self.model.named_parameters():
+                np.copyto(self.state[name], parameter.data)
+        self.epoch, self.loss = epoch, float(test_loss)
+
+    def copy(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        """``(epoch, state copies)`` or None before any epoch."""
+        if self.state is None:
+            return None
+        return self.epoch, {name: value.copy() for name, value in self.state.items()}
 
 
 @dataclass(frozen=True)
@@ -186,6 +231,9 @@ class TrainingSession:
         self.shown_test = shown_rows(len(self.data.x_test))  # the test points the plots show
         self.y_scaler: Standardizer | None = None
         self.sample_inputs = self.x_scaler.transform(train_inputs[:DEAD_UNIT_ROWS])
+        self.health = HealthProbe(self.model, self.sample_inputs, config["activation"])
+        self.best = BestWeights(self.model)
+        self.stopped_early: str | None = None  # why early stopping ended the run (see record)
         self.probe = self._probe()
         train_targets, test_targets = self._targets()
         self.trainer = nn.Trainer(
@@ -246,12 +294,34 @@ class TrainingSession:
         regression, ``test_r2``: 1 − SS_res/SS_tot on the test set, from the test loss)."""
         if not self.classification and record.get("test_loss") is not None:
             record["test_r2"] = 1.0 - record["test_loss"] / self.test_target_variance
+        record["update_ratio"] = self.health.update_ratio()
+        self.best.update(record["epoch"], record.get("test_loss"))
+        if self.stopped_early is None and self._early_stop_due():
+            record["early_stop"] = self.stopped_early = self._stop_early()
         record["batch_size"] = self.trainer.batch_size
         record["l1"] = self.optimizer.l1
         record["weight_decay"] = self.optimizer.weight_decay
         if uses_field(self.config["optimizer"], "momentum"):
             record["momentum"] = self.optimizer.momentum
         return record
+
+    def _early_stop_due(self) -> bool:
+        rule = self.config.get("early_stopping")
+        best = self.best.epoch
+        return bool(rule) and best is not None and self.trainer.epoch - best >= rule["patience"]
+
+    def _stop_early(self) -> str:
+        """End of training by the config's ``early_stopping``: restore the best weights if asked;
+        the reason the run's status gives."""
+        rule, best = self.config["early_stopping"], self.best.epoch
+        reason = (
+            f"early stopping: the test loss has not improved for {rule['patience']} epochs "
+            f"since epoch {best}"
+        )
+        if rule["restore_best"]:
+            self.model.load_state_dict(self.best.state)
+            reason += f" (the weights of epoch {best} restored)"
+        return reason
 
     def apply(self, changes: dict[str, Any]) -> None:
         """Live changes (validated): they apply from the next mini-batch.
@@ -318,17 +388,20 @@ class TrainingSession:
         """Train until `deadline` (``time.perf_counter()`` s), at most `max_batches` mini-batches
         and, unless `several`, at most to the end of one epoch; with `several`, epoch after epoch
         until the deadline, the run's last epoch (`epochs`) or `interrupted()` (checked after each
-        epoch). Then a view if `view_due` (perf_counter s) has come, looking inside if
-        `inside_due` has too (see `due_view`). A `network.DivergenceError` ends the slice and
-        is returned, with the records before it."""
+        epoch) or the config's early stopping (a record with ``early_stop``, see `record`). Then
+        a view if `view_due` (perf_counter s) has come, looking inside if `inside_due` has too
+        (see `due_view`). A `network.DivergenceError` ends the slice and is returned, with the
+        records before it."""
         records: list[dict[str, Any]] = []
+        if self.stopped_early:
+            return TrainedSlice(records)
         try:
             while True:
                 record = self.trainer.run(max_batches=max_batches, deadline=deadline)
                 if record is None:
                     break
                 records.append(self.record(record))
-                if not several or self.trainer.epoch >= epochs:
+                if not several or self.trainer.epoch >= epochs or self.stopped_early:
                     break
                 if (interrupted is not None and interrupted()) or time.perf_counter() >= deadline:
                     break
@@ -353,19 +426,12 @@ class TrainingSession:
             y_scaler=None if y is None else (y.mean.copy(), y.std.copy()),
             features=self.features.texts,
             epoch=self.trainer.epoch,
+            best=self.best.copy(),
         )
 
-    def dead_units(self) -> list[tuple[int, int]]:
-        """(units that never activate, units) per ReLU hidden layer, on up to 1000 training
-        rows; [] when the hidden activation is not ReLU (only ReLU outputs exactly 0)."""
-        if self.config["activation"] != "relu":
-            return []
-        outputs = self.model.activations(self.sample_inputs)
-        return [
-            (int(np.count_nonzero(out.max(axis=0) <= 0)), out.shape[1])
-            for layer, out in zip(self.model, outputs, strict=True)
-            if isinstance(layer, nn.ReLU)
-        ]
+    def dead_units(self) -> list[UnitHealth]:
+        """Dead or saturated units per hidden layer (see `app.inside.HealthProbe.units`)."""
+        return self.health.units()
 
     def view(self, inside: bool = False) -> View:
         """The prediction on the grid and the shown weights (and, with `inside`, the neuron

@@ -54,6 +54,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from .diagnosis import sentences
 from .session import Checkpoint
 from .uploads import ParsedDataset, parse_csv
 
@@ -89,6 +90,7 @@ class RunRow(Base):
     train_loss: Mapped[float | None] = mapped_column(Float)
     test_loss: Mapped[float | None] = mapped_column(Float)
     best_test_loss: Mapped[float | None] = mapped_column(Float)
+    best_epoch: Mapped[int | None] = mapped_column(Integer)  # the epoch of best_test_loss
     train_acc: Mapped[float | None] = mapped_column(Float)
     test_acc: Mapped[float | None] = mapped_column(Float)
     best_test_acc: Mapped[float | None] = mapped_column(Float)
@@ -156,14 +158,19 @@ def encode_checkpoint(checkpoint: Checkpoint) -> bytes:
         "features": checkpoint.features,
         "epoch": checkpoint.epoch,
     }
+    if checkpoint.best is not None:
+        meta["best_epoch"], best_state = checkpoint.best
+        arrays.update({f"best/{name}": value for name, value in best_state.items()})
     return encode_arrays(arrays, meta)
 
 
 def decode_checkpoint(blob: bytes) -> Checkpoint:
     """The inverse of `encode_checkpoint`."""
     arrays, meta = decode_arrays(blob)
-    prefix = "state/"
-    state = {key[len(prefix) :]: value for key, value in arrays.items() if key.startswith(prefix)}
+    state, best = (
+        {key[len(prefix) :]: value for key, value in arrays.items() if key.startswith(prefix)}
+        for prefix in ("state/", "best/")
+    )
     y_scaler = (arrays["y_mean"], arrays["y_std"]) if "y_mean" in arrays else None
     return Checkpoint(
         state=state,
@@ -172,6 +179,7 @@ def decode_checkpoint(blob: bytes) -> Checkpoint:
         y_scaler=y_scaler,
         features=meta["features"],
         epoch=int(meta["epoch"]),
+        best=(int(meta["best_epoch"]), best) if meta.get("best_epoch") is not None else None,
     )
 
 
@@ -245,7 +253,10 @@ def run_summary(row: RunRow) -> dict[str, Any]:
     answer = {column.name: getattr(row, column.name) for column in RunRow.__table__.columns}
     answer["config"] = json.loads(row.config)
     answer["columns"] = json.loads(row.columns)
-    answer["warnings"] = json.loads(row.warnings or "[]")
+    # the column holds the diagnosis's findings (plain warning sentences before version 0.2)
+    answer["findings"] = json.loads(row.warnings or "[]")
+    answer["warnings"] = sentences(answer["findings"], "warning")
+    answer["observations"] = sentences(answer["findings"], "observation")
     return answer
 
 

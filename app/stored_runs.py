@@ -60,7 +60,7 @@ class StoredRun(Run):
         self.history, self.epoch = stored, history.length
         self.seconds = history.seconds
         self.checkpoint = checkpoint
-        self.warnings = summary["warnings"]
+        self.findings = summary["findings"]
         self.closed = True  # nothing of it is left to store
 
     def payloads_now(self) -> RunPayloads | None:
@@ -130,6 +130,7 @@ def live_summary(run: Run, row: dict[str, Any] | None) -> dict[str, Any]:
         continued_from=row.get("continued_from"),
         best_test_loss=_best(run, "test_loss", lowest=True),
     )
+    answer["best_epoch"] = run.best_epoch()
     if run.classification:
         answer["best_test_acc"] = _best(run, "test_acc", lowest=False)
     return answer
@@ -141,8 +142,8 @@ def stored_summary(row: dict[str, Any]) -> dict[str, Any]:
         key: row[key]
         for key in (
             "id", "task", "status", "epoch", "epochs", "train_loss", "test_loss", "elapsed",
-            "reason", "warnings", "config", "name", "notes", "created", "ended",
-            "continued_from", "best_test_loss",
+            "reason", "warnings", "observations", "config", "name", "notes", "created", "ended",
+            "continued_from", "best_test_loss", "best_epoch",
         )
     }  # fmt: skip
     answer.update(progress=None, queue_position=None)

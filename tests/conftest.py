@@ -92,3 +92,17 @@ def module_live_server() -> Iterator[LiveServer]:
     """A server with the default config shared by the tests of one module."""
     with running_server() as live:
         yield live
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stored_server(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[LiveServer]:
+    """A server storing its runs in SQLite, then (a second parameter) PostgreSQL, shared by the
+    tests of one module; history written every 0.2 s."""
+    if request.param == "sqlite":
+        database = f"sqlite:///{tmp_path_factory.mktemp('db') / 'runs.sqlite3'}"
+    else:
+        import postgres_helpers
+
+        database = postgres_helpers.database_url()
+    with running_server({"DATABASE_URL": database, "RECORD_INTERVAL": 0.2}) as live:
+        yield live

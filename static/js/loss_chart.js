@@ -77,6 +77,7 @@ export class LossChart extends AppendingChart {
     super.append(history);
     const added = this.history.epoch.length - before;
     if (!added) return;
+    if (this.marks.overfit !== null) this.needsFull = true; // the shaded gap grows
     const changes = steeredChanges(history, added, this.steered);
     if (changes.length) {
       this.changes.push(...changes);
@@ -95,6 +96,35 @@ export class LossChart extends AppendingChart {
     }
   }
 
+  /**
+   * The run's best epoch (lowest test loss) and, when the diagnosis says the run overfits, the
+   * epoch it began (fields `best_epoch` and `findings` of a snapshot, frame or done).
+   */
+  setMarks({ best_epoch: best, findings } = {}) {
+    const overfitting = (findings || []).find((f) => f.kind === "overfitting");
+    const marks = { best: best ?? null, overfit: overfitting ? overfitting.epoch : null };
+    if (best === undefined) marks.best = this.marks.best;
+    if (findings === undefined) marks.overfit = this.marks.overfit;
+    if (marks.best !== this.marks.best || marks.overfit !== this.marks.overfit) {
+      this.marks = marks;
+      this.needsFull = true;
+    }
+  }
+
+  /** The gap between the smoothed test and train losses from the overfitting epoch on, as one
+   * closed polygon (a filled trace), or null. */
+  overfitBand(p, epoch, smoothTrain, smoothTest) {
+    const from = epoch.findIndex((e) => e >= this.marks.overfit);
+    if (this.marks.overfit === null || from < 0) return null;
+    const xs = epoch.slice(from);
+    return {
+      type: "scatter", mode: "lines", name: "overfitting gap", x: [...xs, ...xs.slice().reverse()],
+      y: [...smoothTest.slice(from), ...smoothTrain.slice(from).reverse()],
+      fill: "toself", fillcolor: p.overfitFill, line: { width: 0 }, hoverinfo: "skip",
+      showlegend: true,
+    };
+  }
+
   /** Forgets all points (a new run, or no run). */
   clear(revision = "empty") {
     super.clear(revision);
@@ -105,6 +135,7 @@ export class LossChart extends AppendingChart {
     this.hasLr = false;
     this.steered = {}; // the latest value of each steered column
     this.changes = []; // [{epoch, text}] live changes, oldest first
+    this.marks = { best: null, overfit: null }; // see setMarks
   }
 
   series(history) {
@@ -199,6 +230,8 @@ export class LossChart extends AppendingChart {
         hovertemplate: "%{y:.3g}<extra>learning rate</extra>",
       },
     ];
+    const band = this.overfitBand(p, epoch, smoothTrain, smoothTest);
+    if (band) data.push(band);
     this.lrPending = [];
     const layout = baseLayout(p, { xTitle: "epoch", yTitle: `loss (${this.lossName})` });
     layout.uirevision = `${this.revision}:${this.logScale}`;
@@ -218,14 +251,36 @@ export class LossChart extends AppendingChart {
     if (this.hasLr) layout.margin = { ...layout.margin, r: 64 };
     layout.shapes = this.changes.map((change) => ({
       type: "line", xref: "x", yref: "paper", x0: change.epoch, x1: change.epoch, y0: 0, y1: 1,
-      line: { color: p.muted, width: 1, dash: "dot" },
+      line: { color: p.muted, width: 1, dash: "dot" }, name: "live change",
     }));
     layout.annotations = this.changes.slice(-LABELLED_CHANGES).map((change, k) => ({
       x: change.epoch, xref: "x", xanchor: "left", yref: "paper", y: 0.98 - 0.07 * (k % 3),
       yanchor: "top", text: change.text, showarrow: false, bgcolor: p.panel, opacity: 0.9,
       font: { size: 10.5, color: p.fg }, name: "live change",
     }));
+    this.markEpochs(p, layout);
     layout.xaxis.rangemode = "tozero";
     return { data, layout };
+  }
+
+  /** The best epoch and the overfitting epoch as labelled vertical lines. */
+  markEpochs(p, layout) {
+    const marks = [];
+    if (this.marks.best !== null) {
+      marks.push([this.marks.best, `best: epoch ${this.marks.best}`, "best epoch", p.best]);
+    }
+    if (this.marks.overfit !== null) {
+      marks.push([this.marks.overfit, `overfits from epoch ${this.marks.overfit}`, "overfitting", p.test]);
+    }
+    for (const [epoch, text, name, color] of marks) {
+      layout.shapes.push({
+        type: "line", xref: "x", yref: "paper", x0: epoch, x1: epoch, y0: 0, y1: 1, name,
+        line: { color, width: 1.5, dash: "dash" },
+      });
+      layout.annotations.push({
+        x: epoch, xref: "x", xanchor: "right", yref: "paper", y: 0.02, yanchor: "bottom", text,
+        showarrow: false, bgcolor: p.panel, opacity: 0.9, font: { size: 10.5, color: p.fg }, name,
+      });
+    }
   }
 }

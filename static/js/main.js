@@ -587,6 +587,7 @@ function onSnapshot(snapshot) {
   const loss = snapshot.config && snapshot.config.loss;
   lossChart.setLossName(lossLabel(loss || "mse", state.task));
   lossChart.reset(snapshot.history, snapshot.run_id);
+  lossChart.setMarks(snapshot);
   accuracyChart.reset(snapshot.history, snapshot.run_id);
   fitView.setSnapshot(snapshot);
   insight.setSnapshot(snapshot);
@@ -612,6 +613,7 @@ function onFrame(frame) {
   if (!state.haveSnapshot) return;
   loop.stats.messages += 1;
   lossChart.append(frame.history);
+  lossChart.setMarks(frame);
   accuracyChart.append(frame.history);
   if (frame.prediction) fitView.setPrediction(frame.prediction, frame);
   insight.setFrame(frame);
@@ -632,6 +634,7 @@ function onFrame(frame) {
 
 function onDone(done) {
   status.update(done);
+  lossChart.setMarks(done);
   state.status = done.status;
   showOutcome(done);
   updateButtons();

@@ -173,7 +173,14 @@ function row(run) {
   cell(tr, formatNumber(run.config?.lr, 3), "num");
   cell(tr, run.config?.batch_size ?? "", "num");
   cell(tr, `${run.epoch}/${run.epochs}`, "num");
-  cell(tr, formatNumber(run.best_test_loss), "num best-test-loss");
+  const best = cell(tr, formatNumber(run.best_test_loss), "num best-test-loss");
+  if (run.best_epoch) { // the best epoch, a marker under the loss
+    const mark = document.createElement("span");
+    mark.className = "best-epoch";
+    mark.textContent = `epoch ${run.best_epoch}`;
+    best.append(mark);
+    best.title = `lowest test loss, at epoch ${run.best_epoch}`;
+  }
   cell(tr, formatNumber(run.test_loss), "num");
   cell(tr, run.test_acc === undefined || run.test_acc === null ? "—"
     : `${(100 * run.test_acc).toFixed(1)} %`, "num");

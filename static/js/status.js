@@ -34,6 +34,7 @@ export class StatusLine {
     this.speedEl = root.querySelector("#status-speed");
     this.elapsedEl = root.querySelector("#status-elapsed");
     this.runEl = root.querySelector("#status-run");
+    this.observationsEl = document.getElementById("observations");
     // The line changes many times a second; screen readers hear only changes of status.
     this.announcer = document.getElementById("status-announce");
     this.announced = "";
@@ -53,7 +54,7 @@ export class StatusLine {
   update(fields) {
     const s = this.state;
     for (const key of ["status", "epoch", "epochs", "elapsed", "reason", "train_loss", "test_loss",
-      "train_acc", "test_acc", "warnings", "queue_position"]) {
+      "train_acc", "test_acc", "warnings", "observations", "queue_position"]) {
       if (fields[key] !== undefined) s[key] = fields[key];
     }
     if (fields.epoch !== undefined && fields.elapsed !== undefined && fields.elapsed !== null) {
@@ -97,6 +98,7 @@ export class StatusLine {
     this.root.dataset.warned = String(warnings.length > 0);
     this.pill.textContent = warnings.length && isEnded(s.status) ? `${s.status} · not learning` : s.status;
     this.renderWarnings(warnings);
+    this.renderObservations((s.runId && s.observations) || []);
     if (this.announcer && s.status !== this.announced) {
       this.announced = s.status;
       this.announcer.textContent = s.status === "idle" ? "" : `Run ${s.status}`;
@@ -142,6 +144,14 @@ export class StatusLine {
     this.setBanner("warnings", "warning", warnings.length === 1
       ? `This run is not learning well: ${warnings[0]}`
       : `This run is not learning well: ${warnings.join("; ")}.`);
+  }
+
+  /** Informational findings on a run that learned (dead units, a plateau...): one quiet line. */
+  renderObservations(observations) {
+    if (!this.observationsEl) return;
+    const text = observations.map((o) => o.charAt(0).toUpperCase() + o.slice(1)).join(". ");
+    this.observationsEl.hidden = !text;
+    this.observationsEl.textContent = text ? `${text}.` : "";
   }
 
   /** Shows (text) or removes (null) the banner with this key. */

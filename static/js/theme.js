@@ -41,6 +41,9 @@ export function palette() {
     prediction: dark ? OKABE_ITO.orange : OKABE_ITO.vermillion,
     trainPoints: dark ? OKABE_ITO.skyBlue : OKABE_ITO.blue,
     testPoints: OKABE_ITO.green,
+    best: OKABE_ITO.green,
+    // the overfitting gap on the loss chart: the test colour, faint
+    overfitFill: dark ? "rgba(230, 159, 0, 0.2)" : "rgba(213, 94, 0, 0.14)",
     positive: dark ? OKABE_ITO.skyBlue : OKABE_ITO.blue,
     negative: dark ? OKABE_ITO.orange : OKABE_ITO.vermillion,
     classes: dark ? CLASS_COLOURS_DARK : CLASS_COLOURS_LIGHT,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.request
 from typing import Any
 
@@ -33,3 +35,22 @@ def get_json(server: Any, path: str) -> Any:
     """GET `path` on the live server and decode its JSON answer."""
     with urllib.request.urlopen(server.url + path, timeout=10) as response:
         return json.load(response)
+
+
+def ended_run(server: Any, config: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+    """POST a run `config`, wait (polling every 20 ms, up to `timeout` s) until it has ended;
+    its status document."""
+    request = urllib.request.Request(
+        server.url + "/api/runs", data=json.dumps(config).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        run_id = json.load(response)["id"]
+    deadline, pause = time.monotonic() + timeout, threading.Event()
+    while True:
+        status = get_json(server, f"/api/runs/{run_id}")
+        if status["status"] not in ("queued", "running", "paused"):
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} did not end within {timeout} s")
+        pause.wait(0.02)

@@ -109,12 +109,14 @@ def test_a_live_batch_size_change_is_marked_on_the_loss_chart_where_it_took_effe
     run_id = start_run(page)
     page.wait_for_function("window.studio?.lossChart.length >= 5")
     page.fill("#batch_size", "8")
-    page.wait_for_function(
-        "() => (document.getElementById('loss-chart').layout.shapes || []).length === 1"
-    )
+    changes = "(document.getElementById('loss-chart').layout.shapes || [])" \
+        ".filter(s => s.name === 'live change')"
+    page.wait_for_function(f"() => {changes}.length === 1")
     layout = page.evaluate(
         "(() => { const l = document.getElementById('loss-chart').layout;"
-        " return {shapes: l.shapes, notes: (l.annotations || []).map(a => [a.x, a.text])}; })()"
+        f" return {{shapes: {changes},"
+        " notes: (l.annotations || []).filter(a => a.name === 'live change')"
+        ".map(a => [a.x, a.text])}; })()"
     )
     marked = layout["shapes"][0]["x0"]
     assert layout["notes"] == [[marked, "batch 32 → 8"]]

@@ -130,7 +130,7 @@ def test_the_moons_snapshot_has_labelled_points_and_a_grid_without_target(server
         assert xs[0] <= min(part["x"]) and max(part["x"]) <= xs[-1]
         assert ys[0] <= min(part["y"]) and max(part["y"]) <= ys[-1]
     assert set(snapshot["history"]) == {
-        "epoch", "train_loss", "test_loss", "train_acc", "test_acc",
+        "epoch", "train_loss", "test_loss", "train_acc", "test_acc", "update_ratio",
         "lr", "batch_size", "l1", "weight_decay",
     }  # fmt: skip
     assert_class_grid(snapshot["prediction"], 2)
@@ -236,7 +236,8 @@ def test_regression_payloads_carry_no_classification_fields(server):
         done = client.wait_done(run_id)
     finally:
         client.disconnect()
-    assert set(done) == {"run_id", "status", "reason", "epoch", "warnings"}
+    assert set(done) == {"run_id", "status", "reason", "epoch", "warnings", "observations",
+                         "findings", "best_epoch"}  # fmt: skip
     snapshot = client.of("snapshot", run_id)[0]
     assert "misclassified" not in snapshot and "confusion" not in snapshot
     # regression views carry the test points' predictions (predicted vs actual), as numbers
@@ -244,7 +245,8 @@ def test_regression_payloads_carry_no_classification_fields(server):
     assert len(latest["test_predicted"]) == len(snapshot["data"]["test"]["x"])
     assert set(snapshot["target"]) == {"x", "y", "z"}
     assert set(snapshot["history"]) == {
-        "epoch", "train_loss", "test_loss", "test_r2", "lr", "batch_size", "l1", "weight_decay"
+        "epoch", "train_loss", "test_loss", "test_r2", "update_ratio", "lr", "batch_size", "l1",
+        "weight_decay",
     }  # fmt: skip
     assert all("misclassified" not in frame for frame in client.of("frame", run_id))
     status = run_status(server, run_id)

@@ -223,4 +223,5 @@ def test_dead_relu_units_are_reported(live_server):
     run_id = start_run(live_server, task="sin", activation="relu", optimizer="adam", lr=0.5,
                        hidden=[16], epochs=50)  # fmt: skip
     status = wait_status(live_server, run_id, "finished")
-    assert any("ReLU units" in warning for warning in status["warnings"]), status
+    said = status["warnings"] + status["observations"]
+    assert any("relu units" in sentence and "dead" in sentence for sentence in said), status

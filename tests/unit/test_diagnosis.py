@@ -1,66 +1,173 @@
-"""Warnings when a run is not learning (app.diagnosis) and the session's live changes."""
+"""The run's teaching voice (app.diagnosis) on synthetic histories, and the session's live
+changes. The corpus of real runs is in test_diagnosis_corpus.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.diagnosis import accuracy_warnings, dead_unit_warnings, diagnose, loss_warnings
+from app.diagnosis import Diagnosis, Signals, UnitHealth, findings, sentences, smoothed
 from app.features import FeatureError, InputFeatures
 from app.session import TrainingSession
 from app.validation import validate_run
+
+HEALTHY_RATIO = 1e-3  # a typical update-to-weight ratio per epoch
 
 
 def decaying(epochs: int, start: float = 1.0, end: float = 1e-3) -> np.ndarray:
     return np.geomspace(start, end, epochs)
 
 
-def test_a_healthy_loss_curve_has_no_warning():
-    assert loss_warnings(decaying(200), 200, regression=True) == []
+def signals(train, test=None, classes=0, epochs=None, units=(), ratio=HEALTHY_RATIO, **more):
+    train = np.asarray(train, dtype=np.float64)
+    columns = {"train_loss": train, "update_ratio": np.full(len(train), ratio)}
+    if test is not None:
+        columns["test_loss"] = np.asarray(test, dtype=np.float64)
+    columns.update({name: np.asarray(value, dtype=np.float64) for name, value in more.items()})
+    return Signals(columns, epochs or len(train), classes, list(units))
 
 
-def test_a_loss_ten_times_above_its_start_says_lower_the_learning_rate():
+def kinds(s: Signals, severity: str = "warning") -> list[str]:
+    return [f.kind for f in findings(s) if f.severity == severity]
+
+
+def test_a_healthy_run_has_no_finding_at_all():
+    loss = decaying(200)
+    assert findings(signals(loss, loss * 1.1)) == []
+    accuracy = np.linspace(0.6, 0.97, 200)
+    assert findings(signals(loss, loss * 1.2, classes=2, test_acc=accuracy)) == []
+
+
+def test_a_loss_ten_times_above_its_start_is_diverging_with_its_epoch_and_lower_lr():
     loss = np.concatenate([decaying(20), np.full(20, 12.0)])
-    (warning,) = loss_warnings(loss, 100, regression=False)
-    assert "12× above where it started" in warning and "lower the learning rate" in warning
+    (finding,) = findings(signals(loss))
+    assert finding.kind == "diverging" and finding.epoch == 21
+    assert "12× where it started" in finding.sentence
+    assert "lower the learning rate" in finding.sentence
 
 
-def test_a_regression_no_better_than_the_mean_is_told_so():
-    loss = np.full(50, 1.3)
-    assert any("predicting the mean" in w for w in loss_warnings(loss, 50, regression=True))
-    assert not any("mean" in w for w in loss_warnings(loss, 50, regression=False))
+def test_a_loss_that_barely_moves_with_tiny_updates_says_raise_the_learning_rate():
+    loss = np.linspace(1.2, 1.19, 50)
+    (finding,) = findings(signals(loss, loss, ratio=1e-7, lr=np.full(50, 1e-6)))
+    assert finding.kind == "too_slow"
+    assert "raise the learning rate" in finding.sentence and "1e-06" in finding.sentence
+    assert "lower" not in finding.sentence
 
 
-def test_a_plateau_is_reported_only_when_little_was_learned():
-    stuck = np.concatenate([np.linspace(1.0, 0.6, 50), np.full(50, 0.6)])
-    assert any("not improved" in w for w in loss_warnings(stuck, 100, regression=False))
-    converged = np.concatenate([decaying(50, 1.0, 0.01), np.full(50, 0.01)])
-    assert loss_warnings(converged, 100, regression=False) == []
+def test_a_regression_stuck_at_the_mean_with_healthy_updates_names_the_mean():
+    loss = np.concatenate([np.linspace(1.5, 1.0, 10), np.full(40, 0.99)])
+    (finding,) = findings(signals(loss, loss))
+    assert finding.kind == "stuck" and "mean" in finding.sentence
+    assert "more neurons" in finding.sentence
 
 
-def test_too_few_epochs_give_no_verdict():
-    assert loss_warnings(np.array([1.0, 50.0, 80.0]), 3, regression=True) == []
+def test_a_classifier_at_chance_names_chance():
+    loss = np.full(40, 0.69)
+    (finding,) = findings(signals(loss, loss, classes=2, test_acc=np.full(40, 0.5)))
+    assert finding.kind == "stuck" and "chance" in finding.sentence
 
 
-def test_swinging_and_chance_level_accuracy():
-    swinging = np.tile([0.15, 0.85], 20)
-    assert any("swings between 15 % and 85 %" in w for w in accuracy_warnings(swinging, 40, 2))
-    chance = np.full(40, 0.5)
-    assert any("chance level" in w for w in accuracy_warnings(chance, 40, 2))
-    assert accuracy_warnings(np.linspace(0.6, 0.97, 40), 40, 2) == []
+def test_a_rising_test_loss_while_the_train_loss_falls_is_overfitting_since_its_epoch():
+    train = decaying(100, 1.0, 0.002)
+    test = np.concatenate([np.linspace(0.8, 0.46, 20), np.linspace(0.46, 0.85, 80)])
+    (finding,) = findings(signals(train, test))
+    assert finding.kind == "overfitting" and 17 <= finding.epoch <= 23
+    assert "overfit" in finding.sentence and f"epoch {finding.epoch}" in finding.sentence
+    for cure in ("L2", "dropout", "fewer epochs", "early stopping"):
+        assert cure in finding.sentence
 
 
-def test_dead_relu_layers_are_named_with_their_counts():
-    assert dead_unit_warnings([(12, 16), (1, 16)]) == [
-        "12 of 16 ReLU units in hidden layer 1 never activate: lower the learning rate or "
-        "try leaky_relu"
+def test_a_test_loss_that_creeps_up_while_accuracy_holds_is_not_overfitting():
+    train = decaying(100, 0.7, 0.001)
+    test = np.concatenate([np.linspace(0.7, 0.05, 30), np.linspace(0.05, 0.09, 70)])
+    accuracy = np.concatenate([np.linspace(0.5, 0.99, 30), np.full(70, 0.99)])
+    assert findings(signals(train, test, classes=2, test_acc=accuracy)) == []
+    dropped = accuracy.copy()
+    dropped[-30:] = 0.94
+    assert kinds(signals(train, test, classes=2, test_acc=dropped)) == ["overfitting"]
+
+
+def test_a_short_bump_of_the_test_loss_is_not_overfitting():
+    train = decaying(100)
+    test = decaying(100) * 1.2
+    test[60:64] *= 3.0
+    assert findings(signals(train, test)) == []
+
+
+def test_dead_units_are_an_observation_on_a_run_that_learned():
+    units = [UnitHealth(1, "relu", "dead", 32, 50), UnitHealth(2, "relu", "dead", 1, 50)]
+    loss = decaying(60, 1.0, 1e-8)
+    (finding,) = findings(signals(loss, loss, classes=2, units=units,
+                                  test_acc=np.linspace(0.7, 1.0, 60)))  # fmt: skip
+    assert (finding.kind, finding.severity) == ("dead_units", "observation")
+    assert "32 of 50 relu units in hidden layer 1" in finding.sentence
+    assert "dead" in finding.sentence and "never active" in finding.sentence
+
+
+def test_dead_units_on_a_run_that_does_not_learn_are_the_warning_that_names_the_cause():
+    units = [UnitHealth(1, "relu", "dead", 12, 16)]
+    loss = np.full(40, 0.69)
+    found = findings(signals(loss, loss, classes=2, units=units, test_acc=np.full(40, 0.5)))
+    assert [(f.kind, f.severity) for f in found] == [("dead_units", "warning")]
+    assert "not learning" in found[0].sentence and "leaky_relu" in found[0].sentence
+
+
+def test_saturated_units_are_named_saturated():
+    units = [UnitHealth(1, "tanh", "saturated", 9, 16)]
+    loss = decaying(50)
+    (finding,) = findings(signals(loss, loss, units=units))
+    assert "saturated" in finding.sentence and finding.severity == "observation"
+
+
+def test_swinging_accuracy_says_lower_the_learning_rate():
+    loss = decaying(40, 1.0, 0.3)
+    found = findings(signals(loss, loss, classes=2, test_acc=np.tile([0.15, 0.85], 20)))
+    assert kinds(signals(loss, loss, classes=2, test_acc=np.tile([0.15, 0.85], 20))) == [
+        "swinging"
     ]
+    assert "swings between 15 % and 85 %" in found[0].sentence
 
 
-def test_diagnose_combines_the_rules():
-    columns = {"train_loss": np.full(40, 0.7), "test_acc": np.full(40, 0.5)}
-    warnings = diagnose(columns, 40, classes=2, dead=[(8, 8)])
-    assert len(warnings) == 3
+def test_a_plateau_after_learning_is_an_observation_never_a_warning():
+    loss = np.concatenate([decaying(50, 1.0, 0.01), np.full(50, 0.01)])
+    found = findings(signals(loss, loss * 1.1))
+    assert [(f.kind, f.severity) for f in found] == [("plateau", "observation")]
+    assert found[0].epoch == 50
+
+
+def test_a_noisy_end_is_an_observation():
+    loss = np.concatenate([decaying(90, 1.0, 1e-3), np.tile([1e-4, 5e-3], 5)])
+    assert "noisy_end" in kinds(signals(loss, loss), "observation")
+    assert kinds(signals(loss, loss)) == []
+
+
+def test_too_few_epochs_or_non_finite_losses_give_no_verdict():
+    assert findings(signals([1.0, 50.0, 80.0])) == []
+    assert findings(signals(np.concatenate([decaying(20), [np.nan]]))) == []
+
+
+def test_the_diagnosis_dates_a_finding_when_first_seen_and_keeps_that_epoch():
+    diagnosis = Diagnosis()
+    loss = np.full(60, 0.69)
+    accuracy = np.full(60, 0.5)
+    first = diagnosis.update(signals(loss[:30], loss[:30], classes=2, epochs=60,
+                                     test_acc=accuracy[:30]))  # fmt: skip
+    later = diagnosis.update(signals(loss, loss, classes=2, epochs=60, test_acc=accuracy))
+    assert first[0].epoch == later[0].epoch == 30
+    assert diagnosis.warnings == [later[0].sentence] and diagnosis.observations == []
+
+
+def test_sentences_split_the_wire_form_by_severity_and_read_older_plain_warnings():
+    wire = [{"kind": "plateau", "severity": "observation", "epoch": 3, "sentence": "p"},
+            {"kind": "stuck", "severity": "warning", "epoch": 1, "sentence": "s"}, "old"]
+    assert sentences(wire, "warning") == ["s", "old"]
+    assert sentences(wire, "observation") == ["p"]
+
+
+def test_smoothing_removes_single_epoch_spikes():
+    values = np.ones(40)
+    values[20] = 100.0
+    assert smoothed(values).max() == 1.0
 
 
 # --------------------------------------------------------------------------- features, changes
@@ -119,7 +226,3 @@ def test_adam_has_no_momentum_column():
     config, task = validate_run({"task": "sin", "optimizer": "adam", "samples": 100})
     assert "momentum" not in TrainingSession(task, config).history_columns()
 
-
-def test_a_regression_far_worse_than_the_mean_says_how_much():
-    (warning,) = [w for w in loss_warnings(np.full(50, 16.1), 50, regression=True) if "mean" in w]
-    assert "16.1× worse than predicting the mean" in warning
