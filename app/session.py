@@ -152,11 +152,49 @@ class BestWeights:
                 np.copyto(self.state[name], parameter.data)
         self.epoch, self.loss = epoch, float(test_loss)
 
+    def early_stop(self, epoch: int, rule: dict[str, Any] | None) -> str | None:
+        """Keras's EarlyStopping after `epoch` under the config's ``early_stopping`` `rule`
+        (``{patience, restore_best}`` or None): None to train on, else the reason to stop —
+        the best weights restored into the model first if the rule says so."""
+        if not rule or self.epoch is None or epoch - self.epoch < rule["patience"]:
+            return None
+        reason = (
+            f"early stopping: the test loss has not improved for {rule['patience']} epochs "
+            f"since epoch {self.epoch}"
+        )
+        if rule["restore_best"]:
+            self.model.load_state_dict(self.state)
+            reason += f" (the weights of epoch {self.epoch} restored)"
+        return reason
+
     def copy(self) -> tuple[int, dict[str, np.ndarray]] | None:
         """``(epoch, state copies)`` or None before any epoch."""
         if self.state is None:
             return None
         return self.epoch, {name: value.copy() for name, value in self.state.items()}
+
+
+def build_optimizer(config: dict[str, Any], parameters: list[nn.Parameter]) -> nn.Optimizer:
+    """The config's optimizer over `parameters`, with the hyperparameters it uses."""
+    options = {"lr": config["lr"], "weight_decay": config["weight_decay"],
+               "l1": config.get("l1", 0.0)}  # fmt: skip
+    if uses_field(config["optimizer"], "momentum"):
+        options["momentum"] = config["momentum"]
+    return nn.get_optimizer(config["optimizer"], parameters, **options)
+
+
+def build_scheduler(config: dict[str, Any], optimizer: nn.Optimizer) -> nn.Scheduler:
+    """The config's ``schedule``: a name or ``{name, ...parameters}`` (default constant);
+    cosine descends over the run, a step schedule steps every quarter of it by default."""
+    schedule = config.get("schedule") or "constant"
+    if isinstance(schedule, str):
+        schedule = {"name": schedule}
+    options = {key: value for key, value in schedule.items() if key != "name"}
+    if schedule["name"] == "cosine":
+        options.setdefault("t_max", config["epochs"])
+    if schedule["name"] == "step":
+        options.setdefault("step_size", max(1, config["epochs"] // 4))
+    return nn.get_scheduler(schedule["name"], optimizer, **options)
 
 
 @dataclass(frozen=True)
@@ -222,8 +260,8 @@ class TrainingSession:
         )
         if initial_state is not None:  # e.g. continuing an interrupted run from its weights
             self.model.load_state_dict(initial_state)
-        self.optimizer = self._optimizer()
-        self.scheduler = self._scheduler()
+        self.optimizer = build_optimizer(config, self.model.parameters())
+        self.scheduler = build_scheduler(config, self.optimizer)
         train_inputs = self.features(self.data.x_train)
         self.x_scaler = Standardizer().fit(train_inputs)
         self.grid_inputs = self.x_scaler.transform(self.features(self.data.grid_x))
@@ -262,29 +300,6 @@ class TrainingSession:
         self.grid_inputs = self.x_scaler.transform(self.features(self.data.grid_x))
         self.probe = self._probe()
 
-    def _optimizer(self) -> nn.Optimizer:
-        config = self.config
-        options = {
-            "lr": config["lr"],
-            "weight_decay": config["weight_decay"],
-            "l1": config.get("l1", 0.0),
-        }
-        if uses_field(config["optimizer"], "momentum"):
-            options["momentum"] = config["momentum"]
-        return nn.get_optimizer(config["optimizer"], self.model.parameters(), **options)
-
-    def _scheduler(self) -> nn.Scheduler:
-        """The config's ``schedule``: a name or ``{name, ...parameters}`` (default constant)."""
-        schedule = self.config.get("schedule") or "constant"
-        if isinstance(schedule, str):
-            schedule = {"name": schedule}
-        options = {key: value for key, value in schedule.items() if key != "name"}
-        if schedule["name"] == "cosine":
-            options.setdefault("t_max", self.config["epochs"])
-        if schedule["name"] == "step":
-            options.setdefault("step_size", max(1, self.config["epochs"] // 4))
-        return nn.get_scheduler(schedule["name"], self.optimizer, **options)
-
     def history_columns(self) -> list[str]:
         """Names of the per-epoch numbers `record` adds beside the losses (and accuracies)."""
         return history_columns(self.config, self.classification)
@@ -296,32 +311,17 @@ class TrainingSession:
             record["test_r2"] = 1.0 - record["test_loss"] / self.test_target_variance
         record["update_ratio"] = self.health.update_ratio()
         self.best.update(record["epoch"], record.get("test_loss"))
-        if self.stopped_early is None and self._early_stop_due():
-            record["early_stop"] = self.stopped_early = self._stop_early()
+        if self.stopped_early is None:
+            rule = self.config.get("early_stopping")
+            self.stopped_early = self.best.early_stop(self.trainer.epoch, rule)
+            if self.stopped_early:
+                record["early_stop"] = self.stopped_early
         record["batch_size"] = self.trainer.batch_size
         record["l1"] = self.optimizer.l1
         record["weight_decay"] = self.optimizer.weight_decay
         if uses_field(self.config["optimizer"], "momentum"):
             record["momentum"] = self.optimizer.momentum
         return record
-
-    def _early_stop_due(self) -> bool:
-        rule = self.config.get("early_stopping")
-        best = self.best.epoch
-        return bool(rule) and best is not None and self.trainer.epoch - best >= rule["patience"]
-
-    def _stop_early(self) -> str:
-        """End of training by the config's ``early_stopping``: restore the best weights if asked;
-        the reason the run's status gives."""
-        rule, best = self.config["early_stopping"], self.best.epoch
-        reason = (
-            f"early stopping: the test loss has not improved for {rule['patience']} epochs "
-            f"since epoch {best}"
-        )
-        if rule["restore_best"]:
-            self.model.load_state_dict(self.best.state)
-            reason += f" (the weights of epoch {best} restored)"
-        return reason
 
     def apply(self, changes: dict[str, Any]) -> None:
         """Live changes (validated): they apply from the next mini-batch.
