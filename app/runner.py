@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import network as nn
 
 from .control import PAUSE, STOP, TRAIN, ComputeSlots
 from .forked import CAN_FORK, ForkedSession
+from .pace import AUTO, LearningPace
 from .runs import Run
 from .session import TrainedSlice, TrainingSession, View
 
@@ -104,7 +106,7 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
     """The loop proper; ends the run. Returns whether the thread still holds its slot."""
     control = run.control
     action, holding = control.begin(), True
-    pacer = Pacer()
+    pacer = Pacer(run.epochs)
     while session.epoch < run.epochs and run.stopped_early is None:
         if action != TRAIN:  # what a training process trained ahead counts first
             _record(run, session, session.settle())
@@ -216,16 +218,21 @@ class Pacer:
     the next epoch is then due one interval from now.
     """
 
-    def __init__(self) -> None:
-        self.due = time.monotonic()  # when the epoch just trained was due to start
+    def __init__(self, epochs: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # seconds (tests pass a virtual one)
+        self.due = clock()  # when the epoch just trained was due to start
+        self.learning = LearningPace(epochs)  # for the auto pace (app.pace)
 
-    def delay(self, pace: float | None) -> float:
-        """After an epoch: seconds to wait before the next one (0 at full speed or if behind)."""
-        now = time.monotonic()
+    def delay(self, pace: float | str | None, train_loss: float | None = None) -> float:
+        """After an epoch (whose training loss was `train_loss`): seconds to wait before the
+        next one (0 at full speed or if behind). `pace` is epochs per second, ``"auto"`` (the
+        learning's pace, see `app.pace`) or None (full speed)."""
+        now = self.clock()
+        shown = self.learning.after_epoch(train_loss)  # follows every epoch, whatever the pace
         if not pace:
             self.due = now
             return 0.0
-        self.due += 1.0 / pace
+        self.due += shown if pace == AUTO else 1.0 / pace
         if self.due <= now:
             self.due = now
             return 0.0
@@ -234,7 +241,7 @@ class Pacer:
     def wait(self, run: Run, slots: ComputeSlots) -> bool:
         """Wait out the delay without a slot, then get one back unless a pause or stop came;
         returns whether it holds a slot."""
-        delay = self.delay(run.config.get("epochs_per_second"))
+        delay = self.delay(run.config.get("epochs_per_second"), run.last("train_loss"))
         if delay <= 0:
             return True
         slots.release()

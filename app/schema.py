@@ -322,12 +322,15 @@ class TrainingConfig(BaseModel):
         title="Seed",
         description="Seeds the data, the split, the initial weights and the shuffling.",
     )
-    epochs_per_second: float | None = Field(
+    epochs_per_second: Annotated[
+        float, Field(ge=MIN_EPOCHS_PER_SECOND, le=MAX_EPOCHS_PER_SECOND)
+    ] | Literal["auto"] | None = Field(
         None,
-        ge=MIN_EPOCHS_PER_SECOND,
-        le=MAX_EPOCHS_PER_SECOND,
         title="Speed",
-        description="Slow motion: epochs per second (null = full speed).",
+        description=(
+            "Slow motion: epochs per second, or \"auto\" (~15 s, slow where the loss falls "
+            "and quick over plateaus); null = full speed."
+        ),
         json_schema_extra={LIVE: True},
     )
     target_column: str | None = Field(
@@ -541,6 +544,11 @@ def _message(name: str, error: dict[str, Any], value: Any) -> str:
         return _schedule_message(value)
     if name == "early_stopping":
         return _early_stopping_message(value)
+    if name == "epochs_per_second":
+        return (
+            f'must be null (full speed), "auto" or epochs per second from '
+            f"{_number_text(MIN_EPOCHS_PER_SECOND)} to {_number_text(MAX_EPOCHS_PER_SECOND)}"
+        )
     if name in TABLE_FIELDS:
         return _table_field_message(name)
     if name == "input_features":

@@ -29,13 +29,6 @@ const KIND_GROUPS = [
 ];
 // An upload's rows are the data: it takes no number of samples and no noise.
 const DATA_FIELDS = ["samples", "noise"];
-/** Seconds the auto pace spreads a run over (when the machine is fast enough). */
-export const AUTO_SECONDS = 15;
-
-/** Epochs per second of the auto pace for a run of `epochs` epochs: ~15 s, at least 1 epoch/s. */
-export function autoPace(epochs) {
-  return Math.max(1, Number(epochs) / AUTO_SECONDS);
-}
 
 // TensorFlow Playground's input features, as expressions of the app's evaluator.
 export const PLAYGROUND_FEATURES = [
@@ -465,11 +458,8 @@ export class ConfigForm {
     if (config.hidden) this.setLayers(config.hidden);
     if (typeof config.expression === "string") this.expressionInput.value = config.expression;
     if (config.speed !== undefined) this.setSpeed(config.speed);
-    else if (config.epochs_per_second !== undefined) {
-      const auto = config.epochs !== undefined && config.epochs_per_second !== null
-        && Math.abs(Number(config.epochs_per_second) - autoPace(config.epochs)) < 1e-9;
-      this.setSpeed(auto ? "auto" : config.epochs_per_second);
-    }
+    else if (config.epochs_per_second !== undefined) this.setSpeed(config.epochs_per_second);
+    if (config.early_stopping !== undefined) this.setEarlyStopping(config.early_stopping);
     if (config.input_features !== undefined) this.setFeatures(config.input_features);
     const choices = { ...config };
     if (config.schedule && typeof config.schedule === "object") choices.schedule = config.schedule.name;
@@ -568,10 +558,30 @@ export class ConfigForm {
     return features ? features.length : (this.task ? this.task.inputs : 1);
   }
 
-  /** The speed as the config sends it: the auto pace for `epochs`, null (full) or a rate. */
-  pace(epochs) {
+  /** Early stopping as the config sends it: null (off) or {patience, restore_best: true}. */
+  earlyStopping() {
+    const value = this.form.elements.early_stopping.value;
+    return value === "off" ? null : { patience: Number(value), restore_best: true };
+  }
+
+  /** Selects early stopping from a config's value: null (off), {patience, ...} or a patience. */
+  setEarlyStopping(value) {
+    const select = this.form.elements.early_stopping;
+    const patience = value && typeof value === "object" ? value.patience : value;
+    const text = patience === null || patience === undefined || patience === "off" ? "off"
+      : String(Number(patience));
+    if (text === "NaN") return;
+    if (![...select.options].some((option) => option.value === text)) {
+      select.add(new Option(`after ${text} epochs`, text));
+    }
+    select.value = text;
+  }
+
+  /** The speed as the config sends it: "auto" (the server paces by the learning, ~15 s a run),
+   * null (full) or a rate. */
+  pace() {
     const value = this.speedSelect.value;
-    if (value === "auto") return Number.isFinite(epochs) && epochs >= 1 ? autoPace(epochs) : null;
+    if (value === "auto") return "auto";
     return value === "full" || value === "" ? null : Number(value);
   }
 
@@ -639,7 +649,8 @@ export class ConfigForm {
       }
       config[name] = v;
     }
-    config.epochs_per_second = this.pace(config.epochs);
+    config.epochs_per_second = this.pace();
+    config.early_stopping = this.earlyStopping();
     config.schedule = this.form.elements.schedule.value;
     config.input_features = this.inputFeatures();
     if (config.input_features && !config.input_features.length) {
@@ -684,6 +695,7 @@ export class ConfigForm {
     if (this.speedSelect.value === "full") config.speed = "full";
     else if (this.speedSelect.value !== "auto") config.epochs_per_second = this.speedSelect.value;
     if (this.form.elements.schedule.value !== "constant") config.schedule = this.form.elements.schedule.value;
+    if (this.earlyStopping()) config.early_stopping = this.form.elements.early_stopping.value;
     const features = this.inputFeatures();
     if (features) config.input_features = features.join(";");
     if (dataset) return config; // the data's own range

@@ -3,7 +3,7 @@
 import { AccuracyChart } from "./accuracy_chart.js";
 import { api } from "./api.js";
 import {
-  CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, autoPace, usesY,
+  CUSTOM_ID, ConfigForm, ConfigSchema, DATASET_PREFIX, usesY,
 } from "./controls.js";
 import { createFitView, plottedInputs } from "./fit_views.js";
 import { LayersView } from "./layers_view.js";
@@ -348,7 +348,7 @@ function urlFieldsOf(config, task) {
   }
   const pace = config.epochs_per_second;
   if (pace === null) fields.speed = "full";
-  else if (pace !== undefined && Math.abs(pace - autoPace(config.epochs)) > 1e-9) fields.epochs_per_second = pace;
+  else if (pace !== undefined && pace !== "auto") fields.epochs_per_second = pace;
   const schedule = config.schedule && (config.schedule.name || config.schedule);
   if (schedule && schedule !== "constant") fields.schedule = schedule;
   if (config.input_features) fields.input_features = config.input_features.join(";");
@@ -381,8 +381,6 @@ function steeringChanges() {
   for (const name of schema.liveFields()) {
     if (!schema.usedBy(name, run.optimizer)) continue;
     let value = config[name];
-    // Auto pace follows the run's epochs, not the epochs typed for the next run.
-    if (name === "epochs_per_second" && form.speedSelect.value === "auto") value = autoPace(run.epochs);
     if (value === undefined || Number.isNaN(value)) continue;
     if (errors[name]) {
       form.setFieldError(name, errors[name]);

@@ -4,7 +4,7 @@ observations' quiet line, and a healthy run's pill with no warning."""
 from __future__ import annotations
 
 import pytest
-from browser_helpers import ended_run, open_dashboard, wait_status
+from browser_helpers import ended_run, get_json, open_dashboard, wait_status
 
 pytestmark = pytest.mark.browser
 
@@ -48,3 +48,19 @@ def test_a_healthy_run_has_no_warning_on_its_pill_and_says_its_observations_quie
     assert "⚠" not in pill and "not learning" not in pill
     assert page.locator("#banner-warnings").count() == 0
     assert "dead" in page.inner_text("#observations")
+
+
+def test_early_stopping_is_a_field_of_the_form_and_of_the_link(page, live_server):
+    open_dashboard(page, "/fit/sin?early_stopping=20&samples=40&noise=0.5&epochs=400&hidden=64,64")
+    config = page.evaluate("window.studio.form.read().config")
+    assert config["early_stopping"] == {"patience": 20, "restore_best": True}
+    page.select_option("#early_stopping", "10")
+    page.wait_for_function("location.search.includes('early_stopping=10')")
+    page.click("#train")
+    wait_status(page, "finished")
+    run_id = page.evaluate("window.studio.state.runId")
+    status = get_json(live_server, f"/api/runs/{run_id}")
+    assert status["config"]["early_stopping"] == {"patience": 10, "restore_best": True}
+    assert "early stopping" in status["reason"]
+    page.select_option("#early_stopping", "off")
+    assert page.evaluate("window.studio.form.read().config.early_stopping") is None

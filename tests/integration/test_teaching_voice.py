@@ -70,3 +70,15 @@ def test_the_done_event_carries_warnings_and_observations(server: Any, client: A
     assert isinstance(done["observations"], list)
     assert client.of("done", run_id) == [done]
     assert run_status(server, run_id)["warnings"] == done["warnings"]
+
+
+def test_the_auto_pace_is_a_config_value_and_a_live_change(server: Any):
+    run_id = start_run(server, task="sin", epochs_per_second="auto", epochs=2000)
+    assert run_status(server, run_id)["config"]["epochs_per_second"] == "auto"
+    answer = requests.patch(f"{server.url}/api/runs/{run_id}", json={"epochs_per_second": None},
+                            timeout=10)  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["config"]["epochs_per_second"] is None
+    answer = requests.patch(f"{server.url}/api/runs/{run_id}",
+                            json={"epochs_per_second": "slow"}, timeout=10)  # fmt: skip
+    assert answer.status_code == 400 and '"auto"' in answer.json()["errors"]["epochs_per_second"]
+    wait_status(server, run_id, "finished", timeout=120)

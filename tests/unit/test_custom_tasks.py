@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.expressions import ExpressionError, compile_expression
+from app.pace import LearningPace
 from app.previews import task_preview
 from app.runner import Pacer
 from app.tasks import build_data, checked_target, custom_task, dataset_task
@@ -161,13 +162,22 @@ def test_bad_paces_are_refused(pace):
 
 
 def test_a_paced_run_waits_one_interval_per_epoch():
-    pacer = Pacer()
+    pacer = Pacer(100)
     assert 0.15 < pacer.delay(5.0) <= 0.2  # the epoch just trained took ~no time
     assert pacer.delay(None) == 0.0  # full speed: no wait
 
 
+def test_the_auto_pace_waits_as_long_as_the_epoch_is_shown():
+    now = [0.0]
+    pacer, learning = Pacer(100, clock=lambda: now[0]), LearningPace(100)
+    for loss in (1.0, 0.1, 0.1):
+        shown = learning.after_epoch(loss)
+        assert pacer.delay("auto", loss) == pytest.approx(shown)
+        now[0] += shown  # the wait was served
+
+
 def test_a_late_epoch_is_not_followed_by_a_burst():
-    pacer = Pacer()
+    pacer = Pacer(100)
     pacer.due -= 10.0  # 10 s behind (slow epochs, or a long pause)
     assert pacer.delay(2.0) == 0.0
     assert 0.45 < pacer.delay(2.0) <= 0.5  # the next epoch is one interval away, not due at once
