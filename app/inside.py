@@ -111,7 +111,7 @@ class InsideProbe:
         )
         self.axes = axes
         self.shape = tuple(len(axis) for axis in reversed(axes))
-        self.inputs = to_inputs(points.astype(np.float32))
+        self.inputs = to_inputs(points)  # float64: standardised before the model casts
 
     def probe(self, model: nn.Sequential) -> Inside:
         """The maps and statistics of `model` now."""

@@ -1,0 +1,110 @@
+"""Field reports, round three (issue 25): data misread and layer statistics that lie.
+
+Each fault is one member of a kind; these tests try several members of each kind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.session import TrainingSession
+from app.uploads import DatasetError, parse_csv
+from app.validation import validate_run
+
+# --- 1. precision before standardising ---------------------------------------------------------
+
+OFFSET = 999000.0
+
+
+def _table_csv(header: str, columns: tuple[np.ndarray, ...], formats: tuple[str, ...]) -> bytes:
+    rows = zip(*columns, strict=True)
+    lines = [header] + [",".join(f.format(v) for f, v in zip(formats, row, strict=True))
+                        for row in rows]  # fmt: skip
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _offset_uploads() -> dict[str, bytes]:
+    """Uploads whose inputs (and, once, targets) span 0.2 near 999000."""
+    steps = np.arange(400) * 0.0005
+    x = OFFSET + steps
+    wave = np.sin(30 * steps)
+    y = OFFSET + np.cos(40 * steps) * 0.1
+    return {
+        "x,target": _table_csv("x,target", (x, wave), ("{:.4f}", "{:.6f}")),
+        "x,y,target": _table_csv("x,y,target", (x, y, wave),
+                                 ("{:.4f}", "{:.6f}", "{:.6f}")),  # fmt: skip
+        "named table": _table_csv("pressure,temperature,yield", (x, y, wave),
+                                  ("{:.4f}", "{:.6f}", "{:.6f}")),  # fmt: skip
+        "target far from 0": _table_csv("x,target", (steps, OFFSET + wave * 0.1),
+                                        ("{:.4f}", "{:.6f}")),  # fmt: skip
+    }
+
+
+def _distinct(values: np.ndarray) -> int:
+    return len(np.unique(np.asarray(values, dtype=np.float32)))
+
+
+@pytest.mark.parametrize("name", list(_offset_uploads()))
+def test_an_upload_far_from_zero_is_standardised_before_it_becomes_float32(name):
+    from app.uploads import DatasetStore
+
+    store = DatasetStore()
+    dataset_id = store.add(parse_csv(_offset_uploads()[name]))
+    config, task = validate_run({"task": f"dataset:{dataset_id}", "hidden": [4]}, store)
+    session = TrainingSession(task, config)
+    rows = len(session.data.x_test)
+    inputs = session.test_inputs
+    for column in range(inputs.shape[1]):  # every distinct value still distinct in float32
+        raw = np.unique(session.data.x_test[:, column]).size
+        assert _distinct(inputs[:, column]) == raw, (name, column)
+    targets = session.y_scaler.transform(session.data.y_test)
+    assert _distinct(targets) > 0.9 * rows  # the targets are almost all different
+    assert _distinct(session.grid_inputs[:, 0]) == len(session.data.grid_axes[0])
+    assert _distinct(session.probe.inputs[:, 0]) == len(session.probe.axes[0])
+
+
+@pytest.mark.parametrize(
+    ("expression", "domain"),
+    [
+        ("sin(30*(x - 999000))", [[OFFSET, OFFSET + 0.2]]),
+        ("sin(30*(x + 999000))", [[-OFFSET - 0.2, -OFFSET]]),
+        ("x*y", [[OFFSET, OFFSET + 0.1], [-OFFSET - 0.1, -OFFSET]]),
+    ],
+)
+def test_a_custom_domain_far_from_zero_keeps_every_sample_and_grid_point(expression, domain):
+    config, task = validate_run({"task": "custom", "expression": expression, "domain": domain,
+                                 "hidden": [4], "samples": 400})  # fmt: skip
+    session = TrainingSession(task, config)
+    for column in range(len(domain)):
+        assert _distinct(session.test_inputs[:, column]) == len(session.data.x_test)
+        assert _distinct(session.grid_inputs[:, column]) == len(session.data.grid_axes[column])
+
+
+def test_the_offset_costs_no_test_r2():
+    """The issue's example: the same wave with and without the offset trains alike."""
+    from app.uploads import DatasetStore
+
+    store = DatasetStore()
+    steps = np.arange(400) * 0.0005
+    scores = []
+    for offset in (0.0, OFFSET):
+        data = _table_csv("x,target", (offset + steps, np.sin(30 * steps)),
+                          ("{:.4f}", "{:.6f}"))  # fmt: skip
+        dataset_id = store.add(parse_csv(data))
+        config, task = validate_run({"task": f"dataset:{dataset_id}", "hidden": [16, 16],
+                                     "activation": "tanh", "optimizer": "adam", "lr": 0.01,
+                                     "epochs": 150, "seed": 1}, store)  # fmt: skip
+        session = TrainingSession(task, config)
+        record = [session.advance() for _ in range(150)][-1]
+        scores.append(session.record(record)["test_r2"])
+    assert scores[0] > 0.95
+    assert scores[1] == pytest.approx(scores[0], abs=0.01)
+
+
+def test_uploaded_rows_stay_float64_until_the_model_casts():
+    dataset = parse_csv(_offset_uploads()["x,target"])
+    with pytest.raises(ValueError):
+        dataset.X[0, 0] = 1.0  # read-only: many runs share it
+    assert dataset.X.dtype == np.float64 and dataset.Y.dtype == np.float64
+    assert isinstance(DatasetError("x"), ValueError)
