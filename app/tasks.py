@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -656,7 +656,7 @@ def dataset_task(
         count = len(dataset.classes)
         return Task(
             f"{DATASET_PREFIX}{dataset_id}",
-            f"Your data ({rows})",
+            f"{dataset.name or 'Your data'} ({rows})",
             f"{inputs} → label ({count} classes: {', '.join(dataset.classes)})",
             tuple(tuple(pair) for pair in fitting_domain(dataset.X)),
             kind="classification",
@@ -666,7 +666,7 @@ def dataset_task(
         )
     return Task(
         f"{DATASET_PREFIX}{dataset_id}",
-        f"Your data ({rows})",
+        f"{dataset.name or 'Your data'} ({rows})",
         f"{inputs} → target",
         tuple(tuple(pair) for pair in dataset.domain),
         overrides={"samples": dataset.n_rows},
@@ -689,7 +689,9 @@ def table_task(dataset_id: str, dataset: ParsedDataset, fields: dict[str, Any]) 
     table = dataset.table
     given = [fields.get(name) for name in CHOICE_FIELDS]
     choice = table.choose(*given)
-    data = table_dataset(table, choice) if any(value is not None for value in given) else dataset
+    data = dataset
+    if any(value is not None for value in given):
+        data = replace(table_dataset(table, choice), name=dataset.name, notes=dataset.notes)
     classification = choice.kind == "classification"
     width = data.inputs
     if classification and width < 2:
@@ -712,7 +714,7 @@ def table_task(dataset_id: str, dataset: ParsedDataset, fields: dict[str, Any]) 
     defaults = DATASET_CLASSIFICATION_DEFAULTS if classification else {}
     return Task(
         f"{DATASET_PREFIX}{dataset_id}",
-        f"Your table ({data.n_rows:,} rows)",
+        f"{dataset.name or 'Your table'} ({data.n_rows:,} rows)",
         f"{shown} → {choice.target} ({outcome})",
         tuple(tuple(pair) for pair in domain),
         kind=choice.kind,

@@ -3,6 +3,7 @@
 // Runs whose configs differ only by seed form one group: one line for the mean and a band from
 // the min to the max of the group at each epoch.
 
+import { taskLabel } from "./task_names.js";
 import { palette } from "./theme.js";
 
 const COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
@@ -36,7 +37,7 @@ function spread(columns) {
 }
 
 function label(run) {
-  return run.name || `${run.id.slice(0, 8)} ${run.task} [${(run.config?.hidden ?? []).join(",")}]`;
+  return run.name || `${run.id.slice(0, 8)} ${taskLabel(run.task)} [${(run.config?.hidden ?? []).join(",")}]`;
 }
 
 /** "3 seeds" when a group's runs differ by seed; "2 runs, 1 seed" when some repeat a seed. */

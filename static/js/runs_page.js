@@ -6,6 +6,7 @@
 import { formatNumber } from "./format.js";
 import { Overlay } from "./runs_overlay.js";
 import { isEnded } from "./statuses.js";
+import { loadTaskNames, taskLabel } from "./task_names.js";
 
 const REFRESH_MS = 4000;
 
@@ -28,6 +29,7 @@ function sortValue(run, key) {
     case "layers": return (run.config?.hidden ?? []).reduce((a, b) => a * 10000 + b, 0);
     case "activation": case "optimizer": case "lr": case "batch_size": return run.config?.[key];
     case "epochs": return run.config?.epochs;
+    case "task": return taskLabel(run.task);
     default: return run[key];
   }
 }
@@ -64,7 +66,7 @@ function matchesFilters(run) {
   if (task && run.task !== task) return false;
   if (status && run.status !== status) return false;
   if (!text) return true;
-  const haystack = [run.id, run.name, run.notes, run.task, layersOf(run), run.config?.activation,
+  const haystack = [run.id, run.name, run.notes, run.task, taskLabel(run.task), layersOf(run), run.config?.activation,
     run.config?.optimizer].join(" ").toLowerCase();
   return haystack.includes(text);
 }
@@ -166,7 +168,7 @@ function row(run) {
   }
   cell(tr, run.id.slice(0, 8), "run-id").title = run.id;
   tr.insertCell().append(textInput("run-name", run.name, "Name", "name", run));
-  cell(tr, run.task);
+  cell(tr, taskLabel(run.task), "run-task").title = run.task;
   cell(tr, layersOf(run));
   cell(tr, run.config?.activation ?? "");
   cell(tr, run.config?.optimizer ?? "");
@@ -217,7 +219,8 @@ function fillTaskFilter() {
   const select = $("filter-task");
   const chosen = select.value;
   const tasks = [...new Set(state.runs.map((run) => run.task))].sort();
-  select.replaceChildren(new Option("all tasks", ""), ...tasks.map((task) => new Option(task, task)));
+  select.replaceChildren(new Option("all tasks", ""),
+    ...tasks.map((task) => new Option(taskLabel(task), task)));
   select.value = tasks.includes(chosen) ? chosen : "";
 }
 
@@ -228,7 +231,8 @@ async function load() {
   const editing = document.activeElement?.matches?.("tbody input[type=text]");
   const changed = JSON.stringify(runs) !== JSON.stringify(state.runs);
   state.runs = runs;
-  if (!changed || editing) return;
+  const named = await loadTaskNames(runs.map((run) => run.task));
+  if ((!changed && !named) || editing) return;
   fillTaskFilter();
   render();
   const unfinished = selectedRuns().some((run) => !isEnded(run.status));

@@ -108,3 +108,94 @@ def test_uploaded_rows_stay_float64_until_the_model_casts():
         dataset.X[0, 0] = 1.0  # read-only: many runs share it
     assert dataset.X.dtype == np.float64 and dataset.Y.dtype == np.float64
     assert isinstance(DatasetError("x"), ValueError)
+
+
+# --- 2. a pandas export, as written by pandas ----------------------------------------------------
+
+
+def _frame(header: str, rows: list[tuple], sep: str = ",") -> bytes:
+    """A CSV as pandas' ``df.to_csv`` writes it (index first, unnamed)."""
+    return (header + "\n" + "\n".join(sep.join(str(cell) for cell in row) for row in rows)
+            + "\n").encode()  # fmt: skip
+
+
+WAVE = [(k / 19, round(1 + (k / 19) ** 2, 6)) for k in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "names"),
+    [
+        (_frame(",x,target", [(k, *row) for k, row in enumerate(WAVE)]), "regression", None),
+        (_frame(",x,target", [(k + 5, *row) for k, row in enumerate(WAVE[5:])]), "regression",
+         None),  # a filtered frame: its index starts at 5
+        (_frame(",x,target", [(k * 3, *row) for k, row in enumerate(WAVE)][::-1]), "regression",
+         None),  # sorted the other way, every third row: still unique whole numbers
+        (_frame(",x,y,label", [(k, x, t, k % 2) for k, (x, t) in enumerate(WAVE)]),
+         "classification", None),
+        (_frame(";x;target", [(k, str(x).replace(".", ","), str(t).replace(".", ","))
+                              for k, (x, t) in enumerate(WAVE)], ";"), "regression", None),
+        (_frame(",age,colour,label", [(k, 20 + k, "rgb"[k % 3], "pq"[k % 2]) for k in range(20)]),
+         "classification", ["age", "colour", "label"]),
+    ],
+)
+def test_a_pandas_index_is_dropped_and_said_so(text, kind, names):
+    dataset = parse_csv(text)
+    assert dataset.kind == kind
+    assert dataset.n_rows == len(text.splitlines()) - 1
+    assert dataset.notes and "index" in dataset.notes[0]
+    assert "index" in " ".join(dataset.summary()["notes"])
+    if names is None:
+        assert dataset.table is None  # the fixed layout, without the index as an input
+        assert dataset.inputs == (2 if kind == "classification" else 1)
+        assert dataset.X[:, 0].max() <= 1.0  # x, not the index
+    else:
+        assert dataset.table.names == names
+        assert all(len(row) == len(names) for row in dataset.table.head)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_frame(",x,target", [(f"r{k}", *row) for k, row in enumerate(WAVE)]),
+         "line 2: column 1 has no name and is no index ('r0' is not a whole number"),
+        (_frame(",x,target", [(k % 4, *row) for k, row in enumerate(WAVE)]),
+         "line 6: column 1 has no name and is no index ('0' is a repeated number"),
+        (_frame(",x,target", [(k + 0.5, *row) for k, row in enumerate(WAVE)]),
+         "is not a whole number"),
+        (_frame(",,x,target", [(k % 2, k, *row) for k, row in enumerate(WAVE)]),
+         "line 1: columns 1, 2 have no name: pandas writes the index"),
+        (_frame("x,,target", [(x, 1, t) for x, t in WAVE]),
+         "line 1: column 2 has no name: a column written without its name"),
+        (_frame("x,target,", [(x, t, "") for x, t in WAVE]),
+         "line 1: column 3 has no name: the header ends with a separator"),
+        (_frame("a,,b,c", [(k, k, k, k % 2) for k in range(20)]), "column 2 has no name"),
+    ],
+)
+def test_other_unnamed_columns_are_refused_with_the_cause_and_the_fix(text, message):
+    with pytest.raises(DatasetError) as refused:
+        parse_csv(text)
+    assert message in str(refused.value)
+    assert "index=False" in str(refused.value)
+
+
+def test_an_upload_is_named_by_its_file():
+    from app.uploads import upload_name
+
+    assert upload_name("C:\\Users\\me\\iris.csv") == "iris.csv"
+    assert upload_name("/tmp/data/wine.csv") == "wine.csv"
+    assert upload_name("a\x00b\n.csv") == "ab.csv"
+    assert upload_name("") is None and upload_name(None) is None
+    assert len(upload_name("x" * 500 + ".csv")) == 80
+
+
+def test_the_file_name_and_notes_survive_a_restart():
+    import dataclasses
+
+    from app.storage import decode_dataset, encode_dataset
+    from app.tasks import dataset_task
+
+    source = _frame(",x,target", [(k, *row) for k, row in enumerate(WAVE)])
+    dataset = dataclasses.replace(parse_csv(source), source=source, name="wave.csv")
+    back = decode_dataset(encode_dataset(dataset))
+    assert back.name == "wave.csv" and back.notes == dataset.notes
+    assert dataset_task("abc", back).title == "wave.csv (20 rows)"
