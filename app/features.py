@@ -89,3 +89,26 @@ class InputFeatures:
 def network_sizes(task: Task, config: dict[str, Any]) -> list[int]:
     """Layer widths of a run's network: its input features, the hidden layers, the outputs."""
     return [InputFeatures.of(task, config).width, *config["hidden"], task.outputs]
+
+
+def ignored_inputs(texts: list[str] | None, inputs: int) -> str | None:
+    """Why input features `texts` (expressions in the task's raw inputs x, or x and y) leave an
+    input of the task out, so the network cannot see what its target depends on; None when
+    every input is used (or the features are the raw inputs, or a text does not compile: that
+    is reported where it is checked). The message is ``errors.input_features`` of a 400."""
+    if not isinstance(texts, list) or not texts or inputs not in (1, 2):
+        return None
+    names = VARIABLES[:inputs]
+    try:
+        used = set().union(*(compile_expression(text, names).variables for text in texts))
+    except ExpressionError:
+        return None
+    missing = [name for name in names if name not in used]
+    if not missing:
+        return None
+    shown = ", ".join(texts) if len(texts) <= 4 else f"{len(texts)} features"
+    return (
+        f"no feature uses {' or '.join(missing)} ({shown}): the network would not see an input "
+        f"the target depends on; add {missing[0]} (or a feature of it)"
+    )
+

@@ -313,3 +313,12 @@ def test_other_unnamed_columns_are_a_400_with_the_fix(live_server, header, first
     assert answer.status_code == 400
     error = answer.json()["errors"]["file"]
     assert message in error and "index=False" in error
+
+
+def test_a_run_whose_features_ignore_an_input_is_a_400(live_server):
+    body = {"task": "custom", "expression": "sin(x)*cos(y)", "input_features": ["x"]}
+    answer = requests.post(f"{live_server.url}/api/runs", json=body, timeout=30)
+    assert answer.status_code == 400
+    assert "no feature uses y" in answer.json()["errors"]["input_features"]
+    body["input_features"] = ["x", "y"]
+    assert requests.post(f"{live_server.url}/api/runs", json=body, timeout=30).status_code == 201

@@ -199,3 +199,38 @@ def test_the_file_name_and_notes_survive_a_restart():
     back = decode_dataset(encode_dataset(dataset))
     assert back.name == "wave.csv" and back.notes == dataset.notes
     assert dataset_task("abc", back).title == "wave.csv (20 rows)"
+
+
+# --- 4. input features that ignore an input of the target --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "missing"),
+    [
+        ({"task": "custom", "expression": "sin(x)*cos(y)", "input_features": ["x"]}, "y"),
+        ({"task": "saddle", "input_features": ["x", "x**2", "sin(x)"]}, "y"),
+        ({"task": "moons", "input_features": ["y", "y**2"]}, "x"),
+        ({"task": "circles", "input_features": ["x**2"]}, "y"),
+    ],
+)
+def test_features_that_ignore_an_input_are_refused_naming_it(body, missing):
+    from app.validation import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        validate_run(body)
+    message = refused.value.errors["input_features"]
+    assert message.startswith(f"no feature uses {missing}") and f"add {missing}" in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"task": "custom", "expression": "sin(x)*cos(y)", "input_features": ["x", "cos(y)"]},
+        {"task": "saddle", "input_features": ["x*y"]},  # one feature of both inputs
+        {"task": "sin", "input_features": ["x**2", "sin(x)"]},
+        {"task": "moons", "input_features": None},
+        {"task": "custom", "expression": "x**2", "input_features": ["x"]},
+    ],
+)
+def test_features_that_see_every_input_are_accepted(body):
+    validate_run(body)

@@ -1,0 +1,145 @@
+"""Field reports, round three (issue 25), in the page: number fields, runs table, markers, views."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from browser_helpers import get_json, open_dashboard
+from conftest import VIEWPORT
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(params=["en-US", "de-DE"])
+def localised_page(request, browser: Any, live_server: Any) -> Iterator[Any]:
+    """A page in a browser of this locale (de-DE writes decimal commas)."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url,
+                                  locale=request.param)  # fmt: skip
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+    assert not errors
+
+
+def _type(page: Any, selector: str, text: str) -> None:
+    page.fill(selector, "")
+    page.click(selector)
+    page.keyboard.type(text)
+
+
+# --- 3. a decimal comma in a number field --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "expected"),
+    [("lr", "0,001", 0.001), ("lr", "0,05", 0.05), ("weight_decay", "0,0001", 0.0001),
+     ("lr", "1e-3", 0.001), ("momentum", ",5", 0.5)],
+)
+def test_a_decimal_comma_is_read_as_a_decimal_point(localised_page, live_server, field, typed,
+                                                    expected):  # fmt: skip
+    page = localised_page
+    open_dashboard(page, "/fit/sin?epochs=3&optimizer=sgd")
+    _type(page, f"#{field}", typed)
+    assert page.input_value(f"#{field}") == typed  # the field keeps what was typed
+    page.click("#train")
+    page.wait_for_function("window.studio?.state.runId")
+    run = get_json(live_server, f"/api/runs/{page.evaluate('window.studio.state.runId')}")
+    assert run["config"][field] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [("epochs", "1,000", "two ways"), ("lr", "1.000,5", "one decimal mark"),
+     ("lr", "0,0,1", "one decimal mark"), ("samples", "2,000", "two ways")],
+)
+def test_a_number_read_two_ways_is_refused_at_its_field(localised_page, field, typed, message):
+    page = localised_page
+    open_dashboard(page, "/fit/sin?epochs=3")
+    _type(page, f"#{field}", typed)
+    page.click("#train")
+    page.wait_for_function(f"document.getElementById('error-{field}').textContent !== ''")
+    assert message in page.inner_text(f"#error-{field}")
+    assert page.evaluate("window.studio.state.runId") is None  # no run with another number
+
+
+def test_the_domain_and_layer_fields_read_a_decimal_comma_too(localised_page, live_server):
+    page = localised_page
+    open_dashboard(page, "/fit/sin?epochs=3")
+    _type(page, "#domain-0-lo", "-1,5")
+    _type(page, "#domain-0-hi", "2,25")
+    page.click("#train")
+    page.wait_for_function("window.studio?.state.runId")
+    run = get_json(live_server, f"/api/runs/{page.evaluate('window.studio.state.runId')}")
+    assert run["config"]["domain"] == [[-1.5, 2.25]]
+
+
+def test_number_reading_rules(page):
+    open_dashboard(page, "/fit/sin")
+    read = page.evaluate(
+        """async () => {
+          const { parseDecimal } = await import('/static/js/number_input.js');
+          const texts = ['0,001', '-0,5', '1,5e-3', '12', '.5', '0.001', ' 3 ', '1,000', '12,500',
+                         '0,500', '1.000,5', '1,2,3', "1'000", 'abc', '', '1e400'];
+          return texts.map((text) => { const r = parseDecimal(text);
+                                       return [text, r.value, r.problem]; });
+        }"""
+    )
+    got = {text: (value, problem) for text, value, problem in read}
+    for text, number in [("0,001", 0.001), ("-0,5", -0.5), ("1,5e-3", 0.0015), ("12", 12),
+                         (".5", 0.5), ("0.001", 0.001), (" 3 ", 3), ("0,500", 0.5)]:
+        assert got[text] == (pytest.approx(number), ""), text
+    for text in ("1,000", "12,500", "1.000,5", "1,2,3", "1'000"):
+        assert math.isnan(got[text][0]) and got[text][1], text  # refused, with the reason
+    assert math.isnan(got["abc"][0]) and got["abc"][1] == "" and got[""][1] == ""
+
+
+# --- 4. input features follow the task's inputs ------------------------------------------------
+
+
+def _ticked(page: Any) -> list[str]:
+    return page.evaluate(
+        "[...document.querySelectorAll('#feature-toggles input:checked')].map(b => b.value)"
+    )
+
+
+def test_a_one_input_function_made_two_input_ticks_both_inputs(page, live_server):
+    open_dashboard(page, "/fit/custom?expression=sin(5*x)*x")
+    assert _ticked(page) == ["x"]
+    page.fill("#expression", "sin(x)*cos(y)")
+    page.wait_for_function("window.studio.state.task.inputs === 2")
+    assert _ticked(page) == ["x", "y"]
+    assert page.evaluate("window.studio.form.read().config.input_features") is None
+    page.fill("#expression", "x**3")  # and back: y goes
+    page.wait_for_function("window.studio.state.task.inputs === 1")
+    assert _ticked(page) == ["x"]
+
+
+def test_chosen_features_are_kept_and_the_new_input_added(page):
+    open_dashboard(page, "/fit/custom?expression=x**3")
+    page.locator("#feature-toggles label", has_text="x²").click()
+    page.fill("#expression", "x*y")
+    page.wait_for_function("window.studio.state.task.inputs === 2")
+    assert _ticked(page) == ["x", "y", "x**2"]
+    page.locator("#feature-toggles label", has_text="xy").click()
+    page.fill("#expression", "sin(x)")
+    page.wait_for_function("window.studio.state.task.inputs === 1")
+    assert _ticked(page) == ["x", "x**2"]  # x*y used the lost input
+
+
+def test_a_run_that_would_not_see_an_input_is_refused_on_the_page(page, problems):
+    problems.allow_console("status of 400")  # the server's refusal is the point
+    open_dashboard(page, "/fit/saddle?epochs=3")
+    page.locator("#feature-toggles label", has_text="y").first.click()  # y off: x alone
+    assert _ticked(page) == ["x"]
+    page.click("#train")
+    error = page.locator("#error-input_features")
+    error.wait_for(state="visible")
+    page.wait_for_function("document.getElementById('error-input_features').textContent !== ''")
+    assert "no feature uses y" in error.inner_text()
+    assert page.evaluate("window.studio.state.runId") is None
