@@ -1,5 +1,5 @@
 // Loss chart: train and test loss per epoch, raw curves drawn faintly behind their debiased-EMA
-// smoothed versions, log-scale toggle, and the learning rate per epoch as a step line on a right
+// smoothed versions (by epoch distance: the same curve whatever the snapshot's thinning), log-scale toggle, and the learning rate per epoch as a step line on a right
 // axis (so a schedule and every live change of lr show). Appending, throttling and redrawing are
 // AppendingChart's; the whole chart is also redrawn when the smoothing weight, the scale or the
 // loss changes. On a log axis only decades are labelled: the range is widened to whole decades.
@@ -152,8 +152,9 @@ export class LossChart extends AppendingChart {
   }
 
   extension({ epoch, train, test }) {
-    const smoothTrain = train.map((v) => this.emaTrain.push(v));
-    const smoothTest = test.map((v) => this.emaTest.push(v));
+    // by epoch distance: a thinned snapshot (every k-th epoch) smooths as the whole history
+    const smoothTrain = train.map((v, i) => this.emaTrain.push(v, epoch[i]));
+    const smoothTest = test.map((v, i) => this.emaTest.push(v, epoch[i]));
     const lr = this.lrPending;
     this.lrPending = [];
     return { x: [epoch, epoch, epoch, epoch, epoch], y: [train, test, smoothTrain, smoothTest, lr] };
@@ -173,8 +174,8 @@ export class LossChart extends AppendingChart {
     this.emaTrain = new DebiasedEma(this.weight);
     this.emaTest = new DebiasedEma(this.weight);
     const { epoch, train, test } = this.history;
-    const smoothTrain = train.map((v) => this.emaTrain.push(v));
-    const smoothTest = test.map((v) => this.emaTest.push(v));
+    const smoothTrain = train.map((v, i) => this.emaTrain.push(v, epoch[i]));
+    const smoothTest = test.map((v, i) => this.emaTest.push(v, epoch[i]));
     const smoothed = this.weight > 0;
     const raw = (name, values, color, dash, group) => ({
       type: "scatter", mode: "lines", name, x: epoch.slice(), y: values.slice(),
