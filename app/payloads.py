@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .encoding import round_array, round_arrays, round_float
-from .inside import NEURONS_SHOWN, Inside
+from .inside import NEURONS_SHOWN, Histogram, Inside
 from .session import ClassView, View
 from .tasks import Task, TaskData, shown_rows
 
@@ -168,9 +168,13 @@ class RunPayloads:
         }
 
 
-def _histogram_json(histogram: tuple[np.ndarray, np.ndarray], edges: list) -> dict[str, list]:
-    """``{edges, counts}`` of a histogram whose edges are already rounded for the wire."""
-    return {"edges": edges, "counts": np.asarray(histogram[1]).tolist()}
+def _histogram_json(histogram: tuple[np.ndarray, np.ndarray], edges: list) -> dict[str, Any]:
+    """``{edges, counts, nonfinite, zeros}`` of a histogram whose edges are already rounded for
+    the wire (`app.inside.Histogram`; a plain pair has no non-finite values or zeros known)."""
+    if isinstance(histogram, Histogram):
+        return histogram.to_json(edges)
+    return {"edges": edges, "counts": np.asarray(histogram[1]).tolist(), "nonfinite": 0,
+            "zeros": 0}  # fmt: skip
 
 
 def inside_json(inside: Inside | None) -> dict[str, Any] | None:
@@ -178,7 +182,9 @@ def inside_json(inside: Inside | None) -> dict[str, Any] | None:
 
     `neurons[l][k]` is a bare array per shown neuron of hidden layer l: its activation on the
     map grid (a list in 1-D, a list of rows in 2-D); `layers[i]` holds ``weights`` and ``grads``
-    histograms ``{edges, counts}``, ``grad_norm`` and ``dead`` / ``saturated`` (share or null).
+    histograms ``{edges, counts, nonfinite, zeros}`` (the finite values binned; the NaN and ±inf
+    ones and the exact zeros counted), ``grad_norm`` and ``dead`` / ``saturated`` (share or
+    null).
     """
     if inside is None:
         return None

@@ -143,3 +143,44 @@ def test_a_run_that_would_not_see_an_input_is_refused_on_the_page(page, problems
     page.wait_for_function("document.getElementById('error-input_features').textContent !== ''")
     assert "no feature uses y" in error.inner_text()
     assert page.evaluate("window.studio.state.runId") is None
+
+
+# --- 8 and 9. the layers card counts non-finite values and exact zeros ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("weights", "grads", "expected", "absent"),
+    [
+        ({"nonfinite": 12, "zeros": 0, "counts": [52] + [0] * 19},
+         {"nonfinite": 0, "zeros": 0, "counts": [64] + [0] * 19},
+         ["12 of 64 weights are not finite"], ["exactly 0"]),
+        ({"nonfinite": 64, "zeros": 0, "counts": [0] * 20},
+         {"nonfinite": 64, "zeros": 0, "counts": [0] * 20},
+         ["64 of 64 weights are not finite", "64 of 64 gradients are not finite"], []),
+        ({"nonfinite": 0, "zeros": 30, "counts": [6, 30] + [0] * 18},
+         {"nonfinite": 0, "zeros": 0, "counts": [36] + [0] * 19},
+         ["30 of 36 weights are exactly 0"], ["not finite"]),
+    ],
+)  # fmt: skip
+def test_the_layers_card_says_what_the_histograms_cannot(page, weights, grads, expected, absent):
+    open_dashboard(page, "/fit/sin")
+    text = page.evaluate(
+        """async ([weights, grads]) => {
+          const { LayersView } = await import('/static/js/layers_view.js');
+          const box = document.createElement('div');
+          document.body.append(box);
+          const view = new LayersView(box, null);
+          view.setSizes([2, 32, 1]);
+          const edges = Array.from({ length: 21 }, (_, i) => -1 + i / 10);
+          const layer = { weights: { edges, ...weights }, grads: { edges, ...grads },
+                          grad_norm: null, dead: null, saturated: 0.5 };
+          view.add({ layers: [layer, layer] }, 7);
+          view.render();
+          return box.querySelector('.layer-share').textContent;
+        }""",
+        [weights, grads],
+    )
+    for words in expected:
+        assert words in text
+    for words in absent:
+        assert words not in text

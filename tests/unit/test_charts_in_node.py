@@ -3,6 +3,8 @@ their time axis, log-axis ticks. See `js_modules.run_js`."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from js_modules import run_js
@@ -57,8 +59,10 @@ def test_every_epoch_smooths_as_tensorboard_and_gaps_by_distance(weight):
     assert got[2] == pytest.approx(by_distance(values, epochs, weight))
 
 
-@pytest.mark.parametrize(("epochs", "weight"), [(45_000, 0.6), (45_000, 0.95), (45_000, 0.99),
-                                                (90_000, 0.9), (61_000, 0.999), (21_000, 0.8)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("epochs", "weight"),
+    [(45_000, 0.6), (45_000, 0.95), (45_000, 0.99), (90_000, 0.9), (61_000, 0.999), (21_000, 0.8)],
+)
 def test_a_thinned_snapshot_smooths_as_the_whole_history(epochs, weight):
     """The loss chart itself (LossChart.reset + drawAll), fed the whole history and the
     snapshot's every-k-th epochs: the smoothed curves agree at the kept epochs."""
@@ -87,3 +91,110 @@ def test_a_thinned_snapshot_smooths_as_the_whole_history(epochs, weight):
     # per point, 17-96 % of them moved (0.9-0.999), by up to 770 %
     assert np.mean(moved > 0.05) < 0.02, (moved.max(), np.mean(moved > 0.05))
     assert np.median(moved) < 0.01
+
+
+# --- 5. seeds as one band; 6. a group's time axis never runs backwards ---------------------------
+
+OVERLAY = """
+const { Overlay, groupSeconds } = await importModule('/static/js/runs_overlay.js');
+const overlay = new Overlay(element(), element(), element(), element());
+const draw = (runs, histories, axis = 'epoch', grouping = true) => {
+  overlay.runs = runs; overlay.histories = new Map(Object.entries(histories));
+  overlay.axis = axis; overlay.grouping = grouping; overlay.draw();
+  return drawn.at(-2).data.map((t) => ({ name: t.name, x: t.x, y: t.y, colour: t.line?.color,
+                                         meta: t.meta ?? null }));
+};
+"""
+
+
+def moons_config(seed: int, domain: list[list[float]], **changes) -> dict:
+    return {"hidden": [8], "activation": "tanh", "optimizer": "adam", "lr": 0.01, "loss":
+            "cross_entropy", "seed": seed, "domain": domain, "epochs": 3, **changes}  # fmt: skip
+
+
+def history(seconds: list[float], loss: list[float], accuracy: bool = True) -> dict:
+    answer = {"epoch": list(range(1, len(loss) + 1)), "train_loss": loss, "test_loss": loss,
+              "seconds": seconds}  # fmt: skip
+    if accuracy:
+        answer["test_acc"] = [0.5] * len(loss)
+    return answer
+
+
+DOMAINS = [[[-2, 3.1], [-1.6, 2.0]], [[-2, 3], [-1.4, 1.9]], [[-2.1, 3], [-1.5, 1.9]]]
+
+
+@pytest.mark.parametrize(
+    "task", ["moons", "circles", "spiral", "blobs", "xor", "dataset:abc"]
+)
+def test_seeds_whose_derived_domains_differ_are_one_group(task):
+    runs = [{"id": f"r{k}", "task": task, "config": moons_config(k, DOMAINS[k])}
+            for k in range(3)]  # fmt: skip
+    histories = {f"r{k}": history([0.1, 0.2, 0.3], [1.0, 0.5, 0.2]) for k in range(3)}
+    traces = run_js(OVERLAY + f"return draw({json.dumps(runs)}, {json.dumps(histories)});")
+    lines = [t for t in traces if t["meta"] and t["meta"].get("column") == "test_loss"
+             and "kind" not in t["meta"]]  # fmt: skip
+    assert len(lines) == 1 and "(3 seeds)" in lines[0]["name"]
+
+
+def test_a_regression_domain_or_another_setting_is_still_a_difference():
+    sin = {"hidden": [8], "lr": 0.01, "loss": "mse"}
+    runs = [
+        {"id": "a", "task": "sin", "config": {**sin, "seed": 1, "domain": [[-3, 3]]}},
+        {"id": "b", "task": "sin", "config": {**sin, "seed": 2, "domain": [[-2, 2]]}},
+        {"id": "c", "task": "moons", "config": moons_config(3, DOMAINS[0])},
+        {"id": "d", "task": "moons", "config": moons_config(4, DOMAINS[1], lr=0.1)},
+    ]
+    histories = {"a": history([1], [1.0], False), "b": history([1], [1.0], False),
+                 "c": history([1], [1.0]), "d": history([1], [1.0])}  # fmt: skip
+    traces = run_js(OVERLAY + f"return draw({json.dumps(runs)}, {json.dumps(histories)});")
+    solid = [t for t in traces if t["meta"] and t["meta"]["column"] == "test_loss"]
+    assert len(solid) == 4
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        [[0.1, 0.2, 0.3, 0.4, 1.251], [0.005, 0.01, 0.014]],  # the slower run goes on
+        [[0.01, 0.02], [0.5, 1.0, 1.5, 2.0], [0.2, 0.4, 0.6]],  # ends in the other order
+        [[0.3, 0.31, 0.9, 5.0], [0.001, 0.002, 0.003, 0.004, 0.005, 0.006]],
+    ],
+)
+def test_a_group_on_the_time_axis_never_runs_backwards(seconds):
+    runs = [{"id": f"r{k}", "task": "sin", "config": {"hidden": [4], "seed": k}}
+            for k in range(len(seconds))]  # fmt: skip
+    histories = {f"r{k}": history(column, [1.0] * len(column), False)
+                 for k, column in enumerate(seconds)}  # fmt: skip
+    got = run_js(
+        OVERLAY + f"const traces = draw({json.dumps(runs)}, {json.dumps(histories)}, 'seconds');"
+        f"return {{ traces, note: null, direct: groupSeconds({seconds}) }};"
+    )
+    mean = [t for t in got["traces"] if "seeds" in t.get("name", "")][0]
+    assert all(b >= a for a, b in zip(mean["x"], mean["x"][1:], strict=False))
+    assert mean["x"] == got["direct"]
+    first = [column[0] for column in seconds]
+    assert mean["x"][0] == pytest.approx(np.mean(first))  # the mean while every run is there
+    assert len(mean["x"]) == max(len(column) for column in seconds)
+
+
+def test_a_runs_colour_stays_when_grouping_or_the_axis_changes():
+    runs = [{"id": "a", "task": "sin", "config": {"hidden": [4], "seed": 1}},
+            {"id": "b", "task": "sin", "config": {"hidden": [8], "seed": 1}},
+            {"id": "c", "task": "sin", "config": {"hidden": [4], "seed": 2}}]  # fmt: skip
+    histories = {k: history([0.1, 0.2], [1.0, 0.5], False) for k in "abc"}
+    got = run_js(
+        OVERLAY
+        + f"""const runs = {json.dumps(runs)}, histories = {json.dumps(histories)};
+        const colours = () => Object.fromEntries(
+          ['a', 'b', 'c'].map((id) => [id, overlay.colourOf(id)]));
+        const seen = [];
+        for (const [axis, grouping] of [['epoch', true], ['epoch', false], ['seconds', false],
+                                        ['seconds', true], ['epoch', true]]) {{
+          draw(runs, histories, axis, grouping); seen.push([grouping, colours()]);
+        }}
+        return seen;"""
+    )
+    for grouping, colours in got:
+        assert colours["a"] == got[1][1]["a"] and colours["b"] == got[1][1]["b"]
+        if grouping:
+            assert colours["c"] == colours["a"]  # drawn in its group's colour
+    assert len({got[1][1]["a"], got[1][1]["b"], got[1][1]["c"]}) == 3

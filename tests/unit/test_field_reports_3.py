@@ -234,3 +234,53 @@ def test_features_that_ignore_an_input_are_refused_naming_it(body, missing):
 )
 def test_features_that_see_every_input_are_accepted(body):
     validate_run(body)
+
+
+# --- 8. histograms of non-finite values; 9. exact zeros counted ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "nonfinite"),
+    [
+        (np.full((2, 32), np.nan), 64),
+        (np.full((2, 32), np.inf), 64),
+        (np.concatenate([np.full((2, 6), np.nan), np.full((2, 26), 0.5)], axis=1), 12),
+        (np.concatenate([np.full((2, 3), -np.inf), np.linspace(-1, 1, 58).reshape(2, 29)], 1), 6),
+        (np.linspace(-1, 1, 64).reshape(2, 32), 0),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the forward pass of NaN weights
+def test_non_finite_weights_are_counted_apart_never_binned(values, nonfinite):
+    from app.payloads import inside_json
+
+    inside = _probe_with(values.astype(np.float32))
+    stats = inside.layers[0]
+    edges, counts = stats.weights  # still a pair
+    assert stats.weights.nonfinite == nonfinite
+    assert counts.sum() == values.size - nonfinite  # no NaN as "one weight at 0"
+    assert np.all(np.isfinite(edges)) and edges[-1] > edges[0]
+    wire = inside_json(inside)["layers"][0]["weights"]
+    assert wire["nonfinite"] == nonfinite and sum(wire["counts"]) == values.size - nonfinite
+
+
+def _probe_with(weights: np.ndarray):
+    import network as nn
+    from app.inside import InsideProbe
+
+    model = nn.mlp([2, weights.shape[1], 1], activation="tanh", seed=0)
+    model.linear_layers()[0].weight.data[...] = weights
+    return InsideProbe([[-1.0, 1.0], [-1.0, 1.0]], lambda points: points).probe(model)
+
+
+def test_exact_zeros_are_counted_and_survive_the_relay():
+    from app.payloads import inside_json
+    from app.relay import decode_inside
+
+    weights = np.linspace(-1, 1, 64).reshape(2, 32).astype(np.float32)
+    weights[:, :10] = 0.0
+    inside = _probe_with(weights)
+    assert inside.layers[0].weights.zeros == 20
+    wire = inside_json(inside)
+    assert wire["layers"][0]["weights"]["zeros"] == 20
+    again = inside_json(decode_inside(wire))  # a scaled web process relays it
+    assert again["layers"][0]["weights"] == wire["layers"][0]["weights"]
