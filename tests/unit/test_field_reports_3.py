@@ -236,7 +236,7 @@ def test_features_that_see_every_input_are_accepted(body):
     validate_run(body)
 
 
-# --- 8. histograms of non-finite values; 9. exact zeros counted ------------------------------------
+# --- 8. histograms of non-finite values; 9. exact zeros counted --------------------------------
 
 
 @pytest.mark.parametrize(
