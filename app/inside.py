@@ -40,6 +40,9 @@ class Histogram(tuple):
         histogram.nonfinite, histogram.zeros = int(nonfinite), int(zeros)
         return histogram
 
+    def __getnewargs__(self) -> tuple:  # pickled (a training process sends it): all four
+        return (self[0], self[1], self.nonfinite, self.zeros)
+
     def to_json(self, edges: list) -> dict[str, object]:
         """``{edges, counts, nonfinite, zeros}``, with `edges` already rounded for the wire."""
         return {"edges": edges, "counts": np.asarray(self[1]).tolist(),

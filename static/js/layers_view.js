@@ -12,6 +12,7 @@
 // that widens or shrinks (vanishing gradients) is seen doing so. Heatmaps are canvases (one
 // pixel per cell); the gradient-norm chart is Plotly (few traces).
 
+import { logAxis } from "./log_axis.js";
 import { formatNumber } from "./neuron_maps.js";
 import { OKABE_ITO, PLOT_CONFIG, baseLayout, palette } from "./theme.js";
 
@@ -359,9 +360,8 @@ export class LayersView {
     layout.margin.l = 62;
     layout.yaxis.type = "log";
     layout.yaxis.exponentformat = "power";
-    // Whole decades only once the norms span one (Plotly's minor labels crowd a short axis).
-    const norms = data.flatMap((trace) => trace.y.filter((v) => v !== null));
-    if (norms.length && Math.log10(Math.max(...norms) / Math.min(...norms)) >= 1) layout.yaxis.dtick = 1;
+    // Whole decades, at most 7 labels however many decades the norms span (log_axis.js).
+    Object.assign(layout.yaxis, logAxis(data.flatMap((trace) => trace.y)));
     layout.legend.font = { size: 10.5 };
     Plotly.react(this.chart, data, layout, PLOT_CONFIG);
   }

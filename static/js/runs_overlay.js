@@ -3,6 +3,7 @@
 // Runs whose configs differ only by seed form one group: one line for the mean and a band from
 // the min to the max of the group at each epoch.
 
+import { logAxis } from "./log_axis.js";
 import { taskLabel } from "./task_names.js";
 import { palette } from "./theme.js";
 
@@ -172,16 +173,17 @@ export class Overlay {
     ];
   }
 
-  layout(title, logScale) {
+  layout(title, logScale, traces = []) {
     const colours = palette();
     return {
       margin: { l: 56, r: 10, t: 10, b: 44 },
       paper_bgcolor: colours.panel, plot_bgcolor: colours.panel, font: { color: colours.fg },
       xaxis: { title: { text: this.axis === "epoch" ? "epoch" : "training time (s)", standoff: 6 },
         automargin: true },
-      // on a log axis only whole decades are labelled (as on the dashboard)
+      // on a log axis only whole decades are labelled (as on the dashboard), two at least
       yaxis: { title: { text: title }, type: logScale ? "log" : "linear",
-        ...(logScale ? { dtick: 1, exponentformat: "power" } : {}) },
+        ...(logScale ? { dtick: 1, exponentformat: "power",
+          ...logAxis(traces.flatMap((trace) => trace.y ?? [])) } : {}) },
       // above the plot (it pushes the top margin as it wraps): never over the x axis's title
       legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" },
       uirevision: this.axis,
@@ -199,7 +201,7 @@ export class Overlay {
       note.textContent = grouped ? TIME_NOTE : "";
       note.hidden = !grouped;
     }
-    window.Plotly.react(this.lossEl, loss, this.layout("loss", true), { responsive: true });
+    window.Plotly.react(this.lossEl, loss, this.layout("loss", true, loss), { responsive: true });
     this.accFigure.hidden = accuracy.length === 0;
     window.Plotly.react(this.accEl, accuracy, this.layout("accuracy", false), { responsive: true });
     for (const box of document.querySelectorAll("tr[data-run-id] .swatch")) box.remove();

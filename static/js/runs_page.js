@@ -186,16 +186,23 @@ function row(run) {
   if (warned) status.dataset.warned = "true";
   const why = [run.reason, ...(warned ? run.warnings : [])].filter(Boolean);
   if (why.length) status.title = why.join("\n");
-  cell(tr, formatStarted(run.created));
+  cell(tr, formatStarted(run.created), "run-started");
   cell(tr, formatDuration(run.elapsed), "num");
   tr.insertCell().append(textInput("run-notes", run.notes, "Notes", "notes", run));
   tr.append(exportLinks(run));
   tr.insertCell().append(deleteButton(run));
+  labelCells(tr);
   tr.addEventListener("click", (event) => {
     if (event.target.closest("input, button, a, select, textarea")) return;
     window.location.href = dashboardUrl(run);
   });
   return tr;
+}
+
+/** Each cell names its column (data-label), which a narrow screen shows beside the value. */
+function labelCells(tr) {
+  const heads = [...document.querySelectorAll("#runs-table thead th")].map((th) => th.textContent.trim());
+  [...tr.cells].forEach((td, k) => { if (heads[k]) td.dataset.label = heads[k]; });
 }
 
 function render() {

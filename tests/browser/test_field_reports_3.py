@@ -184,3 +184,54 @@ def test_the_layers_card_says_what_the_histograms_cannot(page, weights, grads, e
         assert words in text
     for words in absent:
         assert words not in text
+
+
+# --- 12. the runs table fits 1440 px and never scrolls sideways at 390 px ------------------------
+
+
+def _finished(server: Any, *configs: dict) -> list[str]:
+    import requests
+
+    ids = []
+    for config in configs:
+        answer = requests.post(f"{server.url}/api/runs", json={"samples": 200, "epochs": 20,
+                                                               **config}, timeout=10)  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["id"])
+    for run_id in ids:
+        for _ in range(2000):
+            if get_json(server, f"/api/runs/{run_id}")["status"] in ("finished", "diverged"):
+                break
+            requests.get(f"{server.url}/api/tasks", timeout=10)  # a short wait, no sleep
+    return ids
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_runs_table_fits_with_export_and_delete_visible(page, live_server, width):
+    import requests
+
+    rows = "\n".join(f"{k},{20 + k},{(k * 7) % 13},{'abc'[k % 3]},{'pq'[k % 2]}" for k in range(60))
+    upload = requests.post(f"{live_server.url}/api/datasets", timeout=10, files={
+        "file": ("a long file name of measurements.csv", f",age,size,colour,label\n{rows}\n")})
+    dataset = upload.json()["id"]
+    _finished(live_server, {"task": "moons", "hidden": [25, 50, 25], "lr": 0.001234},
+              {"task": "custom", "expression": "sin(5*x)*x"},
+              {"task": f"dataset:{dataset}", "hidden": [8, 8, 8, 8]})  # fmt: skip
+    requests.patch(f"{live_server.url}/api/runs/{get_json(live_server, '/api/runs')[0]['id']}/meta",
+                   json={"name": "a run with a long name", "notes": "notes that say a lot " * 3},
+                   timeout=10)  # fmt: skip
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/runs")
+    page.wait_for_function("document.querySelectorAll('tr[data-run-id]').length === 3")
+    page.wait_for_function(
+        "[...document.querySelectorAll('td.run-task')].some(td => td.textContent.includes('.csv'))"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    wrap = page.locator(".runs-table-wrap")
+    assert page.evaluate("e => e.scrollWidth <= e.clientWidth + 1", wrap.element_handle())
+    box = wrap.bounding_box()
+    for selector in ("a[data-export='npz']", "a[data-export='torch']", "button.delete-run"):
+        target = page.locator(f"tr[data-run-id] {selector}").first.bounding_box()
+        assert target["x"] >= box["x"] - 1 and target["x"] + target["width"] <= box["x"] + box["width"] + 1
+        assert target["width"] > 0
+    assert "a long file name of measurements.csv" in page.inner_text("#runs-body")

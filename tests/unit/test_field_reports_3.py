@@ -284,3 +284,14 @@ def test_exact_zeros_are_counted_and_survive_the_relay():
     assert wire["layers"][0]["weights"]["zeros"] == 20
     again = inside_json(decode_inside(wire))  # a scaled web process relays it
     assert again["layers"][0]["weights"] == wire["layers"][0]["weights"]
+
+
+def test_the_counts_cross_a_process_boundary():
+    import pickle
+
+    weights = np.full((2, 8), np.nan, dtype=np.float32)
+    weights[0, :3] = 0.0
+    stats = pickle.loads(pickle.dumps(_probe_with(weights))).layers[0]  # as a forked run sends it
+    assert (stats.weights.nonfinite, stats.weights.zeros) == (13, 3)
+    edges, counts = stats.weights
+    assert counts.sum() == 3
