@@ -114,9 +114,52 @@ function exportLinks(run) {
     link.download = "";
     link.dataset.export = label.toLowerCase();
     link.title = label === "CSV" || label === "JSON" ? `history as ${label}` : `model as ${label}`;
+    if (label === "npz" || label === "torch") link.addEventListener("click", (event) => exportModel(event, link, td));
     td.append(link);
   }
   return td;
+}
+
+/** The file name of a download, from its Content-Disposition. */
+function fileName(disposition, fallback) {
+  const match = /filename="?([^";]+)"?/.exec(disposition || "");
+  return match ? match[1] : fallback;
+}
+
+/**
+ * A model export fetched first: a run the format cannot carry (input features are expressions,
+ * not layers) or that has no weights yet answers why, shown beside the links, instead of a
+ * download that silently does nothing.
+ */
+async function exportModel(event, link, td) {
+  event.preventDefault();
+  td.querySelector(".export-note")?.remove();
+  let answer;
+  try {
+    answer = await fetch(link.href);
+  } catch (error) {
+    answer = { ok: false, status: 0, json: async () => ({ error: error.message }) };
+  }
+  if (!answer.ok) {
+    const body = await answer.json().catch(() => ({}));
+    const why = body.errors ? Object.values(body.errors).join(" ") : body.error || `HTTP ${answer.status}`;
+    const note = document.createElement("span");
+    note.className = "export-note";
+    note.setAttribute("role", "status");
+    note.textContent = `${link.textContent}: ${why}`;
+    td.append(note);
+    link.setAttribute("aria-disabled", "true");
+    link.title = why;
+    return;
+  }
+  const url = URL.createObjectURL(await answer.blob());
+  const save = document.createElement("a");
+  save.href = url;
+  save.download = fileName(answer.headers.get("Content-Disposition"), `${link.dataset.export}`);
+  document.body.append(save);
+  save.click();
+  save.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function deleteButton(run) {

@@ -232,6 +232,27 @@ def test_the_runs_table_fits_with_export_and_delete_visible(page, live_server, w
     box = wrap.bounding_box()
     for selector in ("a[data-export='npz']", "a[data-export='torch']", "button.delete-run"):
         target = page.locator(f"tr[data-run-id] {selector}").first.bounding_box()
-        assert target["x"] >= box["x"] - 1 and target["x"] + target["width"] <= box["x"] + box["width"] + 1
+        inside = target["x"] + target["width"] <= box["x"] + box["width"] + 1
+        assert target["x"] >= box["x"] - 1 and inside
         assert target["width"] > 0
+        centre = [target["x"] + target["width"] / 2, target["y"] + target["height"] / 2]
+        hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.outerHTML ?? ''", centre)
+        assert hit.startswith(("<a", "<button")) and selector.split("[")[0].split(".")[-1] in hit
     assert "a long file name of measurements.csv" in page.inner_text("#runs-body")
+
+
+def test_an_npz_link_that_cannot_export_says_why(page, live_server, problems):
+    problems.allow_console("status of 400")  # the server's answer is the point
+    featured, plain = _finished(live_server, {"task": "sin", "input_features": ["x", "x**2"]},
+                                {"task": "sin"})  # fmt: skip
+    page.goto("/runs")
+    page.wait_for_function("document.querySelectorAll('tr[data-run-id]').length === 2")
+    for kind in ("npz", "torch"):
+        page.click(f'tr[data-run-id="{featured}"] a[data-export="{kind}"]')
+        note = page.locator(f'tr[data-run-id="{featured}"] .export-note')
+        note.wait_for(state="visible")
+        assert "input features" in note.inner_text() and "json" in note.inner_text()
+    with page.expect_download() as download:
+        page.click(f'tr[data-run-id="{plain}"] a[data-export="npz"]')
+    assert download.value.suggested_filename == f"run-{plain}-model.npz"
+    assert page.locator(f'tr[data-run-id="{plain}"] .export-note').count() == 0
