@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from browser_helpers import get_json, open_dashboard
 from conftest import VIEWPORT
@@ -256,3 +257,75 @@ def test_an_npz_link_that_cannot_export_says_why(page, live_server, problems):
         page.click(f'tr[data-run-id="{plain}"] a[data-export="npz"]')
     assert download.value.suggested_filename == f"run-{plain}-model.npz"
     assert page.locator(f'tr[data-run-id="{plain}"] .export-note').count() == 0
+
+
+# --- 11. tasks of more than two inputs: what teaches comes first --------------------------------
+
+
+def _projection_traces(page: Any) -> list[dict]:
+    return page.evaluate(
+        """() => (document.getElementById('projection-view').data || []).map(t => ({
+            name: t.name, n: t.x.length, colour: t.marker.color, symbol: t.marker.symbol ?? null,
+            cls: t.meta ? t.meta.predictedClass : null }))"""
+    )
+
+
+def test_digits_opens_on_its_test_images_confusion_and_projection(page, live_server):
+    open_dashboard(page, "/fit/digits?epochs=15&hidden=32")
+    # the test images and the confusion matrix above the slice view, as drawn
+    assert page.locator("#insight-card").bounding_box()["y"] < page.locator(
+        ".fit-card").bounding_box()["y"]
+    page.click("#train")
+    page.wait_for_function(
+        "(document.getElementById('projection-view').data || []).some(t => t.meta &&"
+        " t.meta.predictedClass >= 0)", timeout=60_000)  # fmt: skip
+    page.wait_for_function("window.studio.state.status === 'finished'", timeout=60_000)
+    page.wait_for_function(
+        "(document.getElementById('projection-view').data || []).filter(t => t.meta &&"
+        " t.meta.predictedClass >= 0).length >= 8", timeout=30_000)  # fmt: skip
+    traces = [t for t in _projection_traces(page) if t["cls"] is not None and t["cls"] >= 0]
+    pairs = {(t["colour"], t["symbol"]) for t in traces}
+    assert len({t["colour"] for t in traces}) == len(traces)  # every class its own colour
+    assert len({t["symbol"] for t in traces}) == len(traces)  # and its own shape
+    assert len(pairs) == len(traces)
+    assert "PC1" in page.inner_text("#projection-caption")
+    assert page.locator("#images-part").is_visible()
+    assert page.locator("#confusion-part").is_visible()
+
+
+def test_ten_classes_have_ten_markers_and_colours(page):
+    open_dashboard(page, "/fit/digits")
+    got = page.evaluate(
+        """async () => {
+          const { CLASS_SYMBOLS } = await import('/static/js/decision_view.js');
+          const { palette } = await import('/static/js/theme.js');
+          return { symbols: CLASS_SYMBOLS.slice(0, 10), colours: palette().classes.slice(0, 10) };
+        }"""
+    )
+    assert len(set(got["symbols"])) == 10 and len(set(got["colours"])) == 10
+
+
+def test_a_table_of_many_inputs_shows_its_test_set_projected(page, live_server, tmp_path):
+    rng = np.random.default_rng(2)
+    lines = ["radius,texture,area,smoothness,diagnosis"]
+    for k in range(300):
+        label = k % 2
+        values = rng.normal(label * 1.5, 1.0, 4)
+        lines.append(",".join(f"{v:.3f}" for v in values) + f",{'BM'[label]}")
+    path = tmp_path / "cancer.csv"
+    path.write_text("\n".join(lines) + "\n")
+    open_dashboard(page, "/fit/sin")
+    page.set_input_files("#upload", str(path))
+    page.wait_for_function("location.pathname.startsWith('/fit/dataset:')")
+    page.fill("#epochs", "30")
+    page.click("#train")
+    page.wait_for_function("window.studio.state.status === 'finished'", timeout=60_000)
+    page.wait_for_function(
+        "(document.getElementById('projection-view').data || []).filter(t => t.meta &&"
+        " t.meta.predictedClass >= 0).length === 2", timeout=30_000)  # fmt: skip
+    traces = [t for t in _projection_traces(page) if t["cls"] is not None and t["cls"] >= 0]
+    assert sum(t["n"] for t in traces) == 90  # every shown test point (30 % of 300)
+    assert {t["name"] for t in traces} == {"predicted B", "predicted M"}
+    box_insight = page.locator("#insight-card").bounding_box()
+    box_fit = page.locator(".fit-card").bounding_box()
+    assert box_insight["y"] < box_fit["y"]

@@ -295,3 +295,37 @@ def test_the_counts_cross_a_process_boundary():
     assert (stats.weights.nonfinite, stats.weights.zeros) == (13, 3)
     edges, counts = stats.weights
     assert counts.sum() == 3
+
+
+# --- 11. a projection of the test set for tasks of more than two inputs --------------------------
+
+
+@pytest.mark.parametrize(("rows", "inputs"), [(300, 3), (1500, 64), (2000, 200), (400, 784)])
+def test_the_projection_is_the_first_two_principal_components(rows, inputs):
+    from app.features import projection
+
+    rng = np.random.default_rng(inputs)
+    mixing = rng.normal(size=(inputs, inputs)) * np.linspace(3, 0.1, inputs)[:, None]
+    X = rng.normal(size=(rows, inputs)) @ mixing + 1e5  # far from 0 too
+    found = projection(X, X[:50])
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    values, vectors = np.linalg.eigh(Z.T @ Z)
+    top = vectors[:, ::-1][:, :2]
+    expected = Z[:50] @ top
+    for k in range(2):  # the same axes up to their sign
+        got = np.array(found["xy"[k]])
+        assert abs(np.corrcoef(got, expected[:, k])[0, 1]) > 0.999, k
+    assert found["explained"][0] == pytest.approx(values[-1] / values.sum(), rel=1e-3)
+    assert found["axes"][0].startswith("PC1 (") and "% of the variance" in found["axes"][1]
+
+
+def test_the_digits_snapshot_data_carries_the_projection_of_its_shown_test_points():
+    from app.payloads import RunPayloads
+
+    config, task = validate_run({"task": "digits", "hidden": [8]})
+    session = TrainingSession(task, config)
+    data = RunPayloads(task, session.data, session.sizes).data_json()
+    assert len(data["projection"]["x"]) == len(data["test"]["x"]) == len(data["test"]["label"])
+    moons = validate_run({"task": "moons"})
+    two = RunPayloads(moons[1], TrainingSession(moons[1], moons[0]).data, [2, 3, 2]).data_json()
+    assert "projection" not in two  # two inputs: the decision regions show everything
