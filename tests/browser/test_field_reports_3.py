@@ -329,3 +329,87 @@ def test_a_table_of_many_inputs_shows_its_test_set_projected(page, live_server, 
     box_insight = page.locator("#insight-card").bounding_box()
     box_fit = page.locator(".fit-card").bounding_box()
     assert box_insight["y"] < box_fit["y"]
+
+
+# --- 10. axis and label faults ----------------------------------------------------------------
+
+
+def test_histogram_value_labels_are_not_clipped(page):
+    open_dashboard(page, "/fit/sin")
+    clipped = page.evaluate(
+        """async () => {
+          const { LayersView } = await import('/static/js/layers_view.js');
+          const box = document.createElement('div');
+          box.style.width = '900px';
+          document.body.append(box);
+          const view = new LayersView(box, null);
+          view.setSizes([2, 32, 1]);
+          const edges = Array.from({ length: 21 }, (_, i) => -1.23456e-5 - 45678.9 * i);
+          const counts = Array.from({ length: 20 }, () => 3);
+          const layer = { weights: { edges: edges.reverse(), counts, nonfinite: 0, zeros: 0 },
+                          grads: { edges, counts, nonfinite: 0, zeros: 0 }, grad_norm: 1e-7 };
+          view.add({ layers: [layer, layer] }, 1);
+          view.add({ layers: [layer, layer] }, 2);
+          view.render();
+          return [...box.querySelectorAll('.hist-y')].map((e) => [e.textContent,
+            e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().left < box.getBoundingClientRect().left]);
+        }"""
+    )
+    assert clipped and all(text and not cut for text, cut in clipped), clipped
+
+
+NET_LABELS = """() => [...document.querySelectorAll('#network-view .net-label')].map(l => {
+  const r = l.getBoundingClientRect();
+  const parts = [...l.children].map(c => [c.textContent, c.scrollWidth <= c.clientWidth + 1]);
+  return { left: r.left, right: r.right, parts };
+})"""
+
+
+@pytest.mark.parametrize(
+    ("path", "width"),
+    [("/fit/moons?hidden=30,25", 1280), ("/fit/moons?hidden=30,25,300,16", 1280),
+     ("/fit/sin?hidden=64,64,64,64,64,64", 1024), ("/fit/moons?hidden=300,25,30", 390)],
+)
+def test_network_card_labels_never_collide_or_cut(page, path, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    open_dashboard(page, path)
+    page.wait_for_function("document.querySelectorAll('#network-view .net-label').length >= 3")
+    labels = page.evaluate(NET_LABELS)
+    for a, b in zip(labels, labels[1:], strict=False):
+        assert a["right"] <= b["left"] + 0.5, (a, b)  # side by side, never over each other
+    for label in labels:
+        assert all(whole for _text, whole in label["parts"]), label  # no text cut short
+    counts = [label["parts"][1][0] for label in labels]
+    assert any(" of " in count or "/" in count for count in counts)  # wide layers say how many
+
+
+def test_a_small_net_is_drawn_large_one_column_per_layer(page):
+    open_dashboard(page, "/fit/sin?hidden=4,4")
+    page.wait_for_function("document.querySelectorAll('#network-view .neuron').length === 9")
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('#network-view .neuron')].map(n => "
+        "[n.getBoundingClientRect().width, Math.round(n.getBoundingClientRect().left)])"
+    )
+    assert min(width for width, _left in sizes) >= 48  # was 40 px at most
+    assert len({left for _width, left in sizes}) == 3  # one column per layer
+
+
+def test_long_input_names_are_not_cut(page, live_server):
+    import requests
+
+    header = "sepal length,sepal width,species"
+    rows = "\n".join(f"{5 + k % 3 * 0.5:.1f},{3 + k % 5 * 0.1:.1f},{'ab'[k % 2]}" for k in range(60))
+    answer = requests.post(f"{live_server.url}/api/datasets", timeout=10,
+                           files={"file": ("iris.csv", f"{header}\n{rows}\n")})  # fmt: skip
+    open_dashboard(page, f"/fit/dataset:{answer.json()['id']}")
+    page.click("#train")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#network-view .net-input-name')].map(n => n.textContent)"
+        ".join(',') === 'sepal length,sepal width'"
+    )
+    names = page.evaluate(
+        "[...document.querySelectorAll('#network-view .net-input-name')].map(n => "
+        "[n.textContent, n.scrollWidth <= n.clientWidth + 1, n.getBoundingClientRect().left])"
+    )
+    box = page.locator("#network-view").bounding_box()
+    assert all(whole and left >= box["x"] - 1 for _text, whole, left in names), names

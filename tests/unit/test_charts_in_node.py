@@ -198,3 +198,53 @@ def test_a_runs_colour_stays_when_grouping_or_the_axis_changes():
         if grouping:
             assert colours["c"] == colours["a"]  # drawn in its group's colour
     assert len({got[1][1]["a"], got[1][1]["b"], got[1][1]["c"]}) == 3
+
+
+# --- 10. log axes at whole decades: two labels at least, seven at most ---------------------------
+
+
+def labels(axis: dict) -> list[int]:
+    """The exponents Plotly labels on a log axis of this range and dtick (multiples of dtick)."""
+    lo, hi = axis["range"]
+    step = axis["dtick"]
+    return [k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1) if lo <= k <= hi and k % step == 0]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[0.003], [1e-6], [0.0031, 0.0029], [0.5, 0.7], [1e-30, 1e2], [1e-9, 3e-9], [12.0, 99.0],
+     [1e-3, 1.0], [2e-5, 7e4], [0.1]],
+)
+def test_a_log_axis_shows_between_two_and_seven_decade_labels(values):
+    axis = run_js(
+        f"""const {{ logAxis }} = await importModule('/static/js/log_axis.js');
+        return logAxis({json.dumps(values)});"""
+    )
+    shown = labels(axis)
+    assert 2 <= len(shown) <= 7, (values, axis)
+    assert 10 ** axis["range"][0] <= min(values) and max(values) <= 10 ** axis["range"][1]
+
+
+@pytest.mark.parametrize("lr", [0.003, 1e-6, 0.5])
+def test_the_lr_axis_of_a_constant_rate_has_two_labels(lr):
+    got = run_js(
+        f"""const {{ LossChart }} = await importModule('/static/js/loss_chart.js');
+        const chart = new LossChart(element(), {{ smoothing: 0.6, logScale: true }});
+        chart.reset({{ epoch: [1, 2, 3], train_loss: [1, 0.5, 0.2], test_loss: [1, 0.6, 0.3],
+                       lr: [{lr}, {lr}, {lr}] }}, 'r');
+        chart.drawAll();
+        const layout = drawn.at(-1).layout;
+        return {{ lr: layout.yaxis2, loss: layout.yaxis }};"""
+    )
+    assert len(labels(got["lr"])) >= 2 and len(labels(got["loss"])) >= 2
+
+
+def test_the_compare_charts_loss_axis_and_legend():
+    runs = [{"id": "a", "task": "sin", "config": {"hidden": [4], "seed": 1}}]
+    histories = {"a": history([0.1, 0.2, 0.3], [0.0031, 0.0030, 0.0029], False)}
+    got = run_js(
+        OVERLAY + f"draw({json.dumps(runs)}, {json.dumps(histories)});"
+        "return drawn.at(-2).layout;"
+    )
+    assert len(labels(got["yaxis"])) >= 2
+    assert got["legend"]["y"] >= 1 and got["legend"]["yanchor"] == "bottom"  # not under x
