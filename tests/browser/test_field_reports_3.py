@@ -351,8 +351,9 @@ def test_histogram_value_labels_are_not_clipped(page):
           view.add({ layers: [layer, layer] }, 1);
           view.add({ layers: [layer, layer] }, 2);
           view.render();
+          const left = box.getBoundingClientRect().left;
           return [...box.querySelectorAll('.hist-y')].map((e) => [e.textContent,
-            e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().left < box.getBoundingClientRect().left]);
+            e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().left < left]);
         }"""
     )
     assert clipped and all(text and not cut for text, cut in clipped), clipped
@@ -398,7 +399,9 @@ def test_long_input_names_are_not_cut(page, live_server):
     import requests
 
     header = "sepal length,sepal width,species"
-    rows = "\n".join(f"{5 + k % 3 * 0.5:.1f},{3 + k % 5 * 0.1:.1f},{'ab'[k % 2]}" for k in range(60))
+    rows = "\n".join(
+        f"{5 + k % 3 * 0.5:.1f},{3 + k % 5 * 0.1:.1f},{'ab'[k % 2]}" for k in range(60)
+    )
     answer = requests.post(f"{live_server.url}/api/datasets", timeout=10,
                            files={"file": ("iris.csv", f"{header}\n{rows}\n")})  # fmt: skip
     open_dashboard(page, f"/fit/dataset:{answer.json()['id']}")

@@ -207,7 +207,8 @@ def labels(axis: dict) -> list[int]:
     """The exponents Plotly labels on a log axis of this range and dtick (multiples of dtick)."""
     lo, hi = axis["range"]
     step = axis["dtick"]
-    return [k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1) if lo <= k <= hi and k % step == 0]
+    every = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
+    return [k for k in every if lo <= k <= hi and k % step == 0]
 
 
 @pytest.mark.parametrize(
