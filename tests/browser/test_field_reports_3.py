@@ -416,3 +416,27 @@ def test_long_input_names_are_not_cut(page, live_server):
     )
     box = page.locator("#network-view").bounding_box()
     assert all(whole and left >= box["x"] - 1 for _text, whole, left in names), names
+    assert page.evaluate("document.querySelector('#task').selectedOptions[0].textContent")\
+        .startswith("iris.csv")  # the dashboard lists the upload by its file name
+
+
+def test_the_time_axis_of_a_seed_group_is_explained_in_the_caption(page, live_server):
+    ids = _finished(live_server, *({"task": "moons", "hidden": [4], "seed": seed}
+                                   for seed in (1, 2, 3)))  # fmt: skip
+    page.goto("/runs")
+    page.wait_for_function("document.querySelectorAll('tr[data-run-id]').length === 3")
+    for run_id in ids:
+        page.check(f'tr[data-run-id="{run_id}"] input.select-run')
+    page.wait_for_function(
+        "(document.getElementById('overlay-loss').data || []).some(t => t.meta && t.meta.runs === 3)"
+    )  # one group: the derived domains differ by seed, the configs do not
+    note = page.locator("#overlay-loss").locator("xpath=..").locator(".axis-note")
+    assert not note.is_visible()
+    page.check("input[name=x-axis][value=seconds]")
+    note.wait_for(state="visible")
+    assert "mean seconds per epoch" in note.inner_text()
+    xs = page.evaluate(
+        "document.getElementById('overlay-loss').data.filter(t => t.meta && t.meta.runs === 3"
+        " && !t.meta.kind)[0].x"
+    )
+    assert all(b >= a for a, b in zip(xs, xs[1:], strict=False))
