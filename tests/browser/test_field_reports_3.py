@@ -428,7 +428,8 @@ def test_the_time_axis_of_a_seed_group_is_explained_in_the_caption(page, live_se
     for run_id in ids:
         page.check(f'tr[data-run-id="{run_id}"] input.select-run')
     page.wait_for_function(
-        "(document.getElementById('overlay-loss').data || []).some(t => t.meta && t.meta.runs === 3)"
+        "(document.getElementById('overlay-loss').data || [])"
+        ".some(t => t.meta && t.meta.runs === 3)"
     )  # one group: the derived domains differ by seed, the configs do not
     note = page.locator("#overlay-loss").locator("xpath=..").locator(".axis-note")
     assert not note.is_visible()
