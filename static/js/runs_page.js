@@ -244,7 +244,9 @@ function row(run) {
 
 /** Each cell names its column (data-label), which a narrow screen shows beside the value. */
 function labelCells(tr) {
-  const heads = [...document.querySelectorAll("#runs-table thead th")].map((th) => th.textContent.trim());
+  // a header only for screen readers (Overlay, Delete) labels nothing a box or button does not say
+  const heads = [...document.querySelectorAll("#runs-table thead th")]
+    .map((th) => (th.querySelector(".sr-only") ? "" : th.textContent.trim()));
   [...tr.cells].forEach((td, k) => { if (heads[k]) td.dataset.label = heads[k]; });
 }
 
