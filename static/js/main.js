@@ -386,11 +386,11 @@ function steeringChanges() {
     let value = config[name];
     // Auto pace follows the run's epochs, not the epochs typed for the next run.
     if (name === "epochs_per_second" && form.speedSelect.value === "auto") value = autoPace(run.epochs);
-    if (value === undefined || Number.isNaN(value)) continue;
-    if (errors[name]) {
+    if (errors[name]) { // said at the field (a number read two ways, too: number_input.js)
       form.setFieldError(name, errors[name]);
       continue;
     }
+    if (value === undefined || Number.isNaN(value)) continue;
     if (value !== run[name]) changes[name] = value;
   }
   return changes;

@@ -441,3 +441,19 @@ def test_the_time_axis_of_a_seed_group_is_explained_in_the_caption(page, live_se
         " && !t.meta.kind)[0].x"
     )
     assert all(b >= a for a, b in zip(xs, xs[1:], strict=False))
+
+
+def test_a_live_decimal_comma_steers_and_an_ambiguous_one_is_refused(page, live_server):
+    open_dashboard(page, "/fit/sin?epochs_per_second=40&epochs=100000", full_speed=False)
+    page.click("#train")
+    page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
+    run_id = page.evaluate("window.studio.state.runId")
+    _type(page, "#lr", "0,002")
+    page.wait_for_function(
+        "() => (document.getElementById('loss-chart').data[4].y || []).includes(0.002)"
+    )
+    assert get_json(live_server, f"/api/runs/{run_id}")["config"]["lr"] == 0.002
+    _type(page, "#lr", "1,000")
+    page.wait_for_function("document.getElementById('error-lr').textContent.includes('two ways')")
+    assert get_json(live_server, f"/api/runs/{run_id}")["config"]["lr"] == 0.002  # unchanged
+    page.click("#stop")
