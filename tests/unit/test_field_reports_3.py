@@ -329,3 +329,26 @@ def test_the_digits_snapshot_data_carries_the_projection_of_its_shown_test_point
     moons = validate_run({"task": "moons"})
     two = RunPayloads(moons[1], TrainingSession(moons[1], moons[0]).data, [2, 3, 2]).data_json()
     assert "projection" not in two  # two inputs: the decision regions show everything
+
+
+def test_the_torch_export_standardises_far_from_zero_inputs_in_float64(tmp_path):
+    import importlib.util
+
+    torch = pytest.importorskip("torch")
+    from app.export import torch_script
+
+    config, task = validate_run({"task": "custom", "expression": "sin(30*(x - 999000))",
+                                 "domain": [[OFFSET, OFFSET + 0.2]], "hidden": [16],
+                                 "samples": 400, "epochs": 30})  # fmt: skip
+    session = TrainingSession(task, config)
+    for _ in range(30):
+        session.advance()
+    (tmp_path / "exported.py").write_text(torch_script(session.checkpoint(), "r", task))
+    spec = importlib.util.spec_from_file_location("exported_far", tmp_path / "exported.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    grid = session.data.grid_x  # float64, as a user's raw inputs would be
+    with torch.no_grad():
+        predicted = module.model(torch.from_numpy(grid)).numpy().ravel()
+    np.testing.assert_allclose(predicted, session.view().prediction, atol=1e-4, rtol=0)
+    assert len(np.unique(predicted)) > 0.9 * len(grid)  # not a few steps: the digits kept
