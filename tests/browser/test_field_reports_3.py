@@ -393,6 +393,10 @@ def test_a_small_net_is_drawn_large_one_column_per_layer(page):
     )
     assert min(width for width, _left in sizes) >= 48  # was 40 px at most
     assert len({left for _width, left in sizes}) == 3  # one column per layer
+    page.locator("#network-view [data-neuron]").first.click()
+    enlarged = page.locator("[data-neuron-enlarged] canvas")
+    enlarged.wait_for(state="visible")
+    assert enlarged.bounding_box()["width"] >= 200  # a readable size (was 168 px)
 
 
 def test_long_input_names_are_not_cut(page, live_server):
