@@ -18,7 +18,7 @@ from .runs import Run
 from .runs_api import runs_list
 from .schema import run_config_json_schema
 from .tasks import CUSTOM_ID, task_list
-from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big
+from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big, upload_name
 from .validation import ConfigError, validate_run
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -128,7 +128,8 @@ def upload_dataset() -> Any:
         dataset = parse_csv(data)
     except DatasetError as error:
         return jsonify(errors={"file": str(error)}), 400
-    dataset = dataclasses.replace(dataset, source=data)  # stored: a restarted server reparses it
+    # stored: a restarted server reparses it; the pages list it by its file name
+    dataset = dataclasses.replace(dataset, source=data, name=upload_name(upload.filename))
     dataset_id = _datasets().add(dataset)
     return jsonify(dataset_json(dataset_id, dataset)), 201
 

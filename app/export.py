@@ -149,7 +149,8 @@ def model_json(checkpoint: Checkpoint, run_id: str, task: Any, config: dict) -> 
 _TORCH_HEADER = '''"""Backprop Studio run {run_id} ({task}, epoch {epoch}) as a PyTorch model.
 
 Standalone: run it (prints the model and a prediction) or import it; `model` is a
-torch.nn.Module (float32, eval mode) mapping raw inputs of shape (n, {inputs}) to {outputs}.
+torch.nn.Module (float32 layers, eval mode) mapping raw inputs of shape (n, {inputs}), float32 or
+float64 (standardised in float64), to {outputs}.
 """
 
 import base64
@@ -159,15 +160,18 @@ from torch import nn
 
 
 class Affine(nn.Module):
-    """Fixed per-feature x * scale + shift (the run's input / target standardisation)."""
+    """Fixed per-feature x * scale + shift (the run's input / target standardisation), computed
+    in float64 (raw inputs far from 0 keep their digits) and returned in `dtype`: float32 into
+    the network, float64 out of it."""
 
-    def __init__(self, scale, shift):
+    def __init__(self, scale, shift, dtype="float32"):
         super().__init__()
-        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float64).float())
-        self.register_buffer("shift", torch.tensor(shift, dtype=torch.float64).float())
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float64))
+        self.register_buffer("shift", torch.tensor(shift, dtype=torch.float64))
+        self.dtype = getattr(torch, dtype)
 
     def forward(self, x):
-        return x * self.scale + self.shift
+        return (x.double() * self.scale + self.shift).to(self.dtype)
 
 
 class Softplus(nn.Module):
@@ -210,12 +214,14 @@ def _base64(values: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(values, dtype="<f4").tobytes()).decode("ascii")
 
 
-def _torch_layer(layer: nn.Layer) -> str:
-    """Python source building one layer of the exported model in torch."""
+def _torch_layer(layer: nn.Layer, last: bool = False) -> str:
+    """Python source building one layer of the exported model in torch (`last`: the model's
+    last layer, whose output is float64 when it is the target's scaler)."""
     kind = type(layer).__name__
     if isinstance(layer, nn.Affine):
         spec = layer.config()
-        return f"Affine({spec['scale']!r}, {spec['shift']!r})"
+        dtype = "float64" if last else "float32"
+        return f"Affine({spec['scale']!r}, {spec['shift']!r}, {dtype!r})"
     if isinstance(layer, nn.Linear):
         weight = layer.weight.data.T  # torch keeps (out, in)
         text = f'_tensor("{_base64(weight)}", {tuple(weight.shape)!r})'
@@ -250,7 +256,7 @@ def torch_script(checkpoint: Checkpoint, run_id: str, task: Any) -> str:
             run_id=run_id, task=task.id, epoch=checkpoint.epoch, inputs=task.inputs, outputs=outputs
         ),
         "LAYERS = [",
-        *(f"    {_torch_layer(layer)}," for layer in model),
+        *(f"    {_torch_layer(layer, k == len(model) - 1)}," for k, layer in enumerate(model)),
         "]",
         _TORCH_FOOTER.format(inputs=task.inputs),
     ]

@@ -89,3 +89,79 @@ class InputFeatures:
 def network_sizes(task: Task, config: dict[str, Any]) -> list[int]:
     """Layer widths of a run's network: its input features, the hidden layers, the outputs."""
     return [InputFeatures.of(task, config).width, *config["hidden"], task.outputs]
+
+
+def ignored_inputs(texts: list[str] | None, inputs: int) -> str | None:
+    """Why input features `texts` (expressions in the task's raw inputs x, or x and y) leave an
+    input of the task out, so the network cannot see what its target depends on; None when
+    every input is used (or the features are the raw inputs, or a text does not compile: that
+    is reported where it is checked). The message is ``errors.input_features`` of a 400."""
+    if not isinstance(texts, list) or not texts or inputs not in (1, 2):
+        return None
+    names = VARIABLES[:inputs]
+    try:
+        used = set().union(*(compile_expression(text, names).variables for text in texts))
+    except ExpressionError:
+        return None
+    missing = [name for name in names if name not in used]
+    if not missing:
+        return None
+    shown = ", ".join(texts) if len(texts) <= 4 else f"{len(texts)} features"
+    return (
+        f"no feature uses {' or '.join(missing)} ({shown}): the network would not see an input "
+        f"the target depends on; add {missing[0]} (or a feature of it)"
+    )
+
+
+PROJECTION_ROWS = 2000  # training rows the principal components are fitted on (evenly spread)
+
+
+def _top_components(covariance: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `count` largest eigenvalues of a covariance matrix and their eigenvectors (rows):
+    exactly for a few inputs, by subspace iteration for many (784 pixels: a full
+    eigendecomposition takes seconds on a loaded machine, this a few milliseconds)."""
+    size = len(covariance)
+    if size <= 128:
+        values, vectors = np.linalg.eigh(covariance)
+        order = np.argsort(values)[::-1][:count]
+        return values[order], vectors[:, order].T.copy()
+    rng = np.random.default_rng(0)  # a fixed start: the same picture every time
+    basis = np.linalg.qr(rng.standard_normal((size, count + 6)))[0]
+    for _ in range(40):
+        basis = np.linalg.qr(covariance @ basis)[0]
+    values, vectors = np.linalg.eigh(basis.T @ covariance @ basis)
+    order = np.argsort(values)[::-1][:count]
+    return values[order], (basis @ vectors[:, order]).T.copy()
+
+
+def projection(x_train: np.ndarray, points: np.ndarray) -> dict[str, Any]:
+    """`points` (m, inputs) on the first two principal components of the standardised training
+    inputs (PCA in float64, fitted on at most `PROJECTION_ROWS` rows): ``{x, y, axes,
+    explained}``, `explained` the share of the variance each component holds; how a task of
+    more than two inputs shows its whole test set in one picture."""
+    train = np.asarray(x_train, dtype=np.float64)
+    if len(train) > PROJECTION_ROWS:
+        train = train[np.linspace(0, len(train) - 1, PROJECTION_ROWS).astype(int)]
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std[~(std > 1e-12)] = 1.0  # a constant input (an image's border) adds nothing
+    centred = (train - mean) / std
+    covariance = centred.T @ centred
+    variance, pair = _top_components(covariance, 2)
+    explained = np.clip(variance, 0.0, None) / max(float(np.trace(covariance)), 1e-300)
+    if len(pair) < 2:  # one input column: the second component is flat
+        pair = np.vstack([pair, np.zeros_like(pair)])
+        explained = np.append(explained, 0.0)
+    for k in range(2):  # a sign convention: the largest loading is positive (stable pictures)
+        if pair[k][np.argmax(np.abs(pair[k]))] < 0:
+            pair[k] = -pair[k]
+    coordinates = ((np.asarray(points, dtype=np.float64) - mean) / std) @ pair.T
+    shares = [float(share) for share in explained[:2]]
+    return {
+        "x": coordinates[:, 0],
+        "y": coordinates[:, 1],
+        "axes": [f"PC{k + 1} ({100 * share:.0f} % of the variance)"
+                 for k, share in enumerate(shares)],  # fmt: skip
+        "explained": shares,
+    }
+

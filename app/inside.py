@@ -27,14 +27,46 @@ SATURATING = (nn.Tanh, nn.Sigmoid)
 SATURATED_SHARE = 0.9  # a unit saturated on at least this share of the map points counts
 
 
+class Histogram(tuple):
+    """``(edges, counts)`` of the finite values of an array (it unpacks as that pair), with
+    `nonfinite` (how many values are NaN or ±inf, counted apart: never in `counts`) and
+    `zeros` (how many are exactly 0, as L1's proximal step leaves unused weights)."""
+
+    nonfinite: int
+    zeros: int
+
+    def __new__(
+        cls, edges: np.ndarray, counts: np.ndarray, nonfinite: int = 0, zeros: int = 0
+    ) -> Histogram:
+        histogram = super().__new__(cls, (edges, counts))
+        histogram.nonfinite, histogram.zeros = int(nonfinite), int(zeros)
+        return histogram
+
+    def __getnewargs__(self) -> tuple:  # pickled (a training process sends it): all four
+        return (self[0], self[1], self.nonfinite, self.zeros)
+
+    def to_json(self, edges: list) -> dict[str, object]:
+        """``{edges, counts, nonfinite, zeros}``, with `edges` already rounded for the wire."""
+        return {"edges": edges, "counts": np.asarray(self[1]).tolist(),
+                "nonfinite": self.nonfinite, "zeros": self.zeros}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, encoded: dict) -> Histogram:
+        """The inverse of `to_json` (a relayed look inside)."""
+        return cls(np.asarray(encoded["edges"], dtype=np.float64),
+                   np.asarray(encoded["counts"], dtype=np.int64),
+                   encoded.get("nonfinite", 0), encoded.get("zeros", 0))  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LayerStats:
     """One Linear layer: histograms ``(edges, counts)`` of its weights and their gradients (the
-    last mini-batch), the gradient norm of all its parameters, and for the hidden activation
-    after it the share of dead (ReLU-like) or saturated (tanh, sigmoid) units, else None."""
+    last mini-batch; `Histogram`s, with the non-finite values and the exact zeros counted
+    apart), the gradient norm of all its parameters, and for the hidden activation after it the
+    share of dead (ReLU-like) or saturated (tanh, sigmoid) units, else None."""
 
-    weights: tuple[np.ndarray, np.ndarray]
-    grads: tuple[np.ndarray, np.ndarray]
+    weights: Histogram
+    grads: Histogram
     grad_norm: float
     dead: float | None
     saturated: float | None
@@ -58,12 +90,17 @@ class Inside:
     layers: list[LayerStats]
 
 
-def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(edges, counts) of the finite values in `HISTOGRAM_BINS` bins. All values equal (e.g.
+def _histogram(values: np.ndarray) -> Histogram:
+    """The `Histogram` of `values`: its finite values in `HISTOGRAM_BINS` bins, the others
+    counted apart (`nonfinite`; none finite: every count 0 over [-1, 1]). All values equal (e.g.
     zero gradients before the first step) get a narrow range around them, not numpy's ±0.5."""
-    finite = values[np.isfinite(values)].astype(np.float64)
+    mask = np.isfinite(values)
+    finite = values[mask].astype(np.float64)
+    nonfinite = int(mask.size - finite.size)
+    zeros = int(np.count_nonzero(finite == 0))
     if finite.size == 0:
-        finite = np.zeros(1)
+        edges = np.linspace(-1.0, 1.0, HISTOGRAM_BINS + 1)
+        return Histogram(edges, np.zeros(HISTOGRAM_BINS, dtype=np.int64), nonfinite, zeros)
     lo, hi = float(finite.min()), float(finite.max())
     if hi - lo <= 1e-12 * max(1.0, abs(lo)):
         half = max(abs(lo) * 1e-3, 1e-12)
@@ -76,7 +113,7 @@ def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     index[finite < edges[index]] -= 1  # rounding at an edge: numpy's own correction
     index[(finite >= edges[index + 1]) & (index != HISTOGRAM_BINS - 1)] += 1
     counts = np.bincount(index, minlength=HISTOGRAM_BINS)
-    return edges, counts
+    return Histogram(edges, counts, nonfinite, zeros)
 
 
 def _most_active(activations: np.ndarray) -> np.ndarray:
@@ -162,7 +199,7 @@ class InsideProbe:
         )
         self.axes = axes
         self.shape = tuple(len(axis) for axis in reversed(axes))
-        self.inputs = to_inputs(points.astype(np.float32))
+        self.inputs = to_inputs(points)  # float64: standardised before the model casts
 
     def probe(self, model: nn.Sequential) -> Inside:
         """The maps and statistics of `model` now."""

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from .encoding import round_array, round_arrays, round_float
-from .inside import NEURONS_SHOWN, Inside
+from .features import projection
+from .inside import NEURONS_SHOWN, Histogram, Inside
 from .session import ClassView, View
 from .tasks import Task, TaskData, shown_rows
 
@@ -69,8 +70,18 @@ class RunPayloads:
                 ("test", data.x_test, data.y_test, self.shown_test),
             )
         }
+        if task.inputs > 2:  # the whole test set in one picture (see `features.projection`)
+            self._data["projection"] = self._projection_json(data)
         self._target = None if self.classification or data.grid_target is None else data.grid_target
         self._images = self._images_json(task, data) if task.image_shape else None
+
+    def _projection_json(self, data: TaskData) -> dict[str, Any]:
+        """The shown test points (the rows of ``data.test``) on the training inputs' first two
+        principal components: ``{x, y, axes, explained}``."""
+        found = projection(data.x_train, data.x_test[self.shown_test])
+        found["x"], found["y"] = round_array(found["x"]), round_array(found["y"])
+        found["explained"] = [round_float(share) for share in found["explained"]]
+        return found
 
     def _images_json(self, task: Task, data: TaskData) -> dict[str, Any]:
         """The first `IMAGES_SHOWN` shown test points as images: ``{shape, pixels, labels}``,
@@ -96,7 +107,9 @@ class RunPayloads:
         return round_array(view.first_layer, 3)
 
     def data_json(self) -> dict[str, dict[str, list]]:
-        """The shown points: ``{train: {...}, test: {...}}`` (see `points_json`)."""
+        """The shown points: ``{train: {...}, test: {...}}`` (see `points_json`); tasks of more
+        than two inputs add ``projection``: the shown test points on two principal components
+        (``{x, y, axes, explained}``, the rows of ``test``)."""
         return self._data
 
     def target_json(self) -> dict[str, Any]:
@@ -168,9 +181,13 @@ class RunPayloads:
         }
 
 
-def _histogram_json(histogram: tuple[np.ndarray, np.ndarray], edges: list) -> dict[str, list]:
-    """``{edges, counts}`` of a histogram whose edges are already rounded for the wire."""
-    return {"edges": edges, "counts": np.asarray(histogram[1]).tolist()}
+def _histogram_json(histogram: tuple[np.ndarray, np.ndarray], edges: list) -> dict[str, Any]:
+    """``{edges, counts, nonfinite, zeros}`` of a histogram whose edges are already rounded for
+    the wire (`app.inside.Histogram`; a plain pair has no non-finite values or zeros known)."""
+    if isinstance(histogram, Histogram):
+        return histogram.to_json(edges)
+    return {"edges": edges, "counts": np.asarray(histogram[1]).tolist(), "nonfinite": 0,
+            "zeros": 0}  # fmt: skip
 
 
 def inside_json(inside: Inside | None) -> dict[str, Any] | None:
@@ -178,7 +195,9 @@ def inside_json(inside: Inside | None) -> dict[str, Any] | None:
 
     `neurons[l][k]` is a bare array per shown neuron of hidden layer l: its activation on the
     map grid (a list in 1-D, a list of rows in 2-D); `layers[i]` holds ``weights`` and ``grads``
-    histograms ``{edges, counts}``, ``grad_norm`` and ``dead`` / ``saturated`` (share or null).
+    histograms ``{edges, counts, nonfinite, zeros}`` (the finite values binned; the NaN and ±inf
+    ones and the exact zeros counted), ``grad_norm`` and ``dead`` / ``saturated`` (share or
+    null).
     """
     if inside is None:
         return None

@@ -37,8 +37,10 @@ def task_preview(task: Task, config: dict[str, Any]) -> dict[str, Any]:
         answer["data"] = dataset_preview(task.dataset, pair)
         answer["domain"] = [list(pair) for pair in task.domain]
         answer["warning"] = None
+        notes = {"notes": list(task.dataset.notes)} if task.dataset.notes else {}
+        answer.update(notes)  # what reading the file changed, e.g. a pandas index dropped
         if task.dataset.table is not None:
-            answer["table"] = task.dataset.table.to_json()
+            answer["table"] = {**task.dataset.table.to_json(), **notes}
         return answer
     if task.kind == "classification":
         X, labels = task.sample(config["samples"], config["noise"], config["seed"])

@@ -44,7 +44,7 @@ import numpy as np
 import socketio
 
 from .control import TERMINAL
-from .inside import Inside, LayerStats
+from .inside import Histogram, Inside, LayerStats
 from .payloads import RunPayloads, inside_json
 from .runs import Run
 
@@ -241,8 +241,8 @@ def _floats(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _histogram(encoded: dict[str, list]) -> tuple[np.ndarray, np.ndarray]:
-    return _floats(encoded["edges"]), np.asarray(encoded["counts"], dtype=np.int64)
+def _histogram(encoded: dict[str, list]) -> Histogram:
+    return Histogram.from_json(encoded)  # with its non-finite and zero counts
 
 
 def decode_inside(encoded: dict[str, Any] | None) -> Inside | None:

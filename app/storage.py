@@ -210,6 +210,7 @@ def encode_dataset(dataset: ParsedDataset) -> bytes:
         "classes": list(dataset.classes),
         "domain": [list(pair) for pair in dataset.domain],
         "n_rows": dataset.n_rows,
+        "name": dataset.name,
     }
     return encode_arrays(arrays, meta)
 
@@ -219,7 +220,7 @@ def decode_dataset(blob: bytes) -> ParsedDataset:
     arrays, meta = decode_arrays(blob)
     if "source" in arrays:
         source = arrays["source"].tobytes()
-        return dataclasses.replace(parse_csv(source), source=source)
+        return dataclasses.replace(parse_csv(source), source=source, name=meta.get("name"))
     for array in arrays.values():
         array.flags.writeable = False
     return ParsedDataset(
@@ -231,6 +232,7 @@ def decode_dataset(blob: bytes) -> ParsedDataset:
         classes=meta["classes"],
         domain=meta["domain"],
         n_rows=meta["n_rows"],
+        name=meta.get("name"),
     )
 
 

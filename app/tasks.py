@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -440,7 +440,10 @@ class TaskData:
     Regression: ``y_*`` are targets (n, 1) and `grid_target` the target on the grid (m, 1).
     Classification: ``y_*`` are int64 labels (n,) and `grid_target` is None.
     `domain` is the grid's box (for classification it may be wider than the config asked, to hold
-    every point).
+    every point). Uploaded rows, sampled functions and the grid are float64 (the session
+    standardises them in float64 and the model casts after: a narrow range far from 0, such as
+    999000.0000 … 999000.1995, keeps its distinct values); sampled classes and images keep the
+    float32 of their generators.
     """
 
     x_train: np.ndarray
@@ -475,7 +478,7 @@ class TaskData:
         self.slice_features = (int(features[0]), int(features[1]))
         self.domain = fitting_domain(self.x_train[:, list(self.slice_features)])
         axes, grid = evaluation_grid(self.domain)
-        self.grid_axes, self.grid_x = axes, self.embed(grid.astype(np.float32))
+        self.grid_axes, self.grid_x = axes, self.embed(grid)
 
     def plotted(self, X: np.ndarray) -> np.ndarray:
         """The plotted columns of raw inputs `X` (the slice features when there are more)."""
@@ -523,11 +526,11 @@ def settle_config(task: Task, config: dict[str, Any]) -> dict[str, Any]:
 
 def _drawn_points(task: Task, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """The rows of a task without a target function: uploaded or sampled (X, labels | Y)."""
-    if task.dataset is not None:
-        X = task.dataset.X.astype(np.float32)
+    if task.dataset is not None:  # float64 as read: a narrow range far from 0 stays distinct
+        X = task.dataset.X.copy()
         if task.kind == "classification":
             return X, task.dataset.labels.copy()
-        return X, task.dataset.Y.astype(np.float32)
+        return X, task.dataset.Y.astype(np.float64)
     return task.sample(config["samples"], config["noise"], config["seed"])
 
 
@@ -553,13 +556,13 @@ def build_data(task: Task, config: dict[str, Any]) -> TaskData:
         target = np.asarray(task.fn(*grid64.T), dtype=np.float64).reshape(-1, 1)
         X, Y = datasets.sample_function(
             task.fn, [tuple(pair) for pair in domain], config["samples"], noise=config["noise"],
-            seed=seed,
+            seed=seed, dtype=np.float64,
         )  # fmt: skip
     x_train, y_train, x_test, y_test = datasets.train_test_split(
         X, Y, test_fraction=config["test_fraction"], seed=seed
     )
-    data = TaskData(x_train, y_train, x_test, y_test, axes, grid64.astype(np.float32), target,
-                    domain, task.slice_features)  # fmt: skip
+    data = TaskData(x_train, y_train, x_test, y_test, axes, grid64, target, domain,
+                    task.slice_features)  # fmt: skip
     if task.input_count:
         data.fill = np.median(x_train, axis=0)
         data.grid_x = data.embed(data.grid_x)
@@ -653,7 +656,7 @@ def dataset_task(
         count = len(dataset.classes)
         return Task(
             f"{DATASET_PREFIX}{dataset_id}",
-            f"Your data ({rows})",
+            f"{dataset.name or 'Your data'} ({rows})",
             f"{inputs} → label ({count} classes: {', '.join(dataset.classes)})",
             tuple(tuple(pair) for pair in fitting_domain(dataset.X)),
             kind="classification",
@@ -663,7 +666,7 @@ def dataset_task(
         )
     return Task(
         f"{DATASET_PREFIX}{dataset_id}",
-        f"Your data ({rows})",
+        f"{dataset.name or 'Your data'} ({rows})",
         f"{inputs} → target",
         tuple(tuple(pair) for pair in dataset.domain),
         overrides={"samples": dataset.n_rows},
@@ -686,7 +689,9 @@ def table_task(dataset_id: str, dataset: ParsedDataset, fields: dict[str, Any]) 
     table = dataset.table
     given = [fields.get(name) for name in CHOICE_FIELDS]
     choice = table.choose(*given)
-    data = table_dataset(table, choice) if any(value is not None for value in given) else dataset
+    data = dataset
+    if any(value is not None for value in given):
+        data = replace(table_dataset(table, choice), name=dataset.name, notes=dataset.notes)
     classification = choice.kind == "classification"
     width = data.inputs
     if classification and width < 2:
@@ -709,7 +714,7 @@ def table_task(dataset_id: str, dataset: ParsedDataset, fields: dict[str, Any]) 
     defaults = DATASET_CLASSIFICATION_DEFAULTS if classification else {}
     return Task(
         f"{DATASET_PREFIX}{dataset_id}",
-        f"Your table ({data.n_rows:,} rows)",
+        f"{dataset.name or 'Your table'} ({data.n_rows:,} rows)",
         f"{shown} → {choice.target} ({outcome})",
         tuple(tuple(pair) for pair in domain),
         kind=choice.kind,

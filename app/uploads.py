@@ -32,7 +32,7 @@ import secrets
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -100,12 +100,17 @@ class ParsedDataset:
     n_rows: int = 0
     table: Any = None  # app.tables.Table of an upload with named columns, else None
     source: bytes | None = field(default=None, repr=False)  # the CSV as uploaded (it is stored)
+    name: str | None = None  # the uploaded file's name, how the pages list the data set
+    notes: tuple[str, ...] = ()  # what reading the file changed, e.g. a pandas index dropped
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description (what ``POST /api/datasets`` can answer with, plus an id).
 
         Tables add ``columns`` ([{name, type, distinct, missing, target_kind}]),
         ``target_column`` (the suggested target) and ``head`` (the first rows as written).
+        ``name`` is the file's name (when known), ``notes`` what reading changed (when anything
+        did, e.g. "column 1 has no name and holds 0, 1, 2, …: read as the index pandas writes
+        … and dropped").
         """
         answer = {
             "kind": self.kind,
@@ -116,6 +121,10 @@ class ParsedDataset:
         }
         if self.table is not None:
             answer.update(self.table.to_json())
+        if self.name:
+            answer["name"] = self.name
+        if self.notes:
+            answer["notes"] = list(self.notes)
         return answer
 
     def preview(self, limit: int = 1000) -> dict[str, list]:
@@ -158,17 +167,104 @@ def parse_csv(
         header_line, header = _next_row(reader)
         if header is None:
             raise DatasetError("the file is empty")
-        layout = _read_header(header, header_line, dialect)
-        if layout is None:  # named columns: a table
-            from .tables import read_table  # app.tables builds on this module
-
-            return table_dataset(
-                read_table(reader, header, header_line, dialect, max_rows, min_rows)
-            )
-        rows = _read_rows(reader, layout, dialect, max_rows)
+        _check_unnamed(header, header_line)
+        if not header[0].strip():  # a pandas index: read without it, checked at the end
+            reader, header = _IndexColumn(reader, header_line), header[1:]
+        dataset = _read_data(reader, header, header_line, dialect, max_rows, min_rows)
     except csv.Error as error:
         raise DatasetError(f"malformed CSV: {error}", reader.line_num or 1) from None
+    if isinstance(reader, _IndexColumn):
+        dataset = replace(dataset, notes=(*dataset.notes, reader.checked()))
+    return dataset
+
+
+def _read_data(reader: Any, header: list[str], header_line: int, dialect: _Dialect,
+               max_rows: int, min_rows: int) -> ParsedDataset:  # fmt: skip
+    """The rows after `header`: a fixed layout (`LAYOUTS`) or a table (`app.tables`)."""
+    layout = _read_header(header, header_line, dialect)
+    if layout is None:  # named columns: a table
+        from .tables import read_table  # app.tables builds on this module
+
+        return table_dataset(read_table(reader, header, header_line, dialect, max_rows, min_rows))
+    rows = _read_rows(reader, layout, dialect, max_rows)
     return _dataset(layout, rows, min_rows)
+
+
+INDEX_FIX = "write the file with df.to_csv(path, index=False), or name the column"
+
+
+def _check_unnamed(header: list[str], line: int) -> None:
+    """Refuse unnamed columns but a first one (maybe a pandas index, checked by its values),
+    naming the likely cause and the fix."""
+    names = [cell.strip() for cell in header]
+    if not any(names):
+        return  # no header at all: `_read_header` says so
+    unnamed = [position for position, name in enumerate(names, start=1) if not name]
+    leading = next((k for k, position in enumerate(unnamed) if position != k + 1), len(unnamed))
+    if unnamed in ([], [1]):
+        return
+    if leading >= 2 and leading == len(unnamed):
+        listed = ", ".join(str(position) for position in unnamed)
+        raise DatasetError(
+            f"columns {listed} have no name: pandas writes the index of a data frame (of "
+            f"several levels) as unnamed first columns; {INDEX_FIX}s",
+            line,
+        )
+    position = unnamed[leading] if leading < len(unnamed) else unnamed[0]
+    if position == len(names):
+        raise DatasetError(
+            f"column {position} has no name: the header ends with a separator (remove it, or "
+            "name the column; pandas writes no unnamed column with df.to_csv(path, index=False))",
+            line,
+        )
+    raise DatasetError(
+        f"column {position} has no name: a column written without its name, as pandas writes "
+        f"its index; {INDEX_FIX}",
+        line,
+    )
+
+
+class _IndexColumn:
+    """A csv reader without its first field (a pandas index), whose values it keeps to check
+    (`checked`): unique whole numbers, as pandas writes ``0, 1, 2, …`` or a filtered index."""
+
+    def __init__(self, reader: Any, header_line: int) -> None:
+        self.reader = reader
+        self.header_line = header_line
+        self.values: list[tuple[int, str]] = []  # (line, cell)
+
+    @property
+    def line_num(self) -> int:
+        return self.reader.line_num
+
+    def __iter__(self) -> _IndexColumn:
+        return self
+
+    def __next__(self) -> list[str]:
+        row = next(self.reader)
+        if not any(cell.strip() for cell in row):
+            return row  # a blank line, skipped by `_next_row`
+        self.values.append((self.reader.line_num, row[0].strip()))
+        return row[1:]
+
+    def checked(self) -> str:
+        """The note saying the column was dropped, or `DatasetError` when it is no index."""
+        seen: set[int] = set()
+        for line, cell in self.values:
+            whole = _NUMERIC.fullmatch(cell) and float(cell).is_integer()
+            if not whole or int(float(cell)) in seen:
+                what = "a repeated number" if whole else "not a whole number"
+                raise DatasetError(
+                    f"column 1 has no name and is no index ({_shown(cell)} is {what}; an index "
+                    f"holds different whole numbers such as 0, 1, 2, …): {INDEX_FIX}",
+                    line,
+                )
+            seen.add(int(float(cell)))
+        first = ", ".join(cell for _line, cell in self.values[:3])
+        return (
+            f"column 1 has no name and holds {first}, …: read as the index pandas writes "
+            "(df.to_csv without index=False) and dropped"
+        )
 
 
 def table_dataset(table: Any, choice: Any = None) -> ParsedDataset:
@@ -391,6 +487,19 @@ class DatasetStore:
     def __len__(self) -> int:
         with self._lock:
             return len(self._datasets)
+
+
+MAX_NAME_LENGTH = 80
+
+
+def upload_name(filename: str | None) -> str | None:
+    """The name an upload is listed by: the file's own name (no folders, no control
+    characters, at most `MAX_NAME_LENGTH` characters), None when there is none."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = "".join(char for char in name if char.isprintable()).strip()
+    if len(name) > MAX_NAME_LENGTH:
+        name = name[: MAX_NAME_LENGTH - 1] + "…"
+    return name or None
 
 
 def too_big(n_bytes: int, max_bytes: int = MAX_BYTES) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .expressions import Expression, ExpressionError, compile_expression, find_singularity
-from .features import network_sizes
+from .features import ignored_inputs, network_sizes
 from .schema import (
     ACTIVATIONS,
     FIELDS,
@@ -350,6 +350,9 @@ def _rule_errors(
     errors = _task_errors(values, task, known_task)
     if known_task:
         errors.update(_table_errors(values, task))
+    if known_task and "input_features" not in errors.keys() | flagged.keys():  # app.features
+        if message := ignored_inputs(values.get("input_features"), task.inputs):
+            errors["input_features"] = message
     if "domain" in flagged and "domain" not in errors:  # in the words of the domain's own check
         if message := _domain_shape_error(values["domain"], None):
             errors["domain"] = message

@@ -6,6 +6,9 @@
 // Besides the server's tasks the picker offers "Your function" (task `custom`: an expression
 // typed in the form) and every CSV uploaded from this page (tasks `dataset:<id>`).
 
+import { followInputs } from "./feature_inputs.js";
+import { decimalFields, numberProblem, readNumber } from "./number_input.js";
+
 export const CUSTOM_ID = "custom";
 export const DATASET_PREFIX = "dataset:";
 
@@ -198,9 +201,7 @@ function formatBound(value) {
 }
 
 function parseNumber(input) {
-  if (input.validity && input.validity.badInput) return NaN;
-  const text = input.value.trim();
-  return text === "" ? NaN : Number(text);
+  return readNumber(input); // a decimal comma too (number_input.js)
 }
 
 export class ConfigForm {
@@ -226,6 +227,7 @@ export class ConfigForm {
     this.task = null;
     this.fillTaskPicker();
     this.applySchema();
+    decimalFields(form); // number fields read a decimal comma (number_input.js)
 
     this.taskSelect.addEventListener("change", () => handlers.onTaskChange(this.taskSelect.value));
     this.addLayerButton.addEventListener("click", () => {
@@ -346,6 +348,7 @@ export class ConfigForm {
   setTask(task) {
     const same = this.task && this.task.id === task.id;
     const typed = (same ? this.rawConfig().domain : null) || [];
+    const before = this.task ? this.task.inputs : task.inputs;
     this.task = task;
     this.taskSelect.value = task.id;
     const custom = task.id === CUSTOM_ID;
@@ -361,7 +364,7 @@ export class ConfigForm {
     for (const name of DATA_FIELDS) this.form.elements[name].disabled = dataset;
     // (the label's text only: its tag stays)
     this.form.querySelector('[data-field="samples"] label').firstChild.textContent = dataset ? "Samples (rows) " : "Samples ";
-    this.setFeatureToggles(task.inputs, same ? this.selectedFeatures() : null);
+    this.setFeatureToggles(task.inputs, same ? followInputs(this.selectedFeatures(), before, task.inputs) : null);
     this.domainBox.replaceChildren();
     // One pair per plotted input: tasks of more than two inputs plot a slice over two of them.
     for (let d = 0; d < task.domain.length; d++) {
@@ -641,7 +644,7 @@ export class ConfigForm {
       if (!this.offers(name, config.optimizer)) continue;
       const input = this.form.elements[name];
       const v = parseNumber(input);
-      if (!Number.isFinite(v)) errors[name] = "Enter a number.";
+      if (!Number.isFinite(v)) errors[name] = numberProblem(input) || "Enter a number.";
       else if (this.schema.isInteger(name) && !Number.isInteger(v)) errors[name] = "Enter a whole number.";
       else {
         const problem = this.schema.check(name, v, { classification: this.classifies() });
@@ -663,7 +666,8 @@ export class ConfigForm {
       const lo = parseNumber(this.form.querySelector(`#domain-${d}-lo`));
       const hi = parseNumber(this.form.querySelector(`#domain-${d}-hi`));
       const axis = this.task.inputs === 1 ? "x" : AXES[d];
-      if (!Number.isFinite(lo) || !Number.isFinite(hi)) errors.domain = `Enter both ends of the ${axis} range.`;
+      const unread = [`#domain-${d}-lo`, `#domain-${d}-hi`].map((id) => numberProblem(this.form.querySelector(id))).find(Boolean);
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) errors.domain = unread || `Enter both ends of the ${axis} range.`;
       else if (!(lo < hi)) errors.domain = `The ${axis} range must run from a lower to a higher value.`;
       else if (lo < this.domainBounds.min || hi > this.domainBounds.max) {
         errors.domain = `Keep the ${axis} range ${rangeText(this.domainBounds)}.`;

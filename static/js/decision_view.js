@@ -24,7 +24,7 @@ const Plotly = window.Plotly;
 
 /** Marker symbol per class (colour is never the only cue). */
 export const CLASS_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "pentagon",
-  "triangle-down", "hexagram", "star"];
+  "triangle-down", "hexagram", "star", "cross", "bowtie"]; // ten: digits' classes all differ
 const FAINT = 0.04; // how much of the class colour a cell at chance-level confidence shows
 const STRONG = 0.4; // ... and a cell the network is sure about (points on top stay readable)
 const INSIDE = 0.999; // keeps a fully sure cell inside its own class's band of the scale
@@ -105,6 +105,8 @@ function symbolPoints(symbol) {
     case "pentagon": return polygon(5, 6);
     case "hexagram": return polygon(6, 6.5, -Math.PI / 2, 3.8);
     case "star": return polygon(5, 6.5, -Math.PI / 2, 2.8);
+    case "cross": return "5,1 9,1 9,5 13,5 13,9 9,9 9,13 5,13 5,9 1,9 1,5 5,5";
+    case "bowtie": return "1,2 7,7 13,2 13,12 7,7 1,12";
     default: return null;
   }
 }

@@ -2,6 +2,8 @@
 // over time as heatmaps (x: the last HISTORY looks inside, labelled by epoch; y: value; colour:
 // the share of the layer's weights in a value bin), the share of dead (ReLU-like) or saturated
 // (tanh, sigmoid) units, and one chart of every layer's gradient norm per epoch on a log axis.
+// Values that are not finite (NaN, ±inf: a diverging run) are counted apart by the server and
+// said in words ("12 of 64 weights are not finite"), never binned; so are exact zeros (L1).
 //
 // Each histogram comes with its own edges, which move as training goes on. The heatmap re-bins
 // every kept histogram onto one common value axis per layer and kind (from the lowest to the
@@ -10,6 +12,7 @@
 // that widens or shrinks (vanishing gradients) is seen doing so. Heatmaps are canvases (one
 // pixel per cell); the gradient-norm chart is Plotly (few traces).
 
+import { logAxis } from "./log_axis.js";
 import { formatNumber } from "./neuron_maps.js";
 import { OKABE_ITO, PLOT_CONFIG, baseLayout, palette } from "./theme.js";
 
@@ -57,6 +60,7 @@ export function commonRange(histograms) {
   let hi = -Infinity;
   for (const h of histograms) {
     if (!h || !h.edges || h.edges.length < 2 || !h.counts) continue;
+    if (!h.counts.some((c) => c > 0)) continue; // nothing finite: its edges say nothing
     const point = pointMass(h);
     const a = point ?? h.edges[0];
     const z = point ?? h.edges[h.edges.length - 1];
@@ -104,6 +108,28 @@ export function rebin(histograms, lo, hi, rows = ROWS) {
     }
     return column;
   });
+}
+
+/** The number of values a histogram describes: its counts and its non-finite values. */
+function described(h) {
+  if (!h || !h.counts) return 0;
+  return h.counts.reduce((a, b) => a + (b || 0), 0) + (h.nonfinite || 0);
+}
+
+/**
+ * What a layer's counts say: `alerts` ("12 of 64 weights are not finite", also gradients) and
+ * `notes` ("30 of 64 weights are exactly 0", as L1 leaves the weights it does not need).
+ */
+export function countsLine(layer) {
+  const alerts = [];
+  const notes = [];
+  for (const [kind, label] of KINDS) {
+    const h = layer?.[kind];
+    if (h?.nonfinite) alerts.push(`${h.nonfinite} of ${described(h)} ${label} are not finite`);
+  }
+  const weights = layer?.weights;
+  if (weights?.zeros) notes.push(`${weights.zeros} of ${described(weights)} weights are exactly 0`);
+  return { alerts, notes };
 }
 
 export class LayersView {
@@ -245,7 +271,11 @@ export class LayersView {
       if (now.dead !== null && now.dead !== undefined) parts.push(`dead units ${Math.round(100 * now.dead)} %`);
       if (now.saturated !== null && now.saturated !== undefined) parts.push(`saturated ${Math.round(100 * now.saturated)} %`);
       parts.push(`‖∇‖ ${formatNumber(now.grad_norm)}`);
-      share.textContent = parts.join(" · ");
+      const counted = countsLine(now);
+      share.textContent = [...counted.alerts, ...parts, ...counted.notes].join(" · ");
+      share.classList.toggle("has-nonfinite", counted.alerts.length > 0);
+      share.dataset.nonfinite = String(now.weights?.nonfinite ?? 0);
+      share.dataset.zeros = String(now.weights?.zeros ?? 0);
       for (const [kind, label] of KINDS) {
         const view = maps[kind];
         const histograms = this.history.map((h) => (h.layers[k] ? h.layers[k][kind] : null));
@@ -330,9 +360,8 @@ export class LayersView {
     layout.margin.l = 62;
     layout.yaxis.type = "log";
     layout.yaxis.exponentformat = "power";
-    // Whole decades only once the norms span one (Plotly's minor labels crowd a short axis).
-    const norms = data.flatMap((trace) => trace.y.filter((v) => v !== null));
-    if (norms.length && Math.log10(Math.max(...norms) / Math.min(...norms)) >= 1) layout.yaxis.dtick = 1;
+    // Whole decades, at most 7 labels however many decades the norms span (log_axis.js).
+    Object.assign(layout.yaxis, logAxis(data.flatMap((trace) => trace.y)));
     layout.legend.font = { size: 10.5 };
     Plotly.react(this.chart, data, layout, PLOT_CONFIG);
   }

@@ -1,5 +1,5 @@
 // Loss chart: train and test loss per epoch, raw curves drawn faintly behind their debiased-EMA
-// smoothed versions, log-scale toggle, and the learning rate per epoch as a step line on a right
+// smoothed versions (by epoch distance: the same curve whatever the snapshot's thinning), log-scale toggle, and the learning rate per epoch as a step line on a right
 // axis (so a schedule and every live change of lr show). Appending, throttling and redrawing are
 // AppendingChart's; the whole chart is also redrawn when the smoothing weight, the scale or the
 // loss changes. On a log axis only decades are labelled: the range is widened to whole decades.
@@ -7,13 +7,13 @@
 // is marked where it took effect: a dotted vertical line labelled "batch 32 → 8".
 
 import { AppendingChart } from "./appending_chart.js";
+import { decadeRange, decadeStep, logAxis } from "./log_axis.js";
 import { DebiasedEma } from "./smoothing.js";
 import { baseLayout } from "./theme.js";
 
 const Plotly = window.Plotly;
 // Trace order: raw train, raw test, smoothed train, smoothed test, learning rate.
 const TRACES = [0, 1, 2, 3, 4];
-const MAX_DECADE_LABELS = 7;
 // History columns a run can be steered by (besides lr, which has its own line) and their labels.
 const STEERED = [["batch_size", "batch"], ["l1", "L1"], ["weight_decay", "weight decay"],
   ["momentum", "momentum"]];
@@ -46,18 +46,7 @@ export function steeredChanges(history, added, last) {
   return changes.sort((a, b) => a.epoch - b.epoch);
 }
 
-/** [lo, hi] exponents of the whole decades around [lowest, highest] (positive numbers). */
-export function decadeRange(lowest, highest) {
-  const lo = Math.floor(Math.log10(lowest) + 1e-9);
-  let hi = Math.ceil(Math.log10(highest) - 1e-9);
-  if (hi <= lo) hi = lo + 1;
-  return [lo, hi];
-}
-
-/** Spacing (in decades) of the labels of a log axis over `decades` decades: they never crowd. */
-export function decadeStep(decades) {
-  return Math.max(1, Math.ceil(decades / MAX_DECADE_LABELS));
-}
+export { decadeRange, decadeStep }; // (log_axis.js: one home for the log axes' ticks)
 
 export class LossChart extends AppendingChart {
   constructor(element, { smoothing = 0.6, logScale = false } = {}) {
@@ -183,8 +172,9 @@ export class LossChart extends AppendingChart {
   }
 
   extension({ epoch, train, test }) {
-    const smoothTrain = train.map((v) => this.emaTrain.push(v));
-    const smoothTest = test.map((v) => this.emaTest.push(v));
+    // by epoch distance: a thinned snapshot (every k-th epoch) smooths as the whole history
+    const smoothTrain = train.map((v, i) => this.emaTrain.push(v, epoch[i]));
+    const smoothTest = test.map((v, i) => this.emaTest.push(v, epoch[i]));
     const lr = this.lrPending;
     this.lrPending = [];
     return { x: [epoch, epoch, epoch, epoch, epoch], y: [train, test, smoothTrain, smoothTest, lr] };
@@ -192,20 +182,27 @@ export class LossChart extends AppendingChart {
 
   /** On a log axis, the range (whole decades) follows the losses seen so far. */
   afterAppend(drawn) {
+    const update = {};
     const axis = this.logScale ? this.logAxis() : null;
-    if (!axis || axis.key === this.drawnAxis) return drawn;
-    this.drawnAxis = axis.key;
-    return Promise.resolve(drawn).then(() => Plotly.relayout(this.el, {
-      "yaxis.range": axis.range, "yaxis.dtick": axis.dtick, "yaxis.autorange": false,
-    }));
+    if (axis && axis.key !== this.drawnAxis) {
+      this.drawnAxis = axis.key;
+      Object.assign(update, { "yaxis.range": axis.range, "yaxis.dtick": axis.dtick, "yaxis.autorange": false });
+    }
+    const lr = logAxis(this.lr); // a live change of lr may leave the decades drawn
+    if (lr.range && String(lr.range) !== this.drawnLrAxis) {
+      this.drawnLrAxis = String(lr.range);
+      Object.assign(update, { "yaxis2.range": lr.range, "yaxis2.dtick": lr.dtick, "yaxis2.autorange": false });
+    }
+    if (!Object.keys(update).length) return drawn;
+    return Promise.resolve(drawn).then(() => Plotly.relayout(this.el, update));
   }
 
   figure(p) {
     this.emaTrain = new DebiasedEma(this.weight);
     this.emaTest = new DebiasedEma(this.weight);
     const { epoch, train, test } = this.history;
-    const smoothTrain = train.map((v) => this.emaTrain.push(v));
-    const smoothTest = test.map((v) => this.emaTest.push(v));
+    const smoothTrain = train.map((v, i) => this.emaTrain.push(v, epoch[i]));
+    const smoothTest = test.map((v, i) => this.emaTest.push(v, epoch[i]));
     const smoothed = this.weight > 0;
     const raw = (name, values, color, dash, group) => ({
       type: "scatter", mode: "lines", name, x: epoch.slice(), y: values.slice(),
@@ -247,7 +244,9 @@ export class LossChart extends AppendingChart {
       type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power",
       dtick: 1, color: p.muted, linecolor: p.grid, title: { text: "lr", standoff: 10 },
       automargin: false, visible: this.hasLr, zeroline: false,
+      ...logAxis(this.lr), // whole decades around the rates: two labels at least (lr = 0.003)
     };
+    this.drawnLrAxis = String(layout.yaxis2.range);
     if (this.hasLr) layout.margin = { ...layout.margin, r: 64 };
     layout.shapes = this.changes.map((change) => ({
       type: "line", xref: "x", yref: "paper", x0: change.epoch, x1: change.epoch, y0: 0, y1: 1,

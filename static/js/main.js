@@ -380,12 +380,12 @@ function steeringChanges() {
   const changes = {};
   for (const name of schema.liveFields()) {
     if (!schema.usedBy(name, run.optimizer)) continue;
-    let value = config[name];
-    if (value === undefined || Number.isNaN(value)) continue;
-    if (errors[name]) {
+    const value = config[name];
+    if (errors[name]) { // said at the field (a number read two ways, too: number_input.js)
       form.setFieldError(name, errors[name]);
       continue;
     }
+    if (value === undefined || Number.isNaN(value)) continue;
     if (value !== run[name]) changes[name] = value;
   }
   return changes;

@@ -25,8 +25,10 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 // neurons shown per layer (all up to this many, else the most active): the server says how many
 export const MAX_SHOWN = Number(document.body.dataset.neuronsShown);
 const GAP = 3; // px between thumbnails of a layer
-const MAX_THUMB = 40;
+const MAX_THUMB = 88; // a small net is drawn large
 const MIN_THUMB = 12;
+const MIN_COLUMN_THUMB = 20; // one (then two) columns per layer while thumbnails stay this big
+const CHAR_WIDTH = 6.6; // px of a character of the labels (11 px)
 const LABEL_HEIGHT = 30;
 const EDGE_HIT = 5; // px: how near the pointer must be to an edge to hover it
 const FEATURE_LABELS = new Map(PLAYGROUND_FEATURES.map((f) => [f.text, f.label]));
@@ -192,6 +194,7 @@ export class NetworkView {
 
   render() {
     if (!this.sizes) return false;
+    if (this.builtLongest !== undefined && this.longestName() !== this.builtLongest) this.needsFull = true;
     if (this.needsFull) {
       this.build();
       this.needsFull = false;
@@ -227,8 +230,9 @@ export class NetworkView {
     const { shown } = this;
     const layers = shown.length;
     const usable = Math.max(height - LABEL_HEIGHT - 8, 40);
-    const longest = Math.max(...this.names.slice(0, shown[0]).map((n) => n.length), 1);
-    const inputLabel = Math.min(64, Math.max(18, longest * 6.5 + 8));
+    const longest = this.longestName();
+    // input names get up to 30 % of the card (never cut to "s…"): 160 px at most
+    const inputLabel = Math.min(160, width * 0.3, Math.max(18, longest * CHAR_WIDTH + 8));
     const left = 6 + inputLabel;
     const right = 6;
     const minGap = 16;
@@ -239,11 +243,12 @@ export class NetworkView {
       const total = left + widths.reduce((a, b) => a + b, 0) + (layers - 1) * minGap + right;
       return { size, columns, widths, total };
     };
-    // The largest thumbnails that fit, preferring at most two sub-columns per layer (edges into
-    // a layer then cross under few thumbnails) while that keeps them at least 20 px.
+    // The largest thumbnails that fit, preferring one column per layer, then at most two (edges
+    // into a layer then cross under few thumbnails) while that keeps them at least 20 px.
     let best = null;
-    for (const maxColumns of [2, Infinity]) {
-      for (let size = MAX_THUMB; size >= (maxColumns === 2 ? 20 : MIN_THUMB); size -= 1) {
+    for (const maxColumns of [1, 2, Infinity]) {
+      const smallest = maxColumns === Infinity ? MIN_THUMB : MIN_COLUMN_THUMB;
+      for (let size = MAX_THUMB; size >= smallest; size -= 1) {
         const p = plan(size);
         if (p.total <= width && Math.max(...p.columns) <= maxColumns) {
           best = p;
@@ -261,7 +266,30 @@ export class NetworkView {
       xs.push(x);
       x += best.widths[l] + gap;
     }
-    return { ...best, xs, usable, top: 4, gap };
+    return { ...best, xs, usable, top: 4, gap, longest };
+  }
+
+  /** Characters of the longest input name shown. */
+  longestName() {
+    return Math.max(...this.names.slice(0, this.shown ? this.shown[0] : 0).map((n) => String(n).length), 1);
+  }
+
+  /**
+   * The texts of layer `l`'s label that fit `width` px: the name and the count in words, else
+   * shorter forms ("h1", "16 of 300", "16/300"); never wider than the room between its
+   * neighbours, so two labels never run into each other ("16 of 3016 of 25 shown").
+   */
+  labelTexts(l, width) {
+    const { sizes, shown } = this;
+    const last = sizes.length - 1;
+    const short = l === 0 ? "in" : l === last ? "out" : `h${l}`;
+    const truncated = sizes[l] > shown[l];
+    const counts = truncated ? [`${shown[l]} of ${sizes[l]} shown`, `${shown[l]} of ${sizes[l]}`, `${shown[l]}/${sizes[l]}`]
+      : [`${sizes[l]}`];
+    const fits = (text) => text.length * CHAR_WIDTH <= width - 4;
+    const name = fits(this.layerName(l)) ? this.layerName(l) : short;
+    const count = counts.find(fits) ?? counts[counts.length - 1];
+    return { name, count };
   }
 
   /** Lays out input nodes, thumbnails, edges and labels for the current structure. */
@@ -273,6 +301,7 @@ export class NetworkView {
     const layers = sizes.length;
     const plan = this.layout(width, height);
     const { size, columns, xs, usable, top } = plan;
+    this.builtLongest = plan.longest; // the names drawn: longer ones lay the card out again
     // anchors[l][slot] = {in: [x, y], out: [x, y]}
     const anchors = [];
     const root = div("net");
@@ -358,19 +387,20 @@ export class NetworkView {
     }
     // Labels under each layer: its name and how many of its neurons are drawn.
     const labels = div("net-labels");
+    const centres = range(layers).map((l) => (l === 0 ? xs[0] : xs[l] + plan.widths[l] / 2));
     for (let l = 0; l < layers; l++) {
-      const centre = l === 0 ? xs[0] : xs[l] + plan.widths[l] / 2;
-      const pitch = Math.max(40, plan.gap + (l === 0 ? 0 : plan.widths[l]));
+      const centre = centres[l];
+      // the room up to halfway to each neighbour (the card's edges at the ends)
+      const before = l === 0 ? 2 * centre : centre - centres[l - 1];
+      const after = l === layers - 1 ? 2 * (width - centre) : centres[l + 1] - centre;
+      const pitch = Math.max(24, Math.min(before, after));
       const label = div("net-label");
       label.style.left = `${centre - pitch / 2}px`;
       label.style.width = `${pitch}px`;
-      const compact = pitch < 70;
-      label.appendChild(div("layer-label", compact
-        ? (l === 0 ? "in" : l === layers - 1 ? "out" : `h${l}`) : this.layerName(l)));
-      const truncated = sizes[l] > shown[l];
-      label.appendChild(div("layer-count", truncated
-        ? `${shown[l]} of ${sizes[l]}${compact ? "" : " shown"}` : `${sizes[l]}`));
-      if (truncated) label.title = `${shown[l]} of ${sizes[l]} neurons shown`;
+      const { name, count } = this.labelTexts(l, pitch);
+      label.appendChild(div("layer-label", name));
+      label.appendChild(div("layer-count", count));
+      label.title = `${this.layerName(l)}: ${sizes[l] > shown[l] ? `${shown[l]} of ${sizes[l]} neurons shown` : `${sizes[l]}`}`;
       labels.appendChild(label);
     }
     this.tip = div("net-tip");
@@ -430,6 +460,7 @@ export class NetworkView {
       const text = this.names[index] ?? `input ${index + 1}`;
       if (name.textContent !== text) name.textContent = text;
       node.title = `input ${index}: ${text}`;
+      name.title = text;
     });
     for (let l = 1; l < this.slots.length; l++) {
       const maps = this.mapsOf(l);

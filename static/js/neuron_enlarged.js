@@ -6,7 +6,7 @@
 import { divergingGradient, drawMap, formatNumber } from "./neuron_maps.js";
 import { palette } from "./theme.js";
 
-const SIZE = 168; // CSS px of the enlarged map
+const SIZE = 224; // CSS px of the enlarged map: its axes and colours readable at a glance
 
 function el(tag, className, text) {
   const node = document.createElement(tag);

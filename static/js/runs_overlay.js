@@ -3,18 +3,53 @@
 // Runs whose configs differ only by seed form one group: one line for the mean and a band from
 // the min to the max of the group at each epoch.
 
+import { logAxis } from "./log_axis.js";
+import { taskLabel } from "./task_names.js";
 import { palette } from "./theme.js";
 
 const COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
   "#999999"];
 
-/** The config without its seed, as a stable string: runs with equal keys differ only by seed. */
-export function seedlessKey(run) {
+/** True for a classification run (its kind, accuracy columns or cross-entropy loss say so). */
+function classifies(run, history) {
+  return run.kind === "classification" || run.task_kind === "classification"
+    || run.test_acc !== undefined || run.best_test_acc !== undefined
+    || Boolean(history && "test_acc" in history) || run.config?.loss === "cross_entropy";
+}
+
+/**
+ * The config without its seed and what a run derives by itself, as a stable string: runs with
+ * equal keys differ only by seed. A classification run's domain is derived from its own points
+ * (the grid box around them, so it differs by seed) and only frames the plot: not a difference.
+ */
+export function seedlessKey(run, history) {
   const config = { ...run.config, task: run.task };
   delete config.seed;
+  if (classifies(run, history)) delete config.domain;
   const sorted = Object.keys(config).sort().map((key) => [key, config[key]]);
   return JSON.stringify(sorted);
 }
+
+/**
+ * A seed group's x on the training-time axis: its runs' mean seconds per epoch, added up epoch
+ * by epoch (a run that has ended stops counting). Never runs backwards, unlike the mean time of
+ * the runs present at each epoch, which jumps back where a slower run ends.
+ */
+export function groupSeconds(columns) {
+  const length = Math.max(0, ...columns.map((column) => column.length));
+  const x = [];
+  let total = 0;
+  for (let i = 0; i < length; i += 1) {
+    const steps = columns.filter((column) => i < column.length && Number.isFinite(column[i]))
+      .map((column) => column[i] - (i > 0 && Number.isFinite(column[i - 1]) ? column[i - 1] : 0));
+    if (steps.length) total += Math.max(0, steps.reduce((a, b) => a + b, 0) / steps.length);
+    x.push(total);
+  }
+  return x;
+}
+
+export const TIME_NOTE = "Training time of a seed group: its runs' mean seconds per epoch, added "
+  + "up epoch by epoch (a run that ended early stops counting).";
 
 function rgba(hex, alpha) {
   const value = parseInt(hex.slice(1), 16);
@@ -36,7 +71,7 @@ function spread(columns) {
 }
 
 function label(run) {
-  return run.name || `${run.id.slice(0, 8)} ${run.task} [${(run.config?.hidden ?? []).join(",")}]`;
+  return run.name || `${run.id.slice(0, 8)} ${taskLabel(run.task)} [${(run.config?.hidden ?? []).join(",")}]`;
 }
 
 /** "3 seeds" when a group's runs differ by seed; "2 runs, 1 seed" when some repeat a seed. */
@@ -56,7 +91,7 @@ export class Overlay {
     this.grouping = true;
     this.histories = new Map(); // run id -> history JSON
     this.runs = [];
-    this.colours = new Map(); // run id or group key -> colour
+    this.colours = new Map(); // run id -> colour (a group takes its first run's)
     this.lines = [];
   }
 
@@ -80,13 +115,29 @@ export class Overlay {
     document.dispatchEvent(new CustomEvent("overlay-drawn"));
   }
 
+  /**
+   * Each ticked run keeps the colour it got when first drawn (the first one no other ticked run
+   * has), whatever the grouping or the x axis; a group is drawn in the colour of its first run.
+   */
+  assignColours() {
+    const ticked = new Set(this.runs.map((run) => run.id));
+    for (const id of [...this.colours.keys()]) if (!ticked.has(id)) this.colours.delete(id);
+    const used = new Set(this.colours.values());
+    for (const run of this.runs) {
+      if (this.colours.has(run.id)) continue;
+      const colour = COLOURS.find((c) => !used.has(c)) ?? COLOURS[this.colours.size % COLOURS.length];
+      this.colours.set(run.id, colour);
+      used.add(colour);
+    }
+  }
+
   /** Lines: one per run, or one per seed group (with its runs). Colours follow the first tick. */
   groupLines() {
     const lines = [];
     const byKey = new Map();
     for (const run of this.runs) {
       if (!this.histories.has(run.id)) continue;
-      const key = this.grouping ? seedlessKey(run) : run.id;
+      const key = this.grouping ? seedlessKey(run, this.histories.get(run.id)) : run.id;
       if (!byKey.has(key)) {
         const line = { key, runs: [] };
         byKey.set(key, line);
@@ -94,17 +145,8 @@ export class Overlay {
       }
       byKey.get(key).runs.push(run);
     }
-    const used = new Set();
-    for (const line of lines) {
-      const anchor = line.runs[0].id;
-      let colour = this.colours.get(anchor);
-      if (!colour || used.has(colour)) {
-        colour = COLOURS.find((c) => !used.has(c)) ?? COLOURS[used.size % COLOURS.length];
-        this.colours.set(anchor, colour);
-      }
-      used.add(colour);
-      line.colour = colour;
-    }
+    this.assignColours();
+    for (const line of lines) line.colour = this.colours.get(line.runs[0].id);
     return lines;
   }
 
@@ -119,8 +161,7 @@ export class Overlay {
     if (line.runs.length === 1) return [{ ...base, x: xs[0], y: histories[0][column] }];
     const { mean, low, high } = spread(histories.map((history) => history[column]));
     const longest = xs.reduce((a, b) => (b.length > a.length ? b : a));
-    const x = this.axis === "epoch" ? longest
-      : spread(xs).mean; // the mean wall time of the group's runs at each epoch
+    const x = this.axis === "epoch" ? longest : groupSeconds(xs); // monotonic: see TIME_NOTE
     if (dash !== "solid") return [{ ...base, x, y: mean, showlegend: false }];
     const band = { type: "scatter", mode: "lines", x, line: { width: 0, color: line.colour },
       hoverinfo: "skip", showlegend: false, legendgroup: line.key };
@@ -132,16 +173,20 @@ export class Overlay {
     ];
   }
 
-  layout(title, logScale) {
+  layout(title, logScale, traces = []) {
     const colours = palette();
     return {
-      margin: { l: 56, r: 10, t: 10, b: 40 },
+      margin: { l: 56, r: 10, t: 10, b: 44 },
       paper_bgcolor: colours.panel, plot_bgcolor: colours.panel, font: { color: colours.fg },
-      xaxis: { title: { text: this.axis === "epoch" ? "epoch" : "training time (s)" } },
-      // on a log axis only whole decades are labelled (as on the dashboard)
+      xaxis: { title: { text: this.axis === "epoch" ? "epoch" : "training time (s)", standoff: 6 },
+        automargin: true },
+      // on a log axis only whole decades are labelled (as on the dashboard), two at least
       yaxis: { title: { text: title }, type: logScale ? "log" : "linear",
-        ...(logScale ? { dtick: 1, exponentformat: "power" } : {}) },
-      legend: { orientation: "h", y: -0.2 }, uirevision: this.axis,
+        ...(logScale ? { dtick: 1, exponentformat: "power",
+          ...logAxis(traces.flatMap((trace) => trace.y ?? [])) } : {}) },
+      // above the plot (it pushes the top margin as it wraps): never over the x axis's title
+      legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" },
+      uirevision: this.axis,
     };
   }
 
@@ -151,7 +196,12 @@ export class Overlay {
       ...this.traces(line, "train_loss", "dot")]);
     const accuracy = this.lines.flatMap((line) => this.traces(line, "test_acc", "solid"));
     this.hintEl.hidden = this.runs.length > 0;
-    window.Plotly.react(this.lossEl, loss, this.layout("loss", true), { responsive: true });
+    const grouped = this.axis !== "epoch" && this.lines.some((line) => line.runs.length > 1);
+    for (const note of document.querySelectorAll(".axis-note")) {
+      note.textContent = grouped ? TIME_NOTE : "";
+      note.hidden = !grouped;
+    }
+    window.Plotly.react(this.lossEl, loss, this.layout("loss", true, loss), { responsive: true });
     this.accFigure.hidden = accuracy.length === 0;
     window.Plotly.react(this.accEl, accuracy, this.layout("accuracy", false), { responsive: true });
     for (const box of document.querySelectorAll("tr[data-run-id] .swatch")) box.remove();

@@ -6,6 +6,7 @@
 import { formatNumber } from "./format.js";
 import { Overlay } from "./runs_overlay.js";
 import { isEnded } from "./statuses.js";
+import { loadTaskNames, taskLabel } from "./task_names.js";
 
 const REFRESH_MS = 4000;
 
@@ -28,6 +29,7 @@ function sortValue(run, key) {
     case "layers": return (run.config?.hidden ?? []).reduce((a, b) => a * 10000 + b, 0);
     case "activation": case "optimizer": case "lr": case "batch_size": return run.config?.[key];
     case "epochs": return run.config?.epochs;
+    case "task": return taskLabel(run.task);
     default: return run[key];
   }
 }
@@ -64,7 +66,7 @@ function matchesFilters(run) {
   if (task && run.task !== task) return false;
   if (status && run.status !== status) return false;
   if (!text) return true;
-  const haystack = [run.id, run.name, run.notes, run.task, layersOf(run), run.config?.activation,
+  const haystack = [run.id, run.name, run.notes, run.task, taskLabel(run.task), layersOf(run), run.config?.activation,
     run.config?.optimizer].join(" ").toLowerCase();
   return haystack.includes(text);
 }
@@ -112,9 +114,52 @@ function exportLinks(run) {
     link.download = "";
     link.dataset.export = label.toLowerCase();
     link.title = label === "CSV" || label === "JSON" ? `history as ${label}` : `model as ${label}`;
+    if (label === "npz" || label === "torch") link.addEventListener("click", (event) => exportModel(event, link, td));
     td.append(link);
   }
   return td;
+}
+
+/** The file name of a download, from its Content-Disposition. */
+function fileName(disposition, fallback) {
+  const match = /filename="?([^";]+)"?/.exec(disposition || "");
+  return match ? match[1] : fallback;
+}
+
+/**
+ * A model export fetched first: a run the format cannot carry (input features are expressions,
+ * not layers) or that has no weights yet answers why, shown beside the links, instead of a
+ * download that silently does nothing.
+ */
+async function exportModel(event, link, td) {
+  event.preventDefault();
+  td.querySelector(".export-note")?.remove();
+  let answer;
+  try {
+    answer = await fetch(link.href);
+  } catch (error) {
+    answer = { ok: false, status: 0, json: async () => ({ error: error.message }) };
+  }
+  if (!answer.ok) {
+    const body = await answer.json().catch(() => ({}));
+    const why = body.errors ? Object.values(body.errors).join(" ") : body.error || `HTTP ${answer.status}`;
+    const note = document.createElement("span");
+    note.className = "export-note";
+    note.setAttribute("role", "status");
+    note.textContent = `${link.textContent}: ${why}`;
+    td.append(note);
+    link.setAttribute("aria-disabled", "true");
+    link.title = why;
+    return;
+  }
+  const url = URL.createObjectURL(await answer.blob());
+  const save = document.createElement("a");
+  save.href = url;
+  save.download = fileName(answer.headers.get("Content-Disposition"), `${link.dataset.export}`);
+  document.body.append(save);
+  save.click();
+  save.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function deleteButton(run) {
@@ -166,7 +211,7 @@ function row(run) {
   }
   cell(tr, run.id.slice(0, 8), "run-id").title = run.id;
   tr.insertCell().append(textInput("run-name", run.name, "Name", "name", run));
-  cell(tr, run.task);
+  cell(tr, taskLabel(run.task), "run-task").title = run.task;
   cell(tr, layersOf(run));
   cell(tr, run.config?.activation ?? "");
   cell(tr, run.config?.optimizer ?? "");
@@ -191,16 +236,25 @@ function row(run) {
   if (warned) status.dataset.warned = "true";
   const why = [run.reason, ...(warned ? run.warnings : [])].filter(Boolean);
   if (why.length) status.title = why.join("\n");
-  cell(tr, formatStarted(run.created));
+  cell(tr, formatStarted(run.created), "run-started");
   cell(tr, formatDuration(run.elapsed), "num");
   tr.insertCell().append(textInput("run-notes", run.notes, "Notes", "notes", run));
   tr.append(exportLinks(run));
   tr.insertCell().append(deleteButton(run));
+  labelCells(tr);
   tr.addEventListener("click", (event) => {
     if (event.target.closest("input, button, a, select, textarea")) return;
     window.location.href = dashboardUrl(run);
   });
   return tr;
+}
+
+/** Each cell names its column (data-label), which a narrow screen shows beside the value. */
+function labelCells(tr) {
+  // a header only for screen readers (Overlay, Delete) labels nothing a box or button does not say
+  const heads = [...document.querySelectorAll("#runs-table thead th")]
+    .map((th) => (th.querySelector(".sr-only") ? "" : th.textContent.trim()));
+  [...tr.cells].forEach((td, k) => { if (heads[k]) td.dataset.label = heads[k]; });
 }
 
 function render() {
@@ -224,7 +278,8 @@ function fillTaskFilter() {
   const select = $("filter-task");
   const chosen = select.value;
   const tasks = [...new Set(state.runs.map((run) => run.task))].sort();
-  select.replaceChildren(new Option("all tasks", ""), ...tasks.map((task) => new Option(task, task)));
+  select.replaceChildren(new Option("all tasks", ""),
+    ...tasks.map((task) => new Option(taskLabel(task), task)));
   select.value = tasks.includes(chosen) ? chosen : "";
 }
 
@@ -235,7 +290,8 @@ async function load() {
   const editing = document.activeElement?.matches?.("tbody input[type=text]");
   const changed = JSON.stringify(runs) !== JSON.stringify(state.runs);
   state.runs = runs;
-  if (!changed || editing) return;
+  const named = await loadTaskNames(runs.map((run) => run.task));
+  if ((!changed && !named) || editing) return;
   fillTaskFilter();
   render();
   const unfinished = selectedRuns().some((run) => !isEnded(run.status));

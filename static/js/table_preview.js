@@ -17,6 +17,7 @@ export class TablePreview {
     this.target = container.querySelector("#target_column");
     this.features = container.querySelector("#feature-columns");
     this.rows = container.querySelector("#table-rows");
+    this.notes = container.querySelector("#table-notes");
     this.target.addEventListener("change", () => {
       this.drawFeatures();
       this.onChange();
@@ -29,7 +30,8 @@ export class TablePreview {
     this.container.hidden = true;
   }
 
-  /** `table`: {columns: [{name, type, distinct, missing, target_kind}], target_column, head}. */
+  /** `table`: {columns: [{name, type, distinct, missing, target_kind}], target_column, head,
+   * notes}. */
   show(table, chosen = {}) {
     this.table = table;
     this.container.hidden = false;
@@ -39,6 +41,10 @@ export class TablePreview {
     this.target.value = chosen.target_column || table.target_column;
     this.drawFeatures(chosen.feature_columns);
     this.drawRows();
+    // what reading the file changed (a pandas index dropped): said where the rows are shown
+    const notes = table.notes ?? [];
+    this.notes.textContent = notes.map((note) => note.charAt(0).toUpperCase() + note.slice(1) + ".").join(" ");
+    this.notes.hidden = notes.length === 0;
   }
 
   drawFeatures(checked = null) {

@@ -11,10 +11,11 @@ export const OKABE_ITO = {
  * ordered so the first two (blue, orange) and three (+ green) stay distinct under every common
  * colour-vision deficiency. Class k also gets its own marker symbol, so colour is never the only cue.
  */
+// Ten, so digits' classes 0 and 8 do not share one (Okabe-Ito, then Tol's wine and teal).
 const CLASS_COLOURS_LIGHT = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
-  "#F0E442", "#000000"];
+  "#F0E442", "#000000", "#882255", "#44AA99"];
 const CLASS_COLOURS_DARK = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2",
-  "#F0E442", "#FFFFFF"];
+  "#F0E442", "#FFFFFF", "#CC6677", "#44AA99"];
 
 const DARK = "(prefers-color-scheme: dark)";
 // Two lists on purpose: Chromium updates a MediaQueryList's remembered state whenever its

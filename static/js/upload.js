@@ -88,7 +88,8 @@ export class UploadControl {
       const summary = response.data;
       const what = summary.kind === "classification"
         ? `${summary.classes.length} classes` : `${summary.inputs === 2 ? "x, y" : "x"} → target`;
-      this.status.textContent = `${file.name}: ${summary.n_rows.toLocaleString("en")} rows, ${what}.`;
+      const notes = (summary.notes ?? []).map((note) => ` ${note.charAt(0).toUpperCase()}${note.slice(1)}.`);
+      this.status.textContent = `${file.name}: ${summary.n_rows.toLocaleString("en")} rows, ${what}.${notes.join("")}`;
       this.handlers.onUploaded(summary);
     } else {
       this.status.textContent = "";

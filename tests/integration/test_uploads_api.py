@@ -271,3 +271,54 @@ def test_a_wide_header_is_a_400_naming_the_limit(server, width):
     assert response.json()["errors"] == {
         "file": f"line 1: too many columns: {width:,} (at most 100)"
     }
+
+
+# --- issue 25: a pandas export, as written by pandas ------------------------------------------
+
+
+def pandas_csv(header: str, rows: list[str]) -> bytes:
+    """As ``df.to_csv(path)`` writes a frame: the index first, in a column without a name."""
+    return (header + "\n" + "\n".join(f"{k},{row}" for k, row in enumerate(rows)) + "\n").encode()
+
+
+def test_a_pandas_index_is_dropped_and_the_answer_and_preview_say_so(live_server):
+    rows = [f"{20 + k},{'rgb'[k % 3]},{'pq'[k % 2]}" for k in range(40)]
+    answer = upload(live_server, pandas_csv(",age,colour,label", rows), name="people.csv")
+    assert answer.status_code == 201, answer.text
+    summary = answer.json()
+    assert [column["name"] for column in summary["columns"]] == ["age", "colour", "label"]
+    assert summary["name"] == "people.csv" and "index" in summary["notes"][0]
+    assert summary["task"]["title"].startswith("people.csv")
+    preview = requests.post(f"{live_server.url}/api/preview", json={"task": summary["task"]["id"]},
+                            timeout=30).json()  # fmt: skip
+    assert "index" in preview["table"]["notes"][0] and "index" in preview["notes"][0]
+    again = requests.get(f"{live_server.url}/api/datasets/{summary['id']}", timeout=30).json()
+    assert again["name"] == "people.csv"
+    fixed = upload(live_server, pandas_csv(",x,target", [f"{k / 20},{k * k}" for k in range(20)]))
+    assert fixed.status_code == 201 and fixed.json()["inputs"] == 1
+    assert "index" in fixed.json()["notes"][0]
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "message"),
+    [
+        (",x,target", lambda k: f"id{k}", "column 1 has no name and is no index"),
+        (",,x,target", lambda k: f"{k % 2},{k}", "columns 1, 2 have no name"),
+        ("x,,target", lambda k: f"{k}", "column 2 has no name"),
+    ],
+)
+def test_other_unnamed_columns_are_a_400_with_the_fix(live_server, header, first, message):
+    text = (header + "\n" + "\n".join(f"{first(k)},{k / 20},{k}" for k in range(20))).encode()
+    answer = upload(live_server, text)
+    assert answer.status_code == 400
+    error = answer.json()["errors"]["file"]
+    assert message in error and "index=False" in error
+
+
+def test_a_run_whose_features_ignore_an_input_is_a_400(live_server):
+    body = {"task": "custom", "expression": "sin(x)*cos(y)", "input_features": ["x"]}
+    answer = requests.post(f"{live_server.url}/api/runs", json=body, timeout=30)
+    assert answer.status_code == 400
+    assert "no feature uses y" in answer.json()["errors"]["input_features"]
+    body["input_features"] = ["x", "y"]
+    assert requests.post(f"{live_server.url}/api/runs", json=body, timeout=30).status_code == 201
