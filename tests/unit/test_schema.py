@@ -214,7 +214,7 @@ def test_the_learning_rate_may_be_10_but_not_more():
         ({"momentum": 1}, "momentum", "must be from 0 to below 1, got 1"),
         ({"weight_decay": -1}, "weight_decay", "must be ≥ 0, got -1"),
         ({"lr": True}, "lr", "must be a number above 0 and at most 10"),
-        ({"epochs_per_second": "20"}, "epochs_per_second", 'null (full speed), "auto" or epochs'),
+        ({"epochs_per_second": "20"}, "epochs_per_second", 'must be null (full speed), "auto"'),
         ({"activation": "swish"}, "activation", f"must be one of {', '.join(network.ACTIVATIONS)}"),
         ({"colour": "red"}, "colour", "unknown field 'colour'"),
         ({"hidden": [8, 2.5]}, "hidden", "layer 2 has 2.5 neurons; each layer needs 1 to 1024"),
