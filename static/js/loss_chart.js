@@ -9,11 +9,13 @@
 import { AppendingChart } from "./appending_chart.js";
 import { decadeRange, decadeStep, logAxis } from "./log_axis.js";
 import { DebiasedEma } from "./smoothing.js";
-import { baseLayout } from "./theme.js";
+import { baseLayout, palette } from "./theme.js";
 
 const Plotly = window.Plotly;
-// Trace order: raw train, raw test, smoothed train, smoothed test, learning rate.
-const TRACES = [0, 1, 2, 3, 4];
+// Trace order: raw train, raw test, smoothed train, smoothed test, learning rate, and the
+// overfitting gap's two edges (smoothed train, then smoothed test filled down to it), empty
+// until the diagnosis says the run overfits: all of them grow by appends.
+const TRACES = [0, 1, 2, 3, 4, 5, 6];
 // History columns a run can be steered by (besides lr, which has its own line) and their labels.
 const STEERED = [["batch_size", "batch"], ["l1", "L1"], ["weight_decay", "weight decay"],
   ["momentum", "momentum"]];
@@ -66,7 +68,6 @@ export class LossChart extends AppendingChart {
     super.append(history);
     const added = this.history.epoch.length - before;
     if (!added) return;
-    if (this.marks.overfit !== null) this.needsFull = true; // the shaded gap grows
     const changes = steeredChanges(history, added, this.steered);
     if (changes.length) {
       this.changes.push(...changes);
@@ -94,29 +95,33 @@ export class LossChart extends AppendingChart {
     const marks = { best: best ?? null, overfit: overfitting ? overfitting.epoch : null };
     if (best === undefined) marks.best = this.marks.best;
     if (findings === undefined) marks.overfit = this.marks.overfit;
-    if (marks.best !== this.marks.best || marks.overfit !== this.marks.overfit) {
-      this.marks = marks;
-      this.needsFull = true;
-    }
+    if (marks.overfit !== this.marks.overfit) this.needsFull = true; // the gap's traces
+    else if (marks.best !== this.marks.best) this.marksMoved = true; // a relayout will do
+    this.marks = marks;
   }
 
-  /** The gap between the smoothed test and train losses from the overfitting epoch on, as one
-   * closed polygon (a filled trace), or null. */
-  overfitBand(p, epoch, smoothTrain, smoothTest) {
-    const from = epoch.findIndex((e) => e >= this.marks.overfit);
-    if (this.marks.overfit === null || from < 0) return null;
-    const xs = epoch.slice(from);
-    return {
-      type: "scatter", mode: "lines", name: "overfitting gap", x: [...xs, ...xs.slice().reverse()],
-      y: [...smoothTest.slice(from), ...smoothTrain.slice(from).reverse()],
-      fill: "toself", fillcolor: p.overfitFill, line: { width: 0 }, hoverinfo: "skip",
-      showlegend: true,
-    };
+  /** The epochs (indices into `epoch`) the overfitting gap covers: from its epoch on. */
+  inGap(epoch) {
+    const from = this.marks.overfit;
+    return from === null ? [] : epoch.flatMap((e, i) => (e >= from ? [i] : []));
+  }
+
+  /** A moved best-epoch mark is redrawn by a relayout of the lines and labels alone (after
+   * the append, when points wait too: see afterAppend). */
+  render() {
+    const drawn = !this.needsFull && this.visible && !this.busy && !this.drawnEmpty;
+    if (this.marksMoved && drawn && !this.hasPending()) {
+      this.marksMoved = false;
+      this.track(Plotly.relayout(this.el, this.decorations(palette())));
+      return true;
+    }
+    return super.render();
   }
 
   /** Forgets all points (a new run, or no run). */
   clear(revision = "empty") {
     super.clear(revision);
+    this.marksMoved = false;
     this.lowest = Infinity; // smallest and largest positive loss seen (for the log axis ticks)
     this.highest = -Infinity;
     this.lr = [];
@@ -177,7 +182,13 @@ export class LossChart extends AppendingChart {
     const smoothTest = test.map((v, i) => this.emaTest.push(v, epoch[i]));
     const lr = this.lrPending;
     this.lrPending = [];
-    return { x: [epoch, epoch, epoch, epoch, epoch], y: [train, test, smoothTrain, smoothTest, lr] };
+    const gap = this.inGap(epoch);
+    const gapX = gap.map((i) => epoch[i]);
+    return {
+      x: [epoch, epoch, epoch, epoch, epoch, gapX, gapX],
+      y: [train, test, smoothTrain, smoothTest, lr, gap.map((i) => smoothTrain[i]),
+        gap.map((i) => smoothTest[i])],
+    };
   }
 
   /** On a log axis, the range (whole decades) follows the losses seen so far. */
@@ -192,6 +203,10 @@ export class LossChart extends AppendingChart {
     if (lr.range && String(lr.range) !== this.drawnLrAxis) {
       this.drawnLrAxis = String(lr.range);
       Object.assign(update, { "yaxis2.range": lr.range, "yaxis2.dtick": lr.dtick, "yaxis2.autorange": false });
+    }
+    if (this.marksMoved) {
+      this.marksMoved = false;
+      Object.assign(update, this.decorations(palette()));
     }
     if (!Object.keys(update).length) return drawn;
     return Promise.resolve(drawn).then(() => Plotly.relayout(this.el, update));
@@ -227,8 +242,14 @@ export class LossChart extends AppendingChart {
         hovertemplate: "%{y:.3g}<extra>learning rate</extra>",
       },
     ];
-    const band = this.overfitBand(p, epoch, smoothTrain, smoothTest);
-    if (band) data.push(band);
+    const gap = this.inGap(epoch);
+    const edge = (name, values, fill) => ({
+      type: "scatter", mode: "lines", name, x: gap.map((i) => epoch[i]),
+      y: gap.map((i) => values[i]), line: { width: 0 }, hoverinfo: "skip", fill,
+      fillcolor: p.overfitFill, showlegend: fill !== "none", visible: this.marks.overfit !== null,
+    });
+    data.push(edge("overfitting gap (train)", smoothTrain, "none"));
+    data.push(edge("overfitting gap", smoothTest, "tonexty"));
     this.lrPending = [];
     const layout = baseLayout(p, { xTitle: "epoch", yTitle: `loss (${this.lossName})` });
     layout.uirevision = `${this.revision}:${this.logScale}`;
@@ -248,22 +269,23 @@ export class LossChart extends AppendingChart {
     };
     this.drawnLrAxis = String(layout.yaxis2.range);
     if (this.hasLr) layout.margin = { ...layout.margin, r: 64 };
-    layout.shapes = this.changes.map((change) => ({
-      type: "line", xref: "x", yref: "paper", x0: change.epoch, x1: change.epoch, y0: 0, y1: 1,
-      line: { color: p.muted, width: 1, dash: "dot" }, name: "live change",
-    }));
-    layout.annotations = this.changes.slice(-LABELLED_CHANGES).map((change, k) => ({
-      x: change.epoch, xref: "x", xanchor: "left", yref: "paper", y: 0.98 - 0.07 * (k % 3),
-      yanchor: "top", text: change.text, showarrow: false, bgcolor: p.panel, opacity: 0.9,
-      font: { size: 10.5, color: p.fg }, name: "live change",
-    }));
-    this.markEpochs(p, layout);
+    Object.assign(layout, this.decorations(p));
     layout.xaxis.rangemode = "tozero";
     return { data, layout };
   }
 
-  /** The best epoch and the overfitting epoch as labelled vertical lines. */
-  markEpochs(p, layout) {
+  /** The layout's lines and labels: every live change (labels for the newest), the best epoch
+   * and the overfitting epoch. */
+  decorations(p) {
+    const shapes = this.changes.map((change) => ({
+      type: "line", xref: "x", yref: "paper", x0: change.epoch, x1: change.epoch, y0: 0, y1: 1,
+      line: { color: p.muted, width: 1, dash: "dot" }, name: "live change",
+    }));
+    const annotations = this.changes.slice(-LABELLED_CHANGES).map((change, k) => ({
+      x: change.epoch, xref: "x", xanchor: "left", yref: "paper", y: 0.98 - 0.07 * (k % 3),
+      yanchor: "top", text: change.text, showarrow: false, bgcolor: p.panel, opacity: 0.9,
+      font: { size: 10.5, color: p.fg }, name: "live change",
+    }));
     const marks = [];
     if (this.marks.best !== null) {
       marks.push([this.marks.best, `best: epoch ${this.marks.best}`, "best epoch", p.best]);
@@ -272,14 +294,15 @@ export class LossChart extends AppendingChart {
       marks.push([this.marks.overfit, `overfits from epoch ${this.marks.overfit}`, "overfitting", p.test]);
     }
     for (const [epoch, text, name, color] of marks) {
-      layout.shapes.push({
+      shapes.push({
         type: "line", xref: "x", yref: "paper", x0: epoch, x1: epoch, y0: 0, y1: 1, name,
         line: { color, width: 1.5, dash: "dash" },
       });
-      layout.annotations.push({
+      annotations.push({
         x: epoch, xref: "x", xanchor: "right", yref: "paper", y: 0.02, yanchor: "bottom", text,
         showarrow: false, bgcolor: p.panel, opacity: 0.9, font: { size: 10.5, color: p.fg }, name,
       });
     }
+    return { shapes, annotations };
   }
 }
