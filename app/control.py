@@ -205,15 +205,18 @@ class RunControl:
                 self._step = None
                 self.changed.notify_all()
 
-    def park(self) -> str:
-        """Mark the run paused and wait for a resume, a step or a stop; return which."""
+    def park(self, timeout: float | None = None) -> str | None:
+        """Mark the run paused and wait for a resume, a step or a stop; return which (TRAIN or
+        STOP), or None after `timeout` seconds with none of them (still paused)."""
         with self.lock:
             if not self.ended and self.status != "paused":
                 self._set("paused")
-            self.changed.wait_for(lambda: self._stop or self._step is not None or not self._pause)
+            woke = self.changed.wait_for(
+                lambda: self._stop or self._step is not None or not self._pause, timeout
+            )
             if self._stop:
                 return STOP
-            return TRAIN
+            return TRAIN if woke else None
 
     def begin(self) -> str:
         """The run got its first slot: ``running`` (or ``paused`` / ``stop`` if so asked)."""
