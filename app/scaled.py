@@ -87,13 +87,18 @@ WORKER_LOST = "worker lost: its training process stopped renewing its heartbeat"
 
 
 def end_unfinished(store: RunStore, run_id: str, status: str, reason: str,
-                   only: tuple[str, ...] = UNFINISHED) -> bool:  # fmt: skip
-    """End a run that is still in one of the `only` statuses; False if it was not."""
+                   only: tuple[str, ...] = UNFINISHED, wait: bool = True) -> bool:  # fmt: skip
+    """End a run that is still in one of the `only` statuses; False if it was not. Without
+    `wait`, a row locked by another transaction (a worker stopped in the middle of a write) is
+    left alone (False): the caller tries again later, never waiting on the lock."""
     now = time.time()
+    unfinished = select(RunRow.id).where(RunRow.id == run_id, RunRow.status.in_(only))
+    if not wait:
+        unfinished = unfinished.with_for_update(skip_locked=True)
     with store.session() as session:
         result = session.execute(
             update(RunRow)
-            .where(RunRow.id == run_id, RunRow.status.in_(only))
+            .where(RunRow.id.in_(unfinished.scalar_subquery()))
             .values(status=status, reason=reason, ended=now, updated=now)
         )
         return result.rowcount > 0
@@ -648,9 +653,11 @@ class ScaledRunManager(RelayFeed, RunManager):
                 self._missing.pop(run_id, None)
                 continue
             first = self._missing.setdefault(run_id, now)
-            if now - first >= LAPSE_CONFIRM:
+            if now - first >= LAPSE_CONFIRM and end_unfinished(
+                self.store, run_id, "failed", WORKER_LOST, wait=False
+            ):  # a row its worker still locks (stopped mid-write): the next check tries again
                 self._missing.pop(run_id, None)
-                ended += end_unfinished(self.store, run_id, "failed", WORKER_LOST)
+                ended += 1
         return ended
 
     def _lost_job(self, run_id: str, created: float) -> int:
@@ -666,4 +673,4 @@ class ScaledRunManager(RelayFeed, RunManager):
         if job_status in ("queued", "started", "deferred", "scheduled"):
             return 0
         reason = "the job queue lost the run (Redis restarted?): start it again"
-        return int(end_unfinished(self.store, run_id, "failed", reason, ("queued",)))
+        return int(end_unfinished(self.store, run_id, "failed", reason, ("queued",), wait=False))

@@ -277,12 +277,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A process stopped (SIGSTOP) inside a transaction holds its row locks: PostgreSQL ends such a
+# session after 5 s idle in its transaction, and its locks go with it (scaled mode's watchdog
+# never waits on such a lock: `SKIP LOCKED`, `app.scaled.end_unfinished`).
+POSTGRES_OPTIONS = "-c idle_in_transaction_session_timeout=5000"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`: SQLite (WAL, busy timeout; one shared connection in memory) or a
-    server database (pre-pinged pool)."""
+    server database (pre-pinged pool; PostgreSQL with `POSTGRES_OPTIONS`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        options = {"options": POSTGRES_OPTIONS} if parsed.get_backend_name() == "postgresql" else {}
+        return create_engine(url, pool_pre_ping=True, connect_args=options)
     if parsed.database in (None, "", ":memory:"):
         engine = create_engine(
             url, poolclass=StaticPool, connect_args={"check_same_thread": False}
