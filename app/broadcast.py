@@ -218,6 +218,11 @@ class Broadcaster:
             self._in_flight = {key for key in self._in_flight if key[0] != sid}
             self._again = {key for key in self._again if key[0] != sid}
 
+    def streamed(self) -> list[str]:
+        """Ids of the runs at least one client watches now."""
+        with self._lock:
+            return [run_id for run_id, clients in self._watchers.items() if clients]
+
     def watching(self, sid: str) -> list[str]:
         """Ids of the runs `sid` watches."""
         with self._lock:

@@ -34,7 +34,7 @@ class RunControl:
     """One run's status and the requests made of it (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # reentrant: `mirror` is called under it too
         self.changed = threading.Condition(self.lock)  # notified on every change below
         self.status = "queued"
         self.reason: str | None = None
@@ -77,6 +77,23 @@ class RunControl:
         with self.lock:
             if not self.ended:
                 self._set(status, reason)
+
+    def mirror(self, status: str, reason: str | None, elapsed: float, exact: bool = False) -> None:
+        """A run trained elsewhere (read back from storage, or a scaled worker's followed by a
+        web process): take its `status`, `reason` and training seconds as told; `elapsed`
+        never goes back unless `exact` (the stored end's own)."""
+        with self.lock:
+            self._running_since = None
+            before = self._elapsed_before
+            self._elapsed_before = float(elapsed) if exact else max(before, float(elapsed))
+            if (status, reason) != (self.status, self.reason):
+                self.status, self.reason = status, reason
+                self.changed.notify_all()
+
+    def mirror_elapsed(self, elapsed: float) -> None:
+        """`mirror` of the training seconds alone (they never go back)."""
+        with self.lock:
+            self._elapsed_before = max(self._elapsed_before, float(elapsed))
 
     # ----------------------------------------------------------------- requests (any thread)
 

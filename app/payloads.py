@@ -51,6 +51,17 @@ def grid_values_json(axes: list[list], values: np.ndarray) -> dict[str, Any]:
     return {"x": axes[0], "y": axes[1], "z": round_array(values)}
 
 
+class EncodedView:
+    """A view encoded elsewhere (scaled mode: a worker's `RunPayloads.view_json` parts, relayed,
+    `app.relay`): `RunPayloads.view_json` sends its `parts` as they came (never mutated)."""
+
+    prediction = None  # not a `ClassView`: `Run.confusion` reads `parts`
+    inside = None
+
+    def __init__(self, parts: dict[str, Any]) -> None:
+        self.parts = parts
+
+
 class RunPayloads:
     """The wire form of one run's fixed parts (grid, target, shown points, layer sizes) and its
     encoders of what changes (prediction, network). Built when the run starts; it keeps only
@@ -145,7 +156,10 @@ class RunPayloads:
     def view_json(self, view: View | None) -> dict[str, Any]:
         """Everything a frame says of a view: ``prediction``, ``network``; for classification
         ``misclassified``, ``test_predicted``, ``confusion``; ``first_layer`` for image tasks.
-        (The look inside goes separately: see `app.broadcast`.)"""
+        (The look inside goes separately: see `app.broadcast`.) An `EncodedView` is sent as it
+        came."""
+        if isinstance(view, EncodedView):
+            return view.parts
         prediction = view.prediction if view is not None else None
         parts = {
             "prediction": self.grid_json(prediction),

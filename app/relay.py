@@ -20,15 +20,15 @@ encoded as a web process would encode them; both are left out while no web proce
 run to a client (its ``watched`` key, `app.redis_control`), and the first message after a web
 process starts to has them. ``layout`` counts the worker's new grids (a ``slice_features``
 change), after which a web process rebuilds its data and sends its watchers a new snapshot.
-`RelayedRun` wakes the thread when the run loop publishes, so a message leaves right after an
-epoch (or a slice) unless one left less than `RELAY_INTERVAL` ago.
+The run's `news` event wakes the thread when the run loop publishes, so a message leaves right
+after an epoch (or a slice) unless one left less than `RELAY_INTERVAL` ago.
 
 The web side: `RelayManager` is the client manager of a scaled web process's ``SocketIO``: the
 ordinary `socketio.RedisManager`, except that events of `RELAY_NAMESPACE` are handed to its
 `sink` (`app.scaled.ScaledRunManager`, which feeds the `RemoteRun` it serves) instead of
 clients, and that an event for one of its own clients is not published to the other processes.
-`EncodedView` and `RelayedPayloads` let the ordinary `Broadcaster` send a relayed view as it is;
-`decode_inside` turns a relayed look inside back into an `Inside`.
+A relayed view is kept as a `app.payloads.EncodedView`, which the ordinary `Broadcaster` sends as
+it is; `decode_inside` turns a relayed look inside back into an `Inside`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import socketio
 
 from .control import TERMINAL
 from .inside import Inside, LayerStats
-from .payloads import RunPayloads, inside_json
+from .payloads import inside_json
 from .runs import Run
 
 log = logging.getLogger(__name__)
@@ -97,27 +97,6 @@ def relay_emitter(redis_url: str) -> Any:
     return SocketIO(message_queue=redis_url, channel=CHANNEL)
 
 
-class RelayedRun(Run):
-    """A `Run` that wakes its `RunRelay` whenever the run loop records or publishes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.wake = threading.Event()
-        self.watched = True  # some web process streams it (`app.redis_control.ControlRelay`)
-
-    def start(self, session: Any, inside: bool = False) -> None:
-        super().start(session, inside)
-        self.wake.set()
-
-    def publish(self, view: Any, progress: dict[str, int] | None, records: list = ()) -> None:
-        super().publish(view, progress, records)
-        self.wake.set()
-
-    def relayout(self, session: Any, view: Any) -> None:
-        super().relayout(session, view)
-        self.wake.set()
-
-
 class RunRelay:
     """Sends a training run's news through the message queue (see the module docstring):
     a thread from `start` to `stop`; `stop` sends what is left (the end) first."""
@@ -128,7 +107,7 @@ class RunRelay:
         self.run = run
         self.stored = stored  # epochs of the run stored in the database (None: all of them)
         self.interval = interval
-        self.wake: threading.Event = getattr(run, "wake", None) or threading.Event()
+        self.wake = run.news  # set by the run loop whenever it publishes
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"emit-{run.id}", daemon=True)
         self.sent_epoch = 0
@@ -202,7 +181,7 @@ class RunRelay:
             "layout": layout, "slice_features": slice_features,
         }  # fmt: skip
         self.sent_epoch, self._sent_state, self._sent_status = length, state, (status, reason)
-        if not getattr(run, "watched", True):  # nobody would see them: the next watcher will
+        if not run.watched:  # nobody would see them: the next watcher will
             self.sent_view = self.sent_inside = -1
             return message
         if view_version != self.sent_view and payloads is not None:
@@ -215,26 +194,6 @@ class RunRelay:
 
 
 # ------------------------------------------------------------------ the web side
-
-
-class EncodedView:
-    """A relayed view: the `RunPayloads.view_json` parts a worker encoded (never mutated)."""
-
-    prediction = None  # not a `ClassView`: `Run.confusion` reads `parts` (see `RemoteRun`)
-    inside = None
-
-    def __init__(self, parts: dict[str, Any]) -> None:
-        self.parts = parts
-
-
-class RelayedPayloads(RunPayloads):
-    """`RunPayloads` that send an `EncodedView` as it came."""
-
-    def view_json(self, view: Any) -> dict[str, Any]:
-        """The relayed parts of an `EncodedView`, else `RunPayloads.view_json`."""
-        if isinstance(view, EncodedView):
-            return view.parts
-        return super().view_json(view)
 
 
 def _floats(value: Any) -> np.ndarray:

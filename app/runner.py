@@ -42,6 +42,7 @@ class ViewClock:
 
     interval: float
     inside_interval: float | None = None  # a look inside at most this often (None: never)
+    checkpoint_every: float = CHECKPOINT_SECONDS  # a checkpoint at least this often (s)
     due: float = 0.0
     inside_due: float = 0.0
     checkpointed: float = 0.0  # when the last checkpoint was taken
@@ -70,6 +71,7 @@ def execute(
     frame_interval: float,
     inside_interval: float | None = None,
     fork: bool = False,
+    checkpoint_seconds: float = CHECKPOINT_SECONDS,
 ) -> None:
     """Train `run` (the thread's body; the caller already holds a slot for it). Views look
     inside the network at most every `inside_interval` seconds (None: never). With `fork`, the
@@ -79,7 +81,7 @@ def execute(
         session = run.session()
         if fork and CAN_FORK:
             session = ForkedSession(session, stopping=lambda: run.control.stop_requested)
-        clock = ViewClock(frame_interval, inside_interval)
+        clock = ViewClock(frame_interval, inside_interval, checkpoint_every=checkpoint_seconds)
         run.start(session, inside=clock.inside_now(time.perf_counter()))
         _train(run, session, slot, clock)
     except nn.DivergenceError as error:
@@ -176,7 +178,7 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: Trained
     if now - clock.diagnosed >= DIAGNOSIS_SECONDS:
         run.diagnose(session.dead_units())
         clock.diagnosed = now
-    if run.checkpoint is None or now - clock.checkpointed >= CHECKPOINT_SECONDS:
+    if run.checkpoint is None or now - clock.checkpointed >= clock.checkpoint_every:
         run.checkpoint, clock.checkpointed = session.checkpoint(), now
 
 

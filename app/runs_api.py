@@ -31,7 +31,7 @@ from .export import (
 )
 from .manager import RunManager, TooManyRuns
 from .runs import Run
-from .stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, StoredRun, list_runs
+from .stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, list_runs
 
 runs_api = Blueprint("runs_api", __name__, url_prefix="/api")
 
@@ -114,9 +114,11 @@ def delete_run(run_id: str) -> Any:
 
 
 def _history_of(run: Run) -> tuple[list[str], list]:
-    if isinstance(run, StoredRun):
-        history = run.history
-        return history_table(history.names, history.columns, run.seconds, history.length)
+    if run.timing is not None:  # read back from storage, or trained by a scaled worker
+        with run.lock:
+            length, names = run.history.length, list(run.history.names)
+            columns = run.history.copy(0, length)
+        return history_table(names, columns, run.timing(length), length)
     with run.lock:
         length = run.history.length
         names = list(run.history.names)

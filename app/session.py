@@ -341,8 +341,7 @@ class TrainingSession:
     def close(self) -> None:
         """Nothing to release (a `app.forked.ForkedSession` ends its process here)."""
 
-    def ping(self) -> None:
-        """Nothing to check (a `app.forked.ForkedSession` checks that its process answers)."""
+    ping = close  # nothing to check (a `app.forked.ForkedSession` checks its process answers)
 
     def checkpoint(self) -> Checkpoint:
         """The model's weights and scalers now (copies; see `Checkpoint`)."""

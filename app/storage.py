@@ -379,9 +379,11 @@ class RunStore:
         with self.session() as session:
             session.add(RunRow(**fields))
 
-    def write(self, batch: list[dict[str, Any]]) -> None:
+    def write(self, batch: list[dict[str, Any]], unfinished_only: bool = False) -> None:
         """One transaction of the recorder: for each item ``{id, fields, chunk?, checkpoint?}``
-        update the run's row, append its history chunk and replace its checkpoint."""
+        update the run's row, append its history chunk and replace its checkpoint. With
+        `unfinished_only` (a scaled worker's), a row that has ended already (a watchdog judged
+        the worker lost, a stop while queued) is left as it is, so such an end is final."""
         with self.session() as session:
             for item in batch:
                 run_id = item["id"]
@@ -392,9 +394,10 @@ class RunStore:
                 if checkpoint is not None:
                     session.merge(CheckpointRow(run_id=run_id, **checkpoint))
                 if item.get("fields"):
-                    session.execute(
-                        update(RunRow).where(RunRow.id == run_id).values(**_encoded(item["fields"]))
-                    )
+                    rows = update(RunRow).where(RunRow.id == run_id)
+                    if unfinished_only:
+                        rows = rows.where(RunRow.status.in_(UNFINISHED))
+                    session.execute(rows.values(**_encoded(item["fields"])))
 
     def update_run(self, run_id: str, **fields: Any) -> bool:
         """Change a run's row (e.g. ``name``, ``notes``); False if there is no such run."""
@@ -448,6 +451,15 @@ class RunStore:
         with self.session() as session:
             row = session.get(RunRow, run_id)
             return None if row is None else run_summary(row)
+
+    def ended_as(self, run_id: str) -> tuple[str, str | None] | None:
+        """(status, reason) if the run's row has ended (or is gone), else None."""
+        summary = self.summary(run_id)
+        if summary is None:
+            return "failed", "the run was deleted"
+        if summary["status"] in UNFINISHED:
+            return None
+        return summary["status"], summary["reason"]
 
     def summaries(self, task: str | None = None) -> list[dict[str, Any]]:
         """Every run's row (of one task if given), oldest first."""

@@ -12,7 +12,6 @@ from app.payloads import inside_json
 from app.relay import (
     RELAY_EVENT,
     RELAY_NAMESPACE,
-    RelayedRun,
     RelayManager,
     RunRelay,
     decode_inside,
@@ -20,6 +19,7 @@ from app.relay import (
     encode_rows,
 )
 from app.runner import execute
+from app.runs import Run
 from app.session import TrainingSession
 from app.validation import validate_run
 
@@ -53,7 +53,7 @@ def test_a_relayed_look_inside_encodes_as_the_original():
 
 def test_a_run_relays_every_epoch_once_with_views_and_its_end_last():
     config, task = validate_run({"task": "sin", "samples": 100, "epochs": 40})
-    run = RelayedRun("r1", task, config)
+    run = Run("r1", task, config)
     emitter = Emitter()
     relay = RunRelay(emitter, run, interval=0.01)
     relay.start()
