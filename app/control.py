@@ -30,6 +30,15 @@ class ControlError(Exception):
     """A request the run cannot take in its status (the API answers 409 with the message)."""
 
 
+def check_step(unit: str, step: list | None) -> None:
+    """Raise `ControlError` if `step` (``[unit, left]`` in progress, or None) is of another
+    unit than `unit` (a step asked for meanwhile adds to one of its own unit)."""
+    if step is not None and step[0] != unit:
+        current, left = step
+        raise ControlError(f"a step of {current} is in progress ({left} left): wait for it, or "
+                           f"step by {current}")  # fmt: skip
+
+
 class RunControl:
     """One run's status and the requests made of it (see the module docstring)."""
 
@@ -46,6 +55,7 @@ class RunControl:
         self._changes: dict = {}  # live changes not yet taken by the run loop
         self._elapsed_before = 0.0
         self._running_since: float | None = None
+        self.steps_done = 0  # steps that ended (done, or ended by a pause): a waiter's cue
 
     # ----------------------------------------------------------------- status
 
@@ -112,7 +122,8 @@ class RunControl:
 
         def pause() -> None:
             self._pause = True
-            self._step = None  # a pause also ends a step in progress
+            if self._step is not None:  # a pause also ends a step in progress
+                self._step, self.steps_done = None, self.steps_done + 1
 
         return self._request(pause, lambda: self.status != "running", wait)
 
@@ -121,6 +132,8 @@ class RunControl:
 
         def resume() -> None:
             self._pause = False
+            if self._step is not None:  # a resume ends a step: the run goes on freely
+                self._step, self.steps_done = None, self.steps_done + 1
 
         return self._request(resume, lambda: self.status != "paused", wait)
 
@@ -148,14 +161,11 @@ class RunControl:
         def step() -> None:
             if self.status != "paused" or not self._pause:
                 raise ControlError(f"the run is {self.status}: it can step only while paused")
+            check_step(unit, self._step)
             if self._step is None:
                 self._step = [unit, count]
-            elif self._step[0] == unit:  # asked again before the last was done: both count
+            else:  # asked again before the last was done: both count
                 self._step[1] += count
-            else:
-                left, current = self._step[1], self._step[0]
-                raise ControlError(f"a step of {current} is in progress ({left} left): wait for "
-                                   f"it, or step by {current}")  # fmt: skip
 
         return self._request(step, lambda: self._step is None, wait)
 
@@ -219,8 +229,13 @@ class RunControl:
                 return
             self._step[1] -= batches if self._step[0] == "batches" else epochs
             if self._step[1] <= 0:
-                self._step = None
+                self._step, self.steps_done = None, self.steps_done + 1
                 self.changed.notify_all()
+
+    def step_state(self) -> list | None:
+        """``[unit, left]`` of the step in progress, or None."""
+        with self.lock:
+            return None if self._step is None else list(self._step)
 
     def park(self, timeout: float | None = None) -> str | None:
         """Mark the run paused and wait for a resume, a step or a stop; return which (TRAIN or

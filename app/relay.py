@@ -8,7 +8,7 @@ sends, at most every `RELAY_INTERVAL` seconds when something changed (else every
 there: the web processes do not accept it), room = the run's id::
 
     {"run_id", "status", "reason", "epoch", "start", "names", "rows", "progress", "elapsed",
-     "warnings", "layout", "slice_features", "view"?, "inside"?}
+     "warnings", "layout", "slice_features", "step", "steps_done", "view"?, "inside"?}
 
 ``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet or are not stored
 in the database yet (float32 values as floats, non-finite ones as "nan"/"inf"/"-inf"): a receiver
@@ -18,7 +18,9 @@ means lost messages. ``view`` (when the view changed) is `RunPayloads.view_json`
 run's view and ``inside`` (when there is a new look inside) `payloads.inside_json`, already
 encoded as a web process would encode them; both are left out while no web process streams the
 run to a client (its ``watched`` key, `app.redis_control`), and the first message after a web
-process starts to has them. ``layout`` counts the worker's new grids (a ``slice_features``
+process starts to has them. ``step`` is the step in progress (``[unit, left]`` or null) and
+``steps_done`` counts the steps that ended (`RunControl.steps_done`), so a web process answers a
+step as embedded mode does. ``layout`` counts the worker's new grids (a ``slice_features``
 change), after which a web process rebuilds its data and sends its watchers a new snapshot.
 The run's `news` event wakes the thread when the run loop publishes, so a message leaves right
 after an epoch (or a slice) unless one left less than `RELAY_INTERVAL` ago.
@@ -169,7 +171,9 @@ class RunRelay:
             inside, inside_version = run.inside, run.inside_version
             progress, layout, payloads = run.progress, run.layout, run.payloads
             slice_features = run.config.get("slice_features")
-        state = (length, status, reason, view_version, inside_version, progress, layout)
+        step, steps_done = control.step_state(), control.steps_done
+        state = (length, status, reason, view_version, inside_version, progress, layout, step,
+                 steps_done)  # fmt: skip
         now = time.monotonic()
         if state == self._sent_state and now - self._sent_at < KEEPALIVE_SECONDS:
             return None
@@ -178,7 +182,8 @@ class RunRelay:
             "run_id": run.id, "status": status, "reason": reason, "epoch": length,
             "start": start, "names": names, "rows": encode_rows(columns),
             "progress": progress, "elapsed": elapsed, "warnings": list(run.warnings),
-            "layout": layout, "slice_features": slice_features,
+            "layout": layout, "slice_features": slice_features, "step": step,
+            "steps_done": steps_done,
         }  # fmt: skip
         self.sent_epoch, self._sent_state, self._sent_status = length, state, (status, reason)
         if not run.watched:  # nobody would see them: the next watcher will

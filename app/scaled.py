@@ -49,7 +49,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 
 from .broadcast import Broadcaster
-from .control import TERMINAL, ControlError
+from .control import TERMINAL, ControlError, check_step
 from .manager import CONTROL_WAIT, MAX_UNFINISHED_RUNS, RunManager, RunRegistry, TooManyRuns
 from .payloads import EncodedView
 from .redis_control import QUEUE, RedisControls
@@ -141,6 +141,8 @@ class RemoteFeed:
         self._position: tuple[float, int | None] = (-POSITION_SECONDS, None)
         self._seconds: np.ndarray | None = None  # the stored ones once the run ended
         self._view_session: TrainingSession | None = None
+        self.step: list | None = None  # the worker's step in progress, as last relayed
+        self.steps_done = 0  # steps the worker ended, as last relayed
         run.timing = self.seconds
         run.position_of = self.queue_position
 
@@ -194,6 +196,7 @@ class RemoteFeed:
             if gap:  # its status and progress go with epochs this process lacks yet
                 return True
             run.progress = message.get("progress")
+            self.step, self.steps_done = message.get("step"), message.get("steps_done", 0)
             control.mirror(message["status"], message["reason"], float(message["elapsed"]))
             return False
 
@@ -248,7 +251,7 @@ class RemoteFeed:
                 )
             )
             mark = None
-            if not self.relay_live():
+            if not self.relay_live() or summary["status"] in TERMINAL:  # the final weights
                 mark = session.execute(
                     select(CheckpointRow.epoch, CheckpointRow.updated).where(
                         CheckpointRow.run_id == run.id
@@ -490,11 +493,13 @@ class ScaledRunManager:
         """While paused: train `count` epochs or mini-batches on the worker."""
         if run.status != "paused":
             raise ControlError(f"the run is {run.status}: it can step only while paused")
-        epoch = run.epoch
+        feed = self._feed(run.id)
+        if feed is None:
+            raise ControlError("the run is not followed here: try again")
+        check_step(unit, feed.step)  # 409 as in embedded mode
+        done = feed.steps_done
         self.controls.step(run.id, unit, count)
-        if unit == "epochs":
-            return self._await(run, lambda: run.epoch >= epoch + count)
-        return self._await(run, lambda: False, wait=0.3)
+        return self._await(run, lambda: feed.steps_done > done)  # done (or ended by a pause)
 
     def change(self, run: Run, body: Any) -> dict[str, Any]:
         """Live changes: validated here, stored in the config, applied by the worker."""
