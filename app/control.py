@@ -42,7 +42,8 @@ def check_step(unit: str, step: list | None) -> None:
 class RunControl:
     """One run's status and the requests made of it (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock  # seconds (`elapsed` counts by it; tests pass a virtual one)
         self.lock = threading.RLock()  # reentrant: `mirror` is called under it too
         self.changed = threading.Condition(self.lock)  # notified on every change below
         self.status = "queued"
@@ -68,10 +69,10 @@ class RunControl:
         """Seconds spent running so far (not counting time queued or paused)."""
         with self.lock:
             since = self._running_since
-            return self._elapsed_before + (time.perf_counter() - since if since else 0.0)
+            return self._elapsed_before + (self.clock() - since if since else 0.0)
 
     def _set(self, status: str, reason: str | None = None) -> None:
-        now = time.perf_counter()
+        now = self.clock()
         if self._running_since is not None:
             self._elapsed_before += now - self._running_since
             self._running_since = None
@@ -88,22 +89,18 @@ class RunControl:
             if not self.ended:
                 self._set(status, reason)
 
-    def mirror(self, status: str, reason: str | None, elapsed: float, exact: bool = False) -> None:
+    def mirror(self, status: str | None, reason: str | None, elapsed: float,
+               exact: bool = False) -> None:  # fmt: skip
         """A run trained elsewhere (read back from storage, or a scaled worker's followed by a
-        web process): take its `status`, `reason` and training seconds as told; `elapsed`
-        never goes back unless `exact` (the stored end's own)."""
+        web process): take its `status` (None: keep it), `reason` and training seconds as told;
+        `elapsed` never goes back unless `exact` (the stored end's own)."""
         with self.lock:
             self._running_since = None
             before = self._elapsed_before
             self._elapsed_before = float(elapsed) if exact else max(before, float(elapsed))
-            if (status, reason) != (self.status, self.reason):
+            if status is not None and (status, reason) != (self.status, self.reason):
                 self.status, self.reason = status, reason
                 self.changed.notify_all()
-
-    def mirror_elapsed(self, elapsed: float) -> None:
-        """`mirror` of the training seconds alone (they never go back)."""
-        with self.lock:
-            self._elapsed_before = max(self._elapsed_before, float(elapsed))
 
     # ----------------------------------------------------------------- requests (any thread)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import network as nn
@@ -238,12 +239,13 @@ class Pacer:
     the next epoch is then due one interval from now.
     """
 
-    def __init__(self) -> None:
-        self.due = time.monotonic()  # when the epoch just trained was due to start
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # seconds (tests pass a virtual one)
+        self.due = clock()  # when the epoch just trained was due to start
 
     def delay(self, pace: float | None) -> float:
         """After an epoch: seconds to wait before the next one (0 at full speed or if behind)."""
-        now = time.monotonic()
+        now = self.clock()
         if not pace:
             self.due = now
             return 0.0

@@ -189,7 +189,7 @@ class RemoteFeed:
                 run.inside = decode_inside(message["inside"])
                 run.inside_version += 1
             run.warnings = message.get("warnings") or []
-            control.mirror_elapsed(float(message["elapsed"]))
+            control.mirror(None, None, float(message["elapsed"]))  # the training seconds alone
             if relay_ended(message):
                 self.end_relayed = True
                 return True
@@ -292,7 +292,7 @@ class RemoteFeed:
         if told:
             run.control.mirror(summary["status"], summary["reason"], elapsed, exact=True)
         else:
-            run.control.mirror_elapsed(elapsed)
+            run.control.mirror(None, None, elapsed)
 
     def _new_checkpoint(self, store: RunStore, mark: tuple[int, float]) -> None:
         run = self.run

@@ -180,10 +180,12 @@ def resolve_custom(body: dict[str, Any], errors: dict[str, str]) -> Task | None:
 
 
 def resolve_task(
-    body: dict[str, Any], datasets: DatasetStore | None, errors: dict[str, str]
-) -> Task | None:
+    body: dict[str, Any], datasets: DatasetStore | None, errors: dict[str, str],
+    tasks: dict[str, Task] | None = None,
+) -> Task | None:  # fmt: skip
     """The task a config names (registry, ``custom`` or ``dataset:<id>``), or None with `errors`
-    filled in (``task``, or ``expression``/``domain`` for a bad custom task)."""
+    filled in (``task``, or ``expression``/``domain`` for a bad custom task). `tasks`: the
+    named tasks (default: this app's, `app_tasks`; a worker passes its own)."""
     task_id = body.get("task")
     if "task" not in body:
         errors["task"] = f"is required: one of {_task_names()}"
@@ -191,7 +193,7 @@ def resolve_task(
     if not isinstance(task_id, str):
         errors["task"] = f"must be a task id: one of {_task_names()}"
         return None
-    known = app_tasks()  # the registry and this app's own tasks (mnist)
+    known = app_tasks() if tasks is None else tasks  # the registry and own tasks (mnist)
     if task_id in known:
         return known[task_id]
     if task_id == CUSTOM_ID:

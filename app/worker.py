@@ -31,6 +31,7 @@ import time
 import uuid
 from functools import partial
 
+from . import ROOT
 from .control import ComputeSlots
 from .recorder import Recorder
 from .redis_control import QUEUE, ControlRelay
@@ -42,6 +43,7 @@ from .storage import (
     RunStore,
     StoredDatasets,
 )
+from .tasks import TASKS, own_tasks
 from .uploads import DatasetStore
 from .validation import resolve_task
 
@@ -59,7 +61,8 @@ class WorkerContext:
     """What a worker process's jobs share: the store, Redis, datasets and the recorder."""
 
     def __init__(self, redis_url: str, database_url: str,
-                 inside_interval: float | None = INSIDE_INTERVAL) -> None:  # fmt: skip
+                 inside_interval: float | None = INSIDE_INTERVAL,
+                 mnist_dir: str | None = None, data_dir: str | None = None) -> None:  # fmt: skip
         from redis import Redis
 
         self.store = RunStore(database_url)  # migrates, one process at a time
@@ -70,6 +73,8 @@ class WorkerContext:
         self.recorder = Recorder(self.store, RECORD_INTERVAL, stale_after=NEVER,
                                  unfinished_only=True)  # fmt: skip
         self.emitter = relay_emitter(redis_url)
+        # every task a web process offers: the registry's and mnist from the same folders
+        self.tasks = {**TASKS, **own_tasks(mnist_dir, data_dir or ROOT / "data")}
         self.inside_interval = inside_interval or None
         self.owner = f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:32]
 
@@ -79,7 +84,7 @@ class WorkerContext:
         if summary is None or summary["status"] != "queued":
             return None
         errors: dict[str, str] = {}
-        task = resolve_task(summary["config"], self.datasets, errors)
+        task = resolve_task(summary["config"], self.datasets, errors, self.tasks)
         if task is None:
             end_unfinished(self.store, run_id, "failed", f"its task is gone: {errors}")
             return None
@@ -128,7 +133,9 @@ def train_job(run_id: str) -> str:
     """The RQ job: train the stored run `run_id` in this worker process."""
     global _context
     if _context is None:
-        _context = WorkerContext(os.environ["REDIS_URL"], os.environ["DATABASE_URL"])
+        _context = WorkerContext(os.environ["REDIS_URL"], os.environ["DATABASE_URL"],
+                                 mnist_dir=os.environ.get("MNIST_DIR"),
+                                 data_dir=os.environ.get("BACKPROP_DATA_DIR"))  # fmt: skip
     return _context.train(run_id)
 
 
@@ -144,6 +151,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inside-interval", type=float, default=INSIDE_INTERVAL,
                         help="seconds between two looks inside a training network (default "
                         "%(default)s); 0 turns them off")  # fmt: skip
+    parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR"),
+                        help="the four MNIST IDX files, as the web processes' --mnist-dir "
+                        "(default $MNIST_DIR; else the data folder's mnist/)")  # fmt: skip
+    parser.add_argument("--data-dir", default=os.environ.get("BACKPROP_DATA_DIR"),
+                        help="the data folder the web processes share (default "
+                        "$BACKPROP_DATA_DIR, else ./data): its mnist/ holds uploads")  # fmt: skip
     parser.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     args = parser.parse_args(argv)
     if not args.redis_url or not args.database_url:
@@ -163,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(message)s")
     limit_blas_threads(args.blas_threads or None)
-    jobs._context = WorkerContext(args.redis_url, args.database_url, args.inside_interval)  # noqa: SLF001
+    jobs._context = WorkerContext(args.redis_url, args.database_url, args.inside_interval,  # noqa: SLF001
+                                  args.mnist_dir, args.data_dir)  # fmt: skip
     print(f"Backprop Studio worker {jobs._context.owner} on {args.redis_url}", flush=True)  # noqa: SLF001
     while True:
         try:

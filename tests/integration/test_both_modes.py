@@ -24,6 +24,7 @@ from server_helpers import Watcher, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import postgres_helpers  # noqa: E402
+from mnist_files import synthetic_mnist  # noqa: E402
 from test_history_storage import running_server  # noqa: E402  (tests/conftest.py's)
 
 pytestmark = pytest.mark.timeout(240)
@@ -69,8 +70,9 @@ class Mode:
 
 @pytest.fixture(scope="module", params=["embedded", "scaled"])
 def mode(request: Any, tmp_path_factory: Any) -> Iterator[Mode]:
+    mnist = str(synthetic_mnist(tmp_path_factory.mktemp("mnist")))  # the shared data
     if request.param == "embedded":
-        with running_server({"MAX_ACTIVE_RUNS": 1}) as live:
+        with running_server({"MAX_ACTIVE_RUNS": 1, "MNIST_DIR": mnist}) as live:
             yield Mode("embedded", live.url)
         return
     if shutil.which("redis-server") is None:
@@ -80,7 +82,8 @@ def mode(request: Any, tmp_path_factory: Any) -> Iterator[Mode]:
     from app.cluster import Cluster
 
     logs = tmp_path_factory.mktemp("both-modes-logs")
-    cluster = Cluster(1, 1, database=postgres_helpers.database_url(), log_dir=str(logs))
+    cluster = Cluster(1, 1, database=postgres_helpers.database_url(), log_dir=str(logs),
+                      web_args=("--mnist-dir", mnist), worker_args=("--mnist-dir", mnist))
     try:
         yield Mode("scaled", cluster.urls[0], cluster)
     finally:
@@ -212,6 +215,15 @@ def test_same_config_and_seed_end_at_the_same_loss_as_training_here(mode):
     while session.epoch < 40:
         here += session.train_slice(None, time.perf_counter() + 1, 40, True).records
     assert np.allclose(served, [record["train_loss"] for record in here], rtol=1e-5, atol=0)
+
+
+def test_every_task_the_web_offers_trains_mnist_included(mode):
+    offered = {task["id"] for task in requests.get(f"{mode.url}/api/tasks", timeout=30).json()}
+    assert "mnist" in offered
+    for task in sorted(offered):
+        run_id = create(mode, task=task, hidden=[4], samples=100, epochs=2)
+        final = wait_status(mode, run_id, {"finished", "failed", "diverged"})
+        assert final["status"] in {"finished", "diverged"}, (task, final["reason"])
 
 
 def test_continue_starts_from_the_saved_weights(mode):
