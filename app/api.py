@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .control import TERMINAL, ControlError
-from .expressions import ExpressionError
 from .manager import RunManager, TooManyRuns
 from .openapi import openapi_document
 from .previews import dataset_json, task_preview
@@ -19,7 +18,7 @@ from .runs_api import runs_list
 from .schema import run_config_json_schema
 from .tasks import CUSTOM_ID, task_list
 from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big
-from .validation import ConfigError, validate_run
+from .validation import ConfigError, run_spec, validate_run
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -72,12 +71,10 @@ def create_run() -> Any:
     if body is None:
         return jsonify(errors={"body": "must be a JSON object with the run config"}), 400
     try:
-        config, task = validate_run(body, _datasets(), current_app.config["WORK_BUDGET"])
-        run = _manager().create(config, task)
-    except ConfigError as error:
+        spec = run_spec(body, _datasets(), current_app.config["WORK_BUDGET"])
+        run = _manager().create(spec)
+    except ConfigError as error:  # every bad field, the target's and the features' too
         return jsonify(errors=error.errors), 400
-    except ExpressionError as error:  # a custom target or an input feature not finite somewhere
-        return jsonify(errors={getattr(error, "field", "expression"): error.message}), 400
     except TooManyRuns as error:
         answer = jsonify(error=str(error), limit=error.limit)
         return answer, 429, {"Retry-After": str(RETRY_AFTER)}

@@ -19,8 +19,7 @@ from .broadcast import Broadcaster
 from .control import TERMINAL, ComputeSlots, ControlError
 from .runner import execute
 from .runs import Run
-from .tasks import TASKS, Task, settle_config
-from .validation import ConfigError, slice_error, validate_changes
+from .validation import ConfigError, RunSpec, slice_error, validate_changes
 
 log = logging.getLogger(__name__)
 
@@ -188,21 +187,15 @@ class RunManager:
 
     def create(
         self,
-        config: dict[str, Any],
-        task: Task | None = None,
+        spec: RunSpec,
         initial_state: dict[str, Any] | None = None,
         continued_from: str | None = None,
     ) -> Run:
-        """Register a run of a validated config; it starts when it gets a compute slot.
-
-        `task` is the task `validation.validate_run` resolved (needed for ``custom`` and
-        ``dataset:<id>``); by default the registry's task of ``config["task"]``. Raises
-        `ExpressionError` for a custom target that is not finite on the grid (see
-        `tasks.settle_config`), `TooManyRuns` when `max_unfinished_runs` runs are unfinished.
+        """Register a run of `spec` (`validation.run_spec`); it starts when it gets a compute
+        slot. Raises `TooManyRuns` when `max_unfinished_runs` runs are unfinished.
         `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
         """
-        task = task or TASKS[config["task"]]
-        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], task, settle_config(task, config))
+        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy())
         run.slots = self.slots
         run.on_end.append(trim_history)
         run.initial_state = initial_state

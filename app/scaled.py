@@ -67,7 +67,7 @@ from .storage import (
     interpolate_seconds,
 )
 from .stored_runs import stored_run
-from .tasks import TASKS, Task, settle_config
+from .validation import RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -427,12 +427,13 @@ class ScaledRunManager:
 
     # ------------------------------------------------------------------ runs
 
-    def create(self, config: dict[str, Any], task: Task | None = None,
-               initial_state: Any = None, continued_from: str | None = None) -> Run:  # fmt: skip
-        """Store the run as ``queued`` and enqueue its training job (see the module docstring).
-        `initial_state` is not sent: the worker reads the weights of `continued_from`."""
-        task = task or TASKS[config["task"]]
-        run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
+    def create(self, spec: RunSpec, initial_state: Any = None,
+               continued_from: str | None = None) -> Run:  # fmt: skip
+        """Store the run of `spec` as ``queued`` and enqueue its training job (see the module
+        docstring). `initial_state` is not sent: the worker reads the weights of
+        `continued_from`."""
+        task = spec.task
+        run = Run(uuid.uuid4().hex[:12], task, spec.config_copy())
         if self.registry.shut_down:
             raise RuntimeError("the run manager is shut down")
         if unfinished_count(self.store) >= self.max_unfinished_runs:

@@ -10,6 +10,10 @@ running run may change by the same declarations.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from .expressions import Expression, ExpressionError, compile_expression, find_singularity
@@ -45,6 +49,7 @@ from .tasks import (
     app_tasks,
     custom_task,
     dataset_task,
+    settle_config,
 )
 from .uploads import DatasetStore
 
@@ -60,8 +65,10 @@ __all__ = [
     "OPTIMIZERS",
     "STEERABLE_FIELDS",
     "ConfigError",
+    "RunSpec",
     "resolve_custom",
     "resolve_task",
+    "run_spec",
     "validate_changes",
     "validate_config",
     "validate_run",
@@ -421,6 +428,42 @@ def validate_run(
     config = {"task": task.id, **defaults, **config}
     check_work(config, task, work_budget)
     return config, task
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run as created, made once from the request body (`run_spec`): the validated config
+    (defaults filled in, settled: a classification run's domain holds its points, a custom
+    target and the input features finite on the grid) and its task. Read-only: a run keeps its
+    own copy of `config` (`RunSpec.config_copy`), to which live changes are written."""
+
+    config: Mapping[str, Any]
+    task: Task
+
+    def config_copy(self) -> dict[str, Any]:
+        """A deep copy of the config, the run's own."""
+        return copy.deepcopy(dict(self.config))
+
+
+def run_spec(
+    body: Any, datasets: DatasetStore | None = None, work_budget: float | None = WORK_BUDGET
+) -> RunSpec:
+    """The `RunSpec` of a request body; raises `ConfigError` (every bad field, field by field)
+    for anything wrong with it, including a target or input features that are not finite on
+    the run's grid."""
+    config, task = validate_run(body, datasets, work_budget)
+    return settled_spec(config, task)
+
+
+def settled_spec(config: dict[str, Any], task: Task) -> RunSpec:
+    """The `RunSpec` of a validated `config` of `task` (`tasks.settle_config`); raises
+    `ConfigError` where the config cannot be trained (e.g. a continued run's uploaded data that
+    no longer fits it)."""
+    try:
+        settled = settle_config(task, copy.deepcopy(dict(config)))
+    except ExpressionError as error:
+        raise ConfigError({getattr(error, "field", "expression"): error.message}) from error
+    return RunSpec(MappingProxyType(settled), task)
 
 
 def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any]:
