@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 
@@ -87,3 +88,32 @@ def test_the_manager_hands_relay_messages_to_its_sink_only():
         {"method": "emit", "event": "other", "namespace": RELAY_NAMESPACE, "data": [{}]}
     )
     assert taken == [{"run_id": "r1"}]
+
+
+def test_the_private_hook_relay_py_overrides_is_still_called_by_python_socketio():
+    """Contract of `RelayManager._handle_emit` (a private method of python-socketio's
+    `PubSubManager`): its listening thread hands another host's ``emit`` messages, decoded from
+    JSON, to ``self._handle_emit(message)`` with ``namespace``, ``event`` and ``data`` (a list)."""
+    import logging
+    import threading
+    import types
+
+    manager = RelayManager("redis://127.0.0.1:1/0")
+    taken: list = []
+    manager.sink = taken.append
+    message = {"method": "emit", "event": RELAY_EVENT, "namespace": RELAY_NAMESPACE,
+               "data": [{"run_id": "r1"}], "room": "r1", "host_id": "another host"}  # fmt: skip
+    forever = threading.Event()
+
+    def listen():  # one message from another host, then nothing
+        yield json.dumps(message)
+        forever.wait()
+
+    manager._listen = listen  # noqa: SLF001
+    manager.server = types.SimpleNamespace(logger=logging.getLogger("contract"))
+    threading.Thread(target=manager._thread, daemon=True).start()  # noqa: SLF001
+    deadline = time.monotonic() + 5
+    while not taken and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert taken == [{"run_id": "r1"}]
+    forever.set()
