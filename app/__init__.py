@@ -136,19 +136,18 @@ def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets:
 def _app_tasks(app: Flask) -> dict[str, Any]:
     """The app's own tasks besides the registry: ``mnist`` when MNIST_DIR holds its four IDX
     files (a warning in the log otherwise)."""
-    from .tasks import mnist_files_present, mnist_task
+    from .tasks import own_tasks
 
     folder = app.config.get("MNIST_DIR")
     if not folder:  # the files uploaded earlier to this data directory (app/mnist_upload.py)
         data_dir = app.config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR")
         if data_dir is None and app.config.get("TESTING"):
             return {}
-        uploaded = Path(data_dir or ROOT / "data") / "mnist"
-        return {"mnist": mnist_task(uploaded)} if mnist_files_present(uploaded) else {}
-    if not mnist_files_present(folder):
+        return own_tasks(None, data_dir or ROOT / "data")
+    tasks = own_tasks(folder, None)
+    if not tasks:
         app.logger.warning("MNIST_DIR %s lacks the four MNIST IDX files: no mnist task", folder)
-        return {}
-    return {"mnist": mnist_task(folder)}
+    return tasks
 
 
 def limit_blas_threads(threads: int | None) -> None:

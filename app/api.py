@@ -10,16 +10,16 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .control import TERMINAL, ControlError
-from .expressions import ExpressionError
 from .manager import RunManager, TooManyRuns
 from .openapi import openapi_document
+from .payloads import status_json
 from .previews import dataset_json, task_preview
 from .runs import Run
 from .runs_api import runs_list
 from .schema import run_config_json_schema
 from .tasks import CUSTOM_ID, task_list
 from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big, upload_name
-from .validation import ConfigError, validate_run
+from .validation import ConfigError, run_spec, validate_run
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -72,12 +72,10 @@ def create_run() -> Any:
     if body is None:
         return jsonify(errors={"body": "must be a JSON object with the run config"}), 400
     try:
-        config, task = validate_run(body, _datasets(), current_app.config["WORK_BUDGET"])
-        run = _manager().create(config, task)
-    except ConfigError as error:
+        spec = run_spec(body, _datasets(), current_app.config["WORK_BUDGET"])
+        run = _manager().create(spec)
+    except ConfigError as error:  # every bad field, the target's and the features' too
         return jsonify(errors=error.errors), 400
-    except ExpressionError as error:  # a custom target or an input feature not finite somewhere
-        return jsonify(errors={getattr(error, "field", "expression"): error.message}), 400
     except TooManyRuns as error:
         answer = jsonify(error=str(error), limit=error.limit)
         return answer, 429, {"Retry-After": str(RETRY_AFTER)}
@@ -190,7 +188,7 @@ def get_run(run_id: str) -> Any:
     run = _manager().get(run_id)
     if run is None:
         return _unknown(run_id)
-    return jsonify(run.status_json())
+    return jsonify(status_json(run))
 
 
 def _control(run_id: str, action: str, *args: Any) -> Any:

@@ -28,6 +28,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,7 @@ import orjson
 
 from .control import TERMINAL
 from .encoding import round_array, round_float
-from .payloads import inside_json
+from .payloads import done_json, inside_json
 from .runs import Run
 from .wire import EmitOutbox, Outbox
 
@@ -138,8 +139,10 @@ class Broadcaster:
     """Streams runs to the clients that watch them; see the module docstring."""
 
     def __init__(self, socketio: Any, frame_interval: float = 0.05, ack_timeout: float = 2.0,
-                 outbox: Outbox | None = None):  # fmt: skip
+                 outbox: Outbox | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self.socketio = socketio
+        self.clock = clock  # seconds: frame and look-inside rates, ack timeouts
         self.frame_interval = frame_interval
         self.ack_timeout = ack_timeout
         self.outbox: Outbox | EmitOutbox = outbox or EmitOutbox(socketio)  # create_app sets one
@@ -190,7 +193,7 @@ class Broadcaster:
             self.disconnect(sid)
             return
         if ended:
-            self.socketio.emit("done", run.done_json(), to=sid)
+            self.socketio.emit("done", done_json(run), to=sid)
         client.ready = True
 
     def _snapshot_acked(self, run: Run, key: tuple[str, str]) -> None:
@@ -217,6 +220,11 @@ class Broadcaster:
                 clients.pop(sid, None)
             self._in_flight = {key for key in self._in_flight if key[0] != sid}
             self._again = {key for key in self._again if key[0] != sid}
+
+    def streamed(self) -> list[str]:
+        """Ids of the runs at least one client watches now."""
+        with self._lock:
+            return [run_id for run_id, clients in self._watchers.items() if clients]
 
     def watching(self, sid: str) -> list[str]:
         """Ids of the runs `sid` watches."""
@@ -249,29 +257,34 @@ class Broadcaster:
 
     def _loop(self) -> None:
         try:
-            while True:
-                with self._lock:
-                    for run_id in [key for key, clients in self._watchers.items() if not clients]:
-                        del self._watchers[run_id]
-                        self._runs.pop(run_id, None)
-                        self._parts.forget(run_id)
-                    work = [
-                        (self._runs[run_id], list(clients.values()))
-                        for run_id, clients in self._watchers.items()
-                    ]
-                    if not work:
-                        self._thread = None
-                        self._watchers.clear()
-                        self._runs.clear()
-                        self._parts = FrameParts()
-                        return
-                for run, clients in work:
-                    self._tick(run, clients)
+            while self.tick():
                 time.sleep(self.frame_interval)
         except Exception:  # never let streaming errors kill the process; runs go on
             log.exception("the broadcaster failed")
             with self._lock:
                 self._thread = None
+
+    def tick(self) -> bool:
+        """One pass over every watched run (the thread's, every `frame_interval` s by `clock`;
+        tests call it in virtual time); False once nobody watches (the thread then ends)."""
+        with self._lock:
+            for run_id in [key for key, clients in self._watchers.items() if not clients]:
+                del self._watchers[run_id]
+                self._runs.pop(run_id, None)
+                self._parts.forget(run_id)
+            work = [
+                (self._runs[run_id], list(clients.values()))
+                for run_id, clients in self._watchers.items()
+            ]
+            if not work:
+                self._thread = None
+                self._watchers.clear()
+                self._runs.clear()
+                self._parts = FrameParts()
+                return False
+        for run, clients in work:
+            self._tick(run, clients)
+        return True
 
     def _due(self, client: Client, now: float, news: tuple, interval: float) -> bool:
         """True if `client` is ready, not waiting for an ack, got its last frame at least
@@ -295,7 +308,7 @@ class Broadcaster:
             inside_version = run.inside_version if run.inside is not None else 0
         final = status in TERMINAL
         position = run.queue_position()
-        now = time.monotonic()
+        now = self.clock()
         for client in [c for c in clients if c.ready and c.sent_layout != run.layout]:
             client.ready = False  # its new snapshot replaces it
             self.watch(run, client.sid)
@@ -313,10 +326,7 @@ class Broadcaster:
             "elapsed": round_float(run.control.elapsed()),
             "progress": progress,
             "queue_position": position,
-            "warnings": run.warnings,
-            "observations": run.observations,
-            "findings": run.findings,
-            "best_epoch": run.best_epoch(),
+            **run.verdict(),
         }
         shared = self._parts.view_text(run, version)
         inside_every = max(INSIDE_INTERVAL, len(clients) / MAX_RUN_INSIDES)
@@ -337,7 +347,7 @@ class Broadcaster:
                 self._let_go(run.id, client)
                 continue
             if final:
-                self.socketio.emit("done", run.done_json(), to=client.sid)
+                self.socketio.emit("done", done_json(run), to=client.sid)
                 self._let_go(run.id, client)
 
     def _let_go(self, run_id: str, client: Client) -> None:
@@ -403,10 +413,7 @@ def snapshot_of(run: Run, client: Client | None = None) -> tuple[dict[str, Any],
         "progress": progress,
         "queue_position": run.queue_position(),
         "reason": run.control.reason,
-        "warnings": run.warnings,
-        "observations": run.observations,
-        "findings": run.findings,
-        "best_epoch": run.best_epoch(),
+        **run.verdict(),
         **view_parts(run, payloads, view),
     }
     if payloads is not None:

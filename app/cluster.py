@@ -124,13 +124,15 @@ class Cluster:
     docstring). `database` is an existing URL (else a throwaway PostgreSQL is started)."""
 
     def __init__(self, webs: int = 2, workers: int = 2, database: str | None = None,
-                 log_dir: str | None = None, web_args: tuple[str, ...] = ()) -> None:  # fmt: skip
+                 log_dir: str | None = None, web_args: tuple[str, ...] = (),
+                 worker_args: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.log_dir = Path(log_dir) if log_dir else None
         self.postgres = None if database else Postgres()
         self.database = database or self.postgres.url  # type: ignore[union-attr]
         self.redis = RedisServer()
         self.webs: list[tuple[str, subprocess.Popen]] = []
         self.workers: list[subprocess.Popen] = []
+        self.worker_args = worker_args  # e.g. ("--mnist-dir", folder), as the web processes'
         try:  # every process starts at once: they migrate the database one at a time
             for _ in range(workers):
                 self.start_worker()
@@ -166,7 +168,8 @@ class Cluster:
     def start_worker(self) -> subprocess.Popen:
         """One more worker process."""
         process = _spawn(
-            ["-m", "app.worker", "--redis-url", self.redis.url, "--database-url", self.database],
+            ["-m", "app.worker", "--redis-url", self.redis.url, "--database-url", self.database,
+             *self.worker_args],  # fmt: skip
             self._log(f"worker{len(self.workers)}"),
         )
         self.workers.append(process)

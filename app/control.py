@@ -30,11 +30,21 @@ class ControlError(Exception):
     """A request the run cannot take in its status (the API answers 409 with the message)."""
 
 
+def check_step(unit: str, step: list | None) -> None:
+    """Raise `ControlError` if `step` (``[unit, left]`` in progress, or None) is of another
+    unit than `unit` (a step asked for meanwhile adds to one of its own unit)."""
+    if step is not None and step[0] != unit:
+        current, left = step
+        raise ControlError(f"a step of {current} is in progress ({left} left): wait for it, or "
+                           f"step by {current}")  # fmt: skip
+
+
 class RunControl:
     """One run's status and the requests made of it (see the module docstring)."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock  # seconds (`elapsed` counts by it; tests pass a virtual one)
+        self.lock = threading.RLock()  # reentrant: `mirror` is called under it too
         self.changed = threading.Condition(self.lock)  # notified on every change below
         self.status = "queued"
         self.reason: str | None = None
@@ -46,6 +56,7 @@ class RunControl:
         self._changes: dict = {}  # live changes not yet taken by the run loop
         self._elapsed_before = 0.0
         self._running_since: float | None = None
+        self.steps_done = 0  # steps that ended (done, or ended by a pause): a waiter's cue
 
     # ----------------------------------------------------------------- status
 
@@ -58,10 +69,10 @@ class RunControl:
         """Seconds spent running so far (not counting time queued or paused)."""
         with self.lock:
             since = self._running_since
-            return self._elapsed_before + (time.perf_counter() - since if since else 0.0)
+            return self._elapsed_before + (self.clock() - since if since else 0.0)
 
     def _set(self, status: str, reason: str | None = None) -> None:
-        now = time.perf_counter()
+        now = self.clock()
         if self._running_since is not None:
             self._elapsed_before += now - self._running_since
             self._running_since = None
@@ -77,6 +88,19 @@ class RunControl:
         with self.lock:
             if not self.ended:
                 self._set(status, reason)
+
+    def mirror(self, status: str | None, reason: str | None, elapsed: float,
+               exact: bool = False) -> None:  # fmt: skip
+        """A run trained elsewhere (read back from storage, or a scaled worker's followed by a
+        web process): take its `status` (None: keep it), `reason` and training seconds as told;
+        `elapsed` never goes back unless `exact` (the stored end's own)."""
+        with self.lock:
+            self._running_since = None
+            before = self._elapsed_before
+            self._elapsed_before = float(elapsed) if exact else max(before, float(elapsed))
+            if status is not None and (status, reason) != (self.status, self.reason):
+                self.status, self.reason = status, reason
+                self.changed.notify_all()
 
     # ----------------------------------------------------------------- requests (any thread)
 
@@ -95,7 +119,8 @@ class RunControl:
 
         def pause() -> None:
             self._pause = True
-            self._step = None  # a pause also ends a step in progress
+            if self._step is not None:  # a pause also ends a step in progress
+                self._step, self.steps_done = None, self.steps_done + 1
 
         return self._request(pause, lambda: self.status != "running", wait)
 
@@ -104,6 +129,8 @@ class RunControl:
 
         def resume() -> None:
             self._pause = False
+            if self._step is not None:  # a resume ends a step: the run goes on freely
+                self._step, self.steps_done = None, self.steps_done + 1
 
         return self._request(resume, lambda: self.status != "paused", wait)
 
@@ -131,14 +158,11 @@ class RunControl:
         def step() -> None:
             if self.status != "paused" or not self._pause:
                 raise ControlError(f"the run is {self.status}: it can step only while paused")
+            check_step(unit, self._step)
             if self._step is None:
                 self._step = [unit, count]
-            elif self._step[0] == unit:  # asked again before the last was done: both count
+            else:  # asked again before the last was done: both count
                 self._step[1] += count
-            else:
-                left, current = self._step[1], self._step[0]
-                raise ControlError(f"a step of {current} is in progress ({left} left): wait for "
-                                   f"it, or step by {current}")  # fmt: skip
 
         return self._request(step, lambda: self._step is None, wait)
 
@@ -202,18 +226,26 @@ class RunControl:
                 return
             self._step[1] -= batches if self._step[0] == "batches" else epochs
             if self._step[1] <= 0:
-                self._step = None
+                self._step, self.steps_done = None, self.steps_done + 1
                 self.changed.notify_all()
 
-    def park(self) -> str:
-        """Mark the run paused and wait for a resume, a step or a stop; return which."""
+    def step_state(self) -> list | None:
+        """``[unit, left]`` of the step in progress, or None."""
+        with self.lock:
+            return None if self._step is None else list(self._step)
+
+    def park(self, timeout: float | None = None) -> str | None:
+        """Mark the run paused and wait for a resume, a step or a stop; return which (TRAIN or
+        STOP), or None after `timeout` seconds with none of them (still paused)."""
         with self.lock:
             if not self.ended and self.status != "paused":
                 self._set("paused")
-            self.changed.wait_for(lambda: self._stop or self._step is not None or not self._pause)
+            woke = self.changed.wait_for(
+                lambda: self._stop or self._step is not None or not self._pause, timeout
+            )
             if self._stop:
                 return STOP
-            return TRAIN
+            return TRAIN if woke else None
 
     def begin(self) -> str:
         """The run got its first slot: ``running`` (or ``paused`` / ``stop`` if so asked)."""

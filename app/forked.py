@@ -20,6 +20,12 @@ pipe (so the server's sockets and database connections close when the server clo
 never collects the objects it inherited (``gc.freeze``), ignores SIGINT and SIGTERM (a Ctrl+C
 to the server's process group is the server's to handle) and leaves with ``os._exit`` (no
 finalizer runs). It ends when `close` is called or its pipe closes (the server died).
+
+A child that answers nothing for `HANG_SECONDS` (stopped by SIGSTOP, deadlocked, swapped out
+for good) is killed and the call raises `TrainingProcessError`, as a killed child's does, so its
+run ends ``failed`` and frees its compute slot; once a stop is asked for (`stopping`), a child
+that does not answer within `STOP_GRACE` seconds is killed too, so a stop always works. A paused
+run pings its child every `PING_SECONDS` (`ping`), so a child killed while it waits is noticed.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import resource
 import select
 import signal
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
@@ -41,6 +48,9 @@ SLICES_AHEAD = 4  # slices the child trains ahead of the run loop while the run 
 # A slice trained ahead is at most this long (s): the run loop then has news (epochs, a view)
 # twice per frame interval, so frames keep their pace whatever the two loops' phase.
 AHEAD_SECONDS = 0.025
+HANG_SECONDS = 4.0  # a child that answers no call this long is hung: it is killed
+STOP_GRACE = 1.0  # once a stop is asked for, a child is waited for this long at most
+PING_SECONDS = 1.0  # a paused run checks its child this often (`ping`)
 
 
 class TrainingProcessError(RuntimeError):
@@ -50,7 +60,9 @@ class TrainingProcessError(RuntimeError):
 class ForkedSession:
     """`session` trained in a forked child process (see the module docstring)."""
 
-    def __init__(self, session: TrainingSession) -> None:
+    def __init__(
+        self, session: TrainingSession, stopping: Callable[[], bool] | None = None
+    ) -> None:
         self.local = session  # the parent's copy: data and config only, never trained
         self.data = session.data
         self.config = session.config
@@ -68,6 +80,7 @@ class ForkedSession:
         self._pipe: Connection | None = parent_end
         self._pid = pid
         self._state = _state(session)
+        self.stopping = stopping or (lambda: False)  # True once the run is to stop
 
     # ------------------------------------------------------------------ answered locally
 
@@ -135,8 +148,19 @@ class ForkedSession:
         """As `TrainingSession.dead_units`."""
         return self._call("dead_units")
 
+    def ping(self) -> None:
+        """Raise `TrainingProcessError` if the child is gone or does not answer (a paused run
+        calls this every `PING_SECONDS`)."""
+        self._call("ping")
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return self._pid
+
     def close(self) -> None:
-        """End the child process and wait for it (idempotent)."""
+        """End the child process and wait for it (idempotent); a child that does not end
+        within a second (stopped, hung) is killed."""
         pipe, self._pipe = self._pipe, None
         if pipe is None:
             return
@@ -145,13 +169,26 @@ class ForkedSession:
         except OSError:  # it is gone already
             pass
         pipe.close()
-        os.waitpid(self._pid, 0)
+        deadline = time.monotonic() + 1.0
+        while os.waitpid(self._pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() >= deadline:
+                self._kill()
+                os.waitpid(self._pid, 0)
+                return
+            time.sleep(0.01)
+
+    def _kill(self) -> None:
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def _call(self, name: str, *args: Any) -> Any:
         if self._pipe is None:
             raise TrainingProcessError("the training process was closed")
         try:
             self._pipe.send((name, args))
+            self._await_answer()
             answer, value, self._state = self._pipe.recv()
         except (EOFError, OSError) as error:
             raise TrainingProcessError(
@@ -160,6 +197,25 @@ class ForkedSession:
         if answer == "error":
             raise value
         return value
+
+    def _await_answer(self) -> None:
+        """Return once the child's answer is there (or it is gone: `recv` then raises); kill a
+        child that answers nothing for `HANG_SECONDS`, or `STOP_GRACE` once stopping."""
+        began = time.monotonic()
+        stop_seen: float | None = None
+        while not self._pipe.poll(0.05):
+            now = time.monotonic()
+            if stop_seen is None and self.stopping():
+                stop_seen = now
+            if now - began >= HANG_SECONDS or (
+                stop_seen is not None and now - stop_seen >= STOP_GRACE
+            ):
+                self._kill()
+                waited = now - began
+                raise TrainingProcessError(
+                    f"the training process did not answer for {waited:.1f} s (stopped or hung): "
+                    "it was ended"
+                )
 
 
 def _state(session: TrainingSession) -> tuple[int, int, int, int, bool]:
@@ -215,6 +271,7 @@ class _Child:
             "apply": session.apply,
             "checkpoint": session.checkpoint,
             "dead_units": session.dead_units,
+            "ping": lambda: None,
         }
 
     def serve(self) -> None:

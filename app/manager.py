@@ -19,8 +19,7 @@ from .broadcast import Broadcaster
 from .control import TERMINAL, ComputeSlots, ControlError
 from .runner import execute
 from .runs import Run
-from .tasks import TASKS, Task, settle_config
-from .validation import ConfigError, slice_error, validate_changes
+from .validation import ConfigError, RunSpec, slice_error, validate_changes
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +55,105 @@ class TooManyRuns(RuntimeError):
         self.limit = limit
 
 
+class RunRegistry:
+    """The runs one process knows, by id or unique prefix of one (`get`): the unfinished ones
+    and the newest ended ones (`kept`); older ended runs are forgotten, and read back on demand
+    by `loader(run_id)` (a `Run`, or None) when there is storage (`store`)."""
+
+    def __init__(self, store: Any = None, loader: Any = None, kept: int | None = None,
+                 keep_loaded: Any = None) -> None:  # fmt: skip
+        self.store = store
+        self.loader = loader
+        self.kept = kept if kept is not None else (
+            MAX_ENDED_RUNS if loader is None else MAX_ENDED_RUNS_STORED)  # fmt: skip
+        # whether a run read back is kept in memory (default: once ended)
+        self.keep_loaded = keep_loaded or (lambda run: run.status in TERMINAL)
+        self.lock = threading.Lock()  # guards the runs and `shut_down`
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+        self.shut_down = False
+
+    def add(self, run: Run, limit: int | None = None) -> None:
+        """Register a new run; raises `TooManyRuns` when `limit` runs are unfinished already,
+        RuntimeError once shut down."""
+        with self.lock:
+            if self.shut_down:
+                raise RuntimeError("the run manager is shut down")
+            if limit is not None:
+                unfinished = sum(1 for known in self._runs.values() if not known.control.ended)
+                if unfinished >= limit:
+                    raise TooManyRuns(limit)
+            self._runs[run.id] = run
+            self._forget_old()
+
+    def get(self, run_id: Any) -> Run | None:
+        """The run with this id (or this unique prefix of an id, see `full_id`), or None."""
+        if not isinstance(run_id, str):
+            return None
+        run_id = self.full_id(run_id)
+        with self.lock:
+            run = self._runs.get(run_id)
+        if run is None and self.loader is not None:
+            run = self._load(run_id)
+        return run
+
+    def known(self, run_id: Any) -> Run | None:
+        """The run with this exact id if it is in memory (never read from storage)."""
+        with self.lock:
+            return self._runs.get(run_id) if isinstance(run_id, str) else None
+
+    def _load(self, run_id: str) -> Run | None:
+        try:
+            run = self.loader(run_id)
+        except Exception:
+            log.exception("run %s could not be read from storage", run_id)
+            return None
+        if run is not None and self.keep_loaded(run):
+            with self.lock:
+                run = self._runs.setdefault(run_id, run)
+                self._forget_old()
+        return run
+
+    @staticmethod
+    def unknown(run_id: str) -> str:
+        """The message for a run id that finds no run."""
+        if len(run_id) < SHORT_ID:
+            return f"unknown run {run_id!r} (a short id needs at least {SHORT_ID} characters)"
+        return f"unknown run {run_id!r}"
+
+    def full_id(self, run_id: str) -> str:
+        """The id of the one run whose id starts with `run_id` (at least `SHORT_ID` characters:
+        the runs page shows the first 8), else `run_id` as given."""
+        if not SHORT_ID <= len(run_id) < RUN_ID_LENGTH:
+            return run_id
+        with self.lock:
+            ids = {known for known in self._runs if known.startswith(run_id)}
+        if self.store is not None:
+            ids.update(self.store.ids_starting(run_id, limit=2))
+        return ids.pop() if len(ids) == 1 else run_id
+
+    def runs(self) -> list[Run]:
+        """All runs in memory, oldest first."""
+        with self.lock:
+            return list(self._runs.values())
+
+    def remove(self, run_id: str) -> None:
+        """Forget a run (deleted)."""
+        with self.lock:
+            self._runs.pop(run_id, None)
+
+    def ended(self, _run: Run) -> None:
+        """A run's end hook: forget old ended runs."""
+        with self.lock:
+            self._forget_old()
+
+    def _forget_old(self) -> None:
+        """Forget the oldest ended runs beyond `kept` (only runs whose end hooks ran: a run
+        whose final state is being stored stays until it is, so a reload never reads less)."""
+        ended = [run for run in self._runs.values() if run.status in TERMINAL and run.closed]
+        for run in ended[: max(0, len(ended) - self.kept)]:
+            del self._runs[run.id]
+
+
 class RunManager:
     """Creates runs, gives them compute slots (at most `max_active_runs` compute at once) and
     starts their training threads; `broadcaster` streams them."""
@@ -78,47 +176,33 @@ class RunManager:
         self.fork = fork  # runs train in child processes (app/forked.py)
         self.slots = ComputeSlots(max_active_runs)
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
-        self._runs: OrderedDict[str, Run] = OrderedDict()
-        self._lock = threading.Lock()  # guards _runs and _shut_down
-        self._shut_down = False
         self.max_unfinished_runs = max_unfinished_runs
         # Storage (app/recorder.py, app/stored_runs.py): `recorder.track(run)` stores a new run
         # and records it; `loader(run_id)` rebuilds an ended run of an earlier process.
         self.recorder = recorder
-        self.loader = loader
         self.store = None if recorder is None else recorder.store  # the run store, if any
+        self.registry = RunRegistry(self.store, loader)
+        self.get, self.full_id, self.runs = (
+            self.registry.get, self.registry.full_id, self.registry.runs)  # fmt: skip
 
     def create(
         self,
-        config: dict[str, Any],
-        task: Task | None = None,
+        spec: RunSpec,
         initial_state: dict[str, Any] | None = None,
         continued_from: str | None = None,
     ) -> Run:
-        """Register a run of a validated config; it starts when it gets a compute slot.
-
-        `task` is the task `validation.validate_run` resolved (needed for ``custom`` and
-        ``dataset:<id>``); by default the registry's task of ``config["task"]``. Raises
-        `ExpressionError` for a custom target that is not finite on the grid (see
-        `tasks.settle_config`), `TooManyRuns` when `max_unfinished_runs` runs are unfinished.
+        """Register a run of `spec` (`validation.run_spec`); it starts when it gets a compute
+        slot. Raises `TooManyRuns` when `max_unfinished_runs` runs are unfinished.
         `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
         """
-        task = task or TASKS[config["task"]]
-        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], task, settle_config(task, config))
+        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy())
         run.slots = self.slots
         run.on_end.append(trim_history)
         run.initial_state = initial_state
-        with self._lock:
-            if self._shut_down:
-                raise RuntimeError("the run manager is shut down")
-            unfinished = sum(1 for known in self._runs.values() if known.status not in TERMINAL)
-            if unfinished >= self.max_unfinished_runs:
-                raise TooManyRuns(self.max_unfinished_runs)
-            self._runs[run.id] = run
-            self._forget_old_runs()
+        self.registry.add(run, self.max_unfinished_runs)
         if self.recorder is not None:
             self.recorder.track(run, continued_from)
-        run.on_end.append(self._forget_after_end)  # after the recorder's hook: it is stored
+        run.on_end.append(self.registry.ended)  # after the recorder's hook: it is stored
         self.slots.request(run.id, lambda: self._start(run))
         return run
 
@@ -139,62 +223,16 @@ class RunManager:
             run.control.set_status("failed", f"could not start training: {error}")
             run.ended()
 
-    def get(self, run_id: Any) -> Run | None:
-        """The run with this id (or this unique prefix of an id, see `full_id`), or None."""
-        if not isinstance(run_id, str):
-            return None
-        run_id = self.full_id(run_id)
-        with self._lock:
-            run = self._runs.get(run_id)
-        if run is None and self.loader is not None:
-            run = self._load(run_id)
-        return run
-
-    @staticmethod
-    def unknown(run_id: str) -> str:
-        """The message for a run id that finds no run."""
-        if len(run_id) < SHORT_ID:
-            return f"unknown run {run_id!r} (a short id needs at least {SHORT_ID} characters)"
-        return f"unknown run {run_id!r}"
-
-    def full_id(self, run_id: str) -> str:
-        """The id of the one run whose id starts with `run_id` (at least `SHORT_ID` characters:
-        the runs page shows the first 8), else `run_id` as given."""
-        if not SHORT_ID <= len(run_id) < RUN_ID_LENGTH:
-            return run_id
-        with self._lock:
-            ids = {known for known in self._runs if known.startswith(run_id)}
-        if self.store is not None:
-            ids.update(self.store.ids_starting(run_id, limit=2))
-        return ids.pop() if len(ids) == 1 else run_id
-
-    def _load(self, run_id: str) -> Run | None:
-        """An ended run of an earlier process, rebuilt from storage and kept like ours."""
-        try:
-            run = self.loader(run_id)
-        except Exception:
-            log.exception("run %s could not be read from storage", run_id)
-            return None
-        if run is not None and run.status in TERMINAL:
-            with self._lock:
-                run = self._runs.setdefault(run_id, run)
-                self._forget_old_runs()
-        return run
+    unknown = staticmethod(RunRegistry.unknown)
 
     def delete(self, run: Run) -> None:
         """Stop the run if it has not ended, forget it and remove its stored data."""
         if run.status not in TERMINAL:
             self.stop(run)
-        with self._lock:
-            self._runs.pop(run.id, None)
+        self.registry.remove(run.id)
         if self.recorder is not None:
             self.recorder.forget(run.id)
             self.recorder.store.delete_run(run.id)
-
-    def runs(self) -> list[Run]:
-        """All known runs, oldest first."""
-        with self._lock:
-            return list(self._runs.values())
 
     def pause(self, run: Run) -> str:
         """Pause within one slice of training; answers once paused (or after CONTROL_WAIT)."""
@@ -212,14 +250,14 @@ class RunManager:
         """Live changes of a run's steerable fields (`validation.validate_changes`): the config
         shows them at once, training uses them from the next mini-batch. Raises `ConfigError`
         for bad fields, `ControlError` once the run has ended."""
-        changes, config = self._accept_changes(run, body)
+        changes, config = self.accept_changes(run, body)
         run.control.post_changes(changes)
         if self.store is not None:  # what is in force is what a restart or a continue reads
             self.store.update_run(run.id, config=config)
         return config
 
     @staticmethod
-    def _accept_changes(run: Run, body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    def accept_changes(run: Run, body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """Validated live changes, written into the run's config: (changes, a copy of the
         config). Raises `ConfigError` for bad fields, `ControlError` once the run has ended."""
         changes = validate_changes(body, run.config)
@@ -241,9 +279,9 @@ class RunManager:
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop every run and wait for their threads to end (used by tests and at exit)."""
-        with self._lock:
-            self._shut_down = True
-            runs = list(self._runs.values())
+        with self.registry.lock:
+            self.registry.shut_down = True
+        runs = self.registry.runs()
         for run in runs:
             run.control.request_stop(0.0)
         for run in runs:
@@ -254,15 +292,3 @@ class RunManager:
                 run.thread.join(max(0.0, deadline - time.monotonic()))
         if self.recorder is not None:
             self.recorder.close()
-
-    def _forget_after_end(self, _run: Run) -> None:
-        with self._lock:
-            self._forget_old_runs()
-
-    def _forget_old_runs(self) -> None:
-        """Forget the oldest ended runs beyond the limit (only runs whose end hooks ran: a run
-        whose final state is being stored stays until it is, so a reload never reads less)."""
-        kept = MAX_ENDED_RUNS if self.loader is None else MAX_ENDED_RUNS_STORED
-        ended = [run for run in self._runs.values() if run.status in TERMINAL and run.closed]
-        for run in ended[: max(0, len(ended) - kept)]:
-            del self._runs[run.id]

@@ -52,6 +52,17 @@ def grid_values_json(axes: list[list], values: np.ndarray) -> dict[str, Any]:
     return {"x": axes[0], "y": axes[1], "z": round_array(values)}
 
 
+class EncodedView:
+    """A view encoded elsewhere (scaled mode: a worker's `RunPayloads.view_json` parts, relayed,
+    `app.relay`): `RunPayloads.view_json` sends its `parts` as they came (never mutated)."""
+
+    prediction = None  # not a `ClassView`: `Run.confusion` reads `parts`
+    inside = None
+
+    def __init__(self, parts: dict[str, Any]) -> None:
+        self.parts = parts
+
+
 class RunPayloads:
     """The wire form of one run's fixed parts (grid, target, shown points, layer sizes) and its
     encoders of what changes (prediction, network). Built when the run starts; it keeps only
@@ -158,7 +169,10 @@ class RunPayloads:
     def view_json(self, view: View | None) -> dict[str, Any]:
         """Everything a frame says of a view: ``prediction``, ``network``; for classification
         ``misclassified``, ``test_predicted``, ``confusion``; ``first_layer`` for image tasks.
-        (The look inside goes separately: see `app.broadcast`.)"""
+        (The look inside goes separately: see `app.broadcast`.) An `EncodedView` is sent as it
+        came."""
+        if isinstance(view, EncodedView):
+            return view.parts
         prediction = view.prediction if view is not None else None
         parts = {
             "prediction": self.grid_json(prediction),
@@ -236,3 +250,41 @@ def _split(flat: list, groups: list[list]) -> list[list]:
         out.append(flat[start : start + len(group)])
         start += len(group)
     return out
+
+
+def status_json(run: Any) -> dict[str, Any]:
+    """The REST status of a `app.runs.Run` (``GET /api/runs/<id>``)."""
+    control = run.control
+    answer = {
+        "id": run.id,
+        "task": run.task.id,
+        "status": control.status,
+        "epoch": run.epoch,
+        "epochs": run.epochs,
+        "train_loss": run.last("train_loss"),
+        "test_loss": run.last("test_loss"),
+        "elapsed": round_float(control.elapsed()),
+        "progress": run.progress,
+        "queue_position": run.queue_position(),
+        "reason": control.reason,
+        **run.verdict(),
+        "config": run.config,
+        "task_info": run.task.to_json(),
+    }
+    if run.classification:
+        answer.update(train_acc=run.last("train_acc"), test_acc=run.last("test_acc"),
+                      confusion=run.confusion())  # fmt: skip
+    else:
+        answer["test_r2"] = run.last("test_r2")
+    return answer
+
+
+def done_json(run: Any) -> dict[str, Any]:
+    """The ``done`` event of a `app.runs.Run`: ``{run_id, status, reason, epoch}``, its verdict
+    (`Run.verdict`) and, for classification, the final accuracies (None if no epoch ran)."""
+    payload = {"run_id": run.id, "status": run.control.status, "reason": run.control.reason,
+               "epoch": run.epoch, **run.verdict()}  # fmt: skip
+    if run.classification:
+        payload.update(train_acc=run.last("train_acc"), test_acc=run.last("test_acc"),
+                       confusion=run.confusion())  # fmt: skip
+    return payload

@@ -66,8 +66,10 @@ class Recorder:
         store: RunStore,
         interval: float = WRITE_INTERVAL,
         stale_after: float = STALE_AFTER,
+        unfinished_only: bool = False,
     ) -> None:
         self.store = store
+        self.unfinished_only = unfinished_only  # see `RunStore.write` (a scaled worker's)
         self.interval = interval
         self.stale_after = stale_after
         self.owner = uuid.uuid4().hex
@@ -81,8 +83,18 @@ class Recorder:
 
     # -------------------------------------------------------------- tracking
 
-    def track(self, run: Any, continued_from: str | None = None) -> None:
-        """Store a new run's row and record it from now on (its end is written at once)."""
+    def track(self, run: Any, continued_from: str | None = None, insert: bool = True) -> None:
+        """Store a new run's row (unless not to `insert`: a row stored elsewhere, a scaled
+        worker's run) and record it from now on (its end is written at once)."""
+        if insert and not self._insert(run, continued_from):
+            return
+        with self._write_lock:
+            self._tracked[run.id] = _Tracked(run)
+        run.on_end.append(self._ended)
+        self._ensure_thread()
+
+    def _insert(self, run: Any, continued_from: str | None) -> bool:
+        """Store the run's row; False if it could not be (it then trains in memory only)."""
         now = time.time()
         try:
             self.store.insert_run(
@@ -99,18 +111,21 @@ class Recorder:
                 warnings=[],
                 continued_from=continued_from,
             )
-        except Exception:  # the run still trains, in memory only
+        except Exception:
             log.exception("run %s could not be stored", run.id)
-            return
-        with self._write_lock:
-            self._tracked[run.id] = _Tracked(run)
-        run.on_end.append(self._ended)
-        self._ensure_thread()
+            return False
+        return True
 
     def forget(self, run_id: str) -> None:
         """Stop recording a run (it is being deleted)."""
         with self._write_lock:
             self._tracked.pop(run_id, None)
+
+    def stored_epochs(self, run_id: str) -> int | None:
+        """Epochs of a run written so far (None once it is no longer tracked: its end was
+        written)."""
+        state = self._tracked.get(run_id)
+        return None if state is None else state.written
 
     def marks(self, run_id: str) -> list[tuple[int, float]] | None:
         """``(epoch, training seconds)`` at each write of a tracked run (None if untracked)."""
@@ -159,7 +174,7 @@ class Recorder:
             return True
         collected = [self._collect(state, final) for state in states]
         try:
-            self.store.write([item for item, _after in collected])
+            self.store.write([item for item, _after in collected], self.unfinished_only)
         except Exception:
             log.exception("could not write runs to the database (retrying)")
             return False

@@ -8,7 +8,7 @@ sends, at most every `RELAY_INTERVAL` seconds when something changed (else every
 there: the web processes do not accept it), room = the run's id::
 
     {"run_id", "status", "reason", "epoch", "start", "names", "rows", "progress", "elapsed",
-     "findings", "layout", "slice_features", "view"?, "inside"?}
+     "findings", "layout", "slice_features", "step", "steps_done", "view"?, "inside"?}
 
 ``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet or are not stored
 in the database yet (float32 values as floats, non-finite ones as "nan"/"inf"/"-inf"): a receiver
@@ -18,17 +18,19 @@ means lost messages. ``view`` (when the view changed) is `RunPayloads.view_json`
 run's view and ``inside`` (when there is a new look inside) `payloads.inside_json`, already
 encoded as a web process would encode them; both are left out while no web process streams the
 run to a client (its ``watched`` key, `app.redis_control`), and the first message after a web
-process starts to has them. ``layout`` counts the worker's new grids (a ``slice_features``
+process starts to has them. ``step`` is the step in progress (``[unit, left]`` or null) and
+``steps_done`` counts the steps that ended (`RunControl.steps_done`), so a web process answers a
+step as embedded mode does. ``layout`` counts the worker's new grids (a ``slice_features``
 change), after which a web process rebuilds its data and sends its watchers a new snapshot.
-`RelayedRun` wakes the thread when the run loop publishes, so a message leaves right after an
-epoch (or a slice) unless one left less than `RELAY_INTERVAL` ago.
+The run's `news` event wakes the thread when the run loop publishes, so a message leaves right
+after an epoch (or a slice) unless one left less than `RELAY_INTERVAL` ago.
 
 The web side: `RelayManager` is the client manager of a scaled web process's ``SocketIO``: the
 ordinary `socketio.RedisManager`, except that events of `RELAY_NAMESPACE` are handed to its
 `sink` (`app.scaled.ScaledRunManager`, which feeds the `RemoteRun` it serves) instead of
 clients, and that an event for one of its own clients is not published to the other processes.
-`EncodedView` and `RelayedPayloads` let the ordinary `Broadcaster` send a relayed view as it is;
-`decode_inside` turns a relayed look inside back into an `Inside`.
+A relayed view is kept as a `app.payloads.EncodedView`, which the ordinary `Broadcaster` sends as
+it is; `decode_inside` turns a relayed look inside back into an `Inside`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import socketio
 
 from .control import TERMINAL
 from .inside import Histogram, Inside, LayerStats
-from .payloads import RunPayloads, inside_json
+from .payloads import inside_json
 from .runs import Run
 
 log = logging.getLogger(__name__)
@@ -97,27 +99,6 @@ def relay_emitter(redis_url: str) -> Any:
     return SocketIO(message_queue=redis_url, channel=CHANNEL)
 
 
-class RelayedRun(Run):
-    """A `Run` that wakes its `RunRelay` whenever the run loop records or publishes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.wake = threading.Event()
-        self.watched = True  # some web process streams it (`app.redis_control.ControlRelay`)
-
-    def start(self, session: Any, inside: bool = False) -> None:
-        super().start(session, inside)
-        self.wake.set()
-
-    def publish(self, view: Any, progress: dict[str, int] | None, records: list = ()) -> None:
-        super().publish(view, progress, records)
-        self.wake.set()
-
-    def relayout(self, session: Any, view: Any) -> None:
-        super().relayout(session, view)
-        self.wake.set()
-
-
 class RunRelay:
     """Sends a training run's news through the message queue (see the module docstring):
     a thread from `start` to `stop`; `stop` sends what is left (the end) first."""
@@ -128,7 +109,7 @@ class RunRelay:
         self.run = run
         self.stored = stored  # epochs of the run stored in the database (None: all of them)
         self.interval = interval
-        self.wake: threading.Event = getattr(run, "wake", None) or threading.Event()
+        self.wake = run.news  # set by the run loop whenever it publishes
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"emit-{run.id}", daemon=True)
         self.sent_epoch = 0
@@ -190,7 +171,9 @@ class RunRelay:
             inside, inside_version = run.inside, run.inside_version
             progress, layout, payloads = run.progress, run.layout, run.payloads
             slice_features = run.config.get("slice_features")
-        state = (length, status, reason, view_version, inside_version, progress, layout)
+        step, steps_done = control.step_state(), control.steps_done
+        state = (length, status, reason, view_version, inside_version, progress, layout, step,
+                 steps_done)  # fmt: skip
         now = time.monotonic()
         if state == self._sent_state and now - self._sent_at < KEEPALIVE_SECONDS:
             return None
@@ -199,10 +182,11 @@ class RunRelay:
             "run_id": run.id, "status": status, "reason": reason, "epoch": length,
             "start": start, "names": names, "rows": encode_rows(columns),
             "progress": progress, "elapsed": elapsed, "findings": list(run.findings),
-            "layout": layout, "slice_features": slice_features,
+            "layout": layout, "slice_features": slice_features, "step": step,
+            "steps_done": steps_done,
         }  # fmt: skip
         self.sent_epoch, self._sent_state, self._sent_status = length, state, (status, reason)
-        if not getattr(run, "watched", True):  # nobody would see them: the next watcher will
+        if not run.watched:  # nobody would see them: the next watcher will
             self.sent_view = self.sent_inside = -1
             return message
         if view_version != self.sent_view and payloads is not None:
@@ -215,26 +199,6 @@ class RunRelay:
 
 
 # ------------------------------------------------------------------ the web side
-
-
-class EncodedView:
-    """A relayed view: the `RunPayloads.view_json` parts a worker encoded (never mutated)."""
-
-    prediction = None  # not a `ClassView`: `Run.confusion` reads `parts` (see `RemoteRun`)
-    inside = None
-
-    def __init__(self, parts: dict[str, Any]) -> None:
-        self.parts = parts
-
-
-class RelayedPayloads(RunPayloads):
-    """`RunPayloads` that send an `EncodedView` as it came."""
-
-    def view_json(self, view: Any) -> dict[str, Any]:
-        """The relayed parts of an `EncodedView`, else `RunPayloads.view_json`."""
-        if isinstance(view, EncodedView):
-            return view.parts
-        return super().view_json(view)
 
 
 def _floats(value: Any) -> np.ndarray:

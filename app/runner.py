@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import network as nn
 
 from .control import PAUSE, STOP, TRAIN, ComputeSlots
-from .forked import CAN_FORK, ForkedSession
+from .forked import CAN_FORK, PING_SECONDS, ForkedSession, TrainingProcessError
 from .pace import AUTO, LearningPace
 from .runs import Run
 from .session import TrainedSlice, TrainingSession, View
@@ -44,6 +44,7 @@ class ViewClock:
 
     interval: float
     inside_interval: float | None = None  # a look inside at most this often (None: never)
+    checkpoint_every: float = CHECKPOINT_SECONDS  # a checkpoint at least this often (s)
     due: float = 0.0
     inside_due: float = 0.0
     checkpointed: float = 0.0  # when the last checkpoint was taken
@@ -72,40 +73,47 @@ def execute(
     frame_interval: float,
     inside_interval: float | None = None,
     fork: bool = False,
+    checkpoint_seconds: float = CHECKPOINT_SECONDS,
 ) -> None:
     """Train `run` (the thread's body; the caller already holds a slot for it). Views look
     inside the network at most every `inside_interval` seconds (None: never). With `fork`, the
     session trains in a child process (`app.forked`) and this thread only drives it."""
-    holds_slot, session = True, None
+    slot, session = Slot(run, slots), None
     try:
         session = run.session()
         if fork and CAN_FORK:
-            session = ForkedSession(session)
-        clock = ViewClock(frame_interval, inside_interval)
+            session = ForkedSession(session, stopping=lambda: run.control.stop_requested)
+        clock = ViewClock(frame_interval, inside_interval, checkpoint_every=checkpoint_seconds)
         run.start(session, inside=clock.inside_now(time.perf_counter()))
-        holds_slot = _train(run, session, slots, clock)
+        _train(run, session, slot, clock)
     except nn.DivergenceError as error:
         run.add_diverged_epoch(getattr(error, "epoch", None), getattr(error, "loss", None))
         run.control.set_status(
             "diverged",
             f"diverged at epoch {error.epoch}: loss {error.loss} (try a smaller learning rate)",
         )
+    except TrainingProcessError as error:  # killed or hung: the run ends, its slot is freed
+        if run.control.stop_requested:
+            run.control.set_status("stopped", f"stopped at epoch {run.epoch} ({error})")
+        else:
+            log.warning("run %s: %s", run.id, error)
+            run.control.set_status("failed", str(error))
     except Exception as error:  # a bad run must never take the server down
         log.exception("run %s failed", run.id)
         run.control.set_status("failed", f"{type(error).__name__}: {error}")
     finally:
         if session is not None:
             session.close()
-        if holds_slot:
-            slots.release()
+        slot.release()
         run.control.set_status("failed", "training ended unexpectedly")  # no-op once ended
         run.ended()
 
 
-def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewClock) -> bool:
-    """The loop proper; ends the run. Returns whether the thread still holds its slot."""
+def _train(run: Run, session: TrainingSession, slot: Slot, clock: ViewClock) -> None:
+    """The loop proper; ends the run (the `slot` is held while it trains, given back while it
+    waits)."""
     control = run.control
-    action, holding = control.begin(), True
+    action = control.begin()
     pacer = Pacer(run.epochs)
     while session.epoch < run.epochs and run.stopped_early is None:
         if action != TRAIN:  # what a training process trained ahead counts first
@@ -117,17 +125,15 @@ def _train(run: Run, session: TrainingSession, slots: ComputeSlots, clock: ViewC
                 break
             if action == PAUSE:  # its weights now: a restart or a continue starts from here
                 run.checkpoint = session.checkpoint()
-                holding = _park(run, slots, holding)
-                action = control.next_action() if holding else STOP
+                action = control.next_action() if _park(run, session, slot) else STOP
                 continue
         if _train_slice(run, session, clock) and session.epoch < run.epochs:
-            holding = pacer.wait(run, slots)
+            pacer.wait(run, slot)
         action = control.next_action()
-        if action == TRAIN and not holding:  # a pacing wait cut short by a pause, then resumed
-            holding = acquire_slot(run, slots)
-            action = TRAIN if holding else STOP
+        if action == TRAIN and not slot.held:  # a pacing wait cut short by a pause, then resumed
+            action = TRAIN if slot.acquire() else STOP
     finished = session.epoch >= run.epochs or run.stopped_early is not None
-    return _end(run, session, clock, "finished" if finished else "stopped", holds_slot=holding)
+    _end(run, session, clock, "finished" if finished else "stopped")
 
 
 def _record(run: Run, session: TrainingSession, done: TrainedSlice) -> None:
@@ -174,13 +180,11 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: Trained
     if now - clock.diagnosed >= DIAGNOSIS_SECONDS:
         run.diagnose(session.dead_units())
         clock.diagnosed = now
-    if run.checkpoint is None or now - clock.checkpointed >= CHECKPOINT_SECONDS:
+    if run.checkpoint is None or now - clock.checkpointed >= clock.checkpoint_every:
         run.checkpoint, clock.checkpointed = session.checkpoint(), now
 
 
-def _end(
-    run: Run, session: TrainingSession, clock: ViewClock, status: str, holds_slot: bool
-) -> bool:
+def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> None:
     """Publish the final view and warnings, then the terminal status (watchers get all)."""
     _record(run, session, session.settle())
     run.publish(session.view(inside=clock.inside_interval is not None), None)
@@ -188,17 +192,35 @@ def _end(
     run.checkpoint = session.checkpoint()
     reason = f"stopped at epoch {session.epoch}" if status == "stopped" else run.stopped_early
     run.control.set_status(status, reason)
-    return holds_slot
 
 
-def _park(run: Run, slots: ComputeSlots, holding: bool) -> bool:
-    """Paused: give the slot back (if `holding` one), wait for resume/step/stop, then get a
-    slot again. Returns whether it holds one (False: the run is to stop)."""
-    if holding:
-        slots.release()
-    if run.control.park() == STOP:
-        return False
-    return acquire_slot(run, slots)
+def _park(run: Run, session: TrainingSession, slot: Slot) -> bool:
+    """Paused: give the slot back, wait for resume/step/stop (checking every `PING_SECONDS`
+    that a training process still answers), then get a slot again. Returns whether it holds
+    one (False: the run is to stop)."""
+    slot.release()
+    while (action := run.control.park(PING_SECONDS)) is None:
+        session.ping()
+    return action != STOP and slot.acquire()
+
+
+class Slot:
+    """The compute slot of one run's thread: `held` or not, given back around its waits."""
+
+    def __init__(self, run: Run, slots: ComputeSlots, held: bool = True) -> None:
+        self.run, self.slots, self.held = run, slots, held
+
+    def release(self) -> None:
+        """Give the slot back (if held)."""
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+    def acquire(self) -> bool:
+        """Wait, in line, for a slot; False (and none held) if the run is stopped meanwhile."""
+        if not self.held:
+            self.held = acquire_slot(self.run, self.slots)
+        return self.held
 
 
 def acquire_slot(run: Run, slots: ComputeSlots) -> bool:
@@ -238,14 +260,13 @@ class Pacer:
             return 0.0
         return self.due - now
 
-    def wait(self, run: Run, slots: ComputeSlots) -> bool:
-        """Wait out the delay without a slot, then get one back unless a pause or stop came;
-        returns whether it holds a slot."""
+    def wait(self, run: Run, slot: Slot) -> None:
+        """Wait out the delay without the `slot`, then get it back unless a pause or stop
+        came."""
         delay = self.delay(run.config.get("epochs_per_second"), run.last("train_loss"))
         if delay <= 0:
-            return True
-        slots.release()
+            return
+        slot.release()
         run.control.wait(delay)
-        if run.control.next_action() != TRAIN:  # paused or stopped meanwhile: no slot needed
-            return False
-        return acquire_slot(run, slots)
+        if run.control.next_action() == TRAIN:  # paused or stopped meanwhile: no slot needed
+            slot.acquire()

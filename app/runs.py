@@ -22,7 +22,7 @@ from .diagnosis import Diagnosis, Signals, UnitHealth, sentences
 from .encoding import round_float
 from .features import network_sizes
 from .inside import Inside
-from .payloads import RunPayloads, history_json
+from .payloads import EncodedView, RunPayloads, history_json
 from .session import (
     Checkpoint,
     ClassView,
@@ -52,6 +52,32 @@ class History:
             value = record.get(name)
             self.columns[name][self.length] = np.nan if value is None else value
         self.length += 1
+
+    def reset(self, names: list[str]) -> None:
+        """An empty history of these columns (a run followed from elsewhere)."""
+        self.names = list(names)
+        self.columns = {name: np.zeros(0, np.float32) for name in self.names}
+        self.length = 0
+
+    def put(self, start: int, rows: dict[str, np.ndarray], count: int) -> bool:
+        """Epochs ``start+1 .. start+count`` (`rows`: a column per name): those beyond the
+        history are appended (growing the columns as needed), those it has are skipped; False
+        (nothing taken) if they start after its end (a gap)."""
+        if start > self.length:
+            return False
+        skip, length = self.length - start, self.length
+        if count <= skip:
+            return True
+        added = count - skip
+        for name in self.names:
+            column = self.columns[name]
+            if len(column) < length + added:
+                room = np.full(max(length + added, 2 * len(column), 64), np.nan, np.float32)
+                room[:length] = column[:length]
+                self.columns[name] = column = room
+            column[length : length + added] = rows[name][skip:count]
+        self.length = length + added
+        return True
 
     def last(self, name: str) -> float | None:
         """The latest value of a column (rounded, None when absent)."""
@@ -100,6 +126,18 @@ class Run:
         self.initial_state: dict[str, np.ndarray] | None = None  # weights to start from
         self.on_end: list[Callable[[Run], None]] = []  # called once the status is terminal
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
+        self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
+        self.watched = True  # scaled mode: some web process streams it (`app.relay`)
+        # A run trained elsewhere (read back from storage, or a scaled worker's): its data and
+        # view are rebuilt from its config and checkpoint on demand (`payloads_now`), again
+        # once `stale_payloads` (a worker's new slice).
+        self.restored = False
+        self.stale_payloads = False
+        self.summary: dict[str, Any] | None = None  # its stored row, if read from storage
+        # training seconds at the end of each of the first n epochs (None: live, ask the recorder)
+        self.timing: Callable[[int], np.ndarray] | None = None
+        # 1-based place in line while queued (None: not waiting); the manager's
+        self.position_of: Callable[[str], int | None] | None = None
 
     @property
     def status(self) -> str:
@@ -107,7 +145,11 @@ class Run:
         return self.control.status
 
     def payloads_now(self) -> RunPayloads | None:
-        """The wire form of the run's data, built now if needed (None if it cannot be built)."""
+        """The wire form of the run's data, built now if needed (None if it cannot be built).
+        A `restored` run's data is rebuilt from its config (it is deterministic) and its view
+        drawn from its checkpoint, unless a relayed view is there."""
+        if self.restored:
+            return self._restored_payloads()
         with self._build_lock:
             if self.payloads is None and not self.control.ended:
                 try:
@@ -117,6 +159,38 @@ class Run:
                 self.payloads = RunPayloads(self.task, self._data, self.sizes)
             return self.payloads
 
+    def _restored_payloads(self) -> RunPayloads | None:
+        with self._build_lock:
+            if self.payloads is not None and not self.stale_payloads:
+                return self.payloads
+            self.stale_payloads = False
+            relayed = isinstance(self.view, EncodedView)  # then no view from the checkpoint
+            built = data_and_view(self.task, self.config, None if relayed else self.checkpoint)
+            if built is None:
+                return None
+            data, view = built
+            self.payloads = RunPayloads(self.task, data, self.sizes)
+        with self.lock:
+            if view is not None and not isinstance(self.view, EncodedView):
+                self.view, self.view_version = view, self.view_version + 1
+        return self.payloads
+
+    def restore(self, summary: dict[str, Any], history: Any, checkpoint: Any) -> None:
+        """Make this a run read back from storage: its stored `summary` (row), `history`
+        (`storage.StoredHistory`) and `checkpoint`."""
+        self.restored, self.summary, self.created = True, summary, summary["created"]
+        self.control.mirror(summary["status"], summary["reason"], summary["elapsed"] or 0.0,
+                            exact=True)  # fmt: skip
+        with self.lock:
+            self.history.reset(history.names)
+            self.history.put(0, history.columns, history.length)
+            self.epoch = history.length
+        seconds = history.seconds
+        self.timing = lambda length: seconds[:length]
+        self.checkpoint = checkpoint
+        self.findings = summary["findings"]
+        self.closed = True  # nothing of it is left to store
+
     def session(self) -> TrainingSession:
         """The run's training session (on the data a watcher had built, if any)."""
         with self._build_lock:
@@ -124,10 +198,13 @@ class Run:
         return TrainingSession(self.task, self.config, data, self.initial_state)
 
     def queue_position(self) -> int | None:
-        """1-based place in the line for a compute slot while ``queued``, else None."""
-        if self.slots is None or self.control.status != "queued":
+        """1-based place in the line (for a compute slot, or a scaled worker) while
+        ``queued``, else None."""
+        if self.control.status != "queued":
             return None
-        return self.slots.position(self.id)
+        if self.position_of is not None:
+            return self.position_of(self.id)
+        return None if self.slots is None else self.slots.position(self.id)
 
     def start(self, session: TrainingSession, inside: bool = False) -> None:
         """The session is built: keep the wire form of its data and the first view."""
@@ -140,6 +217,7 @@ class Run:
             self.view, self.view_version = view, self.view_version + 1
             self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.progress = session.progress()
+        self.news.set()
 
     def relayout(self, session: TrainingSession, view: View) -> None:
         """The session's views are drawn on a new grid (a new slice): new payloads and view."""
@@ -152,6 +230,7 @@ class Run:
             if view.inside is not None:
                 self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.layout += 1
+        self.news.set()
 
     def publish(
         self, view: View | None, progress: dict[str, int] | None, records: list[dict] = ()
@@ -166,6 +245,7 @@ class Run:
                 if view.inside is not None:
                     self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.progress = progress
+        self.news.set()
 
     def _append(self, records: list[dict[str, Any]]) -> None:
         """Append epoch records to the history (the caller holds the lock)."""
@@ -195,15 +275,15 @@ class Run:
         found = self.diagnosis.update(signals)
         self.findings = [finding.json() for finding in found]
 
-    @property
-    def warnings(self) -> list[str]:
-        """Sentences of what keeps the run from learning well, the cause first."""
-        return sentences(self.findings, "warning")
-
-    @property
-    def observations(self) -> list[str]:
-        """Sentences worth knowing on a run that learned (dead units, a plateau...)."""
-        return sentences(self.findings, "observation")
+    def verdict(self) -> dict[str, Any]:
+        """What the diagnosis says (`app.diagnosis`) and the best epoch, as every answer about
+        the run carries them: ``{warnings, observations, findings, best_epoch}``."""
+        return {
+            "warnings": sentences(self.findings, "warning"),
+            "observations": sentences(self.findings, "observation"),
+            "findings": self.findings,
+            "best_epoch": self.best_epoch(),
+        }
 
     def add_diverged_epoch(self, epoch: Any, loss: Any) -> None:
         """The epoch that diverged is the run's last: its losses go out as null."""
@@ -240,56 +320,23 @@ class Run:
             columns = self.history.copy(start, stop)
         return history_json(start, columns)
 
-    def status_json(self) -> dict[str, Any]:
-        """The REST status (``GET /api/runs/<id>``)."""
-        control = self.control
-        answer = {
-            "id": self.id,
-            "task": self.task.id,
-            "status": control.status,
-            "epoch": self.epoch,
-            "epochs": self.epochs,
-            "train_loss": self.last("train_loss"),
-            "test_loss": self.last("test_loss"),
-            "elapsed": round_float(control.elapsed()),
-            "progress": self.progress,
-            "queue_position": self.queue_position(),
-            "reason": control.reason,
-            "warnings": self.warnings,
-            "observations": self.observations,
-            "findings": self.findings,
-            "best_epoch": self.best_epoch(),
-            "config": self.config,
-            "task_info": self.task.to_json(),
-        }
-        if self.classification:
-            answer["train_acc"] = self.last("train_acc")
-            answer["test_acc"] = self.last("test_acc")
-            answer["confusion"] = self.confusion()
-        else:
-            answer["test_r2"] = self.last("test_r2")
-        return answer
-
-    def done_json(self) -> dict[str, Any]:
-        """The ``done`` event: ``{run_id, status, reason, epoch}`` (+ final accuracies)."""
-        payload = {
-            "run_id": self.id,
-            "status": self.control.status,
-            "reason": self.control.reason,
-            "epoch": self.epoch,
-            "warnings": self.warnings,
-            "observations": self.observations,
-            "findings": self.findings,
-            "best_epoch": self.best_epoch(),
-        }
-        if self.classification:  # the final accuracies (None if no epoch ran)
-            payload["train_acc"] = self.last("train_acc")
-            payload["test_acc"] = self.last("test_acc")
-            payload["confusion"] = self.confusion()
-        return payload
-
     def confusion(self) -> list[list[int]] | None:
         """The latest confusion matrix of the test set (rows: true class), or None."""
         view = self.view
+        if isinstance(view, EncodedView):  # as relayed
+            return view.parts.get("confusion")
         prediction = view.prediction if view is not None else None
         return prediction.confusion.tolist() if isinstance(prediction, ClassView) else None
+
+
+def data_and_view(task: Task, config: dict[str, Any], checkpoint: Any) -> tuple[Any, Any] | None:
+    """A stored run's data (rebuilt: it is deterministic from the config) and, with a
+    `checkpoint`, the view of its weights (else None); None if the data cannot be built (e.g.
+    an uploaded dataset that is gone)."""
+    try:
+        if checkpoint is None:
+            return build_data(task, config), None
+        session = TrainingSession(task, config, initial_state=checkpoint.state)
+        return session.data, session.view()
+    except Exception:
+        return None

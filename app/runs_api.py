@@ -31,7 +31,8 @@ from .export import (
 )
 from .manager import RunManager, TooManyRuns
 from .runs import Run
-from .stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, StoredRun, list_runs
+from .stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, list_runs
+from .validation import settled_spec
 
 runs_api = Blueprint("runs_api", __name__, url_prefix="/api")
 
@@ -114,9 +115,11 @@ def delete_run(run_id: str) -> Any:
 
 
 def _history_of(run: Run) -> tuple[list[str], list]:
-    if isinstance(run, StoredRun):
-        history = run.history
-        return history_table(history.names, history.columns, run.seconds, history.length)
+    if run.timing is not None:  # read back from storage, or trained by a scaled worker
+        with run.lock:
+            length, names = run.history.length, list(run.history.names)
+            columns = run.history.copy(0, length)
+        return history_table(names, columns, run.timing(length), length)
     with run.lock:
         length = run.history.length
         names = list(run.history.names)
@@ -238,11 +241,9 @@ def continue_run(run_id: str) -> Any:
     epochs = body.get("epochs", left if left > 0 else int(run.config["epochs"]))
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 100_000:
         return jsonify(errors={"epochs": "must be a whole number from 1 to 100000"}), 400
-    config = {**run.config, "epochs": epochs}
     try:
-        new = _manager().create(
-            config, run.task, initial_state=checkpoint.state, continued_from=run.id
-        )
+        spec = settled_spec({**run.config, "epochs": epochs}, run.task)
+        new = _manager().create(spec, initial_state=checkpoint.state, continued_from=run.id)
     except TooManyRuns as error:
         return jsonify(error=str(error), limit=error.limit), 429, {"Retry-After": "5"}
     except ValueError as error:  # e.g. its uploaded data no longer fits the stored config

@@ -7,7 +7,7 @@
   run's ``queue_position`` is its place in the RQ queue.
 - pause, resume, stop, step and live changes go to the worker through Redis
   (`app.redis_control`); the answer waits for the stored status to follow, like embedded mode.
-- Every run this process serves is a `RemoteRun`, fed from two sides:
+- Every run this process serves is an ordinary `Run` fed by a `RemoteFeed`, from two sides:
 
   * **live, through the message queue**: the worker emits the run's news (new history rows with
     their first epoch, progress, status, the encoded view and look inside; `app.relay`) through
@@ -26,7 +26,7 @@
 
   The ordinary `Broadcaster` streams the run to this process's own clients, with the same
   per-client cursors, acks and shared encodings as embedded mode (a relayed view is sent as it
-  came, `app.relay.RelayedPayloads`): every client gets every epoch exactly once whichever web
+  came, `app.payloads.EncodedView`): every client gets every epoch exactly once whichever web
   process it talks to, and no web process needs another's state.
 - The same thread is the watchdog: a ``running``/``paused`` run whose worker heartbeat key
   (`app.redis_control.alive_key`, TTL 5 s) is missing on checks `LAPSE_CONFIRM` seconds apart
@@ -49,11 +49,11 @@ import numpy as np
 from sqlalchemy import func, select, update
 
 from .broadcast import Broadcaster
-from .control import TERMINAL, ControlError
-from .manager import CONTROL_WAIT, RunManager, TooManyRuns
-from .payloads import RunPayloads
+from .control import TERMINAL, ControlError, check_step
+from .manager import CONTROL_WAIT, MAX_UNFINISHED_RUNS, RunManager, RunRegistry, TooManyRuns
+from .payloads import EncodedView
 from .redis_control import QUEUE, RedisControls
-from .relay import EncodedView, RelayedPayloads, RelayManager, decode_inside, decode_rows
+from .relay import RelayManager, decode_inside, decode_rows
 from .relay import ended as relay_ended
 from .runs import Run
 from .session import TrainingSession
@@ -66,8 +66,8 @@ from .storage import (
     decode_chunk,
     interpolate_seconds,
 )
-from .stored_runs import StoredRun, data_and_view
-from .tasks import TASKS, Task, settle_config
+from .stored_runs import stored_run
+from .validation import RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,18 @@ WORKER_LOST = "worker lost: its training process stopped renewing its heartbeat"
 
 
 def end_unfinished(store: RunStore, run_id: str, status: str, reason: str,
-                   only: tuple[str, ...] = UNFINISHED) -> bool:  # fmt: skip
-    """End a run that is still in one of the `only` statuses; False if it was not."""
+                   only: tuple[str, ...] = UNFINISHED, wait: bool = True) -> bool:  # fmt: skip
+    """End a run that is still in one of the `only` statuses; False if it was not. Without
+    `wait`, a row locked by another transaction (a worker stopped in the middle of a write) is
+    left alone (False): the caller tries again later, never waiting on the lock."""
     now = time.time()
+    unfinished = select(RunRow.id).where(RunRow.id == run_id, RunRow.status.in_(only))
+    if not wait:
+        unfinished = unfinished.with_for_update(skip_locked=True)
     with store.session() as session:
         result = session.execute(
             update(RunRow)
-            .where(RunRow.id == run_id, RunRow.status.in_(only))
+            .where(RunRow.id.in_(unfinished.scalar_subquery()))
             .values(status=status, reason=reason, ended=now, updated=now)
         )
         return result.rowcount > 0
@@ -119,43 +124,42 @@ def unfinished_count(store: RunStore) -> int:
 # ------------------------------------------------------------------ the runs this process serves
 
 
-class RemoteRun(StoredRun):
-    """A run trained elsewhere: fed by the worker's relay messages (`relayed`) and kept true to
-    the database by `sync` (the catch-up, and the only source of its end)."""
+class RemoteFeed:
+    """What feeds a `Run` trained elsewhere: the worker's relay messages (`relayed`) and the
+    database (`sync`: the catch-up, and the only source of its end). The run applies both;
+    its control takes the status told (`RunControl.mirror`)."""
 
-    def __init__(self, summary: dict[str, Any], task: Any, history: Any, checkpoint: Any) -> None:
-        super().__init__(summary, task, history, checkpoint)
-        self.marks: list[tuple[int, float]] = [(history.length, float(summary["elapsed"] or 0))]
+    def __init__(self, run: Run, history_length: int, elapsed: float,
+                 position_of: Callable[[str], int | None] | None = None) -> None:  # fmt: skip
+        self.run = run
+        self.marks: list[tuple[int, float]] = [(history_length, elapsed)]
         self.checkpoint_mark: tuple[int, float] | None = None
         self.relayed_at: float | None = None  # monotonic time of the last relay message taken
         self.end_relayed = False  # the relay said it ended: read the database until it agrees
         self.worker_layout: int | None = None  # the worker's grid (`Run.layout`) last relayed
-        self.stale_payloads = False  # the worker draws on a new grid: rebuild `payloads`
-        # run id -> 0-based place in the job queue (None: not in it); set by the manager
-        self.position_of: Callable[[str], int | None] | None = None
+        self.position_of = position_of  # run id -> 0-based place in the job queue, or None
         self._position: tuple[float, int | None] = (-POSITION_SECONDS, None)
+        self._seconds: np.ndarray | None = None  # the stored ones once the run ended
         self._view_session: TrainingSession | None = None
+        self.step: list | None = None  # the worker's step in progress, as last relayed
+        self.steps_done = 0  # steps the worker ended, as last relayed
+        run.timing = self.seconds
+        run.position_of = self.queue_position
 
-    @property
-    def seconds(self) -> np.ndarray:
-        """Training seconds at the end of each epoch (the stored ones once the run ended)."""
-        if self._seconds is None or len(self._seconds) < self.history.length:
-            self._seconds = interpolate_seconds(self.marks, self.history.length)
-        return self._seconds
+    def seconds(self, length: int) -> np.ndarray:
+        """Training seconds at the end of each of the first `length` epochs."""
+        if self._seconds is None or len(self._seconds) < length:
+            self._seconds = interpolate_seconds(self.marks, self.run.history.length)
+        return self._seconds[:length]
 
-    @seconds.setter
-    def seconds(self, value: np.ndarray | None) -> None:
-        self._seconds = value
-
-    def queue_position(self) -> int | None:
-        """1-based place in the job queue while ``queued`` (asked of Redis at most every
-        `POSITION_SECONDS`), else None."""
-        if self.control.status != "queued" or self.position_of is None:
+    def queue_position(self, _run_id: str) -> int | None:
+        """1-based place in the job queue (asked of Redis at most every `POSITION_SECONDS`)."""
+        if self.position_of is None:
             return None
         asked, position = self._position
         if time.monotonic() - asked >= POSITION_SECONDS:
             try:
-                place = self.position_of(self.id)
+                place = self.position_of(self.run.id)
             except Exception:  # Redis away: no place to tell
                 place = None
             position = None if place is None else place + 1
@@ -171,54 +175,54 @@ class RemoteRun(StoredRun):
     def relayed(self, message: dict[str, Any]) -> bool:
         """Take one relay message (the relay thread); True if the database should be read now:
         its rows left a gap, or it says the run ended (which only the database confirms)."""
-        with self.lock:
-            control = self.control
+        run = self.run
+        with run.lock:
+            control = run.control
             if control.ended:
                 return False
             self.relayed_at = time.monotonic()
             gap = self._put_relayed_rows(message)
             self._relayout(message)
             if message.get("view") is not None:
-                self.view, self.view_version = EncodedView(message["view"]), self.view_version + 1
+                run.view, run.view_version = EncodedView(message["view"]), run.view_version + 1
             if message.get("inside") is not None:
-                self.inside = decode_inside(message["inside"])
-                self.inside_version += 1
-            self.findings = message.get("findings") or []
-            control._elapsed_before = max(control._elapsed_before, float(message["elapsed"]))  # noqa: SLF001
+                run.inside = decode_inside(message["inside"])
+                run.inside_version += 1
+            run.findings = message.get("findings") or []
+            control.mirror(None, None, float(message["elapsed"]))  # the training seconds alone
             if relay_ended(message):
                 self.end_relayed = True
                 return True
             if gap:  # its status and progress go with epochs this process lacks yet
                 return True
-            self.progress = message.get("progress")
-            if (message["status"], message["reason"]) != (control.status, control.reason):
-                control.status, control.reason = message["status"], message["reason"]
-                control.changed.notify_all()
+            run.progress = message.get("progress")
+            self.step, self.steps_done = message.get("step"), message.get("steps_done", 0)
+            control.mirror(message["status"], message["reason"], float(message["elapsed"]))
             return False
 
     def _relayout(self, message: dict[str, Any]) -> None:
         """The worker draws on a new grid (``slice_features``): new data and snapshots here."""
-        layout = message.get("layout")
+        layout, run = message.get("layout"), self.run
         if layout == self.worker_layout:
             return
         if self.worker_layout is not None:
-            self.config["slice_features"] = message.get("slice_features")
-            self.stale_payloads = True  # rebuilt on the new grid by the watchers' new snapshots
-            self.layout += 1
+            run.config["slice_features"] = message.get("slice_features")
+            run.stale_payloads = True  # rebuilt on the new grid by the watchers' new snapshots
+            run.layout += 1
         self.worker_layout = layout
 
     def _put_relayed_rows(self, message: dict[str, Any]) -> bool:
         """Append the message's rows that are new and contiguous; True on a gap."""
-        names, start = message["names"], int(message["start"])
-        if names != self.history.names:
-            if self.history.length:
+        names, start, history = message["names"], int(message["start"]), self.run.history
+        if names != history.names:
+            if history.length:
                 return False  # not this run's columns: the database has the rows
-            self._reset_columns(names)
-        if start > self.history.length:
+            history.reset(names)
+        rows = decode_rows(message["rows"], names) if start <= history.length else {}
+        if not history.put(start, rows, len(rows[names[0]]) if names and rows else 0):
             return True
-        rows = decode_rows(message["rows"], names)
-        self._put_rows(start, rows, len(rows[names[0]]) if names else 0)
-        self._mark(self.history.length, float(message["elapsed"]))
+        self.run.epoch = history.length
+        self._mark(history.length, float(message["elapsed"]))
         return False
 
     def _mark(self, epoch: int, elapsed: float) -> None:
@@ -226,145 +230,97 @@ class RemoteRun(StoredRun):
         if not self.marks or elapsed - self.marks[-1][1] >= 1.0:
             self.marks.append((epoch, elapsed))
 
-    def _reset_columns(self, names: list[str]) -> None:
-        self.history.names = list(names)
-        self.history.columns = {name: np.zeros(0, np.float32) for name in names}
-
-    def _put_rows(self, start: int, rows: dict[str, np.ndarray], count: int) -> None:
-        """Epochs ``start+1 .. start+count`` (caller holds the lock; start <= length): those
-        beyond the history are appended (in preallocated room), the others are known already."""
-        history = self.history
-        skip = history.length - start
-        if count <= skip:
-            return
-        length, added = history.length, count - skip
-        for name in history.names:
-            column = history.columns[name]
-            if len(column) < length + added:
-                room = np.full(max(length + added, 2 * len(column), 64), np.nan, np.float32)
-                room[:length] = column[:length]
-                history.columns[name] = column = room
-            column[length : length + added] = rows[name][skip:count]
-        history.length = self.epoch = length + added
-
     # ------------------------------------------------------------------ the database
 
     def sync(self, store: RunStore) -> None:
         """Read what is new: the row FIRST, then the chunks (so a terminal status is never
         shown before the history written with it); without live relay messages also a newer
         checkpoint's view."""
-        summary = store.summary(self.id)
+        run = self.run
+        summary = store.summary(run.id)
         if summary is None:  # deleted meanwhile
-            self.control.set_status("failed", "the run was deleted")
+            run.control.set_status("failed", "the run was deleted")
             return
         with store.session() as session:
             chunks = list(
                 session.execute(
                     select(HistoryChunk.start, HistoryChunk.stop, HistoryChunk.elapsed,
                            HistoryChunk.data)  # fmt: skip
-                    .where(HistoryChunk.run_id == self.id, HistoryChunk.stop > self.epoch)
+                    .where(HistoryChunk.run_id == run.id, HistoryChunk.stop > run.epoch)
                     .order_by(HistoryChunk.start)
                 )
             )
             mark = None
-            if not self.relay_live():
+            if not self.relay_live() or summary["status"] in TERMINAL:  # the final weights
                 mark = session.execute(
                     select(CheckpointRow.epoch, CheckpointRow.updated).where(
-                        CheckpointRow.run_id == self.id
+                        CheckpointRow.run_id == run.id
                     )
                 ).first()
         if mark is not None and tuple(mark) != self.checkpoint_mark:
             self._new_checkpoint(store, tuple(mark))
         ended = summary["status"] in TERMINAL
-        seconds = store.history(self.id, summary["columns"]).seconds if ended else None
-        with self.lock:
+        seconds = store.history(run.id, summary["columns"]).seconds if ended else None
+        with run.lock:
             self._append(chunks, summary["columns"])
             self._take(summary)
             if seconds is not None:
-                self.seconds = seconds  # as stored: every web process exports the same
+                self._seconds = seconds  # as stored: every web process exports the same
 
     def _append(self, chunks: list[Any], names: list[str]) -> None:
-        history = self.history
+        history = self.run.history
         if names != history.names and history.length == 0:
-            self._reset_columns(names)
+            history.reset(names)
         for chunk in chunks:
-            if chunk.start > history.length:  # only ever contiguous, in order
-                break
             count = chunk.stop - chunk.start
-            self._put_rows(chunk.start, decode_chunk(chunk.data, history.names, count), count)
+            rows = decode_chunk(chunk.data, history.names, count)
+            if not history.put(chunk.start, rows, count):  # only ever contiguous, in order
+                break
             self._mark(chunk.stop, chunk.elapsed)
-        self.epoch = history.length
-        self.seconds = None  # recomputed from the marks when read
+        self.run.epoch = history.length
+        self._seconds = None  # recomputed from the marks when read
 
     def _take(self, summary: dict[str, Any]) -> None:
-        control = self.control
-        self.summary = summary
-        self.findings = summary["findings"]
-        self.config.update(summary["config"])
-        stored = float(summary["elapsed"] or 0.0)
-        if summary["status"] in TERMINAL or not self.relay_live():
-            control._elapsed_before = stored  # noqa: SLF001 (a rebuild)
-        else:  # the relay's is newer
-            control._elapsed_before = max(control._elapsed_before, stored)  # noqa: SLF001
-        if control.ended:
+        run = self.run
+        run.summary = summary
+        run.findings = summary["findings"]
+        run.config.update(summary["config"])
+        elapsed = float(summary["elapsed"] or 0.0)
+        told = summary["status"] in TERMINAL or not self.relay_live()  # else the relay's newer
+        if run.control.ended:
             return
-        if summary["status"] in TERMINAL or not self.relay_live():
-            control.status, control.reason = summary["status"], summary["reason"]
-            control.changed.notify_all()
+        if told:
+            run.control.mirror(summary["status"], summary["reason"], elapsed, exact=True)
+        else:
+            run.control.mirror(None, None, elapsed)
 
     def _new_checkpoint(self, store: RunStore, mark: tuple[int, float]) -> None:
-        checkpoint = store.checkpoint(self.id)
+        run = self.run
+        checkpoint = store.checkpoint(run.id)
         if checkpoint is None:
             return
-        self.checkpoint, self.checkpoint_mark = checkpoint, mark
-        if self.payloads is None:
+        run.checkpoint, self.checkpoint_mark = checkpoint, mark
+        if run.payloads is None:
             return  # the first `payloads_now` builds the view from it
         try:
-            session = TrainingSession(self.task, self.config, self._view_data(), checkpoint.state)
+            session = TrainingSession(run.task, run.config, self._view_data(), checkpoint.state)
             view = session.view()
         except Exception:
-            log.exception("no view of run %s from its checkpoint", self.id)
+            log.exception("no view of run %s from its checkpoint", run.id)
             return
-        with self.lock:
+        with run.lock:
             if not self.relay_live():
-                self.view, self.view_version = view, self.view_version + 1
+                run.view, run.view_version = view, run.view_version + 1
 
     def _view_data(self) -> Any:
         if self._view_session is None:
-            self._view_session = TrainingSession(self.task, self.config)
+            self._view_session = TrainingSession(self.run.task, self.run.config)
         return self._view_session.data
 
-    # ------------------------------------------------------------------ the wire
 
-    def payloads_now(self) -> RunPayloads | None:
-        """The wire form of the run's data (`RelayedPayloads`: a relayed view goes out as it
-        came; rebuilt once the worker draws on a new grid); the view from the checkpoint only
-        while no relayed view is there."""
-        with self._build_lock:
-            if self.payloads is not None and not self.stale_payloads:
-                return self.payloads
-            self.stale_payloads = False
-            relayed = isinstance(self.view, EncodedView)  # then no view from the checkpoint
-            built = data_and_view(self.task, self.config, None if relayed else self.checkpoint)
-            if built is None:
-                return None
-            data, view = built
-            self.payloads = RelayedPayloads(self.task, data, self.sizes)
-        with self.lock:
-            if view is not None and not isinstance(self.view, EncodedView):
-                self.view, self.view_version = view, self.view_version + 1
-        return self.payloads
-
-    def confusion(self) -> list[list[int]] | None:
-        """The latest confusion matrix (of a relayed view as relayed)."""
-        view = self.view
-        if isinstance(view, EncodedView):
-            return view.parts.get("confusion")
-        return super().confusion()
-
-
-def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteRun | None:
-    """The stored run with this id as a `RemoteRun`; None if unknown or its task is gone."""
+def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteFeed | None:
+    """The stored run with this id, fed from the relay and the database (`RemoteFeed`); None
+    if unknown or its task is gone."""
     from .validation import resolve_task
 
     summary = store.summary(run_id)
@@ -374,32 +330,60 @@ def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteRun | None
     if task is None:
         return None
     history = store.history(run_id, summary["columns"])
-    run = RemoteRun(summary, task, history, store.checkpoint(run_id))
-    run.sync(store)
-    return run
+    run = stored_run(summary, task, history, store.checkpoint(run_id))
+    feed = RemoteFeed(run, history.length, float(summary["elapsed"] or 0))
+    feed.sync(store)
+    return feed
 
 
-class ScaledBroadcaster(Broadcaster):
-    """The ordinary `Broadcaster`, which can also tell which runs it streams now."""
+class ScaledRunManager:
+    """The run manager of a scaled web process (see the module docstring): the same public
+    methods as `app.manager.RunManager`, over the job queue, Redis and the database."""
 
-    def streamed(self) -> list[str]:
-        """Ids of the runs at least one client of this process watches."""
-        with self._lock:
-            return [run_id for run_id, clients in self._watchers.items() if clients]
-
-
-class RelayFeed:
-    """The part of `ScaledRunManager` that takes the workers' relay messages in and tells the
-    workers which runs are watched (see the module docstring). Its `_runs`, `_lock`,
-    `_catch_up`, `_watched`, `controls` and `broadcaster` are the manager's."""
-
-    _runs: Any
-    _lock: Any
-    _catch_up: set[str]
-    _watched: dict[str, float]
-    controls: RedisControls
-    broadcaster: Any
+    recorder = None  # workers write the runs; this process only reads them
     relayed = 0  # relay messages taken (for tests and logs)
+
+    def __init__(self, socketio: Any, store: RunStore, redis_url: str, datasets: Any,
+                 frame_interval: float = 0.05, ack_timeout: float = 2.0,
+                 max_unfinished_runs: int = MAX_UNFINISHED_RUNS) -> None:  # fmt: skip
+        from redis import Redis
+        from rq import Queue
+
+        self.socketio = socketio
+        self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
+        self.max_unfinished_runs = max_unfinished_runs
+        self.store = store
+        self.datasets = datasets
+        self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.queue = Queue(QUEUE, connection=self.redis)
+        self.controls = RedisControls(self.redis)
+        self._feeds: dict[str, RemoteFeed] = {}  # run id -> what feeds it (guarded by the lock)
+        self.registry = RunRegistry(store, self._load, keep_loaded=lambda _run: True)
+        self.get, self.full_id = self.registry.get, self.registry.full_id
+        self.unknown = RunRegistry.unknown
+        self.watchdog = Watchdog(store, self.controls, self.redis)
+        self.db_sync_seconds = DB_SYNC_SECONDS
+        self._catch_up: set[str] = set()  # runs to read from the database at the next tick
+        self._watched: dict[str, float] = {}  # run id -> when its watched key was last set
+        self._listen(socketio)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scaled-sync", daemon=True)
+        self._thread.start()
+
+    def _load(self, run_id: str) -> Run | None:
+        feed = load_remote(self.store, self.datasets, run_id)
+        if feed is None:
+            return None
+        feed.position_of = self.queue.get_job_position
+        with self.registry.lock:
+            feed = self._feeds.setdefault(run_id, feed)
+        return feed.run
+
+    def _feed(self, run_id: Any) -> RemoteFeed | None:
+        with self.registry.lock:
+            return self._feeds.get(run_id) if isinstance(run_id, str) else None
+
+    # ------------------------------------------------------------------ the relay
 
     def _listen(self, socketio: Any) -> None:
         """Take relay messages from the `RelayManager` of `socketio` from now on (its listening
@@ -417,23 +401,21 @@ class RelayFeed:
     def _relayed(self, message: dict[str, Any]) -> None:
         """One relay message (the manager's listening thread): to the run if this process
         serves it; a gap or an end asks the sync thread for a database read."""
-        run_id = message.get("run_id")
-        with self._lock:
-            run = self._runs.get(run_id) if isinstance(run_id, str) else None
-        if not isinstance(run, RemoteRun):
+        feed = self._feed(message.get("run_id"))
+        if feed is None or self.registry.known(feed.run.id) is None:
             return
         self.relayed += 1
         try:
-            if run.relayed(message):
-                with self._lock:
-                    self._catch_up.add(run.id)
+            if feed.relayed(message):
+                with self.registry.lock:
+                    self._catch_up.add(feed.run.id)
         except Exception:  # a malformed message: the database catch-up still brings everything
-            log.exception("relay message of run %s not taken", run_id)
+            log.exception("relay message of run %s not taken", feed.run.id)
 
     def _mark_watched(self, now: float) -> None:
         """Renew the watched key of every run this process streams (every second, and at once
         for a run watched anew), so that its worker relays its views."""
-        streamed = self.broadcaster.streamed()  # type: ignore[attr-defined]
+        streamed = self.broadcaster.streamed()
         due = [run_id for run_id in streamed if now - self._watched.get(run_id, -9.0) >= 1.0]
         try:
             self.controls.watched(due)
@@ -443,42 +425,16 @@ class RelayFeed:
         self._watched = {run_id: self._watched.get(run_id, now) for run_id in streamed}
         self._watched.update(dict.fromkeys(due, now))
 
-
-class ScaledRunManager(RelayFeed, RunManager):
-    """The run manager of a scaled web process (see the module docstring)."""
-
-    def __init__(self, socketio: Any, store: RunStore, redis_url: str, datasets: Any,
-                 **options: Any) -> None:  # fmt: skip
-        from redis import Redis
-        from rq import Queue
-
-        super().__init__(socketio, max_active_runs=1, **options)
-        self.broadcaster = ScaledBroadcaster(socketio, self.frame_interval,
-                                             self.broadcaster.ack_timeout)  # fmt: skip
-        self.store = store
-        self.datasets = datasets
-        self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
-        self.queue = Queue(QUEUE, connection=self.redis)
-        self.controls = RedisControls(self.redis)
-        self.loader = lambda run_id: load_remote(store, datasets, run_id)
-        self._missing: dict[str, float] = {}  # run id -> when its heartbeat was first missing
-        self.db_sync_seconds = DB_SYNC_SECONDS
-        self._catch_up: set[str] = set()  # runs to read from the database at the next tick
-        self._watched: dict[str, float] = {}  # run id -> when its watched key was last set
-        self._listen(socketio)
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="scaled-sync", daemon=True)
-        self._thread.start()
-
     # ------------------------------------------------------------------ runs
 
-    def create(self, config: dict[str, Any], task: Task | None = None,
-               initial_state: Any = None, continued_from: str | None = None) -> Run:  # fmt: skip
-        """Store the run as ``queued`` and enqueue its training job (see the module docstring).
-        `initial_state` is not sent: the worker reads the weights of `continued_from`."""
-        task = task or TASKS[config["task"]]
-        run = Run(uuid.uuid4().hex[:12], task, settle_config(task, config))
-        if self._shut_down:
+    def create(self, spec: RunSpec, initial_state: Any = None,
+               continued_from: str | None = None) -> Run:  # fmt: skip
+        """Store the run of `spec` as ``queued`` and enqueue its training job (see the module
+        docstring). `initial_state` is not sent: the worker reads the weights of
+        `continued_from`."""
+        task = spec.task
+        run = Run(uuid.uuid4().hex[:12], task, spec.config_copy())
+        if self.registry.shut_down:
             raise RuntimeError("the run manager is shut down")
         if unfinished_count(self.store) >= self.max_unfinished_runs:
             raise TooManyRuns(self.max_unfinished_runs)
@@ -498,30 +454,6 @@ class ScaledRunManager(RelayFeed, RunManager):
             end_unfinished(self.store, run.id, "failed", f"could not queue the run: {error}")
         return self.get(run.id) or run
 
-    def get(self, run_id: Any) -> Run | None:
-        """The run with this id (or unique prefix, see `RunManager.full_id`) as this process
-        knows it (loaded from the database once)."""
-        if not isinstance(run_id, str):
-            return None
-        run_id = self.full_id(run_id)
-        with self._lock:
-            run = self._runs.get(run_id)
-        if run is not None:
-            return run
-        try:
-            run = self.loader(run_id)
-        except Exception:
-            log.exception("run %s could not be read from storage", run_id)
-            return None
-        if run is None:
-            return None
-        if isinstance(run, RemoteRun):
-            run.position_of = self.queue.get_job_position
-        with self._lock:
-            run = self._runs.setdefault(run_id, run)
-            self._forget_old_runs()
-        return run
-
     def runs(self) -> list[Run]:
         """No live runs here: the runs list is read from the database alone, the same in every
         web process."""
@@ -531,16 +463,19 @@ class ScaledRunManager(RelayFeed, RunManager):
         """Stop the run if needed, forget it and remove its stored data."""
         if run.status not in TERMINAL:
             self.stop(run)
-        with self._lock:
-            self._runs.pop(run.id, None)
+        self.registry.remove(run.id)
+        with self.registry.lock:
+            self._feeds.pop(run.id, None)
         self.store.delete_run(run.id)
 
     # ------------------------------------------------------------------ control
 
     def _await(self, run: Run, done: Any, wait: float = CONTROL_WAIT) -> str:
         deadline = time.monotonic() + wait
+        feed = self._feed(run.id)
         while True:
-            run.sync(self.store)
+            if feed is not None:
+                feed.sync(self.store)
             if run.control.ended or done() or time.monotonic() >= deadline:
                 return run.status
             time.sleep(0.05)
@@ -559,15 +494,17 @@ class ScaledRunManager(RelayFeed, RunManager):
         """While paused: train `count` epochs or mini-batches on the worker."""
         if run.status != "paused":
             raise ControlError(f"the run is {run.status}: it can step only while paused")
-        epoch = run.epoch
+        feed = self._feed(run.id)
+        if feed is None:
+            raise ControlError("the run is not followed here: try again")
+        check_step(unit, feed.step)  # 409 as in embedded mode
+        done = feed.steps_done
         self.controls.step(run.id, unit, count)
-        if unit == "epochs":
-            return self._await(run, lambda: run.epoch >= epoch + count)
-        return self._await(run, lambda: False, wait=0.3)
+        return self._await(run, lambda: feed.steps_done > done)  # done (or ended by a pause)
 
     def change(self, run: Run, body: Any) -> dict[str, Any]:
         """Live changes: validated here, stored in the config, applied by the worker."""
-        changes, config = self._accept_changes(run, body)
+        changes, config = RunManager.accept_changes(run, body)
         self.controls.change(run.id, changes)
         self.store.update_run(run.id, config=config)
         return config  # not run.config: the sync thread may swap in the stored copy meanwhile
@@ -590,8 +527,8 @@ class ScaledRunManager(RelayFeed, RunManager):
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop the sync thread (the runs go on training in their workers)."""
-        with self._lock:
-            self._shut_down = True
+        with self.registry.lock:
+            self.registry.shut_down = True
         self._stopped.set()
         self._thread.join(timeout)
 
@@ -604,7 +541,7 @@ class ScaledRunManager(RelayFeed, RunManager):
                 now = time.monotonic()
                 if now - checked >= WATCHDOG_SECONDS:
                     checked = now
-                    self.watchdog()
+                    self.watchdog.check()
                 self._mark_watched(now)
                 every = now - synced >= self.db_sync_seconds
                 if every:
@@ -616,17 +553,28 @@ class ScaledRunManager(RelayFeed, RunManager):
     def _sync_served(self, every: bool) -> None:
         """Read the served runs from the database: all of them (`every`), else those the relay
         asked for."""
-        with self._lock:
+        with self.registry.lock:
             wanted, self._catch_up = self._catch_up, set()
-            served = [
-                run for run in self._runs.values()
-                if not run.control.ended
-                and (every or run.id in wanted or getattr(run, "end_relayed", False))
-            ]  # fmt: skip
-        for run in served:
-            run.sync(self.store)
+            feeds = list(self._feeds.values())
+        served = {run.id for run in self.registry.runs()}
+        for feed in feeds:
+            run = feed.run
+            if run.id not in served and run.control.ended:  # forgotten (ended long ago)
+                with self.registry.lock:
+                    self._feeds.pop(run.id, None)
+            elif not run.control.ended and (every or run.id in wanted or feed.end_relayed):
+                feed.sync(self.store)
 
-    def watchdog(self) -> int:
+
+class Watchdog:
+    """Every web process's check for lost workers (see the module docstring): it never waits on
+    a lock a worker holds (`end_unfinished` without `wait`)."""
+
+    def __init__(self, store: RunStore, controls: RedisControls, redis: Any) -> None:
+        self.store, self.controls, self.redis = store, controls, redis
+        self._missing: dict[str, float] = {}  # run id -> when its heartbeat was first missing
+
+    def check(self) -> int:
         """End runs whose worker is gone (see the module docstring); returns how many."""
         with self.store.session() as session:
             rows = list(
@@ -648,9 +596,11 @@ class ScaledRunManager(RelayFeed, RunManager):
                 self._missing.pop(run_id, None)
                 continue
             first = self._missing.setdefault(run_id, now)
-            if now - first >= LAPSE_CONFIRM:
+            if now - first >= LAPSE_CONFIRM and end_unfinished(
+                self.store, run_id, "failed", WORKER_LOST, wait=False
+            ):  # a row its worker still locks (stopped mid-write): the next check tries again
                 self._missing.pop(run_id, None)
-                ended += end_unfinished(self.store, run_id, "failed", WORKER_LOST)
+                ended += 1
         return ended
 
     def _lost_job(self, run_id: str, created: float) -> int:
@@ -666,4 +616,4 @@ class ScaledRunManager(RelayFeed, RunManager):
         if job_status in ("queued", "started", "deferred", "scheduled"):
             return 0
         reason = "the job queue lost the run (Redis restarted?): start it again"
-        return int(end_unfinished(self.store, run_id, "failed", reason, ("queued",)))
+        return int(end_unfinished(self.store, run_id, "failed", reason, ("queued",), wait=False))

@@ -416,6 +416,8 @@ class TrainingSession:
     def close(self) -> None:
         """Nothing to release (a `app.forked.ForkedSession` ends its process here)."""
 
+    ping = close  # nothing to check (a `app.forked.ForkedSession` checks its process answers)
+
     def checkpoint(self) -> Checkpoint:
         """The model's weights and scalers now (copies; see `Checkpoint`)."""
         y = self.y_scaler

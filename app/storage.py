@@ -290,12 +290,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A process stopped (SIGSTOP) inside a transaction holds its row locks: PostgreSQL ends such a
+# session after 5 s idle in its transaction, and its locks go with it (scaled mode's watchdog
+# never waits on such a lock: `SKIP LOCKED`, `app.scaled.end_unfinished`).
+POSTGRES_OPTIONS = "-c idle_in_transaction_session_timeout=5000"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`: SQLite (WAL, busy timeout; one shared connection in memory) or a
-    server database (pre-pinged pool)."""
+    server database (pre-pinged pool; PostgreSQL with `POSTGRES_OPTIONS`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        options = {"options": POSTGRES_OPTIONS} if parsed.get_backend_name() == "postgresql" else {}
+        return create_engine(url, pool_pre_ping=True, connect_args=options)
     if parsed.database in (None, "", ":memory:"):
         engine = create_engine(
             url, poolclass=StaticPool, connect_args={"check_same_thread": False}
@@ -385,9 +392,11 @@ class RunStore:
         with self.session() as session:
             session.add(RunRow(**fields))
 
-    def write(self, batch: list[dict[str, Any]]) -> None:
+    def write(self, batch: list[dict[str, Any]], unfinished_only: bool = False) -> None:
         """One transaction of the recorder: for each item ``{id, fields, chunk?, checkpoint?}``
-        update the run's row, append its history chunk and replace its checkpoint."""
+        update the run's row, append its history chunk and replace its checkpoint. With
+        `unfinished_only` (a scaled worker's), a row that has ended already (a watchdog judged
+        the worker lost, a stop while queued) is left as it is, so such an end is final."""
         with self.session() as session:
             for item in batch:
                 run_id = item["id"]
@@ -398,9 +407,10 @@ class RunStore:
                 if checkpoint is not None:
                     session.merge(CheckpointRow(run_id=run_id, **checkpoint))
                 if item.get("fields"):
-                    session.execute(
-                        update(RunRow).where(RunRow.id == run_id).values(**_encoded(item["fields"]))
-                    )
+                    rows = update(RunRow).where(RunRow.id == run_id)
+                    if unfinished_only:
+                        rows = rows.where(RunRow.status.in_(UNFINISHED))
+                    session.execute(rows.values(**_encoded(item["fields"])))
 
     def update_run(self, run_id: str, **fields: Any) -> bool:
         """Change a run's row (e.g. ``name``, ``notes``); False if there is no such run."""
@@ -454,6 +464,15 @@ class RunStore:
         with self.session() as session:
             row = session.get(RunRow, run_id)
             return None if row is None else run_summary(row)
+
+    def ended_as(self, run_id: str) -> tuple[str, str | None] | None:
+        """(status, reason) if the run's row has ended (or is gone), else None."""
+        summary = self.summary(run_id)
+        if summary is None:
+            return "failed", "the run was deleted"
+        if summary["status"] in UNFINISHED:
+            return None
+        return summary["status"], summary["reason"]
 
     def summaries(self, task: str | None = None) -> list[dict[str, Any]]:
         """Every run's row (of one task if given), oldest first."""

@@ -1,4 +1,4 @@
-"""Runs read back from the database: `StoredRun` (a `Run` rebuilt from its row, history and
+"""Runs read back from the database: `stored_run` (a `Run` rebuilt from its row, history and
 checkpoint, so watch, snapshot, status and export work for runs of earlier processes) and the
 runs list (`list_runs`: stored rows merged with the live runs of this process, filtered, sorted
 and paged).
@@ -12,12 +12,10 @@ from typing import Any
 import numpy as np
 
 from .control import TERMINAL
-from .payloads import RunPayloads
+from .payloads import status_json
 from .recorder import Recorder
-from .runs import History, Run
-from .session import TrainingSession
+from .runs import Run
 from .storage import RunStore, StoredHistory
-from .tasks import build_data
 from .uploads import DatasetStore
 from .validation import resolve_task
 
@@ -38,62 +36,17 @@ SORT_KEYS = (
 )
 
 
-class StoredRun(Run):
-    """A run rebuilt from storage: its status (as stored), history and checkpoint. Its data and
-    view (the prediction on the grid from the checkpoint's weights) are built on first demand."""
-
-    def __init__(
-        self,
-        summary: dict[str, Any],
-        task: Any,
-        history: StoredHistory,
-        checkpoint: Any,
-    ) -> None:
-        super().__init__(summary["id"], task, summary["config"])
-        self.summary = summary
-        self.created = summary["created"]
-        control = self.control
-        control.status, control.reason = summary["status"], summary["reason"]
-        control._elapsed_before = float(summary["elapsed"] or 0.0)  # noqa: SLF001 (a rebuild)
-        stored = History(0, self.classification)
-        stored.names, stored.columns, stored.length = history.names, history.columns, history.length
-        self.history, self.epoch = stored, history.length
-        self.seconds = history.seconds
-        self.checkpoint = checkpoint
-        self.findings = summary["findings"]
-        self.closed = True  # nothing of it is left to store
-
-    def payloads_now(self) -> RunPayloads | None:
-        """The wire form of the run's data (rebuilt: its data is deterministic from the config)
-        and, from the checkpoint, its view; None if they cannot be built."""
-        with self._build_lock:
-            if self.payloads is not None:
-                return self.payloads
-            built = data_and_view(self.task, self.config, self.checkpoint)
-            if built is None:
-                return None
-            data, view = built
-            self.payloads = RunPayloads(self.task, data, self.sizes)
-        with self.lock:
-            if view is not None:
-                self.view, self.view_version = view, self.view_version + 1
-        return self.payloads
+def stored_run(summary: dict[str, Any], task: Any, history: StoredHistory,
+               checkpoint: Any) -> Run:  # fmt: skip
+    """A `Run` rebuilt from storage: its status (as stored), history and checkpoint; its data
+    and view (the prediction on the grid from the checkpoint's weights) are built on first
+    demand (`Run.payloads_now`)."""
+    run = Run(summary["id"], task, summary["config"])
+    run.restore(summary, history, checkpoint)
+    return run
 
 
-def data_and_view(task: Any, config: dict[str, Any], checkpoint: Any) -> tuple[Any, Any] | None:
-    """A stored run's data (rebuilt: it is deterministic from the config) and, with a
-    `checkpoint`, the view of its weights (else None); None if the data cannot be built (e.g.
-    an uploaded dataset that is gone)."""
-    try:
-        if checkpoint is None:
-            return build_data(task, config), None
-        session = TrainingSession(task, config, initial_state=checkpoint.state)
-        return session.data, session.view()
-    except Exception:
-        return None
-
-
-def load_run(store: RunStore, datasets: DatasetStore | None, run_id: str) -> StoredRun | None:
+def load_run(store: RunStore, datasets: DatasetStore | None, run_id: str) -> Run | None:
     """The stored run with this id, rebuilt; None if unknown or its task cannot be resolved."""
     summary = store.summary(run_id)
     if summary is None:
@@ -103,7 +56,7 @@ def load_run(store: RunStore, datasets: DatasetStore | None, run_id: str) -> Sto
     if task is None:
         return None
     history = store.history(run_id, summary["columns"])
-    return StoredRun(summary, task, history, store.checkpoint(run_id))
+    return stored_run(summary, task, history, store.checkpoint(run_id))
 
 
 def _best(run: Run, name: str, lowest: bool) -> float | None:
@@ -118,8 +71,8 @@ def _best(run: Run, name: str, lowest: bool) -> float | None:
 
 
 def live_summary(run: Run, row: dict[str, Any] | None) -> dict[str, Any]:
-    """A live run's list entry: its status (`Run.status_json`) plus the stored fields."""
-    answer = run.status_json()
+    """A live run's list entry: its status (`payloads.status_json`) plus the stored fields."""
+    answer = status_json(run)
     answer.pop("task_info", None)
     row = row or {}
     answer.update(

@@ -396,6 +396,17 @@ def _mnist(folder: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([train_x, test_x]), np.concatenate([train_y, test_y])
 
 
+def own_tasks(mnist_dir: str | Path | None, data_dir: str | Path | None) -> dict[str, Task]:
+    """A process's tasks besides the registry, the same in web processes and workers: ``mnist``
+    from `mnist_dir` (``--mnist-dir``) if given, else from the MNIST files uploaded to
+    `data_dir` (``data_dir/mnist``, `app.mnist_upload`); {} when the four files are not there
+    (or neither folder is given)."""
+    folder = mnist_dir or (Path(data_dir) / "mnist" if data_dir is not None else None)
+    if folder is None or not mnist_files_present(folder):
+        return {}
+    return {"mnist": mnist_task(folder)}
+
+
 def mnist_task(folder: str | Path) -> Task:
     """The task ``mnist``: the 28×28 digits of the IDX files in `folder` (read on first use,
     never downloaded), 784 inputs, 10 classes; the seed network 784-50-50-10 by default.

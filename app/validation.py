@@ -10,6 +10,10 @@ running run may change by the same declarations.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from .expressions import Expression, ExpressionError, compile_expression, find_singularity
@@ -48,6 +52,7 @@ from .tasks import (
     app_tasks,
     custom_task,
     dataset_task,
+    settle_config,
 )
 from .uploads import DatasetStore
 
@@ -63,8 +68,10 @@ __all__ = [
     "OPTIMIZERS",
     "STEERABLE_FIELDS",
     "ConfigError",
+    "RunSpec",
     "resolve_custom",
     "resolve_task",
+    "run_spec",
     "validate_changes",
     "validate_config",
     "validate_run",
@@ -179,10 +186,12 @@ def resolve_custom(body: dict[str, Any], errors: dict[str, str]) -> Task | None:
 
 
 def resolve_task(
-    body: dict[str, Any], datasets: DatasetStore | None, errors: dict[str, str]
-) -> Task | None:
+    body: dict[str, Any], datasets: DatasetStore | None, errors: dict[str, str],
+    tasks: dict[str, Task] | None = None,
+) -> Task | None:  # fmt: skip
     """The task a config names (registry, ``custom`` or ``dataset:<id>``), or None with `errors`
-    filled in (``task``, or ``expression``/``domain`` for a bad custom task)."""
+    filled in (``task``, or ``expression``/``domain`` for a bad custom task). `tasks`: the
+    named tasks (default: this app's, `app_tasks`; a worker passes its own)."""
     task_id = body.get("task")
     if "task" not in body:
         errors["task"] = f"is required: one of {_task_names()}"
@@ -190,7 +199,7 @@ def resolve_task(
     if not isinstance(task_id, str):
         errors["task"] = f"must be a task id: one of {_task_names()}"
         return None
-    known = app_tasks()  # the registry and this app's own tasks (mnist)
+    known = app_tasks() if tasks is None else tasks  # the registry and own tasks (mnist)
     if task_id in known:
         return known[task_id]
     if task_id == CUSTOM_ID:
@@ -421,6 +430,42 @@ def validate_run(
     config = {"task": task.id, **defaults, **config}
     check_work(config, task, work_budget)
     return config, task
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A run as created, made once from the request body (`run_spec`): the validated config
+    (defaults filled in, settled: a classification run's domain holds its points, a custom
+    target and the input features finite on the grid) and its task. Read-only: a run keeps its
+    own copy of `config` (`RunSpec.config_copy`), to which live changes are written."""
+
+    config: Mapping[str, Any]
+    task: Task
+
+    def config_copy(self) -> dict[str, Any]:
+        """A deep copy of the config, the run's own."""
+        return copy.deepcopy(dict(self.config))
+
+
+def run_spec(
+    body: Any, datasets: DatasetStore | None = None, work_budget: float | None = WORK_BUDGET
+) -> RunSpec:
+    """The `RunSpec` of a request body; raises `ConfigError` (every bad field, field by field)
+    for anything wrong with it, including a target or input features that are not finite on
+    the run's grid."""
+    config, task = validate_run(body, datasets, work_budget)
+    return settled_spec(config, task)
+
+
+def settled_spec(config: dict[str, Any], task: Task) -> RunSpec:
+    """The `RunSpec` of a validated `config` of `task` (`tasks.settle_config`); raises
+    `ConfigError` where the config cannot be trained (e.g. a continued run's uploaded data that
+    no longer fits it)."""
+    try:
+        settled = settle_config(task, copy.deepcopy(dict(config)))
+    except ExpressionError as error:
+        raise ConfigError({getattr(error, "field", "expression"): error.message}) from error
+    return RunSpec(MappingProxyType(settled), task)
 
 
 def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any]:

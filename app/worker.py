@@ -15,7 +15,7 @@ looks inside every ``--inside-interval`` seconds, as embedded mode does. Three h
 - a `RunRelay` (`app.relay`) emits the run's news (new history rows, progress, status, the view
   and the look inside, already encoded) through Flask-SocketIO's Redis message queue, at most
   20 times a second: every web process streams them to its own clients;
-- a `WorkerRecorder` writes its history (every `RECORD_INTERVAL` seconds), a checkpoint (every
+- a `Recorder` writes its history (every `RECORD_INTERVAL` seconds), a checkpoint (every
   `CHECKPOINT_SECONDS`) and the final state to the shared database: the source of truth, from
   which a web process catches up (a run it starts serving mid-run, a gap in the messages) and
   learns that a run ended.
@@ -30,26 +30,20 @@ import socket
 import time
 import uuid
 from functools import partial
-from typing import Any
 
-from sqlalchemy import update
-
+from . import ROOT
 from .control import ComputeSlots
-from .recorder import Recorder, _Tracked
+from .recorder import Recorder
 from .redis_control import QUEUE, ControlRelay
-from .relay import RelayedRun, RunRelay, relay_emitter
+from .relay import RunRelay, relay_emitter
 from .runner import execute
 from .runs import Run
 from .scaled import claim, end_unfinished
 from .storage import (
-    UNFINISHED,
-    CheckpointRow,
-    HistoryChunk,
-    RunRow,
     RunStore,
     StoredDatasets,
-    _encoded,
 )
+from .tasks import TASKS, own_tasks
 from .uploads import DatasetStore
 from .validation import resolve_task
 
@@ -63,74 +57,24 @@ CHECKPOINT_SECONDS = 1.0
 NEVER = 1e12  # a stale_after no heartbeat reaches: Redis keys, not row ages, tell lost runs
 
 
-class WorkerStore(RunStore):
-    """The store of a worker: its writes never change a row that has ended already (a watchdog
-    that judged the worker lost, a stop while queued), so such an end is final everywhere."""
-
-    def write(self, batch: list[dict[str, Any]]) -> None:
-        """`RunStore.write`, with each row updated only while the run is unfinished."""
-        with self.session() as session:
-            for item in batch:
-                run_id = item["id"]
-                if item.get("chunk") is not None:
-                    session.add(HistoryChunk(run_id=run_id, **item["chunk"]))
-                if item.get("checkpoint") is not None:
-                    session.merge(CheckpointRow(run_id=run_id, **item["checkpoint"]))
-                if item.get("fields"):
-                    session.execute(
-                        update(RunRow)
-                        .where(RunRow.id == run_id, RunRow.status.in_(UNFINISHED))
-                        .values(**_encoded(item["fields"]))
-                    )
-
-    def ended_as(self, run_id: str) -> tuple[str, str | None] | None:
-        """(status, reason) if the run's row has ended, else None."""
-        summary = self.summary(run_id)
-        if summary is None:
-            return "failed", "the run was deleted"
-        if summary["status"] in UNFINISHED:
-            return None
-        return summary["status"], summary["reason"]
-
-
-class WorkerRecorder(Recorder):
-    """The recorder of a worker: it adopts rows the web processes stored, and never marks
-    other processes' runs interrupted (the web processes' watchdog judges them by Redis)."""
-
-    def __init__(self, store: RunStore, interval: float = RECORD_INTERVAL) -> None:
-        super().__init__(store, interval=interval, stale_after=NEVER)
-
-    def stored_epochs(self, run_id: str) -> int | None:
-        """Epochs of the run written to the database so far (None once it is no longer tracked:
-        its end was written)."""
-        state = self._tracked.get(run_id)
-        return None if state is None else state.written
-
-    def adopt(self, run: Any) -> None:
-        """Record a run whose row exists already (its end is written at once)."""
-        with self._write_lock:
-            self._tracked[run.id] = _Tracked(run)
-        run.on_end.append(self._ended)
-        self._ensure_thread()
-
-
 class WorkerContext:
     """What a worker process's jobs share: the store, Redis, datasets and the recorder."""
 
     def __init__(self, redis_url: str, database_url: str,
-                 inside_interval: float | None = INSIDE_INTERVAL) -> None:  # fmt: skip
+                 inside_interval: float | None = INSIDE_INTERVAL,
+                 mnist_dir: str | None = None, data_dir: str | None = None) -> None:  # fmt: skip
         from redis import Redis
 
-        from . import runner
-
-        # A worker process only trains: its checkpoints (the weights every web process draws the
-        # live prediction from) are taken every second instead of every ten.
-        runner.CHECKPOINT_SECONDS = CHECKPOINT_SECONDS
-        self.store = WorkerStore(database_url)  # migrates, one process at a time
+        self.store = RunStore(database_url)  # migrates, one process at a time
         self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.datasets = DatasetStore(max_datasets=8, persist=StoredDatasets(self.store))
-        self.recorder = WorkerRecorder(self.store)
+        # it adopts rows the web processes stored, never marks other processes' runs interrupted
+        # (the web processes' watchdog judges them by Redis), and never changes an ended row
+        self.recorder = Recorder(self.store, RECORD_INTERVAL, stale_after=NEVER,
+                                 unfinished_only=True)  # fmt: skip
         self.emitter = relay_emitter(redis_url)
+        # every task a web process offers: the registry's and mnist from the same folders
+        self.tasks = {**TASKS, **own_tasks(mnist_dir, data_dir or ROOT / "data")}
         self.inside_interval = inside_interval or None
         self.owner = f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:32]
 
@@ -140,11 +84,11 @@ class WorkerContext:
         if summary is None or summary["status"] != "queued":
             return None
         errors: dict[str, str] = {}
-        task = resolve_task(summary["config"], self.datasets, errors)
+        task = resolve_task(summary["config"], self.datasets, errors, self.tasks)
         if task is None:
             end_unfinished(self.store, run_id, "failed", f"its task is gone: {errors}")
             return None
-        run = RelayedRun(run_id, task, summary["config"])
+        run = Run(run_id, task, summary["config"])
         if summary["continued_from"]:
             checkpoint = self.store.checkpoint(summary["continued_from"])
             run.initial_state = None if checkpoint is None else checkpoint.state
@@ -163,9 +107,8 @@ class WorkerContext:
         # ``running`` as claimed, before the recorder's first write and the first relay message:
         # a ``queued`` run (its status until `execute` begins) would flip the stored row back,
         # where a stop would end it as never started while it trains on
-        with run.lock:
-            run.control.status = "running"
-        self.recorder.adopt(run)
+        run.control.set_status("running")
+        self.recorder.track(run, insert=False)
         run.watched = False  # until `relay` finds the run's watched key (within 0.1 s)
         relay.start()
         stream = RunRelay(self.emitter, run, stored=partial(self.recorder.stored_epochs, run_id))
@@ -173,7 +116,10 @@ class WorkerContext:
         slots = ComputeSlots(1)
         slots.request(run_id, lambda: None)  # `execute` expects its slot held
         try:
-            execute(run, slots, FRAME_INTERVAL, self.inside_interval)
+            # its checkpoints (the weights a web process draws the prediction from while no
+            # relayed view comes) every second instead of every ten
+            execute(run, slots, FRAME_INTERVAL, self.inside_interval,
+                    checkpoint_seconds=CHECKPOINT_SECONDS)  # fmt: skip
         finally:
             stream.stop()  # after the recorder wrote the end: a web process reading it finds it
             relay.stop()
@@ -187,7 +133,9 @@ def train_job(run_id: str) -> str:
     """The RQ job: train the stored run `run_id` in this worker process."""
     global _context
     if _context is None:
-        _context = WorkerContext(os.environ["REDIS_URL"], os.environ["DATABASE_URL"])
+        _context = WorkerContext(os.environ["REDIS_URL"], os.environ["DATABASE_URL"],
+                                 mnist_dir=os.environ.get("MNIST_DIR"),
+                                 data_dir=os.environ.get("BACKPROP_DATA_DIR"))  # fmt: skip
     return _context.train(run_id)
 
 
@@ -203,6 +151,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inside-interval", type=float, default=INSIDE_INTERVAL,
                         help="seconds between two looks inside a training network (default "
                         "%(default)s); 0 turns them off")  # fmt: skip
+    parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR"),
+                        help="the four MNIST IDX files, as the web processes' --mnist-dir "
+                        "(default $MNIST_DIR; else the data folder's mnist/)")  # fmt: skip
+    parser.add_argument("--data-dir", default=os.environ.get("BACKPROP_DATA_DIR"),
+                        help="the data folder the web processes share (default "
+                        "$BACKPROP_DATA_DIR, else ./data): its mnist/ holds uploads")  # fmt: skip
     parser.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     args = parser.parse_args(argv)
     if not args.redis_url or not args.database_url:
@@ -222,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(message)s")
     limit_blas_threads(args.blas_threads or None)
-    jobs._context = WorkerContext(args.redis_url, args.database_url, args.inside_interval)  # noqa: SLF001
+    jobs._context = WorkerContext(args.redis_url, args.database_url, args.inside_interval,  # noqa: SLF001
+                                  args.mnist_dir, args.data_dir)  # fmt: skip
     print(f"Backprop Studio worker {jobs._context.owner} on {args.redis_url}", flush=True)  # noqa: SLF001
     while True:
         try:

@@ -190,8 +190,7 @@ def test_an_interrupted_run_offers_to_continue_from_its_saved_weights(page, live
         page.wait_for_timeout(20)
     # as if its server had died: the stored row says interrupted and no live run remains
     live_server.app.extensions["store"].update_run(run_id, status="interrupted")
-    with manager._lock:
-        manager._runs.pop(run_id)
+    manager.registry.remove(run_id)
     page.goto(f"/fit/sin?run={run_id}")
     page.wait_for_selector("#interrupted-banner:not([hidden])")
     page.click("#continue-run")

@@ -242,6 +242,47 @@ def test_after_a_redis_restart_runs_in_flight_end_and_new_runs_work(cluster):
     assert wait_status(web_b, again, {"finished", "failed"}, 60)["status"] == "finished"
 
 
+def test_a_worker_stopped_inside_a_database_write_has_its_run_ended_with_one_done(cluster):
+    """SIGSTOP a worker while its run's row is locked by an open transaction (as a worker
+    stopped in the middle of its write leaves it): the watchdog never waits on that lock (it
+    skips the row until PostgreSQL ends the idle transaction), and the run ends ``failed``."""
+    from redis import Redis
+    from sqlalchemy import update
+
+    from app.storage import RunRow, RunStore
+
+    web_a, web_b = cluster.urls[:2]
+    run_id = create(web_b, **PACED, epochs=5000)
+    wait_status(web_b, run_id, {"running"}, 30)
+    pid = int(Redis.from_url(cluster.redis.url).get(alive_key(run_id)).decode().split(":")[2])
+    store = RunStore(cluster.database)
+    connection = store.engine.connect()
+    watcher = Watcher(web_a)
+    try:
+        watcher.watch(run_id)
+        watcher.wait_for(lambda w: w.of("snapshot", run_id), timeout=10)
+        transaction = connection.begin()
+        connection.execute(update(RunRow).where(RunRow.id == run_id).values(notes="locked"))
+        os.kill(pid, signal.SIGSTOP)
+        done = watcher.wait_done(run_id, timeout=30)
+        assert done["status"] == "failed" and "worker lost" in done["reason"]
+        assert len(watcher.of("done", run_id)) == 1
+        assert wait_status(web_b, run_id, {"failed", "finished", "stopped"}, 10)["status"] == (
+            "failed"
+        )  # every web process reads the end (within its next database read)
+    finally:
+        os.kill(pid, signal.SIGCONT)  # it finds its run ended elsewhere and serves on
+        watcher.disconnect()
+        try:
+            transaction.rollback()
+        except Exception:  # PostgreSQL ended the idle transaction already
+            pass
+        connection.close()
+        store.close()
+    again = create(web_a, task="sin", samples=200, epochs=50)
+    assert wait_status(web_b, again, {"finished", "failed"}, 60)["status"] == "finished"
+
+
 def test_a_killed_worker_ends_its_run_with_done_and_later_runs_finish(cluster):
     from redis import Redis
 

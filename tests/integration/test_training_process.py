@@ -61,3 +61,63 @@ def test_training_threads_fork_no_process(make_live_server):
     assert status["epoch"] == 3000
     assert not children() - before
     assert run_status(live, run_id)["epoch"] == 3000
+
+
+def _training_process(live, **config) -> tuple[str, int]:
+    """Start a long run; its id and the pid of its training process once it trains."""
+    before = children()
+    run_id = start_run(live, task="sin", hidden=[16], epochs=100_000, **config)
+    wait_status(live, run_id, "running")
+    new = wait_until(lambda: children() - before, what="a training process")
+    return run_id, new.pop()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGSTOP", "SIGKILL"])
+def test_a_hung_or_killed_training_process_fails_its_run_with_one_done_and_frees_its_slot(
+    make_live_server, signal_name
+):
+    import signal as signals
+
+    from server_helpers import Watcher
+
+    live = make_live_server({"MAX_ACTIVE_RUNS": 1})
+    run_id, pid = _training_process(live)
+    queued = start_run(live, task="sin", samples=100, epochs=50)  # waits for the one slot
+    assert run_status(live, queued)["status"] == "queued"
+    watcher = Watcher(live.url)
+    try:
+        watcher.watch(run_id)
+        watcher.wait_for(lambda w: w.of("snapshot", run_id), timeout=10)
+        os.kill(pid, getattr(signals, signal_name))
+        done = watcher.wait_done(run_id, timeout=15)  # HANG_SECONDS (4) and a margin
+        assert done["status"] == "failed"
+        assert "training process" in done["reason"], done["reason"]
+        wait_until(lambda: pid not in children(), what="the training process to be gone")
+        assert wait_status(live, queued, {"finished", "failed"})["status"] == "finished"
+        assert len(watcher.of("done", run_id)) == 1
+    finally:
+        watcher.disconnect()
+
+
+def test_a_stop_ends_a_run_whose_training_process_hangs(make_live_server):
+    import signal as signals
+
+    live = make_live_server()
+    run_id, pid = _training_process(live)
+    os.kill(pid, signals.SIGSTOP)
+    answer = requests.post(f"{live.url}/api/runs/{run_id}/stop", timeout=10).json()
+    assert answer["status"] == "stopped"
+    assert "did not answer" in run_status(live, run_id)["reason"]
+    wait_until(lambda: pid not in children(), what="the training process to be gone")
+
+
+def test_a_paused_run_whose_training_process_is_killed_fails(make_live_server):
+    import signal as signals
+
+    live = make_live_server()
+    run_id, pid = _training_process(live)
+    paused = requests.post(f"{live.url}/api/runs/{run_id}/pause", timeout=10).json()
+    assert paused["status"] == "paused"
+    os.kill(pid, signals.SIGKILL)
+    status = wait_status(live, run_id, {"failed"}, timeout=15)
+    assert "training process" in status["reason"]

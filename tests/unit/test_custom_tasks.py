@@ -161,10 +161,26 @@ def test_bad_paces_are_refused(pace):
     assert "epochs_per_second" in errors_of({"task": "sin", "epochs_per_second": pace})
 
 
+class VirtualClock:
+    """Seconds that pass only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_a_paced_run_waits_one_interval_per_epoch():
-    pacer = Pacer(100)
-    assert 0.15 < pacer.delay(5.0) <= 0.2  # the epoch just trained took ~no time
+    clock = VirtualClock()
+    pacer = Pacer(100, clock)
+    clock.now += 0.05  # the epoch took 50 ms
+    assert pacer.delay(5.0) == pytest.approx(0.15)
+    clock.now += 0.15 + 0.25  # waited, then an epoch of 250 ms: behind, due at once
+    assert pacer.delay(5.0) == 0.0
     assert pacer.delay(None) == 0.0  # full speed: no wait
+    clock.now += 0.01
+    assert pacer.delay(10.0) == pytest.approx(0.09)  # a new pace applies at once
 
 
 def test_the_auto_pace_waits_as_long_as_the_epoch_is_shown():
@@ -177,7 +193,27 @@ def test_the_auto_pace_waits_as_long_as_the_epoch_is_shown():
 
 
 def test_a_late_epoch_is_not_followed_by_a_burst():
-    pacer = Pacer(100)
-    pacer.due -= 10.0  # 10 s behind (slow epochs, or a long pause)
+    clock = VirtualClock()
+    pacer = Pacer(100, clock)
+    clock.now += 10.0  # 10 s behind (slow epochs, or a long pause)
     assert pacer.delay(2.0) == 0.0
-    assert 0.45 < pacer.delay(2.0) <= 0.5  # the next epoch is one interval away, not due at once
+    assert pacer.delay(2.0) == pytest.approx(0.5)  # one interval away, not due at once
+
+
+def test_elapsed_counts_only_running_time_in_virtual_time():
+    from app.control import RunControl
+
+    clock = VirtualClock()
+    control = RunControl(clock)
+    clock.now += 3.0  # queued: not counted
+    control.set_status("running")
+    clock.now += 5.0
+    control.set_status("paused")
+    clock.now += 10.0  # paused: not counted
+    assert control.elapsed() == pytest.approx(5.0)
+    control.set_status("running")
+    clock.now += 2.0
+    assert control.elapsed() == pytest.approx(7.0)
+    control.set_status("finished")
+    clock.now += 60.0
+    assert control.elapsed() == pytest.approx(7.0)

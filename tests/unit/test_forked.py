@@ -182,6 +182,25 @@ def test_close_ends_the_child_and_a_killed_child_is_reported():
     assert _gone(killed._pid)
 
 
+def test_a_child_that_stops_answering_is_killed_and_reported(monkeypatch):
+    import app.forked
+
+    monkeypatch.setattr(app.forked, "HANG_SECONDS", 0.3)
+    hung = ForkedSession(_session())
+    os.kill(hung._pid, signal.SIGSTOP)
+    with pytest.raises(TrainingProcessError, match="did not answer"):
+        hung.view()
+    hung.close()
+    assert _gone(hung._pid)
+    stopping = ForkedSession(_session(), stopping=lambda: True)  # a stop was asked for
+    monkeypatch.setattr(app.forked, "HANG_SECONDS", 60.0)
+    os.kill(stopping._pid, signal.SIGSTOP)
+    with pytest.raises(TrainingProcessError, match="did not answer"):  # after STOP_GRACE
+        stopping.ping()
+    stopping.close()
+    assert _gone(stopping._pid)
+
+
 def test_the_child_ignores_ctrl_c_and_ends_when_the_server_is_gone():
     there = ForkedSession(_session())
     os.kill(there._pid, signal.SIGINT)  # what Ctrl+C sends the whole process group

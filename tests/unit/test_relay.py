@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 
@@ -12,7 +13,6 @@ from app.payloads import inside_json
 from app.relay import (
     RELAY_EVENT,
     RELAY_NAMESPACE,
-    RelayedRun,
     RelayManager,
     RunRelay,
     decode_inside,
@@ -20,6 +20,7 @@ from app.relay import (
     encode_rows,
 )
 from app.runner import execute
+from app.runs import Run
 from app.session import TrainingSession
 from app.validation import validate_run
 
@@ -53,7 +54,7 @@ def test_a_relayed_look_inside_encodes_as_the_original():
 
 def test_a_run_relays_every_epoch_once_with_views_and_its_end_last():
     config, task = validate_run({"task": "sin", "samples": 100, "epochs": 40})
-    run = RelayedRun("r1", task, config)
+    run = Run("r1", task, config)
     emitter = Emitter()
     relay = RunRelay(emitter, run, interval=0.01)
     relay.start()
@@ -87,3 +88,32 @@ def test_the_manager_hands_relay_messages_to_its_sink_only():
         {"method": "emit", "event": "other", "namespace": RELAY_NAMESPACE, "data": [{}]}
     )
     assert taken == [{"run_id": "r1"}]
+
+
+def test_the_private_hook_relay_py_overrides_is_still_called_by_python_socketio():
+    """Contract of `RelayManager._handle_emit` (a private method of python-socketio's
+    `PubSubManager`): its listening thread hands another host's ``emit`` messages, decoded from
+    JSON, to ``self._handle_emit(message)`` with ``namespace``, ``event`` and ``data`` (a list)."""
+    import logging
+    import threading
+    import types
+
+    manager = RelayManager("redis://127.0.0.1:1/0")
+    taken: list = []
+    manager.sink = taken.append
+    message = {"method": "emit", "event": RELAY_EVENT, "namespace": RELAY_NAMESPACE,
+               "data": [{"run_id": "r1"}], "room": "r1", "host_id": "another host"}  # fmt: skip
+    forever = threading.Event()
+
+    def listen():  # one message from another host, then nothing
+        yield json.dumps(message)
+        forever.wait()
+
+    manager._listen = listen  # noqa: SLF001
+    manager.server = types.SimpleNamespace(logger=logging.getLogger("contract"))
+    threading.Thread(target=manager._thread, daemon=True).start()  # noqa: SLF001
+    deadline = time.monotonic() + 5
+    while not taken and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert taken == [{"run_id": "r1"}]
+    forever.set()

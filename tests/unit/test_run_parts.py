@@ -299,40 +299,73 @@ class FakeSocketIO:
             return [event for event, to, _data in self.emitted if to == sid]
 
 
-def _paced_run(name: str, pace: int) -> tuple[Run, threading.Thread, FakeSocketIO]:
-    """A long `sin` run training at `pace` epochs/s on its own thread, and a fake Socket.IO."""
-    config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=pace)
+class ManualSocketIO(FakeSocketIO):
+    """A fake Socket.IO that starts no background task: the test ticks the broadcaster."""
+
+    def start_background_task(self, target: Any, *args: Any) -> str:
+        return "ticked by the test"
+
+
+class VirtualClock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _stepped_run(name: str, **fields: Any) -> tuple[Run, Any]:
+    """A run the test trains itself, one epoch per `_advance` (no thread, no wall clock)."""
+    config, task = config_of(**{"task": "sin", "samples": 100, "epochs": 100_000, **fields})
     run = Run(name, task, config)
-    return run, _start(run, ComputeSlots(1)), FakeSocketIO()
+    session = run.session()
+    run.control.begin()
+    run.start(session, inside=True)
+    return run, session
+
+
+def _advance(run: Run, session: Any, broadcaster: Broadcaster, clock: VirtualClock,
+             steps: int, seconds: float = 0.02) -> None:  # fmt: skip
+    """`steps` times: train an epoch (a new view and look inside), let `seconds` pass, tick."""
+    for _ in range(steps):
+        done = session.train_slice(None, time.perf_counter() + 5, run.epochs, False, None, 0, 0)
+        run.publish(done.view, session.progress(), done.records)
+        clock.now += seconds
+        broadcaster.tick()
+
+
+def _end(run: Run, broadcaster: Broadcaster, clock: VirtualClock) -> None:
+    run.control.set_status("stopped", "stopped by the test")
+    clock.now += 0.02
+    broadcaster.tick()
 
 
 def test_the_broadcaster_streams_to_watchers_and_drops_a_vanished_client():
-    run, thread, socketio = _paced_run("watched", 50)
-    broadcaster = Broadcaster(socketio, frame_interval=0.02)
+    run, session = _stepped_run("watched")
+    socketio, clock = ManualSocketIO(), VirtualClock()
+    broadcaster = Broadcaster(socketio, frame_interval=0.02, clock=clock)
     broadcaster.watch(run, "stays")
     broadcaster.watch(run, "vanishes")
     assert socketio.events("stays")[0] == "snapshot"
-    time.sleep(0.3)
+    _advance(run, session, broadcaster, clock, 15)
     broadcaster.disconnect("vanishes")
     frames_then = socketio.events("vanishes").count("frame")
     assert frames_then > 0
-    time.sleep(0.3)
+    _advance(run, session, broadcaster, clock, 15)
     assert socketio.events("vanishes").count("frame") == frames_then
     assert broadcaster.watching("vanishes") == []
-    run.control.request_stop(wait=2.0)
-    thread.join(5)
-    deadline = time.monotonic() + 2
-    while "done" not in socketio.events("stays") and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _end(run, broadcaster, clock)
     assert socketio.events("stays")[-1] == "done"
-    while broadcaster._thread is not None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert broadcaster._thread is None  # nobody left to stream to: the thread ended
+    assert broadcaster.tick() is False  # nobody left to stream to: the thread would end
+    assert broadcaster._thread is None
 
 
 def test_frames_are_numbered_from_one_after_every_snapshot():
-    run, thread, socketio = _paced_run("numbered", 100)
-    broadcaster = Broadcaster(socketio, frame_interval=0.02)
+    run, session = _stepped_run("numbered")
+    socketio, clock = ManualSocketIO(), VirtualClock()
+    broadcaster = Broadcaster(socketio, frame_interval=0.02, clock=clock)
 
     def numbers() -> list:
         with socketio.lock:
@@ -340,29 +373,28 @@ def test_frames_are_numbered_from_one_after_every_snapshot():
                     for event, to, data in socketio.emitted if to == "numbered-client"]  # fmt: skip
 
     broadcaster.watch(run, "numbered-client")
-    time.sleep(0.3)
+    _advance(run, session, broadcaster, clock, 10)
     broadcaster.watch(run, "numbered-client")  # watching again: a snapshot, numbers start over
-    time.sleep(0.3)
-    run.control.request_stop(wait=2.0)
-    thread.join(5)
-    broadcaster.disconnect("numbered-client")
+    _advance(run, session, broadcaster, clock, 10)
+    _end(run, broadcaster, clock)
     got = numbers()
-    assert got[0] == "snapshot" and got.count("snapshot") == 2
+    assert got[0] == "snapshot" and got.count("snapshot") == 2 and got[-1] == "done"
     second = got.index("snapshot", 1)
-    for part in (got[1:second], got[second + 1 :]):
+    for part in (got[1:second], got[second + 1 : -1]):
         frames = [n for n in part if isinstance(n, int)]
-        assert len(frames) >= 3 and frames == list(range(1, len(frames) + 1)), part
+        assert len(frames) >= 5 and frames == list(range(1, len(frames) + 1)), part
 
 
 def test_a_client_that_does_not_acknowledge_gets_no_new_frame_until_the_timeout():
-    run, thread, socketio = _paced_run("slow", 50)
+    run, session = _stepped_run("slow")
+    socketio, clock = ManualSocketIO(), VirtualClock()
     socketio.emit = _no_ack(socketio)
-    broadcaster = Broadcaster(socketio, frame_interval=0.02, ack_timeout=10.0)
+    broadcaster = Broadcaster(socketio, frame_interval=0.02, ack_timeout=10.0, clock=clock)
     broadcaster.watch(run, "silent")
-    time.sleep(0.4)
+    _advance(run, session, broadcaster, clock, 50)  # 1 s, a new epoch every tick
     assert socketio.events("silent").count("frame") == 1  # and no more: it never acked
-    run.control.request_stop(wait=2.0)
-    thread.join(5)
+    _advance(run, session, broadcaster, clock, 1, seconds=9.5)  # the ack timeout passes
+    assert socketio.events("silent").count("frame") == 2
     broadcaster.disconnect("silent")
 
 
@@ -415,27 +447,16 @@ def test_a_pause_during_a_pacing_wait_needs_no_free_slot():
 
 
 def test_a_crowd_of_watchers_shares_the_runs_frames_and_looks_inside():
-    # paced, so the snapshots (whole histories) the 60 fake clients decode stay small
-    config, task = config_of(
-        task="saddle", hidden=[8], samples=200, epochs=100_000, epochs_per_second=500
-    )
-    run = Run("crowd", task, config)
-    slots = ComputeSlots(1)
-    slots.request(run.id, lambda: None)
-    thread = threading.Thread(target=execute, args=(run, slots, 0.05, 0.1), daemon=True)
-    thread.start()  # looks inside every 0.1 s
-    _wait_for(lambda: run.inside is not None and run.epoch > 0)
-    socketio = FakeSocketIO()
-    broadcaster = Broadcaster(socketio, frame_interval=0.02)
+    run, session = _stepped_run("crowd", task="saddle", hidden=[8], samples=200)
+    socketio, clock = ManualSocketIO(), VirtualClock()
+    broadcaster = Broadcaster(socketio, frame_interval=0.02, clock=clock)
     watchers = [f"watcher-{k}" for k in range(60)]
-    started = time.monotonic()
     for sid in watchers:
         broadcaster.watch(run, sid)
-    time.sleep(2.0)
-    run.control.request_stop(wait=2.0)
-    thread.join(5)
-    _wait_for(lambda: all("done" in socketio.events(sid) for sid in watchers))
-    seconds = time.monotonic() - started
+    seconds = 2.0
+    _advance(run, session, broadcaster, clock, round(seconds / 0.02))  # an epoch every tick
+    _end(run, broadcaster, clock)
+    assert all(socketio.events(sid)[-1] == "done" for sid in watchers)
     with socketio.lock:
         frames = [data for event, _to, data in socketio.emitted if event == "frame"]
     per_watcher = len(frames) / len(watchers)
