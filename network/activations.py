@@ -1,12 +1,10 @@
 """Activation layers: each is its formula ``f`` and its derivative ``df``, nothing else.
 
 ``f(x, out)`` returns ``y = f(x)``; ``df(x, y, out)`` returns ``dy/dx`` element-wise, from ``y``
-where it can (then ``reads = ("y",)`` and the model may compute ``y`` over ``x`` in place). Both
-write into ``out`` (numpy allocates when it is None). Backward is the chain rule, once for all:
-``dL/dx = dL/dy · dy/dx``. Defaults match PyTorch.
-
-A new activation is a subclass with a docstring giving its formulas, ``f``, ``df`` and ``reads``,
-and its lower-case name in ``_BY_NAME``.
+where it can (``reads = ("y",)``: the model may then compute ``y`` over ``x`` in place), both
+into ``out`` (numpy allocates when it is None). Backward is the chain rule, written once:
+``dL/dx = dL/dy · dy/dx``. A new activation is a subclass with its formulas in the docstring,
+``f``, ``df`` (and ``reads`` if ``df`` needs ``x``), named in ``_BY_NAME``. Defaults match PyTorch.
 """
 
 from __future__ import annotations
@@ -16,24 +14,16 @@ import math
 import numpy as np
 
 from . import checks
-from .layers import Layer
+from .layers import Layer, copy_into
 
 __all__ = ["ACTIVATIONS", "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU"]
 __all__ += ["Softplus", "Identity", "get_activation"]
 
 
 class Activation(Layer):
-    """Base class of the element-wise activations."""
+    """Base class of the element-wise activations: subclasses define ``f`` and ``df``."""
 
     reads: tuple[str, ...] = ("y",)
-
-    def f(self, x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-        """``y = f(x)``."""
-        raise NotImplementedError
-
-    def df(self, x: np.ndarray, y: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-        """``dy/dx`` (``x`` is only valid when ``"x"`` is in ``reads``)."""
-        raise NotImplementedError
 
     def forward(self, x, out=None, aux=None):
         """``f(x)``."""
@@ -41,12 +31,8 @@ class Activation(Layer):
 
     def backward(self, grad, x, y, aux=None):
         """The chain rule: ``dL/dx = grad · df`` (into ``grad``, with ``aux`` as scratch)."""
-        grad *= self.df(x, y, aux)
+        grad *= self.df(x, y, np.empty_like(grad) if aux is None else aux)
         return grad
-
-    def config(self) -> dict:
-        """The constructor arguments (its attributes, for those that take some)."""
-        return {name: value for name, value in vars(self).items() if name != "training"}
 
 
 class Tanh(Activation):
@@ -56,8 +42,7 @@ class Tanh(Activation):
         return np.tanh(x, out=out)
 
     def df(self, x, y, out):
-        d = np.multiply(y, y, out=out)
-        return np.subtract(1.0, d, out=d)
+        return np.subtract(1.0, np.multiply(y, y, out=out), out=out)
 
 
 class Sigmoid(Activation):
@@ -65,16 +50,11 @@ class Sigmoid(Activation):
     ``dy/dx = y (1 - y)``."""
 
     def f(self, x, out):
-        y = np.multiply(x, 0.5, out=out)
-        np.tanh(y, out=y)
-        y += 1.0
-        y *= 0.5
-        return y
+        t = np.tanh(np.multiply(x, 0.5, out=out), out=out)
+        return np.multiply(np.add(t, 1.0, out=t), 0.5, out=t)
 
     def df(self, x, y, out):
-        d = np.subtract(1.0, y, out=out)
-        d *= y
-        return d
+        return np.multiply(np.subtract(1.0, y, out=out), y, out=out)
 
 
 class ReLU(Activation):
@@ -91,41 +71,30 @@ class LeakyReLU(Activation):
     """``y = max(x, a·x)`` (``a = negative_slope`` in [0, 1]);  ``dy/dx = 1 if y > 0 else a``."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
         self.negative_slope = checks.real(negative_slope, "negative_slope", 0.0, 1.0)
 
     def f(self, x, out):
         return np.maximum(x, self.negative_slope * x, out=out)
 
     def df(self, x, y, out):
-        a = self.negative_slope
-        d = np.greater(y, 0.0, out=out)
-        d *= 1.0 - a
-        d += a
-        return d
+        d = np.greater(y, 0.0, out=out)  # [y > 0], then a + (1 - a)·[y > 0]
+        return np.add(np.multiply(d, 1.0 - self.negative_slope, out=d), self.negative_slope, out=d)
 
 
 class ELU(Activation):
     """``y = x if x > 0 else α(eˣ - 1)``;  ``dy/dx = 1 if y > 0 else y + α``."""
 
     def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
         self.alpha = checks.real(alpha, "alpha", 0.0, low_open=True)
 
     def f(self, x, out):
         negative = self.alpha * np.expm1(np.minimum(x, 0.0))
-        y = np.maximum(x, 0.0, out=out)
-        y += negative
-        return y
+        return np.add(np.maximum(x, 0.0, out=out), negative, out=out)
 
     def df(self, x, y, out):
         d = np.add(y, self.alpha, out=out)
         np.copyto(d, 1.0, where=y > 0.0)
         return d
-
-
-_GELU_K = math.sqrt(2.0 / math.pi)
-_GELU_C = 0.044715
 
 
 class GELU(Activation):
@@ -134,10 +103,10 @@ class GELU(Activation):
     ``dy/dx = (1 + t)/2 + x/2 · (1 - t²) · k (1 + 3c x²)``."""
 
     reads = ("x",)
+    k, c = math.sqrt(2.0 / math.pi), 0.044715
 
-    @staticmethod
-    def _t(x: np.ndarray) -> np.ndarray:
-        return np.tanh(_GELU_K * (x + _GELU_C * x**3))
+    def _t(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(self.k * (x + self.c * x**3))
 
     def f(self, x, out):
         y = np.add(self._t(x), 1.0, out=out)
@@ -146,7 +115,7 @@ class GELU(Activation):
 
     def df(self, x, y, out):
         t = self._t(x)
-        d = np.multiply(0.5 * x * (1.0 - t * t), _GELU_K * (1.0 + 3.0 * _GELU_C * x * x), out=out)
+        d = np.multiply(0.5 * x * (1.0 - t * t), self.k * (1.0 + 3.0 * self.c * x * x), out=out)
         d += 0.5 * (1.0 + t)
         return d
 
@@ -159,19 +128,14 @@ class Softplus(Activation):
     """
 
     def __init__(self, beta: float = 1.0) -> None:
-        super().__init__()
         self.beta = checks.real(beta, "beta", 0.0, low_open=True)
 
     def f(self, x, out):
         tail = np.log1p(np.exp(-self.beta * np.abs(x))) / self.beta
-        y = np.maximum(x, 0.0, out=out)
-        y += tail
-        return y
+        return np.add(np.maximum(x, 0.0, out=out), tail, out=out)
 
     def df(self, x, y, out):
-        d = np.multiply(y, -self.beta, out=out)
-        np.expm1(d, out=d)
-        return np.negative(d, out=d)
+        return np.negative(np.expm1(np.multiply(y, -self.beta, out=out), out=out), out=out)
 
 
 class Identity(Activation):
@@ -180,27 +144,16 @@ class Identity(Activation):
     reads = ()
 
     def f(self, x, out):
-        if out is None:
-            return x.copy()
-        if out is not x:
-            np.copyto(out, x)
-        return out
+        return x.copy() if out is None else copy_into(out, x)
 
-    def backward(self, grad, x, y, aux=None):
-        """``dL/dx = dL/dy``."""
-        return grad
+    def df(self, x, y, out):
+        return 1.0
 
 
 _BY_NAME: dict[str, type[Activation]] = {
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "elu": ELU,
-    "gelu": GELU,
-    "softplus": Softplus,
-    "identity": Identity,
-}
+    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU,
+    "gelu": GELU, "softplus": Softplus, "identity": Identity,
+}  # fmt: skip
 
 #: Names accepted by :func:`get_activation` and ``mlp(..., activation=...)``.
 ACTIVATIONS: tuple[str, ...] = tuple(_BY_NAME)

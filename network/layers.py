@@ -36,9 +36,7 @@ class Layer:
 
     #: What ``backward`` reads: ``"x"`` (the input), ``"y"`` (the output), both or neither.
     reads: tuple[str, ...] = ("x", "y")
-
-    def __init__(self) -> None:
-        self.training = True
+    training: bool = True  #: set per instance by ``Sequential.train`` / ``eval``
 
     def parameters(self) -> list[Parameter]:
         """The layer's trainable parameters (weight before bias)."""
@@ -71,8 +69,9 @@ class Layer:
         return np.array(self.forward(x), copy=True)
 
     def config(self) -> dict:
-        """Constructor arguments that rebuild this layer (saved by :func:`network.save`)."""
-        return {}
+        """Constructor arguments that rebuild this layer (saved by :func:`network.save`): by
+        default its public attributes (an activation's ``alpha``, ``beta``, ...)."""
+        return {k: v for k, v in vars(self).items() if k != "training" and not k.startswith("_")}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -106,7 +105,6 @@ class Linear(Layer):
         seed: int | np.random.Generator | None = None,
         dtype: object = np.float32,
     ) -> None:
-        super().__init__()
         self.in_features = checks.integer(in_features, "in_features")
         self.out_features = checks.integer(out_features, "out_features")
         if not callable(init) and init not in INITIALIZERS:
@@ -197,7 +195,6 @@ class Dropout(Layer):
     reads = ()  # the mask is in aux
 
     def __init__(self, p: float = 0.5, seed: int | np.random.Generator | None = None) -> None:
-        super().__init__()
         self.p = checks.real(p, "p", 0.0, 1.0, high_open=True)
         self.rng = as_rng(seed)
 
@@ -212,7 +209,7 @@ class Dropout(Layer):
     def forward(self, x, out=None, aux=None):
         """``x · m`` (training), ``x`` (evaluation); ``m`` is left in ``aux``."""
         if not self.active():
-            return x.copy() if out is None else _copy(x, out)
+            return x.copy() if out is None else copy_into(out, x)
         keep = self.rng.random(x.shape) >= self.p
         mask = np.multiply(keep, 1.0 / (1.0 - self.p), out=aux, dtype=x.dtype)
         return np.multiply(x, mask, out=out)
@@ -227,7 +224,8 @@ class Dropout(Layer):
         return grad
 
 
-def _copy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+def copy_into(out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``out[...] = x`` (nothing to do when ``out`` is ``x``); returns ``out``."""
     if out is not x:
         np.copyto(out, x)
     return out
@@ -251,7 +249,6 @@ class Affine(Layer):
     reads = ()
 
     def __init__(self, scale, shift, dtype: object = np.float32) -> None:
-        super().__init__()
         scale = np.atleast_1d(np.asarray(scale, dtype=np.float64))
         shift = np.atleast_1d(np.asarray(shift, dtype=np.float64))
         if scale.ndim != 1 or shift.shape != scale.shape or scale.size == 0:
