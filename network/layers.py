@@ -161,7 +161,9 @@ class Linear(Layer):
         d_weight = np.matmul(x.T, grad, out=None if out is None else out[0])
         if self.bias is None:
             return [d_weight]
-        ones = ones_vector(len(grad), grad.dtype)
+        ones = _ONES.get((len(grad), grad.dtype))
+        if ones is None:
+            ones = ones_vector(len(grad), grad.dtype)
         return [d_weight, np.matmul(ones, grad, out=None if out is None else out[1])]
 
 

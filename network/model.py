@@ -111,6 +111,7 @@ class Sequential:
         self.tape: Tape | None = None  #: the last training forward's, for :meth:`backward`
         linears = self.linear_layers()
         self._width = linears[0].in_features if linears else None
+        self._row = (self._width,)  # the shape of a valid input row
         reads = [layer.reads for layer in layers]
         self._in_place = {  # may layer i overwrite its input?  {training: [...], inference: [...]}
             True: [i > 0 and "x" not in r and "y" not in reads[i - 1] for i, r in enumerate(reads)],
@@ -279,8 +280,9 @@ class Sequential:
     def record(self, x: np.ndarray) -> Tape:
         """A training forward: runs ``x`` (batch, in_features) through the layers, keeps the
         :class:`Tape` as ``self.tape`` and returns it (``tape.output`` is the output)."""
-        x = self.as_input(x)
-        plan, aux = self._workspace(True, x.shape)
+        if type(x) is not np.ndarray or x.dtype != self._dtype or x.shape[1:] != self._row:
+            x = self.as_input(x)  # the checks, when the quick look fails
+        plan, aux = self._workspaces.get((True, x.shape)) or self._workspace(True, x.shape)
         values = [x]
         for forward, out, buffer in plan:
             x = forward(x, x if out is None else out, buffer)

@@ -127,7 +127,7 @@ class Optimizer:
         lr = float(self.lr)  # a Python float never promotes float32
         buffers = zip(self._groups, self._state, self._scratch, self._tmp, strict=True)
         for (data, grad), state, scratch, tmp in buffers:
-            g = self._with_weight_decay(data, grad, scratch)
+            g = self._with_weight_decay(data, grad, scratch) if self.weight_decay else grad
             self._update(data, g, state, scratch, tmp, lr)
         if self.l1:
             self._shrink_weights(lr * float(self.l1))
@@ -138,9 +138,7 @@ class Optimizer:
         raise NotImplementedError
 
     def _with_weight_decay(self, data: np.ndarray, grad: np.ndarray, scratch: np.ndarray):
-        """``g = ∇ + λ·p`` into ``scratch`` (``grad`` itself when λ = 0)."""
-        if not self.weight_decay:
-            return grad
+        """``g = ∇ + λ·p`` into ``scratch``."""
         np.multiply(data, float(self.weight_decay), out=scratch)
         scratch += grad
         return scratch
