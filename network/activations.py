@@ -1,10 +1,11 @@
 """Activation layers: each is its formula ``f`` and its derivative ``df``, nothing else.
 
-``f(x, out)`` returns ``y = f(x)``; ``df(x, y, out)`` returns ``dy/dx`` element-wise, from ``y``
-where it can (``reads = ("y",)``: the model may then compute ``y`` over ``x`` in place), both
-into ``out`` (numpy allocates when it is None). Backward is the chain rule, written once:
-``dL/dx = dL/dy · dy/dx``. A new activation is a subclass with its formulas in the docstring,
-``f``, ``df`` (and ``reads`` if ``df`` needs ``x``), named in ``_BY_NAME``. Defaults match PyTorch.
+``f(x, out)`` returns ``y = f(x)``; ``df(x, y, out)`` returns ``dy/dx`` element-wise, both into
+``out`` (numpy allocates when it is None). ``reads`` names what ``df`` reads: ``("y",)`` by default
+(the model may then compute ``y`` over ``x`` in place), ``("x",)`` or ``("x", "y")`` otherwise.
+Backward is the chain rule, written once: ``dL/dx = dL/dy · dy/dx``. A new activation is a
+subclass with its formulas in the docstring, ``f``, ``df`` and ``reads``, named in ``_BY_NAME``.
+Defaults match PyTorch.
 """
 
 from __future__ import annotations

@@ -90,6 +90,18 @@ class Trace:
     layers: list[LayerTrace] = field(default_factory=list)  #: one per Linear, in order
     dL_dx: np.ndarray | None = None  #: dL/d(model input), (n, in_features)
 
+    def as_dict(self) -> dict:
+        """The same numbers as nested lists and floats (``{"loss", "dL_dx", "layers": [{field:
+        value}, ...]}``, fields as :class:`LayerTrace`'s), e.g. to send as JSON."""
+        plain = {"loss": self.loss, "dL_dx": _plain(self.dL_dx), "layers": []}
+        for layer in self.layers:
+            plain["layers"].append({k: _plain(v) for k, v in vars(layer).items()})
+        return plain
+
+
+def _plain(value):
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
 
 class Sequential:
     """Layers applied one after another: ``y = f_L(... f_2(f_1(x)))``; backward runs in reverse.

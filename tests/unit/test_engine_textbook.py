@@ -190,6 +190,9 @@ def test_trace_touches_neither_parameters_gradients_mode_nor_pending_tape():
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, state[name])
     assert trace.layers[0].dW.dtype == np.float32  # the model's dtype unless asked
+    plain = trace.as_dict()  # what a view sends: lists, shaped as the arrays
+    assert plain["layers"][0]["dW"] == trace.layers[0].dW.tolist()
+    assert plain["loss"] == trace.loss and plain["layers"][1]["activation"] is None
     # evaluation mode: dropout off, so a equals the activation of z
     np.testing.assert_allclose(trace.layers[0].a, np.tanh(trace.layers[0].z), rtol=1e-6)
 
