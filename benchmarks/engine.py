@@ -14,6 +14,10 @@ and reported as the best block of each, for
 and the wall time the engine needs to reach 96 % test accuracy on moons (2000 points, noise 0.2,
 70/30 split). Our step is the one ``nn.train`` runs (no loss value, gradients written in place);
 PyTorch's is the usual ``zero_grad(); loss(net(x), t).backward(); step()``.
+
+``--against DIR`` also times the engine found in ``DIR/network`` (an earlier version, e.g.
+``git archive <commit> network | tar -x -C DIR``) in the same interleaved blocks and moons runs,
+so a change is compared with what it replaces on the same machine at the same moment.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from .parameter import Parameter
 __all__ = ["Sequential", "Tape", "Trace", "LayerTrace", "mlp"]
 
 _PREDICT_CHUNK = 8192
-_MAX_WORKSPACES = 8
+_MAX_WORKSPACES = 16  # batch shapes kept (training and inference); then start afresh
 
 
 @dataclass(slots=True)
@@ -326,6 +326,7 @@ class Sequential:
                     param_grads(grad, x, grads)
             if i or input_grad:
                 grad = backward(grad, x, values[i + 1], aux[i])
+        self._grads_zeroed = False  # the gradients are real now: the next backward adds
         return grad if input_grad else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -350,7 +351,7 @@ class Sequential:
                 "(predict and activations record nothing)"
             )
         grad = np.array(grad, dtype=self._dtype, copy=True)  # ours to overwrite
-        accumulate, self._grads_zeroed = not self._grads_zeroed, False
+        accumulate = not self._grads_zeroed
         dx = self.backprop(self.tape, grad, input_grad, accumulate)
         return None if dx is None else np.array(dx, copy=True)
 
