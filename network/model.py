@@ -47,9 +47,9 @@ class Tape:
 
     ``values[i]`` is the input of layer ``i`` and ``values[i + 1]`` its output (``values[0]`` the
     model's input, ``values[-1]`` = ``output`` its output); ``aux[i]`` is layer ``i``'s aux buffer,
-    shaped like its input. Where a layer worked in place, ``values[i] is values[i + 1]``. The
-    arrays belong to the model's training workspace: valid until the next training forward with
-    the same batch size.
+    shaped like its input. Where a layer worked in place, ``values[i] is values[i + 1]``. The tape
+    and its arrays belong to the model's training workspace: valid until the next training
+    forward with inputs of the same shape, which fills them again.
     """
 
     values: list[np.ndarray]
@@ -199,7 +199,7 @@ class Sequential:
         self._flat_data, self._flat_grad, self._dtype = flat_data, flat_grad, np.dtype(dtype)
         for layer in self.layers:
             layer.cast(self._dtype)
-        self._workspaces: dict[tuple[bool, tuple], tuple] = {}
+        self._workspaces: dict[tuple[bool, tuple], tuple[list, Tape]] = {}
         self.tape = None
         # per layer, backwards: what backprop needs, looked up once
         self._backward_plan = [
@@ -207,9 +207,10 @@ class Sequential:
             for i, layer in reversed(list(enumerate(self.layers)))
         ]
 
-    def _workspace(self, training: bool, shape: tuple[int, int]) -> tuple[list, list]:
-        """``(plan, aux)`` for inputs of ``shape``: per layer ``(forward, out, aux)``, ``out``
-        None when the layer works in place; buffers allocated on first use of a batch size."""
+    def _workspace(self, training: bool, shape: tuple[int, int]) -> tuple[list, Tape]:
+        """``(plan, tape)`` for inputs of ``shape``: per layer ``(i + 1, forward, out, aux)``,
+        ``out`` None when layer ``i`` works in place, and the tape a training forward fills;
+        buffers allocated on first use of a batch shape."""
         key = (training, shape)
         space = self._workspaces.get(key)
         if space is None:
@@ -218,16 +219,17 @@ class Sequential:
             space = self._workspaces[key] = self._new_workspace(training, *shape)
         return space
 
-    def _new_workspace(self, training: bool, n: int, width: int) -> tuple[list, list]:
+    def _new_workspace(self, training: bool, n: int, width: int) -> tuple[list, Tape]:
         plan, aux = [], []
-        for layer, in_place in zip(self.layers, self._in_place[training], strict=True):
+        in_place_plan = zip(self.layers, self._in_place[training], strict=True)
+        for i, (layer, in_place) in enumerate(in_place_plan):
             out_width = layer.output_width(width)
             buffer = np.empty((n, width), self._dtype) if training else None
             out = None if in_place else np.empty((n, out_width), self._dtype)
-            plan.append((layer.forward, out, buffer))
+            plan.append((i + 1, layer.forward, out, buffer))
             aux.append(buffer)
             width = out_width
-        return plan, aux
+        return plan, Tape([None] * (len(plan) + 1), aux)
 
     def __deepcopy__(self, memo: dict) -> Sequential:
         clone = Sequential.__new__(Sequential)
@@ -294,13 +296,13 @@ class Sequential:
         :class:`Tape` as ``self.tape`` and returns it (``tape.output`` is the output)."""
         if type(x) is not np.ndarray or x.dtype != self._dtype or x.shape[1:] != self._row:
             x = self.as_input(x)  # the checks, when the quick look fails
-        plan, aux = self._workspaces.get((True, x.shape)) or self._workspace(True, x.shape)
-        values = [x]
-        for forward, out, buffer in plan:
-            x = forward(x, x if out is None else out, buffer)
-            values.append(x)
-        self.tape = Tape(values, aux)
-        return self.tape
+        plan, tape = self._workspaces.get((True, x.shape)) or self._workspace(True, x.shape)
+        values = tape.values
+        values[0] = x
+        for i, forward, out, aux in plan:
+            x = values[i] = forward(x, x if out is None else out, aux)
+        self.tape = tape
+        return tape
 
     def backprop(
         self, tape: Tape, grad: np.ndarray, input_grad: bool = False, accumulate: bool = True
@@ -366,7 +368,7 @@ class Sequential:
         """Inference forward into the inference workspace (an internal buffer); with ``keep``,
         a copy of every layer's output is appended to it."""
         plan, _ = self._workspace(False, x.shape)
-        for forward, out, _ in plan:
+        for _, forward, out, _ in plan:
             x = forward(x, x if out is None else out, None)
             if keep is not None:
                 keep.append(np.array(x, copy=True))  # before an in-place layer reuses it
