@@ -14,11 +14,16 @@ and reported as the best block of each, for
 and the wall time the engine needs to reach 96 % test accuracy on moons (2000 points, noise 0.2,
 70/30 split). Our step is the one ``nn.train`` runs (no loss value, gradients written in place);
 PyTorch's is the usual ``zero_grad(); loss(net(x), t).backward(); step()``.
+
+``--against DIR`` also times the engine found in ``DIR/network`` (an earlier version, e.g.
+``git archive <commit> network | tar -x -C DIR``) in the same interleaved blocks and moons runs,
+so a change is compared with what it replaces on the same machine at the same moment.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import sys
@@ -52,22 +57,47 @@ CASES = {
 }
 
 
-def build_ours(case: dict, x: np.ndarray, t: np.ndarray):
-    """One training step of our engine, as ``nn.train`` runs it."""
-    model = nn.mlp(case["sizes"], case["activation"], seed=0)
-    loss_fn = nn.MSELoss() if case["loss"] == "mse" else nn.CrossEntropyLoss()
+def build_ours(case: dict, x: np.ndarray, t: np.ndarray, engine=nn):
+    """One training step of our engine (or of ``engine``, an earlier copy), as ``nn.train``
+    runs it."""
+    model = engine.mlp(case["sizes"], case["activation"], seed=0)
+    loss_fn = engine.MSELoss() if case["loss"] == "mse" else engine.CrossEntropyLoss()
     if case["optimizer"] == "sgd":
-        opt = nn.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        opt = engine.SGD(model.parameters(), lr=0.01, momentum=0.9)
     else:
-        opt = nn.Adam(model.parameters(), lr=0.001)
-    targets = loss_fn._targets(t, case["sizes"][-1], model.dtype)  # converted once, as in train
-    forward, backward, gradient, step = model._forward, model._backward, loss_fn._grad, opt.step
+        opt = engine.Adam(model.parameters(), lr=0.001)
+    step = opt.step
+    if not hasattr(model, "record"):  # the engine before the tape (issue 21)
+        targets = loss_fn._targets(t, case["sizes"][-1], model.dtype)
+        forward, backward, gradient = model._forward, model._backward, loss_fn._grad
+
+        def old_step() -> None:
+            backward(gradient(forward(x), targets), False, False)
+            step()
+
+        return model, old_step
+    targets = loss_fn.targets(t, case["sizes"][-1], model.dtype)  # converted once, as in train
+    record, backprop, gradient = model.record, model.backprop, loss_fn.gradient
 
     def train_step() -> None:
-        backward(gradient(forward(x), targets), False, False)
+        tape = record(x)
+        backprop(tape, gradient(tape.output, targets), False, False)
         step()
 
     return model, train_step
+
+
+def load_engine(folder: str):
+    """The ``network`` package found in ``folder`` (e.g. an earlier version extracted with
+    ``git archive <commit> network | tar -x -C folder``), imported as ``engine_before``."""
+    init = Path(folder) / "network" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "engine_before", init, submodule_search_locations=[str(init.parent)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["engine_before"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def build_torch(case: dict, model: nn.Sequential, x, t, net_only: bool = False):
@@ -173,16 +203,16 @@ def moons_data(seed: int):
     return nn.datasets.train_test_split(X, labels, 0.3, seed=seed)
 
 
-def moons_time_to_accuracy(seed: int, target: float = 0.96, max_epochs: int = 200):
+def moons_time_to_accuracy(seed: int, target: float = 0.96, max_epochs: int = 200, engine=nn):
     """Ours: (wall seconds, epochs) until the test accuracy reaches ``target``, timed from
     building the model (``nn.train`` also evaluates the whole training set every epoch)."""
     X_train, y_train, X_test, y_test = moons_data(seed)
     began = time.perf_counter()
-    model = nn.mlp([2, 25, 50, 25, 2], "tanh", seed=seed)
-    opt = nn.Adam(model.parameters(), lr=0.01)
-    records = nn.train(
+    model = engine.mlp([2, 25, 50, 25, 2], "tanh", seed=seed)
+    opt = engine.Adam(model.parameters(), lr=0.01)
+    records = engine.train(
         model,
-        nn.CrossEntropyLoss(),
+        engine.CrossEntropyLoss(),
         opt,
         X_train,
         y_train,
@@ -234,20 +264,38 @@ def main() -> None:
         default=0.1,
         help="idle seconds before each block (spinning threads)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also time the engine in DIR/network (an earlier version) in the same blocks",
+    )
     args = parser.parse_args()
 
     if torch is None:
         sys.exit("PyTorch is needed for the comparison: pip install -e '.[bench]'")
     torch.set_num_threads(THREADS)
+    before = load_engine(args.against) if args.against else None
     print(
         f"numpy {np.__version__}, torch {torch.__version__}, float32, "
         f"{THREADS} threads (torch.set_num_threads; OPENBLAS_NUM_THREADS="
         f"{os.environ['OPENBLAS_NUM_THREADS']}), "
-        f"best of {args.blocks} interleaved blocks\n"
+        f"best of {args.blocks} interleaved blocks"
+        + (f"; 'before' is the engine in {args.against}" if before else "")
+        + "\n"
     )
+    results = step_rates(args, before)
+    floor_report(results, before)
+    moons_report(before)
 
+
+def step_rates(args, before) -> dict:
+    """Steps/s of every case (ours, torch, the engine before if given, the GEMM floor in (c))."""
     rng = np.random.default_rng(0)
-    header = f"{'case':<36} {'ours steps/s':>13} {'torch steps/s':>14} {'ratio':>7} {'target':>7}"
+    extra = f" {'before':>9} {'ours/before':>11}" if before else ""
+    header = (
+        f"{'case':<36} {'ours steps/s':>13} {'torch steps/s':>14} {'ratio':>7} {'target':>7}"
+        f"{'':3}{extra}"
+    )
     print(header)
     print("-" * len(header))
     results = {}
@@ -255,6 +303,8 @@ def main() -> None:
         x, t = case_data(case, rng)
         model, ours = build_ours(case, x, t)
         steps = {"ours": ours, "torch": build_torch(case, model, x, t)}
+        if before is not None:
+            steps["before"] = build_ours(case, x, t, before)[1]
         if key == "c":  # the GEMM floor, measured in the same interleaved blocks
             steps["gemm"] = gemm_floor_step(case["sizes"], case["batch"])
         best = interleaved(steps, args.blocks, args.block_seconds, args.settle)
@@ -265,34 +315,52 @@ def main() -> None:
             f"b{case['batch']} {'sgd+mom' if case['optimizer'] == 'sgd' else case['optimizer']}"
         )
         ok = "ok" if ratio >= TARGETS[key] else "MISSED"
-        print(
+        line = (
             f"{label:<36} {best['ours']:>13,.0f} {best['torch']:>14,.0f} {ratio:>6.2f}x "
-            f"{'>=' + str(TARGETS[key]) + 'x':>7} {ok}"
+            f"{'>=' + str(TARGETS[key]) + 'x':>7} {ok:<6}"
         )
+        if before is not None:
+            line += f" {best['before']:>9,.0f} {best['ours'] / best['before']:>10.1%}"
+        print(line)
+    return results
 
+
+def floor_report(results: dict, before) -> None:
     floor_steps, ours_c = results["c"]["gemm"], results["c"]["ours"]
     share = ours_c / floor_steps  # GEMM-only time over our whole step time
     print(
         f"\n(c) GEMM floor: {1e3 / floor_steps:.2f} ms/step = {floor_steps:,.0f} steps/s; "
         f"ours {1e3 / ours_c:.2f} ms/step = {share:.0%} of the floor "
         f"(target >= {FLOOR_TARGET:.0%}) {'ok' if share >= FLOOR_TARGET else 'MISSED'}"
+        + (f"; before {results['c']['before'] / floor_steps:.0%}" if before else "")
     )
 
-    times, epochs, torch_times = [], [], []
+
+def moons_report(before) -> None:
+    engines = {"ours": nn} if before is None else {"ours": nn, "before": before}
+    times = {name: [] for name in engines}
+    epochs, torch_times = [], []
     for seed in range(5):  # each trajectory is deterministic: keep its best of 3 runs
-        runs = [moons_time_to_accuracy(seed) for _ in range(3)]
-        times.append(min(seconds for seconds, _ in runs))
-        epochs.append(runs[0][1])
-        torch_times.append(min(torch_moons_time(seed, runs[0][1]) for _ in range(3)))
-    median = statistics.median(times)
+        runs = {name: [] for name in engines}
+        for _ in range(3):  # the engines interleaved
+            for name, engine in engines.items():
+                runs[name].append(moons_time_to_accuracy(seed, engine=engine))
+        for name in engines:
+            times[name].append(min(seconds for seconds, _ in runs[name]))
+        epochs.append(runs["ours"][0][1])
+        torch_times.append(min(torch_moons_time(seed, epochs[-1]) for _ in range(3)))
     print(
-        f"moons to 96 % test accuracy (2-25-50-25-2 tanh, Adam lr 0.01, batch 32, seeds 0-4, "
-        f"best of 3 runs each):\n"
-        f"  ours  median {median * 1e3:.0f} ms (each: {', '.join(f'{s * 1e3:.0f}' for s in times)}"
-        f" ms; epochs {epochs}); target <= {MOONS_TARGET * 1e3:.0f} ms "
-        f"{'ok' if median <= MOONS_TARGET else 'MISSED'}\n"
-        f"  torch median {statistics.median(torch_times) * 1e3:.0f} ms on the same trajectories"
+        "moons to 96 % test accuracy (2-25-50-25-2 tanh, Adam lr 0.01, batch 32, seeds 0-4, "
+        "best of 3 runs each):"
     )
+    for name in engines:
+        median = statistics.median(times[name])
+        print(
+            f"  {name:<6} median {median * 1e3:.0f} ms "
+            f"(each: {', '.join(f'{s * 1e3:.0f}' for s in times[name])} ms; epochs {epochs}); "
+            f"target <= {MOONS_TARGET * 1e3:.0f} ms {'ok' if median <= MOONS_TARGET else 'MISSED'}"
+        )
+    print(f"  torch  median {statistics.median(torch_times) * 1e3:.0f} ms on the same trajectories")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from .init import INITIALIZERS
 from .io import from_config, load, save
 from .layers import Affine, Dropout, Layer, Linear
 from .losses import LOSSES, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, get_loss
-from .model import Sequential, mlp
+from .model import LayerTrace, Sequential, Tape, Trace, mlp
 from .optimizers import OPTIMIZERS, SGD, Adam, Optimizer, RMSprop, get_optimizer
 from .parameter import Parameter
 from .schedules import (
@@ -69,6 +69,7 @@ __all__ = [
     "Identity",
     "InverseLR",
     "Layer",
+    "LayerTrace",
     "LeakyReLU",
     "Linear",
     "Loss",
@@ -84,6 +85,8 @@ __all__ = [
     "Softplus",
     "StepLR",
     "Tanh",
+    "Tape",
+    "Trace",
     "Trainer",
     "evaluate",
     "fit",

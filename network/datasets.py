@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checks
+
 __all__ = [
     "sample_function",
     "train_test_split",
@@ -47,30 +49,6 @@ Domain = Sequence[Sequence[float]]
 
 
 # --------------------------------------------------------------------------- argument checks
-
-
-def _check_count(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _check_noise(noise: object) -> float:
-    noise = _check_real(noise, "noise")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    return noise
 
 
 def _check_dtype(dtype: object) -> np.dtype:
@@ -101,8 +79,8 @@ def _check_domain(domain: object) -> list[tuple[float, float]]:
             raise TypeError(f"domain[{axis}] must be a (lo, hi) pair, got {pair!r}")
         if len(pair) != 2:
             raise ValueError(f"domain[{axis}] must be a (lo, hi) pair, got {pair!r}")
-        lo = _check_real(pair[0], f"domain[{axis}] lo")
-        hi = _check_real(pair[1], f"domain[{axis}] hi")
+        lo = checks.real(pair[0], f"domain[{axis}] lo")
+        hi = checks.real(pair[1], f"domain[{axis}] hi")
         if not lo < hi:
             raise ValueError(f"domain[{axis}] must have lo < hi, got ({lo}, {hi})")
         checked.append((lo, hi))
@@ -172,8 +150,8 @@ def sample_function(
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     pairs = _check_domain(domain)
-    n_samples = _check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
+    n_samples = checks.integer(n_samples, "n_samples")
+    noise = checks.real(noise, "noise", 0.0)
     dtype = _check_dtype(dtype)
     arity = _positional_arity(fn)
     if arity is not None and not arity[0] <= len(pairs) <= arity[1]:
@@ -223,9 +201,9 @@ def train_test_split(
         raise ValueError(f"Y must have as many rows as X ({len(X)}), got shape {Y.shape}")
     if len(X) < 2:
         raise ValueError(f"X must have at least 2 rows to split, got {len(X)}")
-    test_fraction = _check_real(test_fraction, "test_fraction")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    test_fraction = checks.real(
+        test_fraction, "test_fraction", 0.0, 1.0, low_open=True, high_open=True
+    )
 
     n = len(X)
     n_test = min(max(round(n * test_fraction), 1), n - 1)
@@ -258,7 +236,7 @@ def grid(
             )
     else:
         counts = [points_per_axis] * len(pairs)
-    counts = [_check_count(c, "points_per_axis", minimum=2) for c in counts]
+    counts = [checks.integer(c, "points_per_axis", 2) for c in counts]
 
     axes = [np.linspace(lo, hi, count) for (lo, hi), count in zip(pairs, counts, strict=True)]
     meshes = np.meshgrid(*axes, indexing="xy")
@@ -282,8 +260,8 @@ def make_moons(
     on ``[0, pi]`` (``n // 2`` points for class 0, the rest for class 1), plus ``N(0, noise^2)``
     on each coordinate. Both arcs have radius 1 (centres ``(0, 0)`` and ``(1, 0.5)``).
     """
-    n_samples = _check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
+    n_samples = checks.integer(n_samples, "n_samples")
+    noise = checks.real(noise, "noise", 0.0)
     dtype = _check_dtype(dtype)
     rng = np.random.default_rng(seed)
 
@@ -314,11 +292,9 @@ def make_circles(
     evenly spaced on ``[0, 2 pi)`` (``n // 2`` points for class 0, the rest for class 1), plus
     ``N(0, noise^2)`` on each coordinate. ``0 < factor < 1``.
     """
-    n_samples = _check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
-    factor = _check_real(factor, "factor")
-    if not 0.0 < factor < 1.0:
-        raise ValueError(f"factor must be in (0, 1), got {factor}")
+    n_samples = checks.integer(n_samples, "n_samples")
+    noise = checks.real(noise, "noise", 0.0)
+    factor = checks.real(factor, "factor", 0.0, 1.0, low_open=True, high_open=True)
     dtype = _check_dtype(dtype)
     rng = np.random.default_rng(seed)
 
@@ -352,8 +328,8 @@ def make_xor(
     ``x * y < 0`` (II and IV). Before noise, ``0.05 <= |x|, |y| <= 1``; then ``N(0, noise^2)`` is
     added to each coordinate. Each class is split evenly between its two quadrants.
     """
-    n_samples = _check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
+    n_samples = checks.integer(n_samples, "n_samples")
+    noise = checks.real(noise, "noise", 0.0)
     dtype = _check_dtype(dtype)
     rng = np.random.default_rng(seed)
 
@@ -389,9 +365,9 @@ def make_spiral(
     ``[0, 1]``, so each arm winds 1.5 turns out to radius 1; then ``N(0, noise^2)`` is added to
     each coordinate.
     """
-    n_samples = _check_count(n_samples, "n_samples")
-    noise = _check_noise(noise)
-    arms = _check_count(arms, "arms", minimum=2)
+    n_samples = checks.integer(n_samples, "n_samples")
+    noise = checks.real(noise, "noise", 0.0)
+    arms = checks.integer(arms, "arms", 2)
     dtype = _check_dtype(dtype)
     rng = np.random.default_rng(seed)
 
@@ -414,7 +390,7 @@ def blob_centers(centers: int = 3) -> np.ndarray:
     Centre ``k`` sits at ``R * (cos(pi/2 + 2 pi k / c), sin(pi/2 + 2 pi k / c))`` on a circle of
     radius ``R = 3 / sin(pi / c)``, so neighbouring centres are exactly 6 apart for every ``c``.
     """
-    centers = _check_count(centers, "centers", minimum=2)
+    centers = checks.integer(centers, "centers", 2)
     radius = BLOB_SPACING / 2.0 / np.sin(np.pi / centers)
     angle = np.pi / 2.0 + 2.0 * np.pi * np.arange(centers) / centers
     return radius * np.column_stack([np.cos(angle), np.sin(angle)])
@@ -434,9 +410,9 @@ def make_blobs(
     the centres sit evenly on a circle, neighbours 6 apart (well separated at ``noise = 1``).
     ``centers >= 2``.
     """
-    n_samples = _check_count(n_samples, "n_samples")
+    n_samples = checks.integer(n_samples, "n_samples")
     centres = blob_centers(centers)
-    noise = _check_noise(noise)
+    noise = checks.real(noise, "noise", 0.0)
     dtype = _check_dtype(dtype)
     rng = np.random.default_rng(seed)
 

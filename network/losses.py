@@ -1,62 +1,58 @@
-"""Loss functions. ``loss(y, t)`` returns a Python float and remembers what ``loss.backward()``
-needs to return dL/dy.
+"""Loss functions, each its value and its gradient with respect to the outputs ``y``.
 
-Internally the training loop uses ``_targets`` (convert targets once per data set) and ``_grad``
-(the gradient only, into a buffer the loss owns, without computing the loss value).
+``loss(y, t)`` returns a Python float and remembers ``y`` and ``t`` for ``loss.backward()``
+(dL/dy), as in PyTorch. Underneath are three stateless methods, which training and
+:meth:`~network.Sequential.trace` use: :meth:`Loss.targets` converts targets once into the form
+the loss computes with (one-hot rows for cross-entropy), :meth:`Loss.value` and
+:meth:`Loss.gradient` take outputs and converted targets.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import checks
+from .layers import ones_vector
+
 __all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "LOSSES", "get_loss"]
 
 
-def _as_2d_output(y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 2 or y.dtype.kind != "f":
-        raise ValueError(
-            f"y must be a float array of shape (batch, outputs), got {y.dtype} {y.shape}"
-        )
-    return y
-
-
 class Loss:
-    """Base class of the losses."""
+    """Base class of the losses: subclasses define ``value`` and ``gradient`` (and may convert
+    targets differently in ``targets``)."""
 
     #: whether training reports accuracy with this loss by default
     classification: bool = False
 
     def __init__(self) -> None:
-        self._y: np.ndarray | None = None
-        self._t: np.ndarray | None = None
-        self._buf: np.ndarray | None = None
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
 
     def __call__(self, y: np.ndarray, t: np.ndarray) -> float:
         """The loss of outputs ``y`` against targets ``t`` (a Python float)."""
         return self.forward(y, t)
 
     def forward(self, y: np.ndarray, t: np.ndarray) -> float:
-        """The loss of outputs ``y`` against targets ``t``; remembered for :meth:`backward`."""
-        y = _as_2d_output(y)
-        t = self._targets(t, y.shape[1], y.dtype, n=y.shape[0])
-        self._y, self._t = y, t
-        return self._value(y, t)
+        """The loss of outputs ``y`` (batch, outputs) against targets ``t``; remembered for
+        :meth:`backward`."""
+        y = np.asarray(y)
+        if y.ndim != 2 or y.dtype.kind != "f":
+            raise ValueError(
+                f"y must be a float array of shape (batch, outputs), got {y.dtype} {y.shape}"
+            )
+        t = self.targets(t, y.shape[1], y.dtype, n=y.shape[0])
+        self._last = (y, t)
+        return self.value(y, t)
 
     def backward(self) -> np.ndarray:
         """dL/dy for the last :meth:`forward` call (an array the caller owns)."""
-        if self._y is None:
+        if self._last is None:
             raise RuntimeError("backward called before the loss was computed")
-        return self._grad(self._y, self._t).copy()
+        return self.gradient(*self._last)
 
-    def _out(self, y: np.ndarray) -> np.ndarray:
-        buf = self._buf
-        if buf is None or buf.shape != y.shape or buf.dtype != y.dtype:
-            buf = self._buf = np.empty_like(y)
-        return buf
-
-    def _targets(self, t: np.ndarray, outputs: int, dtype: np.dtype, n: int | None = None):
-        """Targets in the internal form used by ``_value`` and ``_grad``; validates shapes."""
+    def targets(self, t: np.ndarray, outputs: int, dtype: np.dtype, n: int | None = None):
+        """Targets ``t`` for ``outputs`` outputs as a (batch, outputs) array of ``dtype`` (the
+        form :meth:`value` and :meth:`gradient` take); ValueError on a wrong shape or a row
+        count other than ``n``. (batch,) is accepted for one output."""
         t = np.asarray(t)
         if t.ndim == 1 and outputs == 1:
             t = t.reshape(-1, 1)
@@ -66,10 +62,12 @@ class Loss:
             raise ValueError(f"targets have {t.shape[0]} rows but the outputs have {n}")
         return t.astype(dtype, copy=False)
 
-    def _value(self, y: np.ndarray, t: np.ndarray) -> float:
+    def value(self, y: np.ndarray, t: np.ndarray) -> float:
+        """The loss of outputs ``y`` against converted targets ``t``."""
         raise NotImplementedError
 
-    def _grad(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def gradient(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """dL/dy for outputs ``y`` and converted targets ``t`` (a new array)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -80,12 +78,12 @@ class MSELoss(Loss):
     """Mean squared error over all elements: ``L = mean((y - t)²)``;
     ``dL/dy = 2 (y - t) / y.size``."""
 
-    def _value(self, y: np.ndarray, t: np.ndarray) -> float:
+    def value(self, y, t):
         diff = y - t
         return float(np.vdot(diff, diff)) / diff.size
 
-    def _grad(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
-        g = np.subtract(y, t, out=self._out(y))
+    def gradient(self, y, t):
+        g = np.subtract(y, t)
         g *= 2.0 / g.size
         return g
 
@@ -98,9 +96,9 @@ class CrossEntropyLoss(Loss):
     """
 
     classification = True
-    _ones: np.ndarray | None = None
 
-    def _targets(self, t: np.ndarray, outputs: int, dtype: np.dtype, n: int | None = None):
+    def targets(self, t, outputs, dtype, n=None):
+        """Integer labels (batch,) become one-hot rows; (batch, outputs) rows are kept."""
         t = np.asarray(t)
         if n is not None and t.shape[:1] != (n,):
             raise ValueError(f"targets have {t.shape[0] if t.ndim else 0} rows, the outputs {n}")
@@ -120,18 +118,17 @@ class CrossEntropyLoss(Loss):
             )
         return t.astype(dtype, copy=False)
 
-    def _value(self, y: np.ndarray, t: np.ndarray) -> float:
+    def value(self, y, t):
         z = y - y.max(axis=1, keepdims=True)
         lse = np.log(np.exp(z).sum(axis=1))
         return float(np.dot(lse, t.sum(axis=1)) - np.vdot(t, z)) / y.shape[0]
 
-    def _grad(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
-        p = np.subtract(y, y.max(axis=1, keepdims=True), out=self._out(y))
+    def gradient(self, y, t):
+        p = np.subtract(y, y.max(axis=1, keepdims=True))
         np.exp(p, out=p)
-        ones = self._ones
-        if ones is None or ones.shape[0] != y.shape[1] or ones.dtype != y.dtype:
-            ones = self._ones = np.ones(y.shape[1], y.dtype)
-        p /= (p @ ones)[:, None]  # row sums as a GEMV: faster than sum(axis=1) for few classes
+        p /= (p @ ones_vector(y.shape[1], y.dtype))[
+            :, None
+        ]  # row sums as a GEMV: faster for few classes
         p -= t
         p *= 1.0 / y.shape[0]
         return p
@@ -145,12 +142,12 @@ class BCEWithLogitsLoss(Loss):
 
     classification = True
 
-    def _value(self, y: np.ndarray, t: np.ndarray) -> float:
+    def value(self, y, t):
         terms = np.maximum(y, 0.0) - y * t + np.log1p(np.exp(-np.abs(y)))
         return float(terms.sum()) / terms.size
 
-    def _grad(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
-        g = np.multiply(y, 0.5, out=self._out(y))  # σ(y) = (1 + tanh(y/2)) / 2
+    def gradient(self, y, t):
+        g = np.multiply(y, 0.5)  # σ(y) = (1 + tanh(y/2)) / 2
         np.tanh(g, out=g)
         g += 1.0
         g *= 0.5
@@ -171,6 +168,4 @@ LOSSES: tuple[str, ...] = tuple(_BY_NAME)
 
 def get_loss(name: str) -> Loss:
     """A new loss from its name: ``"mse"``, ``"cross_entropy"`` or ``"bce"``."""
-    if not isinstance(name, str) or name.lower() not in _BY_NAME:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {name!r}")
-    return _BY_NAME[name.lower()]()
+    return checks.one_of(name, "loss", _BY_NAME)()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 
-from .optimizers import Optimizer, _number
+from . import checks
+from .optimizers import Optimizer
 
 __all__ = [
     "Scheduler",
@@ -59,12 +60,8 @@ class StepLR(Scheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if isinstance(step_size, bool) or not isinstance(step_size, int):
-            raise TypeError(f"step_size must be a positive int, got {step_size!r}")
-        if step_size < 1:
-            raise ValueError(f"step_size must be a positive int, got {step_size!r}")
-        self.step_size = step_size
-        self.gamma = _positive(gamma, "gamma")
+        self.step_size = checks.integer(step_size, "step_size", 1)
+        self.gamma = checks.real(gamma, "gamma", 0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         """``base_lr · γ^⌊e / step_size⌋``."""
@@ -76,7 +73,7 @@ class ExponentialLR(Scheduler):
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer)
-        self.gamma = _positive(gamma, "gamma")
+        self.gamma = checks.real(gamma, "gamma", 0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         """``base_lr · γ^e``."""
@@ -88,8 +85,8 @@ class InverseLR(Scheduler):
 
     def __init__(self, optimizer: Optimizer, gamma: float, power: float) -> None:
         super().__init__(optimizer)
-        self.gamma = _non_negative(gamma, "gamma")
-        self.power = _non_negative(power, "power")
+        self.gamma = checks.real(gamma, "gamma", 0.0)
+        self.power = checks.real(power, "power", 0.0)
 
     def lr_at(self, epoch: int) -> float:
         """``base_lr · (1 + γ·e)^-power``."""
@@ -103,12 +100,8 @@ class CosineLR(Scheduler):
 
     def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        if isinstance(t_max, bool) or not isinstance(t_max, int):
-            raise TypeError(f"t_max must be a positive int, got {t_max!r}")
-        if t_max < 1:
-            raise ValueError(f"t_max must be a positive int, got {t_max!r}")
-        self.t_max = t_max
-        self.eta_min = _non_negative(eta_min, "eta_min")
+        self.t_max = checks.integer(t_max, "t_max", 1)
+        self.eta_min = checks.real(eta_min, "eta_min", 0.0)
 
     def lr_at(self, epoch: int) -> float:
         """See the class docstring."""
@@ -117,20 +110,6 @@ class CosineLR(Scheduler):
             self.eta_min
             + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * e / self.t_max)) / 2
         )
-
-
-def _positive(value: object, name: str) -> float:
-    value = _number(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return value
-
-
-def _non_negative(value: object, name: str) -> float:
-    value = _number(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
 
 
 _BY_NAME: dict[str, type[Scheduler]] = {
@@ -147,9 +126,6 @@ SCHEDULES: tuple[str, ...] = tuple(_BY_NAME)
 
 def get_scheduler(name: str, optimizer: Optimizer, **kwargs) -> Scheduler:
     """A new schedule from its name (one of :data:`SCHEDULES`, or ``"fixed"``) and arguments."""
-    key = name.lower() if isinstance(name, str) else name
-    if key == "fixed":
-        key = "constant"
-    if key not in _BY_NAME:
-        raise ValueError(f"scheduler must be one of {', '.join(SCHEDULES)}, got {name!r}")
-    return _BY_NAME[key](optimizer, **kwargs)
+    if isinstance(name, str) and name.lower() == "fixed":
+        name = "constant"
+    return checks.one_of(name, "scheduler", _BY_NAME)(optimizer, **kwargs)

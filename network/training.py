@@ -3,12 +3,14 @@ callbacks, :func:`evaluate` and :class:`DivergenceError`."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from . import checks
 from .losses import BCEWithLogitsLoss, Loss
 from .model import Sequential
 from .optimizers import Optimizer
@@ -25,18 +27,20 @@ class DivergenceError(FloatingPointError):
     Attributes:
         epoch: the (1-based) epoch at whose end the loss was non-finite.
         loss: that loss value.
+        record: that epoch's record, as :func:`train` would have yielded it (None if unknown).
     """
 
-    def __init__(self, epoch: int, loss: float) -> None:
+    def __init__(self, epoch: int, loss: float, record: dict | None = None) -> None:
         self.epoch = epoch
         self.loss = loss
+        self.record = record
         super().__init__(
             f"training diverged at epoch {epoch}: loss = {loss} (try a smaller learning rate)"
         )
 
     def __reduce__(self) -> tuple:
-        """Pickles with its epoch and loss (e.g. from a training process to its parent)."""
-        return type(self), (self.epoch, self.loss)
+        """Pickles with its epoch, loss and record (e.g. from a training process to its parent)."""
+        return type(self), (self.epoch, self.loss, self.record)
 
 
 class Callback:
@@ -72,8 +76,8 @@ def _prepare(model: Sequential, loss_fn: Loss, X, Y, what: str) -> tuple[np.ndar
         )
     if len(X) == 0:
         raise ValueError(f"{what} X must not be empty")
-    X = model._check_input(X)
-    T = loss_fn._targets(Y, _output_width(model, X.shape[1]), model.dtype, n=len(X))
+    X = model.as_input(X)
+    T = loss_fn.targets(Y, _output_width(model, X.shape[1]), model.dtype, n=len(X))
     return np.ascontiguousarray(X), np.ascontiguousarray(T)
 
 
@@ -95,8 +99,8 @@ def _evaluation_steps(model: Sequential, loss_fn: Loss, X, T, with_accuracy: boo
     total, correct, n = 0.0, 0.0, len(X)
     for i in range(0, n, _EVAL_CHUNK):
         x, t = X[i : i + _EVAL_CHUNK], T[i : i + _EVAL_CHUNK]
-        y = model._forward(x)
-        total += loss_fn._value(y, t) * len(x)
+        y = model.predict(x)
+        total += loss_fn.value(y, t) * len(x)
         if with_accuracy:
             correct += _correct(loss_fn, y, t)
         yield
@@ -128,24 +132,14 @@ def evaluate(
     return {"loss": loss, "accuracy": acc}
 
 
-def _check_count(value: object, name: str, low: int) -> int:
-    """`value` as an int of at least `low`, or TypeError/ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_args(model, loss_fn, optimizer, epochs, batch_size, scheduler) -> None:
+def _check_args(model, loss_fn, optimizer, batch_size, scheduler) -> None:
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be a Sequential, got {type(model).__name__}")
     if not isinstance(loss_fn, Loss):
         raise TypeError(f"loss_fn must be a Loss (e.g. nn.MSELoss()), got {type(loss_fn).__name__}")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer, got {type(optimizer).__name__}")
-    _check_count(epochs, "epochs", 0)
-    _check_count(batch_size, "batch_size", 1)
+    checks.integer(batch_size, "batch_size", 1)
     if scheduler is not None and not isinstance(scheduler, Scheduler):
         raise TypeError(f"scheduler must be None or a Scheduler, got {type(scheduler).__name__}")
     if not {id(p) for p in optimizer.params} & {id(p) for p in model.parameters()}:
@@ -196,7 +190,7 @@ class Trainer:
         scheduler: Scheduler | None = None,
         accuracy: bool | None = None,
     ) -> None:
-        _check_args(model, loss_fn, optimizer, 0, batch_size, scheduler)
+        _check_args(model, loss_fn, optimizer, batch_size, scheduler)
         self.model, self.loss_fn, self.optimizer, self.scheduler = (
             model, loss_fn, optimizer, scheduler
         )  # fmt: skip
@@ -221,7 +215,6 @@ class Trainer:
         self._results: list[tuple[float, float | None]] = []
         self._lr = float(optimizer.lr)
         self._seconds = 0.0
-        model._grads_zeroed = False  # the loop leaves real gradients behind
 
     @property
     def rows(self) -> int:
@@ -232,7 +225,7 @@ class Trainer:
     def batches(self) -> int:
         """Mini-batches the current epoch has at the current batch size (done + left)."""
         left = self.rows - self._position
-        return self.batch + -(-left // _check_count(self.batch_size, "batch_size", 1))
+        return self.batch + -(-left // checks.integer(self.batch_size, "batch_size", 1))
 
     @property
     def evaluating(self) -> bool:
@@ -246,7 +239,7 @@ class Trainer:
         past the end of an epoch.
         """
         if max_batches is not None:
-            _check_count(max_batches, "max_batches", 1)
+            checks.integer(max_batches, "max_batches", 1)
         began = time.perf_counter()
         try:
             with np.errstate(all="ignore"):  # a diverging run is reported by DivergenceError
@@ -266,14 +259,15 @@ class Trainer:
             np.take(self._T, order, axis=0, out=self._T_epoch, mode="clip")
         self.model.train()
         X, T, n = self._X_epoch, self._T_epoch, self.rows
-        size = _check_count(self.batch_size, "batch_size", 1)
-        forward, backward = self.model._forward, self.model._backward
-        gradient, step = self.loss_fn._grad, self.optimizer.step
+        size = checks.integer(self.batch_size, "batch_size", 1)
+        record, backprop = self.model.record, self.model.backprop
+        gradient, step = self.loss_fn.gradient, self.optimizer.step
         position, done, clock = self._position, 0, time.perf_counter
         while position < n:
             stop = position + size
-            # gradients are written, not added: no zero_grad needed
-            backward(gradient(forward(X[position:stop]), T[position:stop]), False, False)
+            tape = record(X[position:stop])
+            # gradients are written, not added (accumulate=False): no zero_grad needed
+            backprop(tape, gradient(tape.output, T[position:stop]), False, False)
             step()
             position, done = stop, done + 1
             if done == max_batches or (deadline is not None and clock() >= deadline):
@@ -308,9 +302,6 @@ class Trainer:
         self._position = self.batch = 0
         self.epoch += 1
         (train_loss, train_acc), (test_loss, test_acc) = (self._results + [(None, None)])[:2]
-        for value in (train_loss, test_loss):
-            if value is not None and not math.isfinite(value):
-                raise DivergenceError(self.epoch, value)
         record = {
             "epoch": self.epoch,
             "train_loss": train_loss,
@@ -321,6 +312,9 @@ class Trainer:
         if self._accuracy:
             record["train_acc"] = train_acc
             record["test_acc"] = test_acc
+        for value in (train_loss, test_loss):
+            if value is not None and not math.isfinite(value):
+                raise DivergenceError(self.epoch, value, record)
         return record
 
 
@@ -331,14 +325,12 @@ def train(
     X: np.ndarray,
     Y: np.ndarray,
     epochs: int,
-    batch_size: int = 32,
-    validation: tuple[np.ndarray, np.ndarray] | None = None,
-    shuffle: bool = True,
-    seed: int = 0,
-    scheduler: Scheduler | None = None,
-    accuracy: bool | None = None,
+    *args,
+    **kwargs,
 ) -> Iterator[dict]:
-    """Train ``model`` with mini-batches, yielding one record per epoch.
+    """Train ``model`` with mini-batches, yielding one record per epoch; the arguments after
+    ``epochs`` are :class:`Trainer`'s (``batch_size=32, validation=None, shuffle=True, seed=0,
+    scheduler=None, accuracy=None``).
 
     Each record: ``epoch`` (1-based), ``train_loss`` (whole training set, evaluated at the end of
     the epoch in eval mode), ``test_loss`` (on ``validation``, else None), ``lr`` (used during the
@@ -350,11 +342,8 @@ def train(
     for. ``scheduler.step()`` runs after every epoch. The model is left in eval mode between
     epochs. Raises :class:`DivergenceError` when a loss becomes non-finite.
     """
-    _check_args(model, loss_fn, optimizer, epochs, batch_size, scheduler)
-    trainer = Trainer(
-        model, loss_fn, optimizer, X, Y, batch_size, validation, shuffle, seed, scheduler, accuracy
-    )
-    return _records(trainer, epochs)
+    checks.integer(epochs, "epochs", 0)
+    return _records(Trainer(model, loss_fn, optimizer, X, Y, *args, **kwargs), epochs)
 
 
 def _records(trainer: Trainer, epochs: int) -> Iterator[dict]:
@@ -362,22 +351,8 @@ def _records(trainer: Trainer, epochs: int) -> Iterator[dict]:
         yield trainer.run()
 
 
-def fit(
-    model: Sequential,
-    loss_fn: Loss,
-    optimizer: Optimizer,
-    X: np.ndarray,
-    Y: np.ndarray,
-    epochs: int,
-    batch_size: int = 32,
-    validation: tuple[np.ndarray, np.ndarray] | None = None,
-    shuffle: bool = True,
-    seed: int = 0,
-    scheduler: Scheduler | None = None,
-    accuracy: bool | None = None,
-    callbacks: Sequence[Callback] | None = None,
-) -> list[dict]:
-    """Run :func:`train` to the end and return the list of per-epoch records.
+def fit(*args, callbacks: Sequence[Callback] | None = None, **kwargs) -> list[dict]:
+    """Run :func:`train` (same arguments) to the end and return the list of per-epoch records.
 
     Each callback's ``on_epoch_end(epoch, logs)`` is called after every epoch (``logs`` is the
     record); returning True from it stops training. Callbacks may also define
@@ -388,20 +363,7 @@ def fit(
         if not callable(getattr(callback, "on_epoch_end", None)):
             raise TypeError(f"callbacks must have an on_epoch_end method, got {callback!r}")
     history: list[dict] = []
-    records = train(
-        model,
-        loss_fn,
-        optimizer,
-        X,
-        Y,
-        epochs,
-        batch_size,
-        validation,
-        shuffle,
-        seed,
-        scheduler,
-        accuracy,
-    )
+    records = train(*args, **kwargs)
     for callback in callbacks:
         if hasattr(callback, "on_train_begin"):
             callback.on_train_begin({})
@@ -414,3 +376,22 @@ def fit(
         if hasattr(callback, "on_train_end"):
             callback.on_train_end(history[-1] if history else {})
     return history
+
+
+def _inserted(signature: inspect.Signature, index: int, parameter: inspect.Parameter):
+    parameters = list(signature.parameters.values())
+    parameters.insert(index, parameter)
+    return signature.replace(parameters=parameters)
+
+
+# train passes its arguments after `epochs` to Trainer, and fit all of its own to train: their
+# signatures, for help() and editors, are built from Trainer's rather than written out again.
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+train.__signature__ = _inserted(  # type: ignore[attr-defined]
+    inspect.signature(Trainer), 5, inspect.Parameter("epochs", _KEYWORD.POSITIONAL_OR_KEYWORD)
+)
+fit.__signature__ = _inserted(  # type: ignore[attr-defined]
+    train.__signature__,
+    len(train.__signature__.parameters),  # type: ignore[attr-defined]
+    inspect.Parameter("callbacks", _KEYWORD, default=None),
+)

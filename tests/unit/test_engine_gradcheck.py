@@ -113,13 +113,14 @@ def test_dropout_in_eval_mode_passes_gradcheck(rng):
 def test_dropout_gradient_with_a_fixed_mask_matches_central_differences(rng):
     dropout = nn.Dropout(0.4)
     x, weights = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    mask = np.empty_like(x)  # what the forward leaves for the backward (its aux buffer)
 
     def loss(inputs):  # the same mask on every call: reseed before the forward pass
         dropout.rng = np.random.default_rng(7)
-        return float(np.sum(weights * dropout.forward(inputs.copy())))
+        return float(np.sum(weights * dropout.forward(inputs.copy(), None, mask)))
 
     loss(x)
-    analytic = dropout.backward(weights)
+    analytic = dropout.backward(weights.copy(), x, None, mask)
     numeric = np.zeros_like(x)
     eps = 1e-6
     for index in np.ndindex(x.shape):
