@@ -87,7 +87,7 @@ def execute(
         run.start(session, inside=clock.inside_now(time.perf_counter()))
         _train(run, session, slot, clock)
     except nn.DivergenceError as error:
-        run.add_diverged_epoch(getattr(error, "epoch", None), getattr(error, "loss", None))
+        run.add_diverged_epoch(error.record)
         run.control.set_status(
             "diverged",
             f"diverged at epoch {error.epoch}: loss {error.loss} (try a smaller learning rate)",

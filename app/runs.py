@@ -29,7 +29,6 @@ from .session import (
     TrainingSession,
     View,
     history_columns,
-    settings_columns,
 )
 from .tasks import Task, TaskData, build_data
 
@@ -285,18 +284,12 @@ class Run:
             "best_epoch": self.best_epoch(),
         }
 
-    def add_diverged_epoch(self, epoch: Any, loss: Any) -> None:
-        """The epoch that diverged is the run's last: its losses go out as null."""
+    def add_diverged_epoch(self, record: dict[str, Any] | None) -> None:
+        """The epoch that diverged is the run's last: its record (`nn.DivergenceError.record`,
+        as the session completed it) joins the history; its non-finite losses go out as null."""
         with self.lock:
-            if isinstance(epoch, int) and self.history.length < epoch <= self.epochs:
-                steered = settings_columns(self.config)
-                if self.history.length:  # the settings in force: the last epoch's
-                    record = {name: self.history.last(name) for name in steered}
-                else:
-                    record = {name: self.config.get(name) for name in steered}
-                while self.history.length < epoch:
-                    self.history.append({**record, "train_loss": loss})
-                self.epoch = self.history.length
+            if record is not None and record.get("epoch") == self.history.length + 1:
+                self._append([record])
 
     def best_epoch(self) -> int | None:
         """The epoch (as in the history's ``epoch`` column) of the lowest test loss; None

@@ -406,6 +406,8 @@ class TrainingSession:
                 if (interrupted is not None and interrupted()) or time.perf_counter() >= deadline:
                     break
         except nn.DivergenceError as error:
+            if error.record is not None:  # the diverged epoch's row, with the settings in force
+                error.record = self.record(error.record)
             return TrainedSlice(records, error)
         return TrainedSlice(records, None, due_view(self, view_due, inside_due))
 
