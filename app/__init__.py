@@ -92,7 +92,8 @@ def _storage(app: Flask) -> tuple[Any, Any]:
     from .storage import RunStore
 
     store = RunStore(url)
-    return store, Recorder(store, interval=float(app.config["RECORD_INTERVAL"]))
+    sole = url.lower().startswith("sqlite")  # nobody else trains the runs of our SQLite file
+    return store, Recorder(store, interval=float(app.config["RECORD_INTERVAL"]), sole_owner=sole)
 
 
 def _scaled_storage(app: Flask) -> tuple[Any, None]:
@@ -127,7 +128,7 @@ def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets:
             inside_interval=float(app.config["INSIDE_INTERVAL"]),
             fork=bool(app.config["TRAINING_PROCESSES"]),
             recorder=recorder,
-            loader=None if store is None else partial(load_run, store, datasets),
+            loader=None if store is None else partial(load_run, store, datasets, recorder=recorder),
             **streaming,
         )
     return manager

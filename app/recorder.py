@@ -12,7 +12,8 @@ the next tick tries again.
 
 A run whose process died stays ``running`` in its row with an old heartbeat: `recover` (at start
 and every few seconds) turns runs of other processes with no heartbeat for `stale_after`
-seconds into ``interrupted``.
+seconds into ``interrupted``. A recorder that is its store's sole owner (an SQLite file) marks
+every unfinished run it finds at start ``interrupted`` at once.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Recorder:
         interval: float = WRITE_INTERVAL,
         stale_after: float = STALE_AFTER,
         unfinished_only: bool = False,
+        sole_owner: bool = False,
     ) -> None:
         self.store = store
         self.unfinished_only = unfinished_only  # see `RunStore.write` (a scaled worker's)
@@ -79,7 +81,9 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self._recovered = 0.0
-        self.recover()
+        # the only process on its store (an SQLite file): nothing it finds unfinished at start
+        # is trained by anyone, so it is interrupted now, not once its heartbeat is stale
+        self.recover(0.0 if sole_owner else None)
 
     # -------------------------------------------------------------- tracking
 
@@ -144,11 +148,13 @@ class Recorder:
         if time.monotonic() - self._recovered >= 1.0:
             self.recover()
 
-    def recover(self) -> int:
-        """Mark runs of dead processes ``interrupted`` (see the module docstring)."""
+    def recover(self, stale_after: float | None = None) -> int:
+        """Mark runs of dead processes ``interrupted`` (see the module docstring): those with
+        no heartbeat for `stale_after` s (default the recorder's)."""
         self._recovered = time.monotonic()
         try:
-            return self.store.recover(self.owner, self.stale_after)
+            stale = self.stale_after if stale_after is None else stale_after
+            return self.store.recover(self.owner, stale)
         except Exception:
             log.exception("could not look for interrupted runs")
             return 0

@@ -224,26 +224,28 @@ def run_meta(run_id: str) -> Any:
 @runs_api.post("/runs/<run_id>/continue")
 def continue_run(run_id: str) -> Any:
     """A new run of the same config starting from this run's saved weights (for the epochs it
-    had left, as many again when none was, or ``{epochs: n}``). 201 ``{id, config, status,
-    continued_from}``; 409 while the run has not ended or has no saved weights."""
+    had left, as many again when none was, or ``{epochs: n}``); a run that never trained (queued
+    when its server died) starts from its seed's weights. 201 ``{id, config, status,
+    continued_from}``; 409 while the run has not ended, or trained but has no saved weights."""
     run, missing = _run_or_404(run_id)
     if run is None:
         return missing
     if run.status not in TERMINAL:
         return jsonify(error=f"the run is {run.status}: stop it before continuing it"), 409
     checkpoint = run.checkpoint
-    if checkpoint is None:
+    if checkpoint is None and run.epoch:
         return jsonify(error="the run has no saved weights to continue from"), 409
     body = request.get_json(silent=True) if request.content_length else {}
     if not isinstance(body, dict) or set(body) - {"epochs"}:
         return jsonify(errors={"body": 'at most {"epochs": n}'}), 400
-    left = int(run.config["epochs"]) - int(checkpoint.epoch)
+    left = int(run.config["epochs"]) - (checkpoint.epoch if checkpoint else 0)  # none: it never ran
     epochs = body.get("epochs", left if left > 0 else int(run.config["epochs"]))
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 100_000:
         return jsonify(errors={"epochs": "must be a whole number from 1 to 100000"}), 400
     try:
         spec = settled_spec({**run.config, "epochs": epochs}, run.task)
-        new = _manager().create(spec, initial_state=checkpoint.state, continued_from=run.id)
+        state = checkpoint.state if checkpoint else None  # a run that never trained starts anew
+        new = _manager().create(spec, initial_state=state, continued_from=run.id)
     except TooManyRuns as error:
         return jsonify(error=str(error), limit=error.limit), 429, {"Retry-After": "5"}
     except ValueError as error:  # e.g. its uploaded data no longer fits the stored config

@@ -46,8 +46,13 @@ def stored_run(summary: dict[str, Any], task: Any, history: StoredHistory,
     return run
 
 
-def load_run(store: RunStore, datasets: DatasetStore | None, run_id: str) -> Run | None:
-    """The stored run with this id, rebuilt; None if unknown or its task cannot be resolved."""
+def load_run(
+    store: RunStore, datasets: DatasetStore | None, run_id: str, recorder: Recorder | None = None
+) -> Run | None:
+    """The stored run with this id, rebuilt (its row first recovered by the `recorder` if its
+    process died); None if unknown or its task cannot be resolved."""
+    if recorder is not None:
+        recorder.recover_soon()
     summary = store.summary(run_id)
     if summary is None:
         return None

@@ -33,11 +33,12 @@ def _free_port() -> int:
 class Server:
     """`python -m app` in a subprocess on a free port."""
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, *flags: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "--port", str(self.port), "--database-url", database],
+            [sys.executable, "-m", "app", "--port", str(self.port), "--database-url", database,
+             *flags],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -124,5 +125,37 @@ def test_kill_9_mid_run_then_restart_lists_every_run(database):
         deleted = requests.delete(f"{second.url}/api/runs/{running_id}", timeout=10)
         assert deleted.status_code == 200
         assert running_id not in statuses()
+    finally:
+        second.stop()
+
+
+def test_a_restart_shows_interrupted_at_once_and_a_queued_run_continues(database):
+    first = Server(database, "--max-active-runs", "1")
+    try:
+        long = {"task": "sin", "epochs": 100_000, "samples": 4000}
+        running_id = first.post("/api/runs", long).json()["id"]
+        queued_id = first.post("/api/runs", {**long, "epochs": 50}).json()["id"]
+        assert first.get(f"/api/runs/{queued_id}").json()["status"] == "queued"
+        store = RunStore(database)
+        wait_until(lambda: (store.summary(running_id)["epoch"] or 0) >= 2, timeout=30)
+        first.kill()
+    finally:
+        first.stop()
+    store.close()
+
+    second = Server(database)
+    try:
+        if database.startswith("sqlite"):  # the server owns its file: its first answer knows
+            assert second.get(f"/api/runs/{running_id}").json()["status"] == "interrupted"
+        else:  # a shared database: once the dead process's heartbeat is stale (~3 s)
+            wait_until(lambda: second.get(f"/api/runs/{running_id}").json()["status"]
+                       == "interrupted", timeout=20)  # fmt: skip
+        queued = second.get(f"/api/runs/{queued_id}").json()
+        assert queued["status"] == "interrupted" and queued["epoch"] == 0
+        continued = second.post(f"/api/runs/{queued_id}/continue")
+        assert continued.status_code == 201, continued.text
+        new_id = continued.json()["id"]
+        wait_until(lambda: second.get(f"/api/runs/{new_id}").json()["status"] == "finished")
+        assert second.get(f"/api/runs/{new_id}").json()["epoch"] == 50
     finally:
         second.stop()
