@@ -107,3 +107,21 @@ def test_a_slice_is_refused_for_tasks_of_two_inputs(live_server):
     answer = requests.post(f"{live_server.url}/api/runs", json=body, timeout=10)
     assert answer.status_code == 400
     assert "more than two inputs" in answer.json()["errors"]["slice_features"]
+
+
+def test_l1_zeroes_unused_weights_and_the_look_inside_counts_them(live_server, watcher):
+    # circles with five more input features than it needs: L1's proximal step zeroes weights
+    features = ["x", "y", "x*x", "y*y", "x*y", "sin(x)", "sin(y)"]
+    counts = {}
+    for l1 in (0.0, 0.1):
+        client = watcher()
+        run_id = start_run(live_server, task="circles", hidden=[4], epochs=100, l1=l1,
+                           input_features=features)  # fmt: skip
+        client.watch(run_id)
+        client.wait_done(run_id, timeout=60)
+        client.unwatch(run_id)
+        client.watch(run_id)  # a fresh snapshot of the ended run: its final look inside
+        client.wait_for(lambda w, r=run_id: len(w.of("snapshot", r)) >= 2, timeout=30)
+        snapshot = client.of("snapshot", run_id)[-1]
+        counts[l1] = snapshot["inside"]["layers"][0]["weights"]["zeros"]
+    assert counts[0.0] == 0 and counts[0.1] >= 5
