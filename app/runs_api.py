@@ -32,6 +32,7 @@ from .export import (
 from .manager import RunManager, TooManyRuns
 from .runs import Run
 from .stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, StoredRun, list_runs
+from .validation import ConfigError, check_work
 
 runs_api = Blueprint("runs_api", __name__, url_prefix="/api")
 
@@ -239,6 +240,10 @@ def continue_run(run_id: str) -> Any:
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 100_000:
         return jsonify(errors={"epochs": "must be a whole number from 1 to 100000"}), 400
     config = {**run.config, "epochs": epochs}
+    try:  # the budget of every way to start work (as at creation)
+        check_work(config, run.task, current_app.config["WORK_BUDGET"])
+    except ConfigError as error:
+        return jsonify(errors=error.errors), 400
     try:
         new = _manager().create(
             config, run.task, initial_state=checkpoint.state, continued_from=run.id
