@@ -172,6 +172,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     from . import relay
     from .api import api
+    from .inputs import install_input_guards
     from .pages import pages
     from .runs_api import runs_api
     from .security import install_front_door
@@ -188,6 +189,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(DEFAULT_CONFIG)
     if config:
         app.config.update(config)
+    install_input_guards(app)  # any input a 4xx, never a 500 (app/inputs.py)
     app.json.sort_keys = False
     limit_blas_threads(app.config["BLAS_THREADS"])
 

@@ -7,7 +7,6 @@ import dataclasses
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from .control import TERMINAL, ControlError
 from .expressions import ExpressionError
@@ -34,10 +33,6 @@ def _manager() -> RunManager:
 
 def _datasets() -> DatasetStore:
     return current_app.extensions["datasets"]
-
-
-def _megabytes(n_bytes: int) -> str:
-    return f"{n_bytes / (1024 * 1024):.1f} MB"
 
 
 def _unknown(run_id: str) -> tuple[Any, int]:
@@ -267,19 +262,6 @@ def step_run(run_id: str) -> Any:
 @api.errorhandler(404)
 def not_found(_error: Exception) -> Any:
     return jsonify(error="not found"), 404
-
-
-@api.errorhandler(RequestEntityTooLarge)
-def too_large(_error: Exception) -> Any:
-    """A body over MAX_CONTENT_LENGTH, refused unread: for an upload, the 400 of a too big file."""
-    size = request.content_length
-    if size:
-        message = f"the file is too big: {too_big(size)}"
-    else:  # streamed without a length: cut off at the limit
-        message = f"the file is too big (at most {_megabytes(MAX_BYTES)})"
-    if request.path.rstrip("/") == "/api/datasets":
-        return jsonify(errors={"file": message}), 400
-    return jsonify(error=f"request body too large (at most {_megabytes(MAX_BYTES)})"), 413
 
 
 @api.errorhandler(405)
