@@ -42,6 +42,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "ALLOWED_HOSTS": (),
     "ALLOWED_ORIGINS": (),
     "MAX_DATASETS": 32,  # uploads kept in memory; the least recently used go first
+    # Uploads kept in storage (count, and bytes as stored: the CSV files compressed); past
+    # them an upload is a 409 until some are deleted (DELETE /api/datasets/<id>).
+    "MAX_STORED_UPLOADS": 200,
+    "MAX_STORED_UPLOAD_BYTES": 256 * 2**20,
     # Bodies above this are refused unread (413, or for an upload the 400 of a too-big file):
     # the 5 MB file limit plus room for the multipart framing.
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024 + 64 * 1024,

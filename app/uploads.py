@@ -384,6 +384,23 @@ class DatasetStore:
                     self._datasets.popitem(last=False)
         return dataset
 
+    def remove(self, dataset_id: str) -> bool:
+        """Forget the dataset with this id, in memory and stored; False when it was unknown."""
+        with self._lock:
+            known = self._datasets.pop(dataset_id, None) is not None
+        if self.persist is not None:
+            known = self.persist.delete(dataset_id) or known
+        return known
+
+    def listing(self) -> list[dict[str, Any]]:
+        """``[{id, bytes}]`` of the uploads kept (stored ones when persisted, with ``created``;
+        else those in memory), oldest first; ``bytes`` is what each takes in storage."""
+        if self.persist is not None:
+            return self.persist.sizes()
+        with self._lock:
+            return [{"id": dataset_id, "bytes": len(dataset.source or b"")}
+                    for dataset_id, dataset in self._datasets.items()]  # fmt: skip
+
     def __contains__(self, dataset_id: object) -> bool:
         with self._lock:
             return dataset_id in self._datasets
