@@ -32,6 +32,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # (past it the connection is dropped), seconds a send may make no progress, and the largest
     # message a client may send (the app's events are tiny).
     "MAX_UNSENT_BYTES": 16 * 2**20,
+    # ... and all connections together: past it the ones holding the most are dropped first
+    # (abandoned long-polling watchers hold what was sent to them until their ping deadline).
+    "MAX_UNSENT_TOTAL": 64 * 2**20,
     "SEND_TIMEOUT": 10.0,
     "MAX_SOCKET_MESSAGE": 64 * 1024,
     "MAX_UNFINISHED_RUNS": 64,  # queued, running or paused at once; more get 429
@@ -217,6 +220,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         socketio,
         max_unsent=int(app.config["MAX_UNSENT_BYTES"]),
         send_timeout=float(app.config["SEND_TIMEOUT"]),
+        max_unsent_total=int(app.config["MAX_UNSENT_TOTAL"]),
     )
     install_front_door(app, socketio)
     app.extensions["runs"] = manager
