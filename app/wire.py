@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/"
 PING_SLEEP_STEP = 1.0  # seconds: how soon a closed connection's ping task ends
 TOTAL_CHECK_INTERVAL = 0.1  # seconds between two sums of the bytes unsent over all connections
+TRIM_DELAY = 2.0  # seconds after a connection is released before the heap is given back
 _SEND_PING = EngineSocket._send_ping.__code__
 
 
@@ -137,6 +138,7 @@ class Outbox:
         self.max_unsent = max_unsent
         self.max_unsent_total = max_unsent_total
         self._total = (0.0, 0)  # (when summed, bytes unsent over all connections)
+        self._trim: threading.Timer | None = None  # a pending `trim_heap` after releases
         self.send_timeout = send_timeout
         self._sockets: dict[str, TimedSocket] = {}  # Engine.IO sid -> its websocket's socket
         self._lock = threading.Lock()
@@ -257,6 +259,22 @@ class Outbox:
                     break
                 eio_socket.queue.task_done()
             eio_socket.queue.put(None)  # lets its writer end
+        self._trim_soon()
+
+    def _trim_soon(self) -> None:
+        """Give the freed heap back to the system `TRIM_DELAY` s after the last releases (one
+        pending trim at a time): what a dropped connection held is returned, not kept."""
+        with self._lock:
+            if self._trim is not None:
+                return
+            self._trim = threading.Timer(TRIM_DELAY, self._trim_now)
+            self._trim.daemon = True
+            self._trim.start()
+
+    def _trim_now(self) -> None:
+        with self._lock:
+            self._trim = None
+        trim_heap()
 
     # ----------------------------------------------------------------- sending
 
@@ -318,6 +336,18 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters
 M_ARENA_MAX = -8
 MALLOC_ARENAS = 2
 MMAP_THRESHOLD = 256 * 1024
+
+
+def trim_heap() -> bool:
+    """glibc's ``malloc_trim(0)``: return the free pages of every heap to the system (the many
+    small blocks of closed connections leave holes that stay resident otherwise). False where
+    malloc is not glibc's."""
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
 
 
 def return_large_blocks_to_the_system() -> bool:
