@@ -11,17 +11,22 @@
 * Every error answered under ``/api/`` is JSON ``{error}`` (Werkzeug's own are HTML pages): a
   413 says how much is allowed, and a form refused for its number of parts says so (not "too
   big"). The upload of ``/api/datasets`` keeps answering its 400 ``{errors: {file}}``.
+* A database or Redis out of reach answers 503 ``{error}`` with ``Retry-After``, not a 500.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from flask import Flask, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = 5  # seconds a client is asked to wait out an outage
 MAX_INT_DIGITS = 300  # floats hold up to ~1.8e308: longer integers cannot be compared with them
 SKIPPED_BODIES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -146,8 +151,33 @@ def json_error(error: HTTPException) -> Any:
     return answer, error.code or 500
 
 
+def unavailable(error: Exception) -> Any:
+    """503 ``{error}`` with ``Retry-After`` for a database or Redis that cannot be reached (an
+    outage, a lock held too long), instead of a 500."""
+    what = "Redis" if type(error).__module__.startswith("redis") else "the database"
+    log.warning("%s unavailable: %s", what, error)
+    answer = jsonify(error=f"{what} is unavailable for now: try again in a few seconds")
+    return answer, 503, {"Retry-After": str(RETRY_AFTER)}
+
+
+def outage_errors() -> tuple[type[Exception], ...]:
+    """The exceptions of a database or Redis out of reach (those of the installed libraries)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    errors: list[type[Exception]] = [OperationalError, InterfaceError]
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is a dependency of scaled mode
+        return tuple(errors)
+    return (*errors, RedisConnectionError, RedisTimeoutError)
+
+
 def install_input_guards(app: Flask) -> None:
-    """The JSON reader, the request guard and the JSON error answers of `app`."""
+    """The JSON reader, the request guard and the JSON error answers of `app` (4xx for bad
+    input, 503 for an outage of the database or Redis)."""
     app.json = BoundedJSONProvider(app)
     app.before_request(guard_request)
     app.register_error_handler(HTTPException, json_error)
+    for error in outage_errors():
+        app.register_error_handler(error, unavailable)

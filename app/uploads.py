@@ -362,7 +362,12 @@ class DatasetStore:
             while len(self._datasets) > self.max_datasets:
                 self._datasets.popitem(last=False)
         if self.persist is not None:
-            self.persist.save(dataset_id, dataset)
+            try:
+                self.persist.save(dataset_id, dataset)
+            except Exception:  # not stored: not kept either (the upload answers an error)
+                with self._lock:
+                    self._datasets.pop(dataset_id, None)
+                raise
         return dataset_id
 
     def get(self, dataset_id: Any) -> ParsedDataset | None:
