@@ -45,6 +45,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "ALLOWED_HOSTS": (),
     "ALLOWED_ORIGINS": (),
     "MAX_DATASETS": 32,  # uploads kept in memory; the least recently used go first
+    "MAX_DATASET_MEMORY": 256 * 2**20,  # ... and their arrays' bytes in all (stored ones come back)
     # Uploads kept in storage (count, and bytes as stored: the CSV files compressed); past
     # them an upload is a 409 until some are deleted (DELETE /api/datasets/<id>).
     "MAX_STORED_UPLOADS": 200,
@@ -212,6 +213,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     store, recorder = _storage(app) if redis_url is None else _scaled_storage(app)
     datasets = DatasetStore(
         max_datasets=int(app.config["MAX_DATASETS"]),
+        max_bytes=int(app.config["MAX_DATASET_MEMORY"]),
         persist=None if store is None else StoredDatasets(store),
     )
     manager = _run_manager(app, socketio, store, recorder, datasets, redis_url)
