@@ -32,6 +32,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # (past it the connection is dropped), seconds a send may make no progress, and the largest
     # message a client may send (the app's events are tiny).
     "MAX_UNSENT_BYTES": 16 * 2**20,
+    # ... and all connections together: past it the ones holding the most are dropped first
+    # (abandoned long-polling watchers hold what was sent to them until their ping deadline).
+    "MAX_UNSENT_TOTAL": 64 * 2**20,
     "SEND_TIMEOUT": 10.0,
     "MAX_SOCKET_MESSAGE": 64 * 1024,
     "MAX_UNFINISHED_RUNS": 64,  # queued, running or paused at once; more get 429
@@ -42,6 +45,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "ALLOWED_HOSTS": (),
     "ALLOWED_ORIGINS": (),
     "MAX_DATASETS": 32,  # uploads kept in memory; the least recently used go first
+    "MAX_DATASET_MEMORY": 256 * 2**20,  # ... and their arrays' bytes in all (stored ones come back)
+    # Uploads kept in storage (count, and bytes as stored: the CSV files compressed); past
+    # them an upload is a 409 until some are deleted (DELETE /api/datasets/<id>).
+    "MAX_STORED_UPLOADS": 200,
+    "MAX_STORED_UPLOAD_BYTES": 256 * 2**20,
     # Bodies above this are refused unread (413, or for an upload the 400 of a too-big file):
     # the 5 MB file limit plus room for the multipart framing.
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024 + 64 * 1024,
@@ -172,6 +180,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     from . import relay
     from .api import api
+    from .inputs import install_input_guards
     from .pages import pages
     from .runs_api import runs_api
     from .security import install_front_door
@@ -188,6 +197,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(DEFAULT_CONFIG)
     if config:
         app.config.update(config)
+    install_input_guards(app)  # any input a 4xx, never a 500 (app/inputs.py)
     app.json.sort_keys = False
     limit_blas_threads(app.config["BLAS_THREADS"])
 
@@ -203,6 +213,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     store, recorder = _storage(app) if redis_url is None else _scaled_storage(app)
     datasets = DatasetStore(
         max_datasets=int(app.config["MAX_DATASETS"]),
+        max_bytes=int(app.config["MAX_DATASET_MEMORY"]),
         persist=None if store is None else StoredDatasets(store),
     )
     manager = _run_manager(app, socketio, store, recorder, datasets, redis_url)
@@ -211,6 +222,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         socketio,
         max_unsent=int(app.config["MAX_UNSENT_BYTES"]),
         send_timeout=float(app.config["SEND_TIMEOUT"]),
+        max_unsent_total=int(app.config["MAX_UNSENT_TOTAL"]),
     )
     install_front_door(app, socketio)
     app.extensions["runs"] = manager

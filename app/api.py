@@ -7,7 +7,6 @@ import dataclasses
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from .control import TERMINAL, ControlError
 from .manager import RunManager, TooManyRuns
@@ -25,6 +24,8 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 
 PREVIEW_FIELDS = ("task", "expression", "domain", "samples", "noise", "seed")
+LIMITS = ("MAX_STORED_UPLOADS", "MAX_STORED_UPLOAD_BYTES")
+UNFINISHED = ("queued", "running", "paused")  # a stored run's statuses before it ends
 RETRY_AFTER = 5  # seconds a client refused for too many unfinished runs is asked to wait
 
 
@@ -34,10 +35,6 @@ def _manager() -> RunManager:
 
 def _datasets() -> DatasetStore:
     return current_app.extensions["datasets"]
-
-
-def _megabytes(n_bytes: int) -> str:
-    return f"{n_bytes / (1024 * 1024):.1f} MB"
 
 
 def _unknown(run_id: str) -> tuple[Any, int]:
@@ -122,6 +119,8 @@ def upload_dataset() -> Any:
         except (OSError, ValueError):
             size = len(data)
         return jsonify(errors={"file": f"the file is too big: {too_big(size)}"}), 400
+    if (full := _uploads_full(len(data))) is not None:
+        return jsonify(errors={"file": full}), 409
     try:
         dataset = parse_csv(data)
     except DatasetError as error:
@@ -164,6 +163,50 @@ def _mnist_upload_folder() -> Any:
     if config.get("MNIST_UPLOAD_DIR") is None:
         config["MNIST_UPLOAD_DIR"] = mnist_folder(config, ROOT)
     return config["MNIST_UPLOAD_DIR"]
+
+
+def _uploads_full(n_bytes: int) -> str | None:
+    """Why one more upload of `n_bytes` would pass MAX_STORED_UPLOADS or
+    MAX_STORED_UPLOAD_BYTES (the stored uploads, compressed, plus this file), or None."""
+    kept = _datasets().listing()
+    most, most_bytes = (int(current_app.config[name]) for name in LIMITS)
+    stored = sum(entry["bytes"] for entry in kept)
+    advice = "delete some first (DELETE /api/datasets/<id>, listed by GET /api/datasets)"
+    if len(kept) >= most:
+        return f"{len(kept)} uploads are stored, the most this server keeps: {advice}"
+    if stored + n_bytes > most_bytes:
+        return (f"the stored uploads take {too_big(stored + n_bytes, most_bytes)} with this "
+                f"file: {advice}")  # fmt: skip
+    return None
+
+
+@api.get("/datasets")
+def list_datasets() -> Any:
+    """The uploads kept: ``{datasets: [{id, bytes, created?}], count, bytes, max_count,
+    max_bytes}`` (bytes as stored, compressed; `created` in seconds since the epoch)."""
+    kept = _datasets().listing()
+    most, most_bytes = (int(current_app.config[name]) for name in LIMITS)
+    total = sum(entry["bytes"] for entry in kept)
+    return jsonify(datasets=kept, count=len(kept), bytes=total, max_count=most,
+                   max_bytes=most_bytes)  # fmt: skip
+
+
+@api.delete("/datasets/<dataset_id>")
+def delete_dataset(dataset_id: str) -> Any:
+    """Forget an upload (memory and storage): 200 ``{id, deleted: true}``, 404 unknown, 409
+    ``{error}`` while runs of it are queued, running or paused (stop them first)."""
+    task = f"dataset:{dataset_id}"
+    live = {run.id: run.status for run in _manager().runs() if run.config.get("task") == task}
+    store = current_app.extensions.get("store")  # runs this process does not hold (scaled mode)
+    stored = store.summaries(task=task) if store is not None else []
+    statuses = {**{entry["id"]: entry["status"] for entry in stored}, **live}
+    busy = [run_id for run_id, status in statuses.items() if status in UNFINISHED]
+    if busy:
+        listed = ", ".join(sorted(busy)[:5])
+        return jsonify(error=f"runs of this upload are unfinished ({listed}): stop them first"), 409
+    if not _datasets().remove(dataset_id):
+        return jsonify(error=f"unknown dataset {dataset_id!r}"), 404
+    return jsonify(id=dataset_id, deleted=True)
 
 
 @api.get("/datasets/<dataset_id>")
@@ -266,19 +309,6 @@ def step_run(run_id: str) -> Any:
 @api.errorhandler(404)
 def not_found(_error: Exception) -> Any:
     return jsonify(error="not found"), 404
-
-
-@api.errorhandler(RequestEntityTooLarge)
-def too_large(_error: Exception) -> Any:
-    """A body over MAX_CONTENT_LENGTH, refused unread: for an upload, the 400 of a too big file."""
-    size = request.content_length
-    if size:
-        message = f"the file is too big: {too_big(size)}"
-    else:  # streamed without a length: cut off at the limit
-        message = f"the file is too big (at most {_megabytes(MAX_BYTES)})"
-    if request.path.rstrip("/") == "/api/datasets":
-        return jsonify(errors={"file": message}), 400
-    return jsonify(error=f"request body too large (at most {_megabytes(MAX_BYTES)})"), 413
 
 
 @api.errorhandler(405)

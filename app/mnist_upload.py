@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import shutil
 import struct
 import tempfile
 from pathlib import Path
@@ -113,23 +114,50 @@ def _standard_names(files: list[tuple[str, bytes]]) -> dict[str, bytes]:
 
 
 def store_mnist(files: list[tuple[str, bytes]], folder: Path) -> None:
-    """Write the uploaded files to `folder` under their standard names (replacing an earlier
-    upload) and check that `network.datasets.load_mnist` reads them; `MnistUploadError` if not
-    (the folder is then left without a complete set)."""
+    """Replace the MNIST files of `folder` by the uploaded ones, under their standard names, once
+    `network.datasets.load_mnist` has read all four; `MnistUploadError` (naming the files as
+    sent) if not, and then `folder` is left as it was.
+
+    The files are written to a new folder beside `folder` and checked there; only then each is
+    renamed into `folder` (`os.replace`, atomic on one file system) and the earlier upload's
+    files of other names (raw vs gzipped) are removed.
+    """
     named = _standard_names(files)
+    sent = {standard: name for standard, name in zip(named, _sent_names(files, named), strict=True)}
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*-idx?-ubyte*"):
-        old.unlink()
-    for name, data in named.items():
-        (folder / name).write_bytes(data)
+    staging = Path(tempfile.mkdtemp(prefix=".mnist-upload-", dir=folder.parent))
+    try:
+        for name, data in named.items():
+            (staging / name).write_bytes(data)
+        _check_readable(staging, sent)
+        for name in named:
+            os.replace(staging / name, folder / name)
+        for old in folder.glob("*-idx?-ubyte*"):
+            if old.name not in named:
+                old.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not mnist_files_present(folder):  # the names written are the ones the task looks for
+        raise MnistUploadError("the files could not be stored under their standard names")
+
+
+def _sent_names(files: list[tuple[str, bytes]], named: dict[str, bytes]) -> list[str]:
+    """The name each standard file was sent under (matched by its bytes)."""
+    by_data = {id(data): name for name, data in files}
+    return [by_data.get(id(data), "?") for data in named.values()]
+
+
+def _check_readable(staging: Path, sent: dict[str, str]) -> None:
+    """`MnistUploadError` unless `load_mnist` reads both splits of `staging` with digit labels;
+    the message names the files as sent (`sent`: standard name -> sent name), never a path."""
     try:
         for kind in ("train", "t10k"):
-            _images, labels = datasets.load_mnist(folder, kind)
+            _images, labels = datasets.load_mnist(staging, kind)
             if labels.size and (labels.min() < 0 or labels.max() > 9):
                 raise ValueError(f"{kind} labels must be digits 0-9")
     except (OSError, ValueError, EOFError) as error:
-        for name in named:
-            (folder / name).unlink(missing_ok=True)
-        raise MnistUploadError(str(error)) from None
-    if not mnist_files_present(folder):  # the names written are the ones the task looks for
-        raise MnistUploadError("the files could not be stored under their standard names")
+        message = str(error)
+        for standard, name in sent.items():
+            message = message.replace(str(staging / standard), repr(name))
+        message = message.replace(str(staging), "the upload")
+        raise MnistUploadError(message) from None

@@ -125,8 +125,12 @@ def _query(name: str, kind: str) -> dict[str, Any]:
 def _control(summary: str) -> dict[str, Any]:
     return {
         "summary": summary,
-        "responses": {"200": _json(CONTROL, "the run's status after the request"),
-                      "404": UNKNOWN, "409": ENDED, "415": NOT_JSON},  # fmt: skip
+        "responses": {
+            "200": _json(CONTROL, "the run's status after the request"),
+            "404": UNKNOWN,
+            "409": ENDED,
+            "415": NOT_JSON,
+        },  # fmt: skip
     }
 
 
@@ -219,7 +223,14 @@ def _upload_operations() -> dict[str, Any]:
             "summary": "Upload a CSV dataset",
             "requestBody": _body(UPLOAD, media="multipart/form-data"),
             "responses": {"201": _json(DATASET, "the dataset's summary"),
-                          "400": BAD_BODY, "415": NOT_JSON},
+                          "400": BAD_BODY, "409": BAD_BODY, "415": NOT_JSON},
+        },
+        "api.list_datasets GET": {"summary": "The stored uploads, their sizes and limits",
+                                  "responses": {"200": _json(OBJECT, "the uploads")}},
+        "api.delete_dataset DELETE": {
+            "summary": "Forget an upload (refused while runs of it are unfinished)",
+            "responses": {"200": _json(OBJECT, "deleted"), "404": UNKNOWN,
+                          "409": _json(ERROR, "runs of it are unfinished")},
         },
         "api.upload_mnist POST": {
             "summary": "Upload MNIST's four IDX files: the task mnist",

@@ -32,7 +32,7 @@ from .export import (
 from .manager import RunManager, TooManyRuns
 from .runs import Run
 from .stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, list_runs
-from .validation import settled_spec
+from .validation import ConfigError, check_work, settled_spec
 
 runs_api = Blueprint("runs_api", __name__, url_prefix="/api")
 
@@ -242,8 +242,13 @@ def continue_run(run_id: str) -> Any:
     epochs = body.get("epochs", left if left > 0 else int(run.config["epochs"]))
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 100_000:
         return jsonify(errors={"epochs": "must be a whole number from 1 to 100000"}), 400
+    config = {**run.config, "epochs": epochs}
+    try:  # the budget of every way to start work (as at creation)
+        check_work(config, run.task, current_app.config["WORK_BUDGET"])
+    except ConfigError as error:
+        return jsonify(errors=error.errors), 400
     try:
-        spec = settled_spec({**run.config, "epochs": epochs}, run.task)
+        spec = settled_spec(config, run.task)
         state = checkpoint.state if checkpoint else None  # a run that never trained starts anew
         new = _manager().create(spec, initial_state=state, continued_from=run.id)
     except TooManyRuns as error:

@@ -63,6 +63,8 @@ MAX_POINT_NOISE = 100.0  # classification: std of the point noise (blobs are 6 a
 MAX_DOMAIN_BOUND = 1e6
 MIN_EPOCHS_PER_SECOND, MAX_EPOCHS_PER_SECOND = 1, 100_000
 MAX_L1 = 10
+MAX_WEIGHT_DECAY = 10  # as L1: a larger rate only collapses every weight to 0
+MAX_NOISE = 1e6  # regression: std of the target noise (the bound on |x|, MAX_DOMAIN_BOUND)
 MAX_DROPOUT = 0.9
 MAX_FEATURES = 16
 MAX_TABLE_COLUMNS = 100  # uploaded tables (app.tables)
@@ -208,8 +210,12 @@ class TrainingConfig(BaseModel):
     weight_decay: float = Field(
         0.0,
         ge=0,
+        le=MAX_WEIGHT_DECAY,
         title="L2 (weight decay)",
-        description="L2 penalty rate: pulls every weight towards 0 in proportion to it (0 = none).",
+        description=(
+            "L2 penalty rate: pulls every weight towards 0 in proportion to it (0 = none, at "
+            f"most {MAX_WEIGHT_DECAY})."
+        ),
         json_schema_extra={LIVE: True},
     )
     l1: float = Field(
@@ -308,10 +314,12 @@ class TrainingConfig(BaseModel):
     noise: float = Field(
         0.0,
         ge=0,
+        le=MAX_NOISE,
         title="Noise (std)",
         description=(
-            "Standard deviation of the Gaussian noise on the target (regression) or on each "
-            f"point coordinate (classification, at most {MAX_POINT_NOISE:g})."
+            f"Standard deviation of the Gaussian noise on the target (regression, at most "
+            f"{MAX_NOISE:g}) or on each point coordinate (classification, at most "
+            f"{MAX_POINT_NOISE:g})."
         ),
         json_schema_extra={CLASSIFICATION_MAXIMUM: MAX_POINT_NOISE},
     )

@@ -196,7 +196,13 @@ def decode_chunk(blob: bytes, names: list[str], length: int) -> dict[str, np.nda
 
 
 def encode_dataset(dataset: ParsedDataset) -> bytes:
-    """An uploaded dataset as an ``.npz`` blob."""
+    """An uploaded dataset as an ``.npz`` blob: the CSV as uploaded, zlib-compressed
+    (``source_z``; read back by parsing it again, so a table's one-hot columns are never
+    stored), else (no source) its arrays."""
+    meta = {"kind": dataset.kind, "inputs": dataset.inputs, "n_rows": dataset.n_rows}
+    if dataset.source is not None:
+        packed = np.frombuffer(zlib.compress(dataset.source, 6), dtype=np.uint8)
+        return encode_arrays({"source_z": packed}, meta)
     arrays = {"X": dataset.X}
     if dataset.Y is not None:
         arrays["Y"] = dataset.Y
@@ -218,7 +224,10 @@ def encode_dataset(dataset: ParsedDataset) -> bytes:
 def decode_dataset(blob: bytes) -> ParsedDataset:
     """The inverse of `encode_dataset` (arrays read-only, as `parse_csv` makes them)."""
     arrays, meta = decode_arrays(blob)
-    if "source" in arrays:
+    if "source_z" in arrays:
+        source = zlib.decompress(arrays["source_z"].tobytes())
+        return dataclasses.replace(parse_csv(source), source=source)
+    if "source" in arrays:  # stored before issue 24: uncompressed, beside its arrays
         source = arrays["source"].tobytes()
         return dataclasses.replace(parse_csv(source), source=source, name=meta.get("name"))
     for array in arrays.values():
@@ -304,9 +313,7 @@ def make_engine(url: str) -> Engine:
         options = {"options": POSTGRES_OPTIONS} if parsed.get_backend_name() == "postgresql" else {}
         return create_engine(url, pool_pre_ping=True, connect_args=options)
     if parsed.database in (None, "", ":memory:"):
-        engine = create_engine(
-            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
@@ -539,6 +546,27 @@ class RunStore:
             row = session.get(DatasetRow, dataset_id)
             return None if row is None else row.data
 
+    def delete_dataset(self, dataset_id: str) -> bool:
+        """Remove a stored dataset; False when there was none."""
+        with self.session() as session:
+            row = session.get(DatasetRow, dataset_id)
+            if row is None:
+                return False
+            session.delete(row)
+            return True
+
+    def dataset_sizes(self) -> list[dict[str, Any]]:
+        """``[{id, created, bytes}]`` of every stored dataset, oldest first (bytes as stored)."""
+        from sqlalchemy import func
+
+        with self.session() as session:
+            rows = session.execute(
+                select(DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data)).order_by(
+                    DatasetRow.created
+                )
+            ).all()
+        return [{"id": row[0], "created": row[1], "bytes": int(row[2] or 0)} for row in rows]
+
 
 class StoredDatasets:
     """`DatasetStore`'s persistence in a `RunStore`: uploads survive restarts (runs of an
@@ -555,6 +583,14 @@ class StoredDatasets:
         """A stored upload, or None."""
         blob = self.store.dataset(dataset_id)
         return None if blob is None else decode_dataset(blob)
+
+    def delete(self, dataset_id: str) -> bool:
+        """Remove a stored upload; False when there was none."""
+        return self.store.delete_dataset(dataset_id)
+
+    def sizes(self) -> list[dict[str, Any]]:
+        """``[{id, created, bytes}]`` of the stored uploads (see `RunStore.dataset_sizes`)."""
+        return self.store.dataset_sizes()
 
 
 def _encoded(fields: dict[str, Any]) -> dict[str, Any]:

@@ -440,10 +440,13 @@ class DatasetStore:
     every upload is also stored, and one not in memory is read back from there.
     """
 
-    def __init__(self, max_datasets: int = 32, persist: Any = None) -> None:
+    def __init__(
+        self, max_datasets: int = 32, persist: Any = None, max_bytes: int | None = None
+    ) -> None:
         if max_datasets < 1:
             raise ValueError("max_datasets must be at least 1")
         self.max_datasets = max_datasets
+        self.max_bytes = max_bytes  # arrays held in memory in all (the newest is always kept)
         self._datasets: OrderedDict[str, ParsedDataset] = OrderedDict()
         self._lock = threading.Lock()
         self.persist = persist
@@ -455,10 +458,14 @@ class DatasetStore:
             while dataset_id in self._datasets:  # 2**64 ids: practically never loops
                 dataset_id = secrets.token_urlsafe(8)
             self._datasets[dataset_id] = dataset
-            while len(self._datasets) > self.max_datasets:
-                self._datasets.popitem(last=False)
+            self._evict()
         if self.persist is not None:
-            self.persist.save(dataset_id, dataset)
+            try:
+                self.persist.save(dataset_id, dataset)
+            except Exception:  # not stored: not kept either (the upload answers an error)
+                with self._lock:
+                    self._datasets.pop(dataset_id, None)
+                raise
         return dataset_id
 
     def get(self, dataset_id: Any) -> ParsedDataset | None:
@@ -476,9 +483,37 @@ class DatasetStore:
         if dataset is not None:
             with self._lock:
                 self._datasets[dataset_id] = dataset
-                while len(self._datasets) > self.max_datasets:
-                    self._datasets.popitem(last=False)
+                self._evict()
         return dataset
+
+    def _evict(self) -> None:
+        """Forget the least recently used datasets past `max_datasets` or `max_bytes` (with the
+        lock held; stored ones are read back when asked for again)."""
+        while len(self._datasets) > self.max_datasets:
+            self._datasets.popitem(last=False)
+        if self.max_bytes is None:
+            return
+        held = sum(_array_bytes(dataset) for dataset in self._datasets.values())
+        while held > self.max_bytes and len(self._datasets) > 1:
+            _id, gone = self._datasets.popitem(last=False)
+            held -= _array_bytes(gone)
+
+    def remove(self, dataset_id: str) -> bool:
+        """Forget the dataset with this id, in memory and stored; False when it was unknown."""
+        with self._lock:
+            known = self._datasets.pop(dataset_id, None) is not None
+        if self.persist is not None:
+            known = self.persist.delete(dataset_id) or known
+        return known
+
+    def listing(self) -> list[dict[str, Any]]:
+        """``[{id, bytes}]`` of the uploads kept (stored ones when persisted, with ``created``;
+        else those in memory), oldest first; ``bytes`` is what each takes in storage."""
+        if self.persist is not None:
+            return self.persist.sizes()
+        with self._lock:
+            return [{"id": dataset_id, "bytes": len(dataset.source or b"")}
+                    for dataset_id, dataset in self._datasets.items()]  # fmt: skip
 
     def __contains__(self, dataset_id: object) -> bool:
         with self._lock:
@@ -500,6 +535,13 @@ def upload_name(filename: str | None) -> str | None:
     if len(name) > MAX_NAME_LENGTH:
         name = name[: MAX_NAME_LENGTH - 1] + "…"
     return name or None
+
+
+def _array_bytes(dataset: ParsedDataset) -> int:
+    """Bytes of a dataset's arrays and source (what keeping it in memory costs, about)."""
+    arrays = (dataset.X, dataset.Y, dataset.labels)
+    held = sum(array.nbytes for array in arrays if array is not None)
+    return held + len(dataset.source or b"")
 
 
 def too_big(n_bytes: int, max_bytes: int = MAX_BYTES) -> str:

@@ -208,3 +208,21 @@ def test_the_runs_table_scrolls_inside_its_panel_not_the_page(page, live_server,
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     wrap = page.locator(".runs-table-wrap").bounding_box()
     assert wrap["x"] + wrap["width"] <= width
+
+
+def test_the_uploads_are_listed_with_their_size_and_can_be_deleted(page, live_server):
+    import requests
+
+    csv = "x,target\n" + "".join(f"{i},{i * 2}\n" for i in range(20))
+    answer = requests.post(
+        f"{live_server.url}/api/datasets", files={"file": ("line.csv", csv)}, timeout=30
+    )
+    dataset_id = answer.json()["id"]
+    page.goto("/runs")
+    row = page.locator(f'#uploads-body tr[data-id="{dataset_id}"]')
+    row.wait_for(timeout=20_000)
+    assert "bytes" in row.inner_text() and "1 of at most" in page.inner_text("#uploads-summary")
+    row.locator("button.delete-upload").click()
+    page.wait_for_function("document.querySelectorAll('#uploads-body tr').length === 0")
+    assert "Deleted" in page.inner_text("#uploads-message")
+    assert get_json(live_server, "/api/datasets")["datasets"] == []

@@ -67,7 +67,7 @@ BAD_CONFIGS = [
     ({"task": "sin", "test_fraction": 0.95}, "test_fraction", "above 0 and at most 0.9"),
     ({"task": "sin", "activation": "swish"}, "activation", "one of"),
     ({"task": "sin", "optimizer": "lbfgs"}, "optimizer", "one of"),
-    ({"task": "sin", "noise": -1}, "noise", "≥ 0"),
+    ({"task": "sin", "noise": -1}, "noise", "from 0 to 1000000"),
     ({"task": "sin", "seed": -1}, "seed", "from 0"),
     ({"task": "sin", "domain": [[1, -1]]}, "domain", "lo < hi"),
     ({"task": "saddle", "domain": [[-1, 1]]}, "domain", "2 pair"),

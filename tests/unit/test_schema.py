@@ -212,7 +212,7 @@ def test_the_learning_rate_may_be_10_but_not_more():
         ({"epochs": 0}, "epochs", "must be from 1 to 100000, got 0"),
         ({"epochs": 2.5}, "epochs", "must be a whole number from 1 to 100000"),
         ({"momentum": 1}, "momentum", "must be from 0 to below 1, got 1"),
-        ({"weight_decay": -1}, "weight_decay", "must be ≥ 0, got -1"),
+        ({"weight_decay": -1}, "weight_decay", "must be from 0 to 10, got -1"),
         ({"lr": True}, "lr", "must be a number above 0 and at most 10"),
         ({"epochs_per_second": "20"}, "epochs_per_second", 'must be null (full speed), "auto"'),
         ({"activation": "swish"}, "activation", f"must be one of {', '.join(network.ACTIVATIONS)}"),

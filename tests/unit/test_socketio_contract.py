@@ -167,3 +167,22 @@ def test_the_websocket_driver_is_built_from_async_with_the_sockets_handler(serve
     ((wrapped, registered),) = seen
     assert isinstance(wrapped, TimedSocket) and registered is wrapped
     assert outbox._sockets == {}  # forgotten once the websocket ended
+
+
+def test_the_ping_task_sleeps_through_the_server_and_then_looks_at_closed():
+    """`wire.ping_sleep` recognises Engine.IO's ping task by its code, two frames up (through
+    ``Server.sleep``), and relies on it looking at ``closing`` and ``closed`` after the sleep."""
+    from engineio.socket import Socket
+
+    from app.wire import ping_sleep
+
+    names = Socket._send_ping.__code__.co_names
+    assert {"sleep", "closing", "closed"} <= set(names)
+    woken = []
+    plain = ping_sleep(lambda seconds: woken.append(seconds))
+    server = SimpleNamespace(sleep=lambda seconds: plain(seconds), ping_interval=30)
+    closed = SimpleNamespace(server=server, closing=False, closed=True, last_ping=None)
+    Socket._send_ping(closed)  # returns at once: the socket is closed, nothing is sent
+    assert woken == [] and closed.last_ping is None
+    plain(0.01)  # any other caller sleeps the plain way
+    assert woken == [0.01]

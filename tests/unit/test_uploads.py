@@ -342,3 +342,14 @@ def test_store_is_safe_to_share_between_threads():
 def test_store_cap_must_be_positive():
     with pytest.raises(ValueError):
         DatasetStore(max_datasets=0)
+
+
+def test_the_store_keeps_at_most_max_bytes_of_arrays_in_memory():
+    rows = "".join(f"{i},{i % 3}\n" for i in range(1000))
+    dataset = parse_csv(f"x,target\n{rows}".encode())
+    size = dataset.X.nbytes + dataset.Y.nbytes
+    store = DatasetStore(max_datasets=100, max_bytes=3 * size)
+    ids = [store.add(dataset) for _ in range(5)]
+    assert [dataset_id in store for dataset_id in ids] == [False, False, True, True, True]
+    alone = DatasetStore(max_bytes=1)  # the newest is kept however large
+    assert alone.add(dataset) in alone

@@ -1,0 +1,55 @@
+// The runs page's list of stored uploads (GET /api/datasets): size as stored, when, and a
+// Delete button (DELETE /api/datasets/<id>; refused with the reason while runs of it are
+// unfinished).
+
+const list = document.getElementById("uploads-body");
+const summary = document.getElementById("uploads-summary");
+const message = document.getElementById("uploads-message");
+
+function size(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${bytes} bytes`;
+}
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
+}
+
+async function remove(id) {
+  const response = await fetch(`/api/datasets/${encodeURIComponent(id)}`, {
+    method: "DELETE",
+    headers: { Accept: "application/json" },
+  });
+  const data = await response.json().catch(() => ({}));
+  message.textContent = response.ok ? `Deleted upload ${id}.` : data.error || `Error ${response.status}`;
+  await load();
+}
+
+async function load() {
+  const response = await fetch("/api/datasets", { headers: { Accept: "application/json" } });
+  if (!response.ok) return;
+  const data = await response.json();
+  summary.textContent = `${data.count} of at most ${data.max_count} uploads, ` +
+    `${size(data.bytes)} of ${size(data.max_bytes)}`;
+  list.replaceChildren(...data.datasets.map((entry) => {
+    const row = document.createElement("tr");
+    row.dataset.id = entry.id;
+    const created = entry.created ? new Date(entry.created * 1000).toLocaleString() : "";
+    row.append(cell(entry.id), cell(size(entry.bytes)), cell(created));
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "delete-upload";
+    button.textContent = "Delete";
+    button.setAttribute("aria-label", `Delete upload ${entry.id}`);
+    button.addEventListener("click", () => remove(entry.id));
+    const action = document.createElement("td");
+    action.append(button);
+    row.append(action);
+    return row;
+  }));
+}
+
+load();
