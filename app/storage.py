@@ -199,17 +199,16 @@ def encode_dataset(dataset: ParsedDataset) -> bytes:
     """An uploaded dataset as an ``.npz`` blob: the CSV as uploaded, zlib-compressed
     (``source_z``; read back by parsing it again, so a table's one-hot columns are never
     stored), else (no source) its arrays."""
-    meta = {"kind": dataset.kind, "inputs": dataset.inputs, "n_rows": dataset.n_rows}
     if dataset.source is not None:
         packed = np.frombuffer(zlib.compress(dataset.source, 6), dtype=np.uint8)
+        meta = {"kind": dataset.kind, "inputs": dataset.inputs, "n_rows": dataset.n_rows,
+                "name": dataset.name}  # fmt: skip
         return encode_arrays({"source_z": packed}, meta)
     arrays = {"X": dataset.X}
     if dataset.Y is not None:
         arrays["Y"] = dataset.Y
     if dataset.labels is not None:
         arrays["labels"] = dataset.labels
-    if dataset.source is not None:  # read back by parsing it again: tables keep their columns
-        arrays["source"] = np.frombuffer(dataset.source, dtype=np.uint8)
     meta = {
         "kind": dataset.kind,
         "inputs": dataset.inputs,
@@ -226,7 +225,7 @@ def decode_dataset(blob: bytes) -> ParsedDataset:
     arrays, meta = decode_arrays(blob)
     if "source_z" in arrays:
         source = zlib.decompress(arrays["source_z"].tobytes())
-        return dataclasses.replace(parse_csv(source), source=source)
+        return dataclasses.replace(parse_csv(source), source=source, name=meta.get("name"))
     if "source" in arrays:  # stored before issue 24: uncompressed, beside its arrays
         source = arrays["source"].tobytes()
         return dataclasses.replace(parse_csv(source), source=source, name=meta.get("name"))
