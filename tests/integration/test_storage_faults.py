@@ -141,8 +141,9 @@ def test_a_run_that_ends_unstored_carries_the_warning_and_a_restart_shows_it_fin
         run_id = start_run(live, **PACED, epochs=50)
         with locked(database):
             finished = wait_status(live, run_id, "finished", 30)
-            ended = wait_until(lambda: warned(live, run_id), 20, "the warning")[0]
-            assert "is kept in memory" in ended, ended
+            # (a write that failed while it trained may have warned first: "trains on")
+            wait_until(lambda: any("is kept in memory" in text for text in warned(live, run_id)),
+                       20, "the warning of an ended run")  # fmt: skip
             assert stored_status(database, run_id)[0] != "finished"  # not stored yet: it says so
             assert finished["epoch"] == 50
         wait_until(lambda: not warned(live, run_id), 20, "the warning to go")
