@@ -68,6 +68,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "DATABASE_URL": None,
     "DATA_DIR": None,  # None: the BACKPROP_DATA_DIR environment variable, else ./data
     "RECORD_INTERVAL": 1.0,  # seconds between two writes of the runs' history
+    # How long a write waits for another process's lock on the SQLite file before it fails: a
+    # new run is then refused (503), a running run's history waits in memory (see app/recorder.py)
+    "DATABASE_BUSY_SECONDS": 10.0,
     # A folder with the four MNIST IDX files: the app then offers the task mnist (never
     # downloaded; see tasks.mnist_task). None: no mnist.
     "MNIST_DIR": None,
@@ -99,7 +102,7 @@ def _storage(app: Flask) -> tuple[Any, Any]:
     from .recorder import Recorder
     from .storage import RunStore
 
-    store = RunStore(url)
+    store = RunStore(url, busy_seconds=float(app.config["DATABASE_BUSY_SECONDS"]))
     sole = url.lower().startswith("sqlite")  # nobody else trains the runs of our SQLite file
     return store, Recorder(store, interval=float(app.config["RECORD_INTERVAL"]), sole_owner=sole)
 

@@ -16,6 +16,7 @@ from .previews import dataset_json, task_preview
 from .runs import Run
 from .runs_api import runs_list
 from .schema import run_config_json_schema
+from .storage import StorageUnavailable
 from .tasks import CUSTOM_ID, task_list
 from .uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big, upload_name
 from .validation import ConfigError, run_spec, validate_run
@@ -64,7 +65,7 @@ def openapi() -> Any:
 def create_run() -> Any:
     """Validate a run config and start it: 201 {id, config, status, reason} (``failed`` if it
     could not start), 400 {errors: {field: message}}, 429 when MAX_UNFINISHED_RUNS are
-    unfinished (with Retry-After)."""
+    unfinished (with Retry-After), 503 when it cannot be stored (`storage_unavailable`)."""
     body = request.get_json(force=True, silent=True)
     if body is None:
         return jsonify(errors={"body": "must be a JSON object with the run config"}), 400
@@ -309,6 +310,14 @@ def step_run(run_id: str) -> Any:
 @api.errorhandler(404)
 def not_found(_error: Exception) -> Any:
     return jsonify(error="not found"), 404
+
+
+@api.app_errorhandler(StorageUnavailable)
+def storage_unavailable(error: StorageUnavailable) -> Any:
+    """A write the database refused (locked past its busy timeout, read-only, away): 503
+    ``{error, reason}`` with Retry-After; what needed it did not happen (e.g. no run created)."""
+    answer = jsonify(error=str(error), reason=error.reason)
+    return answer, 503, {"Retry-After": str(error.retry_after)}
 
 
 @api.errorhandler(405)

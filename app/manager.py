@@ -148,8 +148,10 @@ class RunRegistry:
 
     def _forget_old(self) -> None:
         """Forget the oldest ended runs beyond `kept` (only runs whose end hooks ran: a run
-        whose final state is being stored stays until it is, so a reload never reads less)."""
-        ended = [run for run in self._runs.values() if run.status in TERMINAL and run.closed]
+        whose final state is being stored, or could not be (`Run.unstored`), stays until it is,
+        so a reload never reads less)."""
+        ended = [run for run in self._runs.values()
+                 if run.status in TERMINAL and run.closed and not run.unstored]  # fmt: skip
         for run in ended[: max(0, len(ended) - self.kept)]:
             del self._runs[run.id]
 
@@ -192,7 +194,8 @@ class RunManager:
         continued_from: str | None = None,
     ) -> Run:
         """Register a run of `spec` (`validation.run_spec`); it starts when it gets a compute
-        slot. Raises `TooManyRuns` when `max_unfinished_runs` runs are unfinished.
+        slot. Raises `TooManyRuns` when `max_unfinished_runs` runs are unfinished,
+        `StorageUnavailable` when its row cannot be stored (then it is not created).
         `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
         """
         run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy())
@@ -201,7 +204,11 @@ class RunManager:
         run.initial_state = initial_state
         self.registry.add(run, self.max_unfinished_runs)
         if self.recorder is not None:
-            self.recorder.track(run, continued_from)
+            try:
+                self.recorder.track(run, continued_from)
+            except Exception:  # StorageUnavailable: nothing trains that cannot be stored
+                self.registry.remove(run.id)
+                raise
         run.on_end.append(self.registry.ended)  # after the recorder's hook: it is stored
         self.slots.request(run.id, lambda: self._start(run))
         return run

@@ -7,8 +7,11 @@ written (``run.history.copy(written, run.epoch)`` under the run's lock: a few mi
 never in the training loop) and, when the run loop took a new checkpoint (every ~10 s), its
 weights; it writes them with the run's status, latest numbers and a heartbeat in one
 transaction. The end hook writes the rest synchronously, from whatever thread ended the run, so
-nothing of a finished run is lost. If a write fails (database away) nothing is marked written:
-the next tick tries again.
+nothing of a finished run is lost. If a write fails (database locked beyond its busy timeout,
+read-only, away) nothing is marked written: the next tick tries again, and meanwhile every run
+concerned carries a warning (`Run.unstored`, shown with its verdict) until a write succeeds; an
+ended run stays tracked (and in memory) until its final state is written. A new run whose row
+cannot be stored is refused (`track` raises `StorageUnavailable`): nothing trains unstored.
 
 A run whose process died stays ``running`` in its row with an old heartbeat: `recover` (at start
 and every few seconds) turns runs of other processes with no heartbeat for `stale_after`
@@ -27,7 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from .storage import RunStore, encode_checkpoint, encode_chunk, interpolate_seconds
+from .storage import (
+    RunStore,
+    StorageUnavailable,
+    encode_checkpoint,
+    encode_chunk,
+    interpolate_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,7 @@ class _Tracked:
         self.best_test_acc = -math.inf
         self.names: list[str] | None = None
         self.findings: list[dict] | None = None
+        self.failing_since: float | None = None  # time of the first failed write in a row
 
 
 def _finite(value: Any) -> float | None:
@@ -57,6 +67,18 @@ def _finite(value: Any) -> float | None:
 
 def _latest(column: np.ndarray) -> float | None:
     return _finite(column[-1]) if len(column) else None
+
+
+def _warn_unstored(state: _Tracked, reason: str) -> None:
+    """Say on the run (`Run.unstored`, a warning of its verdict) that its writes fail."""
+    if state.failing_since is None:
+        state.failing_since = time.time()
+    since = time.strftime("%H:%M:%S UTC", time.gmtime(state.failing_since))
+    where = "is kept" if state.run.control.ended else "trains on"
+    state.run.unstored = (
+        f"this run's history cannot be written to the database since {since} ({reason}): it "
+        f"{where} in memory; it will be written once the database can be"
+    )
 
 
 class Recorder:
@@ -89,16 +111,17 @@ class Recorder:
 
     def track(self, run: Any, continued_from: str | None = None, insert: bool = True) -> None:
         """Store a new run's row (unless not to `insert`: a row stored elsewhere, a scaled
-        worker's run) and record it from now on (its end is written at once)."""
-        if insert and not self._insert(run, continued_from):
-            return
+        worker's run) and record it from now on (its end is written at once). Raises
+        `StorageUnavailable` (nothing stored, nothing tracked) if the row cannot be written."""
+        if insert:
+            self._insert(run, continued_from)
         with self._write_lock:
             self._tracked[run.id] = _Tracked(run)
         run.on_end.append(self._ended)
         self._ensure_thread()
 
-    def _insert(self, run: Any, continued_from: str | None) -> bool:
-        """Store the run's row; False if it could not be (it then trains in memory only)."""
+    def _insert(self, run: Any, continued_from: str | None) -> None:
+        """Store the run's row; raises `StorageUnavailable` if it cannot be."""
         now = time.time()
         try:
             self.store.insert_run(
@@ -115,10 +138,9 @@ class Recorder:
                 warnings=[],
                 continued_from=continued_from,
             )
-        except Exception:
-            log.exception("run %s could not be stored", run.id)
-            return False
-        return True
+        except StorageUnavailable as error:
+            log.warning("run %s refused: %s", run.id, error)
+            raise
 
     def forget(self, run_id: str) -> None:
         """Stop recording a run (it is being deleted)."""
@@ -168,24 +190,31 @@ class Recorder:
             self._write(states, final=False)
 
     def _ended(self, run: Any) -> None:
-        """The run's end hook: write its final state synchronously."""
+        """The run's end hook: write its final state synchronously (once written, the run is
+        no longer tracked; until then the writer thread tries again)."""
         with self._write_lock:
             state = self._tracked.get(run.id)
-            if state is not None and self._write([state], final=True):
-                del self._tracked[run.id]
+            if state is not None:
+                self._write([state], final=True)
 
     def _write(self, states: list[_Tracked], final: bool) -> bool:
-        """Collect and write; on success mark it written. Call under the write lock."""
+        """Collect and write; on success mark it written (and forget the runs whose final state
+        it wrote), on failure warn on each run. Call under the write lock."""
         if not states:
             return True
         collected = [self._collect(state, final) for state in states]
         try:
             self.store.write([item for item, _after in collected], self.unfinished_only)
-        except Exception:
+        except Exception as error:
             log.exception("could not write runs to the database (retrying)")
+            reason = error.reason if isinstance(error, StorageUnavailable) else str(error)
+            for state in states:
+                _warn_unstored(state, reason)
             return False
-        for _item, after in collected:
+        for item, after in collected:
             after()
+            if "ended" in item["fields"]:  # its final state is stored
+                self._tracked.pop(item["id"], None)
         return True
 
     def _collect(self, state: _Tracked, final: bool) -> tuple[dict[str, Any], Any]:
@@ -231,6 +260,7 @@ class Recorder:
             }
 
         def after() -> None:
+            state.failing_since = run.unstored = None
             state.names, state.findings, state.checkpoint = names, findings, checkpoint
             state.best_test_loss, state.best_test_acc = best
             if new is not None:

@@ -119,6 +119,8 @@ class Run:
         # what the diagnosis found (`app.diagnosis.Finding.json` each), replaced
         self.findings: list[dict[str, Any]] = []
         self.stopped_early: str | None = None  # the reason, once early stopping ended training
+        # a warning while the run's writes to the database fail (`app.recorder`), else None
+        self.unstored: str | None = None
         self.thread: Any = None
         self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
         self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
@@ -276,9 +278,11 @@ class Run:
 
     def verdict(self) -> dict[str, Any]:
         """What the diagnosis says (`app.diagnosis`) and the best epoch, as every answer about
-        the run carries them: ``{warnings, observations, findings, best_epoch}``."""
+        the run carries them: ``{warnings, observations, findings, best_epoch}``; while its
+        writes to the database fail, that warning first (`unstored`)."""
+        unstored = self.unstored
         return {
-            "warnings": sentences(self.findings, "warning"),
+            "warnings": ([unstored] if unstored else []) + sentences(self.findings, "warning"),
             "observations": sentences(self.findings, "observation"),
             "findings": self.findings,
             "best_epoch": self.best_epoch(),

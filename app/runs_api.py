@@ -226,7 +226,8 @@ def continue_run(run_id: str) -> Any:
     """A new run of the same config starting from this run's saved weights (for the epochs it
     had left, as many again when none was, or ``{epochs: n}``); a run that never trained (queued
     when its server died) starts from its seed's weights. 201 ``{id, config, status,
-    continued_from}``; 409 while the run has not ended, or trained but has no saved weights."""
+    continued_from}``; 409 while the run has not ended, or trained but has no saved weights;
+    503 when the new run cannot be stored (`api.storage_unavailable`)."""
     run, missing = _run_or_404(run_id)
     if run is None:
         return missing

@@ -51,6 +51,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
@@ -60,8 +61,32 @@ from .uploads import ParsedDataset, parse_csv
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_KEY = 0x6270_7374  # "bpst": the PostgreSQL advisory lock of the migrations
-SQLITE_BUSY_MS = 10_000  # an SQLite writer waits this long for another's lock
+# An SQLite writer waits this long for another's lock (SQLite's own bounded retry of a busy
+# database); a write still locked then fails (`StorageUnavailable`). DATABASE_BUSY_SECONDS sets it.
+SQLITE_BUSY_MS = 10_000
+RETRY_AFTER = 10  # seconds a client refused for a database that cannot be written is asked to wait
 UNFINISHED = ("queued", "running", "paused")
+
+
+class StorageUnavailable(RuntimeError):
+    """The database cannot be written now (locked by another process beyond the busy timeout,
+    read-only, unreachable): what needed the write did not happen. The API answers 503 with
+    ``Retry-After: retry_after`` and ``{error, reason}``."""
+
+    def __init__(self, reason: str, retry_after: int = RETRY_AFTER) -> None:
+        super().__init__(f"the database cannot be written now ({reason})")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@contextlib.contextmanager
+def _writable() -> Iterator[None]:
+    """Turn a database that refuses a write (`OperationalError`: locked, read-only, away) into
+    `StorageUnavailable` naming the database's reason."""
+    try:
+        yield
+    except OperationalError as error:
+        raise StorageUnavailable(str(getattr(error, "orig", None) or error)) from error
 
 
 class Base(DeclarativeBase):
@@ -289,13 +314,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-    with contextlib.suppress(Exception):  # an in-memory database has no WAL
-        cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: safe against process kills
-    cursor.close()
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+        with contextlib.suppress(Exception):  # an in-memory (or read-only) database: no WAL
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: safe against process kills
+        cursor.close()
+
+    return pragmas
 
 
 # A process stopped (SIGSTOP) inside a transaction holds its row locks: PostgreSQL ends such a
@@ -304,9 +332,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 POSTGRES_OPTIONS = "-c idle_in_transaction_session_timeout=5000"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`: SQLite (WAL, busy timeout; one shared connection in memory) or a
-    server database (pre-pinged pool; PostgreSQL with `POSTGRES_OPTIONS`)."""
+def make_engine(url: str, busy_ms: int = SQLITE_BUSY_MS) -> Engine:
+    """An engine for `url`: SQLite (WAL, a busy timeout of `busy_ms` ms; one shared connection
+    in memory) or a server database (pre-pinged pool; PostgreSQL with `POSTGRES_OPTIONS`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         options = {"options": POSTGRES_OPTIONS} if parsed.get_backend_name() == "postgresql" else {}
@@ -316,7 +344,7 @@ def make_engine(url: str) -> Engine:
     else:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
     return engine
 
 
@@ -373,9 +401,9 @@ class RunStore:
     """The database of runs (see the module docstring). Thread-safe: every call opens its own
     session; SQLite calls are serialised in the process (SQLite has one writer anyway)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_seconds: float = SQLITE_BUSY_MS / 1000) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, round(busy_seconds * 1000))
         self.sqlite = self.engine.dialect.name == "sqlite"
         self._lock = threading.RLock() if self.sqlite else contextlib.nullcontext()
         migrate(self.engine)
@@ -393,17 +421,20 @@ class RunStore:
     # -------------------------------------------------------------- runs
 
     def insert_run(self, **fields: Any) -> None:
-        """A new ``runs`` row (config, columns and warnings given as Python values)."""
+        """A new ``runs`` row (config, columns and warnings given as Python values). Raises
+        `StorageUnavailable` if the database cannot be written (SQLite: still locked after the
+        busy timeout)."""
         fields = _encoded(fields)
-        with self.session() as session:
+        with _writable(), self.session() as session:
             session.add(RunRow(**fields))
 
     def write(self, batch: list[dict[str, Any]], unfinished_only: bool = False) -> None:
         """One transaction of the recorder: for each item ``{id, fields, chunk?, checkpoint?}``
         update the run's row, append its history chunk and replace its checkpoint. With
         `unfinished_only` (a scaled worker's), a row that has ended already (a watchdog judged
-        the worker lost, a stop while queued) is left as it is, so such an end is final."""
-        with self.session() as session:
+        the worker lost, a stop while queued) is left as it is, so such an end is final.
+        Raises `StorageUnavailable` if the database cannot be written."""
+        with _writable(), self.session() as session:
             for item in batch:
                 run_id = item["id"]
                 chunk = item.get("chunk")

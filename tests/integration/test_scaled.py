@@ -206,6 +206,30 @@ def test_a_run_continues_on_a_worker_from_its_stored_weights(cluster):
     assert after[0] < before[0] / 2 and after[-1] < 1.5 * before[-1], (before, after)
 
 
+def test_the_creating_web_process_serves_its_ended_runs_weights(cluster):
+    """Issue 24, point 6: right after a run ends, the web process that created it (and keeps
+    it in memory: its newest ended runs) continues it (201) and exports its model (200), for
+    a watched run (the relay live) and unwatched ones, more than it keeps in memory."""
+    web_a = cluster.urls[0]
+    watched = create(web_a, **{**PACED, "epochs": 30})
+    watcher = Watcher(web_a)
+    try:
+        watcher.watch(watched)
+        unwatched = [create(web_a, task="sin", samples=200, epochs=20) for _ in range(9)]
+        for run_id in [watched, *unwatched]:
+            assert wait_status(web_a, run_id, {"finished", "failed"}, 90)["status"] == "finished"
+            model = requests.get(f"{web_a}/api/runs/{run_id}/model?format=json", timeout=30)
+            assert model.status_code == 200, (run_id, model.text)
+            assert model.json()["run_id"] == run_id
+    finally:
+        watcher.disconnect()
+    for run_id in [watched, *unwatched]:
+        answer = requests.post(f"{web_a}/api/runs/{run_id}/continue", json={"epochs": 5},
+                               timeout=30)  # fmt: skip
+        assert answer.status_code == 201, (run_id, answer.text)
+        assert requests.get(f"{web_a}/api/runs/{run_id}/model", timeout=30).status_code == 200
+
+
 def test_a_run_ended_elsewhere_stops_on_its_worker_and_stays_ended(cluster):
     from redis import Redis
 
