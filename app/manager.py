@@ -195,7 +195,7 @@ class RunManager:
         slot. Raises `TooManyRuns` when `max_unfinished_runs` runs are unfinished.
         `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
         """
-        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy())
+        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy(), spec.data)
         run.slots = self.slots
         run.on_end.append(trim_history)
         run.initial_state = initial_state

@@ -95,7 +95,9 @@ class Run:
     """One training run; see the module docstring. Fields written after `start` are guarded
     by ``control.lock`` (one lock per run)."""
 
-    def __init__(self, run_id: str, task: Task, config: dict[str, Any]) -> None:
+    def __init__(
+        self, run_id: str, task: Task, config: dict[str, Any], data: TaskData | None = None
+    ) -> None:
         self.id = run_id
         self.task = task
         self.config = config
@@ -108,8 +110,9 @@ class Run:
         self.epoch = 0  # completed epochs
         self.sizes = network_sizes(task, config)
         self.payloads: RunPayloads | None = None  # see `payloads_now`
-        self._data: TaskData | None = None  # built early for a watcher, until the run starts
-        self._build_lock = threading.Lock()
+        # its data in this process (`data`): drawn once, until its session takes it over
+        self._data: TaskData | None = data
+        self._build_lock = threading.RLock()
         self.view: View | None = None  # replaced, never mutated
         self.inside: Inside | None = None  # the latest look inside (views may come without)
         self.inside_version = 0  # bumped with every new look inside
@@ -153,11 +156,24 @@ class Run:
         with self._build_lock:
             if self.payloads is None and not self.control.ended:
                 try:
-                    self._data = build_data(self.task, self.config)
+                    data = self.data()
                 except Exception:  # the run fails when it starts, with the reason
                     return None
-                self.payloads = RunPayloads(self.task, self._data, self.sizes)
+                self.payloads = RunPayloads(self.task, data, self.sizes)
             return self.payloads
+
+    def data(self) -> TaskData:
+        """The run's data in this process: the spec's (drawn when the run was created), else
+        built now, once; its session, its payloads and the views of its checkpoints share it
+        (so a run's points are drawn once per process). Raises what `build_data` raises.
+        A run trained elsewhere whose slice changed gets its grid redrawn on the new slice."""
+        with self._build_lock:
+            if self._data is None:
+                self._data = build_data(self.task, self.config)
+            chosen = self.config.get("slice_features") if self.restored else None
+            if chosen is not None and tuple(chosen) != self._data.slice_features:
+                self._data.reslice(tuple(chosen))
+            return self._data
 
     def _restored_payloads(self) -> RunPayloads | None:
         with self._build_lock:
@@ -165,7 +181,7 @@ class Run:
                 return self.payloads
             self.stale_payloads = False
             relayed = isinstance(self.view, EncodedView)  # then no view from the checkpoint
-            built = data_and_view(self.task, self.config, None if relayed else self.checkpoint)
+            built = data_and_view(self, None if relayed else self.checkpoint)
             if built is None:
                 return None
             data, view = built
@@ -192,10 +208,8 @@ class Run:
         self.closed = True  # nothing of it is left to store
 
     def session(self) -> TrainingSession:
-        """The run's training session (on the data a watcher had built, if any)."""
-        with self._build_lock:
-            data, self._data = self._data, None
-        return TrainingSession(self.task, self.config, data, self.initial_state)
+        """The run's training session, on the run's `data` (its own from then on)."""
+        return TrainingSession(self.task, self.config, self.data(), self.initial_state)
 
     def queue_position(self) -> int | None:
         """1-based place in the line (for a compute slot, or a scaled worker) while
@@ -212,6 +226,7 @@ class Run:
         with self._build_lock:
             if self.payloads is None:
                 self.payloads = RunPayloads(self.task, session.data, self.sizes)
+            self._data = None  # the session's from now on (and freed with it)
         with self.lock:
             self.history = History(self.epochs, self.classification, session.history_columns())
             self.view, self.view_version = view, self.view_version + 1
@@ -329,14 +344,15 @@ class Run:
         return prediction.confusion.tolist() if isinstance(prediction, ClassView) else None
 
 
-def data_and_view(task: Task, config: dict[str, Any], checkpoint: Any) -> tuple[Any, Any] | None:
-    """A stored run's data (rebuilt: it is deterministic from the config) and, with a
-    `checkpoint`, the view of its weights (else None); None if the data cannot be built (e.g.
-    an uploaded dataset that is gone)."""
+def data_and_view(run: Run, checkpoint: Any) -> tuple[Any, Any] | None:
+    """A stored run's data (`Run.data`: rebuilt once, it is deterministic from the config)
+    and, with a `checkpoint`, the view of its weights (else None); None if the data cannot be
+    built (e.g. an uploaded dataset that is gone)."""
     try:
+        data = run.data()
         if checkpoint is None:
-            return build_data(task, config), None
-        session = TrainingSession(task, config, initial_state=checkpoint.state)
+            return data, None
+        session = TrainingSession(run.task, run.config, data, checkpoint.state)
         return session.data, session.view()
     except Exception:
         return None

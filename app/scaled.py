@@ -140,7 +140,6 @@ class RemoteFeed:
         self.position_of = position_of  # run id -> 0-based place in the job queue, or None
         self._position: tuple[float, int | None] = (-POSITION_SECONDS, None)
         self._seconds: np.ndarray | None = None  # the stored ones once the run ended
-        self._view_session: TrainingSession | None = None
         self.step: list | None = None  # the worker's step in progress, as last relayed
         self.steps_done = 0  # steps the worker ended, as last relayed
         run.timing = self.seconds
@@ -313,9 +312,7 @@ class RemoteFeed:
                 run.view, run.view_version = view, run.view_version + 1
 
     def _view_data(self) -> Any:
-        if self._view_session is None:
-            self._view_session = TrainingSession(self.run.task, self.run.config)
-        return self._view_session.data
+        return self.run.data()  # drawn once in this process, shared with its payloads
 
 
 def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteFeed | None:
@@ -433,7 +430,7 @@ class ScaledRunManager:
         docstring). `initial_state` is not sent: the worker reads the weights of
         `continued_from`."""
         task = spec.task
-        run = Run(uuid.uuid4().hex[:12], task, spec.config_copy())
+        run = Run(uuid.uuid4().hex[:12], task, spec.config_copy(), spec.data)
         if self.registry.shut_down:
             raise RuntimeError("the run manager is shut down")
         if unfinished_count(self.store) >= self.max_unfinished_runs:

