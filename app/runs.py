@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -100,11 +101,11 @@ class Run:
     ) -> None:
         self.id = run_id
         self.task = task
-        self.config = config
+        self.spec = MappingProxyType(config)  # as created: never written (see `config`)
         self.epochs: int = config["epochs"]
         self.created = time.time()
         self.classification = task.kind == "classification"
-        self.control = RunControl()
+        self.control = RunControl(settings=config)  # owns the live settings
         self.lock = self.control.lock
         self.history = History(0, self.classification, history_columns(config, self.classification))
         self.epoch = 0  # completed epochs
@@ -131,9 +132,8 @@ class Run:
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
         self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
         self.watched = True  # scaled mode: some web process streams it (`app.relay`)
-        # A run trained elsewhere (read back from storage, or a scaled worker's): its data and
-        # view are rebuilt from its config and checkpoint on demand (`payloads_now`), again
-        # once `stale_payloads` (a worker's new slice).
+        # A run trained elsewhere (stored, or a scaled worker's): its data and view are rebuilt
+        # on demand (`payloads_now`), again once `stale_payloads` (a worker's new slice).
         self.restored = False
         self.stale_payloads = False
         self.summary: dict[str, Any] | None = None  # its stored row, if read from storage
@@ -141,6 +141,11 @@ class Run:
         self.timing: Callable[[int], np.ndarray] | None = None
         # 1-based place in line while queued (None: not waiting); the manager's
         self.position_of: Callable[[str], int | None] | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The spec with the live settings in force (``control.settings``): a new dict."""
+        return self.control.settings.over(self.spec)
 
     @property
     def status(self) -> str:
@@ -163,14 +168,12 @@ class Run:
             return self.payloads
 
     def data(self) -> TaskData:
-        """The run's data in this process: the spec's (drawn when the run was created), else
-        built now, once; its session, its payloads and the views of its checkpoints share it
-        (so a run's points are drawn once per process). Raises what `build_data` raises.
-        A run trained elsewhere whose slice changed gets its grid redrawn on the new slice."""
+        """The run's data in this process, drawn once (the spec's, else built now) and shared by
+        its session, payloads and checkpoint views; raises what `build_data` raises."""
         with self._build_lock:
             if self._data is None:
                 self._data = build_data(self.task, self.config)
-            chosen = self.config.get("slice_features") if self.restored else None
+            chosen = self.config.get("slice_features") if self.restored else None  # a new slice
             if chosen is not None and tuple(chosen) != self._data.slice_features:
                 self._data.reslice(tuple(chosen))
             return self._data
@@ -212,8 +215,7 @@ class Run:
         return TrainingSession(self.task, self.config, self.data(), self.initial_state)
 
     def queue_position(self) -> int | None:
-        """1-based place in the line (for a compute slot, or a scaled worker) while
-        ``queued``, else None."""
+        """1-based place in line (for a compute slot, or a worker) while ``queued``, or None."""
         if self.control.status != "queued":
             return None
         if self.position_of is not None:
@@ -239,8 +241,8 @@ class Run:
         payloads = RunPayloads(self.task, session.data, self.sizes)
         with self._build_lock:
             self.payloads = payloads
+        self.control.adopt({"domain": [list(pair) for pair in session.data.domain]})
         with self.lock:
-            self.config["domain"] = session.data.domain
             self.view, self.view_version = view, self.view_version + 1
             if view.inside is not None:
                 self.inside, self.inside_version = view.inside, self.inside_version + 1
@@ -279,8 +281,7 @@ class Run:
         self.closed = True
 
     def diagnose(self, units: list[UnitHealth]) -> None:
-        """Refresh `findings` from the history so far and the hidden units' health (see
-        `app.diagnosis`)."""
+        """Refresh `findings` from the history and the hidden units' health (`app.diagnosis`)."""
         wanted = ("train_loss", "test_loss", "train_acc", "test_acc", "lr", "update_ratio")
         with self.lock:
             names = [name for name in wanted if name in self.history.names]
@@ -314,8 +315,7 @@ class Run:
                 self.epoch = self.history.length
 
     def best_epoch(self) -> int | None:
-        """The epoch (as in the history's ``epoch`` column) of the lowest test loss; None
-        before any finite one (the first such epoch on a tie)."""
+        """The epoch of the lowest test loss (the first on a tie); None before a finite one."""
         with self.lock:
             column = self.history.columns.get("test_loss")
             losses = column[: self.history.length] if column is not None else None

@@ -452,8 +452,8 @@ def test_a_finished_run_leaves_a_checkpoint_that_rebuilds_its_model_and_calls_it
 
 def test_a_pause_during_a_pacing_wait_needs_no_free_slot():
     config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=2)
-    paced, busy = Run("paced", task, dict(config)), Run("busy", task, dict(config))
-    busy.config["epochs_per_second"] = None
+    paced = Run("paced", task, dict(config))
+    busy = Run("busy", task, dict(config, epochs_per_second=None))
     slots = ComputeSlots(1)
     threads = [_start(paced, slots)]
     _wait_for(lambda: paced.epoch >= 1)  # now in a pacing wait, without its slot
