@@ -3,7 +3,9 @@
 `RunControl` holds one run's status (``queued → running ⇄ paused → finished | stopped | diverged
 | failed``; ``interrupted`` is a run whose process died, as read back from storage; a running run
 that must wait for a compute slot again is ``queued`` meanwhile) and the requests other threads
-make of it (pause, resume, stop, step), all under one lock and condition.
+make of it (pause, resume, stop, step, live changes), all under one lock and condition, and the
+run's live settings (`LiveSettings`: the values a run may change while it trains, as in force,
+versioned): the run's config is its spec, written once; what changes is here.
 The run loop (`app.runner`) asks `next_action()` between mini-batches, so a request takes effect
 within one slice of training (a few hundredths of a second), whatever the epoch length.
 
@@ -13,10 +15,16 @@ paused run, or one waiting for its pace, gives its slot back.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .schema import STEERABLE_FIELDS
 
 TERMINAL = frozenset({"finished", "stopped", "diverged", "failed", "interrupted"})
 STATUSES = (
@@ -39,11 +47,58 @@ def check_step(unit: str, step: list | None) -> None:
                            f"step by {current}")  # fmt: skip
 
 
-class RunControl:
-    """One run's status and the requests made of it (see the module docstring)."""
+LIVE_FIELDS = (*STEERABLE_FIELDS, "domain")  # + the grid's box, which follows the slice
 
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """A run's live settings as in force: `values` (read-only: each of `STEERABLE_FIELDS` of
+    its config — lr, batch size, L1, L2, momentum, pace, slice — and the ``domain`` its views
+    are drawn on, which follows the slice) and `version` (0 as created, one more per change).
+    A change makes a new value; none is ever modified."""
+
+    values: Mapping[str, Any]
+    version: int = 0
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> LiveSettings:
+        """The live settings a run with `config` starts with."""
+        live = {name: copy.deepcopy(config[name]) for name in LIVE_FIELDS if name in config}
+        return cls(MappingProxyType(live))
+
+    def changed(self, changes: Mapping[str, Any]) -> LiveSettings:
+        """The next version, with `changes` (live fields only; others raise `ValueError`)."""
+        if unknown := sorted(set(changes) - set(LIVE_FIELDS)):
+            raise ValueError(f"not a live setting: {', '.join(unknown)}")
+        values = {**self.values, **copy.deepcopy(dict(changes))}
+        return LiveSettings(MappingProxyType(values), self.version + 1)
+
+    def told(self, values: Mapping[str, Any]) -> LiveSettings:
+        """These settings with `values` as told: the next version if any differs, else self."""
+        same = all(self.values.get(name) == value for name, value in values.items())
+        return self if same else self.changed(values)
+
+    def over(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """`config` (a run's spec) with these settings in force: a new dict."""
+        return {**config, **copy.deepcopy(dict(self.values))}
+
+
+def check_step_request(unit: str, count: Any) -> None:
+    """Raise `ValueError` unless `count` (a whole number, at least 1) of `unit` is a step."""
+    if unit not in STEP_UNITS or isinstance(count, bool) or not isinstance(count, int):
+        raise ValueError(f"a step is a whole number of {' or '.join(STEP_UNITS)}")
+    if count < 1:
+        raise ValueError(f"a step needs at least 1 of {unit}, got {count}")
+
+
+class RunControl:
+    """One run's status, requests and live settings (`settings`: the run's config, of which
+    the live fields are taken); see the module docstring."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter,
+                 settings: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         self.clock = clock  # seconds (`elapsed` counts by it; tests pass a virtual one)
+        self._settings = LiveSettings.of(settings or {})
         self.lock = threading.RLock()  # reentrant: `mirror` is called under it too
         self.changed = threading.Condition(self.lock)  # notified on every change below
         self.status = "queued"
@@ -91,9 +146,8 @@ class RunControl:
 
     def mirror(self, status: str | None, reason: str | None, elapsed: float,
                exact: bool = False) -> None:  # fmt: skip
-        """A run trained elsewhere (read back from storage, or a scaled worker's followed by a
-        web process): take its `status` (None: keep it), `reason` and training seconds as told;
-        `elapsed` never goes back unless `exact` (the stored end's own)."""
+        """A run trained elsewhere (stored, or a scaled worker's): take its `status` (None: keep
+        it), `reason` and training `elapsed` as told (never back unless `exact`)."""
         with self.lock:
             self._running_since = None
             before = self._elapsed_before
@@ -143,17 +197,11 @@ class RunControl:
         return self._request(stop, lambda: False, wait)
 
     def request_step(self, unit: str, count: int, wait: float = 0.0) -> str:
-        """While paused: train `count` epochs or mini-batches (`unit`), then stay paused.
-
-        Waits up to `wait` s for the step to be done (a longer step goes on). A step asked for
-        while one of the same unit is in progress adds to it (requests sent together all
-        count); a pause ends it. Raises `ControlError` unless the run is paused, or while a step
-        of the other unit is in progress; `ValueError` for a bad unit or count.
-        """
-        if unit not in STEP_UNITS or isinstance(count, bool) or not isinstance(count, int):
-            raise ValueError(f"a step is a whole number of {' or '.join(STEP_UNITS)}")
-        if count < 1:
-            raise ValueError(f"a step needs at least 1 of {unit}, got {count}")
+        """While paused: train `count` epochs or mini-batches (`unit`), then stay paused; wait
+        up to `wait` s for it to be done. A step of the same unit in progress adds it; a pause
+        ends it. Raises `ControlError` unless paused, or while a step of the other unit is in
+        progress; `ValueError` for a bad unit or count (`check_step_request`)."""
+        check_step_request(unit, count)
 
         def step() -> None:
             if self.status != "paused" or not self._pause:
@@ -166,29 +214,40 @@ class RunControl:
 
         return self._request(step, lambda: self._step is None, wait)
 
-    def post_changes(self, changes: dict) -> None:
-        """Live changes (validated) for the run loop; raises `ControlError` once ended."""
+    def post_changes(self, changes: dict) -> LiveSettings:
+        """Live changes (validated): in force at once (the next `settings`), applied by the run
+        loop from its next mini-batch. Raises `ControlError` once ended."""
         with self.lock:
             if self.ended:
                 raise ControlError(f"the run is {self.status}: nothing to change")
+            self._settings = self._settings.changed(changes)
             self._changes.update(changes)
             self._requests += 1
             self.changed.notify_all()
+            return self._settings
+
+    @property
+    def settings(self) -> LiveSettings:
+        """The live settings in force (immutable; one attribute read: no lock)."""
+        return self._settings
+
+    def adopt(self, values: Mapping[str, Any]) -> None:
+        """Settings as told, nothing for a run loop to apply (`LiveSettings.told`): a scaled
+        worker's as relayed or stored, or the ``domain`` of a new slice here."""
+        with self.lock:
+            self._settings = self._settings.told(values)
 
     # ----------------------------------------------------------------- the run loop's side
 
     def take_changes(self) -> dict:
-        """The live changes posted since the last call (applied from the next mini-batch)."""
+        """The live changes posted since the last call (for the run loop to apply)."""
         with self.lock:
             changes, self._changes = self._changes, {}
             return changes
 
     def next_action(self) -> str:
-        """What the run loop does next: ``stop``, ``pause`` (park) or ``train``.
-
-        A step asked for while paused trains (the status stays ``paused``); a resumed run that
-        is still marked paused becomes ``running``.
-        """
+        """What the run loop does next: ``stop``, ``pause`` (park) or ``train`` (a step asked
+        for while paused trains, still ``paused``; a resumed run becomes ``running``)."""
         with self.lock:
             if self._stop:
                 return STOP
@@ -202,14 +261,11 @@ class RunControl:
 
     @property
     def requests(self) -> int:
-        """How many requests (pause, resume, stop, step, live changes) were made so far: the run
-        loop compares two readings to see whether anything was asked in between (no lock: one
-        attribute read)."""
+        """How many requests were made so far (the run loop compares two readings)."""
         return self._requests
 
     def free_running(self) -> bool:
-        """True unless a pause, a stop or a step is pending (the run loop may then train several
-        epochs in one slice)."""
+        """True unless a pause, a stop or a step is pending (then slices may hold many epochs)."""
         with self.lock:
             return not (self._stop or self._pause or self._step is not None)
 
@@ -275,8 +331,7 @@ class RunControl:
             self.changed.notify_all()
 
     def wait_for_slot(self) -> bool:
-        """Wait for the slot asked for; False if a stop came first. A running (or resumed) run
-        is shown ``queued`` while it waits; a paused one that steps stays ``paused``."""
+        """Wait for the slot asked for (``queued`` meanwhile); False if a stop came first."""
         with self.lock:
             resumed = self.status == "paused" and not self._pause
             if not self._slot and (self.status == "running" or resumed):

@@ -198,7 +198,7 @@ class RunManager:
         `StorageUnavailable` when its row cannot be stored (then it is not created).
         `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
         """
-        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy())
+        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy(), spec.data)
         run.slots = self.slots
         run.on_end.append(trim_history)
         run.initial_state = initial_state
@@ -257,24 +257,22 @@ class RunManager:
         """Live changes of a run's steerable fields (`validation.validate_changes`): the config
         shows them at once, training uses them from the next mini-batch. Raises `ConfigError`
         for bad fields, `ControlError` once the run has ended."""
-        changes, config = self.accept_changes(run, body)
-        run.control.post_changes(changes)
+        run.control.post_changes(self.accept_changes(run, body))
+        config = run.config
         if self.store is not None:  # what is in force is what a restart or a continue reads
             self.store.update_run(run.id, config=config)
         return config
 
     @staticmethod
-    def accept_changes(run: Run, body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Validated live changes, written into the run's config: (changes, a copy of the
-        config). Raises `ConfigError` for bad fields, `ControlError` once the run has ended."""
+    def accept_changes(run: Run, body: Any) -> dict[str, Any]:
+        """The live changes `body` asks of `run`, validated (for its control's settings).
+        Raises `ConfigError` for bad fields, `ControlError` once the run has ended."""
         changes = validate_changes(body, run.config)
         if message := slice_error(changes.get("slice_features"), run.task):
             raise ConfigError({"slice_features": message})
-        with run.lock:
-            if run.control.ended:
-                raise ControlError(f"run already {run.control.status}")
-            run.config.update(changes)
-            return changes, dict(run.config)
+        if run.control.ended:
+            raise ControlError(f"run already {run.control.status}")
+        return changes
 
     def stop(self, run: Run) -> str:
         """End the run as ``stopped`` within one slice; a queued run ends at once."""

@@ -212,9 +212,6 @@ class ControlRelay:
                 unit, count = request["step"]
                 control.request_step(unit, int(count), 0.0)
             elif "changes" in request:
-                changes = request["changes"]
-                with self.run.lock:
-                    self.run.config.update(changes)
-                control.post_changes(changes)
+                control.post_changes(request["changes"])
         except (ControlError, ValueError) as error:
             log.info("run %s: request %s not taken: %s", self.run.id, request, error)

@@ -153,7 +153,7 @@ def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
         if changes.get("slice_features") is not None:
             run.relayout(session, session.view(inside=clock.inside_interval is not None))
     steps, seen = session.steps, control.requests
-    several = control.free_running() and not run.config.get("epochs_per_second")
+    several = control.free_running() and not control.settings.values.get("epochs_per_second")
     done = session.train_slice(
         control.step_batches(),
         time.perf_counter() + SLICE_SECONDS,
@@ -263,7 +263,8 @@ class Pacer:
     def wait(self, run: Run, slot: Slot) -> None:
         """Wait out the delay without the `slot`, then get it back unless a pause or stop
         came."""
-        delay = self.delay(run.config.get("epochs_per_second"), run.last("train_loss"))
+        pace = run.control.settings.values.get("epochs_per_second")
+        delay = self.delay(pace, run.last("train_loss"))
         if delay <= 0:
             return
         slot.release()

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -94,21 +95,24 @@ class Run:
     """One training run; see the module docstring. Fields written after `start` are guarded
     by ``control.lock`` (one lock per run)."""
 
-    def __init__(self, run_id: str, task: Task, config: dict[str, Any]) -> None:
+    def __init__(
+        self, run_id: str, task: Task, config: dict[str, Any], data: TaskData | None = None
+    ) -> None:
         self.id = run_id
         self.task = task
-        self.config = config
+        self.spec = MappingProxyType(config)  # as created: never written (see `config`)
         self.epochs: int = config["epochs"]
         self.created = time.time()
         self.classification = task.kind == "classification"
-        self.control = RunControl()
+        self.control = RunControl(settings=config)  # owns the live settings
         self.lock = self.control.lock
         self.history = History(0, self.classification, history_columns(config, self.classification))
         self.epoch = 0  # completed epochs
         self.sizes = network_sizes(task, config)
         self.payloads: RunPayloads | None = None  # see `payloads_now`
-        self._data: TaskData | None = None  # built early for a watcher, until the run starts
-        self._build_lock = threading.Lock()
+        # its data in this process (`data`): drawn once, until its session takes it over
+        self._data: TaskData | None = data
+        self._build_lock = threading.RLock()
         self.view: View | None = None  # replaced, never mutated
         self.inside: Inside | None = None  # the latest look inside (views may come without)
         self.inside_version = 0  # bumped with every new look inside
@@ -129,9 +133,8 @@ class Run:
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
         self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
         self.watched = True  # scaled mode: some web process streams it (`app.relay`)
-        # A run trained elsewhere (read back from storage, or a scaled worker's): its data and
-        # view are rebuilt from its config and checkpoint on demand (`payloads_now`), again
-        # once `stale_payloads` (a worker's new slice).
+        # A run trained elsewhere (stored, or a scaled worker's): its data and view are rebuilt
+        # on demand (`payloads_now`), again once `stale_payloads` (a worker's new slice).
         self.restored = False
         self.stale_payloads = False
         self.summary: dict[str, Any] | None = None  # its stored row, if read from storage
@@ -139,6 +142,11 @@ class Run:
         self.timing: Callable[[int], np.ndarray] | None = None
         # 1-based place in line while queued (None: not waiting); the manager's
         self.position_of: Callable[[str], int | None] | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The spec with the live settings in force (``control.settings``): a new dict."""
+        return self.control.settings.over(self.spec)
 
     @property
     def status(self) -> str:
@@ -154,11 +162,22 @@ class Run:
         with self._build_lock:
             if self.payloads is None and not self.control.ended:
                 try:
-                    self._data = build_data(self.task, self.config)
+                    data = self.data()
                 except Exception:  # the run fails when it starts, with the reason
                     return None
-                self.payloads = RunPayloads(self.task, self._data, self.sizes)
+                self.payloads = RunPayloads(self.task, data, self.sizes)
             return self.payloads
+
+    def data(self) -> TaskData:
+        """The run's data in this process, drawn once (the spec's, else built now) and shared by
+        its session, payloads and checkpoint views; raises what `build_data` raises."""
+        with self._build_lock:
+            if self._data is None:
+                self._data = build_data(self.task, self.config)
+            chosen = self.config.get("slice_features") if self.restored else None  # a new slice
+            if chosen is not None and tuple(chosen) != self._data.slice_features:
+                self._data.reslice(tuple(chosen))
+            return self._data
 
     def _restored_payloads(self) -> RunPayloads | None:
         with self._build_lock:
@@ -166,7 +185,7 @@ class Run:
                 return self.payloads
             self.stale_payloads = False
             relayed = isinstance(self.view, EncodedView)  # then no view from the checkpoint
-            built = data_and_view(self.task, self.config, None if relayed else self.checkpoint)
+            built = data_and_view(self, None if relayed else self.checkpoint)
             if built is None:
                 return None
             data, view = built
@@ -193,14 +212,11 @@ class Run:
         self.closed = True  # nothing of it is left to store
 
     def session(self) -> TrainingSession:
-        """The run's training session (on the data a watcher had built, if any)."""
-        with self._build_lock:
-            data, self._data = self._data, None
-        return TrainingSession(self.task, self.config, data, self.initial_state)
+        """The run's training session, on the run's `data` (its own from then on)."""
+        return TrainingSession(self.task, self.config, self.data(), self.initial_state)
 
     def queue_position(self) -> int | None:
-        """1-based place in the line (for a compute slot, or a scaled worker) while
-        ``queued``, else None."""
+        """1-based place in line (for a compute slot, or a worker) while ``queued``, or None."""
         if self.control.status != "queued":
             return None
         if self.position_of is not None:
@@ -213,6 +229,7 @@ class Run:
         with self._build_lock:
             if self.payloads is None:
                 self.payloads = RunPayloads(self.task, session.data, self.sizes)
+            self._data = None  # the session's from now on (and freed with it)
         with self.lock:
             self.history = History(self.epochs, self.classification, session.history_columns())
             self.view, self.view_version = view, self.view_version + 1
@@ -225,8 +242,8 @@ class Run:
         payloads = RunPayloads(self.task, session.data, self.sizes)
         with self._build_lock:
             self.payloads = payloads
+        self.control.adopt({"domain": [list(pair) for pair in session.data.domain]})
         with self.lock:
-            self.config["domain"] = session.data.domain
             self.view, self.view_version = view, self.view_version + 1
             if view.inside is not None:
                 self.inside, self.inside_version = view.inside, self.inside_version + 1
@@ -265,8 +282,7 @@ class Run:
         self.closed = True
 
     def diagnose(self, units: list[UnitHealth]) -> None:
-        """Refresh `findings` from the history so far and the hidden units' health (see
-        `app.diagnosis`)."""
+        """Refresh `findings` from the history and the hidden units' health (`app.diagnosis`)."""
         wanted = ("train_loss", "test_loss", "train_acc", "test_acc", "lr", "update_ratio")
         with self.lock:
             names = [name for name in wanted if name in self.history.names]
@@ -296,8 +312,7 @@ class Run:
                 self._append([record])
 
     def best_epoch(self) -> int | None:
-        """The epoch (as in the history's ``epoch`` column) of the lowest test loss; None
-        before any finite one (the first such epoch on a tie)."""
+        """The epoch of the lowest test loss (the first on a tie); None before a finite one."""
         with self.lock:
             column = self.history.columns.get("test_loss")
             losses = column[: self.history.length] if column is not None else None
@@ -326,14 +341,15 @@ class Run:
         return prediction.confusion.tolist() if isinstance(prediction, ClassView) else None
 
 
-def data_and_view(task: Task, config: dict[str, Any], checkpoint: Any) -> tuple[Any, Any] | None:
-    """A stored run's data (rebuilt: it is deterministic from the config) and, with a
-    `checkpoint`, the view of its weights (else None); None if the data cannot be built (e.g.
-    an uploaded dataset that is gone)."""
+def data_and_view(run: Run, checkpoint: Any) -> tuple[Any, Any] | None:
+    """A stored run's data (`Run.data`: rebuilt once, it is deterministic from the config)
+    and, with a `checkpoint`, the view of its weights (else None); None if the data cannot be
+    built (e.g. an uploaded dataset that is gone)."""
     try:
+        data = run.data()
         if checkpoint is None:
-            return build_data(task, config), None
-        session = TrainingSession(task, config, initial_state=checkpoint.state)
+            return data, None
+        session = TrainingSession(run.task, run.config, data, checkpoint.state)
         return session.data, session.view()
     except Exception:
         return None

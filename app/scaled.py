@@ -49,7 +49,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 
 from .broadcast import Broadcaster
-from .control import TERMINAL, ControlError, check_step
+from .control import LIVE_FIELDS, TERMINAL, ControlError, check_step
 from .manager import CONTROL_WAIT, MAX_UNFINISHED_RUNS, RunManager, RunRegistry, TooManyRuns
 from .payloads import EncodedView
 from .redis_control import QUEUE, RedisControls
@@ -140,7 +140,6 @@ class RemoteFeed:
         self.position_of = position_of  # run id -> 0-based place in the job queue, or None
         self._position: tuple[float, int | None] = (-POSITION_SECONDS, None)
         self._seconds: np.ndarray | None = None  # the stored ones once the run ended
-        self._view_session: TrainingSession | None = None
         self.step: list | None = None  # the worker's step in progress, as last relayed
         self.steps_done = 0  # steps the worker ended, as last relayed
         run.timing = self.seconds
@@ -206,7 +205,7 @@ class RemoteFeed:
         if layout == self.worker_layout:
             return
         if self.worker_layout is not None:
-            run.config["slice_features"] = message.get("slice_features")
+            run.control.adopt({"slice_features": message.get("slice_features")})
             run.stale_payloads = True  # rebuilt on the new grid by the watchers' new snapshots
             run.layout += 1
         self.worker_layout = layout
@@ -284,7 +283,8 @@ class RemoteFeed:
         run = self.run
         run.summary = summary
         run.findings = summary["findings"]
-        run.config.update(summary["config"])
+        stored = summary["config"]  # the spec as created, the live settings as last stored
+        run.control.adopt({name: stored[name] for name in LIVE_FIELDS if name in stored})
         elapsed = float(summary["elapsed"] or 0.0)
         told = summary["status"] in TERMINAL or not self.relay_live()  # else the relay's newer
         if run.control.ended:
@@ -313,9 +313,7 @@ class RemoteFeed:
                 run.view, run.view_version = view, run.view_version + 1
 
     def _view_data(self) -> Any:
-        if self._view_session is None:
-            self._view_session = TrainingSession(self.run.task, self.run.config)
-        return self._view_session.data
+        return self.run.data()  # drawn once in this process, shared with its payloads
 
 
 def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteFeed | None:
@@ -433,7 +431,7 @@ class ScaledRunManager:
         docstring). `initial_state` is not sent: the worker reads the weights of
         `continued_from`."""
         task = spec.task
-        run = Run(uuid.uuid4().hex[:12], task, spec.config_copy())
+        run = Run(uuid.uuid4().hex[:12], task, spec.config_copy(), spec.data)
         if self.registry.shut_down:
             raise RuntimeError("the run manager is shut down")
         if unfinished_count(self.store) >= self.max_unfinished_runs:
@@ -504,10 +502,12 @@ class ScaledRunManager:
 
     def change(self, run: Run, body: Any) -> dict[str, Any]:
         """Live changes: validated here, stored in the config, applied by the worker."""
-        changes, config = RunManager.accept_changes(run, body)
+        changes = RunManager.accept_changes(run, body)
         self.controls.change(run.id, changes)
+        run.control.adopt(changes)  # in force here at once; the worker's control applies them
+        config = {**run.config, **changes}  # as asked (the sync thread may adopt an older row)
         self.store.update_run(run.id, config=config)
-        return config  # not run.config: the sync thread may swap in the stored copy meanwhile
+        return config
 
     def stop(self, run: Run) -> str:
         """A queued run ends at once (its job is cancelled); a training one on its worker."""

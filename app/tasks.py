@@ -519,20 +519,31 @@ def evaluation_grid(domain: list[list[float]]) -> tuple[list[np.ndarray], np.nda
 
 
 def settle_config(task: Task, config: dict[str, Any]) -> dict[str, Any]:
-    """Fill in what a validated config's run will use, before it is queued (its data is built
-    only when it starts): a classification run's domain widened to hold its points (the same
-    points `build_data` draws: same seed). A custom target is evaluated on the grid here, so a
-    value that is not finite or too large there is an `ExpressionError` now, not a failed run;
-    so are input features with a pole or gap on the domain (`features.FeatureError`).
+    """`settle`'s config alone (the data it drew, if any, is dropped)."""
+    return settle(task, config)[0]
+
+
+def settle(task: Task, config: dict[str, Any]) -> tuple[dict[str, Any], TaskData | None]:
+    """Fill in what a validated config's run will use, before it is queued: a classification
+    run's domain widened to hold its points. Those points are drawn here, once: the
+    `TaskData` built from them is returned beside the config (else None), for the run to train
+    and show rather than draw them again (`build_data` of the settled config is the same data:
+    same seed, same domain). A custom target is evaluated on the grid here, so a value that is
+    not finite or too large there is an `ExpressionError` now, not a failed run; so are input
+    features with a pole or gap on the domain (`features.FeatureError`).
     """
+    data = None
     if task.kind == "classification":
-        X = _drawn_points(task, config)[0]
-        config["domain"] = classification_domain(task, config["domain"], X)
+        if task.input_count:  # the data's own box: nothing to draw for it
+            config["domain"] = classification_domain(task, config["domain"], np.empty((0, 0)))
+        else:
+            data = build_data(task, config)
+            config["domain"] = [list(pair) for pair in data.domain]
     elif task.fn is not None:
         _axes, grid = evaluation_grid(config["domain"])
         task.fn(*grid.T)
     InputFeatures.of(task, config).check(config["domain"])
-    return config
+    return config, data
 
 
 def _drawn_points(task: Task, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ running run may change by the same declarations.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -49,10 +50,11 @@ from .tasks import (
     DATASET_PREFIX,
     TASKS,
     Task,
+    TaskData,
     app_tasks,
     custom_task,
     dataset_task,
-    settle_config,
+    settle,
 )
 from .uploads import DatasetStore
 
@@ -441,6 +443,9 @@ class RunSpec:
 
     config: Mapping[str, Any]
     task: Task
+    # the data drawn while settling (a classification run's points, `tasks.settle`), or None:
+    # the run trains and shows this rather than drawing it again (not part of the spec's value)
+    data: TaskData | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def config_copy(self) -> dict[str, Any]:
         """A deep copy of the config, the run's own."""
@@ -462,10 +467,10 @@ def settled_spec(config: dict[str, Any], task: Task) -> RunSpec:
     `ConfigError` where the config cannot be trained (e.g. a continued run's uploaded data that
     no longer fits it)."""
     try:
-        settled = settle_config(task, copy.deepcopy(dict(config)))
+        settled, data = settle(task, copy.deepcopy(dict(config)))
     except ExpressionError as error:
         raise ConfigError({getattr(error, "field", "expression"): error.message}) from error
-    return RunSpec(MappingProxyType(settled), task)
+    return RunSpec(MappingProxyType(settled), task, data)
 
 
 def validate_changes(body: Any, current_config: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ a 400 allow exactly that message).
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -269,12 +268,11 @@ def test_the_speed_control_slows_a_run_and_is_sent_to_the_server(
     page.wait_for_function("window.studio?.state.runId && window.studio?.state.haveSnapshot")
     run_id = page.evaluate("window.studio.state.runId")
     wait_status(page, "running")
-    started = time.monotonic()
     page.wait_for_function("Number(document.getElementById('status').dataset.epoch) >= 5")
-    time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
     run = get_json(live_server, f"/api/runs/{run_id}")
     assert run["config"]["epochs_per_second"] == 20
-    assert 5 <= run["epoch"] < 60  # full speed would be hundreds of epochs by now
+    # ~20 epochs per second of the server's own training time (full speed: hundreds)
+    assert 5 <= run["epoch"] <= 20 * run["elapsed"] + 3, run
     page.click("#stop")
     wait_status(page, "stopped")
 

@@ -40,6 +40,12 @@ def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = 
         time.sleep(0.02)
 
 
+def train_another_run(live: Any) -> None:
+    """Train a short run to its end: time passes on the server (e.g. for a paused run to show
+    it trains no further) with no sleep in the test."""
+    wait_status(live, start_run(live, task="sin", samples=50, epochs=200), "finished")
+
+
 def wait_status(live: Any, run_id: str, statuses: set[str] | str, timeout: float = 30.0) -> dict:
     """Wait until the run's status is one of `statuses`; return the status document."""
     wanted = {statuses} if isinstance(statuses, str) else statuses

@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -166,10 +165,9 @@ def test_repeated_watch_without_reading_costs_one_snapshot(server_process):
         client.emit("watch", {"run_id": run_id})
     # 100 snapshots of ~1 MB each would be ~100 MB; coalesced it is one in flight
     peak = rss
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
+    for _ in range(40):  # sampled between requests the server answers meanwhile (no sleep)
         peak = max(peak, server.rss_mb())
-        time.sleep(0.05)
+        server.status(run_id)
     assert peak - rss < 20, f"{peak - rss:.0f} MB for 100 watches"
     client.close()
     server.settled(threads, rss)
@@ -182,10 +180,8 @@ def test_a_client_that_stops_answering_pings_is_dropped(server_process):
     threads, rss = server.threads(), server.rss_mb()
     client = RawClient(server.url)
     client.emit("watch", {"run_id": run_id})
-    started = time.monotonic()
-    # ping every 1 s, 1 s to answer, 2 s send timeout: gone well within 10 s
+    # ping every 1 s, 1 s to answer, 2 s send timeout: gone well within the wait's 10 s
     wait_until(lambda: server.threads() <= threads, timeout=10, what="the stalled client dropped")
-    assert time.monotonic() - started < 10
     assert client.closed_by_server(timeout=5)
     server.post(f"/api/runs/{run_id}/stop")
     server.settled(threads, rss)
@@ -237,10 +233,9 @@ def test_a_wide_csv_header_is_refused_cheaply(server_process):
     warm = requests.post(f"{server.url}/api/datasets", files={"file": ("w.csv", header)},
                          timeout=30)  # fmt: skip
     threads, rss = server.threads(), server.rss_mb()
-    started = time.perf_counter()
+    # parsing is linear in the width (tests/unit/test_field_reports.py): no measurement here
     response = requests.post(f"{server.url}/api/datasets", files={"file": ("w.csv", header)},
                              timeout=30)  # fmt: skip
     assert warm.status_code == response.status_code == 400
     assert "columns" in response.json()["errors"]["file"]
-    assert time.perf_counter() - started < 2
     server.settled(threads, rss)

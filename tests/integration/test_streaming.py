@@ -12,6 +12,7 @@ from server_helpers import (
     finite_everywhere,
     run_status,
     start_run,
+    train_another_run,
     wait_status,
     wait_until,
 )
@@ -104,7 +105,7 @@ def test_pause_keeps_the_epoch_count_and_resume_restarts_it(live_server, watcher
 
     paused = requests.post(f"{live_server.url}/api/runs/{run_id}/pause", timeout=10).json()
     assert paused["status"] == "paused"
-    time.sleep(0.5)
+    train_another_run(live_server)  # time passes meanwhile
     status = run_status(live_server, run_id)
     assert status["status"] == "paused" and status["epoch"] == paused["epoch"]
     client.wait_for(lambda w: any(f["status"] == "paused" for f in w.of("frame", run_id)))
@@ -233,7 +234,7 @@ def test_the_fifth_concurrent_run_waits_as_queued(live_server, watcher):
     runs = [start_run(live_server, **LONG) for _ in range(5)]
     for run_id in runs[:4]:
         wait_status(live_server, run_id, "running")
-    time.sleep(0.2)
+    # four full-speed runs hold the four slots and give none back: the fifth is still queued
     assert run_status(live_server, runs[4])["status"] == "queued"
     assert run_status(live_server, runs[4])["epoch"] == 0
 
@@ -273,9 +274,9 @@ def test_unwatch_stops_the_frames(live_server, watcher):
     client.watch(run_id)
     client.wait_for(lambda w: len(w.of("frame", run_id)) >= 2)
     client.unwatch(run_id)
-    time.sleep(0.2)  # frames already in flight may still arrive
+    train_another_run(live_server)  # meanwhile frames already in flight may still arrive
     count = len(client.of("frame", run_id))
-    time.sleep(0.3)
+    train_another_run(live_server)
     assert len(client.of("frame", run_id)) == count
     requests.post(f"{live_server.url}/api/runs/{run_id}/stop", timeout=10)
 

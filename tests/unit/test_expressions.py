@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import time
 
 import numpy as np
 import pytest
@@ -208,13 +207,11 @@ ATTACKS = [
 
 
 @pytest.mark.parametrize("text", ATTACKS, ids=[repr(text[:30]) for text in ATTACKS])
+@pytest.mark.timeout(10)  # a hang guard, not a measurement: refused before any evaluation
 def test_attack_is_refused_quickly(text):
-    start = time.perf_counter()
     with pytest.raises(ExpressionError) as caught:
         expr = compile_expression(text)
         expr(XS)  # never reached: listed here so a wrongly accepted text also gets evaluated
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"took {elapsed:.3f} s"
     assert str(caught.value)
 
 
@@ -283,10 +280,9 @@ def test_an_exponent_of_100_is_fine_and_101_is_not():
         compile_expression("x**(50+51)")
 
 
+@pytest.mark.timeout(10)  # a hang guard: float powers overflow to inf, never big integers
 def test_a_power_with_a_variable_exponent_is_allowed_and_cannot_hang():
-    start = time.perf_counter()
     values = compile_expression("9**9**(9*x)")(np.array([0.0, 1.0, 5.0]))
-    assert time.perf_counter() - start < 1.0
     assert values[0] == 9.0 and np.isposinf(values[2])
 
 
@@ -367,7 +363,8 @@ GRID_Y = np.linspace(-2.0, 2.0, 5).reshape(5, 1)
 
 
 def _compile_and_run(text: str) -> None:
-    start = time.perf_counter()
+    """Compile and evaluate `text`: an array or an ExpressionError (the tests' hypothesis
+    deadline is the guard against a slow one)."""
     try:
         expr = compile_expression(text, ("x", "y"))
     except ExpressionError as error:
@@ -376,7 +373,6 @@ def _compile_and_run(text: str) -> None:
     values = expr(GRID_X, GRID_Y)
     assert isinstance(values, np.ndarray)
     assert values.shape == (5, 7) and values.dtype == np.float64
-    assert time.perf_counter() - start < 1.0
 
 
 @settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 
@@ -100,7 +99,8 @@ def test_the_private_hook_relay_py_overrides_is_still_called_by_python_socketio(
 
     manager = RelayManager("redis://127.0.0.1:1/0")
     taken: list = []
-    manager.sink = taken.append
+    arrived = threading.Event()
+    manager.sink = lambda data: (taken.append(data), arrived.set())
     message = {"method": "emit", "event": RELAY_EVENT, "namespace": RELAY_NAMESPACE,
                "data": [{"run_id": "r1"}], "room": "r1", "host_id": "another host"}  # fmt: skip
     forever = threading.Event()
@@ -112,8 +112,6 @@ def test_the_private_hook_relay_py_overrides_is_still_called_by_python_socketio(
     manager._listen = listen  # noqa: SLF001
     manager.server = types.SimpleNamespace(logger=logging.getLogger("contract"))
     threading.Thread(target=manager._thread, daemon=True).start()  # noqa: SLF001
-    deadline = time.monotonic() + 5
-    while not taken and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert arrived.wait(5)
     assert taken == [{"run_id": "r1"}]
     forever.set()

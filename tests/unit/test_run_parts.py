@@ -61,14 +61,19 @@ def test_a_classification_view_holds_classes_on_the_grid_and_test_predictions():
 # --------------------------------------------------------------------------- run control
 
 
+def _until(control: RunControl, condition: Any, timeout: float = 5.0) -> None:
+    """Wait (on the control's own condition, notified on every change) until `condition()`."""
+    with control.changed:
+        assert control.changed.wait_for(condition, timeout)
+
+
 def test_requests_from_another_thread_are_seen_between_mini_batches():
     control = RunControl()
     assert control.begin() == TRAIN and control.status == "running"
-    threading.Timer(0.05, control.request_pause).start()
-    deadline = time.monotonic() + 2
-    while control.next_action() == TRAIN and time.monotonic() < deadline:
-        time.sleep(0.001)  # one "mini-batch"
-    assert control.next_action() == PAUSE
+    asking = threading.Thread(target=control.request_pause)
+    asking.start()
+    asking.join(5)
+    assert control.next_action() == PAUSE  # the next "mini-batch" boundary sees it
 
     woke: list[str] = []
     parked = threading.Thread(target=lambda: woke.append(control.park()))
@@ -81,20 +86,34 @@ def test_requests_from_another_thread_are_seen_between_mini_batches():
     assert control.next_action() == STOP
 
 
-def test_a_pause_request_waits_until_the_run_loop_has_parked():
-    control = RunControl()
+def test_a_pause_takes_effect_at_the_next_mini_batch_in_virtual_time():
+    """"Pause within a second": the run loop asks between mini-batches, so a pause is in
+    force one mini-batch after it was asked, however long the epoch. Mini-batches of 10 ms
+    of virtual time; a mini-batch is a wait any request cuts short (no sleep)."""
+    clock = VirtualClock()
+    control = RunControl(clock)
     control.begin()
+    paused_at: list[float] = []
 
     def loop() -> None:
         while control.next_action() == TRAIN:
-            time.sleep(0.002)
+            control.wait(0.01)  # one mini-batch (cut short by the request) ...
+            clock.now += 0.01  # ... of 10 ms of virtual time
+        paused_at.append(clock.now)
         control.park()
 
-    threading.Thread(target=loop, daemon=True).start()
-    started = time.monotonic()
-    assert control.request_pause(wait=2.0) == "paused"
-    assert time.monotonic() - started < 0.5
+    trainer = threading.Thread(target=loop, daemon=True)
+    trainer.start()
+    asked = clock.now
+    assert control.request_pause(wait=5.0) == "paused"  # it waits until the loop parked
+    assert control.status == "paused" and paused_at
+    assert paused_at[0] - asked < 1.0  # virtual seconds: a mini-batch or two, not an epoch
+    running = control.elapsed()
+    clock.now += 60.0  # paused: no training time counts
+    assert control.elapsed() == running
     control.request_stop()
+    trainer.join(5)
+    assert not trainer.is_alive()
 
 
 def test_a_step_is_refused_unless_paused_and_counts_down_while_paused():
@@ -107,7 +126,7 @@ def test_a_step_is_refused_unless_paused_and_counts_down_while_paused():
     control.request_pause()
     control.next_action()
     threading.Thread(target=control.park, daemon=True).start()
-    time.sleep(0.05)
+    _until(control, lambda: control.status == "paused")
     control.request_step("batches", 3)
     assert control.next_action() == TRAIN and control.step_batches() == 3
     control.trained(batches=2, epochs=0)
@@ -123,7 +142,7 @@ def test_steps_asked_together_all_count_and_a_pause_ends_a_step():
     control.request_pause()
     control.next_action()
     threading.Thread(target=control.park, daemon=True).start()
-    time.sleep(0.05)
+    _until(control, lambda: control.status == "paused")
     for count in (1, 2, 3):  # e.g. three requests sent at once: none is lost
         control.request_step("batches", count)
     assert control.step_batches() == 6
@@ -139,10 +158,14 @@ def test_steps_asked_together_all_count_and_a_pause_ends_a_step():
 def test_a_pacing_wait_ends_early_on_any_request():
     control = RunControl()
     control.begin()
-    threading.Timer(0.05, control.request_stop).start()
-    started = time.monotonic()
-    control.wait(5.0)
-    assert time.monotonic() - started < 1.0
+    ended = threading.Event()
+    waiter = threading.Thread(target=lambda: (control.wait(600.0), ended.set()), daemon=True)
+    waiter.start()
+    for _ in range(100):  # a request cuts the 10-minute wait short (asked until it has begun)
+        control.post_changes({})
+        if ended.wait(0.05):
+            break
+    assert ended.is_set()
 
 
 def test_a_terminal_status_is_final():
@@ -248,9 +271,7 @@ def test_a_paused_run_gives_its_slot_to_the_next_run():
     _wait_for(lambda: first.status == "running")
     assert first.control.request_pause(wait=2.0) == "paused"
     slots.request(second.id, lambda: threads.append(_start_granted(second, slots)))
-    deadline = time.monotonic() + 5
-    while second.status != "running" and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _until(second.control, lambda: second.status == "running")
     assert second.status == "running" and first.status == "paused"
     assert first.control.request_resume(wait=0.5) == "queued"  # waits for the slot now
     assert second.control.request_stop(wait=2.0) == "stopped"
@@ -431,8 +452,8 @@ def test_a_finished_run_leaves_a_checkpoint_that_rebuilds_its_model_and_calls_it
 
 def test_a_pause_during_a_pacing_wait_needs_no_free_slot():
     config, task = config_of(task="sin", samples=100, epochs=100_000, epochs_per_second=2)
-    paced, busy = Run("paced", task, dict(config)), Run("busy", task, dict(config))
-    busy.config["epochs_per_second"] = None
+    paced = Run("paced", task, dict(config))
+    busy = Run("busy", task, dict(config, epochs_per_second=None))
     slots = ComputeSlots(1)
     threads = [_start(paced, slots)]
     _wait_for(lambda: paced.epoch >= 1)  # now in a pacing wait, without its slot
