@@ -320,9 +320,9 @@ def _task_errors(values: dict[str, Any], task: Task, known_task: bool) -> dict[s
     if known_task and loss in LOSSES and loss not in task.losses():
         errors["loss"] = f"{task.kind} tasks take only {' or '.join(task.losses())}, not {loss!r}"
     noise = values["noise"]
-    if task.kind == "classification" and is_number(noise) and noise > MAX_POINT_NOISE:
-        errors["noise"] = (
-            f"must be at most {MAX_POINT_NOISE:g} for a classification task, got {noise:g}"
+    if task.kind == "classification" and is_number(noise) and not 0 <= noise <= MAX_POINT_NOISE:
+        errors["noise"] = (  # the point noise's own range, not the regression target noise's
+            f"must be from 0 to {MAX_POINT_NOISE:g} for a classification task, got {noise:g}"
         )
     if known_task and task.dataset is None:
         if message := _domain_shape_error(values["domain"], len(task.domain)):

@@ -40,15 +40,18 @@ def form_state(page: Any) -> dict[str, Any]:
     )
 
 
-def expected_limits(schema: dict[str, Any], name: str) -> dict[str, str]:
+def expected_limits(schema: dict[str, Any], name: str) -> dict[str, Any]:
     prop = schema["properties"][name]
     low = prop.get("minimum", prop.get("exclusiveMinimum"))
     high = prop.get("maximum", prop.get("exclusiveMaximum"))
-    return {
-        "min": "" if low is None else str(low),
-        "max": "" if high is None else str(high),
-        "step": "1" if prop["type"] == "integer" else "any",
-    }
+    return {"min": low, "max": high, "step": "1" if prop["type"] == "integer" else "any"}
+
+
+def read_limits(limits: dict[str, str]) -> dict[str, Any]:
+    """An input's min/max attributes as numbers (None when absent), its step as written."""
+    return {"min": float(limits["min"]) if limits["min"] else None,
+            "max": float(limits["max"]) if limits["max"] else None,
+            "step": limits["step"]}  # fmt: skip
 
 
 def layer_count(page: Any) -> int:
@@ -62,7 +65,7 @@ def test_the_forms_choices_and_limits_are_the_served_schemas(page: Any, live_ser
     for name in ("activation", "optimizer", "loss"):
         assert state[name] == schema["properties"][name]["enum"], name
     for name in NUMBER_INPUTS:
-        assert state["limits"][name] == expected_limits(schema, name), name
+        assert read_limits(state["limits"][name]) == expected_limits(schema, name), name
     assert state["limits"]["lr"]["max"] == "10"
     items = schema["properties"]["hidden"]["items"]
     assert state["layer"] == {"min": str(items["minimum"]), "max": str(items["maximum"])}
@@ -164,7 +167,7 @@ def test_the_page_offers_every_field_of_the_schema_and_no_other(
     open_dashboard(page, "/fit/sin")
     assert offered_fields(page) - PAGE_ONLY == set(schema["properties"]) - DERIVED
     inputs = page.evaluate(
-        """() => [...document.querySelectorAll('#config-form input[type=number]')]
+        """() => [...document.querySelectorAll('#config-form input[data-number]')]
              .filter((input) => !input.classList.contains('layer-size')
                                 && input.dataset.field !== 'domain')
              .map((input) => input.id)"""

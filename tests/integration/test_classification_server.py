@@ -73,8 +73,8 @@ def test_classification_tasks_are_listed_with_classes_and_defaults(server):
         ({"task": "peaks", "loss": "cross_entropy"}, "regression tasks take only mse"),
         ({"task": "moons", "loss": "hinge"}, "one of cross_entropy, mse"),
         ({"task": "moons", "loss": 3}, "one of cross_entropy, mse"),
-        ({"task": "moons", "noise": -0.1}, "≥ 0"),
-        ({"task": "blobs", "noise": 1000}, "at most"),
+        ({"task": "moons", "noise": -0.1}, "from 0 to 100 for a classification task"),
+        ({"task": "blobs", "noise": 1000}, "from 0 to 100"),
         ({"task": "moons", "domain": [[-1, 1]]}, "2 pair"),
     ],
 )
