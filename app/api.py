@@ -195,7 +195,8 @@ def list_datasets() -> Any:
 @api.delete("/datasets/<dataset_id>")
 def delete_dataset(dataset_id: str) -> Any:
     """Forget an upload (memory and storage): 200 ``{id, deleted: true}``, 404 unknown, 409
-    ``{error}`` while runs of it are queued, running or paused (stop them first)."""
+    ``{error}`` while runs of it are queued, running or paused (stop them first) or while any
+    run of it is kept (its history, view and model need the data: delete those runs first)."""
     task = f"dataset:{dataset_id}"
     live = {run.id: run.status for run in _manager().runs() if run.config.get("task") == task}
     store = current_app.extensions.get("store")  # runs this process does not hold (scaled mode)
@@ -205,6 +206,10 @@ def delete_dataset(dataset_id: str) -> Any:
     if busy:
         listed = ", ".join(sorted(busy)[:5])
         return jsonify(error=f"runs of this upload are unfinished ({listed}): stop them first"), 409
+    if statuses:  # a kept run of a deleted upload could no longer be shown, exported or continued
+        listed = ", ".join(sorted(statuses)[:5])
+        return jsonify(error=f"{len(statuses)} run(s) of this upload are kept ({listed}): delete "
+                             "them first, their views, exports and continue need its data"), 409
     if not _datasets().remove(dataset_id):
         return jsonify(error=f"unknown dataset {dataset_id!r}"), 404
     return jsonify(id=dataset_id, deleted=True)

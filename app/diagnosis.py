@@ -119,6 +119,7 @@ class Signals:
     classes: int
     units: list[UnitHealth]
     loss: str = "mse"  # the loss the run trains with: "mse" or "cross_entropy"
+    stopped_early: bool = False  # early stopping ended the run (it dealt with overfitting)
 
     @property
     def baseline(self) -> float:
@@ -251,6 +252,11 @@ def overfitting(s: Signals) -> Finding | None:
         gap = train_accuracy is not None and float(train_accuracy[-1]) - end >= OVERFIT_ACCURACY_GAP
         if not (dropped or gap):
             return None  # the test loss creeps up while the accuracy holds: not worth a warning
+    if s.stopped_early:  # the cure was taken: worth knowing, not a warning
+        return Finding("overfitting", "observation", best + 1,
+            f"the network began to overfit at epoch {best + 1} (the test loss rose from "
+            f"{_number(smooth[best])} to {_number(smooth[-1])}); early stopping ended the run "
+            "there")  # fmt: skip
     return Finding("overfitting", "warning", best + 1,
         f"the network overfits from epoch {best + 1}: the test loss rose from "
         f"{_number(smooth[best])} to {_number(smooth[-1])} while the training loss fell to "

@@ -288,18 +288,19 @@ export class LossChart extends AppendingChart {
     }));
     const marks = [];
     if (this.marks.best !== null) {
-      marks.push([this.marks.best, `best: epoch ${this.marks.best}`, "best epoch", p.best]);
+      marks.push([this.marks.best, `best: epoch ${this.marks.best}`, "best epoch", p.best, 0.02]);
     }
     if (this.marks.overfit !== null) {
-      marks.push([this.marks.overfit, `overfits from epoch ${this.marks.overfit}`, "overfitting", p.test]);
+      // labelled higher up: the two epochs are often close
+      marks.push([this.marks.overfit, `overfits from epoch ${this.marks.overfit}`, "overfitting", p.test, 0.14]);
     }
-    for (const [epoch, text, name, color] of marks) {
+    for (const [epoch, text, name, color, y] of marks) {
       shapes.push({
         type: "line", xref: "x", yref: "paper", x0: epoch, x1: epoch, y0: 0, y1: 1, name,
         line: { color, width: 1.5, dash: "dash" },
       });
       annotations.push({
-        x: epoch, xref: "x", xanchor: "right", yref: "paper", y: 0.02, yanchor: "bottom", text,
+        x: epoch, xref: "x", xanchor: "right", yref: "paper", y, yanchor: "bottom", text,
         showarrow: false, bgcolor: p.panel, opacity: 0.9, font: { size: 10.5, color: p.fg }, name,
       });
     }

@@ -54,7 +54,7 @@ export class StatusLine {
   update(fields) {
     const s = this.state;
     for (const key of ["status", "epoch", "epochs", "elapsed", "reason", "train_loss", "test_loss",
-      "train_acc", "test_acc", "warnings", "observations", "queue_position"]) {
+      "train_acc", "test_acc", "warnings", "observations", "findings", "queue_position"]) {
       if (fields[key] !== undefined) s[key] = fields[key];
     }
     if (fields.epoch !== undefined && fields.elapsed !== undefined && fields.elapsed !== null) {
@@ -96,14 +96,21 @@ export class StatusLine {
     this.root.dataset.epoch = s.epoch ?? 0;
     const warnings = (s.runId && s.warnings) || [];
     this.root.dataset.warned = String(warnings.length > 0);
-    this.pill.textContent = warnings.length && isEnded(s.status) ? `${s.status} · not learning` : s.status;
-    this.renderWarnings(warnings);
+    const verdict = this.verdictWord();
+    this.pill.textContent = warnings.length && isEnded(s.status) ? `${s.status} · ${verdict}` : s.status;
+    this.renderWarnings(warnings, verdict);
     this.renderObservations((s.runId && s.observations) || []);
     if (this.announcer && s.status !== this.announced) {
       this.announced = s.status;
       this.announcer.textContent = s.status === "idle" ? "" : `Run ${s.status}`;
     }
     this.epochEl.innerHTML = s.epochs ? `<span class="dim">epoch</span> <b>${s.epoch ?? 0}</b> / ${s.epochs}` : "";
+    if (s.status === "finished" && s.reason) { // e.g. early stopping: why it ended before its last epoch
+      const why = document.createElement("span");
+      why.className = "dim finished-reason";
+      why.textContent = ` · ${s.reason}`;
+      this.epochEl.append(why);
+    }
     this.lossesEl.innerHTML = s.runId && (s.train_loss !== undefined || s.test_loss !== undefined)
       ? `<span class="dim"><span class="wide-only">loss </span>train</span> <b>${formatLoss(s.train_loss)}</b> · <span class="dim">test</span> <b>${formatLoss(s.test_loss)}</b>`
       : "";
@@ -132,18 +139,26 @@ export class StatusLine {
     return true;
   }
 
+  /** What the warnings say of the run in two words: a run whose only warning is overfitting
+   * learned (too well), any other is not learning. */
+  verdictWord() {
+    const kinds = (this.state.findings || []).filter((f) => f.severity === "warning").map((f) => f.kind);
+    return kinds.length && kinds.every((kind) => kind === "overfitting") ? "overfits" : "not learning";
+  }
+
   /** The run's warnings (plain sentences) as one banner, or none. */
-  renderWarnings(warnings) {
-    const key = warnings.join("\n");
+  renderWarnings(warnings, verdict = "not learning") {
+    const key = `${verdict}\n${warnings.join("\n")}`;
     if (key === this.shownWarnings) return;
     this.shownWarnings = key;
     if (!warnings.length) {
       this.setBanner("warnings", "warning", null);
       return;
     }
+    const lead = verdict === "overfits" ? "This run overfits" : "This run is not learning well";
     this.setBanner("warnings", "warning", warnings.length === 1
-      ? `This run is not learning well: ${warnings[0]}`
-      : `This run is not learning well: ${warnings.join("; ")}.`);
+      ? `${lead}: ${warnings[0]}`
+      : `${lead}: ${warnings.join("; ")}.`);
   }
 
   /** Informational findings on a run that learned (dead units, a plateau...): one quiet line. */

@@ -33,6 +33,9 @@ def test_the_loss_chart_marks_the_best_epoch_and_shades_the_overfitting_gap(page
     assert ["overfitting", status["findings"][0]["epoch"]] in marks["shapes"]
     banner = page.locator("#banner-warnings").inner_text()
     assert "overfit" in banner and f"epoch {status['findings'][0]['epoch']}" in banner
+    # a run that learned and then overfit is told so, not "not learning"
+    assert "This run overfits:" in banner
+    assert page.inner_text("#status-pill").lower() == "finished · overfits"
 
 
 def test_a_healthy_run_has_no_warning_on_its_pill_and_says_its_observations_quietly(
@@ -62,5 +65,7 @@ def test_early_stopping_is_a_field_of_the_form_and_of_the_link(page, live_server
     status = get_json(live_server, f"/api/runs/{run_id}")
     assert status["config"]["early_stopping"] == {"patience": 10, "restore_best": True}
     assert "early stopping" in status["reason"]
+    page.wait_for_function("document.getElementById('status-epoch').textContent.includes('early')")
+    assert "not learning" not in page.inner_text("#status-pill")
     page.select_option("#early_stopping", "off")
     assert page.evaluate("window.studio.form.read().config.early_stopping") is None

@@ -65,6 +65,10 @@ def test_stored_uploads_are_limited_listed_and_deleted(tmp_path, make_live_serve
     assert busy.status_code == 409 and run_id in busy.json()["error"], busy.text
     requests.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30)
     wait_status(server, run_id, "stopped")
+    kept = requests.delete(f"{server.url}/api/datasets/{first}", timeout=30)
+    assert kept.status_code == 409 and run_id in kept.json()["error"], kept.text
+    assert requests.get(f"{server.url}/api/runs/{run_id}/model", timeout=30).status_code == 200
+    assert requests.delete(f"{server.url}/api/runs/{run_id}", timeout=30).status_code == 200
     deleted = requests.delete(f"{server.url}/api/datasets/{first}", timeout=30)
     assert deleted.status_code == 200 and deleted.json() == {"id": first, "deleted": True}
     assert requests.get(f"{server.url}/api/datasets/{first}", timeout=30).status_code == 404

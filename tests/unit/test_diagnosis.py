@@ -77,6 +77,16 @@ def test_a_rising_test_loss_while_the_train_loss_falls_is_overfitting_since_its_
         assert cure in finding.sentence
 
 
+def test_overfitting_that_early_stopping_ended_is_an_observation():
+    train = decaying(100, 1.0, 0.002)
+    test = np.concatenate([np.linspace(0.8, 0.46, 20), np.linspace(0.46, 0.85, 80)])
+    s = signals(train, test)
+    s.stopped_early = True
+    (finding,) = findings(s)
+    assert (finding.kind, finding.severity) == ("overfitting", "observation")
+    assert "early stopping ended the run" in finding.sentence
+
+
 def test_a_test_loss_that_creeps_up_while_accuracy_holds_is_not_overfitting():
     train = decaying(100, 0.7, 0.001)
     test = np.concatenate([np.linspace(0.7, 0.05, 30), np.linspace(0.05, 0.09, 70)])
