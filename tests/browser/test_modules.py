@@ -5,18 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from smoothing_reference import tensorboard_smoothing
 
 pytestmark = pytest.mark.browser
-
-
-def tensorboard_smoothing(values: list[float], weight: float) -> list[float]:
-    """TensorBoard's debiased exponential moving average, as a reference."""
-    last, count, smoothed = 0.0, 0, []
-    for value in values:
-        last = last * weight + (1 - weight) * value
-        count += 1
-        smoothed.append(last / (1 - weight**count))
-    return smoothed
 
 
 @pytest.fixture

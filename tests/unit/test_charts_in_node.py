@@ -8,16 +8,7 @@ import json
 import numpy as np
 import pytest
 from js_modules import run_js
-
-
-def tensorboard(values: list[float], weight: float) -> list[float]:
-    """TensorBoard's debiased EMA, one value per epoch, as a reference."""
-    last, count, smoothed = 0.0, 0, []
-    for value in values:
-        last = last * weight + (1 - weight) * value
-        count += 1
-        smoothed.append(last / (1 - weight**count))
-    return smoothed
+from smoothing_reference import tensorboard_smoothing
 
 
 def by_distance(values: list[float], epochs: list[int], weight: float) -> list[float]:
@@ -54,8 +45,8 @@ def test_every_epoch_smooths_as_tensorboard_and_gaps_by_distance(weight):
         return [smoothSeries(values, {weight}), smoothSeries(values, {weight}, [1,2,3,4,5,6,7,8]),
                 smoothSeries(values, {weight}, {epochs})];"""
     )
-    assert got[0] == pytest.approx(tensorboard(values, weight))
-    assert got[1] == pytest.approx(tensorboard(values, weight))
+    assert got[0] == pytest.approx(tensorboard_smoothing(values, weight))
+    assert got[1] == pytest.approx(tensorboard_smoothing(values, weight))
     assert got[2] == pytest.approx(by_distance(values, epochs, weight))
 
 
