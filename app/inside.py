@@ -9,6 +9,7 @@ histogram per weight matrix and gradient.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -158,20 +159,27 @@ class HealthProbe:
 
     def __init__(self, model: nn.Sequential, rows: np.ndarray, activation: str) -> None:
         self.model, self.rows, self.activation = model, rows, activation
-        self._before = self._weights()
-
-    def _weights(self) -> np.ndarray:
-        """Every Linear layer's weights as one new float64 vector (norms of huge weights stay
-        finite)."""
-        layers = self.model.linear_layers()
-        return np.concatenate([layer.weight.data.ravel() for layer in layers], dtype=np.float64)
+        # each Linear layer's weights at the last call, and scratch for the change: allocated
+        # once, so the per-epoch ratio costs a few vector operations and no copy of the model
+        self._before = [layer.weight.data.copy() for layer in model.linear_layers()]
+        self._change = [np.empty_like(weights) for weights in self._before]
 
     def update_ratio(self) -> float:
         """‖Δw‖ / ‖w‖ of the weights since the last call (or since the start): call once per
         epoch. About 1e-3 is healthy; below 1e-3 on a loss far from its best, too slow."""
-        weights = self._weights()
-        before, self._before = self._before, weights
-        return float(np.linalg.norm(weights - before) / max(np.linalg.norm(before), 1e-12))
+        layers = self.model.linear_layers()
+        change = norm = 0.0
+        for layer, before, delta in zip(layers, self._before, self._change, strict=True):
+            np.subtract(layer.weight.data, before, out=delta)
+            flat, old = delta.ravel(), before.ravel()
+            with np.errstate(over="ignore"):
+                squares = float(np.dot(flat, flat)), float(np.dot(old, old))
+            if not all(map(math.isfinite, squares)):  # huge weights overflow float32
+                squares = float(np.dot(flat.astype(np.float64), flat)), float(
+                    np.dot(old.astype(np.float64), old))  # fmt: skip
+            change, norm = change + squares[0], norm + squares[1]
+            np.copyto(before, layer.weight.data)
+        return math.sqrt(change) / max(math.sqrt(norm), 1e-12)
 
     def units(self) -> list[UnitHealth]:
         """Per hidden activation layer: how many units are dead or saturated on the rows."""

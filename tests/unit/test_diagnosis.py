@@ -8,6 +8,7 @@ import pytest
 
 from app.diagnosis import Diagnosis, Signals, UnitHealth, findings, sentences, smoothed
 from app.features import FeatureError, InputFeatures
+from app.inside import HealthProbe
 from app.session import TrainingSession
 from app.validation import validate_run
 
@@ -236,3 +237,21 @@ def test_adam_has_no_momentum_column():
     config, task = validate_run({"task": "sin", "optimizer": "adam", "samples": 100})
     assert "momentum" not in TrainingSession(task, config).history_columns()
 
+
+
+def test_the_update_ratio_is_the_weights_relative_change_and_stays_finite_when_huge():
+    import network as nn
+
+    model = nn.mlp([2, 8, 1], seed=0)
+    probe = HealthProbe(model, np.zeros((4, 2), np.float32), "tanh")
+    before = [layer.weight.data.astype(np.float64) for layer in model.linear_layers()]
+    for layer in model.linear_layers():
+        layer.weight.data += 0.01
+    after = [layer.weight.data.astype(np.float64) for layer in model.linear_layers()]
+    change = np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after, before, strict=True)))
+    norm = np.sqrt(sum((b**2).sum() for b in before))
+    assert probe.update_ratio() == pytest.approx(change / norm, rel=1e-5)
+    assert probe.update_ratio() == 0.0  # nothing changed since the last call
+    for layer in model.linear_layers():
+        layer.weight.data[...] = 1e30  # squares overflow float32
+    assert np.isfinite(probe.update_ratio())
