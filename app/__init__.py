@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import STATIC, TEMPLATES, data_dir
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_ACTIVE_RUNS": 4,  # runs training at once; later ones wait as "queued"
@@ -66,7 +65,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # ...), "none" for memory only; None: the DATABASE_URL environment variable, else
     # runs.sqlite3 in DATA_DIR (in memory when TESTING). See `database_url`.
     "DATABASE_URL": None,
-    "DATA_DIR": None,  # None: the BACKPROP_DATA_DIR environment variable, else ./data
+    # None: the BACKPROP_DATA_DIR environment variable, else the clone's data/ or, installed,
+    # the user's data folder (app/paths.py)
+    "DATA_DIR": None,
     "RECORD_INTERVAL": 1.0,  # seconds between two writes of the runs' history
     # How long a write waits for another process's lock on the SQLite file before it fails: a
     # new run is then refused (503), a running run's history waits in memory (see app/recorder.py)
@@ -87,10 +88,9 @@ def database_url(config: dict[str, Any]) -> str | None:
     if url is None:
         if config.get("TESTING"):
             return "sqlite://"
-        data_dir = config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR") or ROOT / "data"
         from .storage import default_database_url
 
-        return default_database_url(data_dir)
+        return default_database_url(data_dir(config))
     return None if url.lower() == "none" else url
 
 
@@ -152,10 +152,10 @@ def _app_tasks(app: Flask) -> dict[str, Any]:
 
     folder = app.config.get("MNIST_DIR")
     if not folder:  # the files uploaded earlier to this data directory (app/mnist_upload.py)
-        data_dir = app.config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR")
-        if data_dir is None and app.config.get("TESTING"):
+        chosen = app.config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR")
+        if chosen is None and app.config.get("TESTING"):
             return {}
-        return own_tasks(None, data_dir or ROOT / "data")
+        return own_tasks(None, data_dir(app.config))
     tasks = own_tasks(folder, None)
     if not tasks:
         app.logger.warning("MNIST_DIR %s lacks the four MNIST IDX files: no mnist task", folder)
@@ -194,8 +194,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(TEMPLATES),
+        static_folder=str(STATIC),
     )
     app.config.update(DEFAULT_CONFIG)
     if config:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import DEFAULT_CONFIG, create_app
+from . import DEFAULT_CONFIG, create_app, database_url
+from .paths import data_dir
 
 
 def _storage_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +22,9 @@ def _storage_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="URL",
         help="where runs are stored: sqlite:///path or postgresql+psycopg://user@host/db, "
-        "'none' for memory only (default: $DATABASE_URL, else runs.sqlite3 in the data folder: "
-        "$BACKPROP_DATA_DIR, else ./data, which also keeps uploads)",
+        "'none' for memory only (default: $DATABASE_URL, else runs.sqlite3 in the data folder, "
+        "which also keeps uploads: $BACKPROP_DATA_DIR, else a clone's data/, else the user's "
+        "data folder, e.g. ~/.local/share/backprop-studio)",
     )
     parser.add_argument(
         "--redis-url",
@@ -87,9 +89,9 @@ def _add_front_door(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> argparse.Namespace:
     """The command line as a namespace (host, port, max_active_runs, blas_threads, ...)."""
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument(
         "--host",
         default="127.0.0.1",
@@ -143,12 +145,24 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def _shown(url: str | None) -> str:
+    """A database URL as printed: its password hidden."""
+    if url is None:
+        return "memory only"
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m app") -> None:
     """Parse the command line and serve until interrupted."""
-    args = parse_args(argv)
-    app = create_app(app_config(args))
+    args = parse_args(argv, prog)
+    config = app_config(args)
+    app = create_app(config)
     socketio = app.extensions["socketio"]
     print(f"Backprop Studio on http://{args.host}:{args.port}", flush=True)
+    print(f"Data folder: {data_dir(config)} (runs stored in {_shown(database_url(config))})",
+          flush=True)  # fmt: skip
     # Werkzeug is the server in threading mode; fine for this local, single-process tool.
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
 

@@ -157,12 +157,11 @@ def upload_mnist() -> Any:
 
 def _mnist_upload_folder() -> Any:
     """This app's folder for uploaded IDX files (chosen once, see `mnist_folder`)."""
-    from . import ROOT
     from .mnist_upload import mnist_folder
 
     config = current_app.config
     if config.get("MNIST_UPLOAD_DIR") is None:
-        config["MNIST_UPLOAD_DIR"] = mnist_folder(config, ROOT)
+        config["MNIST_UPLOAD_DIR"] = mnist_folder(config)
     return config["MNIST_UPLOAD_DIR"]
 
 

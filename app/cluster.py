@@ -193,9 +193,9 @@ class Cluster:
             self.postgres.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str = "python -m app.cluster") -> None:
     """Start a cluster, print its URLs and wait for Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m app.cluster", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--web", type=int, default=2, help="web processes (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="workers (default 2)")
     args = parser.parse_args(argv)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from network import datasets
 
+from . import paths
 from .tasks import mnist_files_present
 
 MAX_MNIST_BYTES = 64 * 1024 * 1024  # the four raw files are ~55 MB (~11 MB gzipped)
@@ -34,13 +35,13 @@ class MnistUploadError(ValueError):
     """The uploaded files are not MNIST's four IDX files; the message says which and why."""
 
 
-def mnist_folder(config: dict, root: Path) -> Path:
+def mnist_folder(config: dict) -> Path:
     """Where uploaded IDX files live: ``mnist`` in the data directory (a new temporary folder
     for a TESTING app without a data directory, so tests never write into the project)."""
     data_dir = config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR")
     if data_dir is None and config.get("TESTING"):
         return Path(tempfile.mkdtemp(prefix="backprop-mnist-"))
-    return Path(data_dir or root / "data") / "mnist"
+    return paths.data_dir(config) / "mnist"
 
 
 def _header(name: str, data: bytes) -> tuple[str, int]:

@@ -31,8 +31,8 @@ import time
 import uuid
 from functools import partial
 
-from . import ROOT
 from .control import ComputeSlots
+from .paths import data_dir as default_data_dir
 from .recorder import Recorder
 from .redis_control import QUEUE, ControlRelay
 from .relay import RunRelay, relay_emitter
@@ -74,7 +74,7 @@ class WorkerContext:
                                  unfinished_only=True)  # fmt: skip
         self.emitter = relay_emitter(redis_url)
         # every task a web process offers: the registry's and mnist from the same folders
-        self.tasks = {**TASKS, **own_tasks(mnist_dir, data_dir or ROOT / "data")}
+        self.tasks = {**TASKS, **own_tasks(mnist_dir, data_dir or default_data_dir())}
         self.inside_interval = inside_interval or None
         self.owner = f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:32]
 
@@ -139,9 +139,10 @@ def train_job(run_id: str) -> str:
     return _context.train(run_id)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None,
+               prog: str = "python -m app.worker") -> argparse.Namespace:  # fmt: skip
     """The command line: --redis-url, --database-url, --blas-threads, --burst."""
-    parser = argparse.ArgumentParser(prog="python -m app.worker", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"),
                         help="the Redis of the job queue (default $REDIS_URL)")  # fmt: skip
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
@@ -156,7 +157,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(default $MNIST_DIR; else the data folder's mnist/)")  # fmt: skip
     parser.add_argument("--data-dir", default=os.environ.get("BACKPROP_DATA_DIR"),
                         help="the data folder the web processes share (default "
-                        "$BACKPROP_DATA_DIR, else ./data): its mnist/ holds uploads")  # fmt: skip
+                        "$BACKPROP_DATA_DIR, else the web process's default, app/paths.py): its "
+                        "mnist/ holds uploads")  # fmt: skip
     parser.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     args = parser.parse_args(argv)
     if not args.redis_url or not args.database_url:
@@ -164,7 +166,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str = "python -m app.worker") -> None:
     """Serve the queue until interrupted; reconnects when Redis goes away and comes back."""
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     from . import limit_blas_threads
     from . import worker as jobs  # RQ imports this module by name, not as __main__
 
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(message)s")
     limit_blas_threads(args.blas_threads or None)
     jobs._context = WorkerContext(args.redis_url, args.database_url, args.inside_interval,  # noqa: SLF001
