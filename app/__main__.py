@@ -3,7 +3,9 @@
 Loopback by default. `--blas-threads` limits the BLAS library for the whole process (it is
 process-global), 0 leaves the library default. The server answers only for the hosts it was
 started for (localhost, 127.0.0.1, ::1, `--host` and every `--allow-host`) and takes
-state-changing requests only from its own origin and every `--allow-origin`.
+state-changing requests only from its own origin and every `--allow-origin`. It serves with
+gunicorn (one process, `--threads` threads), or with Werkzeug's development server with `--dev`;
+SIGTERM or Ctrl-C end it gracefully (app/serve.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from . import DEFAULT_CONFIG, create_app, database_url
 from .paths import data_dir
+from .serve import THREADS, serve_dev, serve_production
 
 
 def _storage_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +102,18 @@ def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> ar
     )
     parser.add_argument("--port", type=int, default=5000, help="TCP port (default 5000)")
     parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="serve with Werkzeug's development server instead of gunicorn (app/serve.py)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=THREADS,
+        help="gunicorn's threads: one per open websocket, the rest serve requests "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
         "--max-active-runs",
         type=int,
         default=DEFAULT_CONFIG["MAX_ACTIVE_RUNS"],
@@ -123,6 +138,8 @@ def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> ar
                 "train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte "
                 "(raw or .gz)"
             )
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
     if args.blas_threads < 0:
         parser.error("--blas-threads must be 0 (library default) or a positive number")
     return args
@@ -158,13 +175,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m app") -> None:
     """Parse the command line and serve until interrupted."""
     args = parse_args(argv, prog)
     config = app_config(args)
-    app = create_app(config)
-    socketio = app.extensions["socketio"]
     print(f"Backprop Studio on http://{args.host}:{args.port}", flush=True)
     print(f"Data folder: {data_dir(config)} (runs stored in {_shown(database_url(config))})",
           flush=True)  # fmt: skip
-    # Werkzeug is the server in threading mode; fine for this local, single-process tool.
-    socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+    if args.dev:
+        serve_dev(create_app(config), args.host, args.port)
+    else:  # gunicorn: the app is created in its worker process
+        serve_production(config, args.host, args.port, args.threads)
 
 
 if __name__ == "__main__":

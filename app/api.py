@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from .control import TERMINAL, ControlError
-from .manager import RunManager, TooManyRuns
+from .manager import RunManager, ShuttingDown, TooManyRuns
 from .openapi import openapi_document
 from .payloads import status_json
 from .previews import dataset_json, task_preview
@@ -322,6 +322,12 @@ def storage_unavailable(error: StorageUnavailable) -> Any:
     ``{error, reason}`` with Retry-After; what needed it did not happen (e.g. no run created)."""
     answer = jsonify(error=str(error), reason=error.reason)
     return answer, 503, {"Retry-After": str(error.retry_after)}
+
+
+@api.app_errorhandler(ShuttingDown)
+def shutting_down(error: ShuttingDown) -> Any:
+    """A new run while the server shuts down (SIGTERM): 503 ``{error}`` with Retry-After."""
+    return jsonify(error=str(error)), 503, {"Retry-After": "5"}
 
 
 @api.errorhandler(405)

@@ -193,12 +193,19 @@ class Cluster:
             self.postgres.stop()
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m app.cluster") -> None:
     """Start a cluster, print its URLs and wait for Ctrl-C."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--web", type=int, default=2, help="web processes (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="workers (default 2)")
     args = parser.parse_args(argv)
+    # SIGTERM (a service manager, `timeout`, `kill`) ends it as Ctrl-C does: everything it
+    # started is stopped, also while it is starting
+    signal.signal(signal.SIGTERM, _interrupt)
     cluster = Cluster(args.web, args.workers, os.environ.get("DATABASE_URL") or None)
     print(f"redis: {cluster.redis.url}\ndatabase: {cluster.database}", flush=True)
     for url in cluster.urls:
@@ -210,6 +217,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m app.cluster") -> 
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the stop short
         cluster.stop()
 
 

@@ -104,7 +104,7 @@ class RunControl:
         self.status = "queued"
         self.reason: str | None = None
         self._pause = False
-        self._stop = False
+        self._stop, self.stop_status = False, "stopped"  # a stop ends it so; or "interrupted"
         self._step: list | None = None  # [unit, remaining] of a step asked for while paused
         self._slot = False  # a compute slot was granted and not yet taken by the run loop
         self._requests = 0  # counts requests: a pacing wait ends when it changes
@@ -188,11 +188,11 @@ class RunControl:
 
         return self._request(resume, lambda: self.status != "paused", wait)
 
-    def request_stop(self, wait: float = 0.0) -> str:
-        """Ask the run to end as ``stopped``; wait up to `wait` s until it has ended."""
+    def request_stop(self, wait: float = 0.0, interrupt: bool = False) -> str:
+        """Ask the run to end as ``stopped`` (``interrupted``: at shutdown); wait up to `wait` s."""
 
         def stop() -> None:
-            self._stop = True
+            self._stop, self.stop_status = True, "interrupted" if interrupt else self.stop_status
 
         return self._request(stop, lambda: False, wait)
 

@@ -55,6 +55,13 @@ class TooManyRuns(RuntimeError):
         self.limit = limit
 
 
+class ShuttingDown(RuntimeError):
+    """`RunManager.create` refused a run: the server is shutting down (the API answers 503)."""
+
+    def __init__(self) -> None:
+        super().__init__("the server is shutting down: it takes no new runs")
+
+
 class RunRegistry:
     """The runs one process knows, by id or unique prefix of one (`get`): the unfinished ones
     and the newest ended ones (`kept`); older ended runs are forgotten, and read back on demand
@@ -74,10 +81,10 @@ class RunRegistry:
 
     def add(self, run: Run, limit: int | None = None) -> None:
         """Register a new run; raises `TooManyRuns` when `limit` runs are unfinished already,
-        RuntimeError once shut down."""
+        `ShuttingDown` once shut down."""
         with self.lock:
             if self.shut_down:
-                raise RuntimeError("the run manager is shut down")
+                raise ShuttingDown()
             if limit is not None:
                 unfinished = sum(1 for known in self._runs.values() if not known.control.ended)
                 if unfinished >= limit:
@@ -274,23 +281,27 @@ class RunManager:
             raise ControlError(f"run already {run.control.status}")
         return changes
 
-    def stop(self, run: Run) -> str:
-        """End the run as ``stopped`` within one slice; a queued run ends at once."""
-        status = run.control.request_stop(0.0)
+    def stop(self, run: Run, interrupt: bool = False) -> str:
+        """End the run as ``stopped`` (``interrupted`` with `interrupt`) within one slice; a
+        queued run ends at once."""
+        status = run.control.request_stop(0.0, interrupt)
         if status not in TERMINAL and run.thread is None and self.slots.cancel(run.id):
-            run.control.set_status("stopped", "stopped while queued")  # never started
+            ended = run.control.stop_status  # never started
+            run.control.set_status(ended, f"{ended} while queued")
             run.ended()
-        return run.control.request_stop(CONTROL_WAIT)
+        return run.control.request_stop(CONTROL_WAIT, interrupt)
 
-    def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop every run and wait for their threads to end (used by tests and at exit)."""
+    def shutdown(self, timeout: float = 10.0, interrupt: bool = False) -> None:
+        """Refuse new runs, stop every run and wait for their threads to end (used by tests and
+        at exit); with `interrupt` (the server shuts down) they end as ``interrupted``, their
+        history and weights written."""
         with self.registry.lock:
             self.registry.shut_down = True
         runs = self.registry.runs()
         for run in runs:
-            run.control.request_stop(0.0)
+            run.control.request_stop(0.0, interrupt)
         for run in runs:
-            self.stop(run)
+            self.stop(run, interrupt)
         deadline = time.monotonic() + timeout
         for run in runs:
             if run.thread is not None:

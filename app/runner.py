@@ -94,7 +94,8 @@ def execute(
         )
     except TrainingProcessError as error:  # killed or hung: the run ends, its slot is freed
         if run.control.stop_requested:
-            run.control.set_status("stopped", f"stopped at epoch {run.epoch} ({error})")
+            status = run.control.stop_status
+            run.control.set_status(status, f"{status} at epoch {run.epoch} ({error})")
         else:
             log.warning("run %s: %s", run.id, error)
             run.control.set_status("failed", str(error))
@@ -133,7 +134,7 @@ def _train(run: Run, session: TrainingSession, slot: Slot, clock: ViewClock) -> 
         if action == TRAIN and not slot.held:  # a pacing wait cut short by a pause, then resumed
             action = TRAIN if slot.acquire() else STOP
     finished = session.epoch >= run.epochs or run.stopped_early is not None
-    _end(run, session, clock, "finished" if finished else "stopped")
+    _end(run, session, clock, "finished" if finished else control.stop_status)
 
 
 def _record(run: Run, session: TrainingSession, done: TrainedSlice) -> None:
@@ -190,7 +191,10 @@ def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> N
     run.publish(session.view(inside=clock.inside_interval is not None), None)
     run.diagnose(session.dead_units())
     run.checkpoint = session.checkpoint()
-    reason = f"stopped at epoch {session.epoch}" if status == "stopped" else run.stopped_early
+    reason = {
+        "stopped": f"stopped at epoch {session.epoch}",
+        "interrupted": f"interrupted at epoch {session.epoch}: the server shut down",
+    }.get(status, run.stopped_early)
     run.control.set_status(status, reason)
 
 

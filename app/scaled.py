@@ -525,8 +525,9 @@ class ScaledRunManager:
         except Exception:  # gone already: the worker skips a run that is not queued anyway
             log.info("job of run %s not cancelled", run_id)
 
-    def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop the sync thread (the runs go on training in their workers)."""
+    def shutdown(self, timeout: float = 10.0, interrupt: bool = False) -> None:
+        """Stop the sync thread (the runs go on training in their workers, `interrupt` or
+        not)."""
         with self.registry.lock:
             self.registry.shut_down = True
         self._stopped.set()

@@ -56,6 +56,7 @@ from engineio.socket import Socket as EngineSocket
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
+SERVER_SOCKETS = ("werkzeug.socket", "gunicorn.socket")  # WSGI keys simple-websocket reads
 PING_SLEEP_STEP = 1.0  # seconds: how soon a closed connection's ping task ends
 TOTAL_CHECK_INTERVAL = 0.1  # seconds between two sums of the bytes unsent over all connections
 TRIM_DELAY = 2.0  # seconds after a connection is released before the heap is given back
@@ -154,12 +155,14 @@ class Outbox:
 
         class GuardedWebSocket(SimpleWebSocketWSGI):
             def __call__(self, environ: dict, start_response: Any) -> Any:
-                raw = environ.get("werkzeug.socket")
+                # the connection's socket, as Werkzeug (--dev) or gunicorn hands it over
+                key = next((k for k in SERVER_SOCKETS if k in environ), SERVER_SOCKETS[0])
+                raw = environ.get(key)
                 eio_sid = getattr(getattr(self.app, "__self__", None), "sid", None)
                 if raw is None or eio_sid is None:
                     return super().__call__(environ, start_response)
                 timed = TimedSocket(raw, outbox.send_timeout)
-                environ["werkzeug.socket"] = timed
+                environ[key] = timed
                 with outbox._lock:
                     outbox._sockets[eio_sid] = timed
                 try:

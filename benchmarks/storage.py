@@ -65,7 +65,7 @@ class Server:
             try:
                 if requests.get(f"{self.url}/api/tasks", timeout=2).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # gunicorn's worker is booting
                 time.sleep(0.1)
         raise RuntimeError("the server did not start")
 

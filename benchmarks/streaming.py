@@ -65,7 +65,8 @@ class Server:
     def __init__(self, max_active_runs: int = 4, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "app", "--port", str(self.port)]
+        # --dev: one process (Werkzeug), whose memory, threads and children are measured
+        command = [sys.executable, "-m", "app", "--port", str(self.port), "--dev"]
         command += ["--max-active-runs", str(max_active_runs), *extra]
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

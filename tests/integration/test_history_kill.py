@@ -49,7 +49,7 @@ class Server:
         assert self.process.poll() is None, "the server exited"
         try:
             return requests.get(f"{self.url}/api/tasks", timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # gunicorn: its worker is booting
             return False
 
     def get(self, path: str, **params) -> requests.Response:
