@@ -43,6 +43,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # the app's own ("*": any).
     "ALLOWED_HOSTS": (),
     "ALLOWED_ORIGINS": (),
+    # The access token (app/access.py): None, no token (everyone who reaches the server may use
+    # it); the admin token opens the door too, as an administrator.
+    "ACCESS_TOKEN": None,
+    "ADMIN_TOKEN": None,
     "MAX_DATASETS": 32,  # uploads kept in memory; the least recently used go first
     "MAX_DATASET_MEMORY": 256 * 2**20,  # ... and their arrays' bytes in all (stored ones come back)
     # Uploads kept in storage (count, and bytes as stored: the CSV files compressed); past
@@ -182,6 +186,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
     from . import relay
+    from .access import install_access
     from .api import api
     from .inputs import install_input_guards
     from .pages import pages
@@ -227,6 +232,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         send_timeout=float(app.config["SEND_TIMEOUT"]),
         max_unsent_total=int(app.config["MAX_UNSENT_TOTAL"]),
     )
+    install_access(app, socketio)  # inside the front door: the Host and Origin rules come first
     install_front_door(app, socketio)
     app.extensions["runs"] = manager
     app.extensions["datasets"] = datasets

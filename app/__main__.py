@@ -11,10 +11,14 @@ SIGTERM or Ctrl-C end it gracefully (app/serve.py).
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 from typing import Any
 
 from . import DEFAULT_CONFIG, create_app, database_url
+from .access import new_token
 from .paths import data_dir
+from .security import LOOPBACK_HOSTS, WILDCARD_HOSTS, host_name
 from .serve import THREADS, serve_dev, serve_production
 
 
@@ -92,6 +96,39 @@ def _add_front_door(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _access_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--token`` and ``--admin-token`` (app/access.py)."""
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("BACKPROP_TOKEN") or None,
+        help="the access token every request must carry (default $BACKPROP_TOKEN; bound to "
+        "anything but localhost, 127.0.0.1 or ::1 without one, a token is generated and "
+        "printed in the address to open)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get("BACKPROP_ADMIN_TOKEN") or None,
+        help="a second token, for the administrator (default $BACKPROP_ADMIN_TOKEN)",
+    )
+
+
+def access_tokens(args: argparse.Namespace) -> tuple[str | None, bool]:
+    """(the access token, whether it was generated): the given one; else a new one when the
+    server binds anything but loopback or has an admin token; else None (no token)."""
+    if args.token:
+        return args.token, False
+    if host_name(args.host) not in LOOPBACK_HOSTS or args.admin_token:
+        return new_token(), True
+    return None, False
+
+
+def address(host: str, port: int, token: str | None = None) -> str:
+    """The address to open: a wildcard bind as this machine's name, with ``?token=``."""
+    name = socket.gethostname() if host in WILDCARD_HOSTS else host
+    name = f"[{name}]" if ":" in name else name
+    return f"http://{name}:{port}/" + (f"?token={token}" if token else "")
+
+
 def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> argparse.Namespace:
     """The command line as a namespace (host, port, max_active_runs, blas_threads, ...)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
@@ -128,6 +165,7 @@ def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> ar
         "the cores; 0 leaves the library's default)",
     )
     _add_front_door(parser)
+    _access_arguments(parser)
     args = parser.parse_args(argv)
     if args.mnist_dir is not None:
         from .tasks import mnist_files_present
@@ -159,6 +197,8 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "DATABASE_URL": args.database_url,
         "REDIS_URL": args.redis_url,
         "MNIST_DIR": args.mnist_dir,
+        "ACCESS_TOKEN": args.token,
+        "ADMIN_TOKEN": args.admin_token,
     }
 
 
@@ -174,8 +214,11 @@ def _shown(url: str | None) -> str:
 def main(argv: list[str] | None = None, prog: str = "python -m app") -> None:
     """Parse the command line and serve until interrupted."""
     args = parse_args(argv, prog)
+    args.token, generated = access_tokens(args)
     config = app_config(args)
-    print(f"Backprop Studio on http://{args.host}:{args.port}", flush=True)
+    shown = address(args.host, args.port, args.token if generated else None)
+    needs = " (the access token is needed)" if args.token and not generated else ""
+    print(f"Backprop Studio on {shown}{needs}", flush=True)
     print(f"Data folder: {data_dir(config)} (runs stored in {_shown(database_url(config))})",
           flush=True)  # fmt: skip
     if args.dev:
