@@ -47,6 +47,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # it); the admin token opens the door too, as an administrator.
     "ACCESS_TOKEN": None,
     "ADMIN_TOKEN": None,
+    # With a token, runs have owners (app/owners.py): each may have this many unfinished runs
+    "MAX_RUNS_PER_OWNER": 8,
     "MAX_DATASETS": 32,  # uploads kept in memory; the least recently used go first
     "MAX_DATASET_MEMORY": 256 * 2**20,  # ... and their arrays' bytes in all (stored ones come back)
     # Uploads kept in storage (count, and bytes as stored: the CSV files compressed); past
@@ -189,6 +191,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .access import install_access
     from .api import api
     from .inputs import install_input_guards
+    from .owners import install_owners
     from .pages import pages
     from .runs_api import runs_api
     from .security import install_front_door
@@ -238,6 +241,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["datasets"] = datasets
     app.extensions["store"] = store  # None without storage
     app.extensions["tasks"] = _app_tasks(app)
+    install_owners(app)
 
     app.register_blueprint(pages)
     app.register_blueprint(api)

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 COOKIE = "backprop_session"
+CLIENT_COOKIE = "backprop_client"  # a browser's own id: the owner of its runs (app/owners.py)
 LOGIN_PATH = "/login"
 MAX_FAILURES = 5  # wrong tokens from one address within FAILURE_WINDOW before it waits
 FAILURE_WINDOW = 60.0  # seconds
@@ -187,9 +188,13 @@ class AccessGate:
                location: str) -> Any:  # fmt: skip
         """302 to `location` with the session cookie of `level`."""
         secure = "; Secure" if environ.get("wsgi.url_scheme") == "https" else ""
-        cookie = f"{COOKIE}={self._cookies[level]}; Path=/; HttpOnly; SameSite=Lax{secure}"
-        headers = [("Location", location), ("Set-Cookie", cookie), ("Content-Length", "0"),
+        flags = f"Path=/; HttpOnly; SameSite=Lax{secure}"
+        session = f"{COOKIE}={self._cookies[level]}; {flags}"
+        headers = [("Location", location), ("Set-Cookie", session), ("Content-Length", "0"),
                    ("Cache-Control", "no-store")]  # fmt: skip
+        if f"{CLIENT_COOKIE}=" not in environ.get("HTTP_COOKIE", ""):  # who this browser is
+            client = f"{CLIENT_COOKIE}={secrets.token_hex(16)}; Max-Age=31536000; {flags}"
+            headers.append(("Set-Cookie", client))
         start_response("302 FOUND", headers)
         return [b""]
 

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from .control import TERMINAL, ControlError
 from .manager import RunManager, ShuttingDown, TooManyRuns
 from .openapi import openapi_document
+from .owners import creator
 from .payloads import status_json
 from .previews import dataset_json, task_preview
 from .runs import Run
@@ -71,7 +72,7 @@ def create_run() -> Any:
         return jsonify(errors={"body": "must be a JSON object with the run config"}), 400
     try:
         spec = run_spec(body, _datasets(), current_app.config["WORK_BUDGET"])
-        run = _manager().create(spec)
+        run = _manager().create(spec, creator=creator())
     except ConfigError as error:  # every bad field, the target's and the features' too
         return jsonify(errors=error.errors), 400
     except TooManyRuns as error:

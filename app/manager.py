@@ -47,9 +47,11 @@ class TooManyRuns(RuntimeError):
     """`RunManager.create` refused a run: `limit` runs are unfinished already (the API answers
     429 with Retry-After)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, mine: bool = False) -> None:
+        whose = "of yours " if mine else ""
+        most = "the most one owner may have at once" if mine else "the most at once"
         super().__init__(
-            f"{limit} runs are queued, running or paused already (the most at once): "
+            f"{limit} runs {whose}are queued, running or paused already ({most}): "
             "stop one or wait for one to end, then try again"
         )
         self.limit = limit
@@ -79,16 +81,18 @@ class RunRegistry:
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self.shut_down = False
 
-    def add(self, run: Run, limit: int | None = None) -> None:
-        """Register a new run; raises `TooManyRuns` when `limit` runs are unfinished already,
-        `ShuttingDown` once shut down."""
+    def add(self, run: Run, limit: int | None = None, owner_limit: int | None = None) -> None:
+        """Register a new run; raises `TooManyRuns` when `limit` runs are unfinished already
+        (or `owner_limit` of its creator's), `ShuttingDown` once shut down."""
         with self.lock:
             if self.shut_down:
                 raise ShuttingDown()
-            if limit is not None:
-                unfinished = sum(1 for known in self._runs.values() if not known.control.ended)
-                if unfinished >= limit:
-                    raise TooManyRuns(limit)
+            unfinished = [known for known in self._runs.values() if not known.control.ended]
+            if limit is not None and len(unfinished) >= limit:
+                raise TooManyRuns(limit)
+            mine = sum(1 for known in unfinished if run.creator and known.creator == run.creator)
+            if owner_limit is not None and mine >= owner_limit:
+                raise TooManyRuns(owner_limit, mine=True)
             self._runs[run.id] = run
             self._forget_old()
 
@@ -186,6 +190,7 @@ class RunManager:
         self.slots = ComputeSlots(max_active_runs)
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self.max_unfinished_runs = max_unfinished_runs
+        self.max_runs_per_owner: int | None = None  # set by app/owners.py with an access token
         # Storage (app/recorder.py, app/stored_runs.py): `recorder.track(run)` stores a new run
         # and records it; `loader(run_id)` rebuilds an ended run of an earlier process.
         self.recorder = recorder
@@ -199,17 +204,19 @@ class RunManager:
         spec: RunSpec,
         initial_state: dict[str, Any] | None = None,
         continued_from: str | None = None,
+        creator: str | None = None,
     ) -> Run:
         """Register a run of `spec` (`validation.run_spec`); it starts when it gets a compute
         slot. Raises `TooManyRuns` when `max_unfinished_runs` runs are unfinished,
         `StorageUnavailable` when its row cannot be stored (then it is not created).
-        `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
+        `initial_state` (weights) and `continued_from` (a run id) continue an earlier run;
+        `creator` owns it (at most `max_runs_per_owner` unfinished runs each).
         """
         run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy(), spec.data)
         run.slots = self.slots
         run.on_end.append(trim_history)
-        run.initial_state = initial_state
-        self.registry.add(run, self.max_unfinished_runs)
+        run.initial_state, run.creator = initial_state, creator
+        self.registry.add(run, self.max_unfinished_runs, self.max_runs_per_owner)
         if self.recorder is not None:
             try:
                 self.recorder.track(run, continued_from)

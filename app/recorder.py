@@ -137,6 +137,7 @@ class Recorder:
                 notes="",
                 warnings=[],
                 continued_from=continued_from,
+                creator=run.creator,
             )
         except StorageUnavailable as error:
             log.warning("run %s refused: %s", run.id, error)

@@ -102,7 +102,7 @@ class Run:
         self.task = task
         self.spec = MappingProxyType(config)  # as created: never written (see `config`)
         self.epochs: int = config["epochs"]
-        self.created = time.time()
+        self.created, self.creator = time.time(), None  # creator: its owner (app/owners.py)
         self.classification = task.kind == "classification"
         self.control = RunControl(settings=config)  # owns the live settings
         self.lock = self.control.lock
@@ -199,6 +199,7 @@ class Run:
         """Make this a run read back from storage: its stored `summary` (row), `history`
         (`storage.StoredHistory`) and `checkpoint`."""
         self.restored, self.summary, self.created = True, summary, summary["created"]
+        self.creator = summary.get("creator")
         self.control.mirror(summary["status"], summary["reason"], summary["elapsed"] or 0.0,
                             exact=True)  # fmt: skip
         with self.lock:

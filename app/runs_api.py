@@ -30,6 +30,7 @@ from .export import (
     torch_script,
 )
 from .manager import RunManager, TooManyRuns
+from .owners import creator
 from .runs import Run
 from .stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, list_runs
 from .validation import ConfigError, check_work, settled_spec
@@ -251,7 +252,8 @@ def continue_run(run_id: str) -> Any:
     try:
         spec = settled_spec(config, run.task)
         state = checkpoint.state if checkpoint else None  # a run that never trained starts anew
-        new = _manager().create(spec, initial_state=state, continued_from=run.id)
+        new = _manager().create(spec, initial_state=state, continued_from=run.id,
+                                creator=creator())  # the continuer's own copy
     except TooManyRuns as error:
         return jsonify(error=str(error), limit=error.limit), 429, {"Retry-After": "5"}
     except ValueError as error:  # e.g. its uploaded data no longer fits the stored config

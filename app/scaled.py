@@ -426,12 +426,13 @@ class ScaledRunManager:
     # ------------------------------------------------------------------ runs
 
     def create(self, spec: RunSpec, initial_state: Any = None,
-               continued_from: str | None = None) -> Run:  # fmt: skip
+               continued_from: str | None = None, creator: str | None = None) -> Run:  # fmt: skip
         """Store the run of `spec` as ``queued`` and enqueue its training job (see the module
         docstring). `initial_state` is not sent: the worker reads the weights of
         `continued_from`."""
         task = spec.task
         run = Run(uuid.uuid4().hex[:12], task, spec.config_copy(), spec.data)
+        run.creator = creator
         if self.registry.shut_down:
             raise RuntimeError("the run manager is shut down")
         if unfinished_count(self.store) >= self.max_unfinished_runs:
@@ -440,7 +441,7 @@ class ScaledRunManager:
         self.store.insert_run(
             id=run.id, task=task.id, config=run.config, status="queued", created=now,
             updated=now, owner=None, epochs=run.epochs, columns=list(run.history.names),
-            notes="", warnings=[], continued_from=continued_from,
+            notes="", warnings=[], continued_from=continued_from, creator=creator,
         )  # fmt: skip
         try:
             self.queue.enqueue_call(

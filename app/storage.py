@@ -121,6 +121,7 @@ class RunRow(Base):
     best_test_acc: Mapped[float | None] = mapped_column(Float)
     warnings: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
     continued_from: Mapped[str | None] = mapped_column(String(32))
+    creator: Mapped[str | None] = mapped_column(String(80))  # its owner (app/owners.py)
 
 
 class HistoryChunk(Base):

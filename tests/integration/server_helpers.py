@@ -78,7 +78,7 @@ class Watcher:
 
     EVENTS = ("snapshot", "frame", "done", "error")
 
-    def __init__(self, url: str, frame_delay: float = 0.0) -> None:
+    def __init__(self, url: str, frame_delay: float = 0.0, auth: dict | None = None) -> None:
         self.events: list[tuple[str, Any]] = []
         self.condition = threading.Condition()
         self.frame_delay = frame_delay
@@ -87,7 +87,7 @@ class Watcher:
         )
         for name in self.EVENTS:
             self.client.on(name, self._recorder(name))
-        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+        self.client.connect(url, transports=["websocket"], wait_timeout=10, auth=auth)
 
     def _recorder(self, name: str) -> Callable[[Any], None]:
         def record(data: Any) -> None:

@@ -1,0 +1,112 @@
+"""Owners of runs (issue 31, point 3), against a real server with an access token: a second
+owner gets 403 naming the first on every change of the first's run, and can watch and continue
+it as their own copy; the admin token may change any run; each owner has a limit of unfinished
+runs (429 with Retry-After) while another owner can still start runs; a run remembers its owner
+in storage; browsers are owners by their client cookie.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from server_helpers import Watcher
+
+from app.storage import RunStore
+
+TOKEN, ADMIN = "class-token", "teacher-token"
+LONG = {"task": "sin", "samples": 100, "epochs": 100_000, "epochs_per_second": 5}
+
+
+class Client:
+    """An API client: the token, and an X-Client-Name (None: none)."""
+
+    def __init__(self, url: str, name: str | None, token: str = TOKEN) -> None:
+        self.url = url
+        self.headers = {"Authorization": f"Bearer {token}"}
+        if name:
+            self.headers["X-Client-Name"] = name
+
+    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
+        return requests.request(method, f"{self.url}/api{path}", json=body,
+                                headers=self.headers, timeout=30)  # fmt: skip
+
+    def start(self, **config: Any) -> str:
+        answer = self.call("POST", "/runs", {**LONG, **config})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+
+@pytest.fixture
+def server(make_live_server: Any, tmp_path: Path) -> Any:
+    return make_live_server({
+        "ACCESS_TOKEN": TOKEN, "ADMIN_TOKEN": ADMIN, "MAX_RUNS_PER_OWNER": 2,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'runs.sqlite3'}",
+    })  # fmt: skip
+
+
+CHANGES = [("PATCH", "", {"lr": 0.001}), ("POST", "/pause", None), ("POST", "/resume", None),
+           ("POST", "/step", {"epochs": 1}), ("PATCH", "/meta", {"name": "mine now"}),
+           ("POST", "/stop", None), ("DELETE", "", None)]  # fmt: skip
+
+
+def test_only_the_owner_or_the_admin_changes_a_run(server: Any) -> None:
+    alice, bob = Client(server.url, "alice"), Client(server.url, "bob")
+    run_id = alice.start()
+    for method, path, body in CHANGES:
+        answer = bob.call(method, f"/runs/{run_id}{path}", body)
+        assert answer.status_code == 403, (method, path, answer.text)
+        assert answer.json()["owner"] == "alice" and "belongs to alice" in answer.json()["error"]
+    assert bob.call("GET", f"/runs/{run_id}").json()["status"] in ("queued", "running")
+    assert bob.call("GET", "/runs").ok
+    assert alice.call("PATCH", f"/runs/{run_id}", {"lr": 0.001}).status_code == 200
+    assert alice.call("PATCH", f"/runs/{run_id}/meta", {"name": "alice's"}).status_code == 200
+    watcher = Watcher(server.url, auth={"token": TOKEN})  # bob watches alice's run
+    try:
+        watcher.watch(run_id)
+        watcher.wait_for(lambda w: w.of("snapshot", run_id))
+    finally:
+        watcher.disconnect()
+    admin = Client(server.url, "teacher", token=ADMIN)
+    assert admin.call("POST", f"/runs/{run_id}/stop").status_code == 200
+    store = RunStore(server.app.config["DATABASE_URL"])
+    assert store.summary(run_id)["creator"] == "name:alice"  # remembered in storage
+
+    copy = bob.call("POST", f"/runs/{run_id}/continue", {"epochs": 5})
+    assert copy.status_code == 201, copy.text  # continued as bob's own copy
+    copy_id = copy.json()["id"]
+    assert bob.call("PATCH", f"/runs/{copy_id}/meta", {"name": "bob's"}).status_code == 200
+    assert alice.call("DELETE", f"/runs/{copy_id}").status_code == 403
+    assert bob.call("DELETE", f"/runs/{copy_id}").status_code == 200
+
+
+def test_each_owner_has_a_limit_of_unfinished_runs(server: Any) -> None:
+    alice, bob = Client(server.url, "alice"), Client(server.url, "bob")
+    first = alice.start()
+    alice.start()
+    refused = alice.call("POST", "/runs", LONG)
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert "of yours" in refused.json()["error"]
+    bob.start()  # another owner still can
+    assert alice.call("POST", f"/runs/{first}/stop").status_code == 200
+    alice.start()  # one of hers ended: room again
+
+
+def test_browsers_are_owners_by_their_cookie(server: Any) -> None:
+    mine, theirs = requests.Session(), requests.Session()
+    for browser in (mine, theirs):
+        assert browser.get(f"{server.url}/?token={TOKEN}", timeout=10).ok
+        assert browser.cookies.get("backprop_client")
+    answer = mine.post(f"{server.url}/api/runs", json=LONG, timeout=10)
+    run_id = answer.json()["id"]
+    refused = theirs.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30)
+    assert refused.status_code == 403 and refused.json()["owner"].startswith("browser ")
+    assert mine.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30).status_code == 200
+
+
+def test_without_a_token_there_are_no_owners(live_server: Any) -> None:
+    alice, bob = Client(live_server.url, "alice"), Client(live_server.url, "bob")
+    run_id = alice.start()
+    assert bob.call("POST", f"/runs/{run_id}/stop").status_code == 200
