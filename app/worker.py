@@ -76,6 +76,7 @@ class WorkerContext:
         # every task a web process offers: the registry's and mnist from the same folders
         self.tasks = {**TASKS, **own_tasks(mnist_dir, data_dir or default_data_dir())}
         self.inside_interval = inside_interval or None
+        self.current: Run | None = None  # the run training now
         self.owner = f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:32]
 
     def build(self, run_id: str) -> Run | None:
@@ -115,15 +116,40 @@ class WorkerContext:
         stream.start()
         slots = ComputeSlots(1)
         slots.request(run_id, lambda: None)  # `execute` expects its slot held
+        self.current = run
         try:
             # its checkpoints (the weights a web process draws the prediction from while no
             # relayed view comes) every second instead of every ten
             execute(run, slots, FRAME_INTERVAL, self.inside_interval,
                     checkpoint_seconds=CHECKPOINT_SECONDS)  # fmt: skip
         finally:
+            self.current = None
             stream.stop()  # after the recorder wrote the end: a web process reading it finds it
             relay.stop()
         return run.status
+
+    def interrupt(self) -> None:
+        """End the run training now as ``interrupted`` (SIGTERM: the worker shuts down)."""
+        run = self.current
+        if run is not None:
+            run.control.request_stop(0.0, interrupt=True)
+
+
+def graceful_worker_class() -> type:
+    """RQ's `SimpleWorker`, whose warm shutdown (SIGTERM, Ctrl-C) also interrupts the run it
+    trains: it ends ``interrupted`` with its history and weights written, then the worker
+    exits (RQ's own waits for the job, a whole run, to end)."""
+    from rq import SimpleWorker
+
+    from . import worker as jobs  # the module RQ's jobs run in (this may be __main__)
+
+    class GracefulWorker(SimpleWorker):
+        def request_stop(self, signum: object, frame: object) -> None:
+            super().request_stop(signum, frame)
+            if jobs._context is not None:  # noqa: SLF001
+                jobs._context.interrupt()  # noqa: SLF001
+
+    return GracefulWorker
 
 
 _context: WorkerContext | None = None  # set by `main` (or from the environment on first job)
@@ -170,7 +196,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m app.worker") -> N
     """Serve the queue until interrupted; reconnects when Redis goes away and comes back."""
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     from . import limit_blas_threads
     from . import worker as jobs  # RQ imports this module by name, not as __main__
@@ -184,7 +210,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m app.worker") -> N
     while True:
         try:
             connection = Redis.from_url(args.redis_url)
-            worker = SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection)
+            worker = graceful_worker_class()([Queue(QUEUE, connection=connection)],
+                                             connection=connection)  # fmt: skip
             worker.work(burst=args.burst, logging_level="WARNING")
             return
         except (RedisConnectionError, TimeoutError, OSError) as error:

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import requests
-from server_helpers import Watcher, start_run, wait_status, wait_until
+from server_helpers import Watcher, run_status, start_run, wait_status, wait_until
 
 from app.cluster import free_port
 from app.storage import RunStore
@@ -198,3 +198,22 @@ def test_sigterm_to_the_cluster_leaves_nothing_behind(tmp_path: Path) -> None:
         assert all(_refused(port) for port in ports)  # PostgreSQL runs detached: by its port
     finally:
         cluster.end()
+
+
+@pytest.mark.skipif(not shutil.which("redis-server") and not os.environ.get("REQUIRE_REDIS"),
+                    reason="redis-server is not installed")  # fmt: skip
+def test_sigterm_to_a_worker_interrupts_its_run(tmp_path: Path) -> None:
+    from app.cluster import Cluster
+
+    cluster = Cluster(webs=1, workers=1, log_dir=str(tmp_path))
+    try:
+        web = SimpleNamespace(url=cluster.urls[0])
+        run_id = start_run(web, task="sin", samples=100, epochs=100_000, epochs_per_second=20)
+        wait_until(lambda: run_status(web, run_id)["epoch"] >= 3, 60, "the run to train")
+        worker = cluster.workers[0]
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+        status = wait_status(web, run_id, "interrupted", 30)
+        assert "server shut down" in status["reason"] and status["epoch"] >= 3
+    finally:
+        cluster.stop()
