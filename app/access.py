@@ -209,13 +209,13 @@ class AccessGate:
         except ValueError:
             size = 0
         fields = dict(parse_qsl(environ["wsgi.input"].read(size).decode("utf-8", "replace")))
-        level = self.token_level(fields.get("token"))
+        target = fields.get("next", "/")
+        target = target if target.startswith("/") and not target.startswith("//") else "/"
+        level = self.token_level(fields.get("token"))  # `target`: only this server's addresses
         if level is None:
             self.limiter.failed(address)
-            return _unauthorized(environ, start_response, wrong=True)
-        target = fields.get("next", "/")
-        safe = target.startswith("/") and not target.startswith("//")  # this server's only
-        return self._enter(environ, start_response, level, target if safe else "/")
+            return _unauthorized(environ, start_response, wrong=True, target=target)
+        return self._enter(environ, start_response, level, target)
 
 
 def _address(environ: dict[str, Any]) -> str:
@@ -252,7 +252,8 @@ input,button{{font:inherit;padding:.4rem}}input{{width:100%;box-sizing:border-bo
 """
 
 
-def _unauthorized(environ: dict[str, Any], start_response: Callable, wrong: bool) -> Any:
+def _unauthorized(environ: dict[str, Any], start_response: Callable, wrong: bool,
+                  target: str | None = None) -> Any:  # fmt: skip
     message = ("wrong access token" if wrong else "this server needs its access token") + (
         ": send Authorization: Bearer <token>, or open a page with ?token=<token>"
     )
@@ -261,7 +262,7 @@ def _unauthorized(environ: dict[str, Any], start_response: Callable, wrong: bool
         body, kind = json.dumps({"error": message}).encode(), "application/json"
     elif _is_page(environ) or path == LOGIN_PATH:
         note = '<p class="wrong" role="alert">That token is wrong.</p>' if wrong else ""
-        target = html.escape(path if _is_page(environ) else "/", quote=True)
+        target = html.escape(target or (path if _is_page(environ) else "/"), quote=True)
         body, kind = LOGIN_PAGE.format(wrong=note, next=target).encode(), "text/html"
     else:
         body, kind = message.encode(), "text/plain"
