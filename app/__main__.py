@@ -110,6 +110,13 @@ def _access_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("BACKPROP_ADMIN_TOKEN") or None,
         help="a second token, for the administrator (default $BACKPROP_ADMIN_TOKEN)",
     )
+    parser.add_argument(
+        "--max-runs-per-owner",
+        type=int,
+        default=DEFAULT_CONFIG["MAX_RUNS_PER_OWNER"],
+        help="with a token, runs one owner may have queued, running or paused at once; more "
+        "are refused with 429 (default %(default)s)",
+    )
 
 
 def access_tokens(args: argparse.Namespace) -> tuple[str | None, bool]:
@@ -199,6 +206,7 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "MNIST_DIR": args.mnist_dir,
         "ACCESS_TOKEN": args.token,
         "ADMIN_TOKEN": args.admin_token,
+        "MAX_RUNS_PER_OWNER": args.max_runs_per_owner,
     }
 
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -29,6 +30,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """True once a web process answers at all (an access token's 401 counts)."""
+    try:
+        urllib.request.urlopen(f"{url}/api/tasks", timeout=2)
+    except urllib.error.HTTPError:
+        pass
+    return True
 
 
 def wait_for(condition: object, timeout: float, what: str) -> None:
@@ -139,8 +149,7 @@ class Cluster:
             for number in range(webs):
                 self.start_web(number, web_args, wait=False)
             for url in self.urls:
-                wait_for(lambda url=url: urllib.request.urlopen(f"{url}/api/tasks", timeout=2),
-                         60, url)  # fmt: skip
+                wait_for(lambda url=url: answers(url), 60, url)
         except BaseException:
             self.stop()
             raise
@@ -162,7 +171,7 @@ class Cluster:
         )
         self.webs.append((url, process))
         if wait:
-            wait_for(lambda: urllib.request.urlopen(f"{url}/api/tasks", timeout=2), 60, url)
+            wait_for(lambda: answers(url), 60, url)
         return url
 
     def start_worker(self) -> subprocess.Popen:

@@ -50,7 +50,14 @@ from sqlalchemy import func, select, update
 
 from .broadcast import Broadcaster
 from .control import LIVE_FIELDS, TERMINAL, ControlError, check_step
-from .manager import CONTROL_WAIT, MAX_UNFINISHED_RUNS, RunManager, RunRegistry, TooManyRuns
+from .manager import (
+    CONTROL_WAIT,
+    MAX_UNFINISHED_RUNS,
+    RunManager,
+    RunRegistry,
+    ShuttingDown,
+    TooManyRuns,
+)
 from .payloads import EncodedView
 from .redis_control import QUEUE, RedisControls
 from .relay import RelayManager, decode_inside, decode_rows
@@ -115,10 +122,13 @@ def claim(store: RunStore, run_id: str, owner: str) -> bool:
         return result.rowcount > 0
 
 
-def unfinished_count(store: RunStore) -> int:
-    """Runs queued, running or paused, in every process."""
+def unfinished_count(store: RunStore, creator: str | None = None) -> int:
+    """Runs queued, running or paused, in every process (only `creator`'s, if given)."""
+    query = select(func.count()).where(RunRow.status.in_(UNFINISHED))
+    if creator is not None:
+        query = query.where(RunRow.creator == creator)
     with store.session() as session:
-        return session.scalar(select(func.count()).where(RunRow.status.in_(UNFINISHED))) or 0
+        return session.scalar(query) or 0
 
 
 # ------------------------------------------------------------------ the runs this process serves
@@ -339,6 +349,7 @@ class ScaledRunManager:
     methods as `app.manager.RunManager`, over the job queue, Redis and the database."""
 
     recorder = None  # workers write the runs; this process only reads them
+    max_runs_per_owner: int | None = None  # set by app/owners.py with an access token
     relayed = 0  # relay messages taken (for tests and logs)
 
     def __init__(self, socketio: Any, store: RunStore, redis_url: str, datasets: Any,
@@ -434,9 +445,12 @@ class ScaledRunManager:
         run = Run(uuid.uuid4().hex[:12], task, spec.config_copy(), spec.data)
         run.creator = creator
         if self.registry.shut_down:
-            raise RuntimeError("the run manager is shut down")
+            raise ShuttingDown()
         if unfinished_count(self.store) >= self.max_unfinished_runs:
             raise TooManyRuns(self.max_unfinished_runs)
+        most = self.max_runs_per_owner  # owners (app/owners.py): counted in the database
+        if creator and most is not None and unfinished_count(self.store, creator) >= most:
+            raise TooManyRuns(most, mine=True)
         now = time.time()
         self.store.insert_run(
             id=run.id, task=task.id, config=run.config, status="queued", created=now,

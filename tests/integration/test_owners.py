@@ -7,6 +7,8 @@ in storage; browsers are owners by their client cookie.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +112,25 @@ def test_without_a_token_there_are_no_owners(live_server: Any) -> None:
     alice, bob = Client(live_server.url, "alice"), Client(live_server.url, "bob")
     run_id = alice.start()
     assert bob.call("POST", f"/runs/{run_id}/stop").status_code == 200
+
+
+@pytest.mark.skipif(not shutil.which("redis-server") and not os.environ.get("REQUIRE_REDIS"),
+                    reason="redis-server is not installed")  # fmt: skip
+def test_owners_hold_across_the_web_processes_of_scaled_mode(tmp_path: Path) -> None:
+    from app.cluster import Cluster
+
+    flags = ("--token", TOKEN, "--admin-token", ADMIN, "--max-runs-per-owner", "1")
+    cluster = Cluster(webs=2, workers=1, log_dir=str(tmp_path), web_args=flags)
+    try:
+        web_a, web_b = cluster.urls
+        alice_a, alice_b = Client(web_a, "alice"), Client(web_b, "alice")
+        bob_b = Client(web_b, "bob")
+        assert requests.get(f"{web_a}/api/tasks", timeout=10).status_code == 401
+        run_id = alice_a.start()
+        refused = bob_b.call("POST", f"/runs/{run_id}/stop")
+        assert refused.status_code == 403 and refused.json()["owner"] == "alice"
+        assert alice_b.call("POST", "/runs", LONG).status_code == 429  # her one, counted in all
+        assert bob_b.call("POST", "/runs", {**LONG, "epochs": 5}).status_code == 201
+        assert Client(web_b, None, token=ADMIN).call("POST", f"/runs/{run_id}/stop").ok
+    finally:
+        cluster.stop()
