@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from .control import TERMINAL, ControlError
 from .manager import RunManager, ShuttingDown, TooManyRuns
 from .openapi import openapi_document
-from .owners import creator
+from .owners import creator, ownership
 from .payloads import status_json
 from .previews import dataset_json, task_preview
 from .runs import Run
@@ -233,11 +233,12 @@ def list_runs() -> Any:
 
 @api.get("/runs/<run_id>")
 def get_run(run_id: str) -> Any:
-    """One run's status: {id, status, epoch, epochs, train_loss, test_loss, elapsed, ...}."""
+    """One run's status: {id, status, epoch, epochs, train_loss, test_loss, elapsed, ...}; with
+    an access token also {owner, yours} (app/owners.py)."""
     run = _manager().get(run_id)
     if run is None:
         return _unknown(run_id)
-    return jsonify(status_json(run))
+    return jsonify({**status_json(run), **ownership(run)})
 
 
 def _control(run_id: str, action: str, *args: Any) -> Any:

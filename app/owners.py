@@ -71,6 +71,16 @@ def creator() -> str | None:
     return None if who is None else who.owner
 
 
+def ownership(run: Any) -> dict[str, Any]:
+    """``{owner, yours}`` of `run` for the current request (``{}`` without a token): its
+    owner's name (None: no owner) and whether this requester may change it."""
+    who = requester()
+    if who is None:
+        return {}
+    mine = who.admin or run.creator is None or run.creator == who.owner
+    return {"owner": owner_name(run.creator), "yours": mine}
+
+
 def refusal(run: Any) -> Any:
     """None if the current request may change `run`, else the 403 answer naming its owner."""
     who = requester()

@@ -61,7 +61,9 @@ def test_only_the_owner_or_the_admin_changes_a_run(server: Any) -> None:
         answer = bob.call(method, f"/runs/{run_id}{path}", body)
         assert answer.status_code == 403, (method, path, answer.text)
         assert answer.json()["owner"] == "alice" and "belongs to alice" in answer.json()["error"]
-    assert bob.call("GET", f"/runs/{run_id}").json()["status"] in ("queued", "running")
+    seen = bob.call("GET", f"/runs/{run_id}").json()
+    assert seen["status"] in ("queued", "running") and seen["owner"] == "alice"
+    assert seen["yours"] is False and alice.call("GET", f"/runs/{run_id}").json()["yours"]
     assert bob.call("GET", "/runs").ok
     assert alice.call("PATCH", f"/runs/{run_id}", {"lr": 0.001}).status_code == 200
     assert alice.call("PATCH", f"/runs/{run_id}/meta", {"name": "alice's"}).status_code == 200
