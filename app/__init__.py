@@ -28,7 +28,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "PING_INTERVAL": 25,  # Engine.IO ping interval in seconds (tests lower it)
     # A client that has not answered a ping this many seconds after it was sent is dropped.
     "PING_TIMEOUT": 10,
-    # What one Socket.IO connection may cost (app/wire.py): bytes queued to it and not yet sent
+    # What one Socket.IO connection may cost (app/web/wire.py): bytes queued to it and not yet sent
     # (past it the connection is dropped), seconds a send may make no progress, and the largest
     # message a client may send (the app's events are tiny).
     "MAX_UNSENT_BYTES": 16 * 2**20,
@@ -39,7 +39,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_SOCKET_MESSAGE": 64 * 1024,
     "MAX_UNFINISHED_RUNS": 64,  # queued, running or paused at once; more get 429
     "WORK_BUDGET": 1e13,  # multiply-adds one run may cost (see validation.run_work)
-    # The front door (app/security.py): Host names served besides localhost, 127.0.0.1 and ::1
+    # The front door (app/web/security.py): Host names served besides localhost, 127.0.0.1 and ::1
     # ("0.0.0.0": any IP literal; "*": any host), and origins allowed to change state besides
     # the app's own ("*": any).
     "ALLOWED_HOSTS": (),
@@ -57,24 +57,26 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # their own threads; with BLAS's own thread pools on top they fight over the cores (two
     # moons runs: 15.8 s each with OpenBLAS's default threads vs 1.45 s with one).
     "BLAS_THREADS": 1,
-    # Each run trains in a child process forked from the server (app/forked.py), on its own
-    # interpreter lock; False: on a thread of the server (the server's threads then slow it
+    # Each run trains in a child process forked from the server (app/transports/forked.py), on its
+    # own interpreter lock; False: on a thread of the server (the server's threads then slow it
     # down by 5-10 %). Ignored where the system cannot fork.
     "TRAINING_PROCESSES": True,
     "TESTING": False,
-    # Storage of runs (app/storage.py): an SQLAlchemy URL (sqlite:///path, postgresql+psycopg://
+    # Storage of runs (app/storage/store.py): an SQLAlchemy URL (sqlite:///path, postgresql+psycopg://
     # ...), "none" for memory only; None: the DATABASE_URL environment variable, else
     # runs.sqlite3 in DATA_DIR (in memory when TESTING). See `database_url`.
     "DATABASE_URL": None,
     "DATA_DIR": None,  # None: the BACKPROP_DATA_DIR environment variable, else ./data
     "RECORD_INTERVAL": 1.0,  # seconds between two writes of the runs' history
     # How long a write waits for another process's lock on the SQLite file before it fails: a
-    # new run is then refused (503), a running run's history waits in memory (see app/recorder.py)
+    # new run is then refused (503), a running run's history waits in memory (see
+    # app/storage/recorder.py)
     "DATABASE_BUSY_SECONDS": 10.0,
     # A folder with the four MNIST IDX files: the app then offers the task mnist (never
     # downloaded; see tasks.mnist_task). None: no mnist.
     "MNIST_DIR": None,
-    # Scaled mode (app/scaled.py): a Redis URL makes this a web process that trains nothing;
+    # Scaled mode (app/transports/scaled.py): a Redis URL makes this a web process that trains
+    # nothing;
     # `python -m app.worker` processes train. None: the REDIS_URL environment variable, else
     # embedded mode (runs trained by this process and its training processes).
     "REDIS_URL": None,
@@ -88,7 +90,7 @@ def database_url(config: dict[str, Any]) -> str | None:
         if config.get("TESTING"):
             return "sqlite://"
         data_dir = config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR") or ROOT / "data"
-        from .storage import default_database_url
+        from .storage.store import default_database_url
 
         return default_database_url(data_dir)
     return None if url.lower() == "none" else url
@@ -99,8 +101,8 @@ def _storage(app: Flask) -> tuple[Any, Any]:
     url = database_url(app.config)
     if url is None:
         return None, None
-    from .recorder import Recorder
-    from .storage import RunStore
+    from .storage.recorder import Recorder
+    from .storage.store import RunStore
 
     store = RunStore(url, busy_seconds=float(app.config["DATABASE_BUSY_SECONDS"]))
     sole = url.lower().startswith("sqlite")  # nobody else trains the runs of our SQLite file
@@ -109,7 +111,7 @@ def _storage(app: Flask) -> tuple[Any, Any]:
 
 def _scaled_storage(app: Flask) -> tuple[Any, None]:
     """Scaled mode's store (a database every process shares; no recorder: workers write)."""
-    from .storage import RunStore
+    from .storage.store import RunStore
 
     url = database_url(app.config)
     if url is None or url in ("sqlite://", "sqlite:///:memory:"):
@@ -120,8 +122,8 @@ def _scaled_storage(app: Flask) -> tuple[Any, None]:
 def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets: Any,
                  redis_url: str | None) -> Any:  # fmt: skip
     """The run manager: training threads here (embedded), or workers on Redis (scaled)."""
-    from .manager import RunManager
-    from .stored_runs import load_run
+    from .runs.manager import RunManager
+    from .storage.stored_runs import load_run
 
     streaming = {
         "frame_interval": float(app.config["FRAME_INTERVAL"]),
@@ -129,7 +131,7 @@ def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets:
         "max_unfinished_runs": int(app.config["MAX_UNFINISHED_RUNS"]),
     }
     if redis_url is not None:
-        from .scaled import ScaledRunManager
+        from .transports.scaled import ScaledRunManager
 
         manager = ScaledRunManager(socketio, store, redis_url, datasets, **streaming)
     else:
@@ -148,10 +150,10 @@ def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets:
 def _app_tasks(app: Flask) -> dict[str, Any]:
     """The app's own tasks besides the registry: ``mnist`` when MNIST_DIR holds its four IDX
     files (a warning in the log otherwise)."""
-    from .tasks import own_tasks
+    from .data.tasks import own_tasks
 
     folder = app.config.get("MNIST_DIR")
-    if not folder:  # the files uploaded earlier to this data directory (app/mnist_upload.py)
+    if not folder:  # the files uploaded earlier to this data directory (app/data/mnist_upload.py)
         data_dir = app.config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR")
         if data_dir is None and app.config.get("TESTING"):
             return {}
@@ -181,16 +183,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
-    from . import relay
-    from .api import api
-    from .inputs import install_input_guards
-    from .pages import pages
-    from .runs_api import runs_api
-    from .security import install_front_door
-    from .sockets import register_socket_events
-    from .storage import StoredDatasets
-    from .uploads import DatasetStore
-    from .wire import Outbox, return_large_blocks_to_the_system
+    from .transports import relay
+    from .data.uploads import DatasetStore
+    from .storage.store import StoredDatasets
+    from .web.api import api
+    from .web.inputs import install_input_guards
+    from .web.pages import pages
+    from .web.runs_api import runs_api
+    from .web.security import install_front_door
+    from .web.sockets import register_socket_events
+    from .web.wire import Outbox, return_large_blocks_to_the_system
 
     app = Flask(
         __name__,
@@ -200,7 +202,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(DEFAULT_CONFIG)
     if config:
         app.config.update(config)
-    install_input_guards(app)  # any input a 4xx, never a 500 (app/inputs.py)
+    install_input_guards(app)  # any input a 4xx, never a 500 (app/web/inputs.py)
     app.json.sort_keys = False
     limit_blas_threads(app.config["BLAS_THREADS"])
 
@@ -210,7 +212,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ping_interval=float(app.config["PING_INTERVAL"]),
         ping_timeout=float(app.config["PING_TIMEOUT"]),
         max_http_buffer_size=int(app.config["MAX_SOCKET_MESSAGE"]),
-        **relay.socketio_options(app.config),  # scaled mode: the workers' stream, app/relay.py
+        # scaled mode: the workers' stream, app/transports/relay.py
+        **relay.socketio_options(app.config),
     )
     redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL") or None
     store, recorder = _storage(app) if redis_url is None else _scaled_storage(app)

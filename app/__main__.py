@@ -35,7 +35,7 @@ def _storage_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_front_door(parser: argparse.ArgumentParser) -> None:
-    """The limits and the hosts and origins the server takes (see app/security.py)."""
+    """The limits and the hosts and origins the server takes (see app/web/security.py)."""
     parser.add_argument(
         "--max-unfinished-runs",
         type=int,
@@ -113,7 +113,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     _add_front_door(parser)
     args = parser.parse_args(argv)
     if args.mnist_dir is not None:
-        from .tasks import mnist_files_present
+        from .data.tasks import mnist_files_present
 
         if not mnist_files_present(args.mnist_dir):
             parser.error(

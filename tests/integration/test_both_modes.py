@@ -57,7 +57,7 @@ class Mode:
             return wait_until(lambda: _children() - self.before, what="a training process").pop()
         from redis import Redis
 
-        from app.redis_control import alive_key
+        from app.transports.redis_control import alive_key
 
         owner = Redis.from_url(self.cluster.redis.url).get(alive_key(run_id)).decode()
         return int(owner.split(":")[2])
@@ -79,7 +79,7 @@ def mode(request: Any, tmp_path_factory: Any) -> Iterator[Mode]:
         if os.environ.get("REQUIRE_REDIS") == "1":
             pytest.fail("redis-server not found and REQUIRE_REDIS=1")
         pytest.skip("redis-server not found (apt-get install redis-server)")
-    from app.cluster import Cluster
+    from app.transports.cluster import Cluster
 
     logs = tmp_path_factory.mktemp("both-modes-logs")
     cluster = Cluster(1, 1, database=postgres_helpers.database_url(), log_dir=str(logs),
@@ -202,8 +202,8 @@ def test_a_new_slice_view_changes_live(mode):
 
 
 def test_same_config_and_seed_end_at_the_same_loss_as_training_here(mode):
-    from app.session import TrainingSession
-    from app.validation import validate_run
+    from app.config.validation import validate_run
+    from app.runs.session import TrainingSession
 
     config = {"task": "sin", "samples": 200, "epochs": 40, "seed": 7}
     run_id = create(mode, **config)

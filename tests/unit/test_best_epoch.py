@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.session import TrainingSession
-from app.storage import decode_checkpoint, encode_checkpoint
-from app.validation import ConfigError, validate_run
+from app.config.validation import ConfigError, validate_run
+from app.runs.session import TrainingSession
+from app.storage.store import decode_checkpoint, encode_checkpoint
 
 OVERFITS = {"task": "sin", "samples": 30, "noise": 0.5, "hidden": [128, 128], "lr": 0.01}
 

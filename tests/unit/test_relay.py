@@ -1,4 +1,5 @@
-"""Scaled mode's relay (app.relay): what a worker emits is what a web process would have sent."""
+"""Scaled mode's relay (app.transports.relay): what a worker emits is what a web process would have
+sent."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import math
 
 import numpy as np
 
-from app.control import ComputeSlots
-from app.payloads import inside_json
-from app.relay import (
+from app.config.validation import validate_run
+from app.runs.control import ComputeSlots
+from app.runs.payloads import inside_json
+from app.runs.run import Run
+from app.runs.runner import execute
+from app.runs.session import TrainingSession
+from app.transports.relay import (
     RELAY_EVENT,
     RELAY_NAMESPACE,
     RelayManager,
@@ -18,10 +23,6 @@ from app.relay import (
     decode_rows,
     encode_rows,
 )
-from app.runner import execute
-from app.runs import Run
-from app.session import TrainingSession
-from app.validation import validate_run
 
 
 class Emitter:

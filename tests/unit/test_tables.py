@@ -1,4 +1,4 @@
-"""Tables with named columns (app/tables.py) and the per-app mnist task (--mnist-dir)."""
+"""Tables with named columns (app/data/tables.py) and the per-app mnist task (--mnist-dir)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from mnist_files import synthetic_mnist
 
 from app import create_app
 from app.__main__ import app_config, parse_args
-from app.tables import ChoiceError
-from app.tasks import TASKS, mnist_files_present
-from app.uploads import DatasetError, parse_csv
+from app.data.tables import ChoiceError
+from app.data.tasks import TASKS, mnist_files_present
+from app.data.uploads import DatasetError, parse_csv
 
 
 def _table(text: str):

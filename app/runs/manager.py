@@ -1,0 +1,300 @@
+"""The run manager: the registry of runs, the compute slots, and the threads that train them.
+
+A new run waits for a compute slot as ``queued`` with no thread and no data; the slot's grant
+starts its training thread (`app.runs.runner.execute`), which with `fork` drives a training process
+of the run's own (`app.transports.forked`). Control requests go to the run's `RunControl`;
+streaming to the `Broadcaster`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from app.config.validation import ConfigError, RunSpec, slice_error, validate_changes
+from app.runs.broadcast import Broadcaster
+from app.runs.control import TERMINAL, ComputeSlots, ControlError
+from app.runs.run import Run
+from app.runs.runner import execute
+
+log = logging.getLogger(__name__)
+
+MAX_ENDED_RUNS = 200  # ended runs kept in memory for GET/watch; older ones are forgotten
+# With a database, an ended run is read back from it on demand (`loader`): memory keeps only the
+# last few, so it stops growing after the first runs whatever the number of runs trained.
+MAX_ENDED_RUNS_STORED = 8
+CONTROL_WAIT = 2.0  # seconds pause/stop/step wait for the run loop to act before answering
+RUN_ID_LENGTH = 12  # hex digits of a run id
+SHORT_ID = 6  # the shortest prefix of a run id that finds the run
+MAX_UNFINISHED_RUNS = 64  # queued, running or paused runs at once; more are refused
+
+
+def trim_history(run: Run) -> None:
+    """An ended run keeps only the epochs it trained: its history buffer was allocated for all
+    of them (100,000 epochs are ~3 MB a run, and up to MAX_ENDED_RUNS ended runs are kept)."""
+    with run.lock:
+        history = run.history
+        history.columns = {
+            name: column[: history.length].copy() for name, column in history.columns.items()
+        }
+
+
+class TooManyRuns(RuntimeError):
+    """`RunManager.create` refused a run: `limit` runs are unfinished already (the API answers
+    429 with Retry-After)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"{limit} runs are queued, running or paused already (the most at once): "
+            "stop one or wait for one to end, then try again"
+        )
+        self.limit = limit
+
+
+class RunRegistry:
+    """The runs one process knows, by id or unique prefix of one (`get`): the unfinished ones
+    and the newest ended ones (`kept`); older ended runs are forgotten, and read back on demand
+    by `loader(run_id)` (a `Run`, or None) when there is storage (`store`)."""
+
+    def __init__(self, store: Any = None, loader: Any = None, kept: int | None = None,
+                 keep_loaded: Any = None) -> None:  # fmt: skip
+        self.store = store
+        self.loader = loader
+        self.kept = kept if kept is not None else (
+            MAX_ENDED_RUNS if loader is None else MAX_ENDED_RUNS_STORED)  # fmt: skip
+        # whether a run read back is kept in memory (default: once ended)
+        self.keep_loaded = keep_loaded or (lambda run: run.status in TERMINAL)
+        self.lock = threading.Lock()  # guards the runs and `shut_down`
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+        self.shut_down = False
+
+    def add(self, run: Run, limit: int | None = None) -> None:
+        """Register a new run; raises `TooManyRuns` when `limit` runs are unfinished already,
+        RuntimeError once shut down."""
+        with self.lock:
+            if self.shut_down:
+                raise RuntimeError("the run manager is shut down")
+            if limit is not None:
+                unfinished = sum(1 for known in self._runs.values() if not known.control.ended)
+                if unfinished >= limit:
+                    raise TooManyRuns(limit)
+            self._runs[run.id] = run
+            self._forget_old()
+
+    def get(self, run_id: Any) -> Run | None:
+        """The run with this id (or this unique prefix of an id, see `full_id`), or None."""
+        if not isinstance(run_id, str):
+            return None
+        run_id = self.full_id(run_id)
+        with self.lock:
+            run = self._runs.get(run_id)
+        if run is None and self.loader is not None:
+            run = self._load(run_id)
+        return run
+
+    def known(self, run_id: Any) -> Run | None:
+        """The run with this exact id if it is in memory (never read from storage)."""
+        with self.lock:
+            return self._runs.get(run_id) if isinstance(run_id, str) else None
+
+    def _load(self, run_id: str) -> Run | None:
+        try:
+            run = self.loader(run_id)
+        except Exception:
+            log.exception("run %s could not be read from storage", run_id)
+            return None
+        if run is not None and self.keep_loaded(run):
+            with self.lock:
+                run = self._runs.setdefault(run_id, run)
+                self._forget_old()
+        return run
+
+    @staticmethod
+    def unknown(run_id: str) -> str:
+        """The message for a run id that finds no run."""
+        if len(run_id) < SHORT_ID:
+            return f"unknown run {run_id!r} (a short id needs at least {SHORT_ID} characters)"
+        return f"unknown run {run_id!r}"
+
+    def full_id(self, run_id: str) -> str:
+        """The id of the one run whose id starts with `run_id` (at least `SHORT_ID` characters:
+        the runs page shows the first 8), else `run_id` as given."""
+        if not SHORT_ID <= len(run_id) < RUN_ID_LENGTH:
+            return run_id
+        with self.lock:
+            ids = {known for known in self._runs if known.startswith(run_id)}
+        if self.store is not None:
+            ids.update(self.store.ids_starting(run_id, limit=2))
+        return ids.pop() if len(ids) == 1 else run_id
+
+    def runs(self) -> list[Run]:
+        """All runs in memory, oldest first."""
+        with self.lock:
+            return list(self._runs.values())
+
+    def remove(self, run_id: str) -> None:
+        """Forget a run (deleted)."""
+        with self.lock:
+            self._runs.pop(run_id, None)
+
+    def ended(self, _run: Run) -> None:
+        """A run's end hook: forget old ended runs."""
+        with self.lock:
+            self._forget_old()
+
+    def _forget_old(self) -> None:
+        """Forget the oldest ended runs beyond `kept` (only runs whose end hooks ran: a run
+        whose final state is being stored, or could not be (`Run.unstored`), stays until it is,
+        so a reload never reads less)."""
+        ended = [run for run in self._runs.values()
+                 if run.status in TERMINAL and run.closed and not run.unstored]  # fmt: skip
+        for run in ended[: max(0, len(ended) - self.kept)]:
+            del self._runs[run.id]
+
+
+class RunManager:
+    """Creates runs, gives them compute slots (at most `max_active_runs` compute at once) and
+    starts their training threads; `broadcaster` streams them."""
+
+    def __init__(
+        self,
+        socketio: Any,
+        max_active_runs: int = 4,
+        frame_interval: float = 0.05,
+        ack_timeout: float = 2.0,
+        max_unfinished_runs: int = MAX_UNFINISHED_RUNS,
+        inside_interval: float | None = 0.1,
+        fork: bool = False,
+        recorder: Any = None,
+        loader: Any = None,
+    ) -> None:
+        self.socketio = socketio
+        self.frame_interval = frame_interval
+        self.inside_interval = inside_interval or None  # a look inside at most this often
+        self.fork = fork  # runs train in child processes (app/transports/forked.py)
+        self.slots = ComputeSlots(max_active_runs)
+        self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
+        self.max_unfinished_runs = max_unfinished_runs
+        # Storage (app/storage/recorder.py, app/storage/stored_runs.py): `recorder.track(run)`
+        # stores a new run
+        # and records it; `loader(run_id)` rebuilds an ended run of an earlier process.
+        self.recorder = recorder
+        self.store = None if recorder is None else recorder.store  # the run store, if any
+        self.registry = RunRegistry(self.store, loader)
+        self.get, self.full_id, self.runs = (
+            self.registry.get, self.registry.full_id, self.registry.runs)  # fmt: skip
+
+    def create(
+        self,
+        spec: RunSpec,
+        initial_state: dict[str, Any] | None = None,
+        continued_from: str | None = None,
+    ) -> Run:
+        """Register a run of `spec` (`validation.run_spec`); it starts when it gets a compute
+        slot. Raises `TooManyRuns` when `max_unfinished_runs` runs are unfinished,
+        `StorageUnavailable` when its row cannot be stored (then it is not created).
+        `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
+        """
+        run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy(), spec.data)
+        run.slots = self.slots
+        run.on_end.append(trim_history)
+        run.initial_state = initial_state
+        self.registry.add(run, self.max_unfinished_runs)
+        if self.recorder is not None:
+            try:
+                self.recorder.track(run, continued_from)
+            except Exception:  # StorageUnavailable: nothing trains that cannot be stored
+                self.registry.remove(run.id)
+                raise
+        run.on_end.append(self.registry.ended)  # after the recorder's hook: it is stored
+        self.slots.request(run.id, lambda: self._start(run))
+        return run
+
+    def _start(self, run: Run) -> None:
+        """The run got its first slot: start its training thread (or end it, if it cannot)."""
+        if run.control.stop_requested:
+            self.slots.release()
+            run.control.set_status("stopped", "stopped while queued")
+            run.ended()
+            return
+        try:
+            run.thread = self.socketio.start_background_task(
+                execute, run, self.slots, self.frame_interval, self.inside_interval, self.fork
+            )
+        except Exception as error:  # e.g. no thread can be started: never leave it queued
+            log.exception("run %s could not start", run.id)
+            self.slots.release()
+            run.control.set_status("failed", f"could not start training: {error}")
+            run.ended()
+
+    unknown = staticmethod(RunRegistry.unknown)
+
+    def delete(self, run: Run) -> None:
+        """Stop the run if it has not ended, forget it and remove its stored data."""
+        if run.status not in TERMINAL:
+            self.stop(run)
+        self.registry.remove(run.id)
+        if self.recorder is not None:
+            self.recorder.forget(run.id)
+            self.recorder.store.delete_run(run.id)
+
+    def pause(self, run: Run) -> str:
+        """Pause within one slice of training; answers once paused (or after CONTROL_WAIT)."""
+        return run.control.request_pause(CONTROL_WAIT)
+
+    def resume(self, run: Run) -> str:
+        """Let a paused run go on (it may wait for a compute slot as ``queued``)."""
+        return run.control.request_resume(CONTROL_WAIT)
+
+    def step(self, run: Run, unit: str, count: int) -> str:
+        """Train a paused run `count` epochs or mini-batches; it stays paused."""
+        return run.control.request_step(unit, count, CONTROL_WAIT)
+
+    def change(self, run: Run, body: Any) -> dict[str, Any]:
+        """Live changes of a run's steerable fields (`validation.validate_changes`): the config
+        shows them at once, training uses them from the next mini-batch. Raises `ConfigError`
+        for bad fields, `ControlError` once the run has ended."""
+        run.control.post_changes(self.accept_changes(run, body))
+        config = run.config
+        if self.store is not None:  # what is in force is what a restart or a continue reads
+            self.store.update_run(run.id, config=config)
+        return config
+
+    @staticmethod
+    def accept_changes(run: Run, body: Any) -> dict[str, Any]:
+        """The live changes `body` asks of `run`, validated (for its control's settings).
+        Raises `ConfigError` for bad fields, `ControlError` once the run has ended."""
+        changes = validate_changes(body, run.config)
+        if message := slice_error(changes.get("slice_features"), run.task):
+            raise ConfigError({"slice_features": message})
+        if run.control.ended:
+            raise ControlError(f"run already {run.control.status}")
+        return changes
+
+    def stop(self, run: Run) -> str:
+        """End the run as ``stopped`` within one slice; a queued run ends at once."""
+        status = run.control.request_stop(0.0)
+        if status not in TERMINAL and run.thread is None and self.slots.cancel(run.id):
+            run.control.set_status("stopped", "stopped while queued")  # never started
+            run.ended()
+        return run.control.request_stop(CONTROL_WAIT)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every run and wait for their threads to end (used by tests and at exit)."""
+        with self.registry.lock:
+            self.registry.shut_down = True
+        runs = self.registry.runs()
+        for run in runs:
+            run.control.request_stop(0.0)
+        for run in runs:
+            self.stop(run)
+        deadline = time.monotonic() + timeout
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(max(0.0, deadline - time.monotonic()))
+        if self.recorder is not None:
+            self.recorder.close()
