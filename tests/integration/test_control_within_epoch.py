@@ -36,7 +36,9 @@ def test_stop_acts_within_a_second_on_a_long_epoch_and_progress_frames_come_duri
     epoch_seconds = last["batches"] * seconds / (last["batch"] - first["batch"])
     assert epoch_seconds >= 10  # the epoch is long ...
     gaps = [b["elapsed"] - a["elapsed"] for a, b in zip(frames, frames[1:], strict=False)]
-    assert max(gaps) <= 0.5  # ... and frames keep coming with a fresh view
+    # ... and frames keep coming with a fresh view: many per epoch (a ratio of the run's own
+    # speed, so a loaded machine slows both alike; the frame interval is a unit test)
+    assert max(gaps) <= epoch_seconds / 10
     views = {str(f["prediction"]["y"][:5]) for f in frames}
     assert len(views) > 1
 
