@@ -101,6 +101,7 @@ def execute(
         log.exception("run %s failed", run.id)
         run.control.set_status("failed", f"{type(error).__name__}: {error}")
     finally:
+        run.live = None  # ended: app.backprop answers from the checkpoint from now on
         if session is not None:
             session.close()
         slot.release()
