@@ -25,7 +25,8 @@ from app.transports.forked import TrainingProcessError
 backprop_api = Blueprint("backprop_api", __name__, url_prefix="/api")
 
 REBUILT_KEPT = 4  # sessions rebuilt from checkpoints kept for the next requests (per app)
-FIELDS = {"index", "x", "y", "batch"}
+FIELDS = {"index", "near", "x", "y", "batch"}
+ALONE = ("batch", "index", "near")  # fields that take no other
 
 
 def parse_ask(body: Any) -> Ask:
@@ -36,19 +37,21 @@ def parse_ask(body: Any) -> Ask:
     unknown = sorted(set(body) - FIELDS)
     if unknown:
         raise BackpropError(unknown[0], f"unknown field {unknown[0]!r}")
-    if body.get("batch") is not None:
+    for name in ALONE:
+        if name in body and len(body) > 1:
+            others = ", ".join(sorted(set(body) - {name}))
+            raise BackpropError(name, f"give {name} alone, not with {others}")
+    if "batch" in body:
         if body["batch"] is not True:
             raise BackpropError("batch", "must be true (the next mini-batch)")
-        if len(body) > 1:
-            raise BackpropError("batch", "give batch alone, not with index, x or y")
         return Ask(batch=True)
     if "index" in body:
         index = body["index"]
         if isinstance(index, bool) or not isinstance(index, int):
             raise BackpropError("index", "must be a whole number (a training sample)")
-        if len(body) > 1:
-            raise BackpropError("index", "give index alone, not with x or y")
         return Ask(index=index)
+    if "near" in body:
+        return Ask(near=body["near"])
     if "x" not in body:
         raise BackpropError("x", 'give {"index": i}, {"x": [...], "y": t} or {"batch": true}')
     if "y" not in body:

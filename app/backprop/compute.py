@@ -39,10 +39,12 @@ class BackpropError(ValueError):
 
 @dataclass(frozen=True)
 class Ask:
-    """What to trace: a training sample (``index``), a point (``x`` raw inputs, ``y`` target in
-    task units or a class label) or the next mini-batch (``batch``)."""
+    """What to trace: a training sample (``index``, or the one nearest to ``near``: a point in the
+    plotted inputs, as a click on the fit or decision plot gives), a point (``x`` raw inputs,
+    ``y`` target in task units or a class label) or the next mini-batch (``batch``)."""
 
     index: int | None = None
+    near: list[float] | None = None
     x: list[float] | None = None
     y: Any = None
     batch: bool = False
@@ -55,6 +57,8 @@ def backprop(session: Any, ask: Ask) -> dict[str, Any]:
     length or a non-finite value."""
     trainer = session.trainer
     rows: list[int] | None = None
+    if ask.near is not None:
+        ask = Ask(index=nearest_sample(session, ask.near))
     if ask.batch:
         rows = [int(i) for i in trainer.next_batch()]
         x, target = trainer.samples(np.asarray(rows))
@@ -124,6 +128,19 @@ def next_update(session: Any, trace: nn.Trace) -> list[dict[str, Any]]:
             "b": (after[bias] - before[bias]).tolist() if bias in after else None,
         })  # fmt: skip
     return updates
+
+
+def nearest_sample(session: Any, near: Any) -> int:
+    """The training row whose plotted inputs (one or two columns, see `TaskData.plotted`) are
+    nearest to `near`, each column measured in units of its spread."""
+    plotted = np.asarray(session.data.plotted(session.data.x_train), np.float64)
+    width = plotted.shape[1]
+    if not isinstance(near, (list, tuple)) or len(near) != width or not all(map(_number, near)):
+        raise BackpropError("near", f"must be a list of {width} finite numbers (a plotted point)")
+    spread = np.ptp(plotted, axis=0)
+    spread[spread == 0] = 1.0
+    distances = (((plotted - np.asarray(near, np.float64)) / spread) ** 2).sum(axis=1)
+    return int(np.argmin(distances))
 
 
 def _point(session: Any, ask: Ask) -> tuple[np.ndarray, np.ndarray]:

@@ -107,6 +107,16 @@ def test_the_batch_is_the_one_the_next_step_trains():
     assert len(rows) == 16
 
 
+def test_a_plotted_point_picks_the_nearest_training_sample():
+    session = session_of(task="moons")
+    point = session.data.x_train[37].tolist()
+    assert backprop(session, Ask(near=point))["rows"] == [37]
+    assert backprop(session, Ask(near=[p + 1e-4 for p in point]))["rows"] == [37]
+    for near in ([0.1], [0.0, float("nan")], "x"):
+        with pytest.raises(BackpropError, match="near"):
+            backprop(session, Ask(near=near))
+
+
 @pytest.mark.parametrize(
     ("ask", "field"),
     [(Ask(index=-1), "index"), (Ask(index=10_000), "index"), (Ask(x=[0.1, 0.2], y=0.0), "x"),
@@ -131,7 +141,8 @@ def test_a_class_target_must_be_a_label():
     ("body", "field"),
     [(None, "body"), ([], "body"), ({"index": 1.5}, "index"), ({"index": True}, "index"),
      ({"batch": False}, "batch"), ({"batch": True, "index": 1}, "batch"), ({"x": [1]}, "y"),
-     ({}, "x"), ({"what": 1}, "what"), ({"index": 1, "x": [1]}, "index")],
+     ({}, "x"), ({"what": 1}, "what"), ({"index": 1, "x": [1]}, "index"),
+     ({"near": [1], "x": [1]}, "near")],
 )  # fmt: skip
 def test_bodies_are_checked_field_by_field(body, field):
     with pytest.raises(BackpropError) as caught:
