@@ -212,6 +212,7 @@ def _context(session: Any) -> dict[str, Any]:
         "epoch": session.trainer.epoch,
         "steps": session.trainer.steps,
         "batch_size": int(session.trainer.batch_size),
+        "samples": session.trainer.rows,
     }
 
 
