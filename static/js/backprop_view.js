@@ -18,7 +18,7 @@ const PHASES = { forward: "Forward", loss: "Loss", backward: "Backward", update:
 const $ = (id) => document.getElementById(id);
 const tab = $("backprop-tab");
 const panel = $("backprop-panel");
-const state = { pass: null, batch: null, stepped: null, stage: 0, index: 0, timer: null, runId: null };
+const state = { pass: null, batch: null, stepped: null, stage: 0, index: 0, timer: null, runId: null, hooked: 0 };
 
 function runId() {
   return new URLSearchParams(window.location.search).get("run");
@@ -320,6 +320,7 @@ function hookPlots() {
     // Plotly makes a new `on` whenever it plots afresh (and drops the handlers)
     if (typeof plot.on !== "function" || hooked.get(plot) === plot.on) continue;
     hooked.set(plot, plot.on);
+    state.hooked = (state.hooked || 0) + 1; // plots hooked so far (tests wait on it)
     plot.on("plotly_click", (event) => {
       if (tab.getAttribute("aria-selected") !== "true" || !event.points.length) return;
       const point = event.points[0];
