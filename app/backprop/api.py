@@ -79,7 +79,7 @@ def run_backprop(run_id: str) -> Any:
 
 
 def _answer(run: Any, ask: Ask) -> dict[str, Any] | None:
-    live = run.live
+    live = getattr(run, "live", None)  # set by app.runs.runner while the session lives
     if live is not None:
         try:
             if hasattr(live, "call"):  # a training process: ask it

@@ -128,7 +128,6 @@ class Run:
         self.thread: Any = None
         self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
         self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
-        self.live: TrainingSession | None = None  # the session while it trains (app.backprop)
         self.initial_state: dict[str, np.ndarray] | None = None  # weights to start from
         self.on_end: list[Callable[[Run], None]] = []  # called once the status is terminal
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
@@ -227,7 +226,6 @@ class Run:
     def start(self, session: TrainingSession, inside: bool = False) -> None:
         """The session is built: keep the wire form of its data and the first view."""
         view = session.view(inside)
-        self.live = session
         with self._build_lock:
             if self.payloads is None:
                 self.payloads = RunPayloads(self.task, session.data, self.sizes)

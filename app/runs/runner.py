@@ -84,6 +84,7 @@ def execute(
             session = ForkedSession(session, stopping=lambda: run.control.stop_requested)
         clock = ViewClock(frame_interval, inside_interval, checkpoint_every=checkpoint_seconds)
         run.start(session, inside=clock.inside_now(time.perf_counter()))
+        run.live = session  # app.backprop asks the session while it trains
         _train(run, session, slot, clock)
     except nn.DivergenceError as error:
         run.add_diverged_epoch(error.record)
