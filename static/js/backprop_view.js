@@ -236,7 +236,7 @@ function draw() {
       }
       const value = edgeValue(stage, l, i, j);
       line.setAttribute("class", `bp-edge ${value >= 0 ? "pos" : "neg"}`);
-      line.setAttribute("stroke-width", String(1 + 5 * Math.sqrt(Math.abs(value) / largest)));
+      line.setAttribute("stroke-width", String(0.75 + 4.25 * (Math.abs(value) / largest)));
       line.setAttribute("tabindex", "0");
       line.setAttribute("role", "img");
       line.dataset.edge = `${l}:${i}:${j}`;
@@ -266,11 +266,15 @@ function neuron(svg, stage, l, j, x, y) {
   const isActive = l === activeColumn || (l === -1 && stage.layer === 0 && stage.phase !== "backward");
   const circle = element("circle", { cx: x, cy: y, r: 9, class: `bp-neuron${isActive ? " active" : ""}` }, svg);
   circle.dataset.neuron = `${l}:${j}`;
-  let label;
+  let label = ""; // what this stage has computed so far: nothing ahead of it
   if (l < 0) label = `${inputName(pass, j)} ${num(pass.layers[0].input[j])}`;
-  else if (stage.phase === "backward" || stage.phase === "update") label = `δ ${num(pass.layers[l].delta[j])}`;
-  else label = `z ${num(pass.layers[l].z[j])} · a ${num(pass.layers[l].a[j])}`;
-  const text = element("text", { x: l < 0 ? x - 14 : x + 13, y: y + 4, class: `bp-label${l < 0 ? " left" : ""}` }, svg);
+  else if (stage.phase === "update" || (stage.phase === "backward" && l >= stage.layer)) {
+    label = `δ ${num(pass.layers[l].delta[j])}`;
+  } else if (stage.phase === "backward") label = `a ${num(pass.layers[l].a[j])}`;
+  else if (l <= stage.layer) label = `z ${num(pass.layers[l].z[j])} · a ${num(pass.layers[l].a[j])}`;
+  // left of the neuron where the active layer's edges leave it (they fan out to the right)
+  const left = l < 0 || (stage.phase !== "loss" && l === stage.layer - 1);
+  const text = element("text", { x: left ? x - 14 : x + 13, y: y + 4, class: `bp-label${left ? " left" : ""}` }, svg);
   text.textContent = label;
   if (!isActive) return;
   const formula = neuronFormula(pass, state.batch, stage.phase, l, j);
