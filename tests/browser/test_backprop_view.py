@@ -197,3 +197,46 @@ def test_the_view_has_no_axe_violation(page, live_server, paused, scheme):
     page.click("#bp-next-phase")
     page.click("#bp-next-phase")
     assert violations(page) == []
+
+
+def test_a_classifier_shows_softmax_and_a_click_on_the_decision_plot_picks_a_sample(
+    page, live_server
+):
+    config = {"task": "moons", "hidden": [5], "activation": "relu", "optimizer": "adam",
+              "lr": 0.01, "epochs": 100_000}  # fmt: skip
+    run_id = post(live_server, "/api/runs", config)["id"]
+    deadline, pause = time.monotonic() + 30, threading.Event()
+    while get_json(live_server, f"/api/runs/{run_id}")["epoch"] < 2:
+        assert time.monotonic() < deadline
+        pause.wait(0.02)
+    post(live_server, f"/api/runs/{run_id}/pause", {})
+    open_dashboard(page, f"/fit/moons?run={run_id}")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    page.click("#bp-next-phase")
+    page.click("#bp-next-phase")  # backward, the output layer: the loss's own derivative
+    page.hover('[data-neuron="1:1"]')
+    assert page.inner_text("#bp-formula").startswith("δ_2 = ∂L/∂ŷ_2 = softmax(ŷ)_2 − t_2 =")
+    page.locator("#fit-view").scroll_into_view_if_needed()
+    page.wait_for_function("window.backpropView.state.hooked > 0")
+    target = page.evaluate(
+        """() => {
+          const fit = document.getElementById('fit-view');
+          const plots = [fit, ...fit.querySelectorAll('.js-plotly-plot')];
+          const gd = plots.find((g) => g.data && g.data.some((t) => t.name === 'class 1'));
+          const trace = gd.data.find((t) => t.name === 'class 1');
+          const k = Math.floor(trace.x.length / 2);
+          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+          const box = gd.getBoundingClientRect();
+          return { x: trace.x[k], y: trace.y[k], left: box.left + xa._offset + xa.l2p(trace.x[k]),
+                   top: box.top + ya._offset + ya.l2p(trace.y[k]) };
+        }"""
+    )
+    near = {"near": [target["x"], target["y"]]}
+    expected = post(live_server, f"/api/runs/{run_id}/backprop", near)
+    assert expected["raw"]["y"] == 1  # the clicked point's class
+    page.mouse.click(target["left"], target["top"])
+    page.wait_for_function(
+        "index => document.getElementById('bp-index').value === String(index)",
+        arg=expected["rows"][0],
+    )

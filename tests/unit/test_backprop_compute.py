@@ -148,3 +148,21 @@ def test_bodies_are_checked_field_by_field(body, field):
     with pytest.raises(BackpropError) as caught:
         parse_ask(body)
     assert caught.value.field == field
+
+
+def test_a_task_of_many_inputs_names_them_as_the_task_does():
+    session = session_of(task="digits", hidden=[20], samples=300)
+    answer = backprop(session, Ask(index=3))
+    assert answer["input_names"][:2] == ["pixel (0, 0)", "pixel (0, 1)"]
+    assert len(answer["input"]) == 64 and answer["raw_input_names"] == answer["input_names"]
+    assert_matches(answer, reference_of(session, answer))
+    point = backprop(session, Ask(x=answer["raw"]["x"], y=int(answer["raw"]["y"])))
+    assert point["loss"] == pytest.approx(answer["loss"], rel=1e-5)
+
+
+def test_input_features_are_the_networks_input_names():
+    session = session_of(task="saddle", input_features=["x", "y", "x*y"])
+    answer = backprop(session, Ask(index=0))
+    assert answer["input_names"] == ["x", "y", "x*y"]
+    assert answer["raw_input_names"] == ["x", "y"] and len(answer["raw"]["x"]) == 2
+    assert_matches(answer, reference_of(session, answer))
