@@ -31,7 +31,7 @@ export function num(value, digits = 3) {
   const magnitude = Math.abs(value);
   const text = magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e5)
     ? value.toExponential(digits - 1) : String(Number(value.toPrecision(digits)));
-  return text.replace("-", "−");
+  return text.replace(/-/g, "−");
 }
 
 /** A factor in a product: always in parentheses, "(−0.31)". */
