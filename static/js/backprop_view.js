@@ -265,7 +265,7 @@ function neuron(svg, stage, l, j, x, y) {
   const activeColumn = stage.phase === "loss" ? pass.layers.length - 1 : stage.layer;
   const isActive = l === activeColumn || (l === -1 && stage.layer === 0 && stage.phase !== "backward");
   const circle = element("circle", { cx: x, cy: y, r: 9, class: `bp-neuron${isActive ? " active" : ""}` }, svg);
-  circle.dataset.neuron = `${l}:${j}`;
+  circle.dataset.bpNeuron = `${l}:${j}`;
   let label = ""; // what this stage has computed so far: nothing ahead of it
   if (l < 0) label = `${inputName(pass, j)} ${num(pass.layers[0].input[j])}`;
   else if (stage.phase === "update" || (stage.phase === "backward" && l >= stage.layer)) {
@@ -290,7 +290,7 @@ function lossNode(svg, stage, x, y) {
     class: `bp-loss${stage.phase === "loss" ? " active" : ""}`, tabindex: "0", role: "img" }, svg);
   const formula = lossFormula(pass);
   box.setAttribute("aria-label", formula);
-  box.dataset.neuron = "loss";
+  box.dataset.bpNeuron = "loss";
   explain(box, formula);
   const text = element("text", { x, y: y + 4, class: "bp-label middle" }, svg);
   text.textContent = `L ${num(pass.loss)}`;

@@ -88,7 +88,7 @@ def test_a_hovered_edge_and_neuron_show_the_apis_numbers(page, live_server, paus
     assert delta == pytest.approx(layer["delta"][3], rel=6e-3)
     assert a == pytest.approx(layer["input"][2], rel=6e-3)
     assert gradient == pytest.approx(layer["dW"][2][3], rel=6e-3)
-    page.hover('[data-neuron="1:3"]')
+    page.hover('[data-bp-neuron="1:3"]')
     text = page.inner_text("#bp-formula")
     assert text.startswith("δ_4 = f′(z_4) · Σ_k w_4k δ_k")
     *_, product, result = text.split(" = ")
@@ -215,7 +215,7 @@ def test_a_classifier_shows_softmax_and_a_click_on_the_decision_plot_picks_a_sam
     page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
     page.click("#bp-next-phase")
     page.click("#bp-next-phase")  # backward, the output layer: the loss's own derivative
-    page.hover('[data-neuron="1:1"]')
+    page.hover('[data-bp-neuron="1:1"]')
     assert page.inner_text("#bp-formula").startswith("δ_2 = ∂L/∂ŷ_2 = softmax(ŷ)_2 − t_2 =")
     page.locator("#fit-view").scroll_into_view_if_needed()
     page.wait_for_function("window.backpropView.state.hooked > 0")
@@ -240,3 +240,25 @@ def test_a_classifier_shows_softmax_and_a_click_on_the_decision_plot_picks_a_sam
         "index => document.getElementById('bp-index').value === String(index)",
         arg=expected["rows"][0],
     )
+
+
+def test_a_wide_layer_shows_its_16_largest_deltas_and_says_so(page, live_server):
+    config = {**CONFIG, "hidden": [24, 4], "epochs": 2}
+    run_id = post(live_server, "/api/runs", config)["id"]
+    deadline, pause = time.monotonic() + 30, threading.Event()
+    while get_json(live_server, f"/api/runs/{run_id}")["status"] != "finished":
+        assert time.monotonic() < deadline
+        pause.wait(0.02)
+    open_dashboard(page, f"/fit/sin?run={run_id}")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    assert "16 of 24 neurons drawn, those of the largest |δ|" in page.inner_text("#bp-formula")
+    drawn = page.evaluate(
+        """[...document.querySelectorAll('[data-bp-neuron^="0:"]')]
+             .map((n) => +n.dataset.bpNeuron.split(':')[1])"""
+    )
+    answer = post(live_server, f"/api/runs/{run_id}/backprop", {"index": 0})
+    deltas = answer["layers"][0]["delta"]
+    largest = sorted(range(24), key=lambda k: -abs(deltas[k]))[:16]
+    assert sorted(drawn) == sorted(largest)
+    assert len(page.query_selector_all('[data-bp-neuron^="1:"]')) == 4  # narrow layers: whole
