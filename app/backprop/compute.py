@@ -73,17 +73,18 @@ def backprop(session: Any, ask: Ask) -> dict[str, Any]:
         raw_x, raw_y = _point(session, ask)
         x, target = _network_point(session, raw_x, raw_y)
     loss_fn = trainer.loss_fn
-    trace = session.model.trace(x, target, loss_fn, np.float64)
-    updates = next_update(session, trace)
+    with np.errstate(all="ignore"):  # a diverged run's numbers go out as None (see `_plain`)
+        trace = session.model.trace(x, target, loss_fn, np.float64)
+        updates = next_update(session, trace)
     single = not ask.batch
     layers = []
     for layer, update in zip(trace.layers, updates, strict=True):
         plain = {name: _rows(getattr(layer, name), single) for name in LAYER_FIELDS}
         plain.update(
             activation=layer.activation,
-            W=layer.weight.tolist(),
+            W=_plain(layer.weight),
             b=_plain(layer.bias),
-            dW=layer.dW.tolist(),
+            dW=_plain(layer.dW),
             db=_plain(layer.db),
             update=update,
         )
@@ -96,7 +97,7 @@ def backprop(session: Any, ask: Ask) -> dict[str, Any]:
         "input": _rows(trace.layers[0].input, single),
         "target": _rows(np.asarray(loss_fn.targets(target, output.shape[1], np.float64, len(x))),
                         single),  # fmt: skip
-        "loss": float(trace.loss),
+        "loss": float(trace.loss) if math.isfinite(trace.loss) else None,
         "loss_name": session.config["loss"],
         "output": _output(session, output, single),
         "layers": layers,
@@ -124,8 +125,8 @@ def next_update(session: Any, trace: nn.Trace) -> list[dict[str, Any]]:
     for layer in trace.layers:
         weight, bias = f"{layer.index}.weight", f"{layer.index}.bias"
         updates.append({
-            "W": (after[weight] - before[weight]).tolist(),
-            "b": (after[bias] - before[bias]).tolist() if bias in after else None,
+            "W": _plain(after[weight] - before[weight]),
+            "b": _plain(after[bias] - before[bias]) if bias in after else None,
         })  # fmt: skip
     return updates
 
@@ -223,11 +224,16 @@ def _rows(value: Any, single: bool) -> Any:
         array = array.astype(np.float64)
     if single and array.ndim >= 1 and len(array) == 1:
         array = array[0]
-    return array.tolist()
+    return _plain(array)
 
 
 def _plain(value: np.ndarray | None) -> Any:
-    return None if value is None else value.tolist()
+    """Nested lists; non-finite numbers (a diverged run's) as None, which JSON can carry."""
+    if value is None:
+        return None
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        return np.where(np.isfinite(value), value, None).tolist()
+    return value.tolist()
 
 
 def _number(value: Any) -> bool:

@@ -4,6 +4,8 @@ takes, and requests it cannot answer."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from backprop_reference import assert_matches, torch_pass
@@ -166,3 +168,11 @@ def test_input_features_are_the_networks_input_names():
     assert answer["input_names"] == ["x", "y", "x*y"]
     assert answer["raw_input_names"] == ["x", "y"] and len(answer["raw"]["x"]) == 2
     assert_matches(answer, reference_of(session, answer))
+
+
+def test_a_diverged_runs_non_finite_numbers_go_out_as_null():
+    session = session_of(task="sin")
+    session.model.linear_layers()[-1].weight.data[0, 0] = np.inf
+    answer = backprop(session, Ask(batch=True))
+    json.dumps(answer, allow_nan=False)  # JSON that browsers parse
+    assert answer["loss"] is None and answer["layers"][-1]["W"][0][0] is None
