@@ -90,16 +90,17 @@ def backprop(session: Any, ask: Ask) -> dict[str, Any]:
         )
         layers.append(plain)
     output = trace.layers[-1].a
+    trace_target = np.asarray(loss_fn.targets(target, output.shape[1], np.float64, len(x)))
     return {
         "mode": "batch" if ask.batch else "index" if ask.index is not None else "point",
         "rows": rows,
         "raw": {"x": _rows(np.asarray(raw_x, np.float64), single), "y": _rows(raw_y, single)},
         "input": _rows(trace.layers[0].input, single),
-        "target": _rows(np.asarray(loss_fn.targets(target, output.shape[1], np.float64, len(x))),
-                        single),  # fmt: skip
+        "target": _rows(trace_target, single),
         "loss": float(trace.loss) if math.isfinite(trace.loss) else None,
         "loss_name": session.config["loss"],
         "output": _output(session, output, single),
+        "loss_terms": _rows(loss_terms(session.config["loss"], output, trace_target), single),
         "layers": layers,
         **_context(session),
     }
@@ -174,6 +175,19 @@ def _network_point(session: Any, raw_x: np.ndarray, raw_y: np.ndarray):
     if session.config["loss"] == "cross_entropy":
         return x, raw_y
     return x, np.eye(session.task.outputs, dtype=dtype)[raw_y]
+
+
+def loss_terms(loss: str, output: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The loss's terms, whose mean is the loss: (y − t)² per output (MSE), −log softmax(y)_t
+    per row (cross-entropy, `target` one-hot), log(1 + eʸ) − t·y per output (BCE)."""
+    with np.errstate(all="ignore"):
+        if loss == "cross_entropy":
+            shifted = output - output.max(axis=1, keepdims=True)
+            log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            return -(log_softmax * target).sum(axis=1)
+        if loss == "bce":
+            return np.logaddexp(0.0, output) - target * output
+        return (output - target) ** 2
 
 
 def _output(session: Any, output: np.ndarray, single: bool) -> dict[str, Any]:

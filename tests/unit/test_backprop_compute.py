@@ -48,6 +48,7 @@ def test_a_sample_and_a_batch_equal_torch_autograd(activation, task, loss):
     for ask in (Ask(index=7), Ask(batch=True)):
         answer = backprop(session, ask)
         assert_matches(answer, reference_of(session, answer))
+        assert np.mean(answer["loss_terms"]) == pytest.approx(answer["loss"], rel=1e-12)
         rows = 1 if ask.index is not None else session.trainer.batch_size
         width = session.sizes[1]
         assert np.shape(answer["layers"][0]["z"]) == ((width,) if rows == 1 else (rows, width))
