@@ -294,6 +294,12 @@ function lossNode(svg, stage, x, y) {
   explain(box, formula);
   const text = element("text", { x, y: y + 4, class: "bp-label middle" }, svg);
   text.textContent = `L ${num(pass.loss)}`;
+  const shown = pass.output.prediction.length === 1
+    ? [`ŷ ${num(pass.output.prediction[0])}`, `t ${num(pass.target[0])}`]
+    : [`p(t) ${num(pass.output.probabilities[pass.target.indexOf(Math.max(...pass.target))])}`];
+  shown.forEach((line, k) => {
+    element("text", { x, y: y + 32 + 14 * k, class: "bp-label middle" }, svg).textContent = line;
+  });
 }
 
 function caption(stage, shown) {
