@@ -84,6 +84,7 @@ def execute(
             session = ForkedSession(session, stopping=lambda: run.control.stop_requested)
         clock = ViewClock(frame_interval, inside_interval, checkpoint_every=checkpoint_seconds)
         run.start(session, inside=clock.inside_now(time.perf_counter()))
+        run.live = session  # app.backprop asks the session while it trains
         _train(run, session, slot, clock)
     except nn.DivergenceError as error:
         run.add_diverged_epoch(error.record)
@@ -101,6 +102,7 @@ def execute(
         log.exception("run %s failed", run.id)
         run.control.set_status("failed", f"{type(error).__name__}: {error}")
     finally:
+        run.live = None  # ended: app.backprop answers from the checkpoint from now on
         if session is not None:
             session.close()
         slot.release()

@@ -121,6 +121,7 @@ class Checkpoint:
     features: list[str] | None
     epoch: int
     best: tuple[int, dict[str, np.ndarray]] | None = None
+    optimizer: dict | None = None  # ``optimizer.state_dict()`` (None when not kept, e.g. stored)
 
     def at_best(self) -> Checkpoint | None:
         """The same model with the best epoch's weights (None when there is no best yet)."""
@@ -431,6 +432,7 @@ class TrainingSession:
             features=self.features.texts,
             epoch=self.trainer.epoch,
             best=self.best.copy(),
+            optimizer=self.optimizer.state_dict(),
         )
 
     def dead_units(self) -> list[UnitHealth]:

@@ -35,6 +35,7 @@ import os
 import resource
 import select
 import signal
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
@@ -81,6 +82,7 @@ class ForkedSession:
         self._pid = pid
         self._state = _state(session)
         self.stopping = stopping or (lambda: False)  # True once the run is to stop
+        self._calls = threading.Lock()  # the run loop and `call` from a request share the pipe
 
     # ------------------------------------------------------------------ answered locally
 
@@ -148,6 +150,12 @@ class ForkedSession:
         """As `TrainingSession.dead_units`."""
         return self._call("dead_units")
 
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(session, *args)`` run in the child on its session as it is now (between
+        two mini-batches), e.g. from a request thread; `function` (a module-level one) and the
+        answer are pickled."""
+        return self._call("call", function, *args)
+
     def ping(self) -> None:
         """Raise `TrainingProcessError` if the child is gone or does not answer (a paused run
         calls this every `PING_SECONDS`)."""
@@ -184,16 +192,17 @@ class ForkedSession:
             pass
 
     def _call(self, name: str, *args: Any) -> Any:
-        if self._pipe is None:
-            raise TrainingProcessError("the training process was closed")
-        try:
-            self._pipe.send((name, args))
-            self._await_answer()
-            answer, value, self._state = self._pipe.recv()
-        except (EOFError, OSError) as error:
-            raise TrainingProcessError(
-                "the training process ended unexpectedly (killed, or out of memory?)"
-            ) from error
+        with self._calls:
+            if self._pipe is None:
+                raise TrainingProcessError("the training process was closed")
+            try:
+                self._pipe.send((name, args))
+                self._await_answer()
+                answer, value, self._state = self._pipe.recv()
+            except (EOFError, OSError, AttributeError) as error:  # AttributeError: closed meanwhile
+                raise TrainingProcessError(
+                    "the training process ended unexpectedly (killed, or out of memory?)"
+                ) from error
         if answer == "error":
             raise value
         return value
@@ -272,6 +281,7 @@ class _Child:
             "checkpoint": session.checkpoint,
             "dead_units": session.dead_units,
             "ping": lambda: None,
+            "call": lambda function, *args: function(session, *args),
         }
 
     def serve(self) -> None:

@@ -213,6 +213,28 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "responses": {**_control("")["responses"], "400": BAD_BODY},
         },
         **_storage_operations(created, too_many),
+        **_backprop_operations(),
+    }  # fmt: skip
+
+
+def _backprop_operations() -> dict[str, Any]:
+    """``POST /api/runs/{run_id}/backprop`` (app/backprop, docs/backprop.md)."""
+    numbers = {"type": "array", "items": {"type": "number"}}
+    body = {"type": "object", "maxProperties": 2, "properties": {
+        "index": {"type": "integer", "minimum": 0, "description": "a training sample"},
+        "near": {**numbers, "description": "the training sample nearest this plotted point"},
+        "x": {**numbers, "description": "a point's raw inputs (with y: its target)"},
+        "y": {"description": "the point's target (task units) or class label"},
+        "batch": {"const": True, "description": "the next mini-batch"}}}  # fmt: skip
+    answer = {"type": "object", "required": ["input", "target", "loss", "layers"],
+              "properties": {"layers": {"type": "array", "items": OBJECT}}}  # fmt: skip
+    return {
+        "backprop_api.run_backprop POST": {
+            "summary": "One forward and backward pass with every number, and the next update",
+            "requestBody": _body(body),
+            "responses": {"200": _json(answer, "the pass, in float64"), "400": BAD_BODY,
+                          "404": UNKNOWN, "409": ENDED},
+        },
     }  # fmt: skip
 
 

@@ -528,3 +528,17 @@ def test_the_worker_batches_its_relay_and_sends_views_only_while_watched(cluster
         pubsub.close()
         if watcher is not None:
             watcher.disconnect()
+
+
+def test_backprop_of_a_scaled_run_answers_from_its_stored_weights(cluster):
+    """Scaled mode is not the embedded path: the web process answers from the checkpoint the
+    worker stored (its weights), with a fresh optimizer state (docs/backprop.md)."""
+    web = cluster.urls[0]
+    run_id = create(web, task="sin", samples=100, epochs=5, hidden=[4])
+    wait_status(web, run_id, {"finished"})
+    model = requests.get(f"{web}/api/runs/{run_id}/model?format=json", timeout=30).json()
+    answer = requests.post(f"{web}/api/runs/{run_id}/backprop", json={"index": 1}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    answer = answer.json()
+    assert answer["source"] == "checkpoint" and answer["optimizer_state"] == "fresh"
+    assert answer["layers"][0]["W"] == model["state"]["0.weight"]
