@@ -80,6 +80,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # `python -m app.worker` processes train. None: the REDIS_URL environment variable, else
     # embedded mode (runs trained by this process and its training processes).
     "REDIS_URL": None,
+    # Runs of one sweep unfinished at once (app/sweeps): None: MAX_ACTIVE_RUNS embedded, 4 scaled.
+    "SWEEP_PARALLEL": None,
 }
 
 
@@ -183,9 +185,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
-    from .transports import relay
     from .data.uploads import DatasetStore
     from .storage.store import StoredDatasets
+    from .transports import relay
     from .web.api import api
     from .web.inputs import install_input_guards
     from .web.pages import pages
@@ -239,5 +241,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(runs_api)
+    from .sweeps import install as install_sweeps
+
+    install_sweeps(app)  # app.extensions["sweeps"], the /api/sweeps routes, /sweeps/<id>
     register_socket_events(socketio, manager)
     return app
