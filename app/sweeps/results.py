@@ -33,8 +33,9 @@ def _summary(scheduler: Any, planned: Planned) -> dict[str, Any] | None:
 
 def run_row(scheduler: Any, planned: Planned) -> dict[str, Any]:
     """One run of a sweep: ``{id, position, values, seed, params, status, reason, epoch,
-    epochs, seconds, best_test_loss, final_test_loss, config}`` (the config as sent) and, for classification, ``best_test_acc``
-    and ``final_test_acc`` (losses and accuracies None before its first epoch)."""
+    epochs, seconds, best_test_loss, final_test_loss, config}`` (the config as sent) and, for
+    classification, ``best_test_acc`` and ``final_test_acc`` (losses and accuracies None before
+    its first epoch)."""
     row: dict[str, Any] = {
         "id": planned.run_id, "position": planned.position, "values": planned.values,
         "seed": planned.seed, "params": planned.params, "status": UNSTARTED[planned.state],
