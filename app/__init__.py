@@ -80,7 +80,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # `python -m app.worker` processes train. None: the REDIS_URL environment variable, else
     # embedded mode (runs trained by this process and its training processes).
     "REDIS_URL": None,
-    # Runs of one sweep unfinished at once (app/sweeps): None: MAX_ACTIVE_RUNS embedded, 4 scaled.
+    # Runs of one sweep unfinished at once (app/sweeps): None: MAX_ACTIVE_RUNS embedded, 8 scaled.
     "SWEEP_PARALLEL": None,
 }
 

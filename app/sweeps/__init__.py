@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+SCALED_PARALLEL = 8  # runs of one sweep queued for the workers at once (scaled mode's default)
+
 
 def install(app: Any) -> None:
     """Give `app` its sweeps: ``app.extensions["sweeps"]`` (a `SweepScheduler`, resuming the
@@ -24,6 +26,7 @@ def install(app: Any) -> None:
         store,
         app.extensions["datasets"],
         app.config["WORK_BUDGET"],
-        app.config.get("SWEEP_PARALLEL"),
+        app.config.get("SWEEP_PARALLEL") or (None if hasattr(app.extensions["runs"], "slots")
+                                             else SCALED_PARALLEL),
     )
     app.register_blueprint(sweeps_api)

@@ -30,7 +30,7 @@ def _scheduler() -> SweepScheduler:
 
 
 def _sweep_or_404(sweep_id: str) -> tuple[Sweep | None, Any]:
-    sweep = _scheduler().store.get(sweep_id)
+    sweep = _scheduler().store.fresh(sweep_id)
     if sweep is None:
         return None, (jsonify(error=f"unknown sweep {sweep_id!r}"), 404)
     return sweep, None
@@ -54,6 +54,7 @@ def create_sweep() -> Any:
 def list_sweeps() -> Any:
     """Every sweep, newest first, without its runs."""
     scheduler = _scheduler()
+    scheduler.store.refresh()
     sweeps = reversed(scheduler.store.all())
     return jsonify([sweep_json(scheduler, sweep, with_runs=False) for sweep in sweeps])
 
@@ -108,7 +109,7 @@ def sweep_results(sweep_id: str) -> Any:
 @sweeps_api.get("/sweeps/<sweep_id>")
 def sweep_page(sweep_id: str) -> Any:
     """The sweep page: its configs compared live (static/js/sweep_page.js)."""
-    if _scheduler().store.get(sweep_id) is None:
+    if _scheduler().store.fresh(sweep_id) is None:
         message = f"Unknown sweep '{sweep_id}'"
         return render_template("404.html", message=message, tasks=[]), 404
     return render_template("sweep.html", sweep_id=sweep_id)

@@ -26,6 +26,7 @@ from app.sweeps.store import Sweep, SweepStore
 log = logging.getLogger(__name__)
 
 TICK = 0.05  # seconds between two looks at the sweeps when no run ended meanwhile
+CLAIM_SECONDS = 2.0  # seconds between two heartbeats (and claims of sweeps nobody starts)
 SWEEP_ID_LENGTH = 12
 
 
@@ -93,17 +94,34 @@ class SweepScheduler:
     # ------------------------------------------------------------------ the thread
 
     def _loop(self) -> None:
+        claimed = -CLAIM_SECONDS
         while not self.manager.registry.shut_down:
             self.wake.wait(TICK)
             self.wake.clear()
-            for sweep in self.store.all():
-                if sweep.status != "running":
-                    continue
-                try:
-                    with self.lock:
-                        self._tick(sweep)
-                except Exception:  # a storage outage must not end the scheduler
-                    log.exception("sweep %s: tick failed", sweep.id)
+            try:
+                if time.monotonic() - claimed >= CLAIM_SECONDS:
+                    claimed = time.monotonic()
+                    self._heartbeat()
+                for sweep in self.store.mine():
+                    if sweep.status == "running":
+                        with self.lock:
+                            self._tick(sweep)
+            except Exception:  # a storage outage must not end the scheduler
+                log.exception("sweeps: a tick failed")
+        self.store.release()
+
+    def _heartbeat(self) -> None:
+        """Claim the sweeps nobody starts; follow what other processes did to this one's (a
+        stop or a delete through another web process)."""
+        self.store.claim()
+        for sweep in self.store.mine():
+            if sweep.status != "running":
+                continue
+            stored = self.store.stored_status(sweep)
+            if stored is None:
+                self.delete(sweep)
+            elif stored != "running":
+                self.stop(sweep)
 
     def _tick(self, sweep: Sweep) -> None:
         """Note ended runs, apply halving, start waiting runs up to `parallel`, end the sweep

@@ -8,8 +8,8 @@ import urllib.request
 from typing import Any
 
 import pytest
-from browser_helpers import get_json
-from test_accessibility import violations
+from browser_helpers import get_json, open_dashboard
+from test_accessibility import axe_source, violations
 
 pytestmark = pytest.mark.browser
 
@@ -78,4 +78,42 @@ def test_the_sweep_page_has_no_axe_violation(page: Any, live_server: Any, scheme
         timeout=60_000,
     )
     page.wait_for_function("document.getElementById('sweep-params').data?.length > 0")
+    assert violations(page) == []
+
+
+def test_the_dashboard_form_launches_a_sweep_and_the_runs_page_lists_it(page: Any, live_server):
+    open_dashboard(page, "/fit/sin")
+    page.fill("#samples", "100")
+    page.fill("#epochs", "30")
+    page.click("#sweep-open")
+    page.fill("#sweep-hidden", "4; 8,8")
+    page.fill("#sweep-lr", "0.01, 0.03")
+    page.fill("#sweep-seeds", "2")
+    assert page.text_content("#sweep-run-count") == "8 runs"  # counted before launching
+    page.click("#sweep-launch")
+    page.wait_for_url("**/sweeps/*")
+    sweep_id = page.url.rsplit("/", 1)[1]
+    sweep = get_json(live_server, f"/api/sweeps/{sweep_id}")
+    assert sweep["total"] == 8
+    assert sweep["config"]["vary"] == {"hidden": [[4], [8, 8]], "lr": [0.01, 0.03]}
+    assert sweep["config"]["base"]["task"] == "sin" and sweep["config"]["base"]["epochs"] == 30
+    page.wait_for_function(
+        "document.getElementById('sweep-status').textContent.startsWith('finished')",
+        timeout=60_000,
+    )
+    page.goto("/runs")
+    page.wait_for_selector(f"#sweeps-body a[href='/sweeps/{sweep_id}']")
+    assert "finished" in page.text_content("#sweeps-body")
+    page.add_script_tag(content=axe_source())  # the sweeps list (the rest of /runs is not ours)
+    found = page.evaluate(
+        """() => axe.run({include: [['#sweeps-table']]}, {resultTypes: ['violations']})
+             .then(r => r.violations.map(v => v.id))"""
+    )
+    assert found == []
+
+
+def test_the_sweep_form_has_no_axe_violation(page: Any):
+    open_dashboard(page, "/fit/sin")
+    page.click("#sweep-open")
+    page.fill("#sweep-lr", "0.01, 0.03")
     assert violations(page) == []

@@ -24,6 +24,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created", sa.Float, nullable=False),
         sa.Column("ended", sa.Float),
+        # the process that starts its runs (None: any may claim it) and its last heartbeat
+        sa.Column("owner", sa.String(32)),
+        sa.Column("updated", sa.Float),
     )
     op.create_table(
         "sweep_runs",
