@@ -21,7 +21,7 @@ from app.config.validation import ConfigError, run_spec
 from app.runs.control import TERMINAL
 from app.sweeps import halving
 from app.sweeps.spec import Planned, plan
-from app.sweeps.store import Sweep, SweepStore
+from app.sweeps.store import STALE_SECONDS, Sweep, SweepStore
 
 log = logging.getLogger(__name__)
 
@@ -94,20 +94,30 @@ class SweepScheduler:
     # ------------------------------------------------------------------ the thread
 
     def _loop(self) -> None:
-        claimed = -CLAIM_SECONDS
+        run_store = self.store.run_store
+        # SQLite: nobody else starts our file's sweeps, so take every running one at once and
+        # never look again; a shared database: heartbeats and claims every CLAIM_SECONDS
+        shared = run_store is not None and not run_store.sqlite
+        claimed = None
         while not self.manager.registry.shut_down:
-            self.wake.wait(TICK)
-            self.wake.clear()
             try:
-                if time.monotonic() - claimed >= CLAIM_SECONDS:
+                if claimed is None:
+                    self.store.claim(STALE_SECONDS if shared else 0.0)
+                    claimed = time.monotonic()
+                elif shared and time.monotonic() - claimed >= CLAIM_SECONDS:
                     claimed = time.monotonic()
                     self._heartbeat()
+                busy = False
                 for sweep in self.store.mine():
                     if sweep.status == "running":
+                        busy = True
                         with self.lock:
                             self._tick(sweep)
             except Exception:  # a storage outage must not end the scheduler
                 log.exception("sweeps: a tick failed")
+                busy = True
+            self.wake.wait(TICK if busy else CLAIM_SECONDS)
+            self.wake.clear()
         self.store.release()
 
     def _heartbeat(self) -> None:
