@@ -80,6 +80,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # `python -m app.worker` processes train. None: the REDIS_URL environment variable, else
     # embedded mode (runs trained by this process and its training processes).
     "REDIS_URL": None,
+    # Runs of one sweep unfinished at once (app/sweeps): None: MAX_ACTIVE_RUNS embedded, 8 scaled.
+    "SWEEP_PARALLEL": None,
 }
 
 
@@ -186,6 +188,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .backprop.api import register_backprop
     from .data.uploads import DatasetStore
     from .storage.store import StoredDatasets
+    from .sweeps import install as install_sweeps
     from .transports import relay
     from .web.api import api
     from .web.inputs import install_input_guards
@@ -241,5 +244,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(runs_api)
     register_backprop(app)
+    install_sweeps(app)  # app.extensions["sweeps"], the /api/sweeps routes, /sweeps/<id>
     register_socket_events(socketio, manager)
     return app

@@ -79,7 +79,9 @@ class RunRegistry:
             if self.shut_down:
                 raise RuntimeError("the run manager is shut down")
             if limit is not None:
-                unfinished = sum(1 for known in self._runs.values() if not known.control.ended)
+                unfinished = sum(  # a sweep's runs do not count (app/sweeps)
+                    not (known.control.ended or getattr(known, "sweep", None))
+                    for known in self._runs.values())  # fmt: skip
                 if unfinished >= limit:
                     raise TooManyRuns(limit)
             self._runs[run.id] = run
@@ -193,17 +195,20 @@ class RunManager:
         spec: RunSpec,
         initial_state: dict[str, Any] | None = None,
         continued_from: str | None = None,
+        sweep: str | None = None,
+        hooks: tuple = (),
     ) -> Run:
         """Register a run of `spec` (`validation.run_spec`); it starts when it gets a compute
         slot. Raises `TooManyRuns` when `max_unfinished_runs` runs are unfinished,
         `StorageUnavailable` when its row cannot be stored (then it is not created).
         `initial_state` (weights) and `continued_from` (a run id) continue an earlier run.
+        A run of `sweep` (an id) does not count toward that limit; `hooks` join its `on_end`.
         """
         run = Run(uuid.uuid4().hex[:RUN_ID_LENGTH], spec.task, spec.config_copy(), spec.data)
         run.slots = self.slots
         run.on_end.append(trim_history)
-        run.initial_state = initial_state
-        self.registry.add(run, self.max_unfinished_runs)
+        run.initial_state, run.sweep = initial_state, sweep
+        self.registry.add(run, None if sweep else self.max_unfinished_runs)
         if self.recorder is not None:
             try:
                 self.recorder.track(run, continued_from)
@@ -211,6 +216,7 @@ class RunManager:
                 self.registry.remove(run.id)
                 raise
         run.on_end.append(self.registry.ended)  # after the recorder's hook: it is stored
+        run.on_end.extend(hooks)
         self.slots.request(run.id, lambda: self._start(run))
         return run
 

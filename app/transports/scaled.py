@@ -428,16 +428,17 @@ class ScaledRunManager:
 
     # ------------------------------------------------------------------ runs
 
-    def create(self, spec: RunSpec, initial_state: Any = None,
-               continued_from: str | None = None) -> Run:  # fmt: skip
+    def create(self, spec: RunSpec, initial_state: Any = None, continued_from: str | None = None,
+               sweep: str | None = None, hooks: tuple = ()) -> Run:  # fmt: skip
         """Store the run of `spec` as ``queued`` and enqueue its training job (see the module
         docstring). `initial_state` is not sent: the worker reads the weights of
-        `continued_from`."""
+        `continued_from`. A run of `sweep` is not refused by the limit; `hooks` are not called
+        (the sweep scheduler looks at its runs' statuses)."""
         task = spec.task
         run = Run(uuid.uuid4().hex[:12], task, spec.config_copy(), spec.data)
         if self.registry.shut_down:
             raise RuntimeError("the run manager is shut down")
-        if unfinished_count(self.store) >= self.max_unfinished_runs:
+        if sweep is None and unfinished_count(self.store) >= self.max_unfinished_runs:
             raise TooManyRuns(self.max_unfinished_runs)
         now = time.time()
         self.store.insert_run(

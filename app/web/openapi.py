@@ -18,6 +18,7 @@ from flask import Flask
 
 from app.config.schema import LIVE, OPTIMIZERS_USING, run_config_json_schema
 from app.runs.control import STATUSES as RUN_STATUSES
+from app.sweeps.spec import AXES, MAX_RUNS, MAX_SEEDS, RANGES
 
 OBJECT: dict[str, Any] = {"type": "object"}
 ERRORS = {  # 400 (and 415) of a body: one message per field
@@ -214,6 +215,7 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
         },
         **_storage_operations(created, too_many),
         **_backprop_operations(),
+        **_sweep_operations(),
     }  # fmt: skip
 
 
@@ -235,6 +237,41 @@ def _backprop_operations() -> dict[str, Any]:
             "responses": {"200": _json(answer, "the pass, in float64"), "400": BAD_BODY,
                           "404": UNKNOWN, "409": ENDED},
         },
+    }  # fmt: skip
+
+
+def _sweep_operations() -> dict[str, dict[str, Any]]:
+    """The sweep routes (app/sweeps/api.py; the body: app/sweeps/spec.py)."""
+    values = {"oneOf": [{"type": "array", "minItems": 1}, {
+        "type": "object", "minProperties": 1, "maxProperties": 1,
+        "properties": {kind: {"type": "array", "minItems": 2, "maxItems": 2} for kind in RANGES},
+        "additionalProperties": False}]}  # fmt: skip
+    body = {"type": "object", "required": ["base", "vary"], "additionalProperties": False,
+            "properties": {
+                "base": {"$ref": "#/components/schemas/RunConfig"},
+                "vary": {"type": "object", "minProperties": 1, "additionalProperties": False,
+                         "properties": dict.fromkeys(AXES, values)},
+                "seeds": {"type": "integer", "minimum": 1, "maximum": MAX_SEEDS},
+                "mode": {"enum": ["grid", "random"]},
+                "count": {"type": "integer", "minimum": 1, "maximum": MAX_RUNS},
+                "early_stop": {"enum": ["halving", None]}}}  # fmt: skip
+    sweep = _json(OBJECT, "the sweep: {id, config, status, created, ended, total, counts, runs}")
+    one = {"responses": {"200": sweep, "404": UNKNOWN}}
+    return {
+        "sweeps_api.create_sweep POST": {
+            "summary": f"Start a sweep (at most {MAX_RUNS} runs)", "requestBody": _body(body),
+            "responses": {"201": _json(OBJECT, "{id, runs}: the run count"), "400": BAD_BODY,
+                          "413": TOO_LARGE, "415": NOT_JSON}},
+        "sweeps_api.list_sweeps GET": {"summary": "Every sweep, newest first",
+                                       "responses": {"200": _json({"type": "array"}, "sweeps")}},
+        "sweeps_api.get_sweep GET": {"summary": "A sweep and its runs", **one},
+        "sweeps_api.stop_sweep POST": {"summary": "Stop a sweep and every run of it", **one},
+        "sweeps_api.delete_sweep DELETE": {"summary": "Delete a sweep and its runs", **one},
+        "sweeps_api.sweep_results GET": {
+            "summary": "One row per run: the axes, seed, params, losses, accuracies, epochs, "
+                       "seconds", "parameters": [_query("format", "string")],
+            "responses": {"200": _json(OBJECT, "{columns, rows} (format=json) or CSV"),
+                          "400": BAD_BODY, "404": UNKNOWN}},
     }  # fmt: skip
 
 
