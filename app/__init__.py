@@ -183,9 +183,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
-    from .transports import relay
     from .data.uploads import DatasetStore
     from .storage.store import StoredDatasets
+    from .transports import relay
     from .web.api import api
     from .web.inputs import install_input_guards
     from .web.pages import pages
