@@ -193,6 +193,7 @@ class RunManager:
         self.slots = ComputeSlots(max_active_runs)
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self.max_unfinished_runs = max_unfinished_runs
+        self.changing = threading.Lock()  # one live change at a time, stored with what it sets
         # Storage (app/storage/recorder.py, app/storage/stored_runs.py): `recorder.track(run)`
         # stores a new run
         # and records it; `loader(run_id)` rebuilds an ended run of an earlier process.
@@ -280,7 +281,7 @@ class RunManager:
         change cannot be stored. All or nothing: every field is checked before any applies,
         and the changed config is stored before the run sees it (an error: nothing changed)."""
         changes = self.accept_changes(run, body)
-        with run.changing:
+        with self.changing:
             before = run.config
             if self.store is not None:  # what is in force is what a restart or a continue reads
                 with store_writes():

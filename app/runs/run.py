@@ -113,7 +113,6 @@ class Run:
         # its data in this process (`data`): drawn once, until its session takes it over
         self._data: TaskData | None = data
         self._build_lock = threading.RLock()
-        self.changing = threading.Lock()  # one live change at a time, stored with what it sets
         self.view: View | None = None  # replaced, never mutated
         self.inside: Inside | None = None  # the latest look inside (views may come without)
         self.inside_version = 0  # bumped with every new look inside

@@ -370,6 +370,7 @@ class ScaledRunManager:
         self._watched: dict[str, float] = {}  # run id -> when its watched key was last set
         self._listen(socketio)
         self._stopped = threading.Event()
+        self.changing = threading.Lock()  # one live change at a time, stored with what it sets
         self._thread = threading.Thread(target=self._loop, name="scaled-sync", daemon=True)
         self._thread.start()
 
@@ -513,7 +514,7 @@ class ScaledRunManager:
         applies them); all or nothing: if Redis cannot take them, the stored config is put
         back and the error answers (503) with nothing changed."""
         changes = RunManager.accept_changes(run, body)
-        with run.changing:
+        with self.changing:
             before = run.config
             config = {**before, **changes}  # as asked (the sync thread may adopt an older row)
             with store_writes():
