@@ -269,7 +269,7 @@ def encode_dataset(dataset: ParsedDataset) -> bytes:
         meta = {"kind": dataset.kind, "inputs": dataset.inputs, "n_rows": dataset.n_rows,
                 "name": dataset.name}  # fmt: skip
         return encode_arrays({"source_z": packed}, meta)
-    arrays = {"X": dataset.X}
+    arrays = {"X": dataset.features()}
     if dataset.Y is not None:
         arrays["Y"] = dataset.Y
     if dataset.labels is not None:
