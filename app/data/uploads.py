@@ -519,12 +519,13 @@ class DatasetStore:
         return known
 
     def listing(self) -> list[dict[str, Any]]:
-        """``[{id, bytes}]`` of the uploads kept (stored ones when persisted, with ``created``;
-        else those in memory), oldest first; ``bytes`` is what each takes in storage."""
+        """``[{id, bytes, name}]`` of the uploads kept (stored ones when persisted, with
+        ``created``; else those in memory), oldest first; ``bytes`` is what each takes in
+        storage, ``name`` the uploaded file's (None when unknown)."""
         if self.persist is not None:
             return self.persist.sizes()
         with self._lock:
-            return [{"id": dataset_id, "bytes": len(dataset.source or b"")}
+            return [{"id": dataset_id, "bytes": len(dataset.source or b""), "name": dataset.name}
                     for dataset_id, dataset in self._datasets.items()]  # fmt: skip
 
     def __contains__(self, dataset_id: object) -> bool:

@@ -192,6 +192,7 @@ class DatasetRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     created: Mapped[float] = mapped_column(Float)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str | None] = mapped_column(String(200))  # the uploaded file's (None before 0003)
 
 
 # ------------------------------------------------------------------ encodings
@@ -605,10 +606,10 @@ class RunStore:
 
     # -------------------------------------------------------------- datasets
 
-    def save_dataset(self, dataset_id: str, blob: bytes) -> None:
-        """Store an uploaded dataset's blob."""
+    def save_dataset(self, dataset_id: str, blob: bytes, name: str | None = None) -> None:
+        """Store an uploaded dataset's blob (and its file's `name`, listed by `dataset_sizes`)."""
         with self.session() as session:
-            session.merge(DatasetRow(id=dataset_id, created=time.time(), data=blob))
+            session.merge(DatasetRow(id=dataset_id, created=time.time(), data=blob, name=name))
 
     def dataset(self, dataset_id: str) -> bytes | None:
         """A stored dataset's blob, or None."""
@@ -626,16 +627,15 @@ class RunStore:
             return True
 
     def dataset_sizes(self) -> list[dict[str, Any]]:
-        """``[{id, created, bytes}]`` of every stored dataset, oldest first (bytes as stored)."""
+        """``[{id, created, bytes, name}]`` of every stored dataset, oldest first (bytes as
+        stored; `name` the uploaded file's, None for one stored before names were)."""
         from sqlalchemy import func
 
+        columns = (DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data), DatasetRow.name)
         with self.session() as session:
-            rows = session.execute(
-                select(DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data)).order_by(
-                    DatasetRow.created
-                )
-            ).all()
-        return [{"id": row[0], "created": row[1], "bytes": int(row[2] or 0)} for row in rows]
+            rows = session.execute(select(*columns).order_by(DatasetRow.created)).all()
+        return [{"id": row[0], "created": row[1], "bytes": int(row[2] or 0), "name": row[3]}
+                for row in rows]  # fmt: skip
 
 
 class StoredDatasets:
@@ -647,7 +647,7 @@ class StoredDatasets:
 
     def save(self, dataset_id: str, dataset: ParsedDataset) -> None:
         """Store an upload."""
-        self.store.save_dataset(dataset_id, encode_dataset(dataset))
+        self.store.save_dataset(dataset_id, encode_dataset(dataset), dataset.name)
 
     def load(self, dataset_id: str) -> ParsedDataset | None:
         """A stored upload, or None."""

@@ -593,7 +593,7 @@ function onSnapshot(snapshot) {
   if (snapshot.config && snapshot.config.slice_features) slicePicker.set(snapshot.config.slice_features);
   state.preview = false;
   if (snapshot.network) {
-    const names = inputNames(snapshot.network.sizes[0], snapshot.config, state.task);
+    const names = inputNames(snapshot.network.sizes[0], snapshot.config, snapshot.task || state.task);
     network.setNetwork(snapshot.network, networkCaption(snapshot.epoch), names);
     network.setInside(snapshot.inside || null);
     layers.setSizes(snapshot.network.sizes);

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from browser_helpers import ended_run, get_json, open_dashboard, wait_status
 
 pytestmark = pytest.mark.browser
@@ -92,3 +93,39 @@ def test_the_runs_table_shows_every_export_link_without_scrolling(
     assert fits["links"] == 2 * 5 and fits["outside"] == [] and fits["overflow"] <= 0, fits
     layers = page.locator("tr[data-run-id] td.run-layers").first.inner_text()
     assert layers.replace("\n", "") in ("1000,1000,1000,1000,1000,1000,1000,1000", "32,32")
+
+
+def test_the_uploads_list_names_each_upload_by_its_file(page: Any, live_server: Any) -> None:
+    """The runs page listed uploads by their ids."""
+    csv = "x,target\n" + "".join(f"{i},{i * 2}\n" for i in range(20))
+    answer = requests.post(f"{live_server.url}/api/datasets",
+                           files={"file": ("my line.csv", csv)}, timeout=30)  # fmt: skip
+    dataset_id = answer.json()["id"]
+    listed = get_json(live_server, "/api/datasets")["datasets"]
+    assert [(entry["id"], entry["name"]) for entry in listed] == [(dataset_id, "my line.csv")]
+    page.goto("/runs")
+    row = page.locator(f'#uploads-body tr[data-id="{dataset_id}"]')
+    row.wait_for(timeout=20_000)
+    assert row.locator("td").first.inner_text() == "my line.csv"
+    assert dataset_id not in row.inner_text()
+    assert row.locator("button.delete-upload").get_attribute("aria-label").endswith("my line.csv")
+
+
+def test_the_network_panel_names_a_tables_inputs_by_its_columns(
+    page: Any, live_server: Any
+) -> None:
+    """The network panel labelled an upload's inputs x1..xn."""
+    colours = ("red", "green", "blue")
+    csv = "age,colour,target\n" + "".join(
+        f"{20 + i % 30},{colours[i % 3]},{(i % 30) * 0.5 + i % 3}\n" for i in range(60))
+    answer = requests.post(f"{live_server.url}/api/datasets",
+                           files={"file": ("people.csv", csv)}, timeout=30)  # fmt: skip
+    task = answer.json()["task"]["id"]
+    expected = ["age", "colour=blue", "colour=green", "colour=red"]
+    assert answer.json()["task"]["input_names"] == expected
+    run = ended_run(live_server, {"task": task, "epochs": 5})
+    page.goto(f"/fit/{task}?run={run['id']}")
+    wait_status(page, "finished")
+    page.wait_for_function("document.querySelectorAll('.net-input-name').length === 4")
+    names = page.eval_on_selector_all(".net-input-name", "els => els.map(e => e.textContent)")
+    assert names == expected
