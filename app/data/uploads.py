@@ -511,12 +511,11 @@ class DatasetStore:
             held -= _array_bytes(gone)
 
     def remove(self, dataset_id: str) -> bool:
-        """Forget the dataset with this id, in memory and stored; False when it was unknown."""
+        """Forget the dataset with this id, stored and in memory; False when it was unknown.
+        Storage first: when it cannot be written (an error), nothing is forgotten."""
+        known = self.persist.delete(dataset_id) if self.persist is not None else False
         with self._lock:
-            known = self._datasets.pop(dataset_id, None) is not None
-        if self.persist is not None:
-            known = self.persist.delete(dataset_id) or known
-        return known
+            return self._datasets.pop(dataset_id, None) is not None or known
 
     def listing(self) -> list[dict[str, Any]]:
         """``[{id, bytes, name}]`` of the uploads kept (stored ones when persisted, with

@@ -150,3 +150,18 @@ def test_reads_of_a_stored_run_while_the_file_cannot_be_opened_are_503(live, tmp
     assert run_status(live, run_id)["status"] == "finished"
     assert requests.get(f"{live.url}/api/runs/unknown12345", timeout=30).status_code == 404
 
+
+
+def test_a_delete_of_an_upload_that_cannot_be_stored_forgets_nothing(live, tmp_path):
+    csv = "x,target\n" + "".join(f"{i},{i * 2}\n" for i in range(20))
+    answer = requests.post(f"{live.url}/api/datasets", files={"file": ("line.csv", csv)},
+                           timeout=30)  # fmt: skip
+    dataset_id = answer.json()["id"]
+    with locked(tmp_path / "runs.sqlite3"):
+        refused = requests.delete(f"{live.url}/api/datasets/{dataset_id}", timeout=30)
+    assert refused.status_code == 503, refused.text
+    assert dataset_id in live.app.extensions["datasets"]  # still held, and still stored
+    listed = requests.get(f"{live.url}/api/datasets", timeout=30).json()["datasets"]
+    assert [entry["id"] for entry in listed] == [dataset_id]
+    run_id = start_run(live, task=f"dataset:{dataset_id}", epochs=3)
+    assert wait_status(live, run_id, "finished")["status"] == "finished"
