@@ -73,10 +73,8 @@ def dataset_preview(
     with more than two inputs `x` and `y` are the inputs `pair` (the slice view's)."""
     if pair is not None:
         rows = shown_rows(dataset.n_rows)
-        preview: dict[str, list] = {
-            "x": round_array(dataset.X[rows, pair[0]]),
-            "y": round_array(dataset.X[rows, pair[1]]),
-        }
+        X = dataset.features(pair)
+        preview: dict[str, list] = {"x": round_array(X[rows, 0]), "y": round_array(X[rows, 1])}
         if dataset.kind == "regression":
             preview["target"] = round_array(dataset.Y[rows, 0])
         else:

@@ -20,6 +20,7 @@ column, e.g. ``line 57: column 'age' holds numbers, but not here: 'abc' ...``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +65,9 @@ class ChoiceError(ValueError):
 
 @dataclass(frozen=True)
 class Column:
-    """One column: `numbers` (float64, NaN where missing) for a number column, `codes` (int64
-    indices into `categories`, -1 where missing) for a category column."""
+    """One column: `numbers` (float64, NaN where missing) for a number column, `codes` (int8
+    indices into `categories`, at most `MAX_CATEGORIES`; -1 where missing) for a category
+    column."""
 
     name: str
     type: str  # "number" | "category"
@@ -110,18 +112,20 @@ class Column:
 
 @dataclass(frozen=True)
 class Choice:
-    """A run's target and features, encoded: `X` (n, inputs) float64 with `input_names`;
-    regression `Y` (n, 1), classification `labels` (n,) int64 into `classes`."""
+    """A run's target and features: regression `Y` (n, 1), classification `labels` (n,) int64
+    into `classes`; its network inputs `input_names`, built by `encoded` only when asked (a
+    category column's one-hot inputs are never kept: the table holds its codes)."""
 
     target: str
     features: tuple[str, ...]
     kind: str
-    X: np.ndarray
     Y: np.ndarray | None
     labels: np.ndarray | None
     classes: tuple[str, ...]
     input_names: tuple[str, ...]
     numeric_inputs: tuple[int, ...]  # the inputs that are number features (not one-hot)
+    parts: tuple[tuple[Column, float], ...] = ()  # each feature with its fill (numbers: median)
+    n_rows: int = 0
 
     def config(self) -> dict[str, Any]:
         """The run config fields of this choice."""
@@ -130,6 +134,52 @@ class Choice:
             "feature_columns": list(self.features),
             "kind": self.kind,
         }
+
+    @property
+    def width(self) -> int:
+        """The number of network inputs."""
+        return len(self.input_names)
+
+    def _inputs(self) -> Iterator[tuple[int, Column, float, int]]:
+        """(input index, its column, the column's fill, the category code or -1 for numbers)."""
+        index = 0
+        for column, fill in self.parts:
+            codes = range(len(column.categories)) if column.codes is not None else (-1,)
+            for code in codes:
+                yield index, column, fill, code
+                index += 1
+
+    def encoded(self, inputs: Sequence[int] | None = None) -> np.ndarray:
+        """The network inputs, (n_rows, width) float64, or only the columns `inputs` (indices
+        into `input_names`), built on each call: numbers as they are (a missing cell: the
+        median), categories one-hot (a missing cell: all zeros)."""
+        wanted = list(range(self.width)) if inputs is None else [int(i) for i in inputs]
+        out = np.zeros((self.n_rows, len(wanted)))
+        place = {index: position for position, index in enumerate(wanted)}
+        for index, column, fill, code in self._inputs():
+            if index not in place:
+                continue
+            if code < 0:
+                values = out[:, place[index]]
+                values[:] = column.numbers
+                values[np.isnan(values)] = fill
+            else:
+                np.equal(column.codes, code, out=out[:, place[index]], casting="unsafe")
+        return out
+
+    def domain(self) -> list[list[float]]:
+        """[lo, hi] per input (as `uploads._span` of its encoded column), without encoding."""
+        from app.data.uploads import _span
+
+        spans = []
+        for _index, column, fill, code in self._inputs():
+            if code < 0:
+                values = np.where(np.isnan(column.numbers), fill, column.numbers)
+            else:  # 1 where the category is, 0 elsewhere (a missing cell is elsewhere too)
+                everywhere = bool(np.all(column.codes == code))
+                values = np.array([1.0] if everywhere else [0.0, 1.0])
+            spans.append(_span(values))
+        return spans
 
 
 @dataclass(frozen=True)
@@ -183,17 +233,18 @@ class Table:
             target_column = self.column(self.suggested_target())
         feature_columns = self._features(features, target_column)
         kind, Y, labels, classes = self._target(target_column, kind)
-        X, names, numeric = self._encoded(feature_columns)
+        parts, names, numeric = self._inputs_of(feature_columns)
         return Choice(
             target=target_column.name,
             features=tuple(column.name for column in feature_columns),
             kind=kind,
-            X=X,
             Y=Y,
             labels=labels,
             classes=classes,
             input_names=names,
             numeric_inputs=numeric,
+            parts=parts,
+            n_rows=self.n_rows,
         )
 
     def _listing(self) -> str:
@@ -259,7 +310,7 @@ class Table:
         if kind == "regression":
             return kind, column.numbers.reshape(-1, 1).copy(), None, ()
         if column.codes is not None:
-            return kind, None, column.codes.copy(), column.categories
+            return kind, None, column.codes.astype(np.int64), column.categories
         values, labels = np.unique(column.numbers, return_inverse=True)
         classes = tuple(str(int(value)) for value in values)
         return kind, None, labels.astype(np.int64), classes
@@ -284,14 +335,16 @@ class Table:
                 self.header_line,
             )
 
-    def _encoded(
+    def _inputs_of(
         self, columns: list[Column]
-    ) -> tuple[np.ndarray, tuple[str, ...], tuple[int, ...]]:
-        """The network inputs of `columns`: numbers (missing: the median), categories one-hot."""
-        blocks, names, numeric = [], [], []
+    ) -> tuple[tuple[tuple[Column, float], ...], tuple[str, ...], tuple[int, ...]]:
+        """((column, fill) per feature, input names, number inputs) of `columns` (one input per
+        number column, one per category of a category column); a number too large for an
+        input is a `ChoiceError`. The inputs themselves are built by `Choice.encoded`."""
+        parts, names, numeric = [], [], []
         for column in columns:
             if column.codes is None:
-                values = column.numbers.copy()
+                values = column.numbers
                 big = np.flatnonzero(np.abs(np.nan_to_num(values)) > MAX_INPUT)
                 if big.size:
                     raise ChoiceError(
@@ -301,17 +354,13 @@ class Table:
                         "leave it out)",
                         int(self.lines[big[0]]),
                     )
-                values[np.isnan(values)] = np.nanmedian(values)
+                parts.append((column, float(np.nanmedian(values))))
                 numeric.append(len(names))
-                blocks.append(values[:, None])
                 names.append(column.name)
             else:
-                one_hot = np.zeros((self.n_rows, len(column.categories)))
-                present = column.codes >= 0
-                one_hot[np.flatnonzero(present), column.codes[present]] = 1.0
-                blocks.append(one_hot)
+                parts.append((column, 0.0))
                 names.extend(f"{column.name}={value}" for value in column.categories)
-        return np.hstack(blocks), tuple(names), tuple(numeric)
+        return tuple(parts), tuple(names), tuple(numeric)
 
 
 # ------------------------------------------------------------------ reading
@@ -411,5 +460,5 @@ def _category(name: str, cells: list[str], missing: np.ndarray, lines: list[int]
     index = {value: code for code, value in enumerate(categories)}
     codes = np.array([-1 if gone else index[cell] for cell, gone in zip(cells, missing,
                                                                           strict=True)],
-                     dtype=np.int64)  # fmt: skip
+                     dtype=np.int8)  # fmt: skip
     return Column(name, "category", None, codes, categories, int(missing.sum()))

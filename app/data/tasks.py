@@ -549,7 +549,9 @@ def settle(task: Task, config: dict[str, Any]) -> tuple[dict[str, Any], TaskData
 def _drawn_points(task: Task, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """The rows of a task without a target function: uploaded or sampled (X, labels | Y)."""
     if task.dataset is not None:  # float64 as read: a narrow range far from 0 stays distinct
-        X = task.dataset.X.copy()
+        X = task.dataset.features()  # a table's inputs are built here, where a run needs them
+        if not X.flags.writeable:  # X itself, shared by every run of the upload
+            X = X.copy()
         if task.kind == "classification":
             return X, task.dataset.labels.copy()
         return X, task.dataset.Y.astype(np.float64)
@@ -729,10 +731,10 @@ def table_task(dataset_id: str, dataset: ParsedDataset, fields: dict[str, Any]) 
     if width > 2:
         numeric = choice.numeric_inputs
         pair = (numeric[0], numeric[1]) if len(numeric) >= 2 else (0, 1)
-        domain = fitting_domain(data.X[:, list(pair)])
+        domain = fitting_domain(data.features(pair))
         extra = {"input_count": width, "slice_features": pair}
     else:
-        domain = fitting_domain(data.X) if classification else data.domain
+        domain = fitting_domain(data.features()) if classification else data.domain
     defaults = DATASET_CLASSIFICATION_DEFAULTS if classification else {}
     return Task(
         f"{DATASET_PREFIX}{dataset_id}",

@@ -83,16 +83,19 @@ class ParsedDataset:
 
     Regression: ``Y`` is float64 (n, 1), ``labels`` None, ``classes`` empty. Classification:
     ``labels`` is int64 (n,) of indices into ``classes`` (the label strings in class order),
-    ``Y`` None. ``X`` is float64 (n, inputs); ``domain`` is [[lo, hi], ...] per input from the
-    data, widened to a non-empty interval when all values are equal.
+    ``Y`` None. ``X`` is float64 (n, inputs) (None for a table: see `features`, the one way to
+    read the inputs); ``domain`` is [[lo, hi], ...] per input from the data, widened to a
+    non-empty interval when all values are equal.
 
-    A table with named columns (`app.data.tables.Table`, in `table`) holds the data of its default
-    choice of target and features here (what a run without ``target_column`` trains on).
+    A table with named columns (`app.data.tables.Table`, in `table`) holds the data of a choice
+    of target and features (`choice`; the table's default one: what a run without
+    ``target_column`` trains on) as column codes: its one-hot inputs are built by `features`
+    when a run needs them, never kept (a 1 MB CSV of category columns is tens of MB one-hot).
     """
 
     kind: str
     inputs: int
-    X: np.ndarray
+    X: np.ndarray | None
     Y: np.ndarray | None
     labels: np.ndarray | None
     classes: list[str] = field(default_factory=list)
@@ -102,6 +105,15 @@ class ParsedDataset:
     source: bytes | None = field(default=None, repr=False)  # the CSV as uploaded (it is stored)
     name: str | None = None  # the uploaded file's name, how the pages list the data set
     notes: tuple[str, ...] = ()  # what reading the file changed, e.g. a pandas index dropped
+    choice: Any = None  # app.data.tables.Choice of a table (X is None), else None
+
+    def features(self, inputs: Any = None) -> np.ndarray:
+        """The network inputs, float64 (n_rows, inputs), or only the columns `inputs` (indices).
+        A table's are built on each call from its codes (`tables.Choice.encoded`); else they
+        are `X` itself or a copy of its columns (`X` is read-only, shared by every run)."""
+        if self.choice is not None:
+            return self.choice.encoded(inputs)
+        return self.X if inputs is None else self.X[:, list(inputs)]
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description (what ``POST /api/datasets`` can answer with, plus an id).
@@ -133,9 +145,10 @@ class ParsedDataset:
         Keys: ``x`` (and ``y`` in 2-D) plus ``target`` (regression) or ``label`` (class index).
         """
         rows = np.unique(np.linspace(0, self.n_rows - 1, min(limit, self.n_rows)).astype(int))
-        result: dict[str, list] = {"x": self.X[rows, 0].tolist()}
+        X = self.features(range(min(self.inputs, 2)))
+        result: dict[str, list] = {"x": X[rows, 0].tolist()}
         if self.inputs == 2:
-            result["y"] = self.X[rows, 1].tolist()
+            result["y"] = X[rows, 1].tolist()
         if self.kind == "regression":
             result["target"] = self.Y[rows, 0].tolist()
         else:
@@ -277,21 +290,20 @@ def table_dataset(table: Any, choice: Any = None) -> ParsedDataset:
             choice = table.choose()
         except ChoiceError as error:
             raise DatasetError(error.message, error.line or table.header_line) from None
-    X = choice.X
-    arrays = [X, choice.Y, choice.labels]
-    for array in arrays:
+    for array in (choice.Y, choice.labels):
         if array is not None:
             array.setflags(write=False)
     return ParsedDataset(
         kind=choice.kind,
-        inputs=X.shape[1],
-        X=X,
+        inputs=choice.width,
+        X=None,  # built where a run trains (`ParsedDataset.features`): a table keeps codes
         Y=choice.Y,
         labels=choice.labels,
         classes=list(choice.classes),
-        domain=[_span(X[:, column]) for column in range(X.shape[1])],
-        n_rows=len(X),
+        domain=choice.domain(),
+        n_rows=choice.n_rows,
         table=table,
+        choice=choice,
     )
 
 
@@ -499,20 +511,20 @@ class DatasetStore:
             held -= _array_bytes(gone)
 
     def remove(self, dataset_id: str) -> bool:
-        """Forget the dataset with this id, in memory and stored; False when it was unknown."""
+        """Forget the dataset with this id, stored and in memory; False when it was unknown.
+        Storage first: when it cannot be written (an error), nothing is forgotten."""
+        known = self.persist.delete(dataset_id) if self.persist is not None else False
         with self._lock:
-            known = self._datasets.pop(dataset_id, None) is not None
-        if self.persist is not None:
-            known = self.persist.delete(dataset_id) or known
-        return known
+            return self._datasets.pop(dataset_id, None) is not None or known
 
     def listing(self) -> list[dict[str, Any]]:
-        """``[{id, bytes}]`` of the uploads kept (stored ones when persisted, with ``created``;
-        else those in memory), oldest first; ``bytes`` is what each takes in storage."""
+        """``[{id, bytes, name}]`` of the uploads kept (stored ones when persisted, with
+        ``created``; else those in memory), oldest first; ``bytes`` is what each takes in
+        storage, ``name`` the uploaded file's (None when unknown)."""
         if self.persist is not None:
             return self.persist.sizes()
         with self._lock:
-            return [{"id": dataset_id, "bytes": len(dataset.source or b"")}
+            return [{"id": dataset_id, "bytes": len(dataset.source or b""), "name": dataset.name}
                     for dataset_id, dataset in self._datasets.items()]  # fmt: skip
 
     def __contains__(self, dataset_id: object) -> bool:
@@ -539,7 +551,11 @@ def upload_name(filename: str | None) -> str | None:
 
 def _array_bytes(dataset: ParsedDataset) -> int:
     """Bytes of a dataset's arrays and source (what keeping it in memory costs, about)."""
-    arrays = (dataset.X, dataset.Y, dataset.labels)
+    arrays = [dataset.X, dataset.Y, dataset.labels]
+    if dataset.table is not None:
+        arrays.append(dataset.table.lines)
+        for column in dataset.table.columns:
+            arrays += [column.numbers, column.codes]
     held = sum(array.nbytes for array in arrays if array is not None)
     return held + len(dataset.source or b"")
 

@@ -20,6 +20,12 @@ from app.runs.broadcast import Broadcaster
 from app.runs.control import TERMINAL, ComputeSlots, ControlError
 from app.runs.run import Run
 from app.runs.runner import execute
+from app.storage.store import (
+    is_outage,
+    remove_leftovers,
+    store_writes,
+    unavailable_for_reading,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +94,8 @@ class RunRegistry:
             self._forget_old()
 
     def get(self, run_id: Any) -> Run | None:
-        """The run with this id (or this unique prefix of an id, see `full_id`), or None."""
+        """The run with this id (or this unique prefix of an id, see `full_id`), or None.
+        Raises `StorageUnavailable` when it is not in memory and storage is out of reach."""
         if not isinstance(run_id, str):
             return None
         run_id = self.full_id(run_id)
@@ -104,9 +111,13 @@ class RunRegistry:
             return self._runs.get(run_id) if isinstance(run_id, str) else None
 
     def _load(self, run_id: str) -> Run | None:
+        """The run read back by `loader`; raises `StorageUnavailable` when storage is out of
+        reach (an outage is not an unknown run: the API answers 503, not 404)."""
         try:
             run = self.loader(run_id)
-        except Exception:
+        except Exception as error:
+            if is_outage(error):
+                raise unavailable_for_reading(error) from error
             log.exception("run %s could not be read from storage", run_id)
             return None
         if run is not None and self.keep_loaded(run):
@@ -130,7 +141,10 @@ class RunRegistry:
         with self.lock:
             ids = {known for known in self._runs if known.startswith(run_id)}
         if self.store is not None:
-            ids.update(self.store.ids_starting(run_id, limit=2))
+            try:
+                ids.update(self.store.ids_starting(run_id, limit=2))
+            except Exception as error:
+                raise (unavailable_for_reading(error) if is_outage(error) else error) from error
         return ids.pop() if len(ids) == 1 else run_id
 
     def runs(self) -> list[Run]:
@@ -181,6 +195,7 @@ class RunManager:
         self.slots = ComputeSlots(max_active_runs)
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self.max_unfinished_runs = max_unfinished_runs
+        self.changing = threading.Lock()  # one live change at a time, stored with what it sets
         # Storage (app/storage/recorder.py, app/storage/stored_runs.py): `recorder.track(run)`
         # stores a new run
         # and records it; `loader(run_id)` rebuilds an ended run of an earlier process.
@@ -240,13 +255,18 @@ class RunManager:
     unknown = staticmethod(RunRegistry.unknown)
 
     def delete(self, run: Run) -> None:
-        """Stop the run if it has not ended, forget it and remove its stored data."""
+        """Remove the run's stored data, stop the run if it has not ended and forget it.
+        Raises `StorageUnavailable` when its stored data cannot be removed: then nothing
+        happened (it trains on, it is still listed)."""
+        if self.store is not None:
+            with store_writes():
+                self.store.delete_run(run.id)  # first: an error here changes nothing
         if run.status not in TERMINAL:
             self.stop(run)
         self.registry.remove(run.id)
         if self.recorder is not None:
             self.recorder.forget(run.id)
-            self.recorder.store.delete_run(run.id)
+            remove_leftovers(self.store, run.id)
 
     def pause(self, run: Run) -> str:
         """Pause within one slice of training; answers once paused (or after CONTROL_WAIT)."""
@@ -263,12 +283,22 @@ class RunManager:
     def change(self, run: Run, body: Any) -> dict[str, Any]:
         """Live changes of a run's steerable fields (`validation.validate_changes`): the config
         shows them at once, training uses them from the next mini-batch. Raises `ConfigError`
-        for bad fields, `ControlError` once the run has ended."""
-        run.control.post_changes(self.accept_changes(run, body))
-        config = run.config
-        if self.store is not None:  # what is in force is what a restart or a continue reads
-            self.store.update_run(run.id, config=config)
-        return config
+        for bad fields, `ControlError` once the run has ended, `StorageUnavailable` when the
+        change cannot be stored. All or nothing: every field is checked before any applies,
+        and the changed config is stored before the run sees it (an error: nothing changed)."""
+        changes = self.accept_changes(run, body)
+        with self.changing:
+            before = run.config
+            if self.store is not None:  # what is in force is what a restart or a continue reads
+                with store_writes():
+                    self.store.update_run(run.id, config={**before, **changes})
+            try:
+                run.control.post_changes(changes)
+            except ControlError:  # it ended meanwhile: its stored config is what it trained with
+                if self.store is not None:
+                    self.store.update_run(run.id, config=before)
+                raise
+            return run.config
 
     @staticmethod
     def accept_changes(run: Run, body: Any) -> dict[str, Any]:

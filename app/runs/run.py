@@ -190,9 +190,8 @@ class Run:
                 return None
             data, view = built
             self.payloads = RunPayloads(self.task, data, self.sizes)
-        with self.lock:
-            if view is not None and not isinstance(self.view, EncodedView):
-                self.view, self.view_version = view, self.view_version + 1
+        if view is not None:
+            adopt_view(self, view)
         return self.payloads
 
     def restore(self, summary: dict[str, Any], history: Any, checkpoint: Any) -> None:
@@ -345,13 +344,25 @@ class Run:
 
 def data_and_view(run: Run, checkpoint: Any) -> tuple[Any, Any] | None:
     """A stored run's data (`Run.data`: rebuilt once, it is deterministic from the config)
-    and, with a `checkpoint`, the view of its weights (else None); None if the data cannot be
-    built (e.g. an uploaded dataset that is gone)."""
+    and, with a `checkpoint`, the view of its weights with a look inside (its neuron maps:
+    a finished run opened by link draws them), else None; None if the data cannot be built
+    (e.g. an uploaded dataset that is gone)."""
     try:
         data = run.data()
         if checkpoint is None:
             return data, None
         session = TrainingSession(run.task, run.config, data, checkpoint.state)
-        return session.data, session.view()
+        return session.data, session.view(inside=True)
     except Exception:
         return None
+
+
+def adopt_view(run: Run, view: Any) -> None:
+    """A stored run's view drawn from its checkpoint becomes the run's (with its look inside),
+    unless a relayed view (scaled mode) is there."""
+    with run.lock:
+        if isinstance(run.view, EncodedView):
+            return
+        run.view, run.view_version = view, run.view_version + 1
+        if view.inside is not None:
+            run.inside, run.inside_version = view.inside, run.inside_version + 1

@@ -71,22 +71,62 @@ UNFINISHED = ("queued", "running", "paused")
 class StorageUnavailable(RuntimeError):
     """The database cannot be written now (locked by another process beyond the busy timeout,
     read-only, unreachable): what needed the write did not happen. The API answers 503 with
-    ``Retry-After: retry_after`` and ``{error, reason}``."""
+    ``Retry-After: retry_after`` and ``{error, reason}``. `action` says what failed
+    (``written``, or ``read`` for a read of a database out of reach)."""
 
-    def __init__(self, reason: str, retry_after: int = RETRY_AFTER) -> None:
-        super().__init__(f"the database cannot be written now ({reason})")
+    def __init__(
+        self, reason: str, retry_after: int = RETRY_AFTER, action: str = "written"
+    ) -> None:
+        super().__init__(f"the database cannot be {action} now ({reason})")
         self.reason = reason
         self.retry_after = retry_after
 
 
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says the database is out of reach or unusable (locked, away, its file
+    unreadable or not a database), rather than a bug in a query: `StorageUnavailable`,
+    SQLAlchemy's `OperationalError` and `InterfaceError`, and its plain `DatabaseError` (SQLite's
+    "file is not a database", "database disk image is malformed")."""
+    from sqlalchemy.exc import DatabaseError, InterfaceError
+
+    if isinstance(error, (StorageUnavailable, OperationalError, InterfaceError)):
+        return True
+    return type(error) is DatabaseError
+
+
+def unavailable_for_reading(error: BaseException) -> StorageUnavailable:
+    """The `StorageUnavailable` of a read that failed with the outage `error`."""
+    if isinstance(error, StorageUnavailable):
+        return error
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return StorageUnavailable(reason, action="read")
+
+
 @contextlib.contextmanager
-def _writable() -> Iterator[None]:
-    """Turn a database that refuses a write (`OperationalError`: locked, read-only, away) into
-    `StorageUnavailable` naming the database's reason."""
+def store_writes() -> Iterator[None]:
+    """Turn a database that refuses a write (an outage, `is_outage`: locked, read-only, away)
+    into `StorageUnavailable` naming the database's reason."""
     try:
         yield
-    except OperationalError as error:
+    except StorageUnavailable:
+        raise
+    except Exception as error:
+        if not is_outage(error):
+            raise
         raise StorageUnavailable(str(getattr(error, "orig", None) or error)) from error
+
+
+
+
+def remove_leftovers(store: Any, run_id: str) -> None:
+    """Delete again what a deleted run's writer stored between its deletion and its end (a
+    history chunk, a checkpoint); a failure is only logged (the rows are unreachable)."""
+    try:
+        store.delete_run(run_id)
+    except Exception as error:  # noqa: BLE001 - best effort: nothing refers to them
+        import logging
+
+        logging.getLogger(__name__).warning("leftovers of run %s kept: %s", run_id, error)
 
 
 class Base(DeclarativeBase):
@@ -152,6 +192,7 @@ class DatasetRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     created: Mapped[float] = mapped_column(Float)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str | None] = mapped_column(String(200))  # the uploaded file's (None before 0004)
 
 
 # ------------------------------------------------------------------ encodings
@@ -229,7 +270,7 @@ def encode_dataset(dataset: ParsedDataset) -> bytes:
         meta = {"kind": dataset.kind, "inputs": dataset.inputs, "n_rows": dataset.n_rows,
                 "name": dataset.name}  # fmt: skip
         return encode_arrays({"source_z": packed}, meta)
-    arrays = {"X": dataset.X}
+    arrays = {"X": dataset.features()}
     if dataset.Y is not None:
         arrays["Y"] = dataset.Y
     if dataset.labels is not None:
@@ -425,7 +466,7 @@ class RunStore:
         `StorageUnavailable` if the database cannot be written (SQLite: still locked after the
         busy timeout)."""
         fields = _encoded(fields)
-        with _writable(), self.session() as session:
+        with store_writes(), self.session() as session:
             session.add(RunRow(**fields))
 
     def write(self, batch: list[dict[str, Any]], unfinished_only: bool = False) -> None:
@@ -434,7 +475,7 @@ class RunStore:
         `unfinished_only` (a scaled worker's), a row that has ended already (a watchdog judged
         the worker lost, a stop while queued) is left as it is, so such an end is final.
         Raises `StorageUnavailable` if the database cannot be written."""
-        with _writable(), self.session() as session:
+        with store_writes(), self.session() as session:
             for item in batch:
                 run_id = item["id"]
                 chunk = item.get("chunk")
@@ -565,10 +606,10 @@ class RunStore:
 
     # -------------------------------------------------------------- datasets
 
-    def save_dataset(self, dataset_id: str, blob: bytes) -> None:
-        """Store an uploaded dataset's blob."""
+    def save_dataset(self, dataset_id: str, blob: bytes, name: str | None = None) -> None:
+        """Store an uploaded dataset's blob (and its file's `name`, listed by `dataset_sizes`)."""
         with self.session() as session:
-            session.merge(DatasetRow(id=dataset_id, created=time.time(), data=blob))
+            session.merge(DatasetRow(id=dataset_id, created=time.time(), data=blob, name=name))
 
     def dataset(self, dataset_id: str) -> bytes | None:
         """A stored dataset's blob, or None."""
@@ -586,16 +627,15 @@ class RunStore:
             return True
 
     def dataset_sizes(self) -> list[dict[str, Any]]:
-        """``[{id, created, bytes}]`` of every stored dataset, oldest first (bytes as stored)."""
+        """``[{id, created, bytes, name}]`` of every stored dataset, oldest first (bytes as
+        stored; `name` the uploaded file's, None for one stored before names were)."""
         from sqlalchemy import func
 
+        columns = (DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data), DatasetRow.name)
         with self.session() as session:
-            rows = session.execute(
-                select(DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data)).order_by(
-                    DatasetRow.created
-                )
-            ).all()
-        return [{"id": row[0], "created": row[1], "bytes": int(row[2] or 0)} for row in rows]
+            rows = session.execute(select(*columns).order_by(DatasetRow.created)).all()
+        return [{"id": row[0], "created": row[1], "bytes": int(row[2] or 0), "name": row[3]}
+                for row in rows]  # fmt: skip
 
 
 class StoredDatasets:
@@ -607,7 +647,7 @@ class StoredDatasets:
 
     def save(self, dataset_id: str, dataset: ParsedDataset) -> None:
         """Store an upload."""
-        self.store.save_dataset(dataset_id, encode_dataset(dataset))
+        self.store.save_dataset(dataset_id, encode_dataset(dataset), dataset.name)
 
     def load(self, dataset_id: str) -> ParsedDataset | None:
         """A stored upload, or None."""

@@ -66,6 +66,8 @@ from app.storage.store import (
     RunStore,
     decode_chunk,
     interpolate_seconds,
+    remove_leftovers,
+    store_writes,
 )
 from app.storage.stored_runs import stored_run
 from app.transports.redis_control import QUEUE, RedisControls
@@ -368,6 +370,7 @@ class ScaledRunManager:
         self._watched: dict[str, float] = {}  # run id -> when its watched key was last set
         self._listen(socketio)
         self._stopped = threading.Event()
+        self.changing = threading.Lock()  # one live change at a time, stored with what it sets
         self._thread = threading.Thread(target=self._loop, name="scaled-sync", daemon=True)
         self._thread.start()
 
@@ -462,13 +465,16 @@ class ScaledRunManager:
         return []
 
     def delete(self, run: Run) -> None:
-        """Stop the run if needed, forget it and remove its stored data."""
+        """Remove its stored data, stop the run if needed and forget it (`StorageUnavailable`
+        when its data cannot be removed: then nothing happened)."""
+        with store_writes():
+            self.store.delete_run(run.id)  # first: an error here changes nothing
         if run.status not in TERMINAL:
             self.stop(run)
         self.registry.remove(run.id)
         with self.registry.lock:
             self._feeds.pop(run.id, None)
-        self.store.delete_run(run.id)
+        remove_leftovers(self.store, run.id)  # what its worker wrote meanwhile
 
     # ------------------------------------------------------------------ control
 
@@ -505,12 +511,21 @@ class ScaledRunManager:
         return self._await(run, lambda: feed.steps_done > done)  # done (or ended by a pause)
 
     def change(self, run: Run, body: Any) -> dict[str, Any]:
-        """Live changes: validated here, stored in the config, applied by the worker."""
+        """Live changes: validated here, stored in the config, then sent to the worker (which
+        applies them); all or nothing: if Redis cannot take them, the stored config is put
+        back and the error answers (503) with nothing changed."""
         changes = RunManager.accept_changes(run, body)
-        self.controls.change(run.id, changes)
-        run.control.adopt(changes)  # in force here at once; the worker's control applies them
-        config = {**run.config, **changes}  # as asked (the sync thread may adopt an older row)
-        self.store.update_run(run.id, config=config)
+        with self.changing:
+            before = run.config
+            config = {**before, **changes}  # as asked (the sync thread may adopt an older row)
+            with store_writes():
+                self.store.update_run(run.id, config=config)
+            try:
+                self.controls.change(run.id, changes)
+            except Exception:
+                self.store.update_run(run.id, config=before)
+                raise
+            run.control.adopt(changes)  # in force here at once; the worker's control applies them
         return config
 
     def stop(self, run: Run) -> str:

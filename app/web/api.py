@@ -183,8 +183,9 @@ def _uploads_full(n_bytes: int) -> str | None:
 
 @api.get("/datasets")
 def list_datasets() -> Any:
-    """The uploads kept: ``{datasets: [{id, bytes, created?}], count, bytes, max_count,
-    max_bytes}`` (bytes as stored, compressed; `created` in seconds since the epoch)."""
+    """The uploads kept: ``{datasets: [{id, name, bytes, created?}], count, bytes, max_count,
+    max_bytes}`` (`name` the uploaded file's, null when unknown; bytes as stored, compressed;
+    `created` in seconds since the epoch)."""
     kept = _datasets().listing()
     most, most_bytes = (int(current_app.config[name]) for name in LIMITS)
     total = sum(entry["bytes"] for entry in kept)
@@ -247,6 +248,10 @@ def _control(run_id: str, action: str, *args: Any) -> Any:
         return _unknown(run_id)
     if run.status in TERMINAL:
         return jsonify(id=run.id, status=run.status, error=f"run already {run.status}"), 409
+    if action == "pause" and run.status == "queued":  # in both modes: no pause held in wait
+        message = ("the run is queued (waiting for a compute slot): it can be paused once it "
+                   "trains; stop it to cancel it")  # fmt: skip
+        return jsonify(id=run.id, status=run.status, error=message), 409
     try:
         status = getattr(manager, action)(run, *args)
     except ControlError as error:
@@ -275,7 +280,8 @@ def change_run(run_id: str) -> Any:
 
 @api.post("/runs/<run_id>/pause")
 def pause_run(run_id: str) -> Any:
-    """Pause within one slice of training (answers once the run has paused)."""
+    """Pause within one slice of training (answers once the run has paused); 409 for a queued
+    run (nothing is kept for later: it starts training when it gets its slot)."""
     return _control(run_id, "pause")
 
 

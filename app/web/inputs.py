@@ -153,8 +153,14 @@ def json_error(error: HTTPException) -> Any:
 
 def unavailable(error: Exception) -> Any:
     """503 ``{error}`` with ``Retry-After`` for a database or Redis that cannot be reached (an
-    outage, a lock held too long), instead of a 500."""
+    outage, a lock held too long), instead of a 500 (a database error that is no
+    outage, e.g. a broken query, is a JSON 500)."""
+    from app.storage.store import is_outage
+
     what = "Redis" if type(error).__module__.startswith("redis") else "the database"
+    if what != "Redis" and not is_outage(error):
+        log.error("database error", exc_info=error)
+        return jsonify(error="internal error: the database refused the request"), 500
     log.warning("%s unavailable: %s", what, error)
     answer = jsonify(error=f"{what} is unavailable for now: try again in a few seconds")
     return answer, 503, {"Retry-After": str(RETRY_AFTER)}
@@ -162,9 +168,9 @@ def unavailable(error: Exception) -> Any:
 
 def outage_errors() -> tuple[type[Exception], ...]:
     """The exceptions of a database or Redis out of reach (those of the installed libraries)."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import DatabaseError, InterfaceError
 
-    errors: list[type[Exception]] = [OperationalError, InterfaceError]
+    errors: list[type[Exception]] = [DatabaseError, InterfaceError]  # outages: `is_outage`
     try:
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError

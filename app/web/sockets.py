@@ -15,6 +15,7 @@ from flask import request
 from flask_socketio import SocketIO, emit
 
 from app.runs.manager import RunManager
+from app.storage.store import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,11 @@ def register_socket_events(socketio: SocketIO, manager: RunManager) -> None:
         if problem:
             _error(problem)
             return
-        run = manager.get(run_id)
+        try:
+            run = manager.get(run_id)
+        except StorageUnavailable:
+            _error("the database is unavailable for now: try again in a few seconds", run_id)
+            return
         if run is None:
             _error(manager.unknown(run_id), run_id)
             return

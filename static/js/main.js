@@ -17,6 +17,7 @@ import { onThemeChange } from "./theme.js";
 import { UploadControl } from "./upload.js";
 import { Insight } from "./insight.js";
 import { SlicePicker } from "./slice_picker.js";
+import { focusOffTrain, guardTrainSpace } from "./space_guard.js";
 import { TablePreview } from "./table_preview.js";
 import { queryToConfig, taskFromPath, writeUrl } from "./url_state.js";
 
@@ -592,7 +593,7 @@ function onSnapshot(snapshot) {
   if (snapshot.config && snapshot.config.slice_features) slicePicker.set(snapshot.config.slice_features);
   state.preview = false;
   if (snapshot.network) {
-    const names = inputNames(snapshot.network.sizes[0], snapshot.config, state.task);
+    const names = inputNames(snapshot.network.sizes[0], snapshot.config, snapshot.task || state.task);
     network.setNetwork(snapshot.network, networkCaption(snapshot.epoch), names);
     network.setInside(snapshot.inside || null);
     layers.setSizes(snapshot.network.sizes);
@@ -631,6 +632,7 @@ function onFrame(frame) {
 }
 
 function onDone(done) {
+  focusOffTrain(buttons.train, $("#status"));
   status.update(done);
   lossChart.setMarks(done);
   state.status = done.status;
@@ -693,6 +695,7 @@ function togglePause() {
 buttons.pause.addEventListener("click", togglePause);
 buttons.stop.addEventListener("click", () => control("stop"));
 buttons.step.addEventListener("click", stepOnce);
+guardTrainSpace(buttons.train, () => Boolean(state.runId) && isEnded(state.status));
 
 // Space pauses/resumes a live run unless focus is somewhere Space types or toggles.
 function spaceBelongsToFocus(target) {

@@ -55,6 +55,8 @@ export function inputNames(count, config, task) {
   if (Array.isArray(features) && features.length === count) {
     return features.map((f) => FEATURE_LABELS.get(f) || f);
   }
+  const named = task && task.input_names; // a table's: "age", "colour=red", …
+  if (Array.isArray(named) && named.length === count) return named.map(String);
   const columns = config && config.feature_columns;
   if (Array.isArray(columns) && columns.length === count) return columns.map(String);
   if (count === 1) return ["x"];

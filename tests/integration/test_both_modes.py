@@ -144,6 +144,24 @@ def test_pause_resume_stop_answer_alike_and_each_watcher_gets_one_done(mode):
         post(mode, run_id, "stop")
 
 
+def test_a_pause_of_a_queued_run_is_a_409_and_is_not_kept_for_later(mode):
+    first = running(mode)  # the one compute slot (embedded) or worker (scaled) is taken
+    queued = create(mode, **PACED, epochs=5000)
+    try:
+        assert status(mode, queued)["status"] == "queued"
+        paused = post(mode, queued, "pause")
+        assert paused.status_code == 409, paused.text
+        assert paused.json()["status"] == "queued" and "queued" in paused.json()["error"]
+        post(mode, first, "stop")
+        wait_status(mode, queued, {"running"})  # it trains: the refused pause was not kept
+        epoch = status(mode, queued)["epoch"]
+        wait_until(lambda: status(mode, queued)["epoch"] > epoch, 30, "training on")
+        assert status(mode, queued)["status"] == "running"
+    finally:
+        post(mode, first, "stop")
+        post(mode, queued, "stop")
+
+
 def test_steps_of_both_units_and_their_conflict_answer_alike(mode):
     run_id = running(mode)
     try:
