@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, select, update
 
+from app.storage.store import store_writes
 from app.sweeps.spec import Planned
 
 METADATA = MetaData()
@@ -96,9 +97,7 @@ class SweepStore:
     def add(self, sweep: Sweep) -> None:
         """Keep a new sweep (raises `StorageUnavailable` if it cannot be stored)."""
         if self.run_store is not None:
-            from app.storage.store import _writable
-
-            with _writable(), self.run_store.session() as session:
+            with store_writes(), self.run_store.session() as session:
                 session.execute(SWEEPS.insert().values(
                     id=sweep.id, config=json.dumps(sweep.config), status=sweep.status,
                     created=sweep.created, ended=None, owner=self.me,
