@@ -74,3 +74,26 @@ def round_float(value: Any, digits: int = SIGNIFICANT_DIGITS) -> float | None:
     if not math.isfinite(value):
         return None
     return float(f"{value:.{digits}g}")
+
+
+def points_json(X: np.ndarray, Y: np.ndarray, classification: bool) -> dict[str, list]:
+    """Data points: ``{x, y}`` (1-D regression), ``{x, y, z}`` (2-D) or ``{x, y, label}``.
+
+    `X` is (n, inputs) and `Y` the targets (n, 1) or the integer labels (n,).
+    """
+    if classification:
+        return {
+            "x": round_array(X[:, 0]),
+            "y": round_array(X[:, 1]),
+            "label": np.asarray(Y).astype(np.int64).ravel().tolist(),
+        }
+    names = ("x", "y") if X.shape[1] == 1 else ("x", "y", "z")
+    columns = [X[:, k] for k in range(X.shape[1])] + [np.asarray(Y).reshape(len(X), -1)[:, 0]]
+    return {name: round_array(column) for name, column in zip(names, columns, strict=True)}
+
+
+def grid_values_json(axes: list[list], values: np.ndarray) -> dict[str, Any]:
+    """Values on a grid as ``{x, y}`` (1-D, `values` (n,)) or ``{x, y, z}`` (2-D, (ny, nx))."""
+    if len(axes) == 1:
+        return {"x": axes[0], "y": round_array(values)}
+    return {"x": axes[0], "y": axes[1], "z": round_array(values)}

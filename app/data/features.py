@@ -8,7 +8,7 @@ network input per expression, each computed from the raw inputs in task units.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,8 +20,17 @@ from app.config.expressions import (
     find_singularity,
 )
 
-if TYPE_CHECKING:
-    from app.data.tasks import Task
+
+class Task(Protocol):
+    """What the features need of a task (an `app.data.tasks.Task`, which imports this module):
+    its number of raw inputs and of network outputs."""
+
+    @property
+    def inputs(self) -> int: ...
+
+    @property
+    def outputs(self) -> int: ...
+
 
 VARIABLES = ("x", "y")
 

@@ -23,6 +23,7 @@ a snapshot of a run longer than `MAX_SNAPSHOT_POINTS` epochs carries every k-th 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -30,7 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
@@ -39,7 +40,6 @@ from app.data.encoding import round_array, round_float
 from app.runs.control import TERMINAL
 from app.runs.payloads import done_json, inside_json
 from app.runs.run import Run
-from app.web.wire import EmitOutbox, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,43 @@ class FrameParts:
         self._inside.pop(run_id, None)
 
 
+class Outbox(Protocol):
+    """Where a `Broadcaster` sends its events: `app.web.wire.Outbox` (bounded, the app's), or
+    `EmitOutbox` (plain ``socketio.emit``)."""
+
+    def send_text(self, sid: str, event: str, json_text: str, callback: Any = None) -> bool:
+        """Send `event` with payload `json_text` to client `sid`; False if it is gone."""
+        ...
+
+    def connected(self, sid: str) -> bool:
+        """Whether client `sid` is still connected."""
+        ...
+
+    def release(self, sid: str) -> None:
+        """Forget client `sid` (it disconnected)."""
+        ...
+
+
+class EmitOutbox:
+    """The `Outbox` interface over plain ``socketio.emit`` (no bounds): for a `Broadcaster`
+    built without a real Socket.IO server (unit tests with a fake one)."""
+
+    def __init__(self, socketio: Any) -> None:
+        self.socketio = socketio
+
+    def send_text(self, sid: str, event: str, json_text: str, callback: Any = None) -> bool:
+        """Emit `event` with the decoded `json_text`."""
+        self.socketio.emit(event, json.loads(json_text), to=sid, callback=callback)
+        return True
+
+    def connected(self, _sid: str) -> bool:
+        """Always True: a plain emitter cannot tell."""
+        return True
+
+    def release(self, _sid: str) -> None:
+        """Nothing to release."""
+
+
 class Broadcaster:
     """Streams runs to the clients that watch them; see the module docstring."""
 
@@ -145,7 +182,7 @@ class Broadcaster:
         self.clock = clock  # seconds: frame and look-inside rates, ack timeouts
         self.frame_interval = frame_interval
         self.ack_timeout = ack_timeout
-        self.outbox: Outbox | EmitOutbox = outbox or EmitOutbox(socketio)  # create_app sets one
+        self.outbox: Outbox = outbox or EmitOutbox(socketio)  # create_app sets one
         self._lock = threading.Lock()  # guards everything below
         self._watchers: dict[str, dict[str, Client]] = {}  # run id -> sid -> client
         self._runs: dict[str, Run] = {}

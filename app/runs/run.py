@@ -22,10 +22,10 @@ from app.data.encoding import round_float
 from app.data.features import network_sizes
 from app.data.tasks import Task, TaskData, build_data
 from app.runs.control import ComputeSlots, RunControl
-from app.runs.diagnosis import Diagnosis, Signals, UnitHealth, sentences
-from app.runs.inside import Inside
 from app.runs.payloads import EncodedView, RunPayloads, history_json
-from app.runs.session import (
+from app.training.diagnosis import Diagnosis, Signals, UnitHealth, sentences
+from app.training.inside import Inside
+from app.training.session import (
     Checkpoint,
     ClassView,
     TrainingSession,
@@ -120,7 +120,7 @@ class Run:
         self.progress: dict[str, int] | None = None  # the epoch in progress
         self.layout = 0  # bumped when the plotted grid changes: watchers need a new snapshot
         self.diagnosis = Diagnosis()
-        # what the diagnosis found (`app.runs.diagnosis.Finding.json` each), replaced
+        # what the diagnosis found (`app.training.diagnosis.Finding.json` each), replaced
         self.findings: list[dict[str, Any]] = []
         self.stopped_early: str | None = None  # the reason, once early stopping ended training
         # a warning while the run's writes to the database fail (`app.storage.recorder`), else None
@@ -283,7 +283,7 @@ class Run:
 
     def diagnose(self, units: list[UnitHealth]) -> None:
         """Refresh `findings` from the history and the hidden units' health
-        (`app.runs.diagnosis`)."""
+        (`app.training.diagnosis`)."""
         wanted = ("train_loss", "test_loss", "train_acc", "test_acc", "lr", "update_ratio")
         with self.lock:
             names = [name for name in wanted if name in self.history.names]
@@ -295,8 +295,8 @@ class Run:
         self.findings = [finding.json() for finding in found]
 
     def verdict(self) -> dict[str, Any]:
-        """What the diagnosis says (`app.runs.diagnosis`) and the best epoch, as every answer about
-        the run carries them: ``{warnings, observations, findings, best_epoch}``; while its
+        """What the diagnosis says (`app.training.diagnosis`) and the best epoch, as every answer
+        about the run carries them: ``{warnings, observations, findings, best_epoch}``; while its
         writes to the database fail, that warning first (`unstored`)."""
         unstored = self.unstored
         return {

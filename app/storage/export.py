@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import network as nn
-from app.runs.session import Checkpoint
+from app.training.session import Checkpoint
 
 HISTORY_FORMATS = ("csv", "json")
 MODEL_FORMATS = ("npz", "json", "torch")

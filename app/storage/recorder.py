@@ -240,7 +240,7 @@ class Recorder:
         if names != state.names:
             fields["columns"] = names
         if findings != state.findings:
-            fields["warnings"] = findings  # the column holds every finding (app.runs.diagnosis)
+            fields["warnings"] = findings  # the column holds every finding (app.training.diagnosis)
         best = (state.best_test_loss, state.best_test_acc)
         if new is not None:
             item["chunk"] = {

@@ -26,7 +26,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
 import threading
 import time
 import zlib
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import (
     Boolean,
     Float,
@@ -46,6 +47,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     select,
     text,
     update,
@@ -56,8 +58,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from app.data.uploads import ParsedDataset, parse_csv
-from app.runs.diagnosis import sentences
-from app.runs.session import Checkpoint
+from app.training.diagnosis import sentences
+from app.training.session import Checkpoint
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_KEY = 0x6270_7374  # "bpst": the PostgreSQL advisory lock of the migrations
@@ -351,7 +353,7 @@ def make_engine(url: str, busy_ms: int = SQLITE_BUSY_MS) -> Engine:
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock on `path` across processes (fcntl), released on exit."""
-    import fcntl
+    import fcntl  # POSIX only: imported where a SQLite file is migrated, not on import
 
     with open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -362,9 +364,6 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def _upgrade(connection: Connection) -> None:
-    from alembic import command
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -553,8 +552,6 @@ class RunStore:
 
     def stored_bytes(self, run_id: str) -> int:
         """Bytes of a run's history chunks (payloads only; for the storage benchmark)."""
-        from sqlalchemy import func
-
         with self.session() as session:
             total = session.scalar(
                 select(func.sum(func.length(HistoryChunk.data))).where(
@@ -587,8 +584,6 @@ class RunStore:
 
     def dataset_sizes(self) -> list[dict[str, Any]]:
         """``[{id, created, bytes}]`` of every stored dataset, oldest first (bytes as stored)."""
-        from sqlalchemy import func
-
         with self.session() as session:
             rows = session.execute(
                 select(DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data)).order_by(
@@ -630,8 +625,3 @@ def _encoded(fields: dict[str, Any]) -> dict[str, Any]:
         if name in encoded and not isinstance(encoded[name], str):
             encoded[name] = json.dumps(encoded[name])
     return encoded
-
-
-def default_database_url(data_dir: str | os.PathLike) -> str:
-    """The default database: ``runs.sqlite3`` in the data folder."""
-    return f"sqlite:///{Path(data_dir).resolve() / 'runs.sqlite3'}"

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -44,11 +45,12 @@ from typing import Any
 
 import numpy as np
 import socketio
+from flask_socketio import SocketIO
 
 from app.runs.control import TERMINAL
-from app.runs.inside import Histogram, Inside, LayerStats
 from app.runs.payloads import inside_json
 from app.runs.run import Run
+from app.training.inside import Histogram, Inside, LayerStats
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +96,6 @@ def decode_rows(rows: dict[str, list], names: list[str]) -> dict[str, np.ndarray
 
 def relay_emitter(redis_url: str) -> Any:
     """A write-only Flask-SocketIO server on the Redis message queue (emits only)."""
-    from flask_socketio import SocketIO
-
     return SocketIO(message_queue=redis_url, channel=CHANNEL)
 
 
@@ -267,8 +267,6 @@ class RelayManager(socketio.RedisManager):
 def socketio_options(config: Any) -> dict[str, Any]:
     """Extra ``SocketIO(...)`` options of `create_app`: in scaled mode (a Redis URL in the app
     config or the environment) the `RelayManager` on that Redis; none in embedded mode."""
-    import os
-
     redis_url = config.get("REDIS_URL") or os.environ.get("REDIS_URL") or None
     return {} if redis_url is None else {"client_manager": RelayManager(redis_url)}
 

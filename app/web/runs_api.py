@@ -17,10 +17,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from app.config.validation import ConfigError, check_work, settled_spec
 from app.runs.control import TERMINAL
 from app.runs.manager import RunManager, TooManyRuns
 from app.runs.run import Run
+from app.runs.validation import ConfigError, check_work, settled_spec
 from app.storage.export import (
     HISTORY_FORMATS,
     MODEL_FORMATS,
@@ -32,6 +32,7 @@ from app.storage.export import (
     model_npz,
     torch_script,
 )
+from app.storage.store import interpolate_seconds
 from app.storage.stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, list_runs
 
 runs_api = Blueprint("runs_api", __name__, url_prefix="/api")
@@ -133,8 +134,6 @@ def _history_of(run: Run) -> tuple[list[str], list]:
     elif recorder is not None:
         seconds = recorder.seconds(run, length)
     else:
-        from app.storage.store import interpolate_seconds
-
         seconds = interpolate_seconds([(length, run.control.elapsed())], length)
     return history_table(names, columns, seconds, length)
 

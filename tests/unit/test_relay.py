@@ -8,12 +8,12 @@ import math
 
 import numpy as np
 
-from app.config.validation import validate_run
 from app.runs.control import ComputeSlots
 from app.runs.payloads import inside_json
 from app.runs.run import Run
 from app.runs.runner import execute
-from app.runs.session import TrainingSession
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 from app.transports.relay import (
     RELAY_EVENT,
     RELAY_NAMESPACE,

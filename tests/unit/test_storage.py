@@ -15,13 +15,13 @@ from sqlalchemy import inspect
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import postgres_helpers  # noqa: E402
 
-from app.config.validation import validate_run  # noqa: E402
 from app.data.tasks import TASKS, settle_config  # noqa: E402
 from app.data.uploads import parse_csv  # noqa: E402
 from app.runs.run import Run  # noqa: E402
-from app.runs.session import Checkpoint  # noqa: E402
+from app.runs.validation import validate_run  # noqa: E402
 from app.storage.recorder import Recorder  # noqa: E402
 from app.storage.store import RunStore, decode_dataset, encode_dataset  # noqa: E402
+from app.training.session import Checkpoint  # noqa: E402
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
