@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 import orjson
 
-from app.data.encoding import round_array, round_float
+from app.data.encoding import history_json, round_float
 from app.runs.control import TERMINAL
 from app.runs.payloads import done_json, inside_json
 from app.runs.run import Run
@@ -74,9 +74,8 @@ def snapshot_history(run: Run, epoch: int) -> tuple[dict[str, list], int]:
     keep = np.arange(every - 1, epoch, every)
     if keep[-1] != epoch - 1:
         keep = np.append(keep, epoch - 1)
-    chunk: dict[str, list] = {"epoch": (keep + 1).tolist()}
-    chunk.update({name: round_array(values[keep]) for name, values in columns.items()})
-    return chunk, every
+    thinned = {name: values[keep] for name, values in columns.items()}
+    return history_json(thinned, epochs=keep + 1), every
 
 
 @dataclass(eq=False)

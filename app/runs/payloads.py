@@ -21,14 +21,6 @@ CONFIDENCE_DIGITS = 4  # significant digits of the confidence grid (colour inten
 MAP_DIGITS = 3  # significant digits of neuron maps (colours of thumbnails)
 
 
-def history_json(start: int, columns: dict[str, np.ndarray]) -> dict[str, list]:
-    """History columns of epochs ``start+1 ..`` as ``{epoch: [...], train_loss: [...], ...}``."""
-    length = len(next(iter(columns.values()))) if columns else 0
-    chunk: dict[str, list] = {"epoch": list(range(start + 1, start + length + 1))}
-    chunk.update({name: round_array(values) for name, values in columns.items()})
-    return chunk
-
-
 class EncodedView:
     """A view encoded elsewhere (scaled mode: a worker's `RunPayloads.view_json` parts, relayed,
     `app.transports.relay`): `RunPayloads.view_json` sends its `parts` as they came (never

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from app.data.encoding import round_float
+from app.data.encoding import history_json, round_float
 from app.data.features import network_sizes
 from app.data.tasks import Task, TaskData, build_data
 from app.runs.control import ComputeSlots, RunControl
-from app.runs.payloads import EncodedView, RunPayloads, history_json
+from app.runs.payloads import EncodedView, RunPayloads
 from app.training.diagnosis import Diagnosis, Signals, UnitHealth, sentences
 from app.training.inside import Inside
 from app.training.session import (
@@ -357,7 +357,7 @@ class Run(RunData, RunVerdict):
         """The history of epochs ``start+1 .. stop`` as sent on the wire."""
         with self.lock:
             columns = self.history.copy(start, stop)
-        return history_json(start, columns)
+        return history_json(columns, start)
 
 
 def data_and_view(run: Run, checkpoint: Any) -> tuple[Any, Any] | None:

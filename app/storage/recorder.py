@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from app.data.encoding import pack_history
 from app.storage.store import (
     RunStore,
     StorageUnavailable,
     encode_checkpoint,
-    encode_chunk,
     interpolate_seconds,
 )
 
@@ -91,7 +91,7 @@ class _Tracked:
                 "start": state.written,
                 "stop": epoch,
                 "elapsed": elapsed,
-                "data": encode_chunk(new, names),
+                "data": pack_history(new, names),
             }
             fields["epoch"] = epoch
             best = _numbers(new, fields, best, state.written)

@@ -11,7 +11,8 @@ Tables (see `app/migrations/versions`):
   and accuracies (what the runs list shows and sorts by), the process that trains it (``owner``)
   and its heartbeat (``updated``);
 - ``history_chunks``: the per-epoch history, a chunk per write (about one a second): epochs
-  ``start+1 .. stop`` as float32 columns in the run's column order, zlib-compressed, with the
+  ``start+1 .. stop`` as float32 columns in the run's column order, zlib-compressed
+  (`app.data.encoding.pack_history`, the relay's form too), with the
   training seconds at ``stop`` (for wall-time axes);
 - ``checkpoints``: the latest weights and scalers of a run (an ``.npz`` blob; ``final`` once the
   run has ended);
@@ -57,6 +58,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from app.data.encoding import unpack_history
 from app.data.uploads import ParsedDataset, parse_csv
 from app.training.diagnosis import sentences
 from app.training.session import Checkpoint
@@ -208,18 +210,6 @@ def decode_checkpoint(blob: bytes) -> Checkpoint:
         epoch=int(meta["epoch"]),
         best=(int(meta["best_epoch"]), best) if meta.get("best_epoch") is not None else None,
     )
-
-
-def encode_chunk(columns: dict[str, np.ndarray], names: list[str]) -> bytes:
-    """Columns (float32, equal lengths) in `names` order, concatenated and zlib-compressed."""
-    packed = np.concatenate([np.asarray(columns[name], dtype="<f4") for name in names])
-    return zlib.compress(packed.tobytes(), 1)
-
-
-def decode_chunk(blob: bytes, names: list[str], length: int) -> dict[str, np.ndarray]:
-    """The inverse of `encode_chunk` for a chunk of `length` epochs."""
-    packed = np.frombuffer(zlib.decompress(blob), dtype="<f4")
-    return {name: packed[i * length : (i + 1) * length] for i, name in enumerate(names)}
 
 
 def encode_dataset(dataset: ParsedDataset) -> bytes:
@@ -531,7 +521,7 @@ class RunStore:
         columns = {name: np.full(length, np.nan, dtype=np.float32) for name in names}
         marks = []
         for chunk in chunks:
-            decoded = decode_chunk(chunk.data, names, chunk.stop - chunk.start)
+            decoded = unpack_history(chunk.data, names)
             for name in names:
                 columns[name][chunk.start : chunk.stop] = decoded[name]
             marks.append((chunk.stop, chunk.elapsed))

@@ -55,6 +55,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import func, select, update
 
+from app.data.encoding import history_from_text, unpack_history
 from app.runs.broadcast import Broadcaster
 from app.runs.control import LIVE_FIELDS, TERMINAL, ControlError, check_step
 from app.runs.manager import CONTROL_WAIT, MAX_UNFINISHED_RUNS, RunManager, RunRegistry, TooManyRuns
@@ -67,13 +68,12 @@ from app.storage.store import (
     HistoryChunk,
     RunRow,
     RunStore,
-    decode_chunk,
     interpolate_seconds,
 )
 from app.storage.stored_runs import stored_run
 from app.training.session import TrainingSession
 from app.transports.redis_control import QUEUE, RedisControls
-from app.transports.relay import RelayManager, decode_inside, decode_rows
+from app.transports.relay import RelayManager, decode_inside
 from app.transports.relay import ended as relay_ended
 
 log = logging.getLogger(__name__)
@@ -224,7 +224,7 @@ class RemoteFeed:
             if history.length:
                 return False  # not this run's columns: the database has the rows
             history.reset(names)
-        rows = decode_rows(message["rows"], names) if start <= history.length else {}
+        rows = history_from_text(message["rows"], names) if start <= history.length else {}
         if not history.put(start, rows, len(rows[names[0]]) if names and rows else 0):
             return True
         self.run.epoch = history.length
@@ -279,7 +279,7 @@ class RemoteFeed:
             history.reset(names)
         for chunk in chunks:
             count = chunk.stop - chunk.start
-            rows = decode_chunk(chunk.data, history.names, count)
+            rows = unpack_history(chunk.data, history.names)
             if not history.put(chunk.start, rows, count):  # only ever contiguous, in order
                 break
             self._mark(chunk.stop, chunk.elapsed)

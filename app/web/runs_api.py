@@ -26,7 +26,7 @@ from app.storage.export import (
     MODEL_FORMATS,
     ExportError,
     history_csv,
-    history_json,
+    history_export_json,
     history_table,
     model_json,
     model_npz,
@@ -149,7 +149,7 @@ def run_history(run_id: str) -> Any:
         return bad
     header, values = _history_of(run)
     if chosen == "json":
-        return jsonify(history_json(header, values))
+        return jsonify(history_export_json(header, values))
     disposition = f'attachment; filename="run-{run.id}-history.csv"'
     return Response(
         history_csv(header, values),

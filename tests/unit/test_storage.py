@@ -175,12 +175,12 @@ def test_summaries_filter_by_task(store):
 
 
 def test_history_exports_write_float32_values_as_their_shortest_decimal():
-    from app.storage.export import history_csv, history_json
+    from app.storage.export import history_csv, history_export_json
 
     lr = np.array([0.001, 0.13, np.nan, 2.25e-6], np.float32)
     header, values = ["epoch", "lr"], [np.arange(1, 5), lr]
     lines = history_csv(header, values).splitlines()
     assert lines == ["epoch,lr", "1,0.001", "2,0.13", "3,", "4,2.25e-06"]
-    as_json = history_json(header, values)
+    as_json = history_export_json(header, values)
     assert as_json["lr"] == [0.001, 0.13, None, 2.25e-06]
     np.testing.assert_array_equal(np.array(as_json["lr"], dtype=np.float32), lr)  # exact
