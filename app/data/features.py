@@ -17,8 +17,8 @@ from app.config.expressions import (
     ExpressionError,
     check_finite,
     compile_expression,
-    find_singularity,
 )
+from app.config.singularities import find_singularity
 
 
 class Task(Protocol):

@@ -28,10 +28,10 @@ from app.config.expressions import (
     Expression,
     ExpressionError,
     check_finite,
-    find_singularity,
     format_number,
 )
 from app.config.schema import field_defaults
+from app.config.singularities import find_singularity
 from app.data.features import InputFeatures
 from app.data.tables import CHOICE_FIELDS, ChoiceError
 from app.data.uploads import MAX_TARGET, ParsedDataset, table_dataset
