@@ -10,13 +10,30 @@ from __future__ import annotations
 
 import os
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
 
-ROOT = Path(__file__).resolve().parent.parent
+from app.backprop.api import register_backprop
+from app.data.tasks import own_tasks
+from app.data.uploads import DatasetStore
+from app.runs.manager import RunManager
+from app.settings import ROOT, database_url, limit_blas_threads
+from app.storage.recorder import Recorder
+from app.storage.store import RunStore, StoredDatasets
+from app.storage.stored_runs import load_run
+from app.sweeps import install as install_sweeps
+from app.transports import relay
+from app.web.api import api
+from app.web.inputs import install_input_guards
+from app.web.pages import pages
+from app.web.runs_api import runs_api
+from app.web.security import install_front_door
+from app.web.sockets import register_socket_events
+from app.web.wire import Outbox, return_large_blocks_to_the_system
+
+__all__ = ["DEFAULT_CONFIG", "ROOT", "create_app", "database_url", "limit_blas_threads"]
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_ACTIVE_RUNS": 4,  # runs training at once; later ones wait as "queued"
@@ -57,7 +74,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # their own threads; with BLAS's own thread pools on top they fight over the cores (two
     # moons runs: 15.8 s each with OpenBLAS's default threads vs 1.45 s with one).
     "BLAS_THREADS": 1,
-    # Each run trains in a child process forked from the server (app/transports/forked.py), on its
+    # Each run trains in a child process forked from the server (app/training/forked.py), on its
     # own interpreter lock; False: on a thread of the server (the server's threads then slow it
     # down by 5-10 %). Ignored where the system cannot fork.
     "TRAINING_PROCESSES": True,
@@ -85,27 +102,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def database_url(config: dict[str, Any]) -> str | None:
-    """The database `create_app` opens for `config` (None: no storage, runs live in memory)."""
-    url = config.get("DATABASE_URL") or os.environ.get("DATABASE_URL") or None
-    if url is None:
-        if config.get("TESTING"):
-            return "sqlite://"
-        data_dir = config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR") or ROOT / "data"
-        from .storage.store import default_database_url
-
-        return default_database_url(data_dir)
-    return None if url.lower() == "none" else url
-
-
 def _storage(app: Flask) -> tuple[Any, Any]:
     """The run store and its recorder for the app's DATABASE_URL (None, None without one)."""
     url = database_url(app.config)
     if url is None:
         return None, None
-    from .storage.recorder import Recorder
-    from .storage.store import RunStore
-
     store = RunStore(url, busy_seconds=float(app.config["DATABASE_BUSY_SECONDS"]))
     sole = url.lower().startswith("sqlite")  # nobody else trains the runs of our SQLite file
     return store, Recorder(store, interval=float(app.config["RECORD_INTERVAL"]), sole_owner=sole)
@@ -113,8 +114,6 @@ def _storage(app: Flask) -> tuple[Any, Any]:
 
 def _scaled_storage(app: Flask) -> tuple[Any, None]:
     """Scaled mode's store (a database every process shares; no recorder: workers write)."""
-    from .storage.store import RunStore
-
     url = database_url(app.config)
     if url is None or url in ("sqlite://", "sqlite:///:memory:"):
         raise ValueError("scaled mode (REDIS_URL) needs a shared database: set DATABASE_URL")
@@ -124,16 +123,14 @@ def _scaled_storage(app: Flask) -> tuple[Any, None]:
 def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets: Any,
                  redis_url: str | None) -> Any:  # fmt: skip
     """The run manager: training threads here (embedded), or workers on Redis (scaled)."""
-    from .runs.manager import RunManager
-    from .storage.stored_runs import load_run
-
     streaming = {
         "frame_interval": float(app.config["FRAME_INTERVAL"]),
         "ack_timeout": float(app.config["ACK_TIMEOUT"]),
         "max_unfinished_runs": int(app.config["MAX_UNFINISHED_RUNS"]),
     }
     if redis_url is not None:
-        from .transports.scaled import ScaledRunManager
+        # scaled mode only: RQ is not loaded in embedded mode (start-up cost)
+        from app.transports.scaled import ScaledRunManager
 
         manager = ScaledRunManager(socketio, store, redis_url, datasets, **streaming)
     else:
@@ -152,7 +149,6 @@ def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets:
 def _app_tasks(app: Flask) -> dict[str, Any]:
     """The app's own tasks besides the registry: ``mnist`` when MNIST_DIR holds its four IDX
     files (a warning in the log otherwise)."""
-    from .data.tasks import own_tasks
 
     folder = app.config.get("MNIST_DIR")
     if not folder:  # the files uploaded earlier to this data directory (app/data/mnist_upload.py)
@@ -166,37 +162,11 @@ def _app_tasks(app: Flask) -> dict[str, Any]:
     return tasks
 
 
-def limit_blas_threads(threads: int | None) -> None:
-    """Limit every loaded BLAS library (numpy's OpenBLAS, MKL, ...) to `threads` threads.
-
-    Process-global: it applies to every thread of the process, every app created in it and any
-    numpy code running there (including tests), until changed again; None leaves BLAS alone.
-    """
-    if threads is None:
-        return
-    import numpy  # noqa: F401  (loads the BLAS library, so that threadpoolctl can find it)
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=int(threads), user_api="blas")
-
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides `DEFAULT_CONFIG` (MAX_ACTIVE_RUNS, FRAME_INTERVAL, ...).
 
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
-    from .backprop.api import register_backprop
-    from .data.uploads import DatasetStore
-    from .storage.store import StoredDatasets
-    from .sweeps import install as install_sweeps
-    from .transports import relay
-    from .web.api import api
-    from .web.inputs import install_input_guards
-    from .web.pages import pages
-    from .web.runs_api import runs_api
-    from .web.security import install_front_door
-    from .web.sockets import register_socket_events
-    from .web.wire import Outbox, return_large_blocks_to_the_system
 
     app = Flask(
         __name__,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import DEFAULT_CONFIG, create_app
+from app import DEFAULT_CONFIG, create_app
+from app.data.tasks import mnist_files_present
 
 
 def _storage_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,8 +114,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     _add_front_door(parser)
     args = parser.parse_args(argv)
     if args.mnist_dir is not None:
-        from .data.tasks import mnist_files_present
-
         if not mnist_files_present(args.mnist_dir):
             parser.error(
                 f"--mnist-dir {args.mnist_dir}: needs train-images-idx3-ubyte, "

@@ -114,11 +114,11 @@ def measure(databases: dict[str, str], repeats: int) -> float:
 
 def writer_share(url: str, epochs_per_second: float, writes: int = 30) -> float:
     """Seconds the recorder spends per second of training (see the module docstring)."""
-    from app.config.validation import validate_run
     from app.data.tasks import settle_config
     from app.runs.run import History, Run
-    from app.runs.session import TrainingSession
+    from app.runs.validation import validate_run
     from app.storage.recorder import Recorder
+    from app.training.session import TrainingSession
 
     config, task = validate_run({**CONFIG, "epochs": 100_000}, None)
     run = Run("bench" + str(time.time_ns()), task, settle_config(task, config))

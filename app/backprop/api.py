@@ -19,8 +19,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from app.backprop.compute import Ask, BackpropError, backprop
-from app.runs.session import TrainingSession
-from app.transports.forked import TrainingProcessError
+from app.training.forked import TrainingProcessError
+from app.training.session import TrainingSession
 
 backprop_api = Blueprint("backprop_api", __name__, url_prefix="/api")
 

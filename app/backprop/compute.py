@@ -1,7 +1,7 @@
 """One forward and backward pass of a run's network, every number of it, in float64.
 
 `backprop(session, ask)` runs where the run trains (in its training process when it has one, see
-`app.transports.forked`), so the weights, the optimizer's state and the order of the mini-batches
+`app.training.forked`), so the weights, the optimizer's state and the order of the mini-batches
 are those of the training at that moment. It builds on `network.Sequential.trace` (per Linear:
 input, z, a, dL/da, δ, dW, db) and adds what the next optimizer step would do with that gradient:
 the run's optimizer is copied in float64 (state and hyperparameters included: momentum, Adam's
@@ -51,7 +51,7 @@ class Ask:
 
 
 def backprop(session: Any, ask: Ask) -> dict[str, Any]:
-    """The pass on `session`'s model now (a `app.runs.session.TrainingSession`): ``{input,
+    """The pass on `session`'s model now (a `app.training.session.TrainingSession`): ``{input,
     target, loss, output, layers, ...}`` as plain lists and floats (see the module docstring and
     docs/backprop.md). Raises `BackpropError` for an index out of range, a point of the wrong
     length or a non-finite value."""

@@ -1,7 +1,7 @@
 """The run config, declared once: its fields, choices, limits and defaults.
 
 `TrainingConfig` holds every field a run of any task takes; `RunConfig` adds the two that say
-what to train on (``task`` and a custom task's ``expression``, resolved by `app.config.validation`).
+what to train on (``task`` and a custom task's ``expression``, resolved by `app.runs.validation`).
 The choices come from the engine's registries (`network.ACTIVATIONS`, `network.OPTIMIZERS`,
 `network.LOSSES`), the limits are the fields' own ``Field(ge=..., le=..., gt=...)``. From this one
 declaration come
@@ -9,8 +9,9 @@ declaration come
 * the validation of ``POST /api/runs`` (`check_fields`) and of live changes (`check_changes`),
   with a short message per field (`field_message`), e.g. "must be from 1 to 100000, got 0";
 * the generic defaults (`field_defaults`; each task overrides some, see `Task.defaults`);
-* the JSON Schema (draft 2020-12) served by ``GET /api/schema`` (`run_config_json_schema`),
-  from which the page takes its fields, choices, limits, live tags and URL parameters;
+* the JSON Schema (draft 2020-12) served by ``GET /api/schema``
+  (`app.web.openapi.run_config_json_schema`, which adds the task names), from which the page
+  takes its fields, choices, limits, live tags and URL parameters;
 * what a field is for beyond its value, as JSON Schema extension keywords on the field
   (``json_schema_extra``): `LIVE` (``x-live``: a running run takes it, ``PATCH /api/runs/<id>``;
   read by `STEERABLE_FIELDS`, the steering validation, the session and the OpenAPI document) and
@@ -387,7 +388,7 @@ class TrainingConfig(BaseModel):
 class RunConfig(TrainingConfig):
     """A whole run config as ``POST /api/runs`` takes it (its JSON Schema is ``GET /api/schema``).
 
-    `task` and `expression` are checked by `app.config.validation.resolve_task`, not by this model.
+    `task` and `expression` are checked by `app.runs.validation.resolve_task`, not by this model.
     """
 
     task: str = Field(
@@ -641,41 +642,3 @@ def check_changes(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, st
             item = error.errors()[0]
             errors[name] = _message(name, {**item, "loc": (name, *item["loc"])}, value)
     return good, errors
-
-
-# ------------------------------------------------------------------ JSON Schema
-
-
-def run_config_json_schema() -> dict[str, Any]:
-    """The run config as JSON Schema (draft 2020-12), served by ``GET /api/schema``.
-
-    Every limit the server enforces is there (``minimum``, ``maximum``, ``exclusiveMinimum``,
-    ``exclusiveMaximum``, ``maxItems``), the choices as ``enum``s, each field's default and a
-    ``description``. Limits that depend on other fields are given in words (batch size at most
-    the samples, ``lo < hi``) or by `CLASSIFICATION_MAXIMUM` (noise of classification tasks).
-    """
-    from app.data.tasks import CUSTOM_ID, DATASET_PREFIX, app_tasks  # tasks.py imports this module
-
-    schema = RunConfig.model_json_schema()
-    properties = schema["properties"]
-    properties["task"]["anyOf"] = [
-        {"enum": [*app_tasks(), CUSTOM_ID]},
-        {"pattern": f"^{DATASET_PREFIX}[A-Za-z0-9_-]+$"},
-    ]
-    # task first, then what it trains on, then the declaration order
-    ordered = {name: properties[name] for name in ("task", "expression")}
-    ordered.update((name, properties[name]) for name in FIELDS)
-    return {
-        "$schema": JSON_SCHEMA_DIALECT,
-        "$id": "/api/schema",
-        "title": "Run config",
-        "description": (
-            "The body of POST /api/runs. Every field but task has a default: the task's own "
-            "(see defaults in /api/tasks), else the default given here."
-        ),
-        "type": "object",
-        "properties": ordered,
-        "required": ["task"],
-        "additionalProperties": False,
-        "$defs": schema.get("$defs", {}),  # the object forms of schedule
-    }

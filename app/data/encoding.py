@@ -6,7 +6,9 @@ serialise numpy types at all, so everything sent over the wire goes through here
 
 from __future__ import annotations
 
+import base64
 import math
+import zlib
 from typing import Any
 
 import numpy as np
@@ -74,3 +76,85 @@ def round_float(value: Any, digits: int = SIGNIFICANT_DIGITS) -> float | None:
     if not math.isfinite(value):
         return None
     return float(f"{value:.{digits}g}")
+
+
+def points_json(X: np.ndarray, Y: np.ndarray, classification: bool) -> dict[str, list]:
+    """Data points: ``{x, y}`` (1-D regression), ``{x, y, z}`` (2-D) or ``{x, y, label}``.
+
+    `X` is (n, inputs) and `Y` the targets (n, 1) or the integer labels (n,).
+    """
+    if classification:
+        return {
+            "x": round_array(X[:, 0]),
+            "y": round_array(X[:, 1]),
+            "label": np.asarray(Y).astype(np.int64).ravel().tolist(),
+        }
+    names = ("x", "y") if X.shape[1] == 1 else ("x", "y", "z")
+    columns = [X[:, k] for k in range(X.shape[1])] + [np.asarray(Y).reshape(len(X), -1)[:, 0]]
+    return {name: round_array(column) for name, column in zip(names, columns, strict=True)}
+
+
+def grid_values_json(axes: list[list], values: np.ndarray) -> dict[str, Any]:
+    """Values on a grid as ``{x, y}`` (1-D, `values` (n,)) or ``{x, y, z}`` (2-D, (ny, nx))."""
+    if len(axes) == 1:
+        return {"x": axes[0], "y": round_array(values)}
+    return {"x": axes[0], "y": axes[1], "z": round_array(values)}
+
+
+# ------------------------------------------------------------------ a run's history
+#
+# A run's history is float32 columns of equal length (one value per epoch). It travels in two
+# forms, both made here: as JSON lists (`history_json`: rounded for the wire, or exact for the
+# exports) and packed (`pack_history`: the columns' float32 bytes, zlib-compressed, exact with
+# NaN and ±inf; the store's chunks as they are, the relay's messages as base64 text).
+
+
+def shortest_texts(column: np.ndarray) -> list[str]:
+    """Each value as the shortest decimal that reads back as the same float32 ("0.001", not
+    "0.00100000005"); "" for NaN and ±inf."""
+    return [str(value) if math.isfinite(value) else "" for value in column.astype(np.float32)]
+
+
+def column_json(column: np.ndarray, exact: bool = False) -> list:
+    """One history column as a JSON list: whole numbers as they are; floats rounded for the
+    wire (`round_array`), or `exact` as their shortest float32 decimal; non-finite as null."""
+    if column.dtype.kind in "iu":
+        return column.tolist()
+    if exact:
+        return [float(text) if text else None for text in shortest_texts(column)]
+    return round_array(column)
+
+
+def history_json(columns: dict[str, np.ndarray], start: int = 0,
+                 epochs: Any = None) -> dict[str, list]:  # fmt: skip
+    """History columns of epochs ``start+1 ..`` (or of the given `epochs`, e.g. a thinned
+    snapshot's) as the wire sends them: ``{epoch: [...], train_loss: [...], ...}``."""
+    if epochs is None:
+        length = len(next(iter(columns.values()))) if columns else 0
+        epochs = range(start + 1, start + length + 1)
+    chunk: dict[str, list] = {"epoch": [int(epoch) for epoch in epochs]}
+    chunk.update({name: column_json(values) for name, values in columns.items()})
+    return chunk
+
+
+def pack_history(columns: dict[str, np.ndarray], names: list[str]) -> bytes:
+    """Columns (float32, equal lengths) in `names` order, concatenated and zlib-compressed."""
+    packed = np.concatenate([np.asarray(columns[name], dtype="<f4") for name in names])
+    return zlib.compress(packed.tobytes(), 1)
+
+
+def unpack_history(blob: bytes, names: list[str]) -> dict[str, np.ndarray]:
+    """The inverse of `pack_history` (float32 columns, read-only views of one buffer)."""
+    packed = np.frombuffer(zlib.decompress(blob), dtype="<f4")
+    length = len(packed) // len(names) if names else 0
+    return {name: packed[i * length : (i + 1) * length] for i, name in enumerate(names)}
+
+
+def history_text(columns: dict[str, np.ndarray], names: list[str]) -> str:
+    """`pack_history` as base64 text (JSON-safe: the relay's messages)."""
+    return base64.b64encode(pack_history(columns, names)).decode("ascii")
+
+
+def history_from_text(text: str, names: list[str]) -> dict[str, np.ndarray]:
+    """The inverse of `history_text`."""
+    return unpack_history(base64.b64decode(text), names)

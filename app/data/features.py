@@ -8,7 +8,7 @@ network input per expression, each computed from the raw inputs in task units.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -17,11 +17,20 @@ from app.config.expressions import (
     ExpressionError,
     check_finite,
     compile_expression,
-    find_singularity,
 )
+from app.config.singularities import find_singularity
 
-if TYPE_CHECKING:
-    from app.data.tasks import Task
+
+class Task(Protocol):
+    """What the features need of a task (an `app.data.tasks.Task`, which imports this module):
+    its number of raw inputs and of network outputs."""
+
+    @property
+    def inputs(self) -> int: ...
+
+    @property
+    def outputs(self) -> int: ...
+
 
 VARIABLES = ("x", "y")
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from app.config.expressions import ExpressionError
-from app.data.encoding import round_array
+from app.data.encoding import grid_values_json, points_json, round_array
 from app.data.tasks import (
     DATA_POINTS_SHOWN,
     Task,
@@ -18,7 +18,9 @@ from app.data.tasks import (
     shown_rows,
 )
 from app.data.uploads import ParsedDataset
-from app.runs.payloads import grid_values_json, points_json
+
+# The fields of a run config a preview reads (POST /api/preview); the others are ignored.
+PREVIEW_FIELDS = ("task", "expression", "domain", "samples", "noise", "seed")
 
 
 def task_preview(task: Task, config: dict[str, Any]) -> dict[str, Any]:

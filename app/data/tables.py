@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from app.data.uploads import (
+from app.data.csv_rows import (
     _NUMERIC,
     MAX_INPUT,
     MAX_TARGET,

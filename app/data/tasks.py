@@ -21,18 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from flask import current_app, has_app_context  # only requests have an app's tasks
 
 from app.config.expressions import (
     GRID_POINTS,
     Expression,
     ExpressionError,
     check_finite,
-    find_singularity,
     format_number,
 )
 from app.config.schema import field_defaults
+from app.config.singularities import find_singularity
 from app.data.features import InputFeatures
-from app.data.uploads import MAX_TARGET, ParsedDataset
+from app.data.tables import CHOICE_FIELDS, ChoiceError
+from app.data.uploads import MAX_TARGET, ParsedDataset, table_dataset
 from network import datasets
 
 PI = float(np.pi)
@@ -349,8 +351,6 @@ def app_tasks() -> dict[str, Task]:
     """The registry plus the current Flask app's own tasks (``app.extensions["tasks"]``, e.g.
     ``mnist`` when started with ``--mnist-dir``); the registry alone outside an app context.
     Per-app tasks live in the app, so no app changes this module's `TASKS`."""
-    from flask import current_app, has_app_context  # only requests have an app's tasks
-
     if not has_app_context():
         return TASKS
     extra = current_app.extensions.get("tasks")
@@ -707,9 +707,6 @@ def table_task(dataset_id: str, dataset: ParsedDataset, fields: dict[str, Any]) 
     (by default the first two number features), the others held at their training median.
     Raises `tables.ChoiceError` naming the field when the choice does not fit the table.
     """
-    from app.data.tables import CHOICE_FIELDS, ChoiceError
-    from app.data.uploads import table_dataset
-
     table = dataset.table
     given = [fields.get(name) for name in CHOICE_FIELDS]
     choice = table.choose(*given)

@@ -37,13 +37,25 @@ from typing import Any
 
 import numpy as np
 
+from app.data.csv_rows import (
+    _NUMERIC,
+    DELIMITERS,
+    MAX_INPUT,
+    MAX_TARGET,
+    DatasetError,
+    _decimal,
+    _Dialect,
+    _field_count_hint,
+    _next_row,
+    _shown,
+)
+from app.data.tables import ChoiceError, read_table
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 100_000
 MIN_ROWS = 10  # fewer cannot be split into a training and a test set worth the name
 MAX_CLASSES = 10
 MAX_LABEL_LENGTH = 50
-MAX_INPUT = 1e6  # |x|, |y| bound; the same bound run configs put on a domain
-MAX_TARGET = 1e12  # |target| bound; beyond this squared errors overflow float32
 
 LAYOUTS = {
     frozenset({"x", "target"}): ("regression", ("x",)),
@@ -56,25 +68,10 @@ EXPECTED = "x,target or x,y,target (regression) or x,y,label (classification)"
 MAX_COLUMNS = 100  # header width, checked before the file is parsed
 
 #: Delimiters recognised from the header, and their names for messages.
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 _INTEGER = re.compile(r"[+-]?\d+")
-_NUMERIC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_DIGITS = re.compile(r"[+-]?\d*")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 _SEP_LINE = re.compile(r"\s*sep=(.)\s*", re.IGNORECASE)  # Excel's first line: sep=;
-
-
-class DatasetError(ValueError):
-    """A CSV file that cannot be used; ``str(error)`` is for the user and names the line.
-
-    `line` is the 1-based line number of the problem, or None when it concerns the whole file.
-    """
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message if line is None else f"line {line}: {message}")
-        self.message = message
-        self.line = line
 
 
 @dataclass(frozen=True)
@@ -196,8 +193,6 @@ def _read_data(reader: Any, header: list[str], header_line: int, dialect: _Diale
     """The rows after `header`: a fixed layout (`LAYOUTS`) or a table (`app.data.tables`)."""
     layout = _read_header(header, header_line, dialect)
     if layout is None:  # named columns: a table
-        from app.data.tables import read_table  # app.data.tables builds on this module
-
         return table_dataset(read_table(reader, header, header_line, dialect, max_rows, min_rows))
     rows = _read_rows(reader, layout, dialect, max_rows)
     return _dataset(layout, rows, min_rows)
@@ -284,8 +279,6 @@ def table_dataset(table: Any, choice: Any = None) -> ParsedDataset:
     """The `ParsedDataset` of a table's `choice` (`app.data.tables.Choice`; default: the table's
     default choice, whose problems are the upload's: `DatasetError` naming line and column)."""
     if choice is None:
-        from app.data.tables import ChoiceError
-
         try:
             choice = table.choose()
         except ChoiceError as error:
@@ -305,15 +298,6 @@ def table_dataset(table: Any, choice: Any = None) -> ParsedDataset:
         table=table,
         choice=choice,
     )
-
-
-@dataclass(frozen=True)
-class _Dialect:
-    """How a file is written: its delimiter, decimal mark and whether line 1 is ``sep=``."""
-
-    delimiter: str
-    decimal_comma: bool
-    skip_first: bool
 
 
 @dataclass(frozen=True)
@@ -597,14 +581,6 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def _next_row(reader: Any) -> tuple[int, list[str] | None]:
-    """The next non-blank row and its line number, or (line, None) at the end."""
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            return reader.line_num, row
-    return reader.line_num, None
-
-
 def _read_header(header: list[str], line: int, dialect: _Dialect) -> _Layout | None:
     """The fixed layout of a header of only x, y, target and label columns, or None for a table
     (another name in a header of two or more columns)."""
@@ -659,44 +635,12 @@ def _unknown_columns(unknown: list[str], dialect: _Dialect) -> str:
     return message
 
 
-def _field_count_hint(row: list[str], width: int, dialect: _Dialect) -> str:
-    """Why a row may have the wrong number of fields, when there is a likely cause."""
-    if (
-        dialect.delimiter == ","
-        and len(row) > width
-        and all(_DIGITS.fullmatch(cell.strip()) for cell in row)
-    ):
-        return " (decimal commas in a comma-separated file? write 1.5, or separate with ';')"
-    others = [
-        name
-        for delimiter, name in DELIMITERS.items()
-        if delimiter != dialect.delimiter and any(delimiter in cell for cell in row)
-    ]
-    if others and len(row) < width:
-        return (
-            f" (this line seems to be separated by {others[0]}s, the header by "
-            f"{DELIMITERS[dialect.delimiter]}s)"
-        )
-    return ""
-
-
 def _is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
         return False
     return True
-
-
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 20 else value[:20] + "…")
-
-
-def _decimal(text: str, dialect: _Dialect) -> str:
-    """`text` with a decimal comma made a point, in files whose delimiter is ';'."""
-    if dialect.decimal_comma and text.count(",") == 1 and "." not in text:
-        return text.replace(",", ".")
-    return text
 
 
 def _number(cell: str, column: str, line: int, bound: float, dialect: _Dialect) -> float:

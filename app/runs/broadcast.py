@@ -23,6 +23,7 @@ a snapshot of a run longer than `MAX_SNAPSHOT_POINTS` epochs carries every k-th 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -30,16 +31,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import orjson
 
-from app.data.encoding import round_array, round_float
+from app.data.encoding import history_json, round_float
 from app.runs.control import TERMINAL
 from app.runs.payloads import done_json, inside_json
 from app.runs.run import Run
-from app.web.wire import EmitOutbox, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,8 @@ def snapshot_history(run: Run, epoch: int) -> tuple[dict[str, list], int]:
     keep = np.arange(every - 1, epoch, every)
     if keep[-1] != epoch - 1:
         keep = np.append(keep, epoch - 1)
-    chunk: dict[str, list] = {"epoch": (keep + 1).tolist()}
-    chunk.update({name: round_array(values[keep]) for name, values in columns.items()})
-    return chunk, every
+    thinned = {name: values[keep] for name, values in columns.items()}
+    return history_json(thinned, epochs=keep + 1), every
 
 
 @dataclass(eq=False)
@@ -97,6 +96,36 @@ class Client:
     seq: int = 0  # frames sent since its snapshot (each frame carries its number: gaps show)
     awaiting_since: float | None = None  # monotonic time of the unacknowledged frame
     frame_token: int = 0
+
+    def due(self, now: float, news: tuple, interval: float, ack_timeout: float) -> bool:
+        """True if this client is ready, not waiting for an ack (for up to `ack_timeout` s), got
+        its last frame at least `interval` s ago and has `news` (or the run ended)."""
+        if not self.ready:  # its snapshot is on the way; served on a later tick
+            return False
+        since = self.awaiting_since
+        waiting = since is not None and now - since < ack_timeout
+        waiting = waiting or now - self.sent_at < interval
+        current = (
+            self.sent_epoch, self.sent_status, self.sent_view, self.sent_position,
+            self.sent_progress,
+        )  # fmt: skip
+        return news[1] in TERMINAL or (not waiting and current != news)
+
+    def frame(self, text: str, epoch: int, status: str, view: int,
+              now: float) -> tuple[str, Callable[..., None]]:  # fmt: skip
+        """This client's copy of a frame (`text` numbered with its `seq`) and the callback of
+        its ack; moves its cursor to `epoch`, `status` and `view`, awaiting the ack from `now`."""
+        self.sent_epoch, self.sent_status, self.sent_view = epoch, status, view
+        self.seq += 1
+        self.frame_token += 1
+        self.awaiting_since = self.sent_at = now
+        token = self.frame_token
+
+        def acknowledged(*_args: Any) -> None:
+            if self.frame_token == token:
+                self.awaiting_since = None
+
+        return f'{text[:-1]},"seq":{self.seq}}}', acknowledged
 
 
 class FrameParts:
@@ -135,6 +164,67 @@ class FrameParts:
         self._inside.pop(run_id, None)
 
 
+class Snapshots:
+    """The ``snapshot`` JSON of runs for their watchers; an ended run's is encoded once and
+    kept (the last `ENDED_SNAPSHOTS_KEPT` of them) for the next watcher."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ended: OrderedDict[str, str] = OrderedDict()  # run id -> ended run's snapshot
+
+    def text(self, run: Run, client: Client) -> tuple[str, bool]:
+        """The run's snapshot as JSON (setting `client`'s cursor) and whether the run ended."""
+        with self._lock:
+            cached = self._ended.get(run.id)
+        if cached is not None:
+            return cached, True
+        snapshot, ended = snapshot_of(run, client)
+        text = to_json(snapshot)
+        if ended:
+            with self._lock:
+                self._ended[run.id] = text
+                while len(self._ended) > ENDED_SNAPSHOTS_KEPT:
+                    self._ended.popitem(last=False)
+        return text, ended
+
+
+class Outbox(Protocol):
+    """Where a `Broadcaster` sends its events: `app.web.wire.Outbox` (bounded, the app's), or
+    `EmitOutbox` (plain ``socketio.emit``)."""
+
+    def send_text(self, sid: str, event: str, json_text: str, callback: Any = None) -> bool:
+        """Send `event` with payload `json_text` to client `sid`; False if it is gone."""
+        ...
+
+    def connected(self, sid: str) -> bool:
+        """Whether client `sid` is still connected."""
+        ...
+
+    def release(self, sid: str) -> None:
+        """Forget client `sid` (it disconnected)."""
+        ...
+
+
+class EmitOutbox:
+    """The `Outbox` interface over plain ``socketio.emit`` (no bounds): for a `Broadcaster`
+    built without a real Socket.IO server (unit tests with a fake one)."""
+
+    def __init__(self, socketio: Any) -> None:
+        self.socketio = socketio
+
+    def send_text(self, sid: str, event: str, json_text: str, callback: Any = None) -> bool:
+        """Emit `event` with the decoded `json_text`."""
+        self.socketio.emit(event, json.loads(json_text), to=sid, callback=callback)
+        return True
+
+    def connected(self, _sid: str) -> bool:
+        """Always True: a plain emitter cannot tell."""
+        return True
+
+    def release(self, _sid: str) -> None:
+        """Nothing to release."""
+
+
 class Broadcaster:
     """Streams runs to the clients that watch them; see the module docstring."""
 
@@ -145,7 +235,7 @@ class Broadcaster:
         self.clock = clock  # seconds: frame and look-inside rates, ack timeouts
         self.frame_interval = frame_interval
         self.ack_timeout = ack_timeout
-        self.outbox: Outbox | EmitOutbox = outbox or EmitOutbox(socketio)  # create_app sets one
+        self.outbox: Outbox = outbox or EmitOutbox(socketio)  # create_app sets one
         self._lock = threading.Lock()  # guards everything below
         self._watchers: dict[str, dict[str, Client]] = {}  # run id -> sid -> client
         self._runs: dict[str, Run] = {}
@@ -153,7 +243,7 @@ class Broadcaster:
         self._parts = FrameParts()
         self._in_flight: set[tuple[str, str]] = set()  # (sid, run id): snapshot not acked yet
         self._again: set[tuple[str, str]] = set()  # watched again while in flight
-        self._ended: OrderedDict[str, str] = OrderedDict()  # run id -> ended run's snapshot
+        self._snapshots = Snapshots()
 
     # ----------------------------------------------------------------- clients
 
@@ -179,7 +269,7 @@ class Broadcaster:
 
     def _send_snapshot(self, run: Run, sid: str, key: tuple[str, str]) -> None:
         client = Client(sid)
-        text, ended = self._snapshot_text(run, client)
+        text, ended = self._snapshots.text(run, client)
         if not ended:
             with self._lock:
                 self._watchers.setdefault(run.id, {})[sid] = client  # replaces an older one
@@ -231,23 +321,6 @@ class Broadcaster:
         with self._lock:
             return [run_id for run_id, clients in self._watchers.items() if sid in clients]
 
-    # ----------------------------------------------------------------- payloads
-
-    def _snapshot_text(self, run: Run, client: Client) -> tuple[str, bool]:
-        """The snapshot's JSON (an ended run's is encoded once and kept) and whether it ended."""
-        with self._lock:
-            cached = self._ended.get(run.id)
-        if cached is not None:
-            return cached, True
-        snapshot, ended = snapshot_of(run, client)
-        text = to_json(snapshot)
-        if ended:
-            with self._lock:
-                self._ended[run.id] = text
-                while len(self._ended) > ENDED_SNAPSHOTS_KEPT:
-                    self._ended.popitem(last=False)
-        return text, ended
-
     # ----------------------------------------------------------------- the thread
 
     def _ensure_thread(self) -> None:
@@ -286,20 +359,6 @@ class Broadcaster:
             self._tick(run, clients)
         return True
 
-    def _due(self, client: Client, now: float, news: tuple, interval: float) -> bool:
-        """True if `client` is ready, not waiting for an ack, got its last frame at least
-        `interval` s ago and has news (or the run ended)."""
-        if not client.ready:  # its snapshot is on the way; served on a later tick
-            return False
-        since = client.awaiting_since
-        waiting = since is not None and now - since < self.ack_timeout
-        waiting = waiting or now - client.sent_at < interval
-        current = (
-            client.sent_epoch, client.sent_status, client.sent_view, client.sent_position,
-            client.sent_progress,
-        )  # fmt: skip
-        return news[1] in TERMINAL or (not waiting and current != news)
-
     def _tick(self, run: Run, clients: list[Client]) -> None:
         """One pass over a run's clients: each ready client gets what is new for it."""
         with run.lock:
@@ -315,19 +374,10 @@ class Broadcaster:
         news = (epoch, status, version, position, progress)  # progress: frames inside long epochs
         # a run sends at most MAX_RUN_FRAMES frames a second in all: its watchers share them
         interval = max(self.frame_interval, len(clients) / MAX_RUN_FRAMES) - self.frame_interval / 2
-        due = [c for c in clients if self._due(c, now, news, interval)]
+        due = [c for c in clients if c.due(now, news, interval, self.ack_timeout)]
         if not due:
             return
-        common = {
-            "run_id": run.id,
-            "status": status,
-            "epoch": epoch,
-            "epochs": run.epochs,
-            "elapsed": round_float(run.control.elapsed()),
-            "progress": progress,
-            "queue_position": position,
-            **run.verdict(),
-        }
+        common = frame_common(run, status, epoch, progress, position)
         shared = self._parts.view_text(run, version)
         inside_every = max(INSIDE_INTERVAL, len(clients) / MAX_RUN_INSIDES)
         frames: dict[tuple[int, bool], str] = {}  # (history start, inside?) -> the frame's JSON
@@ -343,7 +393,8 @@ class Broadcaster:
             if inside:
                 client.sent_inside, client.inside_at = inside_version, now
             client.sent_position, client.sent_progress = position, progress
-            if not self._send_frame(client, frames[start, inside], epoch, status, version, now):
+            text, acknowledged = client.frame(frames[start, inside], epoch, status, version, now)
+            if not self.outbox.send_text(client.sid, "frame", text, acknowledged):
                 self._let_go(run.id, client)
                 continue
             if final:
@@ -362,20 +413,21 @@ class Broadcaster:
                 self._runs.pop(run_id, None)
                 self._parts.forget(run_id)
 
-    def _send_frame(self, client: Client, text: str, epoch: int, status: str, view: int,
-                    now: float) -> bool:  # fmt: skip
-        client.sent_epoch, client.sent_status, client.sent_view = epoch, status, view
-        client.seq += 1
-        text = f'{text[:-1]},"seq":{client.seq}}}'
-        client.frame_token += 1
-        client.awaiting_since = client.sent_at = now
-        token = client.frame_token
 
-        def acknowledged(*_args: Any) -> None:
-            if client.frame_token == token:
-                client.awaiting_since = None
-
-        return self.outbox.send_text(client.sid, "frame", text, acknowledged)
+def frame_common(run: Run, status: str, epoch: int, progress: dict | None,
+                 position: int | None) -> dict[str, Any]:  # fmt: skip
+    """What every frame of a run at `epoch` carries whatever the watcher's cursor (its history
+    and the view are added per cursor and per view)."""
+    return {
+        "run_id": run.id,
+        "status": status,
+        "epoch": epoch,
+        "epochs": run.epochs,
+        "elapsed": round_float(run.control.elapsed()),
+        "progress": progress,
+        "queue_position": position,
+        **run.verdict(),
+    }
 
 
 def view_parts(run: Run, payloads: Any, view: Any) -> dict[str, Any]:

@@ -5,7 +5,8 @@
 that must wait for a compute slot again is ``queued`` meanwhile) and the requests other threads
 make of it (pause, resume, stop, step, live changes), all under one lock and condition, and the
 run's live settings (`LiveSettings`: the values a run may change while it trains, as in force,
-versioned): the run's config is its spec, written once; what changes is here.
+versioned): the run's config is its spec, written once; what changes is here. The state in
+force is its base `RunStatus`; the requests and the run loop's side are `RunControl`'s own.
 The run loop (`app.runs.runner`) asks `next_action()` between mini-batches, so a request takes
 effect within one slice of training (a few hundredths of a second), whatever the epoch length.
 
@@ -91,29 +92,22 @@ def check_step_request(unit: str, count: Any) -> None:
         raise ValueError(f"a step needs at least 1 of {unit}, got {count}")
 
 
-class RunControl:
-    """One run's status, requests and live settings (`settings`: the run's config, of which
-    the live fields are taken); see the module docstring."""
+class RunStatus:
+    """One run's state as in force: its status and reason, the seconds it spent running, its
+    live settings, and the lock and condition every change is made under and announced by
+    (`RunControl` adds the requests made of the run on top). A run trained elsewhere takes
+    them as told (`mirror`, `adopt`)."""
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter,
                  settings: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         self.clock = clock  # seconds (`elapsed` counts by it; tests pass a virtual one)
         self._settings = LiveSettings.of(settings or {})
         self.lock = threading.RLock()  # reentrant: `mirror` is called under it too
-        self.changed = threading.Condition(self.lock)  # notified on every change below
+        self.changed = threading.Condition(self.lock)  # notified on every change
         self.status = "queued"
         self.reason: str | None = None
-        self._pause = False
-        self._stop = False
-        self._step: list | None = None  # [unit, remaining] of a step asked for while paused
-        self._slot = False  # a compute slot was granted and not yet taken by the run loop
-        self._requests = 0  # counts requests: a pacing wait ends when it changes
-        self._changes: dict = {}  # live changes not yet taken by the run loop
         self._elapsed_before = 0.0
         self._running_since: float | None = None
-        self.steps_done = 0  # steps that ended (done, or ended by a pause): a waiter's cue
-
-    # ----------------------------------------------------------------- status
 
     @property
     def ended(self) -> bool:
@@ -155,6 +149,34 @@ class RunControl:
             if status is not None and (status, reason) != (self.status, self.reason):
                 self.status, self.reason = status, reason
                 self.changed.notify_all()
+
+    @property
+    def settings(self) -> LiveSettings:
+        """The live settings in force (immutable; one attribute read: no lock)."""
+        return self._settings
+
+    def adopt(self, values: Mapping[str, Any]) -> None:
+        """Settings as told, nothing for a run loop to apply (`LiveSettings.told`): a scaled
+        worker's as relayed or stored, or the ``domain`` of a new slice here."""
+        with self.lock:
+            self._settings = self._settings.told(values)
+
+
+class RunControl(RunStatus):
+    """One run's status (`RunStatus`), the requests other threads make of it and its live
+    settings (`settings`: the run's config, of which the live fields are taken); see the module
+    docstring."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter,
+                 settings: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+        super().__init__(clock, settings)
+        self._pause = False
+        self._stop = False
+        self._step: list | None = None  # [unit, remaining] of a step asked for while paused
+        self._slot = False  # a compute slot was granted and not yet taken by the run loop
+        self._requests = 0  # counts requests: a pacing wait ends when it changes
+        self._changes: dict = {}  # live changes not yet taken by the run loop
+        self.steps_done = 0  # steps that ended (done, or ended by a pause): a waiter's cue
 
     # ----------------------------------------------------------------- requests (any thread)
 
@@ -225,17 +247,6 @@ class RunControl:
             self._requests += 1
             self.changed.notify_all()
             return self._settings
-
-    @property
-    def settings(self) -> LiveSettings:
-        """The live settings in force (immutable; one attribute read: no lock)."""
-        return self._settings
-
-    def adopt(self, values: Mapping[str, Any]) -> None:
-        """Settings as told, nothing for a run loop to apply (`LiveSettings.told`): a scaled
-        worker's as relayed or stored, or the ``domain`` of a new slice here."""
-        with self.lock:
-            self._settings = self._settings.told(values)
 
     # ----------------------------------------------------------------- the run loop's side
 

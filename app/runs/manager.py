@@ -2,7 +2,7 @@
 
 A new run waits for a compute slot as ``queued`` with no thread and no data; the slot's grant
 starts its training thread (`app.runs.runner.execute`), which with `fork` drives a training process
-of the run's own (`app.transports.forked`). Control requests go to the run's `RunControl`;
+of the run's own (`app.training.forked`). Control requests go to the run's `RunControl`;
 streaming to the `Broadcaster`.
 """
 
@@ -15,17 +15,12 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from app.config.validation import ConfigError, RunSpec, slice_error, validate_changes
+from app.outages import is_outage, remove_leftovers, store_writes, unavailable_for_reading
 from app.runs.broadcast import Broadcaster
 from app.runs.control import TERMINAL, ComputeSlots, ControlError
 from app.runs.run import Run
 from app.runs.runner import execute
-from app.storage.store import (
-    is_outage,
-    remove_leftovers,
-    store_writes,
-    unavailable_for_reading,
-)
+from app.runs.validation import ConfigError, RunSpec, slice_error, validate_changes
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +186,7 @@ class RunManager:
         self.socketio = socketio
         self.frame_interval = frame_interval
         self.inside_interval = inside_interval or None  # a look inside at most this often
-        self.fork = fork  # runs train in child processes (app/transports/forked.py)
+        self.fork = fork  # runs train in child processes (app/training/forked.py)
         self.slots = ComputeSlots(max_active_runs)
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self.max_unfinished_runs = max_unfinished_runs

@@ -10,46 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from app.data.encoding import round_array, round_arrays, round_float
+from app.data.encoding import grid_values_json, points_json, round_array, round_arrays, round_float
 from app.data.features import projection
 from app.data.tasks import Task, TaskData, shown_rows
-from app.runs.inside import NEURONS_SHOWN, Histogram, Inside
-from app.runs.session import ClassView, View
+from app.training.inside import NEURONS_SHOWN, Histogram, Inside
+from app.training.session import ClassView, View
 
 IMAGES_SHOWN = 36  # test images drawn with their predicted label
 CONFIDENCE_DIGITS = 4  # significant digits of the confidence grid (colour intensity only)
 MAP_DIGITS = 3  # significant digits of neuron maps (colours of thumbnails)
-
-
-def history_json(start: int, columns: dict[str, np.ndarray]) -> dict[str, list]:
-    """History columns of epochs ``start+1 ..`` as ``{epoch: [...], train_loss: [...], ...}``."""
-    length = len(next(iter(columns.values()))) if columns else 0
-    chunk: dict[str, list] = {"epoch": list(range(start + 1, start + length + 1))}
-    chunk.update({name: round_array(values) for name, values in columns.items()})
-    return chunk
-
-
-def points_json(X: np.ndarray, Y: np.ndarray, classification: bool) -> dict[str, list]:
-    """Data points: ``{x, y}`` (1-D regression), ``{x, y, z}`` (2-D) or ``{x, y, label}``.
-
-    `X` is (n, inputs) and `Y` the targets (n, 1) or the integer labels (n,).
-    """
-    if classification:
-        return {
-            "x": round_array(X[:, 0]),
-            "y": round_array(X[:, 1]),
-            "label": np.asarray(Y).astype(np.int64).ravel().tolist(),
-        }
-    names = ("x", "y") if X.shape[1] == 1 else ("x", "y", "z")
-    columns = [X[:, k] for k in range(X.shape[1])] + [np.asarray(Y).reshape(len(X), -1)[:, 0]]
-    return {name: round_array(column) for name, column in zip(names, columns, strict=True)}
-
-
-def grid_values_json(axes: list[list], values: np.ndarray) -> dict[str, Any]:
-    """Values on a grid as ``{x, y}`` (1-D, `values` (n,)) or ``{x, y, z}`` (2-D, (ny, nx))."""
-    if len(axes) == 1:
-        return {"x": axes[0], "y": round_array(values)}
-    return {"x": axes[0], "y": axes[1], "z": round_array(values)}
 
 
 class EncodedView:
@@ -198,7 +167,8 @@ class RunPayloads:
 
 def _histogram_json(histogram: tuple[np.ndarray, np.ndarray], edges: list) -> dict[str, Any]:
     """``{edges, counts, nonfinite, zeros}`` of a histogram whose edges are already rounded for
-    the wire (`app.runs.inside.Histogram`; a plain pair has no non-finite values or zeros known)."""
+    the wire (`app.training.inside.Histogram`; a plain pair has no non-finite values or zeros
+    known)."""
     if isinstance(histogram, Histogram):
         return histogram.to_json(edges)
     return {"edges": edges, "counts": np.asarray(histogram[1]).tolist(), "nonfinite": 0,

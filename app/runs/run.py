@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from app.data.encoding import round_float
+from app.data.encoding import history_json, round_float
 from app.data.features import network_sizes
 from app.data.tasks import Task, TaskData, build_data
 from app.runs.control import ComputeSlots, RunControl
-from app.runs.diagnosis import Diagnosis, Signals, UnitHealth, sentences
-from app.runs.inside import Inside
-from app.runs.payloads import EncodedView, RunPayloads, history_json
-from app.runs.session import (
+from app.runs.payloads import EncodedView, RunPayloads
+from app.training.diagnosis import Diagnosis, Signals, UnitHealth, sentences
+from app.training.inside import Inside
+from app.training.session import (
     Checkpoint,
     ClassView,
     TrainingSession,
@@ -91,67 +91,19 @@ class History:
         return {name: self.columns[name][start:stop].copy() for name in names or self.names}
 
 
-class Run:
-    """One training run; see the module docstring. Fields written after `start` are guarded
-    by ``control.lock`` (one lock per run)."""
+class RunData:
+    """A run's data in this process and their wire form (`payloads`), built on demand: the
+    part of `Run` that builds them (from the run's task, config, sizes and checkpoint)."""
 
-    def __init__(
-        self, run_id: str, task: Task, config: dict[str, Any], data: TaskData | None = None
-    ) -> None:
-        self.id = run_id
-        self.task = task
-        self.spec = MappingProxyType(config)  # as created: never written (see `config`)
-        self.epochs: int = config["epochs"]
-        self.created = time.time()
-        self.classification = task.kind == "classification"
-        self.control = RunControl(settings=config)  # owns the live settings
-        self.lock = self.control.lock
-        self.history = History(0, self.classification, history_columns(config, self.classification))
-        self.epoch = 0  # completed epochs
-        self.sizes = network_sizes(task, config)
+    def __init__(self, data: TaskData | None) -> None:
         self.payloads: RunPayloads | None = None  # see `payloads_now`
         # its data in this process (`data`): drawn once, until its session takes it over
         self._data: TaskData | None = data
         self._build_lock = threading.RLock()
-        self.view: View | None = None  # replaced, never mutated
-        self.inside: Inside | None = None  # the latest look inside (views may come without)
-        self.inside_version = 0  # bumped with every new look inside
-        self.view_version = 0
-        self.progress: dict[str, int] | None = None  # the epoch in progress
-        self.layout = 0  # bumped when the plotted grid changes: watchers need a new snapshot
-        self.diagnosis = Diagnosis()
-        # what the diagnosis found (`app.runs.diagnosis.Finding.json` each), replaced
-        self.findings: list[dict[str, Any]] = []
-        self.stopped_early: str | None = None  # the reason, once early stopping ended training
-        # a warning while the run's writes to the database fail (`app.storage.recorder`), else None
-        self.unstored: str | None = None
-        self.thread: Any = None
-        self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
-        self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
-        self.initial_state: dict[str, np.ndarray] | None = None  # weights to start from
-        self.on_end: list[Callable[[Run], None]] = []  # called once the status is terminal
-        self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
-        self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
-        self.watched = True  # scaled mode: some web process streams it (`app.transports.relay`)
         # A run trained elsewhere (stored, or a scaled worker's): its data and view are rebuilt
         # on demand (`payloads_now`), again once `stale_payloads` (a worker's new slice).
         self.restored = False
         self.stale_payloads = False
-        self.summary: dict[str, Any] | None = None  # its stored row, if read from storage
-        # training seconds at the end of each of the first n epochs (None: live, ask the recorder)
-        self.timing: Callable[[int], np.ndarray] | None = None
-        # 1-based place in line while queued (None: not waiting); the manager's
-        self.position_of: Callable[[str], int | None] | None = None
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """The spec with the live settings in force (``control.settings``): a new dict."""
-        return self.control.settings.over(self.spec)
-
-    @property
-    def status(self) -> str:
-        """The current status (see `app.runs.control`)."""
-        return self.control.status
 
     def payloads_now(self) -> RunPayloads | None:
         """The wire form of the run's data, built now if needed (None if it cannot be built).
@@ -194,6 +146,118 @@ class Run:
             adopt_view(self, view)
         return self.payloads
 
+    def session(self) -> TrainingSession:
+        """The run's training session, on the run's `data` (its own from then on)."""
+        return TrainingSession(self.task, self.config, self.data(), self.initial_state)
+
+
+class RunVerdict:
+    """What a run's numbers say: the diagnosis's findings, the best epoch, the latest confusion
+    matrix; the part of `Run` that reads its history and view for them (under its lock)."""
+
+    def __init__(self) -> None:
+        self.diagnosis = Diagnosis()
+        # what the diagnosis found (`app.training.diagnosis.Finding.json` each), replaced
+        self.findings: list[dict[str, Any]] = []
+        self.stopped_early: str | None = None  # the reason, once early stopping ended training
+        # a warning while the run's writes to the database fail (`app.storage.recorder`), else None
+        self.unstored: str | None = None
+
+    def diagnose(self, units: list[UnitHealth]) -> None:
+        """Refresh `findings` from the history and the hidden units' health
+        (`app.training.diagnosis`)."""
+        wanted = ("train_loss", "test_loss", "train_acc", "test_acc", "lr", "update_ratio")
+        with self.lock:
+            names = [name for name in wanted if name in self.history.names]
+            columns = self.history.copy(0, self.history.length, names)
+        classes = len(self.task.classes) if self.classification else 0
+        signals = Signals(columns, self.epochs, classes, units, self.config["loss"],
+                          stopped_early=self.stopped_early is not None)  # fmt: skip
+        found = self.diagnosis.update(signals)
+        self.findings = [finding.json() for finding in found]
+
+    def verdict(self) -> dict[str, Any]:
+        """What the diagnosis says (`app.training.diagnosis`) and the best epoch, as every answer
+        about the run carries them: ``{warnings, observations, findings, best_epoch}``; while its
+        writes to the database fail, that warning first (`unstored`)."""
+        unstored = self.unstored
+        return {
+            "warnings": ([unstored] if unstored else []) + sentences(self.findings, "warning"),
+            "observations": sentences(self.findings, "observation"),
+            "findings": self.findings,
+            "best_epoch": self.best_epoch(),
+        }
+
+    def best_epoch(self) -> int | None:
+        """The epoch of the lowest test loss (the first on a tie); None before a finite one."""
+        with self.lock:
+            column = self.history.columns.get("test_loss")
+            losses = column[: self.history.length] if column is not None else None
+        if losses is None or not np.isfinite(losses).any():
+            return None
+        with np.errstate(invalid="ignore"):
+            return int(np.nanargmin(losses)) + 1
+
+    def confusion(self) -> list[list[int]] | None:
+        """The latest confusion matrix of the test set (rows: true class), or None."""
+        view = self.view
+        if isinstance(view, EncodedView):  # as relayed
+            return view.parts.get("confusion")
+        prediction = view.prediction if view is not None else None
+        return prediction.confusion.tolist() if isinstance(prediction, ClassView) else None
+
+
+class Run(RunData, RunVerdict):
+    """One training run; see the module docstring. Fields written after `start` are guarded
+    by ``control.lock`` (one lock per run). Its data and their wire form are `RunData`'s, what
+    its numbers say `RunVerdict`'s."""
+
+    def __init__(
+        self, run_id: str, task: Task, config: dict[str, Any], data: TaskData | None = None
+    ) -> None:
+        RunData.__init__(self, data)
+        RunVerdict.__init__(self)
+        self.id = run_id
+        self.task = task
+        self.spec = MappingProxyType(config)  # as created: never written (see `config`)
+        self.epochs: int = config["epochs"]
+        self.created = time.time()
+        self.classification = task.kind == "classification"
+        self.control = RunControl(settings=config)  # owns the live settings
+        self.lock = self.control.lock
+        self.history = History(0, self.classification, history_columns(config, self.classification))
+        self.epoch = 0  # completed epochs
+        self.sizes = network_sizes(task, config)
+        self.view: View | None = None  # replaced, never mutated
+        self.inside: Inside | None = None  # the latest look inside (views may come without)
+        self.inside_version = 0  # bumped with every new look inside
+        self.view_version = 0
+        self.progress: dict[str, int] | None = None  # the epoch in progress
+        self.layout = 0  # bumped when the plotted grid changes: watchers need a new snapshot
+        self.thread: Any = None
+        self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
+        self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
+        self.initial_state: dict[str, np.ndarray] | None = None  # weights to start from
+        self.on_end: list[Callable[[Run], None]] = []  # called once the status is terminal
+        self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
+        self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
+        self.watched = True  # scaled mode: some web process streams it (`app.transports.relay`)
+        self.summary: dict[str, Any] | None = None  # its stored row, if read from storage
+        # training seconds at the end of each of the first n epochs (None: live, ask the recorder)
+        self.timing: Callable[[int], np.ndarray] | None = None
+        # 1-based place in line while queued (None: not waiting); the manager's
+        self.position_of: Callable[[str], int | None] | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The spec with the live settings in force (``control.settings``): a new dict."""
+        return self.control.settings.over(self.spec)
+
+    @property
+    def status(self) -> str:
+        """The current status (see `app.runs.control`)."""
+        return self.control.status
+
     def restore(self, summary: dict[str, Any], history: Any, checkpoint: Any) -> None:
         """Make this a run read back from storage: its stored `summary` (row), `history`
         (`storage.StoredHistory`) and `checkpoint`."""
@@ -209,10 +273,6 @@ class Run:
         self.checkpoint = checkpoint
         self.findings = summary["findings"]
         self.closed = True  # nothing of it is left to store
-
-    def session(self) -> TrainingSession:
-        """The run's training session, on the run's `data` (its own from then on)."""
-        return TrainingSession(self.task, self.config, self.data(), self.initial_state)
 
     def queue_position(self) -> int | None:
         """1-based place in line (for a compute slot, or a worker) while ``queued``, or None."""
@@ -280,47 +340,12 @@ class Run:
                 log.exception("an end-of-run hook of run %s failed", self.id)
         self.closed = True
 
-    def diagnose(self, units: list[UnitHealth]) -> None:
-        """Refresh `findings` from the history and the hidden units' health
-        (`app.runs.diagnosis`)."""
-        wanted = ("train_loss", "test_loss", "train_acc", "test_acc", "lr", "update_ratio")
-        with self.lock:
-            names = [name for name in wanted if name in self.history.names]
-            columns = self.history.copy(0, self.history.length, names)
-        classes = len(self.task.classes) if self.classification else 0
-        signals = Signals(columns, self.epochs, classes, units, self.config["loss"],
-                          stopped_early=self.stopped_early is not None)  # fmt: skip
-        found = self.diagnosis.update(signals)
-        self.findings = [finding.json() for finding in found]
-
-    def verdict(self) -> dict[str, Any]:
-        """What the diagnosis says (`app.runs.diagnosis`) and the best epoch, as every answer about
-        the run carries them: ``{warnings, observations, findings, best_epoch}``; while its
-        writes to the database fail, that warning first (`unstored`)."""
-        unstored = self.unstored
-        return {
-            "warnings": ([unstored] if unstored else []) + sentences(self.findings, "warning"),
-            "observations": sentences(self.findings, "observation"),
-            "findings": self.findings,
-            "best_epoch": self.best_epoch(),
-        }
-
     def add_diverged_epoch(self, record: dict[str, Any] | None) -> None:
         """The epoch that diverged is the run's last: its record (`nn.DivergenceError.record`,
         as the session completed it) joins the history; its non-finite losses go out as null."""
         with self.lock:
             if record is not None and record.get("epoch") == self.history.length + 1:
                 self._append([record])
-
-    def best_epoch(self) -> int | None:
-        """The epoch of the lowest test loss (the first on a tie); None before a finite one."""
-        with self.lock:
-            column = self.history.columns.get("test_loss")
-            losses = column[: self.history.length] if column is not None else None
-        if losses is None or not np.isfinite(losses).any():
-            return None
-        with np.errstate(invalid="ignore"):
-            return int(np.nanargmin(losses)) + 1
 
     def last(self, name: str) -> float | None:
         """The latest value of a history column (None when absent)."""
@@ -331,15 +356,7 @@ class Run:
         """The history of epochs ``start+1 .. stop`` as sent on the wire."""
         with self.lock:
             columns = self.history.copy(start, stop)
-        return history_json(start, columns)
-
-    def confusion(self) -> list[list[int]] | None:
-        """The latest confusion matrix of the test set (rows: true class), or None."""
-        view = self.view
-        if isinstance(view, EncodedView):  # as relayed
-            return view.parts.get("confusion")
-        prediction = view.prediction if view is not None else None
-        return prediction.confusion.tolist() if isinstance(prediction, ClassView) else None
+        return history_json(columns, start)
 
 
 def data_and_view(run: Run, checkpoint: Any) -> tuple[Any, Any] | None:

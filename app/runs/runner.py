@@ -1,5 +1,5 @@
 """The run loop: trains one run in its own thread, from its first compute slot to its end (with
-``fork``, the thread drives a training process, `app.transports.forked`, which does the training).
+``fork``, the thread drives a training process, `app.training.forked`, which does the training).
 
 It trains in slices of at most `SLICE_SECONDS` (at full speed a slice holds as many epochs as fit;
 a paced or stepping run's slice ends at the first epoch's end) and, between
@@ -24,8 +24,8 @@ import network as nn
 from app.runs.control import PAUSE, STOP, TRAIN, ComputeSlots
 from app.runs.pace import AUTO, LearningPace
 from app.runs.run import Run
-from app.runs.session import TrainedSlice, TrainingSession, View
-from app.transports.forked import CAN_FORK, PING_SECONDS, ForkedSession, TrainingProcessError
+from app.training.forked import CAN_FORK, PING_SECONDS, ForkedSession, TrainingProcessError
+from app.training.session import TrainedSlice, TrainingSession, View
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def execute(
 ) -> None:
     """Train `run` (the thread's body; the caller already holds a slot for it). Views look
     inside the network at most every `inside_interval` seconds (None: never). With `fork`, the
-    session trains in a child process (`app.transports.forked`) and this thread only drives it."""
+    session trains in a child process (`app.training.forked`) and this thread only drives it."""
     slot, session = Slot(run, slots), None
     try:
         session = run.session()

@@ -15,13 +15,13 @@ import base64
 import csv
 import io
 import json
-import math
 from typing import Any
 
 import numpy as np
 
 import network as nn
-from app.runs.session import Checkpoint
+from app.data.encoding import column_json, shortest_texts
+from app.training.session import Checkpoint
 
 HISTORY_FORMATS = ("csv", "json")
 MODEL_FORMATS = ("npz", "json", "torch")
@@ -56,21 +56,11 @@ def _exact(name: str, column: np.ndarray) -> np.ndarray:
     return column
 
 
-def _shortest(column: np.ndarray) -> list[str]:
-    """Each value as the shortest decimal that reads back as the same float32 ("0.001", not
-    "0.00100000005"); "" for NaN and ±inf."""
-    return [str(value) if math.isfinite(value) else "" for value in column.astype(np.float32)]
-
-
-def history_json(header: list[str], values: list[np.ndarray]) -> dict[str, list]:
+def history_export_json(header: list[str], values: list[np.ndarray]) -> dict[str, list]:
     """``{column: [values per epoch]}`` (float32 values as their shortest decimal; NaN → null)."""
-    answer = {}
-    for name, column in zip(header, values, strict=True):
-        if column.dtype.kind in "iu":
-            answer[name] = column.tolist()
-        else:
-            answer[name] = [float(text) if text else None for text in _shortest(column)]
-    return answer
+    return {
+        name: column_json(column, exact=True) for name, column in zip(header, values, strict=True)
+    }
 
 
 def history_csv(header: list[str], values: list[np.ndarray]) -> str:
@@ -80,7 +70,9 @@ def history_csv(header: list[str], values: list[np.ndarray]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     formatted = [
-        [str(int(value)) for value in column] if column.dtype.kind in "iu" else _shortest(column)
+        [str(int(value)) for value in column]
+        if column.dtype.kind in "iu"
+        else shortest_texts(column)
         for column in values
     ]
     writer.writerows(zip(*formatted, strict=True))

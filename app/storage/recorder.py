@@ -26,17 +26,14 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from app.storage.store import (
-    RunStore,
-    StorageUnavailable,
-    encode_checkpoint,
-    encode_chunk,
-    interpolate_seconds,
-)
+from app.data.encoding import pack_history
+from app.outages import StorageUnavailable
+from app.storage.store import RunStore, encode_checkpoint, interpolate_seconds
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +43,7 @@ RECOVER_EVERY = 5.0  # seconds between two looks for runs of processes that died
 
 
 class _Tracked:
-    """What the recorder has written of one run."""
+    """What the recorder has written of one run, and its next write (`collect`)."""
 
     def __init__(self, run: Any) -> None:
         self.run = run
@@ -59,6 +56,59 @@ class _Tracked:
         self.findings: list[dict] | None = None
         self.failing_since: float | None = None  # time of the first failed write in a row
 
+    def collect(self, final: bool) -> tuple[dict[str, Any], Callable[[], None]]:
+        """The database write of what is new of the run (its final state with `final`, or once
+        it ended), and what to note once that write succeeded."""
+        state, run = self, self.run
+        final = final or run.control.ended
+        with run.lock:
+            epoch = min(run.epoch, run.history.length)
+            names = list(run.history.names)
+            new = run.history.copy(state.written, epoch) if epoch > state.written else None
+            checkpoint, findings = run.checkpoint, list(run.findings)
+        control = run.control
+        elapsed = control.elapsed()
+        fields: dict[str, Any] = {
+            "status": control.status,
+            "reason": control.reason,
+            "updated": time.time(),
+            "elapsed": elapsed,
+        }
+        item: dict[str, Any] = {"id": run.id, "fields": fields}
+        if final:
+            fields["ended"] = time.time()
+        if names != state.names:
+            fields["columns"] = names
+        if findings != state.findings:
+            fields["warnings"] = findings  # the column holds every finding (app.training.diagnosis)
+        best = (state.best_test_loss, state.best_test_acc)
+        if new is not None:
+            item["chunk"] = {
+                "start": state.written,
+                "stop": epoch,
+                "elapsed": elapsed,
+                "data": pack_history(new, names),
+            }
+            fields["epoch"] = epoch
+            best = _numbers(new, fields, best, state.written)
+        if checkpoint is not None and (checkpoint is not state.checkpoint or final):
+            item["checkpoint"] = {
+                "epoch": checkpoint.epoch,
+                "final": final,
+                "updated": time.time(),
+                "data": encode_checkpoint(checkpoint),
+            }
+
+        def after() -> None:
+            state.failing_since = run.unstored = None
+            state.names, state.findings, state.checkpoint = names, findings, checkpoint
+            state.best_test_loss, state.best_test_acc = best
+            if new is not None:
+                state.written = epoch
+                state.marks.append((epoch, elapsed))
+
+        return item, after
+
 
 def _finite(value: Any) -> float | None:
     value = float(value)
@@ -67,6 +117,28 @@ def _finite(value: Any) -> float | None:
 
 def _latest(column: np.ndarray) -> float | None:
     return _finite(column[-1]) if len(column) else None
+
+
+def _numbers(
+    new: dict[str, np.ndarray], fields: dict[str, Any], best: tuple[float, float], start: int
+) -> tuple[float, float]:
+    """The latest and best losses/accuracies of a run, given its new epochs (epochs
+    ``start + 1 ...``); the best test loss's epoch too when it is among them."""
+    best_loss, best_acc = best
+    for name in ("train_loss", "test_loss", "train_acc", "test_acc"):
+        if name in new:
+            fields[name] = _latest(new[name])
+    with np.errstate(all="ignore"):
+        if "test_loss" in new and np.isfinite(new["test_loss"]).any():
+            lowest = int(np.nanargmin(new["test_loss"]))
+            if float(new["test_loss"][lowest]) < best_loss:
+                best_loss = float(new["test_loss"][lowest])
+                fields["best_test_loss"] = _finite(best_loss)
+                fields["best_epoch"] = start + lowest + 1
+        if "test_acc" in new and np.isfinite(new["test_acc"]).any():
+            best_acc = max(best_acc, float(np.nanmax(new["test_acc"])))
+            fields["best_test_acc"] = _finite(best_acc)
+    return best_loss, best_acc
 
 
 def _warn_unstored(state: _Tracked, reason: str) -> None:
@@ -202,7 +274,7 @@ class Recorder:
         it wrote), on failure warn on each run. Call under the write lock."""
         if not states:
             return True
-        collected = [self._collect(state, final) for state in states]
+        collected = [state.collect(final) for state in states]
         try:
             self.store.write([item for item, _after in collected], self.unfinished_only)
         except Exception as error:
@@ -216,80 +288,6 @@ class Recorder:
             if "ended" in item["fields"]:  # its final state is stored
                 self._tracked.pop(item["id"], None)
         return True
-
-    def _collect(self, state: _Tracked, final: bool) -> tuple[dict[str, Any], Any]:
-        """The database write for one run, and what to note once it succeeded."""
-        run = state.run
-        final = final or run.control.ended
-        with run.lock:
-            epoch = min(run.epoch, run.history.length)
-            names = list(run.history.names)
-            new = run.history.copy(state.written, epoch) if epoch > state.written else None
-            checkpoint, findings = run.checkpoint, list(run.findings)
-        control = run.control
-        elapsed = control.elapsed()
-        fields: dict[str, Any] = {
-            "status": control.status,
-            "reason": control.reason,
-            "updated": time.time(),
-            "elapsed": elapsed,
-        }
-        item: dict[str, Any] = {"id": run.id, "fields": fields}
-        if final:
-            fields["ended"] = time.time()
-        if names != state.names:
-            fields["columns"] = names
-        if findings != state.findings:
-            fields["warnings"] = findings  # the column holds every finding (app.runs.diagnosis)
-        best = (state.best_test_loss, state.best_test_acc)
-        if new is not None:
-            item["chunk"] = {
-                "start": state.written,
-                "stop": epoch,
-                "elapsed": elapsed,
-                "data": encode_chunk(new, names),
-            }
-            fields["epoch"] = epoch
-            best = self._numbers(new, fields, best, state.written)
-        if checkpoint is not None and (checkpoint is not state.checkpoint or final):
-            item["checkpoint"] = {
-                "epoch": checkpoint.epoch,
-                "final": final,
-                "updated": time.time(),
-                "data": encode_checkpoint(checkpoint),
-            }
-
-        def after() -> None:
-            state.failing_since = run.unstored = None
-            state.names, state.findings, state.checkpoint = names, findings, checkpoint
-            state.best_test_loss, state.best_test_acc = best
-            if new is not None:
-                state.written = epoch
-                state.marks.append((epoch, elapsed))
-
-        return item, after
-
-    @staticmethod
-    def _numbers(
-        new: dict[str, np.ndarray], fields: dict[str, Any], best: tuple[float, float], start: int
-    ) -> tuple[float, float]:
-        """The latest and best losses/accuracies of a run, given its new epochs (epochs
-        ``start + 1 ...``); the best test loss's epoch too when it is among them."""
-        best_loss, best_acc = best
-        for name in ("train_loss", "test_loss", "train_acc", "test_acc"):
-            if name in new:
-                fields[name] = _latest(new[name])
-        with np.errstate(all="ignore"):
-            if "test_loss" in new and np.isfinite(new["test_loss"]).any():
-                lowest = int(np.nanargmin(new["test_loss"]))
-                if float(new["test_loss"][lowest]) < best_loss:
-                    best_loss = float(new["test_loss"][lowest])
-                    fields["best_test_loss"] = _finite(best_loss)
-                    fields["best_epoch"] = start + lowest + 1
-            if "test_acc" in new and np.isfinite(new["test_acc"]).any():
-                best_acc = max(best_acc, float(np.nanmax(new["test_acc"])))
-                fields["best_test_acc"] = _finite(best_acc)
-        return best_loss, best_acc
 
     # -------------------------------------------------------------- the writer thread
 

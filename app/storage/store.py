@@ -11,7 +11,8 @@ Tables (see `app/migrations/versions`):
   and accuracies (what the runs list shows and sorts by), the process that trains it (``owner``)
   and its heartbeat (``updated``);
 - ``history_chunks``: the per-epoch history, a chunk per write (about one a second): epochs
-  ``start+1 .. stop`` as float32 columns in the run's column order, zlib-compressed, with the
+  ``start+1 .. stop`` as float32 columns in the run's column order, zlib-compressed
+  (`app.data.encoding.pack_history`, the relay's form too), with the
   training seconds at ``stop`` (for wall-time axes);
 - ``checkpoints``: the latest weights and scalers of a run (an ``.npz`` blob; ``final`` once the
   run has ended);
@@ -26,7 +27,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
 import threading
 import time
 import zlib
@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import (
     Boolean,
     Float,
@@ -46,87 +48,27 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
+from app.data.encoding import unpack_history
 from app.data.uploads import ParsedDataset, parse_csv
-from app.runs.diagnosis import sentences
-from app.runs.session import Checkpoint
+from app.outages import store_writes
+from app.training.diagnosis import sentences
+from app.training.session import Checkpoint
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_KEY = 0x6270_7374  # "bpst": the PostgreSQL advisory lock of the migrations
 # An SQLite writer waits this long for another's lock (SQLite's own bounded retry of a busy
 # database); a write still locked then fails (`StorageUnavailable`). DATABASE_BUSY_SECONDS sets it.
 SQLITE_BUSY_MS = 10_000
-RETRY_AFTER = 10  # seconds a client refused for a database that cannot be written is asked to wait
 UNFINISHED = ("queued", "running", "paused")
-
-
-class StorageUnavailable(RuntimeError):
-    """The database cannot be written now (locked by another process beyond the busy timeout,
-    read-only, unreachable): what needed the write did not happen. The API answers 503 with
-    ``Retry-After: retry_after`` and ``{error, reason}``. `action` says what failed
-    (``written``, or ``read`` for a read of a database out of reach)."""
-
-    def __init__(
-        self, reason: str, retry_after: int = RETRY_AFTER, action: str = "written"
-    ) -> None:
-        super().__init__(f"the database cannot be {action} now ({reason})")
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-def is_outage(error: BaseException) -> bool:
-    """Whether `error` says the database is out of reach or unusable (locked, away, its file
-    unreadable or not a database), rather than a bug in a query: `StorageUnavailable`,
-    SQLAlchemy's `OperationalError` and `InterfaceError`, and its plain `DatabaseError` (SQLite's
-    "file is not a database", "database disk image is malformed")."""
-    from sqlalchemy.exc import DatabaseError, InterfaceError
-
-    if isinstance(error, (StorageUnavailable, OperationalError, InterfaceError)):
-        return True
-    return type(error) is DatabaseError
-
-
-def unavailable_for_reading(error: BaseException) -> StorageUnavailable:
-    """The `StorageUnavailable` of a read that failed with the outage `error`."""
-    if isinstance(error, StorageUnavailable):
-        return error
-    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-    return StorageUnavailable(reason, action="read")
-
-
-@contextlib.contextmanager
-def store_writes() -> Iterator[None]:
-    """Turn a database that refuses a write (an outage, `is_outage`: locked, read-only, away)
-    into `StorageUnavailable` naming the database's reason."""
-    try:
-        yield
-    except StorageUnavailable:
-        raise
-    except Exception as error:
-        if not is_outage(error):
-            raise
-        raise StorageUnavailable(str(getattr(error, "orig", None) or error)) from error
-
-
-
-
-def remove_leftovers(store: Any, run_id: str) -> None:
-    """Delete again what a deleted run's writer stored between its deletion and its end (a
-    history chunk, a checkpoint); a failure is only logged (the rows are unreachable)."""
-    try:
-        store.delete_run(run_id)
-    except Exception as error:  # noqa: BLE001 - best effort: nothing refers to them
-        import logging
-
-        logging.getLogger(__name__).warning("leftovers of run %s kept: %s", run_id, error)
 
 
 class Base(DeclarativeBase):
@@ -247,18 +189,6 @@ def decode_checkpoint(blob: bytes) -> Checkpoint:
         epoch=int(meta["epoch"]),
         best=(int(meta["best_epoch"]), best) if meta.get("best_epoch") is not None else None,
     )
-
-
-def encode_chunk(columns: dict[str, np.ndarray], names: list[str]) -> bytes:
-    """Columns (float32, equal lengths) in `names` order, concatenated and zlib-compressed."""
-    packed = np.concatenate([np.asarray(columns[name], dtype="<f4") for name in names])
-    return zlib.compress(packed.tobytes(), 1)
-
-
-def decode_chunk(blob: bytes, names: list[str], length: int) -> dict[str, np.ndarray]:
-    """The inverse of `encode_chunk` for a chunk of `length` epochs."""
-    packed = np.frombuffer(zlib.decompress(blob), dtype="<f4")
-    return {name: packed[i * length : (i + 1) * length] for i, name in enumerate(names)}
 
 
 def encode_dataset(dataset: ParsedDataset) -> bytes:
@@ -392,7 +322,7 @@ def make_engine(url: str, busy_ms: int = SQLITE_BUSY_MS) -> Engine:
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock on `path` across processes (fcntl), released on exit."""
-    import fcntl
+    import fcntl  # POSIX only: imported where a SQLite file is migrated, not on import
 
     with open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -403,9 +333,6 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def _upgrade(connection: Connection) -> None:
-    from alembic import command
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -573,7 +500,7 @@ class RunStore:
         columns = {name: np.full(length, np.nan, dtype=np.float32) for name in names}
         marks = []
         for chunk in chunks:
-            decoded = decode_chunk(chunk.data, names, chunk.stop - chunk.start)
+            decoded = unpack_history(chunk.data, names)
             for name in names:
                 columns[name][chunk.start : chunk.stop] = decoded[name]
             marks.append((chunk.stop, chunk.elapsed))
@@ -594,8 +521,6 @@ class RunStore:
 
     def stored_bytes(self, run_id: str) -> int:
         """Bytes of a run's history chunks (payloads only; for the storage benchmark)."""
-        from sqlalchemy import func
-
         with self.session() as session:
             total = session.scalar(
                 select(func.sum(func.length(HistoryChunk.data))).where(
@@ -629,8 +554,6 @@ class RunStore:
     def dataset_sizes(self) -> list[dict[str, Any]]:
         """``[{id, created, bytes, name}]`` of every stored dataset, oldest first (bytes as
         stored; `name` the uploaded file's, None for one stored before names were)."""
-        from sqlalchemy import func
-
         columns = (DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data), DatasetRow.name)
         with self.session() as session:
             rows = session.execute(select(*columns).order_by(DatasetRow.created)).all()
@@ -670,8 +593,3 @@ def _encoded(fields: dict[str, Any]) -> dict[str, Any]:
         if name in encoded and not isinstance(encoded[name], str):
             encoded[name] = json.dumps(encoded[name])
     return encoded
-
-
-def default_database_url(data_dir: str | os.PathLike) -> str:
-    """The default database: ``runs.sqlite3`` in the data folder."""
-    return f"sqlite:///{Path(data_dir).resolve() / 'runs.sqlite3'}"

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from app.config.validation import resolve_task
 from app.data.uploads import DatasetStore
 from app.runs.control import TERMINAL
 from app.runs.payloads import status_json
 from app.runs.run import Run
+from app.runs.validation import resolve_task
 from app.storage.recorder import Recorder
 from app.storage.store import RunStore, StoredHistory
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from app.config.validation import ConfigError
+from app.runs.validation import ConfigError
 from app.sweeps.results import results_csv, results_table, run_row, sweep_json
 from app.sweeps.scheduler import SweepScheduler
 from app.sweeps.store import Sweep

@@ -17,8 +17,8 @@ import time
 import uuid
 from typing import Any
 
-from app.config.validation import ConfigError, run_spec
 from app.runs.control import TERMINAL
+from app.runs.validation import ConfigError, run_spec
 from app.sweeps import halving
 from app.sweeps.spec import Planned, plan
 from app.sweeps.store import STALE_SECONDS, Sweep, SweepStore

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from app.config.validation import ConfigError, run_spec
 from app.data.features import network_sizes
+from app.runs.validation import ConfigError, run_spec
 
 AXES = ("hidden", "lr", "activation", "optimizer", "batch_size", "l1", "weight_decay", "dropout",
         "input_features")  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, select, update
 
-from app.storage.store import store_writes
+from app.outages import store_writes
 from app.sweeps.spec import Planned
 
 METADATA = MetaData()

@@ -21,7 +21,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from redis import Redis
+
+from app.settings import ROOT
 
 
 def free_port() -> int:
@@ -62,8 +64,6 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        from redis import Redis
-
         client = Redis.from_url(self.url)
         wait_for(client.ping, 20, "redis-server")
 
@@ -168,7 +168,7 @@ class Cluster:
     def start_worker(self) -> subprocess.Popen:
         """One more worker process."""
         process = _spawn(
-            ["-m", "app.transports.worker", "--redis-url", self.redis.url, "--database-url",
+            ["-m", "app.worker", "--redis-url", self.redis.url, "--database-url",
             self.database,  *self.worker_args],  # fmt: skip
             self._log(f"worker{len(self.workers)}"),
         )

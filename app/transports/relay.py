@@ -11,7 +11,8 @@ there: the web processes do not accept it), room = the run's id::
      "findings", "layout", "slice_features", "step", "steps_done", "view"?, "inside"?}
 
 ``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet or are not stored
-in the database yet (float32 values as floats, non-finite ones as "nan"/"inf"/"-inf"): a receiver
+in the database yet (`app.data.encoding.history_text`: the store's packed float32 columns, as
+base64; exact, non-finite values included): a receiver
 skips what it has (``start`` below its length), and one that just read the database can always
 follow, since the rows it lacks are in the next message; a gap (``start`` above its length)
 means lost messages. ``view`` (when the view changed) is `RunPayloads.view_json` of the
@@ -36,7 +37,7 @@ as it is; `decode_inside` turns a relayed look inside back into an `Inside`.
 from __future__ import annotations
 
 import logging
-import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -44,11 +45,13 @@ from typing import Any
 
 import numpy as np
 import socketio
+from flask_socketio import SocketIO
 
+from app.data.encoding import history_text
 from app.runs.control import TERMINAL
-from app.runs.inside import Histogram, Inside, LayerStats
 from app.runs.payloads import inside_json
 from app.runs.run import Run
+from app.training.inside import Histogram, Inside, LayerStats
 
 log = logging.getLogger(__name__)
 
@@ -60,33 +63,6 @@ IDLE_WAIT = 0.25  # the relay thread looks for a status change at least this oft
 # a run with no news (paused) still sends a message this often: web processes then know that
 # its relay is alive (and keep its relayed view rather than redraw an older checkpoint's)
 KEEPALIVE_SECONDS = 1.0
-NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-
-
-# ------------------------------------------------------------------ history rows
-
-
-def encode_rows(columns: dict[str, np.ndarray]) -> dict[str, list]:
-    """History columns (float32) as JSON lists: exact floats, non-finite values as text."""
-    rows = {}
-    for name, values in columns.items():
-        wide = np.asarray(values, dtype=np.float64)
-        listed = wide.tolist()
-        if not np.isfinite(wide).all():
-            listed = [value if math.isfinite(value) else repr(value) for value in listed]
-        rows[name] = listed
-    return rows
-
-
-def decode_rows(rows: dict[str, list], names: list[str]) -> dict[str, np.ndarray]:
-    """The inverse of `encode_rows` (float32 columns)."""
-    return {
-        name: np.array(
-            [NON_FINITE[value] if isinstance(value, str) else value for value in rows[name]],
-            dtype=np.float32,
-        )
-        for name in names
-    }
 
 
 # ------------------------------------------------------------------ the worker side
@@ -94,8 +70,6 @@ def decode_rows(rows: dict[str, list], names: list[str]) -> dict[str, np.ndarray
 
 def relay_emitter(redis_url: str) -> Any:
     """A write-only Flask-SocketIO server on the Redis message queue (emits only)."""
-    from flask_socketio import SocketIO
-
     return SocketIO(message_queue=redis_url, channel=CHANNEL)
 
 
@@ -180,7 +154,7 @@ class RunRelay:
         self._sent_at = now
         message = {
             "run_id": run.id, "status": status, "reason": reason, "epoch": length,
-            "start": start, "names": names, "rows": encode_rows(columns),
+            "start": start, "names": names, "rows": history_text(columns, names),
             "progress": progress, "elapsed": elapsed, "findings": list(run.findings),
             "layout": layout, "slice_features": slice_features, "step": step,
             "steps_done": steps_done,
@@ -267,8 +241,6 @@ class RelayManager(socketio.RedisManager):
 def socketio_options(config: Any) -> dict[str, Any]:
     """Extra ``SocketIO(...)`` options of `create_app`: in scaled mode (a Redis URL in the app
     config or the environment) the `RelayManager` on that Redis; none in embedded mode."""
-    import os
-
     redis_url = config.get("REDIS_URL") or os.environ.get("REDIS_URL") or None
     return {} if redis_url is None else {"client_manager": RelayManager(redis_url)}
 

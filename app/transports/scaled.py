@@ -49,29 +49,32 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from redis import Redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from sqlalchemy import func, select, update
 
-from app.config.validation import RunSpec
+from app.data.encoding import history_from_text, unpack_history
+from app.outages import remove_leftovers, store_writes
 from app.runs.broadcast import Broadcaster
 from app.runs.control import LIVE_FIELDS, TERMINAL, ControlError, check_step
 from app.runs.manager import CONTROL_WAIT, MAX_UNFINISHED_RUNS, RunManager, RunRegistry, TooManyRuns
 from app.runs.payloads import EncodedView
 from app.runs.run import Run
-from app.runs.session import TrainingSession
+from app.runs.validation import RunSpec, resolve_task
 from app.storage.store import (
     UNFINISHED,
     CheckpointRow,
     HistoryChunk,
     RunRow,
     RunStore,
-    decode_chunk,
     interpolate_seconds,
-    remove_leftovers,
-    store_writes,
 )
 from app.storage.stored_runs import stored_run
+from app.training.session import TrainingSession
 from app.transports.redis_control import QUEUE, RedisControls
-from app.transports.relay import RelayManager, decode_inside, decode_rows
+from app.transports.relay import RelayManager, decode_inside
 from app.transports.relay import ended as relay_ended
 
 log = logging.getLogger(__name__)
@@ -222,7 +225,7 @@ class RemoteFeed:
             if history.length:
                 return False  # not this run's columns: the database has the rows
             history.reset(names)
-        rows = decode_rows(message["rows"], names) if start <= history.length else {}
+        rows = history_from_text(message["rows"], names) if start <= history.length else {}
         if not history.put(start, rows, len(rows[names[0]]) if names and rows else 0):
             return True
         self.run.epoch = history.length
@@ -277,7 +280,7 @@ class RemoteFeed:
             history.reset(names)
         for chunk in chunks:
             count = chunk.stop - chunk.start
-            rows = decode_chunk(chunk.data, history.names, count)
+            rows = unpack_history(chunk.data, history.names)
             if not history.put(chunk.start, rows, count):  # only ever contiguous, in order
                 break
             self._mark(chunk.stop, chunk.elapsed)
@@ -324,8 +327,6 @@ class RemoteFeed:
 def load_remote(store: RunStore, datasets: Any, run_id: str) -> RemoteFeed | None:
     """The stored run with this id, fed from the relay and the database (`RemoteFeed`); None
     if unknown or its task is gone."""
-    from app.config.validation import resolve_task
-
     summary = store.summary(run_id)
     if summary is None:
         return None
@@ -349,9 +350,6 @@ class ScaledRunManager:
     def __init__(self, socketio: Any, store: RunStore, redis_url: str, datasets: Any,
                  frame_interval: float = 0.05, ack_timeout: float = 2.0,
                  max_unfinished_runs: int = MAX_UNFINISHED_RUNS) -> None:  # fmt: skip
-        from redis import Redis
-        from rq import Queue
-
         self.socketio = socketio
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self.max_unfinished_runs = max_unfinished_runs
@@ -537,8 +535,6 @@ class ScaledRunManager:
         return self._await(run, lambda: False)
 
     def _cancel_job(self, run_id: str) -> None:
-        from rq.job import Job
-
         try:
             Job.fetch(run_id, connection=self.redis).cancel()
         except Exception:  # gone already: the worker skips a run that is not queued anyway
@@ -623,9 +619,6 @@ class Watchdog:
         return ended
 
     def _lost_job(self, run_id: str, created: float) -> int:
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job
-
         if time.time() - created < QUEUED_GRACE:
             return 0
         try:

@@ -32,13 +32,17 @@ import time
 import uuid
 from functools import partial
 
-from app import ROOT
-from app.config.validation import resolve_task
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Queue, SimpleWorker
+
 from app.data.tasks import TASKS, own_tasks
 from app.data.uploads import DatasetStore
 from app.runs.control import ComputeSlots
 from app.runs.run import Run
 from app.runs.runner import execute
+from app.runs.validation import resolve_task
+from app.settings import ROOT, limit_blas_threads
 from app.storage.recorder import Recorder
 from app.storage.store import (
     RunStore,
@@ -64,8 +68,6 @@ class WorkerContext:
     def __init__(self, redis_url: str, database_url: str,
                  inside_interval: float | None = INSIDE_INTERVAL,
                  mnist_dir: str | None = None, data_dir: str | None = None) -> None:  # fmt: skip
-        from redis import Redis
-
         self.store = RunStore(database_url)  # migrates, one process at a time
         self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.datasets = DatasetStore(max_datasets=8, persist=StoredDatasets(self.store))
@@ -166,20 +168,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the queue until interrupted; reconnects when Redis goes away and comes back."""
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from rq import Queue, SimpleWorker
+    """Serve the queue until interrupted; reconnects when Redis goes away and comes back.
 
-    from app import limit_blas_threads
-    from app.transports import worker as jobs  # RQ imports this module by name, not as __main__
-
+    Run through `python -m app.worker`: RQ's jobs find `_context` in this module by its name."""
+    global _context
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(message)s")
     limit_blas_threads(args.blas_threads or None)
-    jobs._context = WorkerContext(args.redis_url, args.database_url, args.inside_interval,  # noqa: SLF001
-                                  args.mnist_dir, args.data_dir)  # fmt: skip
-    print(f"Backprop Studio worker {jobs._context.owner} on {args.redis_url}", flush=True)  # noqa: SLF001
+    _context = WorkerContext(args.redis_url, args.database_url, args.inside_interval,
+                             args.mnist_dir, args.data_dir)  # fmt: skip
+    print(f"Backprop Studio worker {_context.owner} on {args.redis_url}", flush=True)
     while True:
         try:
             connection = Redis.from_url(args.redis_url)
@@ -189,7 +187,3 @@ def main(argv: list[str] | None = None) -> None:
         except (RedisConnectionError, TimeoutError, OSError) as error:
             log.warning("Redis out of reach (%s): retrying in 1 s", error)
             time.sleep(1.0)
-
-
-if __name__ == "__main__":
-    main()

@@ -8,23 +8,24 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app.config.schema import run_config_json_schema
-from app.config.validation import ConfigError, run_spec, validate_run
-from app.data.previews import dataset_json, task_preview
+import app.data.tasks as task_registry
+from app.data.mnist_upload import MAX_MNIST_BYTES, MnistUploadError, mnist_folder, store_mnist
+from app.data.previews import PREVIEW_FIELDS, dataset_json, task_preview
 from app.data.tasks import CUSTOM_ID, task_list
 from app.data.uploads import MAX_BYTES, DatasetError, DatasetStore, parse_csv, too_big, upload_name
+from app.outages import StorageUnavailable
 from app.runs.control import TERMINAL, ControlError
 from app.runs.manager import RunManager, TooManyRuns
 from app.runs.payloads import status_json
 from app.runs.run import Run
-from app.storage.store import StorageUnavailable
-from app.web.openapi import openapi_document
+from app.runs.validation import ConfigError, run_spec, validate_run
+from app.settings import ROOT
+from app.web.openapi import openapi_document, run_config_json_schema
 from app.web.runs_api import runs_list
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
-PREVIEW_FIELDS = ("task", "expression", "domain", "samples", "noise", "seed")
 LIMITS = ("MAX_STORED_UPLOADS", "MAX_STORED_UPLOAD_BYTES")
 UNFINISHED = ("queued", "running", "paused")  # a stored run's statuses before it ends
 RETRY_AFTER = 5  # seconds a client refused for too many unfinished runs is asked to wait
@@ -137,9 +138,6 @@ def upload_mnist() -> Any:
     """MNIST's four IDX files (multipart field ``files``, raw or gzipped, up to 64 MB in all):
     201 ``{task}`` (the task ``mnist``, offered from now on) or 400 ``{errors: {files: ...}}``.
     See `app.data.mnist_upload`."""
-    from app.data import tasks
-    from app.data.mnist_upload import MAX_MNIST_BYTES, MnistUploadError, store_mnist
-
     request.max_content_length = MAX_MNIST_BYTES + 64 * 1024
     files = [
         (upload.filename or "?", upload.stream.read()) for upload in request.files.getlist("files")
@@ -149,17 +147,14 @@ def upload_mnist() -> Any:
         store_mnist(files, folder)
     except MnistUploadError as error:
         return jsonify(errors={"files": str(error)}), 400
-    tasks._mnist.cache_clear()  # an earlier upload to the same folder is gone
-    task = tasks.mnist_task(folder)
+    task_registry._mnist.cache_clear()  # an earlier upload to the same folder is gone
+    task = task_registry.mnist_task(folder)
     current_app.extensions["tasks"] = {**current_app.extensions.get("tasks", {}), "mnist": task}
     return jsonify(task=task.to_json()), 201
 
 
 def _mnist_upload_folder() -> Any:
     """This app's folder for uploaded IDX files (chosen once, see `mnist_folder`)."""
-    from app import ROOT
-    from app.data.mnist_upload import mnist_folder
-
     config = current_app.config
     if config.get("MNIST_UPLOAD_DIR") is None:
         config["MNIST_UPLOAD_DIR"] = mnist_folder(config, ROOT)

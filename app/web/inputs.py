@@ -22,7 +22,13 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from flask.json.provider import DefaultJSONProvider
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DatabaseError, InterfaceError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from app.data.uploads import MAX_BYTES, _size, too_big
+from app.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +127,6 @@ def too_large_message(limit: int | None, shown_limit: int | None = None) -> str:
     """Why a body was refused as too large: its size over `limit` (said as at most
     `shown_limit`, default `limit`), or, for a body within `limit`, a form of too many parts
     or too large a field (Werkzeug refuses both as too large)."""
-    from app.data.uploads import _size, too_big
-
     size = request.content_length
     shown_limit = shown_limit or limit
     if limit is not None and size is not None and size <= limit:
@@ -142,8 +146,6 @@ def json_error(error: HTTPException) -> Any:
         return error
     if isinstance(error, RequestEntityTooLarge):
         if request.path.rstrip("/") == "/api/datasets":
-            from app.data.uploads import MAX_BYTES
-
             message = too_large_message(request.max_content_length, MAX_BYTES)
             return jsonify(errors={"file": message.replace("request body", "file")}), 400
         return jsonify(error=too_large_message(request.max_content_length)), 413
@@ -155,8 +157,6 @@ def unavailable(error: Exception) -> Any:
     """503 ``{error}`` with ``Retry-After`` for a database or Redis that cannot be reached (an
     outage, a lock held too long), instead of a 500 (a database error that is no
     outage, e.g. a broken query, is a JSON 500)."""
-    from app.storage.store import is_outage
-
     what = "Redis" if type(error).__module__.startswith("redis") else "the database"
     if what != "Redis" and not is_outage(error):
         log.error("database error", exc_info=error)
@@ -168,15 +168,7 @@ def unavailable(error: Exception) -> Any:
 
 def outage_errors() -> tuple[type[Exception], ...]:
     """The exceptions of a database or Redis out of reach (those of the installed libraries)."""
-    from sqlalchemy.exc import DatabaseError, InterfaceError
-
-    errors: list[type[Exception]] = [DatabaseError, InterfaceError]  # outages: `is_outage`
-    try:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-    except ImportError:  # pragma: no cover - redis is a dependency of scaled mode
-        return tuple(errors)
-    return (*errors, RedisConnectionError, RedisTimeoutError)
+    return (DatabaseError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 def install_input_guards(app: Flask) -> None:

@@ -1,12 +1,12 @@
 """The OpenAPI 3.1 description of the REST API, served at ``GET /api/openapi.json``.
 
 Request bodies come from the declarations validation uses: the run config is
-`app.config.schema.run_config_json_schema` itself (its ``$defs`` moved to ``components/schemas``),
+`run_config_json_schema` itself (its ``$defs`` moved to ``components/schemas``),
 the body of ``PATCH /api/runs/{run_id}`` is the same schema's properties of the steerable fields
 (those marked `app.config.schema.LIVE`), that of ``POST /api/preview`` its properties of
-`app.web.api.PREVIEW_FIELDS`. The paths are the app's own URL rules under ``/api/``: a route without
-a description here is listed under ``x-undescribed`` and fails the tests, so the document cannot
-silently fall behind the API.
+`app.data.previews.PREVIEW_FIELDS`. The paths are the app's own URL rules under ``/api/``: a
+route without a description here is listed under ``x-undescribed`` and fails the tests, so the
+document cannot silently fall behind the API.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 
 from flask import Flask
 
-from app.config.schema import LIVE, OPTIMIZERS_USING, run_config_json_schema
+from app.config.schema import FIELDS, JSON_SCHEMA_DIALECT, LIVE, OPTIMIZERS_USING, RunConfig
+from app.data.previews import PREVIEW_FIELDS
+from app.data.tasks import CUSTOM_ID, DATASET_PREFIX, app_tasks
 from app.runs.control import STATUSES as RUN_STATUSES
 from app.sweeps.spec import AXES, MAX_RUNS, MAX_SEEDS, RANGES
 
@@ -135,6 +137,39 @@ def _control(summary: str) -> dict[str, Any]:
     }
 
 
+def run_config_json_schema() -> dict[str, Any]:
+    """The run config as JSON Schema (draft 2020-12), served by ``GET /api/schema``.
+
+    Every limit the server enforces is there (``minimum``, ``maximum``, ``exclusiveMinimum``,
+    ``exclusiveMaximum``, ``maxItems``), the choices as ``enum``s, each field's default and a
+    ``description``. Limits that depend on other fields are given in words (batch size at most
+    the samples, ``lo < hi``) or by `CLASSIFICATION_MAXIMUM` (noise of classification tasks).
+    """
+    schema = RunConfig.model_json_schema()
+    properties = schema["properties"]
+    properties["task"]["anyOf"] = [
+        {"enum": [*app_tasks(), CUSTOM_ID]},
+        {"pattern": f"^{DATASET_PREFIX}[A-Za-z0-9_-]+$"},
+    ]
+    # task first, then what it trains on, then the declaration order
+    ordered = {name: properties[name] for name in ("task", "expression")}
+    ordered.update((name, properties[name]) for name in FIELDS)
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": "/api/schema",
+        "title": "Run config",
+        "description": (
+            "The body of POST /api/runs. Every field but task has a default: the task's own "
+            "(see defaults in /api/tasks), else the default given here."
+        ),
+        "type": "object",
+        "properties": ordered,
+        "required": ["task"],
+        "additionalProperties": False,
+        "$defs": schema.get("$defs", {}),  # the object forms of schedule
+    }
+
+
 def _run_config_components() -> tuple[dict[str, Any], dict[str, Any]]:
     """The run config schema and its ``$defs``, with references pointing into components."""
     schema = copy.deepcopy(run_config_json_schema())
@@ -156,8 +191,6 @@ def _run_config_components() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every operation of the API by Flask endpoint and method."""
-    from app.web.api import PREVIEW_FIELDS
-
     properties = run_config["properties"]
     steerable = {name: field for name, field in properties.items() if field.get(LIVE)}
     preview = {"type": "object", "required": ["task"],

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import plotly
 from flask import Blueprint, current_app, render_template, send_file, send_from_directory
 
 from app.data.tasks import CUSTOM_ID, DATASET_PREFIX, app_tasks, dataset_task, task_list
 from app.runs.control import TERMINAL
-from app.runs.inside import NEURONS_SHOWN
+from app.training.inside import NEURONS_SHOWN
 
 pages = Blueprint("pages", __name__)
 
@@ -24,8 +25,6 @@ def page_facts() -> dict[str, Any]:
 
 
 def _plotly_js() -> Path:
-    import plotly
-
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 

@@ -17,21 +17,22 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from app.config.validation import ConfigError, check_work, settled_spec
 from app.runs.control import TERMINAL
 from app.runs.manager import RunManager, TooManyRuns
 from app.runs.run import Run
+from app.runs.validation import ConfigError, check_work, settled_spec
 from app.storage.export import (
     HISTORY_FORMATS,
     MODEL_FORMATS,
     ExportError,
     history_csv,
-    history_json,
+    history_export_json,
     history_table,
     model_json,
     model_npz,
     torch_script,
 )
+from app.storage.store import interpolate_seconds
 from app.storage.stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, list_runs
 
 runs_api = Blueprint("runs_api", __name__, url_prefix="/api")
@@ -133,8 +134,6 @@ def _history_of(run: Run) -> tuple[list[str], list]:
     elif recorder is not None:
         seconds = recorder.seconds(run, length)
     else:
-        from app.storage.store import interpolate_seconds
-
         seconds = interpolate_seconds([(length, run.control.elapsed())], length)
     return history_table(names, columns, seconds, length)
 
@@ -150,7 +149,7 @@ def run_history(run_id: str) -> Any:
         return bad
     header, values = _history_of(run)
     if chosen == "json":
-        return jsonify(history_json(header, values))
+        return jsonify(history_export_json(header, values))
     disposition = f'attachment; filename="run-{run.id}-history.csv"'
     return Response(
         history_csv(header, values),

@@ -14,8 +14,8 @@ from typing import Any
 from flask import request
 from flask_socketio import SocketIO, emit
 
+from app.outages import StorageUnavailable
 from app.runs.manager import RunManager
-from app.storage.store import StorageUnavailable
 
 log = logging.getLogger(__name__)
 

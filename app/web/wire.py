@@ -40,7 +40,7 @@ against the installed versions, tests/integration/test_hostile_clients.py the wh
 
 from __future__ import annotations
 
-import json
+import ctypes
 import logging
 import select
 import socket
@@ -312,26 +312,6 @@ def _queued_bytes(eio_socket: Any) -> int:
     return sum(len(p.data) for p in packets if p and isinstance(p.data, (str, bytes)))
 
 
-class EmitOutbox:
-    """The `Outbox` interface over plain ``socketio.emit`` (no bounds): for a `Broadcaster`
-    built without a real Socket.IO server (unit tests with a fake one)."""
-
-    def __init__(self, socketio: Any) -> None:
-        self.socketio = socketio
-
-    def send_text(self, sid: str, event: str, json_text: str, callback: Any = None) -> bool:
-        """Emit `event` with the decoded `json_text`."""
-        self.socketio.emit(event, json.loads(json_text), to=sid, callback=callback)
-        return True
-
-    def connected(self, _sid: str) -> bool:
-        """Always True: a plain emitter cannot tell."""
-        return True
-
-    def release(self, _sid: str) -> None:
-        """Nothing to release."""
-
-
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters
 M_ARENA_MAX = -8
 MALLOC_ARENAS = 2
@@ -343,8 +323,6 @@ def trim_heap() -> bool:
     small blocks of closed connections leave holes that stay resident otherwise). False where
     malloc is not glibc's."""
     try:
-        import ctypes
-
         return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
     except (OSError, AttributeError):
         return False
@@ -360,8 +338,6 @@ def return_large_blocks_to_the_system() -> bool:
     glibc's (nothing changes).
     """
     try:
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6")
         # and at most MALLOC_ARENAS heaps: glibc gives threads up to 8 per core, and a server of
         # ~150 short-lived connection threads grew each of them to its own high-water mark

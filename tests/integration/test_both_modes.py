@@ -220,8 +220,8 @@ def test_a_new_slice_view_changes_live(mode):
 
 
 def test_same_config_and_seed_end_at_the_same_loss_as_training_here(mode):
-    from app.config.validation import validate_run
-    from app.runs.session import TrainingSession
+    from app.runs.validation import validate_run
+    from app.training.session import TrainingSession
 
     config = {"task": "sin", "samples": 200, "epochs": 40, "seed": 7}
     run_id = create(mode, **config)

@@ -97,7 +97,7 @@ def test_the_front_door_knows_its_hosts_and_origins():
 
 
 def test_the_work_estimate_counts_forward_backward_and_evaluation():
-    from app.config.validation import run_work, validate_run
+    from app.runs.validation import run_work, validate_run
 
     config, task = validate_run({"task": "sin", "hidden": [10], "samples": 100,
                                  "test_fraction": 0.3, "epochs": 7}, work_budget=None)  # fmt: skip

@@ -13,8 +13,8 @@ from backprop_reference import assert_matches, torch_pass
 import network as nn
 from app.backprop.api import parse_ask
 from app.backprop.compute import Ask, BackpropError, backprop
-from app.config.validation import validate_run
-from app.runs.session import TrainingSession
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 
 
 def session_of(loss: str | None = None, **config) -> TrainingSession:

@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.config.schema import TrainingConfig
-from app.config.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_run
+from app.runs.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_run
 
 # keys that mean something somewhere in the config (schedule parameters among them)
 KEYS = st.sampled_from(["name", "gamma", "step_size", "power", "t_max", "eta_min"]) | st.text(

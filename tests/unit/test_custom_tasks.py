@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from app.config.expressions import ExpressionError, compile_expression
-from app.config.validation import ConfigError, validate_config, validate_run
 from app.data.previews import task_preview
 from app.data.tasks import build_data, checked_target, custom_task, dataset_task
 from app.data.uploads import DatasetStore, parse_csv
 from app.runs.pace import LearningPace
 from app.runs.runner import Pacer
+from app.runs.validation import ConfigError, validate_config, validate_run
 
 
 def errors_of(body: dict, datasets: DatasetStore | None = None) -> dict[str, str]:

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.config.expressions import ExpressionError, compile_expression, find_singularity
+from app.config.expressions import ExpressionError, compile_expression
+from app.config.singularities import find_singularity
 from app.data.uploads import DatasetError, parse_csv
 
 

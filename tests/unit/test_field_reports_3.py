@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.config.validation import validate_run
 from app.data.uploads import DatasetError, parse_csv
-from app.runs.session import TrainingSession
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 
 # --- 1. precision before standardising ---------------------------------------------------------
 
@@ -214,7 +214,7 @@ def test_the_file_name_and_notes_survive_a_restart():
     ],
 )
 def test_features_that_ignore_an_input_are_refused_naming_it(body, missing):
-    from app.config.validation import ConfigError
+    from app.runs.validation import ConfigError
 
     with pytest.raises(ConfigError) as refused:
         validate_run(body)
@@ -265,7 +265,7 @@ def test_non_finite_weights_are_counted_apart_never_binned(values, nonfinite):
 
 def _probe_with(weights: np.ndarray):
     import network as nn
-    from app.runs.inside import InsideProbe
+    from app.training.inside import InsideProbe
 
     model = nn.mlp([2, weights.shape[1], 1], activation="tanh", seed=0)
     model.linear_layers()[0].weight.data[...] = weights

@@ -1,4 +1,4 @@
-"""A run's training session in a forked child process (`app.transports.forked`): the same
+"""A run's training session in a forked child process (`app.training.forked`): the same
 trajectory as in
 this process, training ahead while the run trains freely, live changes and errors across the
 pipe, and a child that holds none of the server's file descriptors and ends with its run."""
@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 import network as nn
-from app.config.validation import validate_run
 from app.runs.control import ComputeSlots
 from app.runs.run import Run
 from app.runs.runner import execute
-from app.runs.session import TrainingSession
-from app.transports.forked import SLICES_AHEAD, ForkedSession, TrainingProcessError
+from app.runs.validation import validate_run
+from app.training.forked import SLICES_AHEAD, ForkedSession, TrainingProcessError
+from app.training.session import TrainingSession
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the system cannot fork")
 
@@ -184,9 +184,9 @@ def test_close_ends_the_child_and_a_killed_child_is_reported():
 
 
 def test_a_child_that_stops_answering_is_killed_and_reported(monkeypatch):
-    import app.transports.forked
+    import app.training.forked
 
-    monkeypatch.setattr(app.transports.forked, "HANG_SECONDS", 0.3)
+    monkeypatch.setattr(app.training.forked, "HANG_SECONDS", 0.3)
     hung = ForkedSession(_session())
     os.kill(hung._pid, signal.SIGSTOP)
     with pytest.raises(TrainingProcessError, match="did not answer"):
@@ -194,7 +194,7 @@ def test_a_child_that_stops_answering_is_killed_and_reported(monkeypatch):
     hung.close()
     assert _gone(hung._pid)
     stopping = ForkedSession(_session(), stopping=lambda: True)  # a stop was asked for
-    monkeypatch.setattr(app.transports.forked, "HANG_SECONDS", 60.0)
+    monkeypatch.setattr(app.training.forked, "HANG_SECONDS", 60.0)
     os.kill(stopping._pid, signal.SIGSTOP)
     with pytest.raises(TrainingProcessError, match="did not answer"):  # after STOP_GRACE
         stopping.ping()

@@ -1,4 +1,4 @@
-"""A look inside the network: neuron maps and layer statistics (app.runs.inside,
+"""A look inside the network: neuron maps and layer statistics (app.training.inside,
 app.runs.payloads)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from app.config.validation import validate_run
 from app.runs.payloads import inside_json
-from app.runs.session import TrainingSession
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 
 
 def session_of(**fields) -> TrainingSession:
@@ -100,7 +100,7 @@ def test_a_regression_record_has_the_test_r2():
 
 
 def test_a_histogram_of_equal_values_spans_a_narrow_range_around_them():
-    from app.runs.inside import _histogram
+    from app.training.inside import _histogram
 
     edges, counts = _histogram(np.zeros(50, dtype=np.float32))
     assert counts.sum() == 50 and edges[0] < 0 < edges[-1] and edges[-1] - edges[0] < 1e-9
@@ -109,7 +109,7 @@ def test_a_histogram_of_equal_values_spans_a_narrow_range_around_them():
 
 
 def test_the_fast_histogram_equals_numpys_including_values_on_edges():
-    from app.runs.inside import HISTOGRAM_BINS, _histogram
+    from app.training.inside import HISTOGRAM_BINS, _histogram
 
     rng = np.random.default_rng(1)
     for trial in range(1500):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.config.validation import validate_run
 from app.runs.pace import AUTO_SECONDS, MAX_DELAY, LearningPace
-from app.runs.session import TrainingSession
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 
 
 def shown_for(losses) -> np.ndarray:

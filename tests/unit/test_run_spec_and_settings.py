@@ -14,10 +14,10 @@ import pytest
 import app
 import app.data.tasks
 from app.config.schema import STEERABLE_FIELDS
-from app.config.validation import run_spec
 from app.runs.control import ComputeSlots, ControlError
 from app.runs.run import Run
 from app.runs.runner import execute
+from app.runs.validation import run_spec
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_no_module_but_the_run_control_writes_a_runs_config():
     written = re.compile(r"run\.config\[[^\]]+\]\s*=(?!=)|run\.config\.update\(")
     offenders = [
         f"{path.name}:{number}"
-        for path in sorted(Path(app.__file__).parent.glob("*.py"))
+        for path in sorted(Path(app.__file__).parent.rglob("*.py"))
         for number, line in enumerate(path.read_text().splitlines(), start=1)
         if written.search(line)
     ]

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 import network
-from app.config import validation
 from app.config.expressions import ExpressionError
 from app.config.schema import (
     FIELDS,
@@ -16,11 +15,12 @@ from app.config.schema import (
     OPTIMIZERS,
     OPTIMIZERS_USING,
     optimizers_using,
-    run_config_json_schema,
     uses_field,
 )
-from app.config.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_config
 from app.data.tasks import CUSTOM_ID, TASKS
+from app.runs import validation
+from app.runs.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_config
+from app.web.openapi import run_config_json_schema
 
 SCHEMA = run_config_json_schema()
 PROPERTIES = SCHEMA["properties"]

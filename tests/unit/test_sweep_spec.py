@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from app.config.validation import ConfigError
+from app.runs.validation import ConfigError
 from app.sweeps import halving
 from app.sweeps.spec import MAX_RUNS, plan, run_count
 

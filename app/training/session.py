@@ -24,8 +24,8 @@ import network as nn
 from app.config.schema import uses_field
 from app.data.features import InputFeatures
 from app.data.tasks import Task, TaskData, build_data, shown_rows
-from app.runs.diagnosis import UnitHealth
-from app.runs.inside import NEURONS_SHOWN, HealthProbe, Inside, InsideProbe
+from app.training.diagnosis import UnitHealth
+from app.training.inside import NEURONS_SHOWN, HealthProbe, Inside, InsideProbe
 from network.datasets import Standardizer
 
 STEERED = ("batch_size", "l1", "weight_decay")  # history columns of the live-changeable numbers
@@ -201,7 +201,7 @@ def build_scheduler(config: dict[str, Any], optimizer: nn.Optimizer) -> nn.Sched
 class View:
     """What the model looks like now: the prediction on the grid (task units, shape (m,), or a
     `ClassView`), the shown corner of each weight matrix (at most NEURONS_SHOWN square) and,
-    when asked for, a look `inside` (neuron maps and layer statistics, see `app.runs.inside`)."""
+    when asked for, a look `inside` (neuron maps and layer statistics, `app.training.inside`)."""
 
     prediction: np.ndarray | ClassView
     weights: list[np.ndarray]
@@ -412,13 +412,13 @@ class TrainingSession:
         return TrainedSlice(records, None, due_view(self, view_due, inside_due))
 
     def settle(self) -> TrainedSlice:
-        """Nothing was trained ahead here (a `app.transports.forked.ForkedSession` may have)."""
+        """Nothing was trained ahead here (a `app.training.forked.ForkedSession` may have)."""
         return TrainedSlice([])
 
     def close(self) -> None:
-        """Nothing to release (a `app.transports.forked.ForkedSession` ends its process here)."""
+        """Nothing to release (a `app.training.forked.ForkedSession` ends its process here)."""
 
-    # nothing to check (a `app.transports.forked.ForkedSession` checks its process answers)
+    # nothing to check (a `app.training.forked.ForkedSession` checks its process answers)
     ping = close
 
     def checkpoint(self) -> Checkpoint:
@@ -436,7 +436,7 @@ class TrainingSession:
         )
 
     def dead_units(self) -> list[UnitHealth]:
-        """Dead or saturated units per hidden layer (see `app.runs.inside.HealthProbe.units`)."""
+        """Dead or saturated units per hidden layer (`app.training.inside.HealthProbe.units`)."""
         return self.health.units()
 
     def view(self, inside: bool = False) -> View:

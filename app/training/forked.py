@@ -41,7 +41,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
-from app.runs.session import Checkpoint, TrainedSlice, TrainingSession, View, due_view
+from app.training.session import Checkpoint, TrainedSlice, TrainingSession, View, due_view
 
 CAN_FORK = hasattr(os, "fork")
 IGNORED_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # the child's: see `_serve`

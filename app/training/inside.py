@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import network as nn
-from app.runs.diagnosis import UnitHealth
+from app.training.diagnosis import UnitHealth
 from network import datasets
 
 MAP_POINTS = {1: 100, 2: 20}  # per axis of the neuron maps
@@ -152,7 +152,7 @@ def _unit_shares(layer: nn.Layer, out: np.ndarray) -> tuple[float | None, float 
 
 
 class HealthProbe:
-    """What the diagnosis (`app.runs.diagnosis`) reads of a model while it trains: the
+    """What the diagnosis (`app.training.diagnosis`) reads of a model while it trains: the
     update-to-weight ratio of each epoch and the dead or saturated hidden units on `rows`
     (network inputs, at most ~1000 training rows) of the hidden `activation`."""
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from app.config.expressions import Expression, ExpressionError, compile_expression, find_singularity
+from app.config.expressions import Expression, ExpressionError, compile_expression
 from app.config.schema import (
     ACTIVATIONS,
     FIELDS,
@@ -42,6 +42,7 @@ from app.config.schema import (
     optimizers_using,
     uses_field,
 )
+from app.config.singularities import find_singularity
 from app.data.features import ignored_inputs, network_sizes
 from app.data.tables import ChoiceError
 from app.data.tasks import (
