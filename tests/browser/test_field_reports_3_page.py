@@ -297,7 +297,7 @@ def test_ten_classes_have_ten_markers_and_colours(page):
     open_dashboard(page, "/fit/digits")
     got = page.evaluate(
         """async () => {
-          const { CLASS_SYMBOLS } = await import('/static/js/decision_view.js');
+          const { CLASS_SYMBOLS } = await import('/static/js/decision_colours.js');
           const { palette } = await import('/static/js/theme.js');
           return { symbols: CLASS_SYMBOLS.slice(0, 10), colours: palette().classes.slice(0, 10) };
         }"""
