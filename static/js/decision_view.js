@@ -2,17 +2,17 @@
 // there, fading toward the background where it is unsure; training points filled, test points
 // outlined, misclassified test points crossed out.
 //
-// Three stacked plots share one set of axis ranges (as the 1-D curve view does with two):
-//   below   the regions, one heatmap (redrawn per frame),
-//   middle  axes, the data points, hover and zoom (drawn once per run),
+// Three stacked layers share one set of axis ranges (as the 1-D curve view does with two):
+//   below   the regions, a canvas of one pixel per grid cell (redrawn per frame, region_canvas.js),
+//   middle  axes, the data points, hover and zoom (a Plotly plot drawn once per run),
 //   on top  crosses over the misclassified test points (redrawn per frame; few points).
-// Redrawing some 1600 SVG markers on every frame would cost far more than the heatmap.
+// Redrawing some 1600 SVG markers on every frame would cost far more than the regions.
 //
-// The heatmap is a single trace over z' = class + fraction, where fraction is how far the
-// confidence is above chance: (p − 1/k) / (1 − 1/k) in [0, 1]. Its colour scale has one band
-// per class, from almost the background (at chance) to the class colour (sure), so one trace
-// shows both the class and the confidence. Cells are drawn without smoothing (smoothing would
-// blend class indices across a boundary into a third class's colour).
+// The regions encode z' = class + fraction per cell, where fraction is how far the confidence
+// is above chance: (p − 1/k) / (1 − 1/k) in [0, 1]. Their colour scale has one band per class,
+// from almost the background (at chance) to the class colour (sure), so one value shows both
+// the class and the confidence. Cells are drawn without smoothing (smoothing would blend class
+// indices across a boundary into a third class's colour).
 //
 // The legend is HTML above the plots (Plotly's wraps out of sight when a narrow plot has many
 // classes); each key is a toggle button that hides or shows its points.
@@ -20,11 +20,11 @@
 import { BaseFitView, el } from "./fit_base.js";
 import { PLOT_CONFIG, baseLayout, palette } from "./theme.js";
 import {
-  CLASS_SYMBOLS, blend, cellRange, gridFromDomain, legendMarker, percent, regionColorscale, regionValues,
+  CLASS_SYMBOLS, blend, cellRange, gridFromDomain, legendMarker, percent,
 } from "./decision_colours.js";
+import { RegionCanvas } from "./region_canvas.js";
 
 const Plotly = window.Plotly;
-
 
 export class ClassificationView extends BaseFitView {
   constructor(container, task) {
@@ -37,6 +37,7 @@ export class ClassificationView extends BaseFitView {
     this.stack = el("div", "plot-stack");
     this.regions = el("div", "plot layer");
     this.regions.id = "fit-regions";
+    this.regionCanvas = new RegionCanvas(this.regions);
     this.points = el("div", "plot layer");
     this.points.id = "fit-points";
     this.wrong = el("div", "plot layer overlay");
@@ -209,7 +210,6 @@ export class ClassificationView extends BaseFitView {
     const p = palette();
     const s = this.shown();
     const pred = this.prediction;
-    const k = this.classNames.length;
     const promises = [];
     if (this.fullPending !== false) {
       const grid = s && s.target && s.target.x ? s.target
@@ -221,14 +221,9 @@ export class ClassificationView extends BaseFitView {
         PLOT_CONFIG).then(() => this.followPoints()));
       this.listen();
     }
-    const regions = pred ? [{
-      type: "heatmap", name: "decision regions", x: pred.x, y: pred.y,
-      z: regionValues(pred, k), zmin: 0, zmax: k, zauto: false, zsmooth: false,
-      colorscale: regionColorscale(this.classColours(p), p.panel), showscale: false,
-      hoverinfo: "skip",
-    }] : [];
-    promises.push(Plotly.react(this.regions, regions, this.layout(p, { axes: false }),
-      { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    this.regionCanvas.draw(pred, this.classColours(p), p.panel,
+      pred ? { x: cellRange(pred.x), y: cellRange(pred.y) } : null);
+    this.regionCanvas.place(this.points);
     const wrong = this.wrongPoints();
     promises.push(Plotly.react(this.wrong, [{
       type: "scatter", mode: "markers", name: "misclassified", x: wrong.x, y: wrong.y,
@@ -282,7 +277,7 @@ export class ClassificationView extends BaseFitView {
   }
 
   resize() {
-    const drawn = [this.regions, this.points, this.wrong].filter((gd) => gd._fullLayout);
+    const drawn = [this.points, this.wrong].filter((gd) => gd._fullLayout);
     if (!drawn.length) return;
     Promise.all(drawn.map((gd) => Plotly.Plots.resize(gd))).then(() => this.followPoints());
   }
@@ -291,8 +286,9 @@ export class ClassificationView extends BaseFitView {
   followPoints() {
     const full = this.points._fullLayout;
     if (!full) return undefined;
+    this.regionCanvas.place(this.points);
     const update = { "xaxis.range": full.xaxis.range.slice(), "yaxis.range": full.yaxis.range.slice() };
-    return Promise.all([this.regions, this.wrong]
+    return Promise.all([this.wrong]
       .filter((gd) => gd._fullLayout)
       .map((gd) => Plotly.relayout(gd, update)));
   }
