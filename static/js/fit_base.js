@@ -66,8 +66,10 @@ export class BaseFitView {
     this.needsFull = true;
   }
 
+  /** A frame's prediction; one equal to the last (a frame between two views of the run) is
+   * not drawn again. */
   setPrediction(prediction) {
-    if (!prediction || !this.snapshot) return;
+    if (!prediction || !this.snapshot || samePrediction(prediction, this.prediction)) return;
     this.prediction = prediction;
     this.dirty = true;
   }
@@ -105,6 +107,25 @@ export class BaseFitView {
     for (const plot of this.container.querySelectorAll(".js-plotly-plot")) Plotly.purge(plot);
     this.container.replaceChildren();
   }
+}
+
+/** True when two arrays (of numbers, nulls or such arrays) hold the same values. */
+function sameValues(a, b) {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !sameValues(x, y)) return false;
+  }
+  return true;
+}
+
+/** True when predictions `a` and `b` ({x, y} curves, {x, y, z, confidence} grids) are equal. */
+export function samePrediction(a, b) {
+  if (!a || !b) return false;
+  return ["z", "y", "confidence", "x"].every((key) => sameValues(a[key], b[key]));
 }
 
 export function extent(arrays) {

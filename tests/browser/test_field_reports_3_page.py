@@ -374,6 +374,8 @@ NET_LABELS = """() => [...document.querySelectorAll('#network-view .net-label')]
 def test_network_card_labels_never_collide_or_cut(page, path, width):
     page.set_viewport_size({"width": width, "height": 900})
     open_dashboard(page, path)
+    # (a card out of sight is drawn once seen: on a phone the network card is further down)
+    page.locator("#network-view").scroll_into_view_if_needed()
     page.wait_for_function("document.querySelectorAll('#network-view .net-label').length >= 3")
     labels = page.evaluate(NET_LABELS)
     for a, b in zip(labels, labels[1:], strict=False):

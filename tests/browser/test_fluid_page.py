@@ -109,3 +109,36 @@ def test_each_view_reports_its_main_thread_time_per_update(page: Any) -> None:
     # The measures come from the Performance API and are cleared once read (none pile up).
     assert page.evaluate("performance.getEntriesByType('measure').length") == 0
     stop(page)
+
+
+def test_a_frame_repeating_the_last_prediction_does_not_redraw_the_fit(page: Any) -> None:
+    open_dashboard(page, "/fit/sin")
+    page.fill("#epochs", "50")
+    page.click("#train")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'finished'")
+    page.wait_for_function("!window.studio.fitView.busy && !window.studio.fitView.dirty")
+    result = page.evaluate(
+        """async () => {
+          const studio = window.studio;
+          const frame = (epoch, value) => ({
+            run_id: studio.state.runId, status: 'finished', epoch, epochs: 60, elapsed: 1,
+            history: {epoch: [epoch], train_loss: [0.5], test_loss: [0.5]}, network: null,
+            prediction: {x: [0, 1, 2], y: [value, value, value]},
+          });
+          const nextFrame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r)));
+          const draws = () => studio.stats.views.fit.updates;
+          const counts = [draws()];
+          studio.socket.handlers.onFrame(frame(51, 1));
+          await nextFrame();
+          counts.push(draws());
+          studio.socket.handlers.onFrame(frame(52, 1)); // the same prediction again
+          await nextFrame();
+          counts.push(draws());
+          studio.socket.handlers.onFrame(frame(53, 2));
+          await nextFrame();
+          counts.push(draws());
+          return counts;
+        }"""
+    )
+    first, new, repeated, changed = result
+    assert new == first + 1 and repeated == new and changed == new + 1
