@@ -1,6 +1,8 @@
 // Shared parts of the fit views: the base class (pending data, Plotly busy tracking, the
 // empty-state message, the preview of the task before a run) and small helpers.
 
+import { sameValues } from "./same_values.js";
+
 const Plotly = window.Plotly;
 
 export function el(tag, className, text) {
@@ -107,19 +109,6 @@ export class BaseFitView {
     for (const plot of this.container.querySelectorAll(".js-plotly-plot")) Plotly.purge(plot);
     this.container.replaceChildren();
   }
-}
-
-/** True when two arrays (of numbers, nulls or such arrays) hold the same values. */
-function sameValues(a, b) {
-  if (a === b) return true;
-  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === y) continue;
-    if (!Array.isArray(x) || !sameValues(x, y)) return false;
-  }
-  return true;
 }
 
 /** True when predictions `a` and `b` ({x, y} curves, {x, y, z, confidence} grids) are equal. */

@@ -1,5 +1,5 @@
 // The network view's drawing: the DOM of a structure (input nodes, a thumbnail per shown neuron
-// with its `data-neuron` element and canvas, one SVG line per edge, the layer labels), and the
+// with its `data-neuron` element and canvas, a canvas for the edges, the layer labels), and the
 // paint of its current data (edge colours and widths from the weights, the neuron maps).
 
 import { GAP, labelTexts, layerName, planLayout, range } from "./network_layout.js";
@@ -72,28 +72,32 @@ function buildLayer(group, l, k, last, plan) {
   return { slots, column };
 }
 
-/** One <line> per edge between shown neurons: lines per gap (rows of lines) and the segments
- * [x1, y1, x2, y2, gap, i, j] for hovering. */
-function buildEdges(edgeGroup, anchors, shown) {
-  const edges = [];
+/** The edges between shown neurons as segments [x1, y1, x2, y2, gap, i, j] (px in the box):
+ * drawn on the edge canvas, and hovered. */
+function edgeSegments(anchors, shown) {
   const segments = [];
   for (let l = 0; l < shown.length - 1; l++) {
-    const gapEdges = [];
     for (let i = 0; i < shown[l]; i++) {
-      const row = [];
       const [x1, y1] = anchors[l][i].out;
       for (let j = 0; j < shown[l + 1]; j++) {
         const [x2, y2] = anchors[l + 1][j].in;
-        const line = svg("line", { x1, y1, x2, y2, "stroke-linecap": "round" });
-        edgeGroup.appendChild(line);
-        row.push(line);
         segments.push([x1, y1, x2, y2, l, i, j]);
       }
-      gapEdges.push(row);
     }
-    edges.push(gapEdges);
   }
-  return { edges, segments };
+  return segments;
+}
+
+/** The canvas the edges are painted on, its backing store at the device's pixel ratio. */
+function edgeCanvas(width, height) {
+  const canvas = document.createElement("canvas");
+  canvas.className = "net-edges";
+  canvas.setAttribute("aria-hidden", "true");
+  const dpr = Math.min(window.devicePixelRatio || 1, 2);
+  canvas.width = Math.max(1, Math.round(width * dpr));
+  canvas.height = Math.max(1, Math.round(height * dpr));
+  canvas.dpr = dpr;
+  return canvas;
 }
 
 /** Labels under each layer: its name and how many of its neurons are drawn. */
@@ -126,10 +130,11 @@ function buildLabels(sizes, shown, plan, width) {
  */
 export function buildNetwork({ sizes, shown, longest, width, height }) {
   const plan = planLayout(shown, longest, width, height);
-  const edgeSvg = svg("svg", { class: "net-edges", width, height, "aria-hidden": "true" });
-  const edgeGroup = svg("g");
+  const edges = edgeCanvas(width, height);
+  // the hovered edge, drawn over the others
+  const highlightSvg = svg("svg", { class: "net-edges", width, height, "aria-hidden": "true" });
   const highlight = svg("path", { class: "edge-highlight", "stroke-linecap": "round", visibility: "hidden" });
-  edgeSvg.append(edgeGroup, highlight);
+  highlightSvg.append(highlight);
   const group = div("net-neurons");
   group.setAttribute("role", "group");
   group.setAttribute("aria-label", `Network ${sizes.join(" → ")}: each neuron's map of what it computes. `
@@ -142,42 +147,56 @@ export function buildNetwork({ sizes, shown, longest, width, height }) {
     anchors.push(layer.column);
     slots.push(layer.slots);
   }
-  const { edges, segments } = buildEdges(edgeGroup, anchors, shown);
+  const segments = edgeSegments(anchors, shown);
   const tip = div("net-tip");
   tip.setAttribute("aria-hidden", "true");
   tip.hidden = true;
   const root = div("net");
-  root.append(edgeSvg, group, buildLabels(sizes, shown, plan, width), tip);
+  root.append(edges, highlightSvg, group, buildLabels(sizes, shown, plan, width), tip);
   return { root, slots, inputNodes: inputs.nodes, edges, segments, highlight, tip, thumbSize: plan.size, longest };
 }
 
-/** Colours and widths of the `edges` (per gap, rows of lines) from `weights` (per gap, rows =
- * shown of layer l, cols = shown of layer l+1; grey when there are none). */
-export function paintEdges(edges, weights) {
-  const p = palette();
-  edges.forEach((gapEdges, l) => {
-    const matrix = weights ? weights[l] : null;
+/** Largest |w| of each gap's matrix (0 when it has none). */
+function gapMaxima(weights) {
+  return (weights || []).map((matrix) => {
     let maxAbs = 0;
-    if (matrix) {
-      for (const row of matrix) for (const w of row || []) if (w !== null && Math.abs(w) > maxAbs) maxAbs = Math.abs(w);
-    }
-    gapEdges.forEach((row, i) => row.forEach((line, j) => {
-      const w = matrix && matrix[i] ? matrix[i][j] : null;
-      if (w === null || w === undefined || maxAbs === 0) {
-        line.setAttribute("stroke", p.muted);
-        line.setAttribute("stroke-width", "0.8");
-        line.setAttribute("stroke-opacity", "0.3");
-        line.removeAttribute("stroke-dasharray");
-        return;
-      }
-      const size = Math.abs(w) / maxAbs;
-      line.setAttribute("stroke", w >= 0 ? p.positive : p.negative);
-      line.setAttribute("stroke-width", (0.4 + 2.8 * size).toFixed(2));
-      line.setAttribute("stroke-opacity", (0.15 + 0.75 * size).toFixed(2));
-      if (w < 0) line.setAttribute("stroke-dasharray", "4 3");
-      else line.removeAttribute("stroke-dasharray");
-    }));
+    for (const row of matrix || []) for (const w of row || []) if (w !== null && Math.abs(w) > maxAbs) maxAbs = Math.abs(w);
+    return maxAbs;
   });
+}
+
+/** Paints the `segments` on the edge `canvas` from `weights` (per gap, rows = shown of layer
+ * l, cols = shown of layer l+1): coloured by sign (negative also dashed), as wide and as opaque
+ * as |w| is large against the gap's largest; grey and thin when there are none. */
+export function paintEdges(canvas, segments, weights) {
+  const p = palette();
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(canvas.dpr, 0, 0, canvas.dpr, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.lineCap = "round";
+  const maxima = gapMaxima(weights);
+  for (const [x1, y1, x2, y2, l, i, j] of segments) {
+    const matrix = weights ? weights[l] : null;
+    const w = matrix && matrix[i] ? matrix[i][j] : null;
+    if (w === null || w === undefined || !maxima[l]) {
+      ctx.strokeStyle = p.muted;
+      ctx.lineWidth = 0.8;
+      ctx.globalAlpha = 0.3;
+      ctx.setLineDash([]);
+    } else {
+      const size = Math.abs(w) / maxima[l];
+      ctx.strokeStyle = w >= 0 ? p.positive : p.negative;
+      ctx.lineWidth = 0.4 + 2.8 * size;
+      ctx.globalAlpha = 0.15 + 0.75 * size;
+      ctx.setLineDash(w < 0 ? [4, 3] : []);
+    }
+    ctx.beginPath();
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x2, y2);
+    ctx.stroke();
+  }
+  ctx.globalAlpha = 1;
+  ctx.setLineDash([]);
 }
 
 /** Names the input nodes and redraws every thumbnail of `view` (a NetworkView) from its

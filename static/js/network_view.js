@@ -19,6 +19,7 @@ import { buildNetwork, paintEdges, paintNeurons } from "./network_drawing.js";
 import { NetworkInteraction } from "./network_interaction.js";
 import { MAX_SHOWN, inputNames, layerName, range } from "./network_layout.js";
 import { formatNumber, mapMean } from "./neuron_maps.js";
+import { sameValues } from "./same_values.js";
 
 export class NetworkView {
   /** `container`: the drawing's box; `note`: its caption; `enlargedEl`: the enlarged neuron's
@@ -38,7 +39,7 @@ export class NetworkView {
     this.caption = "";
     this.slots = []; // per layer: [{el, canvas, index}] (hidden and output layers)
     this.inputNodes = [];
-    this.edges = []; // per gap: rows of <line>
+    this.edges = null; // the canvas the edges are painted on
     this.segments = []; // [x1, y1, x2, y2, gap, i, j] per edge, for hovering
     this.stats = { mapDraws: 0, builds: 0 };
     this.interaction = new NetworkInteraction(this, enlargedEl);
@@ -60,16 +61,25 @@ export class NetworkView {
   setNetwork(network, caption = "", names = null) {
     if (!network || !network.sizes) return;
     this.caption = caption;
-    if (names) this.names = names;
-    if (this.inside && this.insideFits(this.inside, network.sizes)) {
-      this.sizes = network.sizes;
+    this.captionDirty = true;
+    if (names) {
+      this.names = names;
+      this.mapsDirty = true; // (the input nodes' names)
       this.dirty = true;
+    }
+    if (this.inside && this.insideFits(this.inside, network.sizes)) {
+      this.sizes = network.sizes; // the look inside's weights and maps stay drawn
       return;
     }
+    const hadInside = this.inside !== null;
     this.inside = null;
     const shown = network.shown || network.sizes.map((n) => Math.min(n, MAX_SHOWN));
+    const key = this.structureKey;
     this.setStructure(network.sizes, shown.map((n, l) => (l === shown.length - 1 ? network.sizes[l] : n)));
-    this.weights = network.weights || null;
+    const weights = network.weights || null;
+    // The same weights again (a frame between two views of the run): nothing to repaint.
+    if (!hadInside && key === this.structureKey && sameValues(weights, this.weights)) return;
+    this.weights = weights;
     this.mapsDirty = true;
     this.dirty = true;
   }
@@ -135,15 +145,16 @@ export class NetworkView {
       this.dirty = true;
       this.mapsDirty = true;
     }
-    if (!this.dirty) return false;
-    this.dirty = false;
-    paintEdges(this.edges, this.weights);
-    if (this.mapsDirty) {
+    if (!this.dirty && !this.captionDirty) return false;
+    if (this.dirty) paintEdges(this.edges, this.segments, this.weights);
+    if (this.dirty && this.mapsDirty) {
       this.mapsDirty = false;
       paintNeurons(this);
       this.interaction.refresh();
     }
-    this.note.textContent = this.caption;
+    this.dirty = false;
+    this.captionDirty = false;
+    if (this.note.textContent !== this.caption) this.note.textContent = this.caption;
     return true;
   }
 
