@@ -23,6 +23,7 @@ import {
   CLASS_SYMBOLS, blend, cellRange, gridFromDomain, legendMarker, percent,
 } from "./decision_colours.js";
 import { RegionCanvas } from "./region_canvas.js";
+import { sameValues } from "./same_values.js";
 
 const Plotly = window.Plotly;
 
@@ -225,11 +226,17 @@ export class ClassificationView extends BaseFitView {
       pred ? { x: cellRange(pred.x), y: cellRange(pred.y) } : null);
     this.regionCanvas.place(this.points);
     const wrong = this.wrongPoints();
-    promises.push(Plotly.react(this.wrong, [{
-      type: "scatter", mode: "markers", name: "misclassified", x: wrong.x, y: wrong.y,
-      visible: !this.hidden.has("wrong"),
-      marker: { symbol: "x-thin-open", size: 10, color: p.fg, line: { width: 2, color: p.fg } },
-    }], this.layout(p, { axes: false }), { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    if (this.fullPending === false && this.wrong.data && this.wrong.data.length === 1) {
+      if (!sameValues(wrong.x, this.wrong.data[0].x) || !sameValues(wrong.y, this.wrong.data[0].y)) {
+        promises.push(Plotly.restyle(this.wrong, { x: [wrong.x], y: [wrong.y] }, [0]));
+      }
+    } else {
+      promises.push(Plotly.react(this.wrong, [{
+        type: "scatter", mode: "markers", name: "misclassified", x: wrong.x, y: wrong.y,
+        visible: !this.hidden.has("wrong"),
+        marker: { symbol: "x-thin-open", size: 10, color: p.fg, line: { width: 2, color: p.fg } },
+      }], this.layout(p, { axes: false }), { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    }
     this.track(promises);
   }
 

@@ -98,12 +98,17 @@ class CurveView extends BaseFitView {
         .then(() => this.followBase()));
       this.listen();
     }
-    const prediction = [{
-      type: "scatter", mode: "lines", name: "network", x: pred.x, y: pred.y,
-      visible: this.showPrediction, line: { color: p.prediction, width: 3.2 },
-    }];
-    promises.push(Plotly.react(this.plot, prediction, this.layout(p, { axes: false }),
-      { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    if (this.fullPending === false && this.plot.data && this.plot.data.length === 1) {
+      // a new prediction only: its arrays change, nothing else
+      promises.push(Plotly.restyle(this.plot, { x: [pred.x], y: [pred.y] }, [0]));
+    } else {
+      const prediction = [{
+        type: "scatter", mode: "lines", name: "network", x: pred.x, y: pred.y,
+        visible: this.showPrediction, line: { color: p.prediction, width: 3.2 },
+      }];
+      promises.push(Plotly.react(this.plot, prediction, this.layout(p, { axes: false }),
+        { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    }
     this.track(promises);
   }
 
@@ -246,13 +251,18 @@ class SurfaceView extends BaseFitView {
     const promises = [];
     const full = this.fullPending !== false;
 
-    const surfaceData = pred ? [{
-      type: "surface", name: "network", x: pred.x, y: pred.y, z: pred.z,
-      colorscale: "Viridis", cmin, cmax, showscale: false, contours: noHighlight,
-      hovertemplate: "network<br>x=%{x:.3g}, y=%{y:.3g}<br>ŷ=%{z:.4g}<extra></extra>",
-    }] : [];
-    promises.push(Plotly.react(this.surface, surfaceData,
-      this.sceneLayout(p, "Network ŷ(x, y)", !pred), PLOT_CONFIG));
+    if (!full && pred && this.surface.data && this.surface.data.length === 1) {
+      // a new prediction only: the surface's heights change, nothing else
+      promises.push(Plotly.restyle(this.surface, { z: [pred.z] }, [0]));
+    } else {
+      const surfaceData = pred ? [{
+        type: "surface", name: "network", x: pred.x, y: pred.y, z: pred.z,
+        colorscale: "Viridis", cmin, cmax, showscale: false, contours: noHighlight,
+        hovertemplate: "network<br>x=%{x:.3g}, y=%{y:.3g}<br>ŷ=%{z:.4g}<extra></extra>",
+      }] : [];
+      promises.push(Plotly.react(this.surface, surfaceData,
+        this.sceneLayout(p, "Network ŷ(x, y)", !pred), PLOT_CONFIG));
+    }
     skipRefinement(this.surface);
 
     if (full) {

@@ -175,16 +175,20 @@ export function paintEdges(canvas, segments, weights) {
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.lineCap = "round";
   const maxima = gapMaxima(weights);
+  const painted = { positive: 0, negative: 0, dashed: 0, none: 0 }; // edges per style, for readers
   for (const [x1, y1, x2, y2, l, i, j] of segments) {
     const matrix = weights ? weights[l] : null;
     const w = matrix && matrix[i] ? matrix[i][j] : null;
     if (w === null || w === undefined || !maxima[l]) {
+      painted.none += 1;
       ctx.strokeStyle = p.muted;
       ctx.lineWidth = 0.8;
       ctx.globalAlpha = 0.3;
       ctx.setLineDash([]);
     } else {
       const size = Math.abs(w) / maxima[l];
+      painted[w >= 0 ? "positive" : "negative"] += 1;
+      if (w < 0) painted.dashed += 1;
       ctx.strokeStyle = w >= 0 ? p.positive : p.negative;
       ctx.lineWidth = 0.4 + 2.8 * size;
       ctx.globalAlpha = 0.15 + 0.75 * size;
@@ -197,6 +201,7 @@ export function paintEdges(canvas, segments, weights) {
   }
   ctx.globalAlpha = 1;
   ctx.setLineDash([]);
+  canvas.painted = painted;
 }
 
 /** Names the input nodes and redraws every thumbnail of `view` (a NetworkView) from its

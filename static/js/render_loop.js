@@ -18,7 +18,8 @@ export class RenderLoop {
   }
 
   /** Registers `view` (drawn on each animation frame) under `name` (its stats' key). A view
-   * scrolled out of sight is not drawn: its data waits (latest wins) until it is seen again. */
+   * scrolled out of sight is not drawn once it has been drawn: its data waits (latest wins)
+   * until it is seen again. */
   add(view, name = view.constructor.name) {
     this.views.push(view);
     view.statsName = name;
@@ -91,7 +92,8 @@ export class RenderLoop {
     let again = false;
     let wait = Infinity;
     for (const view of this.views) {
-      if (view.offscreen) continue;
+      // (drawn once even out of sight, so that the page is laid out whole from the start)
+      if (view.offscreen && view.lastDrawn !== undefined) continue;
       // A view may ask to be drawn at most every `minInterval` ms (the loss chart, whose cost
       // grows with the history); its pending points keep accumulating meanwhile.
       const since = started - (view.lastDrawn || 0);
