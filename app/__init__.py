@@ -37,7 +37,7 @@ __all__ = ["DEFAULT_CONFIG", "ROOT", "create_app", "database_url", "limit_blas_t
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_ACTIVE_RUNS": 4,  # runs training at once; later ones wait as "queued"
-    "FRAME_INTERVAL": 0.05,  # seconds between two frames of one run to one client (≤ 20/s)
+    "FRAME_INTERVAL": 1 / 30,  # seconds between two frames of one run to one client (≤ 30/s)
     # seconds between two looks inside a training network (neuron maps, layer statistics);
     # 0 turns them off
     "INSIDE_INTERVAL": 0.1,

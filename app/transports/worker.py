@@ -55,7 +55,7 @@ from app.transports.scaled import claim, end_unfinished
 log = logging.getLogger(__name__)
 
 RECORD_INTERVAL = 0.25  # seconds between two history writes (the web processes' catch-up)
-FRAME_INTERVAL = 0.05  # a fresh view at most this often (relayed to the web processes)
+FRAME_INTERVAL = 1 / 30  # a fresh view at most this often (relayed to the web processes)
 INSIDE_INTERVAL = 0.1  # a look inside at most this often (default of --inside-interval)
 # a web process that has no relayed view yet (it started mid-run) draws the checkpoint's
 CHECKPOINT_SECONDS = 1.0
