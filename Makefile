@@ -23,7 +23,7 @@ run: $(VENV)/.run-deps
 	$(PY) -m app --host $(HOST) --port $(PORT)
 
 # Scaled mode on loopback: redis-server, PostgreSQL (or $$DATABASE_URL), two web processes and
-# two workers (app/cluster.py); prints the URLs, Ctrl-C stops everything.
+# two workers (app/transports/cluster.py); prints the URLs, Ctrl-C stops everything.
 run-scaled: $(VENV)/.run-deps
 	$(PY) -m app.cluster --web 2 --workers 2
 

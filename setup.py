@@ -1,5 +1,5 @@
 """The build step pyproject.toml cannot declare: the repository's templates/ and static/ (at the
-top level, beside app/) are copied into the wheel's ``app`` package, where app/paths.py finds
+top level, beside app/) are copied into the wheel's ``app`` package, where app/settings.py finds
 them once installed. Everything else is in pyproject.toml.
 """
 

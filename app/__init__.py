@@ -15,11 +15,31 @@ from typing import Any
 from flask import Flask
 from flask_socketio import SocketIO
 
-from .paths import STATIC, TEMPLATES, data_dir
+from app.backprop.api import register_backprop
+from app.data.tasks import own_tasks
+from app.data.uploads import DatasetStore
+from app.runs.manager import RunManager
+from app.settings import ROOT, STATIC, TEMPLATES, data_dir, database_url, limit_blas_threads
+from app.storage.recorder import Recorder
+from app.storage.store import RunStore, StoredDatasets
+from app.storage.stored_runs import load_run
+from app.sweeps import install as install_sweeps
+from app.transports import relay
+from app.web.access import install_access
+from app.web.api import api
+from app.web.inputs import install_input_guards
+from app.web.owners import install_owners
+from app.web.pages import pages
+from app.web.runs_api import runs_api
+from app.web.security import install_front_door
+from app.web.sockets import register_socket_events
+from app.web.wire import Outbox, return_large_blocks_to_the_system
+
+__all__ = ["DEFAULT_CONFIG", "ROOT", "create_app", "database_url", "limit_blas_threads"]
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_ACTIVE_RUNS": 4,  # runs training at once; later ones wait as "queued"
-    "FRAME_INTERVAL": 0.05,  # seconds between two frames of one run to one client (≤ 20/s)
+    "FRAME_INTERVAL": 1 / 30,  # seconds between two frames of one run to one client (≤ 30/s)
     # seconds between two looks inside a training network (neuron maps, layer statistics);
     # 0 turns them off
     "INSIDE_INTERVAL": 0.1,
@@ -27,7 +47,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "PING_INTERVAL": 25,  # Engine.IO ping interval in seconds (tests lower it)
     # A client that has not answered a ping this many seconds after it was sent is dropped.
     "PING_TIMEOUT": 10,
-    # What one Socket.IO connection may cost (app/wire.py): bytes queued to it and not yet sent
+    # What one Socket.IO connection may cost (app/web/wire.py): bytes queued to it and not yet sent
     # (past it the connection is dropped), seconds a send may make no progress, and the largest
     # message a client may send (the app's events are tiny).
     "MAX_UNSENT_BYTES": 16 * 2**20,
@@ -38,16 +58,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_SOCKET_MESSAGE": 64 * 1024,
     "MAX_UNFINISHED_RUNS": 64,  # queued, running or paused at once; more get 429
     "WORK_BUDGET": 1e13,  # multiply-adds one run may cost (see validation.run_work)
-    # The front door (app/security.py): Host names served besides localhost, 127.0.0.1 and ::1
+    # The front door (app/web/security.py): Host names served besides localhost, 127.0.0.1 and ::1
     # ("0.0.0.0": any IP literal; "*": any host), and origins allowed to change state besides
     # the app's own ("*": any).
     "ALLOWED_HOSTS": (),
     "ALLOWED_ORIGINS": (),
-    # The access token (app/access.py): None, no token (everyone who reaches the server may use
+    # The access token (app/web/access.py): None, no token (everyone who reaches the server may use
     # it); the admin token opens the door too, as an administrator.
     "ACCESS_TOKEN": None,
     "ADMIN_TOKEN": None,
-    # With a token, runs have owners (app/owners.py): each may have this many unfinished runs
+    # With a token, runs have owners (app/web/owners.py): each may have this many unfinished runs
     "MAX_RUNS_PER_OWNER": 8,
     "MAX_DATASETS": 32,  # uploads kept in memory; the least recently used go first
     "MAX_DATASET_MEMORY": 256 * 2**20,  # ... and their arrays' bytes in all (stored ones come back)
@@ -62,42 +82,34 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # their own threads; with BLAS's own thread pools on top they fight over the cores (two
     # moons runs: 15.8 s each with OpenBLAS's default threads vs 1.45 s with one).
     "BLAS_THREADS": 1,
-    # Each run trains in a child process forked from the server (app/forked.py), on its own
-    # interpreter lock; False: on a thread of the server (the server's threads then slow it
+    # Each run trains in a child process forked from the server (app/training/forked.py), on its
+    # own interpreter lock; False: on a thread of the server (the server's threads then slow it
     # down by 5-10 %). Ignored where the system cannot fork.
     "TRAINING_PROCESSES": True,
     "TESTING": False,
-    # Storage of runs (app/storage.py): an SQLAlchemy URL (sqlite:///path, postgresql+psycopg://
+    # Storage of runs (app/storage/store.py): an SQLAlchemy URL (sqlite:///path, postgresql+psycopg://
     # ...), "none" for memory only; None: the DATABASE_URL environment variable, else
     # runs.sqlite3 in DATA_DIR (in memory when TESTING). See `database_url`.
     "DATABASE_URL": None,
     # None: the BACKPROP_DATA_DIR environment variable, else the clone's data/ or, installed,
-    # the user's data folder (app/paths.py)
+    # the user's data folder (app/settings.py)
     "DATA_DIR": None,
     "RECORD_INTERVAL": 1.0,  # seconds between two writes of the runs' history
     # How long a write waits for another process's lock on the SQLite file before it fails: a
-    # new run is then refused (503), a running run's history waits in memory (see app/recorder.py)
+    # new run is then refused (503), a running run's history waits in memory (see
+    # app/storage/recorder.py)
     "DATABASE_BUSY_SECONDS": 10.0,
     # A folder with the four MNIST IDX files: the app then offers the task mnist (never
     # downloaded; see tasks.mnist_task). None: no mnist.
     "MNIST_DIR": None,
-    # Scaled mode (app/scaled.py): a Redis URL makes this a web process that trains nothing;
+    # Scaled mode (app/transports/scaled.py): a Redis URL makes this a web process that trains
+    # nothing;
     # `python -m app.worker` processes train. None: the REDIS_URL environment variable, else
     # embedded mode (runs trained by this process and its training processes).
     "REDIS_URL": None,
+    # Runs of one sweep unfinished at once (app/sweeps): None: MAX_ACTIVE_RUNS embedded, 8 scaled.
+    "SWEEP_PARALLEL": None,
 }
-
-
-def database_url(config: dict[str, Any]) -> str | None:
-    """The database `create_app` opens for `config` (None: no storage, runs live in memory)."""
-    url = config.get("DATABASE_URL") or os.environ.get("DATABASE_URL") or None
-    if url is None:
-        if config.get("TESTING"):
-            return "sqlite://"
-        from .storage import default_database_url
-
-        return default_database_url(data_dir(config))
-    return None if url.lower() == "none" else url
 
 
 def _storage(app: Flask) -> tuple[Any, Any]:
@@ -105,9 +117,6 @@ def _storage(app: Flask) -> tuple[Any, Any]:
     url = database_url(app.config)
     if url is None:
         return None, None
-    from .recorder import Recorder
-    from .storage import RunStore
-
     store = RunStore(url, busy_seconds=float(app.config["DATABASE_BUSY_SECONDS"]))
     sole = url.lower().startswith("sqlite")  # nobody else trains the runs of our SQLite file
     return store, Recorder(store, interval=float(app.config["RECORD_INTERVAL"]), sole_owner=sole)
@@ -115,8 +124,6 @@ def _storage(app: Flask) -> tuple[Any, Any]:
 
 def _scaled_storage(app: Flask) -> tuple[Any, None]:
     """Scaled mode's store (a database every process shares; no recorder: workers write)."""
-    from .storage import RunStore
-
     url = database_url(app.config)
     if url is None or url in ("sqlite://", "sqlite:///:memory:"):
         raise ValueError("scaled mode (REDIS_URL) needs a shared database: set DATABASE_URL")
@@ -126,16 +133,14 @@ def _scaled_storage(app: Flask) -> tuple[Any, None]:
 def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets: Any,
                  redis_url: str | None) -> Any:  # fmt: skip
     """The run manager: training threads here (embedded), or workers on Redis (scaled)."""
-    from .manager import RunManager
-    from .stored_runs import load_run
-
     streaming = {
         "frame_interval": float(app.config["FRAME_INTERVAL"]),
         "ack_timeout": float(app.config["ACK_TIMEOUT"]),
         "max_unfinished_runs": int(app.config["MAX_UNFINISHED_RUNS"]),
     }
     if redis_url is not None:
-        from .scaled import ScaledRunManager
+        # scaled mode only: RQ is not loaded in embedded mode (start-up cost)
+        from app.transports.scaled import ScaledRunManager
 
         manager = ScaledRunManager(socketio, store, redis_url, datasets, **streaming)
     else:
@@ -154,10 +159,9 @@ def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets:
 def _app_tasks(app: Flask) -> dict[str, Any]:
     """The app's own tasks besides the registry: ``mnist`` when MNIST_DIR holds its four IDX
     files (a warning in the log otherwise)."""
-    from .tasks import own_tasks
 
     folder = app.config.get("MNIST_DIR")
-    if not folder:  # the files uploaded earlier to this data directory (app/mnist_upload.py)
+    if not folder:  # the files uploaded earlier to this data directory (app/data/mnist_upload.py)
         chosen = app.config.get("DATA_DIR") or os.environ.get("BACKPROP_DATA_DIR")
         if chosen is None and app.config.get("TESTING"):
             return {}
@@ -168,37 +172,11 @@ def _app_tasks(app: Flask) -> dict[str, Any]:
     return tasks
 
 
-def limit_blas_threads(threads: int | None) -> None:
-    """Limit every loaded BLAS library (numpy's OpenBLAS, MKL, ...) to `threads` threads.
-
-    Process-global: it applies to every thread of the process, every app created in it and any
-    numpy code running there (including tests), until changed again; None leaves BLAS alone.
-    """
-    if threads is None:
-        return
-    import numpy  # noqa: F401  (loads the BLAS library, so that threadpoolctl can find it)
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=int(threads), user_api="blas")
-
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides `DEFAULT_CONFIG` (MAX_ACTIVE_RUNS, FRAME_INTERVAL, ...).
 
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
-    from . import relay
-    from .access import install_access
-    from .api import api
-    from .inputs import install_input_guards
-    from .owners import install_owners
-    from .pages import pages
-    from .runs_api import runs_api
-    from .security import install_front_door
-    from .sockets import register_socket_events
-    from .storage import StoredDatasets
-    from .uploads import DatasetStore
-    from .wire import Outbox, return_large_blocks_to_the_system
 
     app = Flask(
         __name__,
@@ -208,7 +186,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(DEFAULT_CONFIG)
     if config:
         app.config.update(config)
-    install_input_guards(app)  # any input a 4xx, never a 500 (app/inputs.py)
+    install_input_guards(app)  # any input a 4xx, never a 500 (app/web/inputs.py)
     app.json.sort_keys = False
     limit_blas_threads(app.config["BLAS_THREADS"])
 
@@ -218,7 +196,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ping_interval=float(app.config["PING_INTERVAL"]),
         ping_timeout=float(app.config["PING_TIMEOUT"]),
         max_http_buffer_size=int(app.config["MAX_SOCKET_MESSAGE"]),
-        **relay.socketio_options(app.config),  # scaled mode: the workers' stream, app/relay.py
+        # scaled mode: the workers' stream, app/transports/relay.py
+        **relay.socketio_options(app.config),
     )
     redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL") or None
     store, recorder = _storage(app) if redis_url is None else _scaled_storage(app)
@@ -246,5 +225,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(runs_api)
+    register_backprop(app)
+    install_sweeps(app)  # app.extensions["sweeps"], the /api/sweeps routes, /sweeps/<id>
     register_socket_events(socketio, manager)
     return app

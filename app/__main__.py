@@ -15,11 +15,14 @@ import os
 import socket
 from typing import Any
 
-from . import DEFAULT_CONFIG, create_app, database_url
-from .access import new_token
-from .paths import data_dir
-from .security import LOOPBACK_HOSTS, WILDCARD_HOSTS, host_name
-from .serve import THREADS, serve_dev, serve_production
+from sqlalchemy.engine import make_url
+
+from app import DEFAULT_CONFIG, create_app
+from app.data.tasks import mnist_files_present
+from app.serve import THREADS, serve_dev, serve_production
+from app.settings import data_dir, database_url
+from app.web.access import new_token
+from app.web.security import LOOPBACK_HOSTS, WILDCARD_HOSTS, host_name
 
 
 def _storage_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +47,7 @@ def _storage_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_front_door(parser: argparse.ArgumentParser) -> None:
-    """The limits and the hosts and origins the server takes (see app/security.py)."""
+    """The limits and the hosts and origins the server takes (see app/web/security.py)."""
     parser.add_argument(
         "--max-unfinished-runs",
         type=int,
@@ -97,7 +100,7 @@ def _add_front_door(parser: argparse.ArgumentParser) -> None:
 
 
 def _access_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--token`` and ``--admin-token`` (app/access.py)."""
+    """``--token`` and ``--admin-token`` (app/web/access.py)."""
     parser.add_argument(
         "--token",
         default=os.environ.get("BACKPROP_TOKEN") or None,
@@ -175,8 +178,6 @@ def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> ar
     _access_arguments(parser)
     args = parser.parse_args(argv)
     if args.mnist_dir is not None:
-        from .tasks import mnist_files_present
-
         if not mnist_files_present(args.mnist_dir):
             parser.error(
                 f"--mnist-dir {args.mnist_dir}: needs train-images-idx3-ubyte, "
@@ -214,8 +215,6 @@ def _shown(url: str | None) -> str:
     """A database URL as printed: its password hidden."""
     if url is None:
         return "memory only"
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 

@@ -16,15 +16,15 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     command = args[0] if args else None
     if command == "worker":
-        from .worker import main as run
+        from app.worker import main as run
 
         run(args[1:], prog="backprop-studio worker")
     elif command == "cluster":
-        from .cluster import main as run
+        from app.cluster import main as run
 
         run(args[1:], prog="backprop-studio cluster")
     else:
-        from .__main__ import main as run
+        from app.__main__ import main as run
 
         run(args, prog="backprop-studio")
 

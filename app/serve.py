@@ -27,6 +27,11 @@ import time
 from typing import Any
 
 from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+from app import create_app
+from app.runs.control import TERMINAL
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +46,6 @@ PR_SET_PDEATHSIG = 1
 def drain(app: Flask, timeout: float = DRAIN_SECONDS) -> None:
     """End `app` gracefully (see the module docstring); returns once its sockets are closed.
     In scaled mode the runs go on in their workers: only the sockets close."""
-    from .control import TERMINAL
-
     manager = app.extensions["runs"]
     unfinished = [run for run in manager.registry.runs() if run.status not in TERMINAL]
     manager.shutdown(timeout=timeout / 2, interrupt=True)
@@ -56,7 +59,7 @@ def drain(app: Flask, timeout: float = DRAIN_SECONDS) -> None:
 def close_connections(eio: Any, deadline: float) -> None:
     """Close every Engine.IO connection of `eio` once its writer has sent what is queued to it
     (the `done`s), waiting until `deadline` (time.monotonic) at most. (A close shuts the TCP
-    connection down at once, app/wire.py: what is still queued then is lost.)"""
+    connection down at once, app/web/wire.py: what is still queued then is lost.)"""
     connections = list(eio.sockets.values())
     while any(not c.queue.empty() for c in connections) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -129,11 +132,6 @@ def serve_production(config: dict[str, Any], host: str, port: int,
                      threads: int = THREADS) -> None:  # fmt: skip
     """Serve ``create_app(config)`` with gunicorn (see the module docstring) until SIGTERM or
     Ctrl-C; the app is created in gunicorn's worker process."""
-    from gunicorn.app.base import BaseApplication
-    from gunicorn.arbiter import Arbiter
-
-    from . import create_app
-
     class Studio(BaseApplication):
         def load_config(self) -> None:
             settings = {

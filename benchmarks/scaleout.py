@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/scaleout.py`` (about 2 minutes; needs redis-server and
 PostgreSQL's server binaries). Prints, for scaled mode (two web processes, `--workers` workers,
-redis-server and PostgreSQL on loopback, `app.cluster`) and for one embedded ``python -m app``:
+redis-server and PostgreSQL on loopback, `app.transports.cluster`) and for one embedded ``python -m
+app``:
 
 1. **Streaming** — N Socket.IO clients (24, 48; in scaled mode half on each web process) watch
    8 paced runs (``sin``, 150 epochs at 25 epochs/s, 3 clients or more per run). Per client:
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import socketio  # noqa: E402
 
-from app.cluster import Cluster, Postgres, free_port, wait_for  # noqa: E402
+from app.transports.cluster import Cluster, Postgres, free_port, wait_for  # noqa: E402
 
 RUNS, EPOCHS, PACE = 8, 150, 25
 PACED = {"task": "sin", "samples": 200, "epochs": EPOCHS, "epochs_per_second": PACE}

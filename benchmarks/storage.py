@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import requests  # noqa: E402
 
-from app.storage import RunStore  # noqa: E402
+from app.storage.store import RunStore  # noqa: E402
 
 CONFIG = {"task": "sin", "hidden": [32, 32], "epochs": 4000}
 
@@ -114,11 +114,11 @@ def measure(databases: dict[str, str], repeats: int) -> float:
 
 def writer_share(url: str, epochs_per_second: float, writes: int = 30) -> float:
     """Seconds the recorder spends per second of training (see the module docstring)."""
-    from app.recorder import Recorder
-    from app.runs import History, Run
-    from app.session import TrainingSession
-    from app.tasks import settle_config
-    from app.validation import validate_run
+    from app.data.tasks import settle_config
+    from app.runs.run import History, Run
+    from app.runs.validation import validate_run
+    from app.storage.recorder import Recorder
+    from app.training.session import TrainingSession
 
     config, task = validate_run({**CONFIG, "epochs": 100_000}, None)
     run = Run("bench" + str(time.time_ns()), task, settle_config(task, config))

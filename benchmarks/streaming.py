@@ -40,8 +40,8 @@ import socketio  # noqa: E402
 import websocket  # noqa: E402  (websocket-client, a python-socketio client dependency)
 
 import network as nn  # noqa: E402
-from app.tasks import TASKS, build_data  # noqa: E402
-from app.validation import validate_config  # noqa: E402
+from app.data.tasks import TASKS, build_data  # noqa: E402
+from app.runs.validation import validate_config  # noqa: E402
 from network.datasets import Standardizer  # noqa: E402
 
 SPEED_CONFIG = {"task": "sin", "hidden": [32, 32], "epochs": 4000}

@@ -3,6 +3,7 @@ callbacks, :func:`evaluate` and :class:`DivergenceError`."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import time
@@ -203,6 +204,7 @@ class Trainer:
         self._accuracy = loss_fn.classification if accuracy is None else bool(accuracy)
         self._shuffle = shuffle
         self._rng = np.random.default_rng(seed)
+        self._order = np.arange(len(self._X))  # the current epoch's row order
         self._X_epoch, self._T_epoch = (
             (np.empty_like(self._X), np.empty_like(self._T)) if shuffle else (self._X, self._T)
         )
@@ -232,6 +234,22 @@ class Trainer:
         """True when the current epoch's mini-batches are done and its evaluation is not."""
         return self._evaluation is not None
 
+    def next_batch(self) -> np.ndarray:
+        """Row indices (into the training ``X``, ``Y``) of the mini-batch the next :meth:`run`
+        trains on, consuming nothing: the rest of this epoch's order or, at an epoch's end, the
+        first rows of the next epoch's shuffle (drawn from a copy of the generator)."""
+        size = checks.integer(self.batch_size, "batch_size", 1)
+        if self._evaluation is not None or (self._position == 0 and self.batch == 0):
+            if not self._shuffle:
+                return self._order[:size].copy()
+            return copy.deepcopy(self._rng).permutation(self.rows)[:size]
+        return self._order[self._position : self._position + size].copy()
+
+    def samples(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training inputs (k, in) and targets at row `indices`, as this trainer holds them
+        (the model's dtype; targets in the form the loss takes): copies."""
+        return self._X[indices], self._T[indices]
+
     def run(self, max_batches: int | None = None, deadline: float | None = None) -> dict | None:
         """Train on, at most `max_batches` mini-batches and until `deadline` (perf_counter s).
 
@@ -254,7 +272,7 @@ class Trainer:
     def _train_batches(self, max_batches: int | None, deadline: float | None) -> bool:
         """Mini-batches until the limits or the epoch's end; True when the epoch's are done."""
         if self._position == 0 and self.batch == 0 and self._shuffle:
-            order = self._rng.permutation(self.rows)
+            order = self._order = self._rng.permutation(self.rows)
             np.take(self._X, order, axis=0, out=self._X_epoch, mode="clip")
             np.take(self._T, order, axis=0, out=self._T_epoch, mode="clip")
         self.model.train()

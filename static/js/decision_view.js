@@ -2,147 +2,30 @@
 // there, fading toward the background where it is unsure; training points filled, test points
 // outlined, misclassified test points crossed out.
 //
-// Three stacked plots share one set of axis ranges (as the 1-D curve view does with two):
-//   below   the regions, one heatmap (redrawn per frame),
-//   middle  axes, the data points, hover and zoom (drawn once per run),
+// Three stacked layers share one set of axis ranges (as the 1-D curve view does with two):
+//   below   the regions, a canvas of one pixel per grid cell (redrawn per frame, region_canvas.js),
+//   middle  axes, the data points, hover and zoom (a Plotly plot drawn once per run),
 //   on top  crosses over the misclassified test points (redrawn per frame; few points).
-// Redrawing some 1600 SVG markers on every frame would cost far more than the heatmap.
+// Redrawing some 1600 SVG markers on every frame would cost far more than the regions.
 //
-// The heatmap is a single trace over z' = class + fraction, where fraction is how far the
-// confidence is above chance: (p − 1/k) / (1 − 1/k) in [0, 1]. Its colour scale has one band
-// per class, from almost the background (at chance) to the class colour (sure), so one trace
-// shows both the class and the confidence. Cells are drawn without smoothing (smoothing would
-// blend class indices across a boundary into a third class's colour).
+// The regions encode z' = class + fraction per cell, where fraction is how far the confidence
+// is above chance: (p − 1/k) / (1 − 1/k) in [0, 1]. Their colour scale has one band per class,
+// from almost the background (at chance) to the class colour (sure), so one value shows both
+// the class and the confidence. Cells are drawn without smoothing (smoothing would blend class
+// indices across a boundary into a third class's colour).
 //
 // The legend is HTML above the plots (Plotly's wraps out of sight when a narrow plot has many
 // classes); each key is a toggle button that hides or shows its points.
 
 import { BaseFitView, el } from "./fit_base.js";
 import { PLOT_CONFIG, baseLayout, palette } from "./theme.js";
+import {
+  CLASS_SYMBOLS, blend, cellRange, gridFromDomain, legendMarker, percent,
+} from "./decision_colours.js";
+import { RegionCanvas } from "./region_canvas.js";
+import { sameValues } from "./same_values.js";
 
 const Plotly = window.Plotly;
-
-/** Marker symbol per class (colour is never the only cue). */
-export const CLASS_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "pentagon",
-  "triangle-down", "hexagram", "star", "cross", "bowtie"]; // ten: digits' classes all differ
-const FAINT = 0.04; // how much of the class colour a cell at chance-level confidence shows
-const STRONG = 0.4; // ... and a cell the network is sure about (points on top stay readable)
-const INSIDE = 0.999; // keeps a fully sure cell inside its own class's band of the scale
-
-function parseColour(colour) {
-  const hex = colour.trim().replace("#", "");
-  if (/^[0-9a-f]{6}$/i.test(hex)) {
-    const n = parseInt(hex, 16);
-    return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-  }
-  const parts = colour.match(/[\d.]+/g);
-  return parts && parts.length >= 3 ? parts.slice(0, 3).map(Number) : [255, 255, 255];
-}
-
-/** `amount` of colour `top` over `base` (both "#rrggbb" or "rgb(...)"), as "rgb(...)". */
-export function blend(base, top, amount) {
-  const a = parseColour(base);
-  const b = parseColour(top);
-  const mixed = a.map((v, i) => Math.round(v + (b[i] - v) * amount));
-  return `rgb(${mixed.join(",")})`;
-}
-
-/** The heatmap's colour scale over z' in [0, k]: one band per class, faint to strong. */
-export function regionColorscale(colours, background) {
-  const k = colours.length;
-  const scale = [];
-  colours.forEach((colour, c) => {
-    scale.push([c / k, blend(background, colour, FAINT)]);
-    scale.push([(c + 1) / k, blend(background, colour, STRONG)]);
-  });
-  return scale;
-}
-
-/** z' = class + how far the confidence is above chance (0..1), per grid cell; null stays null. */
-export function regionValues(prediction, k) {
-  const chance = 1 / k;
-  const confidence = prediction.confidence || [];
-  return prediction.z.map((row, j) => row.map((c, i) => {
-    if (c === null || c === undefined) return null;
-    const p = confidence[j] ? confidence[j][i] : null;
-    const fraction = p === null || p === undefined ? 1
-      : Math.min(1, Math.max(0, (p - chance) / (1 - chance)));
-    return c + INSIDE * fraction;
-  }));
-}
-
-/** Cell edges of an evenly spaced grid of centres: [first − step/2, last + step/2]. */
-function cellRange(centres) {
-  const n = centres.length;
-  if (n < 2) return n ? [centres[0] - 0.5, centres[0] + 0.5] : [-1, 1];
-  const half = (centres[n - 1] - centres[0]) / (n - 1) / 2;
-  return [centres[0] - half, centres[n - 1] + half];
-}
-
-function gridFromDomain([lo, hi], n = 50) {
-  return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
-}
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-/** Outline of a marker symbol in a 14x14 box, as SVG points (circle: null). */
-function symbolPoints(symbol) {
-  const polygon = (n, radius, turn = -Math.PI / 2, inner = null) => {
-    const points = [];
-    const steps = inner ? 2 * n : n;
-    for (let i = 0; i < steps; i++) {
-      const r = inner && i % 2 ? inner : radius;
-      const angle = turn + (2 * Math.PI * i) / steps;
-      points.push(`${(7 + r * Math.cos(angle)).toFixed(2)},${(7 + r * Math.sin(angle)).toFixed(2)}`);
-    }
-    return points.join(" ");
-  };
-  switch (symbol) {
-    case "square": return "2,2 12,2 12,12 2,12";
-    case "diamond": return "7,1 13,7 7,13 1,7";
-    case "triangle-up": return polygon(3, 6.5, -Math.PI / 2);
-    case "triangle-down": return polygon(3, 6.5, Math.PI / 2);
-    case "pentagon": return polygon(5, 6);
-    case "hexagram": return polygon(6, 6.5, -Math.PI / 2, 3.8);
-    case "star": return polygon(5, 6.5, -Math.PI / 2, 2.8);
-    case "cross": return "5,1 9,1 9,5 13,5 13,9 9,9 9,13 5,13 5,9 1,9 1,5 5,5";
-    case "bowtie": return "1,2 7,7 13,2 13,12 7,7 1,12";
-    default: return null;
-  }
-}
-
-/** A small inline SVG of a legend marker. */
-function legendMarker(kind, symbol, colour) {
-  const svg = document.createElementNS(SVG_NS, "svg");
-  svg.setAttribute("viewBox", "0 0 14 14");
-  svg.setAttribute("aria-hidden", "true");
-  svg.classList.add("marker");
-  if (kind === "cross") {
-    const path = document.createElementNS(SVG_NS, "path");
-    path.setAttribute("d", "M3,3 L11,11 M11,3 L3,11");
-    path.setAttribute("stroke", colour);
-    path.setAttribute("stroke-width", "2");
-    svg.appendChild(path);
-    return svg;
-  }
-  const points = symbolPoints(symbol);
-  const shape = document.createElementNS(SVG_NS, points ? "polygon" : "circle");
-  if (points) shape.setAttribute("points", points);
-  else {
-    shape.setAttribute("cx", "7");
-    shape.setAttribute("cy", "7");
-    shape.setAttribute("r", kind === "open" ? "5" : "5.5");
-  }
-  shape.setAttribute("fill", kind === "open" ? "none" : colour);
-  shape.setAttribute("stroke", colour);
-  shape.setAttribute("stroke-width", kind === "open" ? "1.6" : "0.8");
-  svg.appendChild(shape);
-  return svg;
-}
-
-function percent(p) {
-  return `${(100 * p).toFixed(p >= 0.9995 ? 0 : 1)} %`;
-}
 
 export class ClassificationView extends BaseFitView {
   constructor(container, task) {
@@ -155,6 +38,7 @@ export class ClassificationView extends BaseFitView {
     this.stack = el("div", "plot-stack");
     this.regions = el("div", "plot layer");
     this.regions.id = "fit-regions";
+    this.regionCanvas = new RegionCanvas(this.regions);
     this.points = el("div", "plot layer");
     this.points.id = "fit-points";
     this.wrong = el("div", "plot layer overlay");
@@ -327,7 +211,6 @@ export class ClassificationView extends BaseFitView {
     const p = palette();
     const s = this.shown();
     const pred = this.prediction;
-    const k = this.classNames.length;
     const promises = [];
     if (this.fullPending !== false) {
       const grid = s && s.target && s.target.x ? s.target
@@ -339,20 +222,21 @@ export class ClassificationView extends BaseFitView {
         PLOT_CONFIG).then(() => this.followPoints()));
       this.listen();
     }
-    const regions = pred ? [{
-      type: "heatmap", name: "decision regions", x: pred.x, y: pred.y,
-      z: regionValues(pred, k), zmin: 0, zmax: k, zauto: false, zsmooth: false,
-      colorscale: regionColorscale(this.classColours(p), p.panel), showscale: false,
-      hoverinfo: "skip",
-    }] : [];
-    promises.push(Plotly.react(this.regions, regions, this.layout(p, { axes: false }),
-      { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    this.regionCanvas.draw(pred, this.classColours(p), p.panel,
+      pred ? { x: cellRange(pred.x), y: cellRange(pred.y) } : null);
+    this.regionCanvas.place(this.points);
     const wrong = this.wrongPoints();
-    promises.push(Plotly.react(this.wrong, [{
-      type: "scatter", mode: "markers", name: "misclassified", x: wrong.x, y: wrong.y,
-      visible: !this.hidden.has("wrong"),
-      marker: { symbol: "x-thin-open", size: 10, color: p.fg, line: { width: 2, color: p.fg } },
-    }], this.layout(p, { axes: false }), { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    if (this.fullPending === false && this.wrong.data && this.wrong.data.length === 1) {
+      if (!sameValues(wrong.x, this.wrong.data[0].x) || !sameValues(wrong.y, this.wrong.data[0].y)) {
+        promises.push(Plotly.restyle(this.wrong, { x: [wrong.x], y: [wrong.y] }, [0]));
+      }
+    } else {
+      promises.push(Plotly.react(this.wrong, [{
+        type: "scatter", mode: "markers", name: "misclassified", x: wrong.x, y: wrong.y,
+        visible: !this.hidden.has("wrong"),
+        marker: { symbol: "x-thin-open", size: 10, color: p.fg, line: { width: 2, color: p.fg } },
+      }], this.layout(p, { axes: false }), { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    }
     this.track(promises);
   }
 
@@ -400,7 +284,7 @@ export class ClassificationView extends BaseFitView {
   }
 
   resize() {
-    const drawn = [this.regions, this.points, this.wrong].filter((gd) => gd._fullLayout);
+    const drawn = [this.points, this.wrong].filter((gd) => gd._fullLayout);
     if (!drawn.length) return;
     Promise.all(drawn.map((gd) => Plotly.Plots.resize(gd))).then(() => this.followPoints());
   }
@@ -409,8 +293,9 @@ export class ClassificationView extends BaseFitView {
   followPoints() {
     const full = this.points._fullLayout;
     if (!full) return undefined;
+    this.regionCanvas.place(this.points);
     const update = { "xaxis.range": full.xaxis.range.slice(), "yaxis.range": full.yaxis.range.slice() };
-    return Promise.all([this.regions, this.wrong]
+    return Promise.all([this.wrong]
       .filter((gd) => gd._fullLayout)
       .map((gd) => Plotly.relayout(gd, update)));
   }

@@ -1,6 +1,8 @@
 // Shared parts of the fit views: the base class (pending data, Plotly busy tracking, the
 // empty-state message, the preview of the task before a run) and small helpers.
 
+import { sameValues } from "./same_values.js";
+
 const Plotly = window.Plotly;
 
 export function el(tag, className, text) {
@@ -66,8 +68,10 @@ export class BaseFitView {
     this.needsFull = true;
   }
 
+  /** A frame's prediction; one equal to the last (a frame between two views of the run) is
+   * not drawn again. */
   setPrediction(prediction) {
-    if (!prediction || !this.snapshot) return;
+    if (!prediction || !this.snapshot || samePrediction(prediction, this.prediction)) return;
     this.prediction = prediction;
     this.dirty = true;
   }
@@ -105,6 +109,12 @@ export class BaseFitView {
     for (const plot of this.container.querySelectorAll(".js-plotly-plot")) Plotly.purge(plot);
     this.container.replaceChildren();
   }
+}
+
+/** True when predictions `a` and `b` ({x, y} curves, {x, y, z, confidence} grids) are equal. */
+export function samePrediction(a, b) {
+  if (!a || !b) return false;
+  return ["z", "y", "confidence", "x"].every((key) => sameValues(a[key], b[key]));
 }
 
 export function extent(arrays) {

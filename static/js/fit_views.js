@@ -7,6 +7,7 @@
 // destroy().
 
 import { ClassificationView } from "./decision_view.js";
+import { ErrorMap } from "./error_map.js";
 import { BaseFitView, el, extent, padded } from "./fit_base.js";
 import { PLOT_CONFIG, baseLayout, palette, sceneAxis } from "./theme.js";
 
@@ -97,12 +98,17 @@ class CurveView extends BaseFitView {
         .then(() => this.followBase()));
       this.listen();
     }
-    const prediction = [{
-      type: "scatter", mode: "lines", name: "network", x: pred.x, y: pred.y,
-      visible: this.showPrediction, line: { color: p.prediction, width: 3.2 },
-    }];
-    promises.push(Plotly.react(this.plot, prediction, this.layout(p, { axes: false }),
-      { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    if (this.fullPending === false && this.plot.data && this.plot.data.length === 1) {
+      // a new prediction only: its arrays change, nothing else
+      promises.push(Plotly.restyle(this.plot, { x: [pred.x], y: [pred.y] }, [0]));
+    } else {
+      const prediction = [{
+        type: "scatter", mode: "lines", name: "network", x: pred.x, y: pred.y,
+        visible: this.showPrediction, line: { color: p.prediction, width: 3.2 },
+      }];
+      promises.push(Plotly.react(this.plot, prediction, this.layout(p, { axes: false }),
+        { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
+    }
     this.track(promises);
   }
 
@@ -151,14 +157,6 @@ class CurveView extends BaseFitView {
   }
 }
 
-function absError(prediction, target) {
-  if (!prediction || !target) return null;
-  return target.z.map((row, j) => row.map((t, i) => {
-    const y = prediction.z[j] ? prediction.z[j][i] : null;
-    return y === null || t === null || y === undefined ? null : Math.abs(y - t);
-  }));
-}
-
 function zRange(grid) {
   let lo = Infinity;
   let hi = -Infinity;
@@ -196,8 +194,8 @@ function skipRefinement(gd) {
 
 /**
  * z = f(x, y): the network's surface beside the target surface (same colour scale, cameras
- * linked), and a heatmap of |error|. The target is drawn once per run; frames redraw only the
- * network's surface and the error map (a 3-D redraw is the costly part).
+ * linked), and a map of |error| (a canvas, error_map.js). The target is drawn once per run;
+ * frames redraw only the network's surface and the error map (a 3-D redraw is the costly part).
  */
 class SurfaceView extends BaseFitView {
   constructor(container, task) {
@@ -209,8 +207,11 @@ class SurfaceView extends BaseFitView {
     this.target.id = "fit-target";
     this.error = el("div", "plot");
     this.error.id = "fit-error";
+    this.errorMap = new ErrorMap(this.error, task.id);
     container.replaceChildren(this.surface, this.target, this.error, this.empty);
     this.linking = false;
+    this.resizer = new ResizeObserver(() => this.errorMap.resize());
+    this.resizer.observe(this.error);
   }
 
   sceneLayout(p, title, empty = false) {
@@ -250,13 +251,18 @@ class SurfaceView extends BaseFitView {
     const promises = [];
     const full = this.fullPending !== false;
 
-    const surfaceData = pred ? [{
-      type: "surface", name: "network", x: pred.x, y: pred.y, z: pred.z,
-      colorscale: "Viridis", cmin, cmax, showscale: false, contours: noHighlight,
-      hovertemplate: "network<br>x=%{x:.3g}, y=%{y:.3g}<br>ŷ=%{z:.4g}<extra></extra>",
-    }] : [];
-    promises.push(Plotly.react(this.surface, surfaceData,
-      this.sceneLayout(p, "Network ŷ(x, y)", !pred), PLOT_CONFIG));
+    if (!full && pred && this.surface.data && this.surface.data.length === 1) {
+      // a new prediction only: the surface's heights change, nothing else
+      promises.push(Plotly.restyle(this.surface, { z: [pred.z] }, [0]));
+    } else {
+      const surfaceData = pred ? [{
+        type: "surface", name: "network", x: pred.x, y: pred.y, z: pred.z,
+        colorscale: "Viridis", cmin, cmax, showscale: false, contours: noHighlight,
+        hovertemplate: "network<br>x=%{x:.3g}, y=%{y:.3g}<br>ŷ=%{z:.4g}<extra></extra>",
+      }] : [];
+      promises.push(Plotly.react(this.surface, surfaceData,
+        this.sceneLayout(p, "Network ŷ(x, y)", !pred), PLOT_CONFIG));
+    }
     skipRefinement(this.surface);
 
     if (full) {
@@ -285,32 +291,22 @@ class SurfaceView extends BaseFitView {
       this.linkCameras();
     }
 
-    const err = absError(pred, target);
-    const errorData = err ? [{
-      type: "heatmap", name: "|error|", x: target.x, y: target.y, z: err,
-      colorscale: "Cividis", zmin: 0,
-      colorbar: { title: { text: "|ŷ − f|", side: "top" }, thickness: 10, outlinewidth: 0,
-        tickfont: { color: p.fg } },
-      hovertemplate: "x=%{x:.3g}, y=%{y:.3g}<br>|ŷ − f| = %{z:.4g}<extra></extra>",
-    }] : [];
-    const errorLayout = baseLayout(p, { xTitle: "x", yTitle: "y" });
-    errorLayout.margin = { l: 44, r: 6, t: 30, b: 40 };
-    errorLayout.uirevision = this.task.id;
-    errorLayout.title = { text: points ? "No error map: your data has no target function"
-      : "Absolute error |ŷ − f|", font: { size: 12.5 }, x: 0.03, y: 0.97 };
-    errorLayout.xaxis.showgrid = false;
-    errorLayout.yaxis.showgrid = false;
-    if (!err) {
-      errorLayout.xaxis.visible = false;
-      errorLayout.yaxis.visible = false;
+    if (full) {
+      promises.push(this.errorMap.drawAxes(p, target, points
+        ? "No error map: your data has no target function" : "Absolute error |ŷ − f|"));
     }
-    promises.push(Plotly.react(this.error, errorData, errorLayout, PLOT_CONFIG));
+    this.errorMap.update(pred, target);
     this.track(promises);
   }
 
   render() {
     this.fullPending = this.needsFull;
     return super.render();
+  }
+
+  destroy() {
+    this.resizer.disconnect();
+    super.destroy();
   }
 
   /** Rotating one 3-D view rotates the other the same way. */

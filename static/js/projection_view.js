@@ -5,7 +5,7 @@
 // regression's prediction is a colour scale. Unlike a slice through two inputs with the others
 // at their median, it shows every point the network is tested on.
 
-import { CLASS_SYMBOLS } from "./decision_view.js";
+import { CLASS_SYMBOLS } from "./decision_colours.js";
 import { PLOT_CONFIG, baseLayout, palette } from "./theme.js";
 
 export class ProjectionView {

@@ -212,7 +212,8 @@ function row(run) {
   cell(tr, run.id.slice(0, 8), "run-id").title = run.id;
   tr.insertCell().append(textInput("run-name", run.name, "Name", "name", run));
   cell(tr, taskLabel(run.task), "run-task").title = run.task;
-  cell(tr, layersOf(run));
+  const layers = cell(tr, "", "run-layers"); // wraps after a comma: 8 wide layers fit
+  layersOf(run).split(",").forEach((size, i) => layers.append(...(i ? [",", document.createElement("wbr")] : []), size));
   cell(tr, run.config?.activation ?? "");
   cell(tr, run.config?.optimizer ?? "");
   cell(tr, formatNumber(run.config?.lr, 3), "num");

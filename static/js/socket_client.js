@@ -26,10 +26,15 @@ export class RunSocket {
     s.on("connect_error", () => {
       if (this.everConnected) handlers.onConnectionChange({ connected: false, reason: "connect error" });
     });
-    // Frames come with an acknowledgement callback (per-client flow control on the server):
-    // answer every one at once; drawing is coalesced to animation frames anyway.
+    // Frames come with an acknowledgement callback (per-client flow control on the server: one
+    // frame in flight): answer each as soon as it is parsed, before handing it on, so the next
+    // one is on its way while this one is drawn (drawing is coalesced to animation frames).
+    this.acks = 0;
     const forThisRun = (fn) => (payload, ack) => {
-      if (typeof ack === "function") ack();
+      if (typeof ack === "function") {
+        ack();
+        this.acks += 1;
+      }
       if (payload && payload.run_id === this.runId) fn(payload);
     };
     // Frames are numbered from 1 after each snapshot: one that does not follow the last means

@@ -18,13 +18,13 @@ function cell(text) {
   return td;
 }
 
-async function remove(id) {
+async function remove(id, shown) {
   const response = await fetch(`/api/datasets/${encodeURIComponent(id)}`, {
     method: "DELETE",
     headers: { Accept: "application/json" },
   });
   const data = await response.json().catch(() => ({}));
-  message.textContent = response.ok ? `Deleted upload ${id}.` : data.error || `Error ${response.status}`;
+  message.textContent = response.ok ? `Deleted upload ${shown}.` : data.error || `Error ${response.status}`;
   await load();
 }
 
@@ -38,13 +38,15 @@ async function load() {
     const row = document.createElement("tr");
     row.dataset.id = entry.id;
     const created = entry.created ? new Date(entry.created * 1000).toLocaleString() : "";
-    row.append(cell(entry.id), cell(size(entry.bytes)), cell(created));
+    const name = cell(entry.name || `upload ${entry.id}`); // the file's name (older ones: the id)
+    name.title = `dataset:${entry.id}`;
+    row.append(name, cell(size(entry.bytes)), cell(created));
     const button = document.createElement("button");
     button.type = "button";
     button.className = "delete-upload";
     button.textContent = "Delete";
-    button.setAttribute("aria-label", `Delete upload ${entry.id}`);
-    button.addEventListener("click", () => remove(entry.id));
+    button.setAttribute("aria-label", `Delete upload ${entry.name || entry.id}`);
+    button.addEventListener("click", () => remove(entry.id, entry.name || entry.id));
     const action = document.createElement("td");
     action.append(button);
     row.append(action);

@@ -14,21 +14,55 @@ from browser_helpers import get_json, open_dashboard, wait_status
 
 pytestmark = pytest.mark.browser
 
-REGIONS = "document.getElementById('fit-regions')"
+REGIONS = "window.studio.fitView.regionCanvas"
 POINTS = "document.getElementById('fit-points')"
 ACCURACY = "document.getElementById('accuracy-chart')"
 
 
 def heatmap_values(page: Any) -> list[list[float | None]]:
-    """The decision-region heatmap's z' = class index + confidence fraction, per grid cell."""
-    return page.evaluate(f"{REGIONS}.data[0].z")
+    """The decision regions' z' = class index + confidence fraction, per grid cell (as drawn)."""
+    return page.evaluate(f"{REGIONS}.values")
 
 
 def wait_for_heatmap(page: Any) -> None:
     page.wait_for_function(
-        f"(() => {{ const gd = {REGIONS};"
-        " return gd.data && gd.data.length === 1 && gd.data[0].type === 'heatmap'"
-        " && gd.data[0].z.length === 50; })()"
+        f"(() => {{ const r = {REGIONS}; return r.values && r.values.length === 50"
+        " && r.canvas.width === 50 && r.canvas.height === 50"
+        " && document.getElementById('fit-regions').contains(r.canvas); })()"
+    )
+
+
+def canvas_matches_values(page: Any) -> dict[str, Any]:
+    """Reads the regions' canvas back: every cell's pixel against the colour its z' takes on the
+    colour scale (each class's band from its faint stop to its strong stop)."""
+    return page.evaluate(
+        rf"""async () => {{
+          const {{ regionColorscale }} = await import('/static/js/decision_colours.js');
+          const {{ palette }} = await import('/static/js/theme.js');
+          const r = {REGIONS};
+          const view = window.studio.fitView;
+          const p = palette();
+          const scale = regionColorscale(view.classColours(p), p.panel);
+          const rgb = (c) => c.match(/[\d.]+/g).slice(0, 3).map(Number);
+          const pixels = r.canvas.getContext('2d').getImageData(0, 0, 50, 50).data;
+          let worst = 0;
+          const classes = new Set();
+          r.values.forEach((row, j) => row.forEach((v, i) => {{
+            if (v === null) return;
+            const c = Math.floor(v);
+            classes.add(c);
+            const t = (v - c) / 0.999;
+            const [a, b] = [rgb(scale[2 * c][1]), rgb(scale[2 * c + 1][1])];
+            const o = 4 * ((49 - j) * 50 + i);
+            for (let ch = 0; ch < 3; ch++) {{
+              const want = a[ch] + (b[ch] - a[ch]) * t;
+              worst = Math.max(worst, Math.abs(pixels[o + ch] - want));
+            }}
+          }}));
+          const box = r.canvas.getBoundingClientRect();
+          return {{ worst, classes: [...classes], stops: scale.length,
+                    width: box.width, height: box.height }};
+        }}"""
     )
 
 
@@ -54,7 +88,7 @@ def test_moons_regions_change_while_training_and_the_run_ends_with_its_accuracy(
     before = heatmap_values(page)
     assert len(before[0]) == 50 and classes_in(before) <= {0, 1}
     page.wait_for_function(
-        f"before => {REGIONS}.data[0].z.some((row, j) => row.some((v, i) => v !== before[j][i]))",
+        f"before => {REGIONS}.values.some((row, j) => row.some((v, i) => v !== before[j][i]))",
         arg=before,
     )
     page.wait_for_function(f"{ACCURACY}.data && {ACCURACY}.data[0].x.length >= 3")
@@ -114,8 +148,12 @@ def test_three_blobs_colour_three_regions(page: Any) -> None:
     page.wait_for_function("!window.studio?.fitView.busy")
     z = heatmap_values(page)
     assert classes_in(z) == {0, 1, 2}
-    scale = page.evaluate(f"{REGIONS}.data[0].colorscale")
-    assert page.evaluate(f"{REGIONS}.data[0].zmax") == 3 and len(scale) == 6
+    # The canvas shows each cell in its class's band, as sure as the network is (±1 of 255
+    # from rounding to the colour table), and covers the plot (not a 50-pixel stamp).
+    drawn = canvas_matches_values(page)
+    assert sorted(drawn["classes"]) == [0, 1, 2] and drawn["stops"] == 6
+    assert drawn["worst"] <= 2
+    assert drawn["width"] > 150 and drawn["height"] > 150
 
     # A legend key hides its class's points and shows them again.
     key = page.locator("#fit-view .legend-key[data-key='class-1']")

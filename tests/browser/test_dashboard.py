@@ -163,13 +163,36 @@ def test_saddle_draws_a_3d_surface_and_an_error_heatmap(page: Any) -> None:
     )
     target = page.evaluate("document.getElementById('fit-target').data.map(t => t.type)")
     assert target == ["surface"]  # the target, beside the network's surface
+    # The |error| map: a canvas of one pixel per cell under the map's axes, coloured Cividis.
+    cells = "window.studio.fitView.errorMap.cells"
     page.wait_for_function(
-        "(() => { const gd = document.getElementById('fit-error');"
-        " return gd.data && gd.data.length && gd.data[0].type === 'heatmap'; })()"
+        f"(() => {{ const c = {cells}; return c.values && c.values.length === 50"
+        " && c.canvas.width === 50"
+        " && document.getElementById('fit-error').contains(c.canvas); })()"
     )
-    z = page.evaluate("document.getElementById('fit-error').data[0].z")
+    z = page.evaluate(f"{cells}.values")
     assert len(z) == 50 and len(z[0]) == 50
     assert all(v is None or v >= 0 for row in z for v in row)
+    drawn = page.evaluate(
+        f"""() => {{
+          const c = {cells};
+          const data = c.canvas.getContext('2d').getImageData(0, 0, 50, 50).data;
+          let hi = 0, at = 0;
+          c.values.forEach((row, j) => row.forEach((v, i) => {{
+            if (v !== null && v > hi) {{ hi = v; at = 4 * ((49 - j) * 50 + i); }}
+          }}));
+          const box = c.canvas.getBoundingClientRect();
+          return {{ largest: Array.from(data.slice(at, at + 4)), width: box.width }};
+        }}"""
+    )
+    assert drawn["largest"] == [255, 233, 69, 255]  # the largest error: Cividis's top colour
+    assert drawn["width"] > 100  # scaled up to the plot area
+    # Hovering the map reads the error under the pointer.
+    box = page.locator("#fit-error .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tip = page.locator("#fit-error .error-tip")
+    tip.wait_for(state="visible")
+    assert "|ŷ − f| = " in tip.inner_text()
 
 
 def test_zero_neurons_is_flagged_and_starts_no_run(page: Any, live_server: Any) -> None:
@@ -291,11 +314,18 @@ def test_network_drawing_follows_the_form_and_summarises_wide_layers(page: Any) 
     page.wait_for_function(
         "document.querySelector('#network-note').textContent.startsWith('live weights')"
     )
-    colours = page.eval_on_selector_all(
-        "#network-view line", "els => [...new Set(els.map(e => e.getAttribute('stroke')))]"
+    # The edges (one canvas): positive and negative weights, the negative ones dashed.
+    page.wait_for_function("(window.studio.network.edges.painted?.none ?? 1) === 0")
+    painted = page.evaluate("window.studio.network.edges.painted")
+    assert painted["positive"] > 0 and painted["negative"] > 0
+    assert painted["dashed"] == painted["negative"]
+    assert painted["positive"] + painted["negative"] == 16 * 1 + 16 * 5 + 5 * 1
+    inked = page.evaluate(
+        "(() => { const c = window.studio.network.edges;"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k] > 0) n += 1; return n; })()"
     )
-    assert len(colours) == 2  # positive and negative weights
-    assert page.locator("#network-view line[stroke-dasharray]").count() > 0
+    assert inked > 500  # drawn, not just counted
 
 
 def test_lost_connection_reconnects_and_resyncs_from_a_snapshot(page: Any, problems: Any) -> None:

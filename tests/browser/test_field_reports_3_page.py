@@ -297,7 +297,7 @@ def test_ten_classes_have_ten_markers_and_colours(page):
     open_dashboard(page, "/fit/digits")
     got = page.evaluate(
         """async () => {
-          const { CLASS_SYMBOLS } = await import('/static/js/decision_view.js');
+          const { CLASS_SYMBOLS } = await import('/static/js/decision_colours.js');
           const { palette } = await import('/static/js/theme.js');
           return { symbols: CLASS_SYMBOLS.slice(0, 10), colours: palette().classes.slice(0, 10) };
         }"""
@@ -374,6 +374,8 @@ NET_LABELS = """() => [...document.querySelectorAll('#network-view .net-label')]
 def test_network_card_labels_never_collide_or_cut(page, path, width):
     page.set_viewport_size({"width": width, "height": 900})
     open_dashboard(page, path)
+    # (a card out of sight is drawn once seen: on a phone the network card is further down)
+    page.locator("#network-view").scroll_into_view_if_needed()
     page.wait_for_function("document.querySelectorAll('#network-view .net-label').length >= 3")
     labels = page.evaluate(NET_LABELS)
     for a, b in zip(labels, labels[1:], strict=False):

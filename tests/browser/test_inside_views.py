@@ -33,6 +33,11 @@ def live_server(make_live_server: Any, server_config: dict[str, Any]) -> Any:
     return make_live_server(server_config)
 
 
+def see(page: Any, selector: str) -> None:
+    """Scroll `selector` into sight: a card out of sight is not drawn (issue 27) until seen."""
+    page.locator(selector).scroll_into_view_if_needed()
+
+
 def train_watchably(page: Any, path: str, rate: int = 40, *, opened: bool = False) -> None:
     """Open `path` (unless `opened`) and start a long run at `rate` epochs/s; wait until the page
     has its maps."""
@@ -40,6 +45,7 @@ def train_watchably(page: Any, path: str, rate: int = 40, *, opened: bool = Fals
         open_dashboard(page, f"{path}&epochs=100000&epochs_per_second={rate}", full_speed=False)
     page.click("#train")
     wait_status(page, "running")
+    see(page, "#network-view")
     page.wait_for_function(
         f"{INSIDE} && document.querySelector('#network-view [data-neuron]:not(.blank)')"
     )
@@ -237,6 +243,7 @@ def test_a_256_wide_layer_shows_its_16_most_active_neurons(page: Any) -> None:
 
 def test_the_layers_panel_fills_with_histograms_and_gradient_norms(page: Any) -> None:
     open_dashboard(page, "/fit/sin?hidden=8,8&epochs=100000&epochs_per_second=60", full_speed=False)
+    see(page, "#layers-view")
     assert "appear here" in page.inner_text("#layers-view .layers-empty")  # before a run
     train_watchably(page, "", opened=True)
     heatmaps = "#layers-view .hist-map"
@@ -266,6 +273,7 @@ def test_the_layers_panel_fills_with_histograms_and_gradient_norms(page: Any) ->
 
 def test_relu_layers_report_their_dead_units(page: Any) -> None:
     train_watchably(page, "/fit/sin?hidden=8&activation=relu", rate=60)
+    see(page, "#layers-view")
     page.wait_for_function(
         "document.querySelector('#layers-view .layer-share')?.textContent.includes('dead units')"
     )
@@ -279,6 +287,7 @@ def test_the_panels_fit_the_width_while_a_run_trains(page: Any, width: int) -> N
     wait_until_drawn_as_sent(page)
     page.locator("#network-view [data-neuron]").first.click()
     page.locator("[data-neuron-enlarged]").wait_for(state="visible")
+    see(page, "#layers-view")
     page.wait_for_function("document.querySelector('#layers-view .hist-map')")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     view = page.locator("#network-view").bounding_box()
@@ -296,10 +305,11 @@ def test_without_a_look_inside_the_page_draws_the_weights(page: Any) -> None:
     wait_status(page, "running")
     page.wait_for_function(
         "document.querySelector('#network-note').textContent.startsWith('live weights')"
-        " && document.querySelector('#network-view line[stroke-dasharray]')"
+        " && window.studio.network.edges.painted?.dashed > 0"
     )
     assert page.evaluate(INSIDE) is None
     assert page.locator("#network-view [data-neuron]").count() == 6 + 1  # drawn, no maps
     assert page.locator("#network-view [data-neuron].blank").count() == 6 + 1
-    assert page.locator("#layers-view .layers-empty").is_visible()
+    see(page, "#layers-view")
+    page.locator("#layers-view .layers-empty").wait_for(state="visible")
     stop(page)

@@ -42,7 +42,7 @@ def test_url_state_round_trips_a_config(modules: Any) -> None:
     result = modules.evaluate(
         """async () => {
           const url = await import('/static/js/url_state.js');
-          const { ConfigSchema } = await import('/static/js/controls.js');
+          const { ConfigSchema } = await import('/static/js/config_schema.js');
           const schema = new ConfigSchema(await (await fetch('/api/schema')).json());
           const { configToQuery, queryToConfig, taskFromPath } = url;
           const config = { hidden: [16, 16], activation: 'relu', optimizer: 'sgd', lr: 0.01,
@@ -64,7 +64,7 @@ def test_url_state_round_trips_a_config(modules: Any) -> None:
 def test_decision_regions_encode_class_and_confidence_in_one_value(modules: Any) -> None:
     result = modules.evaluate(
         """async () => {
-          const view = await import('/static/js/decision_view.js');
+          const view = await import('/static/js/decision_colours.js');
           const { regionValues, regionColorscale, blend } = view;
           const prediction = { z: [[0, 1, 2], [2, null, 0]],
                                confidence: [[1 / 3, 1, 2 / 3], [0.2, null, 1]] };

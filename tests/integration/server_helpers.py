@@ -28,7 +28,7 @@ def run_status(live: Any, run_id: str) -> dict[str, Any]:
     return response.json()
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+def wait_until(condition: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
     """Poll `condition` (every 20 ms) until it returns something truthy; fail after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -46,7 +46,7 @@ def train_another_run(live: Any) -> None:
     wait_status(live, start_run(live, task="sin", samples=50, epochs=200), "finished")
 
 
-def wait_status(live: Any, run_id: str, statuses: set[str] | str, timeout: float = 30.0) -> dict:
+def wait_status(live: Any, run_id: str, statuses: set[str] | str, timeout: float = 90.0) -> dict:
     """Wait until the run's status is one of `statuses`; return the status document."""
     wanted = {statuses} if isinstance(statuses, str) else statuses
 

@@ -18,8 +18,8 @@ import requests
 import socketio
 from server_helpers import wait_until
 
-from app.access import FailureLimiter
-from app.cluster import free_port
+from app.transports.cluster import free_port
+from app.web.access import FailureLimiter
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-token-for-tests"

@@ -11,7 +11,7 @@ import requests
 from server_helpers import start_run, wait_status
 
 import network as nn
-from app.tasks import build_data
+from app.data.tasks import build_data
 
 OVERFITS = {"task": "sin", "samples": 30, "noise": 0.5, "hidden": [64, 64], "lr": 0.01,
             "epochs": 400}  # fmt: skip

@@ -57,7 +57,7 @@ class Mode:
             return wait_until(lambda: _children() - self.before, what="a training process").pop()
         from redis import Redis
 
-        from app.redis_control import alive_key
+        from app.transports.redis_control import alive_key
 
         owner = Redis.from_url(self.cluster.redis.url).get(alive_key(run_id)).decode()
         return int(owner.split(":")[2])
@@ -79,7 +79,7 @@ def mode(request: Any, tmp_path_factory: Any) -> Iterator[Mode]:
         if os.environ.get("REQUIRE_REDIS") == "1":
             pytest.fail("redis-server not found and REQUIRE_REDIS=1")
         pytest.skip("redis-server not found (apt-get install redis-server)")
-    from app.cluster import Cluster
+    from app.transports.cluster import Cluster
 
     logs = tmp_path_factory.mktemp("both-modes-logs")
     cluster = Cluster(1, 1, database=postgres_helpers.database_url(), log_dir=str(logs),
@@ -144,6 +144,24 @@ def test_pause_resume_stop_answer_alike_and_each_watcher_gets_one_done(mode):
         post(mode, run_id, "stop")
 
 
+def test_a_pause_of_a_queued_run_is_a_409_and_is_not_kept_for_later(mode):
+    first = running(mode)  # the one compute slot (embedded) or worker (scaled) is taken
+    queued = create(mode, **PACED, epochs=5000)
+    try:
+        assert status(mode, queued)["status"] == "queued"
+        paused = post(mode, queued, "pause")
+        assert paused.status_code == 409, paused.text
+        assert paused.json()["status"] == "queued" and "queued" in paused.json()["error"]
+        post(mode, first, "stop")
+        wait_status(mode, queued, {"running"})  # it trains: the refused pause was not kept
+        epoch = status(mode, queued)["epoch"]
+        wait_until(lambda: status(mode, queued)["epoch"] > epoch, 30, "training on")
+        assert status(mode, queued)["status"] == "running"
+    finally:
+        post(mode, first, "stop")
+        post(mode, queued, "stop")
+
+
 def test_steps_of_both_units_and_their_conflict_answer_alike(mode):
     run_id = running(mode)
     try:
@@ -202,8 +220,8 @@ def test_a_new_slice_view_changes_live(mode):
 
 
 def test_same_config_and_seed_end_at_the_same_loss_as_training_here(mode):
-    from app.session import TrainingSession
-    from app.validation import validate_run
+    from app.runs.validation import validate_run
+    from app.training.session import TrainingSession
 
     config = {"task": "sin", "samples": 200, "epochs": 40, "seed": 7}
     run_id = create(mode, **config)

@@ -36,7 +36,9 @@ def test_stop_acts_within_a_second_on_a_long_epoch_and_progress_frames_come_duri
     epoch_seconds = last["batches"] * seconds / (last["batch"] - first["batch"])
     assert epoch_seconds >= 10  # the epoch is long ...
     gaps = [b["elapsed"] - a["elapsed"] for a, b in zip(frames, frames[1:], strict=False)]
-    assert max(gaps) <= 0.5  # ... and frames keep coming with a fresh view
+    # ... and frames keep coming with a fresh view: many per epoch (a ratio of the run's own
+    # speed, so a loaded machine slows both alike; the frame interval is a unit test)
+    assert max(gaps) <= epoch_seconds / 10
     views = {str(f["prediction"]["y"][:5]) for f in frames}
     assert len(views) > 1
 
@@ -120,7 +122,8 @@ def test_a_paced_run_holds_no_slot_while_it_waits(make_live_server):
     wait_status(live, paced, "running")
     other = start_run(live, task="sin", samples=100, epochs=300)
     wait_status(live, other, "finished")  # trained in the paced run's waits
-    assert run_status(live, paced)["status"] == "running"
+    # the paced run takes a slot back for each epoch (queued for a moment when it must wait)
+    wait_status(live, paced, "running")
     post(live, f"{paced}/stop")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import requests
 from server_helpers import start_run, wait_status
 
-from app.schema import FIELDS, STEERABLE_FIELDS
+from app.config.schema import FIELDS, STEERABLE_FIELDS
 
 HUGE = "1" + "0" * 320  # beyond float's range: int -> float overflows
 

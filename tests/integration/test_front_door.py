@@ -216,7 +216,7 @@ def test_a_run_over_the_work_budget_is_refused_with_the_way_under_it(door):
     assert "fewer epochs, samples or neurons" in message and "at most 4 epochs" in message
     at_most = dict(config, epochs=4)
     assert requests.post(f"{door.url}/api/preview", json={"task": "sin"}, timeout=10).ok
-    from app.validation import run_work, validate_run
+    from app.runs.validation import run_work, validate_run
 
     assert run_work(*validate_run(at_most, work_budget=None)) <= 1e13
 

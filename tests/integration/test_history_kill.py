@@ -19,7 +19,7 @@ from server_helpers import wait_until
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import postgres_helpers  # noqa: E402
 
-from app.storage import RunStore  # noqa: E402
+from app.storage.store import RunStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

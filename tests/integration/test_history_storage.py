@@ -17,9 +17,9 @@ import requests
 from server_helpers import start_run, wait_status, wait_until
 
 import network as nn
-from app.control import TERMINAL
-from app.manager import MAX_ENDED_RUNS_STORED
-from app.tasks import build_data
+from app.data.tasks import build_data
+from app.runs.control import TERMINAL
+from app.runs.manager import MAX_ENDED_RUNS_STORED
 
 TESTS = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TESTS))

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.schema import LIVE, OPTIMIZERS_USING, run_config_json_schema
-from app.validation import STEERABLE_FIELDS
+from app.config.schema import LIVE, OPTIMIZERS_USING
+from app.runs.validation import STEERABLE_FIELDS
+from app.web.openapi import run_config_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 # Bounded so the suite stays well under 15 minutes on 2 cores.

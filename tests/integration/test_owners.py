@@ -16,7 +16,7 @@ import pytest
 import requests
 from server_helpers import Watcher
 
-from app.storage import RunStore
+from app.storage.store import RunStore
 
 TOKEN, ADMIN = "class-token", "teacher-token"
 LONG = {"task": "sin", "samples": 100, "epochs": 100_000, "epochs_per_second": 5}
@@ -119,7 +119,7 @@ def test_without_a_token_there_are_no_owners(live_server: Any) -> None:
 @pytest.mark.skipif(not shutil.which("redis-server") and not os.environ.get("REQUIRE_REDIS"),
                     reason="redis-server is not installed")  # fmt: skip
 def test_owners_hold_across_the_web_processes_of_scaled_mode(tmp_path: Path) -> None:
-    from app.cluster import Cluster
+    from app.transports.cluster import Cluster
 
     flags = ("--token", TOKEN, "--admin-token", ADMIN, "--max-runs-per-owner", "1")
     cluster = Cluster(webs=2, workers=1, log_dir=str(tmp_path), web_args=flags)

@@ -24,8 +24,8 @@ import pytest
 import requests
 from server_helpers import Watcher, run_status, start_run, wait_status, wait_until
 
-from app.cluster import free_port
-from app.storage import RunStore
+from app.storage.store import RunStore
+from app.transports.cluster import free_port
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -203,7 +203,7 @@ def test_sigterm_to_the_cluster_leaves_nothing_behind(tmp_path: Path) -> None:
 @pytest.mark.skipif(not shutil.which("redis-server") and not os.environ.get("REQUIRE_REDIS"),
                     reason="redis-server is not installed")  # fmt: skip
 def test_sigterm_to_a_worker_interrupts_its_run(tmp_path: Path) -> None:
-    from app.cluster import Cluster
+    from app.transports.cluster import Cluster
 
     cluster = Cluster(webs=1, workers=1, log_dir=str(tmp_path))
     try:

@@ -1,5 +1,5 @@
 """Scaled mode end to end: redis-server, PostgreSQL, two web processes and two workers, all
-started by the test on free loopback ports (`app.cluster.Cluster`).
+started by the test on free loopback ports (`app.transports.cluster.Cluster`).
 
 Skipped without redis-server unless ``REQUIRE_REDIS=1`` (CI), which makes it fail instead.
 """
@@ -22,8 +22,8 @@ from server_helpers import Watcher, wait_until
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import postgres_helpers  # noqa: E402
 
-from app.cluster import Cluster  # noqa: E402
-from app.redis_control import alive_key  # noqa: E402
+from app.transports.cluster import Cluster  # noqa: E402
+from app.transports.redis_control import alive_key  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -247,8 +247,8 @@ def test_the_creating_web_process_serves_its_ended_runs_weights(cluster):
 def test_a_run_ended_elsewhere_stops_on_its_worker_and_stays_ended(cluster):
     from redis import Redis
 
-    from app.scaled import end_unfinished
-    from app.storage import RunStore
+    from app.storage.store import RunStore
+    from app.transports.scaled import end_unfinished
 
     web_a, web_b = cluster.urls[:2]
     run_id = create(web_b, **PACED, epochs=5000)
@@ -286,7 +286,7 @@ def test_a_worker_stopped_inside_a_database_write_has_its_run_ended_with_one_don
     from redis import Redis
     from sqlalchemy import update
 
-    from app.storage import RunRow, RunStore
+    from app.storage.store import RunRow, RunStore
 
     web_a, web_b = cluster.urls[:2]
     run_id = create(web_b, **PACED, epochs=5000)
@@ -528,3 +528,17 @@ def test_the_worker_batches_its_relay_and_sends_views_only_while_watched(cluster
         pubsub.close()
         if watcher is not None:
             watcher.disconnect()
+
+
+def test_backprop_of_a_scaled_run_answers_from_its_stored_weights(cluster):
+    """Scaled mode is not the embedded path: the web process answers from the checkpoint the
+    worker stored (its weights), with a fresh optimizer state (docs/backprop.md)."""
+    web = cluster.urls[0]
+    run_id = create(web, task="sin", samples=100, epochs=5, hidden=[4])
+    wait_status(web, run_id, {"finished"})
+    model = requests.get(f"{web}/api/runs/{run_id}/model?format=json", timeout=30).json()
+    answer = requests.post(f"{web}/api/runs/{run_id}/backprop", json={"index": 1}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    answer = answer.json()
+    assert answer["source"] == "checkpoint" and answer["optimizer_state"] == "fresh"
+    assert answer["layers"][0]["W"] == model["state"]["0.weight"]

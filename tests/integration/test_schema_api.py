@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from app.schema import run_config_json_schema
+from app.web.openapi import run_config_json_schema
 
 
 @pytest.fixture(scope="module")

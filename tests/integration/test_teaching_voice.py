@@ -12,7 +12,7 @@ import pytest
 import requests
 from server_helpers import run_status, start_run, wait_status
 
-from app.tasks import TASKS
+from app.data.tasks import TASKS
 
 ENDED = {"finished", "stopped", "diverged", "failed"}
 

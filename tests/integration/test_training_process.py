@@ -1,4 +1,5 @@
-"""Each running run trains in a child process forked from the server (`app.forked`), against a
+"""Each running run trains in a child process forked from the server (`app.training.forked`),
+against a
 real server: one process per running run, gone when the run ends; the history the server keeps
 matches the weights it saved, however far ahead the process had trained; threads on request."""
 

@@ -1,5 +1,6 @@
 """Uploads cost what they weigh (issue 24, point 3): a CSV is stored as uploaded, compressed (a
-1 MB table of category columns adds a few MB to the database, not its one-hot expansion), the
+1 MB table of category columns adds a few MB to the database, not its one-hot expansion), held
+in memory as column codes (a 0.5 MB one adds at most 60 MB to a real server's memory), the
 stored uploads are limited in count and bytes (a 409 past them), listed by ``GET /api/datasets``
 and deleted by ``DELETE /api/datasets/<id>`` (a 409 while runs of one are unfinished)."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import requests
 from server_helpers import start_run, wait_status
+from test_history_kill import Server
 
 MB = 1024 * 1024
 
@@ -80,3 +82,32 @@ def test_stored_uploads_are_limited_listed_and_deleted(tmp_path, make_live_serve
     assert _upload(limited, small[0]).status_code == 201
     over = _upload(limited, small[1])
     assert over.status_code == 409 and "at most" in over.json()["errors"]["file"]
+
+
+def _rss(pid: int) -> int:
+    """The resident memory of process `pid` in bytes (VmRSS)."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+def test_a_half_mb_category_csv_costs_a_real_server_at_most_60_mb(tmp_path):
+    server = Server(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    try:
+        assert _upload(server, category_csv(40_000, seed=1)).status_code == 201  # first costs paid
+        data = category_csv(MB // 2)
+        stored, before = _stored_bytes(tmp_path), _rss(server.process.pid)
+        answer = _upload(server, data)
+        assert answer.status_code == 201, answer.text
+        grown, stored_grown = _rss(server.process.pid) - before, _stored_bytes(tmp_path) - stored
+        inputs = answer.json()["inputs"]
+        print(f"\n0.5 MB category CSV ({len(data):,} bytes, {inputs} network inputs): server "
+              f"memory +{grown / MB:.1f} MB, stored data +{stored_grown / MB:.2f} MB")
+        assert inputs == 8 * 40  # one-hot: 320 inputs a run will train on
+        assert grown <= 60 * MB
+        assert stored_grown <= 20 * MB
+        again = requests.get(f"{server.url}/api/datasets/{answer.json()['id']}", timeout=30)
+        assert again.status_code == 200 and again.json()["inputs"] == inputs
+        assert _rss(server.process.pid) - before <= 60 * MB  # read again: still not expanded
+    finally:
+        server.stop()

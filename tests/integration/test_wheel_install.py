@@ -25,7 +25,7 @@ import pytest
 import requests
 from server_helpers import start_run, wait_status, wait_until
 
-from app.cluster import free_port
+from app.transports.cluster import free_port
 
 pytestmark = pytest.mark.timeout(600)
 

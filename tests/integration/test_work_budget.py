@@ -6,8 +6,8 @@ from __future__ import annotations
 import requests
 from server_helpers import start_run, wait_status
 
-from app.tasks import TASKS
-from app.validation import run_work, validate_run
+from app.data.tasks import TASKS
+from app.runs.validation import run_work, validate_run
 
 BUDGET = 1e8
 

@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from app import DEFAULT_CONFIG, create_app
 from app.__main__ import app_config, parse_args
-from app.uploads import MAX_BYTES, DatasetStore
+from app.data.uploads import MAX_BYTES, DatasetStore
 
 
 def blas_threads() -> list[int]:
@@ -79,7 +79,7 @@ def test_the_command_line_passes_the_limits_and_the_front_door_on():
 
 
 def test_the_front_door_knows_its_hosts_and_origins():
-    from app.security import FrontDoor
+    from app.web.security import FrontDoor
 
     door = FrontDoor(lambda *_: [], hosts=("0.0.0.0", "studio.lan"), origins=("http://a.b:1",))
     for host in ("localhost:5000", "127.0.0.1", "[::1]:5000", "studio.lan:80", "10.0.0.7:5000"):
@@ -97,7 +97,7 @@ def test_the_front_door_knows_its_hosts_and_origins():
 
 
 def test_the_work_estimate_counts_forward_backward_and_evaluation():
-    from app.validation import run_work, validate_run
+    from app.runs.validation import run_work, validate_run
 
     config, task = validate_run({"task": "sin", "hidden": [10], "samples": 100,
                                  "test_fraction": 0.3, "epochs": 7}, work_budget=None)  # fmt: skip
@@ -106,7 +106,7 @@ def test_the_work_estimate_counts_forward_backward_and_evaluation():
 
 
 def test_json_depth_is_measured_without_recursion():
-    from app.security import json_depth
+    from app.web.security import json_depth
 
     deep: list = []
     for _ in range(100_000):

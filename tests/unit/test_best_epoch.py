@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.session import TrainingSession
-from app.storage import decode_checkpoint, encode_checkpoint
-from app.validation import ConfigError, validate_run
+from app.runs.validation import ConfigError, validate_run
+from app.storage.store import decode_checkpoint, encode_checkpoint
+from app.training.session import TrainingSession
 
 OVERFITS = {"task": "sin", "samples": 30, "noise": 0.5, "hidden": [128, 128], "lr": 0.01}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.session import class_probabilities
-from app.tasks import DOMAIN_MARGIN, TASKS, build_data, fitting_domain
-from app.validation import ConfigError, validate_config
+from app.data.tasks import DOMAIN_MARGIN, TASKS, build_data, fitting_domain
+from app.runs.validation import ConfigError, validate_config
+from app.training.session import class_probabilities
 
 CLASSIFIERS = {"moons": 2, "circles": 2, "xor": 2, "spiral": 2, "spiral3": 3, "blobs": 3}
 classifier_ids = pytest.mark.parametrize("task_id", list(CLASSIFIERS))

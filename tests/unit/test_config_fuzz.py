@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.schema import TrainingConfig
-from app.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_run
+from app.config.schema import TrainingConfig
+from app.runs.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_run
 
 # keys that mean something somewhere in the config (schedule parameters among them)
 KEYS = st.sampled_from(["name", "gamma", "step_size", "power", "t_max", "eta_min"]) | st.text(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.expressions import ExpressionError, compile_expression
-from app.pace import LearningPace
-from app.previews import task_preview
-from app.runner import Pacer
-from app.tasks import build_data, checked_target, custom_task, dataset_task
-from app.uploads import DatasetStore, parse_csv
-from app.validation import ConfigError, validate_config, validate_run
+from app.config.expressions import ExpressionError, compile_expression
+from app.data.previews import task_preview
+from app.data.tasks import build_data, checked_target, custom_task, dataset_task
+from app.data.uploads import DatasetStore, parse_csv
+from app.runs.pace import LearningPace
+from app.runs.runner import Pacer
+from app.runs.validation import ConfigError, validate_config, validate_run
 
 
 def errors_of(body: dict, datasets: DatasetStore | None = None) -> dict[str, str]:
@@ -201,7 +201,7 @@ def test_a_late_epoch_is_not_followed_by_a_burst():
 
 
 def test_elapsed_counts_only_running_time_in_virtual_time():
-    from app.control import RunControl
+    from app.runs.control import RunControl
 
     clock = VirtualClock()
     control = RunControl(clock)

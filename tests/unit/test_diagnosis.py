@@ -1,4 +1,4 @@
-"""The run's teaching voice (app.diagnosis) on synthetic histories, and the session's live
+"""The run's teaching voice (app.training.diagnosis) on synthetic histories, and the session's live
 changes. The corpus of real runs is in test_diagnosis_corpus.py."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.diagnosis import Diagnosis, Signals, UnitHealth, findings, sentences, smoothed
-from app.features import FeatureError, InputFeatures
-from app.inside import HealthProbe
-from app.session import TrainingSession
-from app.validation import validate_run
+from app.data.features import FeatureError, InputFeatures
+from app.runs.validation import validate_run
+from app.training.diagnosis import Diagnosis, Signals, UnitHealth, findings, sentences, smoothed
+from app.training.inside import HealthProbe
+from app.training.session import TrainingSession
 
 HEALTHY_RATIO = 1e-3  # a typical update-to-weight ratio per epoch
 

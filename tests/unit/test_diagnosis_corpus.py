@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import network as nn
-from app.diagnosis import Signals, findings
-from app.session import TrainingSession
-from app.tasks import TASKS
-from app.uploads import DatasetStore, parse_csv
-from app.validation import validate_run
+from app.data.tasks import TASKS
+from app.data.uploads import DatasetStore, parse_csv
+from app.runs.validation import validate_run
+from app.training.diagnosis import Signals, findings
+from app.training.session import TrainingSession
 
 pytestmark = pytest.mark.timeout(900)  # ~20 s of training alone; a busy machine takes longer
 WANTED = ("train_loss", "test_loss", "train_acc", "test_acc", "lr", "update_ratio")

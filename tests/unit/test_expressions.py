@@ -1,4 +1,4 @@
-"""Specification of app.expressions: the safe evaluator behind ``task: "custom"`` targets."""
+"""Specification of app.config.expressions: the safe evaluator behind ``task: "custom"`` targets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from app.expressions import (
+from app.config.expressions import (
     FUNCTIONS,
     MAX_LENGTH,
     ExpressionError,

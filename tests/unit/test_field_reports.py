@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.expressions import ExpressionError, compile_expression, find_singularity
-from app.uploads import DatasetError, parse_csv
+from app.config.expressions import ExpressionError, compile_expression
+from app.config.singularities import find_singularity
+from app.data.uploads import DatasetError, parse_csv
 
 
 def _singularity(text: str, domain: list[list[float]]) -> str | None:

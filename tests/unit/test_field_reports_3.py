@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.session import TrainingSession
-from app.uploads import DatasetError, parse_csv
-from app.validation import validate_run
+from app.data.uploads import DatasetError, parse_csv
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 
 # --- 1. precision before standardising ---------------------------------------------------------
 
@@ -47,7 +47,7 @@ def _distinct(values: np.ndarray) -> int:
 
 @pytest.mark.parametrize("name", list(_offset_uploads()))
 def test_an_upload_far_from_zero_is_standardised_before_it_becomes_float32(name):
-    from app.uploads import DatasetStore
+    from app.data.uploads import DatasetStore
 
     store = DatasetStore()
     dataset_id = store.add(parse_csv(_offset_uploads()[name]))
@@ -83,7 +83,7 @@ def test_a_custom_domain_far_from_zero_keeps_every_sample_and_grid_point(express
 
 def test_the_offset_costs_no_test_r2():
     """The issue's example: the same wave with and without the offset trains alike."""
-    from app.uploads import DatasetStore
+    from app.data.uploads import DatasetStore
 
     store = DatasetStore()
     steps = np.arange(400) * 0.0005
@@ -179,7 +179,7 @@ def test_other_unnamed_columns_are_refused_with_the_cause_and_the_fix(text, mess
 
 
 def test_an_upload_is_named_by_its_file():
-    from app.uploads import upload_name
+    from app.data.uploads import upload_name
 
     assert upload_name("C:\\Users\\me\\iris.csv") == "iris.csv"
     assert upload_name("/tmp/data/wine.csv") == "wine.csv"
@@ -191,8 +191,8 @@ def test_an_upload_is_named_by_its_file():
 def test_the_file_name_and_notes_survive_a_restart():
     import dataclasses
 
-    from app.storage import decode_dataset, encode_dataset
-    from app.tasks import dataset_task
+    from app.data.tasks import dataset_task
+    from app.storage.store import decode_dataset, encode_dataset
 
     source = _frame(",x,target", [(k, *row) for k, row in enumerate(WAVE)])
     dataset = dataclasses.replace(parse_csv(source), source=source, name="wave.csv")
@@ -214,7 +214,7 @@ def test_the_file_name_and_notes_survive_a_restart():
     ],
 )
 def test_features_that_ignore_an_input_are_refused_naming_it(body, missing):
-    from app.validation import ConfigError
+    from app.runs.validation import ConfigError
 
     with pytest.raises(ConfigError) as refused:
         validate_run(body)
@@ -251,7 +251,7 @@ def test_features_that_see_every_input_are_accepted(body):
 )
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the forward pass of NaN weights
 def test_non_finite_weights_are_counted_apart_never_binned(values, nonfinite):
-    from app.payloads import inside_json
+    from app.runs.payloads import inside_json
 
     inside = _probe_with(values.astype(np.float32))
     stats = inside.layers[0]
@@ -265,7 +265,7 @@ def test_non_finite_weights_are_counted_apart_never_binned(values, nonfinite):
 
 def _probe_with(weights: np.ndarray):
     import network as nn
-    from app.inside import InsideProbe
+    from app.training.inside import InsideProbe
 
     model = nn.mlp([2, weights.shape[1], 1], activation="tanh", seed=0)
     model.linear_layers()[0].weight.data[...] = weights
@@ -273,8 +273,8 @@ def _probe_with(weights: np.ndarray):
 
 
 def test_exact_zeros_are_counted_and_survive_the_relay():
-    from app.payloads import inside_json
-    from app.relay import decode_inside
+    from app.runs.payloads import inside_json
+    from app.transports.relay import decode_inside
 
     weights = np.linspace(-1, 1, 64).reshape(2, 32).astype(np.float32)
     weights[:, :10] = 0.0
@@ -302,7 +302,7 @@ def test_the_counts_cross_a_process_boundary():
 
 @pytest.mark.parametrize(("rows", "inputs"), [(300, 3), (1500, 64), (2000, 200), (400, 784)])
 def test_the_projection_is_the_first_two_principal_components(rows, inputs):
-    from app.features import projection
+    from app.data.features import projection
 
     rng = np.random.default_rng(inputs)
     mixing = rng.normal(size=(inputs, inputs)) * np.linspace(3, 0.1, inputs)[:, None]
@@ -320,7 +320,7 @@ def test_the_projection_is_the_first_two_principal_components(rows, inputs):
 
 
 def test_the_digits_snapshot_data_carries_the_projection_of_its_shown_test_points():
-    from app.payloads import RunPayloads
+    from app.runs.payloads import RunPayloads
 
     config, task = validate_run({"task": "digits", "hidden": [8]})
     session = TrainingSession(task, config)
@@ -335,7 +335,7 @@ def test_the_torch_export_standardises_far_from_zero_inputs_in_float64(tmp_path)
     import importlib.util
 
     torch = pytest.importorskip("torch")
-    from app.export import torch_script
+    from app.storage.export import torch_script
 
     config, task = validate_run({"task": "custom", "expression": "sin(30*(x - 999000))",
                                  "domain": [[OFFSET, OFFSET + 0.2]], "hidden": [16],

@@ -1,4 +1,5 @@
-"""A run's training session in a forked child process (`app.forked`): the same trajectory as in
+"""A run's training session in a forked child process (`app.training.forked`): the same
+trajectory as in
 this process, training ahead while the run trains freely, live changes and errors across the
 pipe, and a child that holds none of the server's file descriptors and ends with its run."""
 
@@ -16,12 +17,12 @@ import numpy as np
 import pytest
 
 import network as nn
-from app.control import ComputeSlots
-from app.forked import SLICES_AHEAD, ForkedSession, TrainingProcessError
-from app.runner import execute
-from app.runs import Run
-from app.session import TrainingSession
-from app.validation import validate_run
+from app.runs.control import ComputeSlots
+from app.runs.run import Run
+from app.runs.runner import execute
+from app.runs.validation import validate_run
+from app.training.forked import SLICES_AHEAD, ForkedSession, TrainingProcessError
+from app.training.session import TrainingSession
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the system cannot fork")
 
@@ -183,9 +184,9 @@ def test_close_ends_the_child_and_a_killed_child_is_reported():
 
 
 def test_a_child_that_stops_answering_is_killed_and_reported(monkeypatch):
-    import app.forked
+    import app.training.forked
 
-    monkeypatch.setattr(app.forked, "HANG_SECONDS", 0.3)
+    monkeypatch.setattr(app.training.forked, "HANG_SECONDS", 0.3)
     hung = ForkedSession(_session())
     os.kill(hung._pid, signal.SIGSTOP)
     with pytest.raises(TrainingProcessError, match="did not answer"):
@@ -193,7 +194,7 @@ def test_a_child_that_stops_answering_is_killed_and_reported(monkeypatch):
     hung.close()
     assert _gone(hung._pid)
     stopping = ForkedSession(_session(), stopping=lambda: True)  # a stop was asked for
-    monkeypatch.setattr(app.forked, "HANG_SECONDS", 60.0)
+    monkeypatch.setattr(app.training.forked, "HANG_SECONDS", 60.0)
     os.kill(stopping._pid, signal.SIGSTOP)
     with pytest.raises(TrainingProcessError, match="did not answer"):  # after STOP_GRACE
         stopping.ping()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.payloads import IMAGES_SHOWN, RunPayloads
-from app.session import TrainingSession
-from app.tasks import TASKS, build_data
-from app.validation import validate_run
+from app.data.tasks import TASKS, build_data
+from app.runs.payloads import IMAGES_SHOWN, RunPayloads
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 
 
 def test_digits_is_sixty_four_inputs_ten_classes_and_an_image_shape():

@@ -1,4 +1,5 @@
-"""A look inside the network: neuron maps and layer statistics (app.inside, app.payloads)."""
+"""A look inside the network: neuron maps and layer statistics (app.training.inside,
+app.runs.payloads)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from app.payloads import inside_json
-from app.session import TrainingSession
-from app.validation import validate_run
+from app.runs.payloads import inside_json
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 
 
 def session_of(**fields) -> TrainingSession:
@@ -99,7 +100,7 @@ def test_a_regression_record_has_the_test_r2():
 
 
 def test_a_histogram_of_equal_values_spans_a_narrow_range_around_them():
-    from app.inside import _histogram
+    from app.training.inside import _histogram
 
     edges, counts = _histogram(np.zeros(50, dtype=np.float32))
     assert counts.sum() == 50 and edges[0] < 0 < edges[-1] and edges[-1] - edges[0] < 1e-9
@@ -108,7 +109,7 @@ def test_a_histogram_of_equal_values_spans_a_narrow_range_around_them():
 
 
 def test_the_fast_histogram_equals_numpys_including_values_on_edges():
-    from app.inside import HISTOGRAM_BINS, _histogram
+    from app.training.inside import HISTOGRAM_BINS, _histogram
 
     rng = np.random.default_rng(1)
     for trial in range(1500):
@@ -128,7 +129,7 @@ def test_the_fast_histogram_equals_numpys_including_values_on_edges():
 
 
 def test_many_arrays_rounded_at_once_equal_each_rounded_alone():
-    from app.encoding import round_array, round_arrays
+    from app.data.encoding import round_array, round_arrays
 
     rng = np.random.default_rng(2)
     arrays = [rng.normal(size=shape) * 10.0 ** rng.uniform(-5, 5)

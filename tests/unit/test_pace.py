@@ -1,13 +1,13 @@
-"""Auto pace (app.pace): the wall time follows the learning."""
+"""Auto pace (app.runs.pace): the wall time follows the learning."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.pace import AUTO_SECONDS, MAX_DELAY, LearningPace
-from app.session import TrainingSession
-from app.validation import validate_run
+from app.runs.pace import AUTO_SECONDS, MAX_DELAY, LearningPace
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
 
 
 def shown_for(losses) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Where the app keeps its data (app/paths.py): a clone's data/, else the user's data folder."""
+"""Where the app keeps its data (app/settings.py): a clone's data/, else the user's data folder."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app import paths
+from app import settings as paths
 
 
 def test_a_clone_keeps_its_data_in_its_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,27 +1,28 @@
-"""Scaled mode's relay (app.relay): what a worker emits is what a web process would have sent."""
+"""Scaled mode's relay (app.transports.relay): what a worker emits is what a web process would have
+sent."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 
 import numpy as np
 
-from app.control import ComputeSlots
-from app.payloads import inside_json
-from app.relay import (
+from app.data.encoding import history_from_text, history_text, pack_history, unpack_history
+from app.runs.control import ComputeSlots
+from app.runs.payloads import inside_json
+from app.runs.run import Run
+from app.runs.runner import execute
+from app.runs.validation import validate_run
+from app.training.session import TrainingSession
+from app.transports.relay import (
     RELAY_EVENT,
     RELAY_NAMESPACE,
     RelayManager,
     RunRelay,
     decode_inside,
-    decode_rows,
-    encode_rows,
 )
-from app.runner import execute
-from app.runs import Run
-from app.session import TrainingSession
-from app.validation import validate_run
 
 
 class Emitter:
@@ -37,11 +38,25 @@ class Emitter:
 
 def test_history_rows_travel_exactly_with_non_finite_values():
     columns = {"train_loss": np.array([0.1, np.nan, np.inf, -np.inf, 1e-7], np.float32)}
-    rows = json.loads(json.dumps(encode_rows(columns), allow_nan=False))
-    back = decode_rows(rows, ["train_loss"])["train_loss"]
+    rows = json.loads(json.dumps(history_text(columns, ["train_loss"]), allow_nan=False))
+    back = history_from_text(rows, ["train_loss"])["train_loss"]
     assert back.dtype == np.float32 and back[0] == columns["train_loss"][0]
     assert math.isnan(back[1]) and back[2] == np.inf and back[3] == -np.inf
     assert back[4] == columns["train_loss"][4]
+
+
+def test_the_relay_and_the_store_carry_history_in_one_encoding():
+    columns = {
+        "train_loss": np.array([0.5, np.nan, np.inf], np.float32),
+        "lr": np.array([0.1, 0.1, 0.05], np.float32),
+    }
+    names = ["train_loss", "lr"]
+    relayed = history_text(columns, names)
+    assert unpack_history(pack_history(columns, names), names).keys() == columns.keys()
+    for name, column in unpack_history(pack_history(columns, names), names).items():
+        np.testing.assert_array_equal(column, columns[name])  # exact, NaN and inf included
+    assert history_from_text(relayed, names).keys() == columns.keys()
+    assert base64.b64decode(relayed) == pack_history(columns, names)  # the store's chunk
 
 
 def test_a_relayed_look_inside_encodes_as_the_original():
@@ -65,7 +80,7 @@ def test_a_run_relays_every_epoch_once_with_views_and_its_end_last():
     epochs = []
     for message in sent:
         assert message["start"] == len(epochs)  # each continues the one before
-        count = len(message["rows"]["train_loss"])
+        count = len(history_from_text(message["rows"], message["names"])["train_loss"])
         epochs += range(message["start"] + 1, message["start"] + count + 1)
     assert epochs == list(range(1, 41))
     assert {m["status"] for m in sent[:-1]} <= {"queued", "running"}

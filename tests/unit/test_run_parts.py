@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.broadcast import Broadcaster
-from app.control import PAUSE, STOP, TRAIN, ComputeSlots, ControlError, RunControl
-from app.features import network_sizes
-from app.runner import execute
-from app.runs import Run
-from app.session import ClassView, TrainingSession
-from app.tasks import TASKS
-from app.validation import validate_run
+from app.data.features import network_sizes
+from app.data.tasks import TASKS
+from app.runs.broadcast import Broadcaster
+from app.runs.control import PAUSE, STOP, TRAIN, ComputeSlots, ControlError, RunControl
+from app.runs.run import Run
+from app.runs.runner import execute
+from app.runs.validation import validate_run
+from app.training.session import ClassView, TrainingSession
 
 
 def config_of(**fields: Any) -> tuple[dict, Any]:

@@ -12,25 +12,25 @@ import numpy as np
 import pytest
 
 import app
-import app.tasks
-from app.control import ComputeSlots, ControlError
-from app.runner import execute
-from app.runs import Run
-from app.schema import STEERABLE_FIELDS
-from app.validation import run_spec
+import app.data.tasks
+from app.config.schema import STEERABLE_FIELDS
+from app.runs.control import ComputeSlots, ControlError
+from app.runs.run import Run
+from app.runs.runner import execute
+from app.runs.validation import run_spec
 
 
 @pytest.fixture
 def draws(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the times a task's points are drawn (`tasks._drawn_points`)."""
     drawn: list[str] = []
-    original = app.tasks._drawn_points
+    original = app.data.tasks._drawn_points
 
     def counting(task: Any, config: dict) -> Any:
         drawn.append(task.id)
         return original(task, config)
 
-    monkeypatch.setattr(app.tasks, "_drawn_points", counting)
+    monkeypatch.setattr(app.data.tasks, "_drawn_points", counting)
     return drawn
 
 
@@ -45,7 +45,7 @@ def test_a_classification_runs_points_are_drawn_once_from_request_to_training(dr
     assert draws == ["moons"]
     assert run.config["domain"] == [list(pair) for pair in session.data.domain]
     # the same data as drawing again from the settled config (same seed, same domain)
-    again = app.tasks.build_data(spec.task, dict(spec.config))
+    again = app.data.tasks.build_data(spec.task, dict(spec.config))
     np.testing.assert_array_equal(session.data.x_train, again.x_train)
 
 
@@ -123,7 +123,7 @@ def test_no_module_but_the_run_control_writes_a_runs_config():
     written = re.compile(r"run\.config\[[^\]]+\]\s*=(?!=)|run\.config\.update\(")
     offenders = [
         f"{path.name}:{number}"
-        for path in sorted(Path(app.__file__).parent.glob("*.py"))
+        for path in sorted(Path(app.__file__).parent.rglob("*.py"))
         for number, line in enumerate(path.read_text().splitlines(), start=1)
         if written.search(line)
     ]

@@ -6,7 +6,7 @@ import pytest
 
 from app import create_app
 from app.__main__ import app_config, parse_args
-from app.manager import RunManager
+from app.runs.manager import RunManager
 
 
 def test_no_redis_url_is_the_embedded_server(monkeypatch):

@@ -1,4 +1,4 @@
-"""The run config declared once (app/schema.py): its JSON Schema, its limits as the server
+"""The run config declared once (app/config/schema.py): its JSON Schema, its limits as the server
 enforces them, and the validation of live changes (`validate_changes`)."""
 
 from __future__ import annotations
@@ -8,19 +8,19 @@ from typing import Any
 import pytest
 
 import network
-from app import validation
-from app.expressions import ExpressionError
-from app.schema import (
+from app.config.expressions import ExpressionError
+from app.config.schema import (
     FIELDS,
     LIVE,
     OPTIMIZERS,
     OPTIMIZERS_USING,
     optimizers_using,
-    run_config_json_schema,
     uses_field,
 )
-from app.tasks import CUSTOM_ID, TASKS
-from app.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_config
+from app.data.tasks import CUSTOM_ID, TASKS
+from app.runs import validation
+from app.runs.validation import STEERABLE_FIELDS, ConfigError, validate_changes, validate_config
+from app.web.openapi import run_config_json_schema
 
 SCHEMA = run_config_json_schema()
 PROPERTIES = SCHEMA["properties"]

@@ -1,4 +1,4 @@
-"""The contract of python-socketio and python-engineio that app/wire.py relies on beyond their
+"""The contract of python-socketio and python-engineio that app/web/wire.py relies on beyond their
 public API, checked against the installed versions (pinned to one minor version each in
 pyproject.toml): a release that changes one of them fails here, not silently in the frames.
 
@@ -27,7 +27,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 from socketio import packet as sio_packet
 
-from app.wire import NAMESPACE, Outbox, TimedSocket
+from app.web.wire import NAMESPACE, Outbox, TimedSocket
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBSOCKET_REQUEST = {
@@ -174,7 +174,7 @@ def test_the_ping_task_sleeps_through_the_server_and_then_looks_at_closed():
     ``Server.sleep``), and relies on it looking at ``closing`` and ``closed`` after the sleep."""
     from engineio.socket import Socket
 
-    from app.wire import ping_sleep
+    from app.web.wire import ping_sleep
 
     names = Socket._send_ping.__code__.co_names
     assert {"sleep", "closing", "closed"} <= set(names)

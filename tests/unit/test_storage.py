@@ -1,5 +1,5 @@
-"""The runs database (app/storage.py) and its recorder (app/recorder.py), on SQLite and on a real
-PostgreSQL server (tests/postgres_helpers.py starts one per session)."""
+"""The runs database (app/storage/store.py) and its recorder (app/storage/recorder.py), on SQLite
+and on a real PostgreSQL server (tests/postgres_helpers.py starts one per session)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from sqlalchemy import inspect
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import postgres_helpers  # noqa: E402
 
-from app.recorder import Recorder  # noqa: E402
-from app.runs import Run  # noqa: E402
-from app.session import Checkpoint  # noqa: E402
-from app.storage import RunStore, decode_dataset, encode_dataset  # noqa: E402
-from app.tasks import TASKS, settle_config  # noqa: E402
-from app.uploads import parse_csv  # noqa: E402
-from app.validation import validate_run  # noqa: E402
+from app.data.tasks import TASKS, settle_config  # noqa: E402
+from app.data.uploads import parse_csv  # noqa: E402
+from app.runs.run import Run  # noqa: E402
+from app.runs.validation import validate_run  # noqa: E402
+from app.storage.recorder import Recorder  # noqa: E402
+from app.storage.store import RunStore, decode_dataset, encode_dataset  # noqa: E402
+from app.training.session import Checkpoint  # noqa: E402
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,7 +48,8 @@ def _open(url: str) -> list[str]:
 def test_several_processes_migrate_an_empty_database_at_once(url):
     with multiprocessing.get_context("fork").Pool(4) as pool:
         results = pool.map(_open, [url] * 4)
-    expected = ["alembic_version", "checkpoints", "datasets", "history_chunks", "runs"]
+    expected = ["alembic_version", "checkpoints", "datasets", "history_chunks", "runs",
+                "sweep_runs", "sweeps"]
     assert results == [expected] * 4
 
 
@@ -64,7 +65,7 @@ def _run(epochs: int = 30) -> Run:
 
 
 def _train(run: Run, epochs: int, start: int = 0) -> None:
-    from app.runs import History
+    from app.runs.run import History
 
     if run.history.length == 0 and run.history.columns["train_loss"].size == 0:
         run.history = History(run.epochs, False, run.history.names[2:])
@@ -175,12 +176,12 @@ def test_summaries_filter_by_task(store):
 
 
 def test_history_exports_write_float32_values_as_their_shortest_decimal():
-    from app.export import history_csv, history_json
+    from app.storage.export import history_csv, history_export_json
 
     lr = np.array([0.001, 0.13, np.nan, 2.25e-6], np.float32)
     header, values = ["epoch", "lr"], [np.arange(1, 5), lr]
     lines = history_csv(header, values).splitlines()
     assert lines == ["epoch,lr", "1,0.001", "2,0.13", "3,", "4,2.25e-06"]
-    as_json = history_json(header, values)
+    as_json = history_export_json(header, values)
     assert as_json["lr"] == [0.001, 0.13, None, 2.25e-06]
     np.testing.assert_array_equal(np.array(as_json["lr"], dtype=np.float32), lr)  # exact

@@ -1,4 +1,4 @@
-"""Tables with named columns (app/tables.py) and the per-app mnist task (--mnist-dir)."""
+"""Tables with named columns (app/data/tables.py) and the per-app mnist task (--mnist-dir)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from mnist_files import synthetic_mnist
 
 from app import create_app
 from app.__main__ import app_config, parse_args
-from app.tables import ChoiceError
-from app.tasks import TASKS, mnist_files_present
-from app.uploads import DatasetError, parse_csv
+from app.data.tables import ChoiceError
+from app.data.tasks import TASKS, mnist_files_present
+from app.data.uploads import DatasetError, parse_csv
 
 
 def _table(text: str):
@@ -39,10 +39,38 @@ def test_categories_are_one_hot_and_missing_numbers_take_the_median():
     )
     choice = _table(text).choose()
     assert choice.input_names == ("n", "c=a", "c=b")
-    assert choice.X[0, 0] == np.median(np.arange(1, 11))
-    np.testing.assert_array_equal(choice.X[1, 1:], [0, 0])  # a missing category: all zeros
-    np.testing.assert_array_equal(choice.X[2, 1:], [1, 0])
+    assert choice.encoded()[0, 0] == np.median(np.arange(1, 11))
+    np.testing.assert_array_equal(choice.encoded()[1, 1:], [0, 0])  # a missing category: all zeros
+    np.testing.assert_array_equal(choice.encoded()[2, 1:], [1, 0])
     assert choice.kind == "classification" and choice.classes == ("0", "1")
+
+
+def test_a_table_is_held_as_codes_and_one_hot_only_when_a_run_asks():
+    """Issue 24, point 3: parsing keeps category columns as codes; the one-hot inputs are built
+    by `features` (the training data path), equal to the expansion, never kept."""
+    from app.data.uploads import _array_bytes
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 40, (2000, 8))
+    codes[5, 2] = -1  # a missing cell
+    lines = ["c0,c1,c2,c3,c4,c5,c6,c7,n,target"]
+    lines += [",".join([*("NA" if v < 0 else f"v{v:02d}" for v in row), str(i % 7), str(i % 3)])
+              for i, row in enumerate(codes)]  # fmt: skip
+    source = ("\n".join(lines) + "\n").encode()
+    dataset = parse_csv(source)
+    assert dataset.X is None and dataset.inputs == 8 * 40 + 1
+    assert _array_bytes(dataset) < 2 * len(source)  # codes: no (2000, 321) float64 matrix
+    X = dataset.features()
+    assert X.shape == (2000, 321) and X.dtype == np.float64
+    expected = np.zeros((2000, 8, 40))
+    rows, columns = np.nonzero(codes >= 0)
+    expected[rows, columns, codes[rows, columns]] = 1.0
+    np.testing.assert_array_equal(X[:, :320], expected.reshape(2000, 320))
+    np.testing.assert_array_equal(X[:, 320], np.arange(2000) % 7)
+    np.testing.assert_array_equal(dataset.features([320, 3]), X[:, [320, 3]])
+    spans = [[0.0, 1.0]] * 320 + [[0.0, 6.0]]
+    assert dataset.domain == spans  # as the span of each encoded column, without encoding
+    assert dataset.features() is not X  # built on each call, never kept
 
 
 def test_a_continuous_target_is_regression_and_cannot_be_classes():

@@ -1,4 +1,4 @@
-"""Specification of app.uploads: CSV datasets for ``POST /api/datasets`` and their store."""
+"""Specification of app.data.uploads: CSV datasets for ``POST /api/datasets`` and their store."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from app.uploads import DatasetError, DatasetStore, ParsedDataset, parse_csv
+from app.data.uploads import DatasetError, DatasetStore, ParsedDataset, parse_csv
 
 
 def _csv(header: str, rows: list[str], newline: str = "\n") -> bytes:
@@ -144,7 +144,7 @@ def test_whole_file_problems(data, message):
         (_csv("x", ONE_D_ROWS), "line 1: missing column 'target' (regression) or 'label'"),
         (_csv("target,y", ONE_D_ROWS), "line 1: missing column 'x'"),
         (_csv("x,label", ONE_D_ROWS), "line 1: missing column 'y': classification needs"),
-        # other names make a table (app/tables.py, issue 16); a single column cannot be one
+        # other names make a table (app/data/tables.py, issue 16); a single column cannot be one
         (_csv("x,y", ONE_D_ROWS), "line 1: missing column 'target' (regression) or 'label'"),
         (_csv("Targte", ONE_D_ROWS), "line 1: unknown column 'Targte': expected x,target"),
         (_csv("x,y,target,label", ONE_D_ROWS), "line 1: use either 'target'"),

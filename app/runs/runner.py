@@ -1,0 +1,278 @@
+"""The run loop: trains one run in its own thread, from its first compute slot to its end (with
+``fork``, the thread drives a training process, `app.training.forked`, which does the training).
+
+It trains in slices of at most `SLICE_SECONDS` (at full speed a slice holds as many epochs as fit;
+a paced or stepping run's slice ends at the first epoch's end) and, between
+slices, asks the run's `RunControl` what to do next, so pause, stop and step act within a slice
+whatever the epoch length. Between slices it also publishes the epoch's progress and, at most
+every frame interval, a fresh view (prediction on the grid, weights); when a view is expensive
+(large nets) it is refreshed less often, so that it never takes more than ~10 % of the time,
+but at least every `MAX_VIEW_INTERVAL` seconds.
+
+A paused run, or a paced run waiting for its next epoch, gives its compute slot back and asks for
+one again before it trains on. The run always ends in a terminal status, whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import network as nn
+from app.runs.control import PAUSE, STOP, TRAIN, ComputeSlots
+from app.runs.pace import AUTO, LearningPace
+from app.runs.run import Run
+from app.training.forked import CAN_FORK, PING_SECONDS, ForkedSession, TrainingProcessError
+from app.training.session import TrainedSlice, TrainingSession, View
+
+log = logging.getLogger(__name__)
+
+SLICE_SECONDS = 0.05  # the longest stretch of training between two looks at the controls
+MAX_VIEW_INTERVAL = 0.5  # a view at least this often (s), however expensive
+CHECKPOINT_SECONDS = 10.0  # the run's weights and scalers are copied this often while it trains
+VIEW_SHARE = 0.1  # at most this share of the time goes to views
+DIAGNOSIS_SECONDS = 0.5  # the warnings (which read the whole history) are refreshed this often
+
+
+@dataclass
+class ViewClock:
+    """When the next view is due (perf_counter seconds), given how long the last one took, and
+    when the last checkpoint was taken."""
+
+    interval: float
+    inside_interval: float | None = None  # a look inside at most this often (None: never)
+    checkpoint_every: float = CHECKPOINT_SECONDS  # a checkpoint at least this often (s)
+    due: float = 0.0
+    inside_due: float = 0.0
+    checkpointed: float = 0.0  # when the last checkpoint was taken
+    diagnosed: float = 0.0  # when the warnings were last refreshed
+
+    def inside_now(self, now: float) -> bool:
+        """True when the view about to be made should look inside too (and schedules the next)."""
+        if self.inside_interval is None or now < self.inside_due:
+            return False
+        self.inside_due = now + self.inside_interval
+        return True
+
+    def took(self, view: View, finished: float) -> None:
+        """`view` was ready at `finished`: schedule the next view (given what this one cost to
+        make: its own cost, not the time waited for it) and, if it looked inside, the next
+        look inside."""
+        wait = min(max(self.interval, view.cost * (1 - VIEW_SHARE) / VIEW_SHARE), MAX_VIEW_INTERVAL)
+        self.due = finished + wait
+        if view.inside is not None and self.inside_interval is not None:
+            self.inside_due = finished + self.inside_interval
+
+
+def execute(
+    run: Run,
+    slots: ComputeSlots,
+    frame_interval: float,
+    inside_interval: float | None = None,
+    fork: bool = False,
+    checkpoint_seconds: float = CHECKPOINT_SECONDS,
+) -> None:
+    """Train `run` (the thread's body; the caller already holds a slot for it). Views look
+    inside the network at most every `inside_interval` seconds (None: never). With `fork`, the
+    session trains in a child process (`app.training.forked`) and this thread only drives it."""
+    slot, session = Slot(run, slots), None
+    try:
+        session = run.session()
+        if fork and CAN_FORK:
+            session = ForkedSession(session, stopping=lambda: run.control.stop_requested)
+        clock = ViewClock(frame_interval, inside_interval, checkpoint_every=checkpoint_seconds)
+        run.start(session, inside=clock.inside_now(time.perf_counter()))
+        run.live = session  # app.backprop asks the session while it trains
+        _train(run, session, slot, clock)
+    except nn.DivergenceError as error:
+        run.add_diverged_epoch(error.record)
+        run.control.set_status(
+            "diverged",
+            f"diverged at epoch {error.epoch}: loss {error.loss} (try a smaller learning rate)",
+        )
+    except TrainingProcessError as error:  # killed or hung: the run ends, its slot is freed
+        if run.control.stop_requested:
+            status = run.control.stop_status
+            run.control.set_status(status, f"{status} at epoch {run.epoch} ({error})")
+        else:
+            log.warning("run %s: %s", run.id, error)
+            run.control.set_status("failed", str(error))
+    except Exception as error:  # a bad run must never take the server down
+        log.exception("run %s failed", run.id)
+        run.control.set_status("failed", f"{type(error).__name__}: {error}")
+    finally:
+        run.live = None  # ended: app.backprop answers from the checkpoint from now on
+        if session is not None:
+            session.close()
+        slot.release()
+        run.control.set_status("failed", "training ended unexpectedly")  # no-op once ended
+        run.ended()
+
+
+def _train(run: Run, session: TrainingSession, slot: Slot, clock: ViewClock) -> None:
+    """The loop proper; ends the run (the `slot` is held while it trains, given back while it
+    waits)."""
+    control = run.control
+    action = control.begin()
+    pacer = Pacer(run.epochs)
+    while session.epoch < run.epochs and run.stopped_early is None:
+        if action != TRAIN:  # what a training process trained ahead counts first
+            _record(run, session, session.settle())
+            if session.epoch >= run.epochs or run.stopped_early is not None:
+                break
+        if not session.finishing(run.epochs):  # a late pause or stop must not undo the last epoch
+            if action == STOP:
+                break
+            if action == PAUSE:  # its weights now: a restart or a continue starts from here
+                run.checkpoint = session.checkpoint()
+                action = control.next_action() if _park(run, session, slot) else STOP
+                continue
+        if _train_slice(run, session, clock) and session.epoch < run.epochs:
+            pacer.wait(run, slot)
+        action = control.next_action()
+        if action == TRAIN and not slot.held:  # a pacing wait cut short by a pause, then resumed
+            action = TRAIN if slot.acquire() else STOP
+    finished = session.epoch >= run.epochs or run.stopped_early is not None
+    _end(run, session, clock, "finished" if finished else control.stop_status)
+
+
+def _record(run: Run, session: TrainingSession, done: TrainedSlice) -> None:
+    """Publish a slice's epochs and the progress; raise the error that ended it, if any (the
+    run then ends, and so does any step's wait)."""
+    run.publish(None, session.progress(), done.records)
+    if done.error is not None:
+        raise done.error
+
+
+def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
+    """Apply live changes, train one slice, publish; True when an epoch was completed."""
+    control = run.control
+    changes = control.take_changes()
+    if changes:
+        session.apply(changes)
+        if changes.get("slice_features") is not None:
+            run.relayout(session, session.view(inside=clock.inside_interval is not None))
+    steps, seen = session.steps, control.requests
+    several = control.free_running() and not control.settings.values.get("epochs_per_second")
+    done = session.train_slice(
+        control.step_batches(),
+        time.perf_counter() + SLICE_SECONDS,
+        run.epochs,
+        several,
+        lambda: control.requests != seen,
+        clock.due,
+        clock.inside_due if clock.inside_interval is not None else None,
+    )
+    if done.error is not None:
+        _record(run, session, done)
+    _publish(run, session, clock, done)
+    control.trained(session.steps - steps, len(done.records))  # after publishing: a step's
+    return bool(done.records)  # waiter reads the status at once
+
+
+def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: TrainedSlice) -> None:
+    """The slice's epochs, progress and view (if one was due, see `ViewClock`), all at once;
+    and, when due, fresh warnings and a checkpoint."""
+    now = time.perf_counter()
+    if done.view is not None:
+        clock.took(done.view, now)
+    run.publish(done.view, session.progress(), done.records)
+    if now - clock.diagnosed >= DIAGNOSIS_SECONDS:
+        run.diagnose(session.dead_units())
+        clock.diagnosed = now
+    if run.checkpoint is None or now - clock.checkpointed >= clock.checkpoint_every:
+        run.checkpoint, clock.checkpointed = session.checkpoint(), now
+
+
+def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> None:
+    """Publish the final view and warnings, then the terminal status (watchers get all)."""
+    _record(run, session, session.settle())
+    run.publish(session.view(inside=clock.inside_interval is not None), None)
+    run.diagnose(session.dead_units())
+    run.checkpoint = session.checkpoint()
+    reason = {
+        "stopped": f"stopped at epoch {session.epoch}",
+        "interrupted": f"interrupted at epoch {session.epoch}: the server shut down",
+    }.get(status, run.stopped_early)
+    run.control.set_status(status, reason)
+
+
+def _park(run: Run, session: TrainingSession, slot: Slot) -> bool:
+    """Paused: give the slot back, wait for resume/step/stop (checking every `PING_SECONDS`
+    that a training process still answers), then get a slot again. Returns whether it holds
+    one (False: the run is to stop)."""
+    slot.release()
+    while (action := run.control.park(PING_SECONDS)) is None:
+        session.ping()
+    return action != STOP and slot.acquire()
+
+
+class Slot:
+    """The compute slot of one run's thread: `held` or not, given back around its waits."""
+
+    def __init__(self, run: Run, slots: ComputeSlots, held: bool = True) -> None:
+        self.run, self.slots, self.held = run, slots, held
+
+    def release(self) -> None:
+        """Give the slot back (if held)."""
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+    def acquire(self) -> bool:
+        """Wait, in line, for a slot; False (and none held) if the run is stopped meanwhile."""
+        if not self.held:
+            self.held = acquire_slot(self.run, self.slots)
+        return self.held
+
+
+def acquire_slot(run: Run, slots: ComputeSlots) -> bool:
+    """Wait, in line, for a compute slot; False (and no slot held) if the run is stopped."""
+    slots.request(run.id, run.control.grant_slot)
+    if run.control.wait_for_slot():
+        return True
+    if not slots.cancel(run.id):  # granted after all: give it back
+        slots.release()
+    return False
+
+
+class Pacer:
+    """Keeps a paced run (config ``epochs_per_second``, read after every epoch, so it may change
+    while the run trains) to its pace. Its waits hold no compute slot and any request to the run
+    cuts them short. A run that fell behind (slow epochs, a pause) does not catch up in a burst:
+    the next epoch is then due one interval from now.
+    """
+
+    def __init__(self, epochs: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # seconds (tests pass a virtual one)
+        self.due = clock()  # when the epoch just trained was due to start
+        self.learning = LearningPace(epochs)  # for the auto pace (app.runs.pace)
+
+    def delay(self, pace: float | str | None, train_loss: float | None = None) -> float:
+        """After an epoch (whose training loss was `train_loss`): seconds to wait before the
+        next one (0 at full speed or if behind). `pace` is epochs per second, ``"auto"`` (the
+        learning's pace, see `app.runs.pace`) or None (full speed)."""
+        now = self.clock()
+        shown = self.learning.after_epoch(train_loss)  # follows every epoch, whatever the pace
+        if not pace:
+            self.due = now
+            return 0.0
+        self.due += shown if pace == AUTO else 1.0 / pace
+        if self.due <= now:
+            self.due = now
+            return 0.0
+        return self.due - now
+
+    def wait(self, run: Run, slot: Slot) -> None:
+        """Wait out the delay without the `slot`, then get it back unless a pause or stop
+        came."""
+        pace = run.control.settings.values.get("epochs_per_second")
+        delay = self.delay(pace, run.last("train_loss"))
+        if delay <= 0:
+            return
+        slot.release()
+        run.control.wait(delay)
+        if run.control.next_action() == TRAIN:  # paused or stopped meanwhile: no slot needed
+            slot.acquire()

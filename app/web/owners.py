@@ -1,0 +1,110 @@
+"""Owners of runs (issue 31): with an access token (app/web/access.py), a run belongs to whoever
+started it, and only they — or the holder of the admin token — may change it.
+
+Who a request is (`requester`): an API client by its ``X-Client-Name`` header (``name:<it>``),
+a browser by its client cookie (``backprop_client``, set with the session cookie:
+``browser:<id>``), else whoever holds the token (``token``). A run remembers its creator
+(``Run.creator``, the ``creator`` column). Anyone with access can watch, list, compare, export
+and continue it (a continued run is the continuer's own); pausing, resuming, stepping, live
+changes, stopping, renaming and deleting it are refused with 403 naming its owner. Each owner
+may have `MAX_RUNS_PER_OWNER` runs queued, running or paused at once (429 with Retry-After past
+it), so one student cannot fill the queue for the class. Without a token there are no owners
+and no per-owner limit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, jsonify, request
+
+from app.web.access import CLIENT_COOKIE, ENVIRON_KEY
+
+MAX_NAME = 40  # characters of an X-Client-Name kept
+MAX_RUNS_PER_OWNER = 8
+CLIENT_ID = re.compile(r"[0-9a-f]{32}")
+# the routes that change a run (its id in the route's ``run_id``)
+OWNER_ONLY = frozenset({
+    "api.change_run", "api.pause_run", "api.resume_run", "api.stop_run", "api.step_run",
+    "runs_api.delete_run", "runs_api.run_meta",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who sent the request: `owner` (the id runs remember) and whether it holds the admin
+    token."""
+
+    owner: str
+    admin: bool
+
+
+def owner_name(owner: str | None) -> str | None:
+    """How an owner id is shown: the client's name, ``browser 1a2b3c``, or ``token``."""
+    if owner is None:
+        return None
+    kind, _, value = owner.partition(":")
+    return {"name": value, "browser": f"browser {value[:6]}"}.get(kind, kind)
+
+
+def requester() -> Requester | None:
+    """Who sent the current request; None when the server has no access token (no owners)."""
+    level = request.environ.get(ENVIRON_KEY)
+    if current_app.config.get("ACCESS_TOKEN") is None or level is None:
+        return None
+    name = "".join(c for c in request.headers.get("X-Client-Name", "") if c.isprintable())
+    client = request.cookies.get(CLIENT_COOKIE, "")
+    if name.strip():
+        owner = f"name:{name.strip()[:MAX_NAME]}"
+    elif CLIENT_ID.fullmatch(client):
+        owner = f"browser:{client}"
+    else:
+        owner = "token"
+    return Requester(owner, level == "admin")
+
+
+def creator() -> str | None:
+    """The owner a run started by the current request gets (None without a token)."""
+    who = requester()
+    return None if who is None else who.owner
+
+
+def ownership(run: Any) -> dict[str, Any]:
+    """``{owner, yours}`` of `run` for the current request (``{}`` without a token): its
+    owner's name (None: no owner) and whether this requester may change it."""
+    who = requester()
+    if who is None:
+        return {}
+    mine = who.admin or run.creator is None or run.creator == who.owner
+    return {"owner": owner_name(run.creator), "yours": mine}
+
+
+def refusal(run: Any) -> Any:
+    """None if the current request may change `run`, else the 403 answer naming its owner."""
+    who = requester()
+    if who is None or who.admin or run.creator is None or run.creator == who.owner:
+        return None
+    owner = owner_name(run.creator)
+    message = (
+        f"this run belongs to {owner}: only its owner (or the admin token) can change it; "
+        "continue it (POST /api/runs/<id>/continue) to train your own copy"
+    )
+    return jsonify(error=message, owner=owner), 403
+
+
+def install_owners(app: Flask) -> None:
+    """Refuse changes to other owners' runs (before the routes in `OWNER_ONLY`) and limit each
+    owner's unfinished runs (``MAX_RUNS_PER_OWNER``), when the app has an access token."""
+    if app.config.get("ACCESS_TOKEN") is None:
+        return
+    manager = app.extensions["runs"]
+    manager.max_runs_per_owner = int(app.config.get("MAX_RUNS_PER_OWNER", MAX_RUNS_PER_OWNER))
+
+    @app.before_request
+    def owners_only() -> Any:
+        if request.endpoint not in OWNER_ONLY or not request.view_args:
+            return None
+        run = manager.get(request.view_args.get("run_id"))
+        return None if run is None else refusal(run)  # an unknown run: the route's 404

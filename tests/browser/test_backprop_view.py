@@ -1,0 +1,264 @@
+"""The Backprop view (a tab of the network panel) in Chromium: it steps through forward, backward
+and update; a hovered edge shows the API's numbers; Step trains the mini-batch and the view shows
+the new weights; a click on a plotted point picks that sample; keyboard only; the worked example;
+axe-core clean in light and dark."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+from browser_helpers import get_json, open_dashboard
+from test_accessibility import violations
+
+pytestmark = pytest.mark.browser
+
+CONFIG = {"task": "sin", "hidden": [6, 5], "activation": "tanh", "optimizer": "sgd",
+          "momentum": 0.9, "lr": 0.05, "noise": 0.3, "epochs": 100_000}  # fmt: skip
+NUMBER = re.compile(r"[−-]?\d+(?:\.\d+)?(?:e[−-]?\d+)?")
+
+
+def post(server: Any, path: str, body: dict) -> Any:
+    request = urllib.request.Request(
+        server.url + path, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return json.load(response)
+
+
+def numbers(text: str) -> list[float]:
+    return [float(found.replace("−", "-")) for found in NUMBER.findall(text)]
+
+
+@pytest.fixture
+def paused(live_server: Any) -> str:
+    """A run paused after a few epochs (its weights stay put while the page looks)."""
+    run_id = post(live_server, "/api/runs", CONFIG)["id"]
+    deadline, pause = time.monotonic() + 30, threading.Event()
+    while get_json(live_server, f"/api/runs/{run_id}")["epoch"] < 3:
+        assert time.monotonic() < deadline, "the run did not train 3 epochs in 30 s"
+        pause.wait(0.02)
+    assert post(live_server, f"/api/runs/{run_id}/pause", {})["status"] == "paused"
+    return run_id
+
+
+def open_view(page: Any, run_id: str) -> None:
+    open_dashboard(page, f"/fit/sin?run={run_id}")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+
+
+def stage(page: Any) -> str:
+    return page.get_attribute("#backprop-panel", "data-stage")
+
+
+def test_the_view_steps_through_forward_backward_and_update(page, live_server, paused):
+    open_view(page, paused)
+    seen = [stage(page)]
+    while True:
+        page.click("#bp-next")
+        if stage(page) == seen[-1]:
+            break
+        seen.append(stage(page))
+    assert seen == ["forward:0", "forward:1", "forward:2", "loss:2", "backward:2", "backward:1",
+                    "backward:0", "update:0", "update:1", "update:2"]  # fmt: skip
+    page.click("#bp-prev-phase")
+    assert stage(page) == "backward:2"
+    page.click("#bp-prev-phase")
+    assert stage(page) == "loss:2"
+
+
+def test_a_hovered_edge_and_neuron_show_the_apis_numbers(page, live_server, paused):
+    open_view(page, paused)
+    answer = post(live_server, f"/api/runs/{paused}/backprop", {"index": 0})
+    page.click("#bp-next-phase")
+    page.click("#bp-next-phase")  # backward, from the output layer
+    page.click("#bp-next")  # the second hidden layer (layer 1)
+    layer = answer["layers"][1]
+    page.hover('[data-edge="1:2:3"]')
+    text = page.inner_text("#bp-formula")
+    assert "∂L/∂w = δ_4 · a_3 =" in text
+    delta, a, gradient = numbers(text.split("= δ_4 · a_3 =")[1])
+    assert delta == pytest.approx(layer["delta"][3], rel=6e-3)
+    assert a == pytest.approx(layer["input"][2], rel=6e-3)
+    assert gradient == pytest.approx(layer["dW"][2][3], rel=6e-3)
+    page.hover('[data-bp-neuron="1:3"]')
+    text = page.inner_text("#bp-formula")
+    assert text.startswith("δ_4 = f′(z_4) · Σ_k w_4k δ_k")
+    *_, product, result = text.split(" = ")
+    derivative, total = numbers(product)
+    result = numbers(result)[0]
+    assert derivative * total == pytest.approx(result, rel=2e-2)
+    assert result == pytest.approx(layer["delta"][3], rel=6e-3)
+    assert total == pytest.approx(layer["dL_da"][3], rel=6e-3)
+
+
+def test_step_trains_the_mini_batch_and_the_view_shows_the_new_weights(page, live_server, paused):
+    open_view(page, paused)
+    before = post(live_server, f"/api/runs/{paused}/backprop", {"batch": True})
+    page.click("#bp-step")
+    page.wait_for_function(
+        "steps => document.getElementById('backprop-panel').dataset.loaded.startsWith(steps + ':')",
+        arg=before["steps"] + 1,
+    )
+    assert stage(page) == "update:0"
+    page.hover('[data-edge="0:0:1"]')
+    text = page.inner_text("#bp-formula")
+    assert "after the step" in text
+    old, new, changed, reported = numbers(text.split("after the step:")[1])
+    after = post(live_server, f"/api/runs/{paused}/backprop", {"index": 0})
+    assert old == pytest.approx(before["layers"][0]["W"][0][1], rel=1e-5)
+    assert new == pytest.approx(after["layers"][0]["W"][0][1], rel=1e-5)
+    assert reported == pytest.approx(before["layers"][0]["update"]["W"][0][1], rel=6e-3)
+    assert changed == pytest.approx(reported, rel=2e-2)
+
+
+def test_clicking_a_plotted_point_picks_that_sample(page, live_server, paused):
+    open_view(page, paused)
+    page.locator("#fit-view").scroll_into_view_if_needed()
+    page.wait_for_function("window.backpropView.state.hooked > 0")
+    target = page.evaluate(
+        """() => {
+          const fit = document.getElementById('fit-view');
+          const plots = [fit, ...fit.querySelectorAll('.js-plotly-plot')];
+          const gd = plots.find((g) => g.data && g.data.some((t) => t.name === 'train data'));
+          const trace = gd.data.find((t) => t.name === 'train data');
+          const k = Math.floor(trace.x.length / 3);
+          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+          const box = gd.getBoundingClientRect();
+          return { x: trace.x[k], left: box.left + xa._offset + xa.l2p(trace.x[k]),
+                   top: box.top + ya._offset + ya.l2p(trace.y[k]) };
+        }"""
+    )
+    expected = post(live_server, f"/api/runs/{paused}/backprop", {"near": [target["x"]]})
+    assert expected["raw"]["x"][0] == pytest.approx(target["x"], rel=1e-3, abs=1e-3)
+    page.mouse.click(target["left"], target["top"])
+    page.wait_for_function(
+        "index => document.getElementById('bp-index').value === String(index)",
+        arg=expected["rows"][0],
+    )
+
+
+def test_the_view_works_from_the_keyboard_alone(page, live_server, paused):
+    open_dashboard(page, f"/fit/sin?run={paused}")
+    page.focus("#network-tab")
+    page.keyboard.press("ArrowRight")  # the tab list: to the Backprop tab, which opens
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    assert page.evaluate("document.activeElement.id") == "backprop-tab"
+    for _ in range(20):  # Tab into the panel's buttons
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "bp-next":
+            break
+    page.keyboard.press("]")
+    assert stage(page) == "loss:2"
+    page.keyboard.press("]")
+    assert stage(page) == "backward:2"
+    page.keyboard.press("ArrowRight")
+    assert stage(page) == "backward:1"
+    for _ in range(40):  # on to the diagram: edges take focus and explain themselves
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.edge !== undefined"):
+            break
+    label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert "∂L/∂w = δ_" in label
+    assert page.inner_text("#bp-formula") == label
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("a")  # autoplay on, from the keyboard
+    page.wait_for_function(
+        "document.getElementById('backprop-panel').dataset.stage !== 'backward:1'"
+    )
+
+
+def test_copy_as_worked_example_gives_markdown_with_the_numbers(page, live_server, paused):
+    open_view(page, paused)
+    answer = post(live_server, f"/api/runs/{paused}/backprop", {"index": 0})
+    page.click("#bp-copy")
+    text = page.input_value("#bp-markdown")
+    assert text.startswith("# One step of backpropagation, worked out")
+    assert "| neuron | z | a |" in text and "| neuron | ∂L/∂a | f′(z) | δ |" in text
+    assert "\\frac{\\partial L}{\\partial w" in text  # LaTeX
+    assert "## Update" in text
+    loss_line = next(line for line in text.splitlines() if line.startswith("L = mean"))
+    assert numbers(loss_line.split(";")[0].split(" = ")[-1])[0] == pytest.approx(
+        answer["loss"], rel=6e-3
+    )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_view_has_no_axe_violation(page, live_server, paused, scheme):
+    page.emulate_media(color_scheme=scheme)
+    open_view(page, paused)
+    page.click("#bp-next-phase")
+    page.click("#bp-next-phase")
+    assert violations(page) == []
+
+
+def test_a_classifier_shows_softmax_and_a_click_on_the_decision_plot_picks_a_sample(
+    page, live_server
+):
+    config = {"task": "moons", "hidden": [5], "activation": "relu", "optimizer": "adam",
+              "lr": 0.01, "epochs": 100_000}  # fmt: skip
+    run_id = post(live_server, "/api/runs", config)["id"]
+    deadline, pause = time.monotonic() + 30, threading.Event()
+    while get_json(live_server, f"/api/runs/{run_id}")["epoch"] < 2:
+        assert time.monotonic() < deadline
+        pause.wait(0.02)
+    post(live_server, f"/api/runs/{run_id}/pause", {})
+    open_dashboard(page, f"/fit/moons?run={run_id}")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    page.click("#bp-next-phase")
+    page.click("#bp-next-phase")  # backward, the output layer: the loss's own derivative
+    page.hover('[data-bp-neuron="1:1"]')
+    assert page.inner_text("#bp-formula").startswith("δ_2 = ∂L/∂ŷ_2 = softmax(ŷ)_2 − t_2 =")
+    page.locator("#fit-view").scroll_into_view_if_needed()
+    page.wait_for_function("window.backpropView.state.hooked > 0")
+    target = page.evaluate(
+        """() => {
+          const fit = document.getElementById('fit-view');
+          const plots = [fit, ...fit.querySelectorAll('.js-plotly-plot')];
+          const gd = plots.find((g) => g.data && g.data.some((t) => t.name === 'class 1'));
+          const trace = gd.data.find((t) => t.name === 'class 1');
+          const k = Math.floor(trace.x.length / 2);
+          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+          const box = gd.getBoundingClientRect();
+          return { x: trace.x[k], y: trace.y[k], left: box.left + xa._offset + xa.l2p(trace.x[k]),
+                   top: box.top + ya._offset + ya.l2p(trace.y[k]) };
+        }"""
+    )
+    near = {"near": [target["x"], target["y"]]}
+    expected = post(live_server, f"/api/runs/{run_id}/backprop", near)
+    assert expected["raw"]["y"] == 1  # the clicked point's class
+    page.mouse.click(target["left"], target["top"])
+    page.wait_for_function(
+        "index => document.getElementById('bp-index').value === String(index)",
+        arg=expected["rows"][0],
+    )
+
+
+def test_a_wide_layer_shows_its_16_largest_deltas_and_says_so(page, live_server):
+    config = {**CONFIG, "hidden": [24, 4], "epochs": 2}
+    run_id = post(live_server, "/api/runs", config)["id"]
+    deadline, pause = time.monotonic() + 30, threading.Event()
+    while get_json(live_server, f"/api/runs/{run_id}")["status"] != "finished":
+        assert time.monotonic() < deadline
+        pause.wait(0.02)
+    open_dashboard(page, f"/fit/sin?run={run_id}")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    assert "16 of 24 neurons drawn, those of the largest |δ|" in page.inner_text("#bp-formula")
+    drawn = page.evaluate(
+        """[...document.querySelectorAll('[data-bp-neuron^="0:"]')]
+             .map((n) => +n.dataset.bpNeuron.split(':')[1])"""
+    )
+    answer = post(live_server, f"/api/runs/{run_id}/backprop", {"index": 0})
+    deltas = answer["layers"][0]["delta"]
+    largest = sorted(range(24), key=lambda k: -abs(deltas[k]))[:16]
+    assert sorted(drawn) == sorted(largest)
+    assert len(page.query_selector_all('[data-bp-neuron^="1:"]')) == 4  # narrow layers: whole

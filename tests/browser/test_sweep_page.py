@@ -1,0 +1,113 @@
+"""The sweep page in Chromium (issue 30): it updates live while the sweep trains, its parameters
+chart has one point per config with the seeds' range as error bars, and axe-core finds nothing."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+from browser_helpers import get_json, open_dashboard
+from test_accessibility import axe_source, violations
+
+pytestmark = pytest.mark.browser
+
+BODY = {"base": {"task": "sin", "samples": 100, "epochs": 60, "epochs_per_second": 10},
+        "vary": {"hidden": [[4], [8, 8]], "lr": [0.01, 0.03]}, "seeds": 2}  # fmt: skip
+
+
+def post_sweep(server: Any, body: dict) -> str:
+    request = urllib.request.Request(
+        server.url + "/api/sweeps", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["id"]
+
+
+def test_the_sweep_page_updates_live_with_one_point_per_config(page: Any, live_server: Any):
+    sweep_id = post_sweep(live_server, BODY)
+    page.goto(f"/sweeps/{sweep_id}")
+    status = "document.getElementById('sweep-status').textContent"
+    page.wait_for_function(f"{status}.startsWith('running: 0 of 8 runs ended')")
+    page.wait_for_function(f"{status}.startsWith('finished')", timeout=90_000)
+    # from no run ended to all 8 without a reload: the page follows the sweep by itself
+    assert get_json(live_server, f"/api/sweeps/{sweep_id}")["status"] == "finished"
+    assert page.locator("#sweep-body tr").count() == 4
+    assert page.locator("#sweep-body tr.best").count() == 1
+    chart = page.evaluate(
+        """() => document.getElementById('sweep-params').data.map(t => ({
+             name: t.name, x: t.x.length, visible: t.error_y.visible,
+             plus: t.error_y.array.length, minus: t.error_y.arrayminus.length}))"""
+    )
+    assert sum(trace["x"] for trace in chart) == 4
+    assert {trace["name"] for trace in chart} == {"1 hidden layer", "2 hidden layers"}
+    assert all(t["visible"] and t["plus"] == t["minus"] == t["x"] for t in chart)
+    parallel = page.evaluate("document.getElementById('sweep-parallel').data[0].dimensions.length")
+    assert parallel == 3  # hidden, lr and the metric
+    page.wait_for_function(  # the loss curves: one group (mean and band) per config
+        "document.getElementById('overlay-loss').data?.filter(t => t.meta?.kind === 'band')"
+        ".length === 4"
+    )
+    # sorting by a column orders the rows by it; a click on a config lists its runs
+    page.click("#sweep-head th[data-sort='params'] button")
+    params = page.eval_on_selector_all(
+        "#sweep-body tr", "rows => rows.map(r => r.children[2].textContent)"
+    )
+    assert params == sorted(params, key=int)
+    page.click("#sweep-body tr >> nth=0")
+    assert page.locator("#sweep-runs-list li").count() == 2
+    link = page.locator("#sweep-runs-list a").first.get_attribute("href")
+    assert link.startswith("/fit/sin?run=")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_sweep_page_has_no_axe_violation(page: Any, live_server: Any, scheme: str):
+    page.emulate_media(color_scheme=scheme)
+    sweep_id = post_sweep(live_server, {**BODY, "seeds": 1})
+    page.goto(f"/sweeps/{sweep_id}")
+    page.wait_for_function(
+        "document.getElementById('sweep-status').textContent.startsWith('finished')",
+        timeout=60_000,
+    )
+    page.wait_for_function("document.getElementById('sweep-params').data?.length > 0")
+    assert violations(page) == []
+
+
+def test_the_dashboard_form_launches_a_sweep_and_the_runs_page_lists_it(page: Any, live_server):
+    open_dashboard(page, "/fit/sin")
+    page.fill("#samples", "100")
+    page.fill("#epochs", "30")
+    page.click("#sweep-open")
+    page.fill("#sweep-hidden", "4; 8,8")
+    page.fill("#sweep-lr", "0.01, 0.03")
+    page.fill("#sweep-seeds", "2")
+    assert page.text_content("#sweep-run-count") == "8 runs"  # counted before launching
+    page.click("#sweep-launch")
+    page.wait_for_url("**/sweeps/*")
+    sweep_id = page.url.rsplit("/", 1)[1]
+    sweep = get_json(live_server, f"/api/sweeps/{sweep_id}")
+    assert sweep["total"] == 8
+    assert sweep["config"]["vary"] == {"hidden": [[4], [8, 8]], "lr": [0.01, 0.03]}
+    assert sweep["config"]["base"]["task"] == "sin" and sweep["config"]["base"]["epochs"] == 30
+    page.wait_for_function(
+        "document.getElementById('sweep-status').textContent.startsWith('finished')",
+        timeout=60_000,
+    )
+    page.goto("/runs")
+    page.wait_for_selector(f"#sweeps-body a[href='/sweeps/{sweep_id}']")
+    assert "finished" in page.text_content("#sweeps-body")
+    page.add_script_tag(content=axe_source())  # the sweeps list (the rest of /runs is not ours)
+    found = page.evaluate(
+        """() => axe.run({include: [['#sweeps-table']]}, {resultTypes: ['violations']})
+             .then(r => r.violations.map(v => v.id))"""
+    )
+    assert found == []
+
+
+def test_the_sweep_form_has_no_axe_violation(page: Any):
+    open_dashboard(page, "/fit/sin")
+    page.click("#sweep-open")
+    page.fill("#sweep-lr", "0.01, 0.03")
+    assert violations(page) == []

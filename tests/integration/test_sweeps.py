@@ -1,0 +1,199 @@
+"""Sweeps through a real server (issue 30), embedded, on SQLite and on PostgreSQL: a grid
+finishes with its runs and results, a big sweep is not refused by the unfinished-runs limit and
+does not starve a single run, halving stops about half the runs at the first rung, stop and
+delete end every run, and a restarted server goes on starting a sweep's waiting runs."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from server_helpers import run_status, start_run, wait_status, wait_until
+
+from app.runs.control import TERMINAL
+
+TESTS = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TESTS))
+import postgres_helpers  # noqa: E402
+
+
+def _root_conftest():
+    """tests/conftest.py (its `running_server`; "conftest" here is this folder's)."""
+    spec = importlib.util.spec_from_file_location("root_conftest", TESTS / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["root_conftest"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+running_server = _root_conftest().running_server
+
+QUICK = {"task": "sin", "samples": 100, "epochs": 40}
+SLOW = {**QUICK, "epochs": 400, "epochs_per_second": 40}  # ~10 s a run: still going when asked
+
+
+def post_sweep(server, body: dict) -> requests.Response:
+    return requests.post(f"{server.url}/api/sweeps", json=body, timeout=60)
+
+
+def sweep_of(server, sweep_id: str) -> dict:
+    answer = requests.get(f"{server.url}/api/sweeps/{sweep_id}", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def wait_sweep(server, sweep_id: str, status: str = "finished", timeout: float = 90) -> dict:
+    return wait_until(lambda: (s := sweep_of(server, sweep_id))["status"] == status and s,
+                      timeout, f"sweep {sweep_id} {status}")  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'runs.sqlite3'}"
+    return postgres_helpers.database_url()
+
+
+def test_a_grid_finishes_with_every_run_and_its_results(stored_server):
+    body = {"base": QUICK, "vary": {"hidden": [[4], [16, 16]], "lr": [0.01, 0.05]}, "seeds": 3}
+    created = post_sweep(stored_server, body)
+    assert created.status_code == 201, created.text
+    assert created.json()["runs"] == 12
+    sweep_id = created.json()["id"]
+    done = wait_sweep(stored_server, sweep_id)
+    assert len(done["runs"]) == 12
+    assert {run["status"] for run in done["runs"]} == {"finished"}
+    assert len({run["id"] for run in done["runs"]}) == 12
+    text = requests.get(f"{stored_server.url}/api/sweeps/{sweep_id}/results",
+                        params={"format": "csv"}, timeout=30).text  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 12
+    assert list(rows[0])[:2] == ["hidden", "lr"]
+    columns = {"seed", "params", "best_test_loss", "final_test_loss", "epochs", "seconds"}
+    assert columns <= set(rows[0])
+    combos = sorted((row["hidden"], float(row["lr"]), int(row["seed"])) for row in rows)
+    expected = sorted((h, lr, seed) for h in ("[4]", "[16, 16]") for lr in (0.01, 0.05)
+                      for seed in range(3))  # fmt: skip
+    assert combos == expected
+    assert {int(row["params"]) for row in rows} == {13, 1 * 16 + 16 + 16 * 16 + 16 + 17}
+    assert all(float(row["best_test_loss"]) <= float(row["final_test_loss"]) * (1 + 1e-5) + 1e-9
+               for row in rows)
+    assert {int(row["epochs"]) for row in rows} == {40}
+    # each run is an ordinary run: its status, its history, its config with the varied values
+    run = done["runs"][-1]
+    status = run_status(stored_server, run["id"])
+    assert status["config"]["hidden"] == [16, 16] and status["config"]["lr"] == 0.05
+    assert status["config"]["seed"] == 2
+    history = requests.get(f"{stored_server.url}/api/runs/{run['id']}/history", timeout=30)
+    assert len(history.json()["epoch"]) == 40
+    listed = requests.get(f"{stored_server.url}/api/sweeps", timeout=30).json()
+    assert sweep_id in [entry["id"] for entry in listed]
+
+
+def test_bad_sweeps_are_400s_that_say_why(stored_server):
+    too_many = post_sweep(stored_server, {"base": QUICK, "vary": {
+        "lr": [0.01 * k for k in range(1, 11)], "hidden": [[n] for n in range(1, 8)]},
+        "seeds": 3})  # fmt: skip
+    assert too_many.status_code == 400
+    assert "210 runs" in too_many.json()["errors"]["runs"]
+    bad_value = post_sweep(stored_server, {"base": QUICK, "vary": {"lr": [0.01, 99.0]}})
+    assert bad_value.status_code == 400
+    message = bad_value.json()["errors"]["vary.lr"]
+    assert "lr = 99.0" in message
+    over_budget = post_sweep(stored_server, {"base": {**QUICK, "epochs": 100_000},
+                                             "vary": {"hidden": [[4], [512, 512, 512]]}})
+    assert over_budget.status_code == 400
+    assert "over the budget" in over_budget.json()["errors"]["base.epochs"]
+    momentum = post_sweep(stored_server, {"base": QUICK, "vary": {"momentum": [0.1]}})
+    assert momentum.status_code == 400
+    assert post_sweep(stored_server, ["not", "a", "sweep"]).status_code == 400
+
+
+def test_stop_and_delete_end_every_run_of_the_sweep(stored_server):
+    body = {"base": SLOW, "vary": {"lr": [0.01, 0.02, 0.03]}, "seeds": 2}
+    stopped = post_sweep(stored_server, body).json()["id"]
+    wait_until(lambda: sweep_of(stored_server, stopped)["counts"]["running"] >= 2, 30)
+    answer = requests.post(f"{stored_server.url}/api/sweeps/{stopped}/stop", timeout=60)
+    assert answer.status_code == 200
+    sweep = wait_sweep(stored_server, stopped, "stopped")
+    wait_until(lambda: all(run["status"] in TERMINAL | {"cancelled"}
+                           for run in sweep_of(stored_server, stopped)["runs"]), 30)  # fmt: skip
+    runs = sweep_of(stored_server, stopped)["runs"]
+    assert any(run["status"] == "stopped" for run in runs)
+    assert any(run["status"] == "cancelled" and run["id"] is None for run in runs)
+    assert sweep["status"] == "stopped"
+
+    deleted = post_sweep(stored_server, body).json()["id"]
+    wait_until(lambda: sweep_of(stored_server, deleted)["counts"]["running"] >= 2, 30)
+    ids = [run["id"] for run in sweep_of(stored_server, deleted)["runs"] if run["id"]]
+    answer = requests.delete(f"{stored_server.url}/api/sweeps/{deleted}", timeout=60)
+    assert answer.status_code == 200 and answer.json()["deleted"] is True
+    assert requests.get(f"{stored_server.url}/api/sweeps/{deleted}", timeout=30).status_code == 404
+    for run_id in ids:
+        assert requests.get(f"{stored_server.url}/api/runs/{run_id}", timeout=30).status_code == 404
+    manager = stored_server.app.extensions["runs"]
+    assert not [run for run in manager.runs() if run.status not in TERMINAL]
+
+
+def test_halving_stops_about_half_the_runs_at_the_first_rung(stored_server):
+    base = {**QUICK, "epochs": 80, "epochs_per_second": 200}
+    body = {"base": base, "vary": {"lr": [0.003, 0.01, 0.03, 0.1], "hidden": [[2], [8], [32]]},
+            "early_stop": "halving"}  # fmt: skip
+    sweep_id = post_sweep(stored_server, body).json()["id"]
+    runs = wait_sweep(stored_server, sweep_id)["runs"]
+    assert len(runs) == 12
+    first = [run for run in runs if "successive halving at epoch 10:" in (run["reason"] or "")]
+    assert 3 <= len(first) <= 9, [run["reason"] for run in runs]
+    assert all(run["epoch"] < 80 for run in first)
+    assert any(run["epoch"] == 80 for run in runs)  # the best went on to the end
+
+
+def test_a_big_sweep_is_not_refused_by_the_limit_nor_starves_a_single_run(database):
+    # room for exactly one more single run once 60 are unfinished: the 61st is accepted only
+    # because the sweep's unfinished runs (up to 4 at once) do not count
+    config = {"DATABASE_URL": database, "TRAINING_PROCESSES": False, "MAX_ACTIVE_RUNS": 2,
+              "SWEEP_PARALLEL": 4, "MAX_UNFINISHED_RUNS": 61, "RECORD_INTERVAL": 0.5}  # fmt: skip
+    with running_server(config) as server:
+        paced = {"task": "sin", "samples": 50, "epochs": 1000, "epochs_per_second": 2}
+        singles = [start_run(server, **paced) for _ in range(60)]
+        vary = {"lr": [0.001 * k for k in range(1, 16)], "hidden": [[n] for n in range(1, 11)]}
+        body = {"base": {**QUICK, "epochs": 100}, "vary": vary}
+        created = post_sweep(server, body)
+        assert created.status_code == 201, created.text
+        assert created.json()["runs"] == 150
+        sweep_id = created.json()["id"]
+        wait_until(lambda: sweep_of(server, sweep_id)["counts"]["ended"] >= 2, 60)
+        manager = server.app.extensions["runs"]
+        wait_until(lambda: sum(run.status not in TERMINAL and run.sweep is not None
+                               for run in manager.runs()) >= 3, 30)  # fmt: skip
+        single = start_run(server, **QUICK)  # the 61st single run: within the limit
+        wait_status(server, single, "finished", timeout=60)
+        counts = sweep_of(server, sweep_id)["counts"]
+        assert counts["waiting"] > 0, counts  # the single run did not wait for the whole sweep
+        assert sweep_of(server, sweep_id)["status"] == "running"
+        unfinished = [s for s in singles if run_status(server, s)["status"] not in TERMINAL]
+        assert len(unfinished) == 60
+        requests.post(f"{server.url}/api/sweeps/{sweep_id}/stop", timeout=60)
+
+
+def test_a_restarted_server_goes_on_starting_the_waiting_runs(database):
+    base = {**QUICK, "epochs": 30, "epochs_per_second": 30}
+    body = {"base": base, "vary": {"lr": [0.01, 0.02, 0.03]}}
+    config = {"DATABASE_URL": database, "MAX_ACTIVE_RUNS": 1, "RECORD_INTERVAL": 0.2}
+    with running_server(config) as first:
+        sweep_id = post_sweep(first, body).json()["id"]
+        wait_until(lambda: sweep_of(first, sweep_id)["counts"]["running"] == 1, 30)
+        before = sweep_of(first, sweep_id)
+    assert before["counts"]["waiting"] == 2
+    with running_server(config) as again:
+        done = wait_sweep(again, sweep_id)
+        runs = done["runs"]
+        assert [run["status"] for run in runs[1:]] == ["finished", "finished"]
+        assert all(run["id"] for run in runs)
+        assert runs[0]["id"] == before["runs"][0]["id"]
+        assert runs[0]["status"] in TERMINAL

@@ -1,0 +1,41 @@
+"""The Backprop view's arithmetic (static/js/backprop_math.js) in node: every activation's
+derivative against central differences and the engine's own, numbers written as the view writes
+them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from js_modules import run_js
+
+import network as nn
+
+POINTS = [-2.5, -0.7, -0.01, 0.3, 1.9]
+
+
+def test_every_activation_and_its_derivative_match_the_engine():
+    found = run_js(
+        f"""const {{ ACTIVATIONS }} = await importModule('/static/js/backprop_math.js');
+        const points = {POINTS};
+        return Object.fromEntries(Object.entries(ACTIVATIONS).map(([name, [f, df]]) =>
+          [name, [points.map(f), points.map(df)]]));"""
+    )
+    assert set(found) == set(nn.ACTIVATIONS)
+    z = np.array([POINTS], np.float64)
+    for name, (values, slopes) in found.items():
+        layer = nn.get_activation(name)
+        expected = np.asarray(layer.forward(z.copy()), np.float64)[0]
+        assert values == pytest.approx(expected, rel=1e-9, abs=1e-12), name
+        h = 1e-6
+        numeric = (np.asarray(layer.forward(z + h)) - np.asarray(layer.forward(z - h)))[0] / (2 * h)
+        assert slopes == pytest.approx(numeric, rel=1e-5, abs=1e-7), name
+
+
+def test_numbers_are_written_with_three_digits_and_a_real_minus():
+    written = run_js(
+        """const { num, factor } = await importModule('/static/js/backprop_math.js');
+        return [num(-0.31), factor(0.72), num(-0.2232), num(0.000123), num(null), num(12345.6),
+                num(-0.000123), num(123456)];"""
+    )
+    assert written == ["−0.31", "(0.72)", "−0.223", "1.23e−4", "—", "12300", "−1.23e−4",
+                       "1.23e+5"]
