@@ -158,7 +158,7 @@ def test_sigterm_interrupts_runs_keeps_their_history_and_exits(server: Server) -
     assert "server shut down" in summary["reason"]
     epochs = summary["epoch"]
     assert epochs >= 3
-    history = store.history(run_id, ["train_loss"])
+    history = store.history(run_id, summary["columns"])
     assert history.length == epochs and not np.isnan(history.columns["train_loss"]).any()
     checkpoint = store.checkpoint(run_id)
     assert checkpoint is not None and checkpoint.epoch == epochs  # the weights, continuable

@@ -30,10 +30,14 @@ from app.transports.cluster import free_port
 pytestmark = pytest.mark.timeout(600)
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_SOURCES = shutil.ignore_patterns(
-    ".git", ".venv", "data", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-    ".ruff_cache", "node_modules", "screenshots",
-)  # fmt: skip
+# not copied: these at the top level only (app/data is a package), the caches anywhere
+TOP_LEVEL_ONLY = {".git", ".venv", "data", "build", "dist", "node_modules", "screenshots"}
+CACHES = shutil.ignore_patterns("*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache")
+
+
+def _not_sources(folder: str, names: list[str]) -> set[str]:
+    top = TOP_LEVEL_ONLY & set(names) if Path(folder) == ROOT else set()
+    return top | CACHES(folder, names)
 # what would lead the installed command to this repository or elsewhere than the user's folder
 UNSET = ("PYTHONPATH", "BACKPROP_DATA_DIR", "DATABASE_URL", "REDIS_URL", "MNIST_DIR",
          "XDG_DATA_HOME", "PYTHONHOME")  # fmt: skip
@@ -51,7 +55,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the wheel built from a copy of the repository installed."""
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
+    shutil.copytree(ROOT, source, ignore=_not_sources)
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
          "--no-index", "-w", work / "dist", source)  # fmt: skip
     (wheel,) = (work / "dist").glob("backprop_studio-*.whl")
