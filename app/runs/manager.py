@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from app.outages import is_outage, remove_leftovers, store_writes, unavailable_for_reading
@@ -82,9 +83,11 @@ class RunRegistry:
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self.shut_down = False
 
-    def add(self, run: Run, limit: int | None = None, owner_limit: int | None = None) -> None:
+    def add(self, run: Run, limit: int | None = None, owner_limit: int | None = None,
+            held: int = 0) -> None:  # fmt: skip
         """Register a new run; raises `TooManyRuns` when `limit` runs are unfinished already
-        (or `owner_limit` of its creator's), `ShuttingDown` once shut down."""
+        (or `owner_limit` of its creator's, who `held` as many other things: its running
+        sweeps), `ShuttingDown` once shut down."""
         with self.lock:
             if self.shut_down:
                 raise ShuttingDown()
@@ -95,11 +98,21 @@ class RunRegistry:
             ]  # fmt: skip
             if limit is not None and len(unfinished) >= limit:
                 raise TooManyRuns(limit)
-            mine = sum(1 for known in unfinished if run.creator and known.creator == run.creator)
+            mine = held + sum(run.creator is not None and known.creator == run.creator
+                              for known in unfinished)  # fmt: skip
             if owner_limit is not None and mine >= owner_limit:
                 raise TooManyRuns(owner_limit, mine=True)
             self._runs[run.id] = run
             self._forget_old()
+
+    def unfinished_of(self, creator: str) -> int:
+        """`creator`'s unfinished runs (a sweep's runs not counted)."""
+        with self.lock:
+            return sum(
+                known.creator == creator
+                and not (known.control.ended or getattr(known, "sweep", None))
+                for known in self._runs.values()
+            )
 
     def get(self, run_id: Any) -> Run | None:
         """The run with this id (or this unique prefix of an id, see `full_id`), or None.
@@ -204,6 +217,8 @@ class RunManager:
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self.max_unfinished_runs = max_unfinished_runs
         self.max_runs_per_owner: int | None = None  # set by app/web/owners.py with a token
+        # what else an owner holds toward that limit (its running sweeps; app/web/owners.py)
+        self.also_owned: Callable[[str], int] = lambda _creator: 0
         self.changing = threading.Lock()  # one live change at a time, stored with what it sets
         # Storage (app/storage/recorder.py, app/storage/stored_runs.py): `recorder.track(run)`
         # stores a new run
@@ -213,6 +228,11 @@ class RunManager:
         self.registry = RunRegistry(self.store, loader)
         self.get, self.full_id, self.runs = (
             self.registry.get, self.registry.full_id, self.registry.runs)  # fmt: skip
+
+    def owned(self, creator: str) -> int:
+        """What counts toward `creator`'s `max_runs_per_owner`: its unfinished runs and its
+        running sweeps (`also_owned`)."""
+        return self.registry.unfinished_of(creator) + self.also_owned(creator)
 
     def create(
         self,
@@ -237,7 +257,8 @@ class RunManager:
         if sweep:
             self.registry.add(run)
         else:
-            self.registry.add(run, self.max_unfinished_runs, self.max_runs_per_owner)
+            held = self.also_owned(creator) if creator and self.max_runs_per_owner else 0
+            self.registry.add(run, self.max_unfinished_runs, self.max_runs_per_owner, held)
         if self.recorder is not None:
             try:
                 self.recorder.track(run, continued_from)

@@ -17,12 +17,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from app.runs.manager import TooManyRuns
 from app.runs.validation import ConfigError
 from app.sweeps.results import results_csv, results_table, run_row, sweep_json
 from app.sweeps.scheduler import SweepScheduler
 from app.sweeps.store import Sweep
 
 sweeps_api = Blueprint("sweeps_api", __name__)
+# the WSGI environ key of who sends the request (set by app/web/owners.py with an access token)
+CREATOR_KEY = "backprop.creator"
 
 
 def _scheduler() -> SweepScheduler:
@@ -41,12 +44,14 @@ def create_sweep() -> Any:
     """Check and plan a sweep, then start its runs as compute frees up: 201 ``{id, runs}``
     (the count of runs), 400 ``{errors: {field: message}}`` (``runs`` over 200 runs, with the
     count; ``vary.<axis>`` naming the value a single run refuses), 503 when it cannot be
-    stored."""
+    stored, 429 when its owner holds its most unfinished runs (a sweep counts as one)."""
     body = request.get_json(force=True, silent=True)
     try:
-        sweep = _scheduler().create(body)
+        sweep = _scheduler().create(body, request.environ.get(CREATOR_KEY))
     except ConfigError as error:
         return jsonify(errors=error.errors), 400
+    except TooManyRuns as error:
+        return jsonify(error=str(error), limit=error.limit), 429, {"Retry-After": "5"}
     return jsonify(id=sweep.id, runs=len(sweep.runs)), 201
 
 

@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from app.runs.control import TERMINAL
+from app.runs.manager import TooManyRuns
 from app.runs.validation import ConfigError, run_spec
 from app.sweeps import halving
 from app.sweeps.spec import Planned, plan
@@ -49,10 +50,16 @@ class SweepScheduler:
 
     # ------------------------------------------------------------------ requests
 
-    def create(self, body: Any) -> Sweep:
-        """A new sweep of `body` (`spec.plan`); raises `ConfigError`, `StorageUnavailable`."""
+    def create(self, body: Any, creator: str | None = None) -> Sweep:
+        """A new sweep of `body` (`spec.plan`) owned by `creator`; raises `ConfigError`,
+        `StorageUnavailable`, `TooManyRuns` when `creator` holds its most unfinished runs
+        already (a running sweep counts as one, `app.runs.manager.RunManager.owned`)."""
         planned = plan(body, self.datasets, self.work_budget)
-        sweep = Sweep(uuid.uuid4().hex[:SWEEP_ID_LENGTH], planned.config, planned.runs)
+        most = getattr(self.manager, "max_runs_per_owner", None)
+        if creator and most is not None and self.manager.owned(creator) >= most:
+            raise TooManyRuns(most, mine=True)
+        sweep = Sweep(uuid.uuid4().hex[:SWEEP_ID_LENGTH], planned.config, planned.runs,
+                      creator=creator)  # fmt: skip
         self.store.add(sweep)
         self.wake.set()
         return sweep

@@ -10,6 +10,7 @@ processes (scaled mode's web processes) read the sweep from the database (`refre
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -21,6 +22,8 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, de
 from app.outages import store_writes
 from app.sweeps.spec import Planned
 
+log = logging.getLogger(__name__)
+
 METADATA = MetaData()
 SWEEPS = Table(
     "sweeps", METADATA,
@@ -31,6 +34,7 @@ SWEEPS = Table(
     Column("ended", Float),
     Column("owner", String(32)),
     Column("updated", Float),
+    Column("creator", String(80)),  # who started it, with an access token (migration 0005)
 )  # fmt: skip
 STALE_SECONDS = 10.0  # a sweep whose owner has not beaten for this long may be claimed
 SWEEP_RUNS = Table(
@@ -59,6 +63,7 @@ class Sweep:
     ended: float | None = None
     in_flight: int = 0  # runs this process started that have not ended yet
     rungs: dict[int, dict[str, float]] = field(default_factory=dict)  # halving: epoch -> values
+    creator: str | None = None  # its owner (app/web/owners.py; None: no access token)
 
     def waiting(self) -> list[Planned]:
         """The runs not started yet, in order."""
@@ -92,7 +97,7 @@ class SweepStore:
                 row.position, json.loads(row.values), row.seed, json.loads(row.config),
                 row.params, row.run_id, row.state))  # fmt: skip
         return [Sweep(row.id, json.loads(row.config), runs.get(row.id, []), row.status,
-                      row.created, row.ended) for row in rows]  # fmt: skip
+                      row.created, row.ended, creator=row.creator) for row in rows]  # fmt: skip
 
     def add(self, sweep: Sweep) -> None:
         """Keep a new sweep (raises `StorageUnavailable` if it cannot be stored)."""
@@ -101,7 +106,7 @@ class SweepStore:
                 session.execute(SWEEPS.insert().values(
                     id=sweep.id, config=json.dumps(sweep.config), status=sweep.status,
                     created=sweep.created, ended=None, owner=self.me,
-                    updated=time.time()))  # fmt: skip
+                    updated=time.time(), creator=sweep.creator))  # fmt: skip
                 session.execute(SWEEP_RUNS.insert(), [
                     {"sweep_id": sweep.id, "position": p.position, "run_id": p.run_id,
                      "state": p.state, "values": json.dumps(p.values), "seed": p.seed,
@@ -188,6 +193,17 @@ class SweepStore:
         """Every sweep, oldest first."""
         with self.lock:
             return sorted(self.sweeps.values(), key=lambda sweep: sweep.created)
+
+    def running_of(self, creator: str) -> int:
+        """How many running sweeps `creator` started (each counts as one run toward its
+        owner's limit, app/web/owners.py): other processes' as last read if the database is
+        out of reach now."""
+        try:
+            self.refresh()
+        except Exception:  # an outage: the run's own write tells (503)
+            log.warning("sweeps not read: counting the ones read before")
+        with self.lock:
+            return sum(s.status == "running" and s.creator == creator for s in self.sweeps.values())
 
     def mine(self) -> list[Sweep]:
         """The sweeps whose runs this process starts, oldest first."""

@@ -355,7 +355,8 @@ class ScaledRunManager:
     methods as `app.runs.manager.RunManager`, over the job queue, Redis and the database."""
 
     recorder = None  # workers write the runs; this process only reads them
-    max_runs_per_owner: int | None = None  # set by app/web/owners.py with an access token
+    # set by app/web/owners.py with an access token: the limit, and what else an owner holds
+    max_runs_per_owner, also_owned = None, staticmethod(lambda _creator: 0)  # (its sweeps)
     relayed = 0  # relay messages taken (for tests and logs)
 
     def __init__(self, socketio: Any, store: RunStore, redis_url: str, datasets: Any,
@@ -440,9 +441,12 @@ class ScaledRunManager:
 
     # ------------------------------------------------------------------ runs
 
+    def owned(self, creator: str) -> int:
+        """`creator`'s unfinished runs (in the database) and running sweeps (`also_owned`)."""
+        return unfinished_count(self.store, creator) + self.also_owned(creator)
+
     def create(self, spec: RunSpec, initial_state: Any = None, continued_from: str | None = None,
-               creator: str | None = None, sweep: str | None = None,
-               hooks: tuple = ()) -> Run:  # fmt: skip
+               creator: str | None = None, sweep: str | None = None, hooks: tuple = ()) -> Run:
         """Store the run of `spec` as ``queued`` and enqueue its training job (see the module
         docstring). `initial_state` is not sent: the worker reads the weights of
         `continued_from`. A run of `sweep` is not refused by the limit; `hooks` are not called
@@ -454,9 +458,9 @@ class ScaledRunManager:
             raise ShuttingDown()
         if sweep is None and unfinished_count(self.store) >= self.max_unfinished_runs:
             raise TooManyRuns(self.max_unfinished_runs)
-        most = self.max_runs_per_owner  # owners (app/web/owners.py): counted in the database
-        if creator and most is not None and unfinished_count(self.store, creator) >= most:
-            raise TooManyRuns(most, mine=True)
+        if creator and sweep is None and self.max_runs_per_owner is not None:  # owners
+            if self.owned(creator) >= self.max_runs_per_owner:  # counted in the database
+                raise TooManyRuns(self.max_runs_per_owner, mine=True)
         now = time.time()
         self.store.insert_run(
             id=run.id, task=task.id, config=run.config, status="queued", created=now,

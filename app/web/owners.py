@@ -20,15 +20,17 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 
+from app.sweeps.api import CREATOR_KEY
 from app.web.access import CLIENT_COOKIE, ENVIRON_KEY
 
 MAX_NAME = 40  # characters of an X-Client-Name kept
 MAX_RUNS_PER_OWNER = 8
 CLIENT_ID = re.compile(r"[0-9a-f]{32}")
-# the routes that change a run (its id in the route's ``run_id``)
+# the routes that change a run (its id in the route's ``run_id``) or a sweep (``sweep_id``)
 OWNER_ONLY = frozenset({
     "api.change_run", "api.pause_run", "api.resume_run", "api.stop_run", "api.step_run",
     "runs_api.delete_run", "runs_api.run_meta",
+    "sweeps_api.stop_sweep", "sweeps_api.delete_sweep",
 })  # fmt: skip
 
 
@@ -81,16 +83,16 @@ def ownership(run: Any) -> dict[str, Any]:
     return {"owner": owner_name(run.creator), "yours": mine}
 
 
-def refusal(run: Any) -> Any:
-    """None if the current request may change `run`, else the 403 answer naming its owner."""
+def refusal(item: Any, kind: str = "run") -> Any:
+    """None if the current request may change `item` (a run or a sweep, `kind`), else the 403
+    answer naming its owner."""
     who = requester()
-    if who is None or who.admin or run.creator is None or run.creator == who.owner:
+    if who is None or who.admin or item.creator is None or item.creator == who.owner:
         return None
-    owner = owner_name(run.creator)
-    message = (
-        f"this run belongs to {owner}: only its owner (or the admin token) can change it; "
-        "continue it (POST /api/runs/<id>/continue) to train your own copy"
-    )
+    owner = owner_name(item.creator)
+    message = f"this {kind} belongs to {owner}: only its owner (or the admin token) can change it"
+    if kind == "run":
+        message += "; continue it (POST /api/runs/<id>/continue) to train your own copy"
     return jsonify(error=message, owner=owner), 403
 
 
@@ -102,9 +104,16 @@ def install_owners(app: Flask) -> None:
     manager = app.extensions["runs"]
     manager.max_runs_per_owner = int(app.config.get("MAX_RUNS_PER_OWNER", MAX_RUNS_PER_OWNER))
 
+    # a running sweep counts as one run of its owner's (app/sweeps)
+    manager.also_owned = lambda owner: app.extensions["sweeps"].store.running_of(owner)
+
     @app.before_request
     def owners_only() -> Any:
+        request.environ[CREATOR_KEY] = creator()  # a new sweep's owner (app/sweeps/api.py)
         if request.endpoint not in OWNER_ONLY or not request.view_args:
             return None
+        if "sweep_id" in request.view_args:
+            sweep = app.extensions["sweeps"].store.fresh(request.view_args["sweep_id"])
+            return None if sweep is None else refusal(sweep, "sweep")
         run = manager.get(request.view_args.get("run_id"))
         return None if run is None else refusal(run)  # an unknown run: the route's 404

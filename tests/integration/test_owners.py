@@ -17,6 +17,7 @@ import requests
 from server_helpers import Watcher
 
 from app.storage.store import RunStore
+from app.sweeps.store import SWEEPS
 
 TOKEN, ADMIN = "class-token", "teacher-token"
 LONG = {"task": "sin", "samples": 100, "epochs": 100_000, "epochs_per_second": 5}
@@ -96,6 +97,29 @@ def test_each_owner_has_a_limit_of_unfinished_runs(server: Any) -> None:
     bob.start()  # another owner still can
     assert alice.call("POST", f"/runs/{first}/stop").status_code == 200
     alice.start()  # one of hers ended: room again
+
+
+def test_a_sweep_has_its_owner_and_counts_as_one_run(server: Any) -> None:
+    alice, bob = Client(server.url, "alice"), Client(server.url, "bob")
+    body = {"base": LONG, "vary": {"lr": [0.01, 0.02, 0.03]}}  # three runs, one toward the limit
+    created = alice.call("POST", "/sweeps", body)
+    assert created.status_code == 201, created.text
+    sweep_id = created.json()["id"]
+    for method, path in (("POST", "/stop"), ("DELETE", "")):
+        answer = bob.call(method, f"/sweeps/{sweep_id}{path}")
+        assert answer.status_code == 403 and answer.json()["owner"] == "alice", answer.text
+    assert bob.call("GET", f"/sweeps/{sweep_id}").ok  # anyone may watch it
+    alice.start()  # the sweep and this run: alice's limit of 2
+    refused = alice.call("POST", "/runs", LONG)
+    assert refused.status_code == 429 and "of yours" in refused.json()["error"]
+    assert alice.call("POST", "/sweeps", body).status_code == 429
+    bob.start()  # another owner still can
+    assert alice.call("POST", f"/sweeps/{sweep_id}/stop").status_code == 200
+    alice.start()  # her sweep ended: room again
+    store = RunStore(server.app.config["DATABASE_URL"])
+    with store.session() as session:  # remembered in storage (migration 0005)
+        row = session.execute(SWEEPS.select().where(SWEEPS.c.id == sweep_id)).one()
+    assert row.creator == "name:alice"
 
 
 def test_browsers_are_owners_by_their_cookie(server: Any) -> None:

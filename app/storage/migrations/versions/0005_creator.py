@@ -1,4 +1,5 @@
-"""Runs remember who started them (app/web/owners.py: their owner, with an access token).
+"""Runs and sweeps remember who started them (app/web/owners.py: their owner, with an access
+token).
 
 Revision ID: 0005
 Revises: 0004
@@ -18,7 +19,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("runs", sa.Column("creator", sa.String(80)))
+    op.add_column("sweeps", sa.Column("creator", sa.String(80)))
 
 
 def downgrade() -> None:
+    op.drop_column("sweeps", "creator")
     op.drop_column("runs", "creator")
