@@ -183,9 +183,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     Note that ``BLAS_THREADS`` is applied process-wide (see `limit_blas_threads`), not per app.
     """
-    from .transports import relay
     from .data.uploads import DatasetStore
+    from .replay.api import install as install_replay
     from .storage.store import StoredDatasets
+    from .transports import relay
     from .web.api import api
     from .web.inputs import install_input_guards
     from .web.pages import pages
@@ -239,5 +240,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(runs_api)
+    install_replay(app, store)
     register_socket_events(socketio, manager)
     return app

@@ -13,6 +13,7 @@ import numpy as np
 from app.data.encoding import round_array, round_arrays, round_float
 from app.data.features import projection
 from app.data.tasks import Task, TaskData, shown_rows
+from app.replay.film import plan
 from app.runs.inside import NEURONS_SHOWN, Histogram, Inside
 from app.runs.session import ClassView, View
 
@@ -271,7 +272,10 @@ def status_json(run: Any) -> dict[str, Any]:
         **run.verdict(),
         "config": run.config,
         "task_info": run.task.to_json(),
+        "film": plan(run.sizes, run.epochs).json(),  # what replay keeps (app.replay.film)
     }
+    if answer["film"]["note"]:  # a large net: fewer epochs kept
+        answer["observations"] = [*answer["observations"], answer["film"]["note"]]
     if run.classification:
         answer.update(train_acc=run.last("train_acc"), test_acc=run.last("test_acc"),
                       confusion=run.confusion())  # fmt: skip
