@@ -59,8 +59,15 @@ class Replay:
 
     @staticmethod
     def _memory(run: Any) -> dict[int, Any]:
+        """The frames of the run's checkpoint in memory; an ended run's last epoch too (as
+        `app.storage.film.new_frames` stores it)."""
         checkpoint = run.checkpoint
-        return (checkpoint.film or {}) if checkpoint is not None else {}
+        if checkpoint is None:
+            return {}
+        frames = dict(checkpoint.film or {})
+        if run.control.ended and checkpoint.epoch > 0:
+            frames.setdefault(checkpoint.epoch, checkpoint.state)
+        return frames
 
     def view(self, run: Any, epoch: int) -> dict[str, Any]:
         """``{epoch, prediction, network, inside, ...}`` at the stored epoch nearest `epoch`.

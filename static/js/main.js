@@ -10,6 +10,7 @@ import { LayersView } from "./layers_view.js";
 import { LossChart } from "./loss_chart.js";
 import { NetworkView, inputNames } from "./network_view.js";
 import { Previewer } from "./preview.js";
+import { Replay } from "./replay.js";
 import { RenderLoop } from "./render_loop.js";
 import { RunSocket } from "./socket_client.js";
 import { StatusLine, isEnded } from "./status.js";
@@ -64,6 +65,11 @@ const insight = loop.add(new Insight($("#insight-card")));
 const slicePicker = new SlicePicker($("#slice-picker"), { onChange: sliceChanged });
 const tablePreview = new TablePreview($("#table-preview"), {
   onChange: () => { state.slice = null; },
+});
+// Replay (issue 28): the time slider moves every view to a stored epoch (replay.js).
+const replay = new Replay($("#replay"), {
+  views: { fit: () => fitView, network, layers, insight, loop, charts: [lossChart, accuracyChart] },
+  onSeek: () => syncUrl(),
 });
 
 /** The run config's JSON Schema: the form's choices, limits and fallback defaults. */
@@ -362,6 +368,7 @@ function syncUrl() {
   if (!state.task) return;
   const fields = state.runId && state.runConfig ? urlFieldsOf(state.runConfig, state.task) : form.rawConfig();
   writeUrl(state.task.id, fields, state.runId, schema);
+  replay.syncUrl();
 }
 
 // ---- live changes of a running run -----------------------------------------------------------
@@ -521,6 +528,7 @@ function startWatching(runId, { own, fillForm = false, config = null }) {
   accuracyChart.clear(runId);
   fitView.clear();
   layers.clear();
+  replay.reset(runId);
   socket.watch(runId);
   syncUrl();
   updateButtons();
@@ -531,6 +539,7 @@ function startWatching(runId, { own, fillForm = false, config = null }) {
  * drew stays (the server forgot the run, but the user may still want to look at it). */
 function detach({ keepDrawing = false } = {}) {
   socket.unwatch();
+  replay.reset(null);
   Object.assign(state, {
     runId: null, ownRun: false, status: "idle", haveSnapshot: false, runConfig: null,
   });
@@ -602,6 +611,7 @@ function onSnapshot(snapshot) {
   status.update(snapshot);
   status.updateFromHistory(snapshot.history);
   showOutcome(snapshot);
+  replay.sawSnapshot(snapshot);
   syncUrl();
   updateButtons();
   loop.request();
@@ -613,10 +623,11 @@ function onFrame(frame) {
   lossChart.append(frame.history);
   lossChart.setMarks(frame);
   accuracyChart.append(frame.history);
-  if (frame.prediction) fitView.setPrediction(frame.prediction, frame);
-  insight.setFrame(frame);
-  if (frame.network && !state.preview) network.setNetwork(frame.network, networkCaption(frame.epoch));
-  if (frame.inside) {
+  const shown = replay.sawFrame(frame); // false while the replay holds a past epoch
+  if (shown && frame.prediction) fitView.setPrediction(frame.prediction, frame);
+  if (shown) insight.setFrame(frame);
+  if (shown && frame.network && !state.preview) network.setNetwork(frame.network, networkCaption(frame.epoch));
+  if (shown && frame.inside) {
     if (!state.preview) network.setInside(frame.inside);
     layers.add(frame.inside, frame.epoch);
   }
@@ -633,6 +644,7 @@ function onFrame(frame) {
 function onDone(done) {
   status.update(done);
   lossChart.setMarks(done);
+  replay.sawDone(done);
   state.status = done.status;
   showOutcome(done);
   updateButtons();
@@ -774,7 +786,7 @@ start();
 
 // A handle for tests, benchmarks and curious users in the console.
 window.studio = {
-  state, stats: loop.stats, lossChart, accuracyChart, network, layers, form, socket, previewer, schema,
+  state, stats: loop.stats, replay, lossChart, accuracyChart, network, layers, form, socket, previewer, schema,
   get fitView() { return fitView; },
 };
 Object.assign(window.studio, { insight, slicePicker, tablePreview });
