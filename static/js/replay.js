@@ -8,6 +8,8 @@
 // views over (`views`) and tells the replay what the stream brings (sawSnapshot, sawFrame,
 // sawDone); while the replay holds a past epoch (`holding`) live frames leave the views alone.
 
+import { recordVideo, saveBlob, videoEpochs, videoType } from "./video.js";
+
 const FPS_CHOICES = [2, 5, 10, 15, 20, 30];
 const PLAYBACK_SECONDS = 10; // Play's default speed shows the whole run in about this long
 const REFRESH_MS = 2000; // a running run's stored epochs are asked for at most this often
@@ -80,6 +82,7 @@ export class Replay {
     this.playButton = $("replay-play");
     this.fps = $("replay-fps");
     this.liveButton = $("replay-live");
+    this.videoButton = $("replay-video");
     this.note = $("replay-note");
     for (const fps of FPS_CHOICES) this.fps.add(new Option(`${fps} fps`, String(fps)));
     this.fpsChosen = false;
@@ -89,6 +92,11 @@ export class Replay {
     this.playButton.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
     this.liveButton.addEventListener("click", () => this.goLive());
     this.fps.addEventListener("change", () => { this.fpsChosen = true; });
+    this.videoButton.addEventListener("click", () => this.downloadVideo());
+    if (!videoType()) {
+      this.videoButton.disabled = true;
+      this.videoButton.title = "This browser cannot record video (MediaRecorder with WebM).";
+    }
     this.reset(null);
   }
 
@@ -307,6 +315,45 @@ export class Replay {
     this.playButton.textContent = "Play";
     this.playButton.setAttribute("aria-pressed", "false");
     delete this.root.dataset.playing;
+  }
+
+  /** Records the replay of the fit view (one stored epoch a frame at the Play speed, at most
+   * ~30 s) as a WebM file and downloads it; `lastVideo` keeps the Blob. */
+  async downloadVideo() {
+    if (!this.epochs.length || this.recording) return;
+    const runId = this.runId;
+    const fps = Number(this.fps.value);
+    this.recording = true;
+    this.videoButton.disabled = true;
+    this.root.dataset.recording = "true";
+    try {
+      const epochs = videoEpochs(this.epochs, fps);
+      this.note.textContent = `Preparing the video: ${epochs.length} epochs…`;
+      const views = await Promise.all(epochs.map((epoch) => this.view(epoch)));
+      this.note.textContent = `Recording the video (${(epochs.length / fps).toFixed(1)} s)…`;
+      const fit = this.views.fit();
+      const target = fit && fit.snapshot ? fit.snapshot.target : null;
+      const blob = await recordVideo(views, {
+        fps, target, losses: (epoch) => this.losses(epoch), title: `run ${runId.slice(0, 8)}`,
+      });
+      if (runId !== this.runId) return;
+      this.lastVideo = blob;
+      saveBlob(blob, `run-${runId.slice(0, 8)}.webm`);
+      this.note.textContent = `Video saved: run-${runId.slice(0, 8)}.webm (${Math.round(blob.size / 1024)} KB).`;
+    } catch (error) {
+      this.note.textContent = `No video: ${error.message}`;
+    } finally {
+      this.recording = false;
+      this.videoButton.disabled = !videoType();
+      delete this.root.dataset.recording;
+    }
+  }
+
+  /** {train, test} losses of `epoch` from the loss chart's history (nulls if unknown). */
+  losses(epoch) {
+    const history = this.views.charts[0].history;
+    const at = history.epoch.indexOf(epoch);
+    return at < 0 ? { train: null, test: null } : { train: history.train[at], test: history.test[at] };
   }
 
   /** The URL with &epoch=k while a past epoch is shown (after main.js rewrote the rest). */

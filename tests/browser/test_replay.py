@@ -167,3 +167,27 @@ def test_the_replay_controls_have_no_axe_violation(page, live_server, scheme):
     page.keyboard.press("Home")
     shown_epoch(page, 1)
     assert violations(page) == []
+
+
+def test_download_video_gives_a_webm_chromium_plays(page, live_server, tmp_path):
+    open_ended(page, live_server, {"task": "moons", "samples": 300, "epochs": 40})
+    page.select_option("#replay-fps", "30")
+    with page.expect_download(timeout=60_000) as caught:
+        page.click("#replay-video")
+    download = caught.value
+    assert download.suggested_filename.endswith(".webm")
+    saved = tmp_path / "replay.webm"
+    download.save_as(saved)
+    data = saved.read_bytes()
+    assert len(data) > 1000 and data[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM file
+    loaded = page.evaluate(
+        """() => new Promise((resolve) => {
+             const video = document.createElement('video');
+             video.muted = true;
+             video.onloadeddata = () =>
+               resolve({width: video.videoWidth, height: video.videoHeight});
+             video.onerror = () => resolve({error: String(video.error && video.error.code)});
+             video.src = URL.createObjectURL(window.studio.replay.lastVideo);
+           })"""
+    )
+    assert loaded == {"width": 640, "height": 400}
