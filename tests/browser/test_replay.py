@@ -120,11 +120,17 @@ def test_a_link_with_epoch_opens_the_run_there(page, live_server):
 def test_play_replays_the_run_to_its_last_epoch(page, live_server):
     open_ended(page, live_server, {"task": "sin", "samples": 200, "epochs": 40})
     page.select_option("#replay-fps", "30")
+    page.evaluate(  # note every epoch the views show
+        """() => { const replay = window.studio.replay, show = replay.show.bind(replay);
+                   window.shown = []; replay.show = view => { window.shown.push(view.epoch);
+                   show(view); }; }"""
+    )
     page.click("#replay-play")
     page.wait_for_function("document.querySelector('#replay').dataset.playing === 'true'")
-    shown_epoch(page, 1)  # from the first epoch
     page.wait_for_function("!document.querySelector('#replay').dataset.playing", timeout=30_000)
     shown_epoch(page, 40)
+    shown = page.evaluate("window.shown")
+    assert shown[0] == 1 and shown[-1] == 40 and shown == sorted(shown)  # first to last
     assert page.locator(SLIDER).get_attribute("aria-valuetext") == "epoch 40 of 40"
 
 
