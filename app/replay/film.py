@@ -7,8 +7,8 @@ epochs spaced both logarithmically and evenly up to the run's last, the last alw
 completed epochs, as in the history's ``epoch`` column.
 
 `Film` is what the training process keeps (`app.runs.session.TrainingSession.record` offers it
-every epoch; a copy of the weights is taken only at planned epochs, into new arrays); its
-frames travel with the run's checkpoint (`app.runs.session.Checkpoint.film`) and are written
+every epoch; a flat copy of the weights is taken only at planned epochs); its frames
+(`FilmFrames`) travel with the run's checkpoint (`app.runs.session.Checkpoint.film`) and are written
 with it (`app.storage.recorder`, table ``film_frames``). `encode_frame` / `decode_frame` are
 their stored form: float32 arrays and the scalers in an ``.npz``, zlib-compressed.
 
@@ -100,22 +100,51 @@ def plan(sizes: list[int], total: int) -> FilmPlan:
     return FilmPlan(epochs, size, note)
 
 
+@dataclass(frozen=True)
+class FilmFrames:
+    """Frames as they travel (pickled) from the training process: `layout` the parameters'
+    ``(name, shape)`` in order, `frames` ``{epoch: every parameter, flat, in that order}`` — one
+    array per epoch, so a checkpoint with 150 frames pickles fast."""
+
+    layout: tuple[tuple[str, tuple[int, ...]], ...]
+    frames: dict[int, np.ndarray]
+
+    def epochs(self) -> list[int]:
+        """The epochs kept, increasing."""
+        return sorted(self.frames)
+
+    def state(self, epoch: int) -> dict[str, np.ndarray]:
+        """The weights of `epoch` as ``model.state_dict()`` gives them (views of the frame).
+        Raises KeyError for an epoch not kept."""
+        flat, state, start = self.frames[epoch], {}, 0
+        for name, shape in self.layout:
+            size = int(np.prod(shape))
+            state[name] = flat[start : start + size].reshape(shape)
+            start += size
+        return state
+
+
 class Film:
-    """The frames a training process keeps: ``{epoch: state}`` (``model.state_dict()``
-    copies) at the epochs of `epochs` (see `plan`)."""
+    """The frames a training process keeps: the weights (one flat copy) at the epochs of
+    `epochs` (see `plan`)."""
 
     def __init__(self, epochs: list[int]) -> None:
         self.wanted = frozenset(epochs)
-        self.frames: dict[int, dict[str, np.ndarray]] = {}
+        self.frames: dict[int, np.ndarray] = {}
+        self.layout: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def offer(self, epoch: int, model: Any) -> None:
-        """Keep `model`'s weights (copies) if `epoch` is a planned one."""
-        if epoch in self.wanted and epoch not in self.frames:
-            self.frames[epoch] = model.state_dict()
+        """Keep `model`'s weights (a copy) if `epoch` is a planned one."""
+        if epoch not in self.wanted or epoch in self.frames:
+            return
+        named = model.named_parameters()
+        if not self.layout:
+            self.layout = tuple((name, p.data.shape) for name, p in named)
+        self.frames[epoch] = np.concatenate([p.data.ravel() for _name, p in named])
 
-    def copy(self) -> dict[int, dict[str, np.ndarray]]:
-        """The frames so far (a new dict; the arrays are never changed once kept)."""
-        return dict(self.frames)
+    def copy(self) -> FilmFrames:
+        """The frames so far (the arrays are never changed once kept)."""
+        return FilmFrames(self.layout, dict(self.frames))
 
 
 def encode_frame(

@@ -59,14 +59,15 @@ class Replay:
 
     @staticmethod
     def _memory(run: Any) -> dict[int, Any]:
-        """The frames of the run's checkpoint in memory; an ended run's last epoch too (as
-        `app.storage.film.new_frames` stores it)."""
+        """``{epoch: function of the epoch giving its state}``: the frames of the run's
+        checkpoint in memory; an ended run's last epoch too (as `new_frames` stores it)."""
         checkpoint = run.checkpoint
         if checkpoint is None:
             return {}
-        frames = dict(checkpoint.film or {})
+        film = checkpoint.film
+        frames = {epoch: film.state for epoch in (film.epochs() if film else ())}
         if run.control.ended and checkpoint.epoch > 0:
-            frames.setdefault(checkpoint.epoch, checkpoint.state)
+            frames.setdefault(checkpoint.epoch, lambda _epoch: checkpoint.state)
         return frames
 
     def view(self, run: Any, epoch: int) -> dict[str, Any]:
@@ -95,9 +96,9 @@ class Replay:
                 del self._views[key]
 
     def _state(self, run: Any, epoch: int) -> dict[str, Any]:
-        state = self._memory(run).get(epoch)
+        state = self._memory(run).get(epoch)  # a function of the epoch
         if state is not None:
-            return state
+            return state(epoch)
         blob = stored_frame(self.store, run.id, epoch) if self.store is not None else None
         if blob is None:
             raise NoFrames(f"run {run.id} has no stored epoch {epoch}")

@@ -24,7 +24,7 @@ import network as nn
 from app.config.schema import uses_field
 from app.data.features import InputFeatures
 from app.data.tasks import Task, TaskData, build_data, shown_rows
-from app.replay.film import Film, plan
+from app.replay.film import Film, FilmFrames, plan
 from app.runs.diagnosis import UnitHealth
 from app.runs.inside import NEURONS_SHOWN, HealthProbe, Inside, InsideProbe
 from network.datasets import Standardizer
@@ -113,7 +113,7 @@ class Checkpoint:
     for classification); `features` the input feature expressions (None: the raw inputs);
     `epoch` the completed epochs when it was taken; `best` ``(epoch, state)`` of the epoch with
     the lowest test loss so far (None before any); `film` ``{epoch: state}`` the weights kept
-    so far for replay (`app.replay.film`; None where not kept).
+    so far for replay (`app.replay.film.FilmFrames`; None where not kept).
     """
 
     state: dict[str, np.ndarray]
@@ -123,7 +123,7 @@ class Checkpoint:
     features: list[str] | None
     epoch: int
     best: tuple[int, dict[str, np.ndarray]] | None = None
-    film: dict[int, dict[str, np.ndarray]] | None = None
+    film: FilmFrames | None = None
 
     def at_best(self) -> Checkpoint | None:
         """The same model with the best epoch's weights (None when there is no best yet)."""

@@ -16,11 +16,13 @@ def new_frames(checkpoint: Any, written: set[int], final: bool) -> list[dict[str
     """``[{epoch, data}]``: the frames of `checkpoint` (`Checkpoint.film`) whose epochs are
     not in `written`; with `final` (the run ended), the checkpoint's own weights too, as the
     frame of its epoch (the last epoch is always kept, however the run ended)."""
-    frames = dict(checkpoint.film or {})
+    film = checkpoint.film
+    frames = {epoch: film.state for epoch in (film.epochs() if film else ())}
     if final and checkpoint.epoch > 0:
-        frames.setdefault(checkpoint.epoch, checkpoint.state)
+        frames.setdefault(checkpoint.epoch, lambda _epoch: checkpoint.state)
+    scalers = checkpoint.x_scaler, checkpoint.y_scaler
     return [
-        {"epoch": epoch, "data": encode_frame(state, checkpoint.x_scaler, checkpoint.y_scaler)}
+        {"epoch": epoch, "data": encode_frame(state(epoch), *scalers)}
         for epoch, state in sorted(frames.items())
         if epoch not in written
     ]

@@ -95,8 +95,13 @@ def test_the_film_copies_the_weights_at_planned_epochs_only():
         film.offer(epoch, model)
         model.linear_layers()[0].weight.data += 1.0  # training goes on
     frames = film.copy()
-    assert sorted(frames) == [1, 3]
-    assert not np.array_equal(frames[1]["0.weight"], frames[3]["0.weight"])
+    assert frames.epochs() == [1, 3]
+    first, third = frames.state(1), frames.state(3)
+    assert not np.array_equal(first["0.weight"], third["0.weight"])
+    assert {name: value.shape for name, value in first.items()} == {
+        name: value.shape for name, value in model.state_dict().items()}
+    np.testing.assert_array_equal(third["0.weight"], model.state_dict()["0.weight"] - 1.0)
+    assert first["0.weight"].dtype == np.float32
 
 
 @pytest.mark.parametrize("epoch, answer", [(0, 1), (1, 1), (2, 1), (3, 1), (4, 5), (5, 5), (7, 5),
