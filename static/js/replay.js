@@ -87,7 +87,9 @@ export class Replay {
     for (const fps of FPS_CHOICES) this.fps.add(new Option(`${fps} fps`, String(fps)));
     this.fpsChosen = false;
     this.markers = views.charts.map((chart) => new ChartMarker(chart.el));
-    this.wantedEpoch = epochInUrl(window.location.search);
+    // a link's &epoch= (with the run= it belongs to) is where the watched run opens
+    const linked = new URLSearchParams(window.location.search).has("run");
+    this.wantedEpoch = linked ? epochInUrl(window.location.search) : null;
     this.slider.addEventListener("input", () => this.seekIndex(Number(this.slider.value)));
     this.playButton.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
     this.liveButton.addEventListener("click", () => this.goLive());
@@ -358,12 +360,13 @@ export class Replay {
 
   /** The URL with &epoch=k while a past epoch is shown (after main.js rewrote the rest). */
   syncUrl() {
-    const url = new URL(window.location.href);
-    if (this.holding && this.at !== null) url.searchParams.set("epoch", String(this.at));
-    else url.searchParams.delete("epoch");
-    const written = url.pathname + url.search;
-    if (written !== window.location.pathname + window.location.search) {
-      window.history.replaceState(null, "", written);
+    // the other parameters stay exactly as written (url_state.js keeps "x;x**2" readable)
+    const parts = window.location.search.slice(1).split("&")
+      .filter((part) => part && !part.startsWith("epoch="));
+    if (this.holding && this.at !== null) parts.push(`epoch=${this.at}`);
+    const search = parts.length ? `?${parts.join("&")}` : "";
+    if (search !== window.location.search) {
+      window.history.replaceState(null, "", window.location.pathname + search + window.location.hash);
     }
   }
 }
