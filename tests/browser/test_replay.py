@@ -19,13 +19,14 @@ from test_accessibility import violations
 pytestmark = pytest.mark.browser
 
 # the fit's prediction as drawn: its Plotly trace named network (curve, surface) or the
-# decision regions' heatmap
+# decision regions' canvas
 FIT = """() => { const trace = [...document.querySelectorAll('#fit-view .js-plotly-plot')]
   .flatMap(gd => gd.data || [])
-  .filter(t => t.name === 'network' || t.name === 'decision regions')
+  .filter(t => t.name === 'network')
   .find(t => (t.type === 'scatter' ? t.y : t.z).length > 1);
-  if (!trace) return null;
-  return JSON.stringify(trace.type === 'scatter' ? trace.y : trace.z); }"""
+  if (trace) return JSON.stringify(trace.type === 'scatter' ? trace.y : trace.z);
+  const regions = document.querySelector('#fit-regions canvas');
+  return regions && regions.width > 1 ? regions.toDataURL() : null; }"""
 NEURONS = """() => [...document.querySelectorAll('#network-view [data-neuron] canvas')]
   .map(c => c.toDataURL()).join()"""
 LAYERS = """() => [...document.querySelectorAll('#layers-view canvas')]
@@ -45,6 +46,7 @@ def open_ended(page: Any, server: Any, config: dict[str, Any], query: str = "") 
 
 def shown_epoch(page: Any, epoch: int) -> None:
     """Wait until every view says it shows `epoch` (the network's caption, the markers)."""
+    page.locator("#network-view").scroll_into_view_if_needed()  # drawn only in sight (issue 27)
     page.wait_for_function(
         """epoch => document.querySelector('#network-note').textContent
              .includes(`epoch ${epoch} (replay)`)
@@ -54,30 +56,43 @@ def shown_epoch(page: Any, epoch: int) -> None:
     )
 
 
+VIEWS = (("fit", "#fit-view", FIT), ("neurons", "#network-view", NEURONS),
+         ("layers", "#layers-view", LAYERS))
+
+
+def drawn(page: Any, selector: str, js: str, differs_from: str | None = None) -> str:
+    """What a view drew, once it is in sight (a view out of sight is not drawn, issue 27) and
+    has drawn something (other than `differs_from`)."""
+    page.locator(selector).scroll_into_view_if_needed()
+    condition = f"({js})()" + (f" !== {differs_from!r}" if differs_from is not None else "")
+    drew = f"(() => {{ const v = ({js})(); return v && v.length > 0 && {condition}; }})()"
+    page.wait_for_function(drew)
+    return page.evaluate(js)
+
+
 def test_scrubbing_moves_every_view_to_the_epoch(page, live_server):
     open_ended(page, live_server, {"task": "moons", "samples": 300, "epochs": 60})
-    page.wait_for_function(
-        f"({FIT})() !== null && ({NEURONS})().length > 0 && ({LAYERS})().length > 0"
-    )
-    before = {name: page.evaluate(js) for name, js in
-              (("fit", FIT), ("neurons", NEURONS), ("layers", LAYERS))}  # fmt: skip
+    before = {name: drawn(page, where, js) for name, where, js in VIEWS}
     slider = page.locator(SLIDER)
     assert slider.get_attribute("aria-valuetext") == "epoch 60 of 60"
     page.focus(SLIDER)
     page.keyboard.press("Home")
     shown_epoch(page, 1)
     assert slider.get_attribute("aria-valuetext") == "epoch 1 of 60"
-    page.wait_for_function(f"({FIT})() !== {before['fit']!r}")
-    page.wait_for_function(f"({NEURONS})() !== {before['neurons']!r}")
-    page.wait_for_function(f"({LAYERS})() !== {before['layers']!r}")
+    for name, where, js in VIEWS:
+        drawn(page, where, js, differs_from=before[name])
     accuracy_marker = page.locator('[data-replay-marker="accuracy-chart"]')
-    assert accuracy_marker.get_attribute("data-epoch") == "1" and accuracy_marker.is_visible()
+    assert accuracy_marker.get_attribute("data-epoch") == "1"
+    accuracy_marker.scroll_into_view_if_needed()
+    assert accuracy_marker.is_visible()
     assert "epoch=1" in page.url
     # the arrow keys step through the stored epochs
+    page.focus(SLIDER)
     page.keyboard.press("ArrowRight")
     shown_epoch(page, 2)
     page.keyboard.press("End")
     shown_epoch(page, 60)
+    page.locator("#fit-view").scroll_into_view_if_needed()
     page.wait_for_function(f"({FIT})() === {before['fit']!r}")
 
 
