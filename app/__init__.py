@@ -18,6 +18,7 @@ from flask_socketio import SocketIO
 from app.backprop.api import register_backprop
 from app.data.tasks import own_tasks
 from app.data.uploads import DatasetStore
+from app.replay.api import install as install_replay
 from app.runs.manager import RunManager
 from app.settings import ROOT, STATIC, TEMPLATES, data_dir, database_url, limit_blas_threads
 from app.storage.recorder import Recorder
@@ -227,5 +228,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(runs_api)
     register_backprop(app)
     install_sweeps(app)  # app.extensions["sweeps"], the /api/sweeps routes, /sweeps/<id>
+    install_replay(app, store)
     register_socket_events(socketio, manager)
     return app

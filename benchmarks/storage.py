@@ -17,6 +17,13 @@ interleaved with the database off, and prints:
   for SQLite the growth of the database file per epoch over all runs (rows, indexes,
   checkpoints included).
 
+- **the film** (replay, issue 28; ``--film-only`` prints only this): bytes per run of the
+  stored frames for the default sin and moons runs and a 784-50-50-10 net, and what keeping the
+  film costs the training process: the time of `Film.offer` (every epoch; a weights copy at the
+  planned ones) and of pickling the checkpoints that carry the frames to the server, as a share
+  of the training time, beside an interleaved A/B of training with and without the film.
+  Target: ≤ 2 %.
+
 A separate file from benchmarks/streaming.py (which measures streaming to watchers) so the two
 can change independently.
 """
@@ -32,14 +39,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import numpy as np  # noqa: E402
 import requests  # noqa: E402
 
 from app.storage.store import RunStore  # noqa: E402
+from app.training.film import encode_frame  # noqa: E402
 
 CONFIG = {"task": "sin", "hidden": [32, 32], "epochs": 4000}
 
@@ -146,10 +156,102 @@ def writer_share(url: str, epochs_per_second: float, writes: int = 30) -> float:
     return spent / writes
 
 
+def _session(overrides: dict) -> Any:
+    from app.config.validation import validate_run
+
+    from app.data.tasks import settle_config
+    from app.training.session import TrainingSession
+
+    config, task = validate_run(overrides, None)
+    return TrainingSession(task, settle_config(task, config))
+
+
+def _train_timed(overrides: dict, film: bool) -> tuple[float, float, Any]:
+    """Train a run to its end in this process: (training seconds, seconds in `Film.offer`, the
+    session). Without `film`, the session keeps no frame (an empty plan)."""
+    from app.training.film import Film
+
+    session = _session(overrides)
+    if not film:
+        session.film = Film([])
+    offered = [0.0]
+    offer = session.film.offer
+
+    def timed_offer(epoch: int, model: Any) -> None:
+        began = time.perf_counter()
+        offer(epoch, model)
+        offered[0] += time.perf_counter() - began
+
+    session.film.offer = timed_offer
+    began = time.perf_counter()
+    epochs = session.config["epochs"]
+    while session.epoch < epochs:  # as the run loop trains: slices, each epoch's record kept
+        session.train_slice(None, time.perf_counter() + 3600, epochs, True)
+    return time.perf_counter() - began, offered[0], session
+
+
+def _film_bytes(session: Any) -> tuple[int, int]:
+    """(frames, bytes) of a finished session's film as stored (`app.storage.film.new_frames`)."""
+    from app.storage.film import new_frames
+
+    frames = new_frames(session.checkpoint(), set(), final=True)
+    return len(frames), sum(len(frame["data"]) for frame in frames)
+
+
+def film_figures(repeats: int) -> None:
+    """Print the film's bytes per run and its training cost (see the module docstring)."""
+    import pickle
+
+    import network as nn
+    from app.training.film import Film, plan
+
+    cases = {"sin (default)": {"task": "sin"}, "moons (default)": {"task": "moons"}}
+    print(f"{'run':<26} {'frames':>6} {'bytes/run':>11} {'film work':>10} {'A/B slowdown':>13}")
+    for name, overrides in cases.items():
+        _train_timed(overrides, True)  # warm-up
+        with_film, without, shares = [], [], []
+        for _ in range(repeats):  # interleaved, so drifts of the machine hit both alike
+            seconds, offered, session = _train_timed(overrides, True)
+            checkpoint = session.checkpoint()
+            began = time.perf_counter()
+            pickle.dumps(checkpoint)  # the final checkpoint carries the frames to the server
+            pickled = time.perf_counter() - began
+            with_film.append(seconds)
+            shares.append((offered + pickled) / seconds)
+            without.append(_train_timed(overrides, False)[0])
+        frames, size = _film_bytes(session)
+        slowdown = statistics.median(with_film) / statistics.median(without) - 1
+        print(f"{name:<26} {frames:>6} {size:>11,} {100 * statistics.median(shares):>9.2f}% "
+              f"{100 * slowdown:>12.1f}%")
+    sizes = [784, 50, 50, 10]
+    model = nn.mlp(sizes, activation="relu", seed=0)
+    for epochs in (30, 100):
+        chosen = plan(sizes, epochs)
+        film = Film(chosen.epochs)
+        for epoch in chosen.epochs:
+            for parameter in model.parameters():  # training moves the weights a little
+                parameter.data += np.float32(0.01) * parameter.data
+            film.offer(epoch, model)
+        frames, scaler = film.copy(), (np.zeros(784, np.float32), np.ones(784, np.float32))
+        size = sum(len(encode_frame(frames.state(epoch), scaler, None))
+                   for epoch in frames.epochs())
+        began = time.perf_counter()
+        pickle.dumps(film.copy())
+        pickled = time.perf_counter() - began
+        print(f"{'784-50-50-10, ' + str(epochs) + ' epochs':<26} {len(chosen.epochs):>6} "
+              f"{size:>11,}   (pickling its film: {1000 * pickled:.1f} ms a checkpoint)")
+        if chosen.note:
+            print(f"  status: {chosen.note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--film-only", action="store_true", help="only the film's figures")
     args = parser.parse_args()
+    film_figures(args.repeats)
+    if args.film_only:
+        return
     folder = Path(tempfile.mkdtemp(prefix="bpst-bench-"))
     sqlite_path = folder / "runs.sqlite3"
     databases = {"none": "none", "sqlite": f"sqlite:///{sqlite_path}"}

@@ -13,6 +13,7 @@ import numpy as np
 from app.data.encoding import grid_values_json, points_json, round_array, round_arrays, round_float
 from app.data.features import projection
 from app.data.tasks import Task, TaskData, shown_rows
+from app.training.film import plan
 from app.training.inside import NEURONS_SHOWN, Histogram, Inside
 from app.training.session import ClassView, View
 
@@ -241,7 +242,10 @@ def status_json(run: Any) -> dict[str, Any]:
         **run.verdict(),
         "config": run.config,
         "task_info": run.task.to_json(),
+        "film": plan(run.sizes, run.epochs).json(),  # what replay keeps (app.training.film)
     }
+    if answer["film"]["note"]:  # a large net: fewer epochs kept
+        answer["observations"] = [*answer["observations"], answer["film"]["note"]]
     if run.classification:
         answer.update(train_acc=run.last("train_acc"), test_acc=run.last("test_acc"),
                       confusion=run.confusion())  # fmt: skip

@@ -33,6 +33,7 @@ import numpy as np
 
 from app.data.encoding import pack_history
 from app.outages import StorageUnavailable
+from app.storage.film import new_frames
 from app.storage.store import RunStore, encode_checkpoint, interpolate_seconds
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class _Tracked:
         self.written = 0  # epochs written
         self.marks: list[tuple[int, float]] = []  # (epoch, training seconds) at each write
         self.checkpoint: Any = None  # the last checkpoint object written
+        self.filmed: set[int] = set()  # epochs of the film frames written (`app.storage.film`)
         self.best_test_loss = math.inf
         self.best_test_acc = -math.inf
         self.names: list[str] | None = None
@@ -98,11 +100,13 @@ class _Tracked:
                 "updated": time.time(),
                 "data": encode_checkpoint(checkpoint),
             }
+            item["film"] = new_frames(checkpoint, state.filmed, final)
 
         def after() -> None:
             state.failing_since = run.unstored = None
             state.names, state.findings, state.checkpoint = names, findings, checkpoint
             state.best_test_loss, state.best_test_acc = best
+            state.filmed.update(frame["epoch"] for frame in item.get("film", ()))
             if new is not None:
                 state.written = epoch
                 state.marks.append((epoch, elapsed))

@@ -16,6 +16,8 @@ Tables (see `app/migrations/versions`):
   training seconds at ``stop`` (for wall-time axes);
 - ``checkpoints``: the latest weights and scalers of a run (an ``.npz`` blob; ``final`` once the
   run has ended);
+- ``film_frames``: a run's weights and scalers at the epochs replay keeps (`app.training.film`;
+  one zlib-compressed ``.npz`` per epoch, written with the checkpoints, see `app.storage.film`);
 - ``datasets``: uploaded CSV datasets (an ``.npz`` blob of the parsed arrays).
 
 Plain Python and SQLAlchemy: no Flask, no threads (the writer is `app.storage.recorder`).
@@ -125,6 +127,15 @@ class CheckpointRow(Base):
     epoch: Mapped[int] = mapped_column(Integer)
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     updated: Mapped[float] = mapped_column(Float)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FilmFrameRow(Base):
+    """A run's weights and scalers after `epoch` epochs (`app.training.film.encode_frame`)."""
+
+    __tablename__ = "film_frames"
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -398,8 +409,9 @@ class RunStore:
             session.add(RunRow(**fields))
 
     def write(self, batch: list[dict[str, Any]], unfinished_only: bool = False) -> None:
-        """One transaction of the recorder: for each item ``{id, fields, chunk?, checkpoint?}``
-        update the run's row, append its history chunk and replace its checkpoint. With
+        """One transaction of the recorder: for each item ``{id, fields, chunk?, checkpoint?,
+        film?}`` update the run's row, append its history chunk, replace its checkpoint and
+        store its new film frames (``[{epoch, data}]``). With
         `unfinished_only` (a scaled worker's), a row that has ended already (a watchdog judged
         the worker lost, a stop while queued) is left as it is, so such an end is final.
         Raises `StorageUnavailable` if the database cannot be written."""
@@ -412,6 +424,8 @@ class RunStore:
                 checkpoint = item.get("checkpoint")
                 if checkpoint is not None:
                     session.merge(CheckpointRow(run_id=run_id, **checkpoint))
+                for frame in item.get("film", ()):
+                    session.merge(FilmFrameRow(run_id=run_id, **frame))
                 if item.get("fields"):
                     rows = update(RunRow).where(RunRow.id == run_id)
                     if unfinished_only:
@@ -518,6 +532,7 @@ class RunStore:
         with self.session() as session:
             session.execute(delete(HistoryChunk).where(HistoryChunk.run_id == run_id))
             session.execute(delete(CheckpointRow).where(CheckpointRow.run_id == run_id))
+            session.execute(delete(FilmFrameRow).where(FilmFrameRow.run_id == run_id))
             return session.execute(delete(RunRow).where(RunRow.id == run_id)).rowcount > 0
 
     def stored_bytes(self, run_id: str) -> int:

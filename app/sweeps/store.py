@@ -34,7 +34,7 @@ SWEEPS = Table(
     Column("ended", Float),
     Column("owner", String(32)),
     Column("updated", Float),
-    Column("creator", String(80)),  # who started it, with an access token (migration 0005)
+    Column("creator", String(80)),  # who started it, with an access token (migration 0006)
 )  # fmt: skip
 STALE_SECONDS = 10.0  # a sweep whose owner has not beaten for this long may be claimed
 SWEEP_RUNS = Table(

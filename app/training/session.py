@@ -25,6 +25,7 @@ from app.config.schema import uses_field
 from app.data.features import InputFeatures
 from app.data.tasks import Task, TaskData, build_data, shown_rows
 from app.training.diagnosis import UnitHealth
+from app.training.film import Film, FilmFrames, plan
 from app.training.inside import NEURONS_SHOWN, HealthProbe, Inside, InsideProbe
 from network.datasets import Standardizer
 
@@ -111,7 +112,8 @@ class Checkpoint:
     and `y_scaler` the ``(mean, std)`` of the input-feature and target standardisation (y None
     for classification); `features` the input feature expressions (None: the raw inputs);
     `epoch` the completed epochs when it was taken; `best` ``(epoch, state)`` of the epoch with
-    the lowest test loss so far (None before any).
+    the lowest test loss so far (None before any); `film` ``{epoch: state}`` the weights kept
+    so far for replay (`app.training.film.FilmFrames`; None where not kept).
     """
 
     state: dict[str, np.ndarray]
@@ -122,6 +124,7 @@ class Checkpoint:
     epoch: int
     best: tuple[int, dict[str, np.ndarray]] | None = None
     optimizer: dict | None = None  # ``optimizer.state_dict()`` (None when not kept, e.g. stored)
+    film: FilmFrames | None = None
 
     def at_best(self) -> Checkpoint | None:
         """The same model with the best epoch's weights (None when there is no best yet)."""
@@ -271,6 +274,7 @@ class TrainingSession:
         self.sample_inputs = self.x_scaler.transform(train_inputs[:DEAD_UNIT_ROWS])
         self.health = HealthProbe(self.model, self.sample_inputs, config["activation"])
         self.best = BestWeights(self.model)
+        self.film = Film(plan(self.sizes, config["epochs"]).epochs)  # weights kept for replay
         self.stopped_early: str | None = None  # why early stopping ended the run (see record)
         self.probe = self._probe()
         train_targets, test_targets = self._targets()
@@ -310,6 +314,7 @@ class TrainingSession:
         if not self.classification and record.get("test_loss") is not None:
             record["test_r2"] = 1.0 - record["test_loss"] / self.test_target_variance
         record["update_ratio"] = self.health.update_ratio()
+        self.film.offer(record["epoch"], self.model)  # before early stopping restores any
         self.best.update(record["epoch"], record.get("test_loss"))
         if self.stopped_early is None:
             rule = self.config.get("early_stopping")
@@ -433,6 +438,7 @@ class TrainingSession:
             epoch=self.trainer.epoch,
             best=self.best.copy(),
             optimizer=self.optimizer.state_dict(),
+            film=self.film.copy(),
         )
 
     def dead_units(self) -> list[UnitHealth]:

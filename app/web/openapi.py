@@ -387,6 +387,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     """
     run_config, definitions = _run_config_components()
     operations = _operations(run_config)
+    operations.update(app.extensions.get("openapi_operations", {}))  # e.g. app.replay.api's
     paths: dict[str, dict[str, Any]] = {}
     undescribed: list[str] = []
     for rule in app.url_map.iter_rules():

@@ -17,6 +17,7 @@ import { LayersView } from "./layers_view.js";
 import { LossChart } from "./loss_chart.js";
 import { NetworkView } from "./network_view.js";
 import { RenderLoop } from "./render_loop.js";
+import { Replay } from "./replay.js";
 import { RunButtons } from "./run_buttons.js";
 import { RunWatch } from "./run_watch.js";
 import { SlicePicker } from "./slice_picker.js";
@@ -134,7 +135,7 @@ function studioHandle(page) {
     state, stats: loop.stats, lossChart: views.lossChart, accuracyChart: views.accuracyChart,
     network: views.network, layers: views.layers, form: page.form, socket: watch.socket,
     previewer: picker.previewer, schema: page.schema, insight: views.insight,
-    slicePicker: views.slicePicker, tablePreview: views.tablePreview, page,
+    slicePicker: views.slicePicker, tablePreview: views.tablePreview, page, replay: page.replay,
     get fitView() { return picker.fitView; },
   };
 }
@@ -158,6 +159,14 @@ page.picker = new TaskPicker(page);
 page.buttons = new RunButtons(page);
 page.watch = new RunWatch(page);
 page.steering = new Steering(page);
+// Replay (issue 28): the time slider moves every view to a stored epoch (replay.js).
+page.replay = new Replay($("#replay"), {
+  views: {
+    fit: () => page.picker.fitView, network: page.views.network, layers: page.views.layers,
+    insight: page.views.insight, loop, charts: [page.views.lossChart, page.views.accuracyChart],
+  },
+  onSeek: () => page.picker.syncUrl(),
+});
 installShortcuts(page.watch, page.buttons);
 new UploadControl($("#upload"), {
   onUploaded: (summary) => {

@@ -88,6 +88,7 @@ export class RunWatch {
     views.accuracyChart.clear(runId);
     picker.fitView.clear();
     views.layers.clear();
+    this.page.replay?.reset(runId);
     this.socket.watch(runId);
     picker.syncUrl();
     this.page.buttons.updateButtons();
@@ -99,6 +100,7 @@ export class RunWatch {
   detach({ keepDrawing = false } = {}) {
     const { views, picker } = this.page;
     this.socket.unwatch();
+    this.page.replay?.reset(null);
     Object.assign(this.run, {
       runId: null, ownRun: false, status: "idle", haveSnapshot: false, runConfig: null,
     });
@@ -170,6 +172,7 @@ export class RunWatch {
     views.status.update(snapshot);
     views.status.updateFromHistory(snapshot.history);
     this.showOutcome(snapshot);
+    this.page.replay?.sawSnapshot(snapshot);
     picker.syncUrl();
     this.page.buttons.updateButtons();
     loop.request();
@@ -188,10 +191,11 @@ export class RunWatch {
     views.lossChart.append(frame.history);
     views.lossChart.setMarks(frame);
     views.accuracyChart.append(frame.history);
-    if (frame.prediction) picker.fitView.setPrediction(frame.prediction, frame);
-    views.insight.setFrame(frame);
-    if (frame.network && !this.showsArchitecture) views.network.setNetwork(frame.network, networkCaption(frame.epoch));
-    if (frame.inside) {
+    const shown = this.page.replay ? this.page.replay.sawFrame(frame) : true; // false: a past epoch held
+    if (shown && frame.prediction) picker.fitView.setPrediction(frame.prediction, frame);
+    if (shown) views.insight.setFrame(frame);
+    if (shown && frame.network && !this.showsArchitecture) views.network.setNetwork(frame.network, networkCaption(frame.epoch));
+    if (shown && frame.inside) {
       if (!this.showsArchitecture) views.network.setInside(frame.inside);
       views.layers.add(frame.inside, frame.epoch);
     }
@@ -210,6 +214,7 @@ export class RunWatch {
     focusOffTrain(this.page.buttons.train, document.querySelector("#status"));
     views.status.update(done);
     views.lossChart.setMarks(done);
+    this.page.replay?.sawDone(done);
     this.run.status = done.status;
     this.showOutcome(done);
     this.page.buttons.updateButtons();

@@ -315,5 +315,6 @@ export class TaskPicker {
     const { runId, runConfig } = this.page.watch.run;
     const fields = runId && runConfig ? this.urlFieldsOf(runConfig, this.task) : this.page.form.rawConfig();
     writeUrl(this.task.id, fields, runId, this.page.schema);
+    this.page.replay?.syncUrl();
   }
 }

@@ -117,7 +117,7 @@ def test_a_sweep_has_its_owner_and_counts_as_one_run(server: Any) -> None:
     assert alice.call("POST", f"/sweeps/{sweep_id}/stop").status_code == 200
     alice.start()  # her sweep ended: room again
     store = RunStore(server.app.config["DATABASE_URL"])
-    with store.session() as session:  # remembered in storage (migration 0005)
+    with store.session() as session:  # remembered in storage (migration 0006)
         row = session.execute(SWEEPS.select().where(SWEEPS.c.id == sweep_id)).one()
     assert row.creator == "name:alice"
 

@@ -31,6 +31,7 @@ ORDER = [
     "app.storage",  # the database: runs, history, checkpoints, uploads, exports
     "app.transports",  # scaled mode: Redis control and relay, workers, the local cluster
     "app.backprop",  # one forward and backward pass with every number (its blueprint)
+    "app.replay",  # any run at any stored epoch (views from the film, its blueprint)
     "app.sweeps",  # many runs launched as one (its scheduler, store and blueprint)
     "app.web",  # the front door: routes, sockets, security, wire, OpenAPI
     "app",  # the app factory

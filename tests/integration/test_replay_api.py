@@ -1,0 +1,208 @@
+"""Replay through the server, on SQLite and on PostgreSQL (issue 28): a finished run lists its
+stored epochs (the first 10 dense, the last included, at most 150); the view at a stored epoch
+equals the one the engine computes from that epoch's weights (a session trained as far in this
+process); both survive a restart; bad epochs are 400, unknown runs 404; a large net's film is
+thinned within the storage bound and its status says so."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from server_helpers import start_run, wait_status, wait_until
+
+from app.data.tasks import TASKS
+from app.runs.payloads import RunPayloads, inside_json
+from app.storage.film import new_frames, stored_bytes
+from app.storage.film import stored_epochs as get_epochs
+from app.training.film import DENSE_EPOCHS, MAX_FILM_BYTES, MAX_FRAMES
+from app.training.session import TrainingSession
+
+TESTS = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TESTS))
+import postgres_helpers  # noqa: E402
+
+
+def _running_server():
+    spec = importlib.util.spec_from_file_location("root_conftest", TESTS / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["root_conftest"] = module
+    spec.loader.exec_module(module)
+    return module.running_server
+
+
+running_server = _running_server()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'runs.sqlite3'}"
+    return postgres_helpers.database_url()
+
+
+@pytest.fixture(scope="module")
+def server(database):
+    with running_server({"DATABASE_URL": database, "RECORD_INTERVAL": 0.2}) as live:
+        yield live
+
+
+def get(server, path: str, **params) -> requests.Response:
+    return requests.get(f"{server.url}{path}", params=params, timeout=60)
+
+
+def stored_run(server, **config) -> str:
+    """A finished run whose final state (and film) is written."""
+    run_id = start_run(server, **config)
+    wait_status(server, run_id, "finished", timeout=60)
+    store = server.app.extensions["store"]
+    wait_until(lambda: store.summary(run_id)["status"] == "finished")
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def sin_run(server) -> str:
+    return stored_run(server, task="sin", samples=200, epochs=300)
+
+
+@pytest.fixture(scope="module")
+def moons_run(server) -> str:
+    return stored_run(server, task="moons", samples=300, epochs=40)
+
+
+def engine_view(server, run_id: str, epoch: int) -> dict:
+    """The views the engine computes after `epoch` epochs of the run's config, trained here."""
+    run = server.app.extensions["runs"].get(run_id)
+    config = run.config
+    session = TrainingSession(run.task, config)
+    while session.epoch < epoch:
+        session.advance()
+    view = session.view(inside=True)
+    payloads = RunPayloads(session.task, session.data, session.sizes)
+    return {"epoch": epoch, **payloads.view_json(view), "inside": inside_json(view.inside)}
+
+
+def assert_same_numbers(answer, expected, path="view"):
+    """Equal structure; numbers equal to float32 precision (null where the other is null)."""
+    if isinstance(expected, dict):
+        assert set(answer) == set(expected), path
+        for key in expected:
+            assert_same_numbers(answer[key], expected[key], f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert len(answer) == len(expected), path
+        for index, (got, want) in enumerate(zip(answer, expected, strict=True)):
+            assert_same_numbers(got, want, f"{path}[{index}]")
+    elif isinstance(expected, float) and isinstance(answer, (int, float)):
+        assert answer == pytest.approx(expected, rel=1e-3, abs=1e-4), path
+    else:
+        assert answer == expected, path
+
+
+def test_a_finished_run_lists_its_stored_epochs(server, sin_run):
+    epochs = get(server, f"/api/runs/{sin_run}/frames").json()["epochs"]
+    assert epochs[:DENSE_EPOCHS] == list(range(1, DENSE_EPOCHS + 1))
+    assert epochs[-1] == 300
+    assert len(epochs) <= MAX_FRAMES
+    assert epochs == sorted(set(epochs))
+
+
+@pytest.mark.parametrize("epoch", [1, 10, 300])
+def test_the_view_at_a_stored_epoch_equals_the_engines(server, sin_run, epoch):
+    answer = get(server, f"/api/runs/{sin_run}/view", epoch=epoch).json()
+    expected = engine_view(server, sin_run, epoch)
+    assert answer["epoch"] == epoch
+    assert {"prediction", "network", "inside"} <= set(answer)
+    # the look inside has no gradients at a stored epoch (only weights are kept)
+    for layer in answer["inside"]["layers"] + expected["inside"]["layers"]:
+        layer.pop("grads"), layer.pop("grad_norm")
+    assert_same_numbers(answer, expected)
+
+
+def test_a_classifier_view_at_an_epoch_equals_the_engines(server, moons_run):
+    answer = get(server, f"/api/runs/{moons_run}/view", epoch=3).json()
+    expected = engine_view(server, moons_run, 3)
+    assert set(answer["prediction"]) == {"x", "y", "z", "confidence"}
+    assert answer["prediction"]["z"] == expected["prediction"]["z"]
+    assert_same_numbers(answer["prediction"], expected["prediction"])
+    assert_same_numbers(answer["network"], expected["network"])
+    assert answer["confusion"] == expected["confusion"]
+
+
+def test_the_view_is_at_the_stored_epoch_nearest_the_one_asked(server, sin_run):
+    epochs = get(server, f"/api/runs/{sin_run}/frames").json()["epochs"]
+    gap = next(i for i in range(1, len(epochs)) if epochs[i] - epochs[i - 1] > 2)
+    before, after = epochs[gap - 1], epochs[gap]
+    assert get(server, f"/api/runs/{sin_run}/view", epoch=before + 1).json()["epoch"] == before
+    assert get(server, f"/api/runs/{sin_run}/view", epoch=after - 1).json()["epoch"] == after
+    assert get(server, f"/api/runs/{sin_run}/view", epoch=10**9).json()["epoch"] == 300
+    assert get(server, f"/api/runs/{sin_run}/view", epoch=0).json()["epoch"] == 1
+    first = get(server, f"/api/runs/{sin_run}/view", epoch=1).json()["prediction"]["y"]
+    last = get(server, f"/api/runs/{sin_run}/view", epoch=300).json()["prediction"]["y"]
+    assert first != last
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "1.5", "", "1e3"])
+def test_a_bad_epoch_is_a_400_naming_it(server, sin_run, bad):
+    response = get(server, f"/api/runs/{sin_run}/view", epoch=bad)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"epoch"}
+
+
+def test_a_missing_epoch_is_a_400_too(server, sin_run):
+    response = get(server, f"/api/runs/{sin_run}/view")
+    assert response.status_code == 400 and "epoch" in response.json()["errors"]
+
+
+def test_an_unknown_run_is_a_404(server):
+    assert get(server, "/api/runs/nosuchrun0000/frames").status_code == 404
+    assert get(server, "/api/runs/nosuchrun0000/view", epoch=1).status_code == 404
+
+
+def test_the_film_survives_a_restart(server, database, sin_run):
+    epochs = get(server, f"/api/runs/{sin_run}/frames").json()["epochs"]
+    view = get(server, f"/api/runs/{sin_run}/view", epoch=5).json()
+    with running_server({"DATABASE_URL": database}) as again:
+        assert get(again, f"/api/runs/{sin_run}/frames").json()["epochs"] == epochs
+        assert get(again, f"/api/runs/{sin_run}/view", epoch=5).json() == view
+
+
+def test_a_large_net_keeps_fewer_frames_within_the_bound_and_says_so(server):
+    # 1-1000-1000-1: 4 MB a frame, so 2 frames fit in 10 MB; stopped after a dozen epochs
+    run_id = start_run(server, task="sin", samples=64, batch_size=64, epochs=20_000,
+                       hidden=[1000, 1000])  # fmt: skip
+    wait_until(lambda: requests.get(f"{server.url}/api/runs/{run_id}", timeout=10)
+               .json()["epoch"] >= 12, timeout=60)  # fmt: skip
+    requests.post(f"{server.url}/api/runs/{run_id}/stop", timeout=10)
+    status = wait_status(server, run_id, "stopped")
+    assert status["film"]["frames"] < MAX_FRAMES
+    assert any("replay keeps" in sentence for sentence in status["observations"])
+    store = server.app.extensions["store"]
+    wait_until(lambda: store.summary(run_id)["status"] == "stopped")
+    assert stored_bytes(store, run_id) <= MAX_FILM_BYTES
+    epochs = get(server, f"/api/runs/{run_id}/frames").json()["epochs"]
+    # the last weights the run has, however it ended (a stop that had to end a slow training
+    # process keeps the checkpoint before it)
+    assert epochs[0] == 1 and epochs[-1] == store.checkpoint(run_id).epoch
+
+
+@pytest.mark.parametrize("hidden", [[32, 32], [50, 50]])
+def test_a_100000_epoch_run_stays_within_the_bound(server, hidden):
+    # the film of a 100,000-epoch run as its training process keeps it (every epoch offered),
+    # written as the recorder writes it; the digits task's 64-input net, or sin's 1-input one
+    task = "digits" if hidden == [50, 50] else "sin"
+    config = server.app.extensions["runs"].get(start_run(server, task=task, epochs=10)).config
+    session = TrainingSession(TASKS[task], {**config, "epochs": 100_000})
+    for epoch in range(1, 100_001):
+        session.film.offer(epoch, session.model)
+    checkpoint = dataclasses.replace(session.checkpoint(), epoch=100_000)
+    frames = new_frames(checkpoint, set(), final=True)
+    store = server.app.extensions["store"]
+    run_id = f"film{task}{len(hidden)}"
+    store.write([{"id": run_id, "fields": {}, "film": frames}])
+    epochs = get_epochs(store, run_id)
+    assert len(epochs) <= MAX_FRAMES and epochs[-1] == 100_000 and epochs[:10] == [*range(1, 11)]
+    assert stored_bytes(store, run_id) <= MAX_FILM_BYTES
