@@ -149,6 +149,14 @@ class GracefulWorker(SimpleWorker):
         if _context is not None:
             _context.interrupt()
 
+    def unsubscribe(self) -> None:
+        """RQ's, with a bounded wait for its pubsub thread (a daemon): redis-py's may sleep up
+        to RQ's 60 s for a subscription before it sees the stop, and the worker with it."""
+        if self.pubsub_thread:
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.stop(timeout=1.0)
+            self.pubsub.close()
+
 
 _context: WorkerContext | None = None  # set by `main` (or from the environment on first job)
 
