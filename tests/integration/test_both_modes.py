@@ -145,7 +145,9 @@ def test_pause_resume_stop_answer_alike_and_each_watcher_gets_one_done(mode):
 
 
 def test_a_pause_of_a_queued_run_is_a_409_and_is_not_kept_for_later(mode):
-    first = running(mode)  # the one compute slot (embedded) or worker (scaled) is taken
+    # the one compute slot (embedded) or worker (scaled) is taken: by a full-speed run (a paced
+    # run gives its slot away between two epochs, and the queued run would start then)
+    first = running(mode, epochs_per_second=None, samples=20_000, epochs=100_000)
     queued = create(mode, **PACED, epochs=5000)
     try:
         assert status(mode, queued)["status"] == "queued"
