@@ -22,6 +22,8 @@ from app.backprop.compute import Ask, BackpropError, backprop
 from app.training.forked import TrainingProcessError
 from app.training.session import TrainingSession
 
+MAX_NUMBERS = 2_000_000  # numbers one answer may carry (`check_size`)
+
 backprop_api = Blueprint("backprop_api", __name__, url_prefix="/api")
 
 REBUILT_KEPT = 4  # sessions rebuilt from checkpoints kept for the next requests (per app)
@@ -70,12 +72,29 @@ def run_backprop(run_id: str) -> Any:
         return jsonify(error=manager.unknown(run_id)), 404
     try:
         ask = parse_ask(request.get_json(silent=True))
+        check_size(run.sizes, int(run.config.get("batch_size") or 1) if ask.batch else 1)
         answer = _answer(run, ask)
     except BackpropError as error:
         return jsonify(errors={error.field: error.message}), 400
     if answer is None:
         return jsonify(id=run.id, status=run.status, error="the run has no weights yet"), 409
     return jsonify(id=run.id, status=run.status, **answer)
+
+
+def check_size(sizes: list[int], rows: int) -> None:
+    """Refuse a pass whose answer would carry more than `MAX_NUMBERS` numbers (`sizes` the
+    layer widths, `rows` the samples): every weight three times (W, dW, the update) and five
+    arrays of every layer's width per row. A 1-1024×8-1 net's would be ~460 MB of JSON, built
+    while the server waits; the view draws at most 16 neurons a layer anyway."""
+    weights = sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+    numbers = 3 * weights + rows * (sizes[0] + 5 * sum(sizes[1:]))
+    if numbers > MAX_NUMBERS:
+        raise BackpropError("batch" if rows > 1 else "run", (
+            f"the pass would carry {numbers:,} numbers, more than the {MAX_NUMBERS:,} shown at "
+            "most: pick one sample instead of a batch, or a smaller network"
+            if rows > 1 else
+            f"this network is too large to show every number of a pass ({numbers:,}, at most "
+            f"{MAX_NUMBERS:,})"))  # fmt: skip
 
 
 def _answer(run: Any, ask: Ask) -> dict[str, Any] | None:

@@ -195,7 +195,7 @@ def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> N
     reason = {
         "stopped": f"stopped at epoch {session.epoch}",
         "interrupted": f"interrupted at epoch {session.epoch}: the server shut down",
-    }.get(status, run.stopped_early)
+    }.get(status, run.stopped_early if session.epoch < run.epochs else None)  # not if too late
     run.control.set_status(status, reason)
 
 

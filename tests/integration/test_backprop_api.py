@@ -149,3 +149,17 @@ def test_a_run_trained_on_a_server_thread_answers_from_its_session(make_live_ser
     assert answer["source"] == "training session"
     assert_matches(answer, reference(exported(live, run_id), answer, CLASSIFICATION))
     post(live, f"{run_id}/stop")
+
+
+def test_a_pass_too_large_to_send_is_a_400_before_any_work(server):
+    # a 1-1024x4-1 net: ~3.2 million weights, ~9.5 million numbers in the answer (~460 MB of
+    # JSON for 1024x8, built while the server waited); the view draws 16 neurons a layer anyway
+    wide = start_run(server, task="sin", samples=50, epochs=2, hidden=[1024] * 4)
+    answer = post(server, f"{wide}/backprop", {"index": 0})
+    assert answer.status_code == 400 and "too large" in answer.json()["errors"]["run"]
+    # a net whose weights fit, with a batch whose rows do not: the batch is named
+    rows = start_run(server, task="sin", samples=4000, epochs=2, hidden=[512, 512],
+                     batch_size=2048)  # fmt: skip
+    answer = post(server, f"{rows}/backprop", {"batch": True})
+    assert answer.status_code == 400 and "one sample" in answer.json()["errors"]["batch"]
+    assert post(server, f"{rows}/backprop", {"index": 0}).status_code in (200, 409)
