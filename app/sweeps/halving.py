@@ -52,5 +52,5 @@ def best_until(run: Any, epoch: int) -> float:
 
 def reason(rung: int, value: float, count: int) -> str:
     """The status reason of a run that halving stopped."""
-    return (f"stopped by successive halving: at the rung of epoch {rung} its best test loss "
-            f"{value:.4g} was in the worst half of the {count} runs of the sweep there")  # fmt: skip
+    return (f"stopped by successive halving: at the rung of epoch {rung} its best test "
+            f"loss {value:.4g} was in the worst half of the {count} runs of the sweep there")
