@@ -118,12 +118,14 @@ export class Overlay {
   /**
    * Each ticked run keeps the colour it got when first drawn (the first one no other ticked run
    * has), whatever the grouping or the x axis; a group is drawn in the colour of its first run.
+   * Only the drawn lines' first runs take colours (`drawn`), so that seed groups use distinct
+   * colours before any repeats.
    */
-  assignColours() {
-    const ticked = new Set(this.runs.map((run) => run.id));
-    for (const id of [...this.colours.keys()]) if (!ticked.has(id)) this.colours.delete(id);
+  assignColours(drawn = this.runs) {
+    const keep = new Set(drawn.map((run) => run.id));
+    for (const id of [...this.colours.keys()]) if (!keep.has(id)) this.colours.delete(id);
     const used = new Set(this.colours.values());
-    for (const run of this.runs) {
+    for (const run of drawn) {
       if (this.colours.has(run.id)) continue;
       const colour = COLOURS.find((c) => !used.has(c)) ?? COLOURS[this.colours.size % COLOURS.length];
       this.colours.set(run.id, colour);
@@ -145,7 +147,7 @@ export class Overlay {
       }
       byKey.get(key).runs.push(run);
     }
-    this.assignColours();
+    this.assignColours(lines.map((line) => line.runs[0]));
     for (const line of lines) line.colour = this.colours.get(line.runs[0].id);
     return lines;
   }
