@@ -29,6 +29,21 @@ export function parseAxis(name, text) {
   return TEXT_AXES.has(name) ? parts : parts.map(Number);
 }
 
+/** What is wrong with an axis's typed text (null: nothing), e.g. lr "abc, 0.01" → a message
+ * naming "abc": the page says so before counting runs, rather than sending null. */
+export function axisError(name, text) {
+  if (TEXT_AXES.has(name) || !text.trim()) return null;
+  const entries = name === "hidden"
+    ? text.split(";").flatMap((layers) => (layers.trim() === "none" ? [] : layers.trim().split(/[,\s]+/)))
+    : text.split(",");
+  const bad = entries.map((entry) => entry.trim()).find((entry) => entry !== "" && (
+    !Number.isFinite(Number(entry)) || (name === "hidden" && !/^[1-9][0-9]*$/.test(entry))));
+  if (bad === undefined) return null;
+  return name === "hidden"
+    ? `${name}: “${bad}” is not a number of neurons (layers as 16,16; configs separated by ;)`
+    : `${name}: “${bad}” is not a number`;
+}
+
 /** The sweep's body: `base` (a run config) and the dialog's `fields`. */
 export function sweepBody(base, fields) {
   const vary = {};
@@ -118,9 +133,11 @@ function showCount() {
   const body = sweepBody({}, fieldsOf());
   const runs = runCount(body);
   const text = document.getElementById("sweep-run-count");
-  text.textContent = runs ? `${runs} run${runs === 1 ? "" : "s"}${runs > MAX_RUNS ? ` (at most ${MAX_RUNS})` : ""}`
-    : "Give at least one list to vary.";
-  document.getElementById("sweep-launch").disabled = !runs || runs > MAX_RUNS;
+  const fields = fieldsOf();
+  const wrong = AXES.map((axis) => axisError(axis.name, fields[axis.name] ?? "")).find(Boolean);
+  text.textContent = wrong || (runs ? `${runs} run${runs === 1 ? "" : "s"}${runs > MAX_RUNS ? ` (at most ${MAX_RUNS})` : ""}`
+    : "Give at least one list to vary.");
+  document.getElementById("sweep-launch").disabled = Boolean(wrong) || !runs || runs > MAX_RUNS;
   document.getElementById("sweep-count").disabled = body.mode !== "random";
 }
 

@@ -25,7 +25,8 @@ window.matchMedia = () => ({ matches: false, addEventListener() {} });
 globalThis.getComputedStyle = () => ({ getPropertyValue: () => "" });
 globalThis.performance = globalThis.performance ?? { now: () => Date.now() };
 const element = () => ({ hidden: false, dataset: {}, style: {}, cells: [], textContent: "",
-  append() {}, remove() {}, querySelector: () => null, querySelectorAll: () => [] });
+  append() {}, remove() {}, addEventListener() {}, querySelector: () => null,
+  querySelectorAll: () => [] });
 globalThis.document = { documentElement: element(), querySelectorAll: () => [],
   getElementById: () => element(), createElement: element,
   dispatchEvent() {} };

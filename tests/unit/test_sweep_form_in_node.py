@@ -1,0 +1,38 @@
+"""The sweep form's reading of typed lists (static/js/sweep_form.js), in node: a value that is no
+number is named before any run is counted or sent (a fresh user typed "abc, 0.01" for lr and the
+server answered "lr = None")."""
+
+from __future__ import annotations
+
+from js_modules import run_js
+
+
+def test_a_typed_value_that_is_no_number_is_named():
+    answer = run_js("""
+      const { axisError } = await importModule('/static/js/sweep_form.js');
+      return [axisError('lr', 'abc, 0.01'), axisError('lr', '0.01, 1e-3'),
+              axisError('hidden', '4; 16,16'), axisError('hidden', '4; 16,x'),
+              axisError('hidden', '2.5'), axisError('activation', 'relu, tanh'),
+              axisError('dropout', '')];
+    """)
+    assert answer[0] == "lr: “abc” is not a number"
+    assert answer[1] is None and answer[2] is None
+    assert answer[3].startswith("hidden: “x”") and answer[4].startswith("hidden: “2.5”")
+    assert answer[5] is None and answer[6] is None
+
+
+def test_seed_groups_get_distinct_colours_before_any_repeats():
+    # six configs of two seeds each (a sweep's loss curves): 12 runs, 6 lines, 8 colours
+    answer = run_js("""
+      const { Overlay } = await importModule('/static/js/runs_overlay.js');
+      const runs = [];
+      for (let c = 0; c < 6; c++) for (let seed = 0; seed < 2; seed++) {
+        runs.push({ id: `r${c}-${seed}`, task: 'sin', config: { hidden: [c + 1], seed } });
+      }
+      const fake = { runs, grouping: true, colours: new Map(),
+                     histories: new Map(runs.map((run) => [run.id, { columns: {} }])),
+                     assignColours: Overlay.prototype.assignColours };
+      const lines = Overlay.prototype.groupLines.call(fake);
+      return lines.map((line) => line.colour);
+    """)
+    assert len(answer) == 6 and len(set(answer)) == 6, answer
