@@ -139,7 +139,10 @@ async function pick(body) {
     state.index = pass.rows ? pass.rows[0] : state.index;
     $("bp-index").value = String(state.index);
     $("bp-index").max = String(pass.samples - 1);
-    note("");
+    // the pass is on the weights the next step trains, not on an epoch the time slider holds
+    note(window.studio?.replay?.holds?.()
+      ? "These are the run's current weights, not the epoch the time slider shows (press Live)."
+      : "");
     draw();
     panel.dataset.loaded = `${pass.steps}:${state.index}`;
   } catch (error) {
