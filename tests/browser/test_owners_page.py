@@ -61,6 +61,8 @@ def test_another_owner_watches_a_run_but_cannot_steer_it(
         theirs.keyboard.press("Space")  # the shortcut is refused too: the run keeps running
         assert theirs.evaluate("window.studio.state.status") == "running"
         assert violations(theirs) == []
+        theirs.emulate_media(color_scheme="dark")
+        assert violations(theirs) == []
 
         # the owner's own page steers it
         assert not page.locator("#pause").is_disabled() and not page.locator("#stop").is_disabled()
