@@ -95,6 +95,7 @@ function textInput(className, value, label, field, run) {
   input.value = value ?? "";
   input.setAttribute("aria-label", `${label} of run ${run.id.slice(0, 8)}`);
   input.addEventListener("change", () => saveMeta(run, { [field]: input.value }, input));
+  input.readOnly = run.yours === false; // someone else's run (owners: only its owner renames it)
   return input;
 }
 
@@ -172,6 +173,10 @@ function deleteButton(run) {
   button.className = "delete-run";
   button.textContent = "Delete";
   button.setAttribute("aria-label", `Delete run ${run.id.slice(0, 8)}`);
+  if (run.yours === false) { // someone else's run: only its owner deletes it
+    button.disabled = true;
+    button.title = `Only ${run.owner} can delete this run`;
+  }
   button.addEventListener("click", async () => {
     if (!window.confirm(`Delete run ${run.id.slice(0, 8)} and its stored data?`)) return;
     const answer = await fetch(`/api/runs/${run.id}`, { method: "DELETE" });

@@ -76,6 +76,8 @@ def test_another_owner_watches_a_run_but_cannot_steer_it(
         row.wait_for()
         owner = row.locator(".run-owner").inner_text()
         assert owner.startswith("browser ") and "(you)" not in owner
+        assert row.locator(".delete-run").is_disabled()  # only its owner deletes or renames it
+        assert row.locator(".run-name").get_attribute("readonly") is not None
         theirs.check("#filter-mine")
         row.wait_for(state="detached")
         theirs.uncheck("#filter-mine")
@@ -87,5 +89,6 @@ def test_another_owner_watches_a_run_but_cannot_steer_it(
     mine = page.locator(f"tr[data-run-id='{run_id}']")
     mine.wait_for()
     assert "(you)" in mine.locator(".run-owner").inner_text()
+    assert not mine.locator(".delete-run").is_disabled()
     page.check("#filter-mine")
     assert mine.is_visible()  # still listed: it is the first browser's own
