@@ -7,6 +7,7 @@ and paged).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -130,9 +131,12 @@ def list_runs(
     sort: str = "created",
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
+    owners: Callable[[str | None], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Every run (stored ones and this process's live ones), filtered by task and status,
-    sorted by `sort` (a `SORT_KEYS` name, ``-name`` for descending; missing values last), paged."""
+    sorted by `sort` (a `SORT_KEYS` name, ``-name`` for descending; missing values last), paged.
+    `owners`: what each entry adds from its run's creator (``{owner, yours, mine}``,
+    app/web/owners.py); the creator itself is never listed."""
     rows: dict[str, dict[str, Any]] = {}
     if store is not None:
         if recorder is not None:
@@ -140,11 +144,15 @@ def list_runs(
         rows = {row["id"]: row for row in store.summaries(task)}
     live_ids = {run.id for run in live}
     entries = [
-        live_summary(run, rows.get(run.id))
+        live_summary(run, rows.get(run.id)) | (owners(run.creator) if owners else {})
         for run in live
         if task is None or run.task.id == task
     ]
-    entries += [stored_summary(row) for run_id, row in rows.items() if run_id not in live_ids]
+    entries += [
+        stored_summary(row) | (owners(row.get("creator")) if owners else {})
+        for run_id, row in rows.items()
+        if run_id not in live_ids
+    ]
     if status is not None:
         wanted = set(status.split(","))
         if "ended" in wanted:

@@ -74,13 +74,22 @@ def creator() -> str | None:
 
 
 def ownership(run: Any) -> dict[str, Any]:
-    """``{owner, yours}`` of `run` for the current request (``{}`` without a token): its
-    owner's name (None: no owner) and whether this requester may change it."""
+    """``{owner, yours, mine}`` of `run` for the current request (``{}`` without a token): see
+    `ownership_of`."""
+    return ownership_of(run.creator)
+
+
+def ownership_of(run_creator: str | None) -> dict[str, Any]:
+    """``{owner, yours, mine}`` of a run created by `run_creator` (an owner id, None: no owner)
+    for the current request (``{}`` without a token): its owner's name (None: no owner), whether
+    this requester may change it (its owner, the admin, or nobody's run) and whether this
+    requester created it (the runs page's "mine")."""
     who = requester()
     if who is None:
         return {}
-    mine = who.admin or run.creator is None or run.creator == who.owner
-    return {"owner": owner_name(run.creator), "yours": mine}
+    created = run_creator is not None and run_creator == who.owner
+    yours = who.admin or run_creator is None or created
+    return {"owner": owner_name(run_creator), "yours": yours, "mine": created}
 
 
 def refusal(item: Any, kind: str = "run") -> Any:

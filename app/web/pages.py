@@ -60,8 +60,10 @@ def fit(task_id: str) -> Any:
 
 @pages.get("/runs")
 def runs_page() -> Any:
-    """The runs page: every run, sortable and filterable, with an overlay of their curves."""
-    return render_template("runs.html")
+    """The runs page: every run, sortable and filterable, with an overlay of their curves; on a
+    server with an access token (owners: app/web/owners.py) an Owner column and a "mine" filter."""
+    owners = current_app.config.get("ACCESS_TOKEN") is not None
+    return render_template("runs.html", owners=owners)
 
 
 @pages.get("/vendor/plotly.min.js")

@@ -34,7 +34,7 @@ from app.storage.export import (
 )
 from app.storage.store import interpolate_seconds
 from app.storage.stored_runs import DEFAULT_LIMIT, MAX_LIMIT, SORT_KEYS, list_runs
-from app.web.owners import creator
+from app.web.owners import creator, ownership_of
 
 runs_api = Blueprint("runs_api", __name__, url_prefix="/api")
 
@@ -78,7 +78,8 @@ def _int_arg(name: str, default: int, low: int, high: int, errors: dict[str, str
 def runs_list() -> Any:
     """``GET /api/runs``: every run, stored and live; ``task``, ``status`` (comma-separated, or
     ``ended``), ``sort`` (a column, ``-column`` descending; default ``created``), ``limit``
-    (default 500), ``offset``. 400 for bad parameters."""
+    (default 500), ``offset``; with an access token each entry has ``{owner, yours, mine}``
+    (app/web/owners.py). 400 for bad parameters."""
     errors: dict[str, str] = {}
     limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, errors)
     offset = _int_arg("offset", 0, 0, 10**9, errors)
@@ -102,6 +103,7 @@ def runs_list() -> Any:
             sort=sort,
             limit=limit,
             offset=offset,
+            owners=ownership_of,
         )
     )
 

@@ -2,6 +2,7 @@
 // Step and Stop, and what each button offers for the watched run's status.
 
 import { api } from "./api.js";
+import { maySteer, showOwnerLock } from "./run_owner.js";
 import { guardTrainSpace } from "./space_guard.js";
 import { isEnded } from "./status.js";
 
@@ -55,10 +56,12 @@ export class RunButtons {
     const { watch, form } = this.page;
     const { runId, status: s } = watch.run;
     const live = watch.isLive();
+    const steer = maySteer(watch); // false: someone else's run (run_owner.js)
     form.setLive(live);
-    this.stop.disabled = !live;
-    this.step.disabled = !(runId && s === "paused");
-    this.pause.disabled = !(runId && (s === "running" || s === "paused"));
+    showOwnerLock(this.page, live && !steer);
+    this.stop.disabled = !live || !steer;
+    this.step.disabled = !(runId && s === "paused" && steer);
+    this.pause.disabled = !(runId && (s === "running" || s === "paused") && steer);
     this.pause.querySelector(".text").textContent = s === "paused" ? "Resume" : "Pause";
     this.pause.querySelector(".icon").textContent = s === "paused" ? "▶" : "❚❚";
     this.pause.setAttribute("aria-pressed", String(s === "paused"));
@@ -140,7 +143,7 @@ export class RunButtons {
   async stepOnce() {
     const { watch, views, loop } = this.page;
     const runId = watch.run.runId;
-    if (!runId || watch.run.status !== "paused") return;
+    if (!runId || watch.run.status !== "paused" || this.step.disabled) return;
     const response = await api.step(runId, { epochs: 1 }).catch(() => null);
     if (!response || runId !== watch.run.runId || !response.data) return;
     if (response.data.status) views.status.update({ status: response.data.status });
@@ -148,6 +151,7 @@ export class RunButtons {
   }
 
   togglePause() {
+    if (this.pause.disabled) return; // e.g. someone else's run (the Space key)
     const status = this.page.watch.run.status;
     if (status === "paused") this.control("resume");
     else if (status === "running") this.control("pause");

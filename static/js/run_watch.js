@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { inputNames } from "./network_layout.js";
+import { learnOwner } from "./run_owner.js";
 import { RunSocket } from "./socket_client.js";
 import { focusOffTrain } from "./space_guard.js";
 import { isEnded } from "./status.js";
@@ -34,10 +35,10 @@ export class RunWatch {
     this.page = page;
     /** The watched run: its id (null: none), whether this page started it, its status, whether
      * its snapshot arrived, whether that snapshot fills the form, its config as the server has it
-     * (live changes included). */
+     * (live changes included), its owner's name and whether this page may steer it (run_owner.js). */
     this.run = {
       runId: null, ownRun: false, status: "idle", haveSnapshot: false, fillFromSnapshot: false,
-      runConfig: null,
+      runConfig: null, owner: null, yours: true,
     };
     this.showsArchitecture = true; // the network view shows the form's architecture, not the run's
     const status = page.views.status;
@@ -90,6 +91,7 @@ export class RunWatch {
     views.layers.clear();
     this.page.replay?.reset(runId);
     this.socket.watch(runId);
+    learnOwner(this.page, runId, own);
     picker.syncUrl();
     this.page.buttons.updateButtons();
     loop.request();
@@ -103,6 +105,7 @@ export class RunWatch {
     this.page.replay?.reset(null);
     Object.assign(this.run, {
       runId: null, ownRun: false, status: "idle", haveSnapshot: false, runConfig: null,
+      owner: null, yours: true,
     });
     if (!keepDrawing) {
       views.status.reset();

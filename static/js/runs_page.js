@@ -1,7 +1,8 @@
 // The runs page (/runs): a sortable, filterable table of every run (stored and live), with rename,
 // notes, delete and export; ticking runs overlays their curves (runs_overlay.js). Each row has
 // data-run-id="<id>", shows the id's first 8 characters and a checkbox for the overlay; a click
-// elsewhere on the row opens the run on the dashboard.
+// elsewhere on the row opens the run on the dashboard. With owners (a token), each row names its
+// run's owner and "only mine" keeps this browser's runs.
 
 import { formatNumber } from "./format.js";
 import { Overlay } from "./runs_overlay.js";
@@ -17,6 +18,8 @@ const state = {
 };
 
 const $ = (id) => document.getElementById(id);
+// a server with an access token has owners (issue 31): an Owner column and the "only mine" filter
+const OWNERS = $("runs-table").dataset.owners === "true";
 
 function layersOf(run) {
   const hidden = run.config?.hidden ?? [];
@@ -63,10 +66,11 @@ function matchesFilters(run) {
   const task = $("filter-task").value;
   const status = $("filter-status").value;
   const text = $("filter-text").value.trim().toLowerCase();
+  if (OWNERS && $("filter-mine").checked && !run.mine) return false;
   if (task && run.task !== task) return false;
   if (status && run.status !== status) return false;
   if (!text) return true;
-  const haystack = [run.id, run.name, run.notes, run.task, taskLabel(run.task), layersOf(run), run.config?.activation,
+  const haystack = [run.id, run.name, run.owner, run.notes, run.task, taskLabel(run.task), layersOf(run), run.config?.activation,
     run.config?.optimizer].join(" ").toLowerCase();
   return haystack.includes(text);
 }
@@ -91,6 +95,7 @@ function textInput(className, value, label, field, run) {
   input.value = value ?? "";
   input.setAttribute("aria-label", `${label} of run ${run.id.slice(0, 8)}`);
   input.addEventListener("change", () => saveMeta(run, { [field]: input.value }, input));
+  input.readOnly = run.yours === false; // someone else's run (owners: only its owner renames it)
   return input;
 }
 
@@ -168,6 +173,10 @@ function deleteButton(run) {
   button.className = "delete-run";
   button.textContent = "Delete";
   button.setAttribute("aria-label", `Delete run ${run.id.slice(0, 8)}`);
+  if (run.yours === false) { // someone else's run: only its owner deletes it
+    button.disabled = true;
+    button.title = `Only ${run.owner} can delete this run`;
+  }
   button.addEventListener("click", async () => {
     if (!window.confirm(`Delete run ${run.id.slice(0, 8)} and its stored data?`)) return;
     const answer = await fetch(`/api/runs/${run.id}`, { method: "DELETE" });
@@ -211,6 +220,7 @@ function row(run) {
   }
   cell(tr, run.id.slice(0, 8), "run-id").title = run.id;
   tr.insertCell().append(textInput("run-name", run.name, "Name", "name", run));
+  if (OWNERS) cell(tr, run.mine ? `${run.owner} (you)` : run.owner ?? "—", "run-owner");
   cell(tr, taskLabel(run.task), "run-task").title = run.task;
   const layers = cell(tr, "", "run-layers"); // wraps after a comma: 8 wide layers fit
   layersOf(run).split(",").forEach((size, i) => layers.append(...(i ? [",", document.createElement("wbr")] : []), size));
@@ -319,7 +329,9 @@ for (const th of document.querySelectorAll("th[data-sort]")) {
   th.addEventListener("click", sortBy);
   th.addEventListener("keydown", (event) => { if (event.key === "Enter") sortBy(); });
 }
-for (const id of ["filter-task", "filter-status", "filter-text"]) $(id).addEventListener("input", render);
+for (const id of ["filter-task", "filter-status", "filter-text", ...(OWNERS ? ["filter-mine"] : [])]) {
+  $(id).addEventListener("input", render);
+}
 for (const radio of document.querySelectorAll("input[name=x-axis]")) {
   radio.addEventListener("change", () => overlay.setAxis(radio.value));
 }

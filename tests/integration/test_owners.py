@@ -65,7 +65,12 @@ def test_only_the_owner_or_the_admin_changes_a_run(server: Any) -> None:
     seen = bob.call("GET", f"/runs/{run_id}").json()
     assert seen["status"] in ("queued", "running") and seen["owner"] == "alice"
     assert seen["yours"] is False and alice.call("GET", f"/runs/{run_id}").json()["yours"]
-    assert bob.call("GET", "/runs").ok
+    listed = {entry["id"]: entry for entry in bob.call("GET", "/runs").json()}
+    assert listed[run_id]["owner"] == "alice"  # the runs page's Owner column and "mine"
+    assert listed[run_id]["yours"] is False and listed[run_id]["mine"] is False
+    assert "creator" not in listed[run_id]  # a browser's id is its cookie: never shown
+    mine = {entry["id"]: entry for entry in alice.call("GET", "/runs").json()}[run_id]
+    assert mine["yours"] is True and mine["mine"] is True
     assert alice.call("PATCH", f"/runs/{run_id}", {"lr": 0.001}).status_code == 200
     assert alice.call("PATCH", f"/runs/{run_id}/meta", {"name": "alice's"}).status_code == 200
     watcher = Watcher(server.url, auth={"token": TOKEN})  # bob watches alice's run
@@ -78,6 +83,8 @@ def test_only_the_owner_or_the_admin_changes_a_run(server: Any) -> None:
     assert admin.call("POST", f"/runs/{run_id}/stop").status_code == 200
     store = RunStore(server.app.config["DATABASE_URL"])
     assert store.summary(run_id)["creator"] == "name:alice"  # remembered in storage
+    stored = {entry["id"]: entry for entry in admin.call("GET", "/runs").json()}[run_id]
+    assert stored["owner"] == "alice" and stored["yours"] is True and stored["mine"] is False
 
     copy = bob.call("POST", f"/runs/{run_id}/continue", {"epochs": 5})
     assert copy.status_code == 201, copy.text  # continued as bob's own copy
