@@ -7,34 +7,23 @@ Skipped without redis-server unless ``REQUIRE_REDIS=1`` (CI), which makes it fai
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import requests
+from cluster_helpers import scaled_cluster
 from server_helpers import wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import postgres_helpers  # noqa: E402
 
-from app.transports.cluster import Cluster  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if shutil.which("redis-server") is None:
-        message = "redis-server not found (apt-get install redis-server)"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(message + " and REQUIRE_REDIS=1")
-        pytest.skip(message)
-    logs = tmp_path_factory.mktemp("replay-scaled-logs")
-    started = Cluster(2, 1, database=postgres_helpers.database_url(), log_dir=str(logs))
-    yield started
-    started.stop()
+    yield from scaled_cluster(tmp_path_factory, 2, 1, "replay-scaled")
 
 
 def test_a_scaled_run_keeps_its_film_and_another_web_process_replays_it(cluster):

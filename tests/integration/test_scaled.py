@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sys
 import time
@@ -17,12 +16,11 @@ from typing import Any
 
 import pytest
 import requests
+from cluster_helpers import scaled_cluster
 from server_helpers import Watcher, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import postgres_helpers  # noqa: E402
 
-from app.transports.cluster import Cluster  # noqa: E402
 from app.transports.redis_control import alive_key  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
@@ -32,15 +30,7 @@ PACED = {"task": "sin", "samples": 200, "epochs_per_second": 25}  # a watchable,
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if shutil.which("redis-server") is None:
-        message = "redis-server not found (apt-get install redis-server)"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(message + " and REQUIRE_REDIS=1")
-        pytest.skip(message)
-    logs = tmp_path_factory.mktemp("scaled-logs")
-    started = Cluster(2, 2, database=postgres_helpers.database_url(), log_dir=str(logs))
-    yield started
-    started.stop()
+    yield from scaled_cluster(tmp_path_factory, 2, 2, "scaled")
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import requests
+from cluster_helpers import scaled_cluster
 from server_helpers import wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import postgres_helpers  # noqa: E402
 
 from app.storage.store import RunStore  # noqa: E402
-from app.transports.cluster import Cluster  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -31,15 +28,7 @@ QUICK = {"task": "sin", "samples": 100, "epochs": 40}
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if shutil.which("redis-server") is None:
-        message = "redis-server not found (apt-get install redis-server)"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(message + " and REQUIRE_REDIS=1")
-        pytest.skip(message)
-    logs = tmp_path_factory.mktemp("scaled-sweep-logs")
-    started = Cluster(2, 2, database=postgres_helpers.database_url(), log_dir=str(logs))
-    yield started
-    started.stop()
+    yield from scaled_cluster(tmp_path_factory, 2, 2, "scaled-sweep")
 
 
 def sweep_of(url: str, sweep_id: str) -> dict:
