@@ -64,7 +64,7 @@ def test_a_view_scrolled_out_of_sight_is_not_redrawn_until_it_is_back(page: Any)
 def test_every_frame_is_acknowledged_at_once_even_while_the_page_draws(page: Any) -> None:
     open_dashboard(page, RUN, full_speed=False)
     start_run(page)
-    # Make every draw of the fit hold the main thread for 150 ms (a slow machine, a big view),
+    # Make every draw of the fit hold the main thread for 400 ms (a slow machine, a big view),
     # and note how many frames arrived between two of its draws.
     page.evaluate(
         """() => {
@@ -77,7 +77,8 @@ def test_every_frame_is_acknowledged_at_once_even_while_the_page_draws(page: Any
             const drew = draw();
             if (drew === true) {
               const started = performance.now();
-              while (performance.now() - started < 150) { /* busy drawing */ }
+              // long enough for two frames even from a server slowed to 5 a second (CI)
+              while (performance.now() - started < 400) { /* busy drawing */ }
               window.framesPerDraw.push(stats.messages - last);
               last = stats.messages;
             }
