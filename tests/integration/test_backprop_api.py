@@ -34,9 +34,18 @@ def paused_run(live, config: dict) -> str:
 
 
 def exported(live, run_id: str) -> dict:
-    answer = requests.get(f"{live.url}/api/runs/{run_id}/model?format=json", timeout=10)
-    assert answer.status_code == 200
-    return answer.json()
+    """The run's exported model, once its checkpoint is that of the epoch the run is at (a
+    paused run's; on a loaded machine the checkpoint taken at the pause may come a moment
+    later than the status)."""
+    epoch = requests.get(f"{live.url}/api/runs/{run_id}", timeout=10).json()["epoch"]
+
+    def current() -> dict | None:
+        answer = requests.get(f"{live.url}/api/runs/{run_id}/model?format=json", timeout=10)
+        assert answer.status_code == 200
+        model = answer.json()
+        return model if model.get("epoch", epoch) == epoch else None
+
+    return wait_until(current, 60, "the export at the run's epoch")
 
 
 def reference(model: dict, answer: dict, config: dict) -> dict:
