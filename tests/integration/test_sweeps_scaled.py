@@ -70,4 +70,5 @@ def test_a_stop_through_the_other_web_process_ends_every_run(cluster):
                60, "every run of the sweep to end")  # fmt: skip
     runs = sweep_of(first, sweep_id)["runs"]
     assert sweep_of(first, sweep_id)["status"] == "stopped"
-    assert any(run["status"] == "cancelled" for run in runs)
+    # stopped while two trained: runs never started are cancelled, started ones stopped
+    assert any(run["status"] in ("cancelled", "stopped") for run in runs)
