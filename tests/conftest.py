@@ -2,7 +2,9 @@
 
 `live_server` gives a fresh server per test; `module_live_server` one shared by a test module;
 `make_live_server(config)` starts one with a config of your choice (several per test if you like);
-`running_server(config)` is the context manager behind them, for fixtures of another scope:
+`running_server(config)` (tests/live_server.py) is the context manager behind them, for fixtures
+of another scope; `stored_database` / `stored_server` a database (SQLite, then PostgreSQL) and a
+server storing its runs there, per module:
 
     @pytest.fixture(scope="module")
     def server():
@@ -15,59 +17,12 @@ same stack as `python -m app`); on exit every run is stopped and the server shut
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
-
-from app import create_app
-
-
-@dataclass
-class LiveServer:
-    """A running server: `url` is "http://127.0.0.1:<port>"."""
-
-    app: Flask
-    host: str
-    port: int
-    server: BaseWSGIServer
-    thread: threading.Thread
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def stop(self) -> None:
-        """Stop every run, then the server; idempotent."""
-        if not self.thread.is_alive():
-            return
-        self.app.extensions["runs"].shutdown()
-        self.server.shutdown()
-        self.thread.join(timeout=10)
-        self.app.extensions["socketio"].server.shutdown()  # Engine.IO's service task
-        self.server.server_close()
-
-
-@contextmanager
-def running_server(config: dict[str, Any] | None = None) -> Iterator[LiveServer]:
-    """Serve `create_app(config)` on 127.0.0.1 and a free port for the duration of the block."""
-    app = create_app({"TESTING": True, **(config or {})})
-    host = "127.0.0.1"
-    server = make_server(host, 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
-    )
-    thread.start()
-    live = LiveServer(app=app, host=host, port=server.port, server=server, thread=thread)
-    try:
-        yield live
-    finally:
-        live.stop()
+from live_server import LiveServer, running_server
 
 
 @pytest.fixture
@@ -95,14 +50,19 @@ def module_live_server() -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stored_server(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[LiveServer]:
-    """A server storing its runs in SQLite, then (a second parameter) PostgreSQL, shared by the
-    tests of one module; history written every 0.2 s."""
+def stored_database(request: pytest.FixtureRequest, tmp_path_factory: Any) -> str:
+    """A database URL for one test module: an SQLite file, then (a second parameter) PostgreSQL
+    (tests/postgres_helpers.py; a restarted server may open it again)."""
     if request.param == "sqlite":
-        database = f"sqlite:///{tmp_path_factory.mktemp('db') / 'runs.sqlite3'}"
-    else:
-        import postgres_helpers
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'runs.sqlite3'}"
+    import postgres_helpers
 
-        database = postgres_helpers.database_url()
-    with running_server({"DATABASE_URL": database, "RECORD_INTERVAL": 0.2}) as live:
+    return postgres_helpers.database_url()
+
+
+@pytest.fixture(scope="module")
+def stored_server(stored_database: str) -> Iterator[LiveServer]:
+    """A server storing its runs in `stored_database`, shared by the tests of one module;
+    history written every 0.2 s."""
+    with running_server({"DATABASE_URL": stored_database, "RECORD_INTERVAL": 0.2}) as live:
         yield live

@@ -8,12 +8,11 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
+from live_server import running_server
 from server_helpers import start_run, wait_status, wait_until
 
 import network as nn
@@ -21,36 +20,17 @@ from app.data.tasks import build_data
 from app.runs.control import TERMINAL
 from app.runs.manager import MAX_ENDED_RUNS_STORED
 
-TESTS = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TESTS))
-import postgres_helpers  # noqa: E402
-
-
-def _root_conftest():
-    """tests/conftest.py (its `running_server`; "conftest" here is this folder's)."""
-    spec = importlib.util.spec_from_file_location("root_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["root_conftest"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-running_server = _root_conftest().running_server
-
 FAST = {"samples": 200, "epochs": 150}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request, tmp_path_factory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'runs.sqlite3'}"
-    return postgres_helpers.database_url()
+@pytest.fixture(scope="module")
+def database(stored_database: str) -> str:
+    return stored_database  # SQLite, then PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
-def server(database):
-    with running_server({"DATABASE_URL": database, "RECORD_INTERVAL": 0.2}) as live:
-        yield live
+def server(stored_server):
+    return stored_server  # storing its runs in `database`
 
 
 def get(server, path: str, **params) -> requests.Response:

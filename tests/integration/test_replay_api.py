@@ -7,12 +7,10 @@ thinned within the storage bound and its status says so."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 import requests
+from live_server import running_server
 from server_helpers import start_run, wait_status, wait_until
 
 from app.data.tasks import TASKS
@@ -22,33 +20,15 @@ from app.storage.film import stored_epochs as get_epochs
 from app.training.film import DENSE_EPOCHS, MAX_FILM_BYTES, MAX_FRAMES
 from app.training.session import TrainingSession
 
-TESTS = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TESTS))
-import postgres_helpers  # noqa: E402
 
-
-def _running_server():
-    spec = importlib.util.spec_from_file_location("root_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["root_conftest"] = module
-    spec.loader.exec_module(module)
-    return module.running_server
-
-
-running_server = _running_server()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request, tmp_path_factory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'runs.sqlite3'}"
-    return postgres_helpers.database_url()
+@pytest.fixture(scope="module")
+def database(stored_database: str) -> str:
+    return stored_database  # SQLite, then PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
-def server(database):
-    with running_server({"DATABASE_URL": database, "RECORD_INTERVAL": 0.2}) as live:
-        yield live
+def server(stored_server):
+    return stored_server  # storing its runs in `database`
 
 
 def get(server, path: str, **params) -> requests.Response:

@@ -6,32 +6,14 @@ delete end every run, and a restarted server goes on starting a sweep's waiting 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
-import sys
-from pathlib import Path
 
 import pytest
 import requests
+from live_server import running_server
 from server_helpers import run_status, start_run, wait_status, wait_until
 
 from app.runs.control import TERMINAL
-
-TESTS = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TESTS))
-import postgres_helpers  # noqa: E402
-
-
-def _root_conftest():
-    """tests/conftest.py (its `running_server`; "conftest" here is this folder's)."""
-    spec = importlib.util.spec_from_file_location("root_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["root_conftest"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-running_server = _root_conftest().running_server
 
 QUICK = {"task": "sin", "samples": 100, "epochs": 40}
 SLOW = {**QUICK, "epochs": 400, "epochs_per_second": 40}  # ~10 s a run: still going when asked
@@ -52,11 +34,9 @@ def wait_sweep(server, sweep_id: str, status: str = "finished", timeout: float =
                       timeout, f"sweep {sweep_id} {status}")  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request, tmp_path_factory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'runs.sqlite3'}"
-    return postgres_helpers.database_url()
+@pytest.fixture(scope="module")
+def database(stored_database: str) -> str:
+    return stored_database  # SQLite, then PostgreSQL (tests/conftest.py)
 
 
 def test_a_grid_finishes_with_every_run_and_its_results(stored_server):
