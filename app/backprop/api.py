@@ -98,7 +98,7 @@ def check_size(sizes: list[int], rows: int) -> None:
 
 
 def _answer(run: Any, ask: Ask) -> dict[str, Any] | None:
-    live = getattr(run, "live", None)  # set by app.runs.runner while the session lives
+    live = run.live  # the session while the run loop holds it (app.runs.runner)
     if live is not None:
         try:
             if hasattr(live, "call"):  # a training process: ask it

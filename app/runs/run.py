@@ -242,6 +242,9 @@ class Run(RunData, RunVerdict):
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
         self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
         self.watched = True  # scaled mode: some web process streams it (`app.transports.relay`)
+        # the training session (or its process) while the run loop holds it, else None: what
+        # `app.backprop` asks for the weights and optimizer state of this moment
+        self.live: Any = None
         self.summary: dict[str, Any] | None = None  # its stored row, if read from storage
         # training seconds at the end of each of the first n epochs (None: live, ask the recorder)
         self.timing: Callable[[int], np.ndarray] | None = None
