@@ -12,6 +12,7 @@ axis and the value.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,11 @@ MAX_RUNS = 200
 MAX_SEEDS = 10
 MAX_VALUES = 50  # values of one axis's list
 MAX_SEED = 2**31 - 1
+
+
+def shown(value: Any) -> str:
+    """A value of the request as the client wrote it (JSON: null, "abc", [4, 16]), for messages."""
+    return json.dumps(value, default=str)
 
 
 @dataclass
@@ -77,7 +83,7 @@ def _check_fields(body: Any) -> None:
 def _whole(body: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _fail(name, f"must be a whole number from {low} to {high}, got {value!r}")
+        raise _fail(name, f"must be a whole number from {low} to {high}, got {shown(value)}")
     return value
 
 
@@ -109,14 +115,14 @@ def check_body(body: Any) -> dict[str, Any]:
     _check_fields(body)
     mode = body.get("mode", "grid")
     if mode not in ("grid", "random"):
-        raise _fail("mode", f"must be grid or random, got {mode!r}")
+        raise _fail("mode", f"must be grid or random, got {shown(mode)}")
     seeds = _whole(body, "seeds", 1, 1, MAX_SEEDS)
     count = _whole(body, "count", 1, 1, MAX_RUNS) if mode == "random" else None
     if mode == "grid" and "count" in body:
         raise _fail("count", "is for random mode (grid mode runs every combination)")
     early_stop = body.get("early_stop")
     if early_stop not in (None, "halving"):
-        raise _fail("early_stop", f"must be halving (or absent), got {early_stop!r}")
+        raise _fail("early_stop", f"must be halving (or absent), got {shown(early_stop)}")
     for axis, values in body["vary"].items():
         _check_axis(axis, values, mode)
     return {"base": body["base"], "vary": body["vary"], "seeds": seeds, "mode": mode,
@@ -157,7 +163,7 @@ def _named(error: ConfigError, values: dict[str, Any]) -> ConfigError:
     named = {}
     for name, message in error.errors.items():
         if name in values:
-            named[f"vary.{name}"] = f"{name} = {values[name]!r}: {message}"
+            named[f"vary.{name}"] = f"{name} = {shown(values[name])}: {message}"
         else:
             named[f"base.{name}"] = message
     return ConfigError(named)

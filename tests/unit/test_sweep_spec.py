@@ -55,6 +55,9 @@ def test_too_many_runs_is_refused_with_the_count():
     [
         ({"base": BASE, "vary": {"lr": [0.01, -1]}}, "vary.lr", "lr = -1"),
         ({"base": BASE, "vary": {"hidden": [[4], [0]]}}, "vary.hidden", "hidden = [0]"),
+        # a value is shown as the client wrote it (a typed "abc" read as null: not Python's None)
+        ({"base": BASE, "vary": {"lr": [None, 0.01]}}, "vary.lr", "lr = null"),
+        ({"base": BASE, "vary": {"activation": ["relu", "abc"]}}, "vary.activation", '"abc"'),
         ({"base": BASE, "vary": {"seed": [1, 2]}}, "vary.seed", "cannot be varied"),
         ({"base": BASE, "vary": {}}, "vary", "axes"),
         ({"base": BASE, "vary": {"lr": []}}, "vary.lr", "list"),
