@@ -362,6 +362,10 @@ function select(backprop) {
 }
 
 if (tab && panel) {
+  // a newly watched run (trained or opened while the tab is open): its pass, not the last run's
+  document.addEventListener("studio-snapshot", (event) => {
+    if (!panel.hidden && event.detail.runId !== state.runId) pick({ index: 0 });
+  });
   tab.addEventListener("click", () => select(true));
   $("network-tab").addEventListener("click", () => select(false));
   for (const button of [tab, $("network-tab")]) {

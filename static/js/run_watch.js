@@ -176,6 +176,8 @@ export class RunWatch {
     views.status.updateFromHistory(snapshot.history);
     this.showOutcome(snapshot);
     this.page.replay?.sawSnapshot(snapshot);
+    // views of their own (the Backprop tab) follow the watched run from its first weights on
+    document.dispatchEvent(new CustomEvent("studio-snapshot", { detail: { runId: snapshot.run_id } }));
     picker.syncUrl();
     this.page.buttons.updateButtons();
     loop.request();

@@ -262,3 +262,19 @@ def test_a_wide_layer_shows_its_16_largest_deltas_and_says_so(page, live_server)
     largest = sorted(range(24), key=lambda k: -abs(deltas[k]))[:16]
     assert sorted(drawn) == sorted(largest)
     assert len(page.query_selector_all('[data-bp-neuron^="1:"]')) == 4  # narrow layers: whole
+
+
+def test_a_run_trained_with_the_tab_open_gets_its_own_pass(page, live_server, paused):
+    # a fresh user trained a new run with the Backprop tab open and kept seeing the last run's
+    open_view(page, paused)
+    page.click("#train")
+    if page.locator("#replace-yes").is_visible():
+        page.click("#replace-yes")
+    page.wait_for_function(
+        """old => { const now = window.studio.state.runId;
+          const pass = window.backpropView.state.pass;
+          return now && now !== old && pass !== null && pass.id === now; }""",
+        arg=paused,
+    )
+    assert page.evaluate("window.backpropView.state.runId") == page.evaluate(
+        "window.studio.state.runId")
