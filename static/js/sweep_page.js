@@ -220,6 +220,10 @@ export function paramsTraces(configs) {
 function renderParams(configs, classification) {
   const p = palette();
   const metric = classification ? "best test accuracy" : "best test loss";
+  // the captions name the metric the charts plot
+  document.querySelectorAll(".sweep-metric").forEach((span, k) => {
+    span.textContent = k === 0 ? metric[0].toUpperCase() + metric.slice(1) : metric;
+  });
   const layout = { ...baseLayout(p, { xTitle: "parameters", yTitle: metric }), uirevision: "params" };
   layout.xaxis = { ...layout.xaxis, type: "log" };
   if (!classification) layout.yaxis = { ...layout.yaxis, type: "log" };

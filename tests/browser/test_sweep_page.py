@@ -62,6 +62,17 @@ def test_the_sweep_page_updates_live_with_one_point_per_config(page: Any, live_s
     assert link.startswith("/fit/sin?run=")
 
 
+def test_a_classification_sweeps_captions_name_the_accuracy_its_charts_plot(page, live_server):
+    body = {"base": {"task": "moons", "samples": 100, "epochs": 5}, "vary": {"lr": [0.01, 0.03]}}
+    sweep_id = post_sweep(live_server, body)
+    page.goto(f"/sweeps/{sweep_id}")
+    page.wait_for_function("document.getElementById('sweep-params').data?.length > 0")
+    captions = page.eval_on_selector_all(".sweep-metric", "spans => spans.map(s => s.textContent)")
+    assert captions == ["Best test accuracy", "best test accuracy"]
+    title = page.evaluate("document.getElementById('sweep-params').layout.yaxis.title.text")
+    assert title == "best test accuracy"
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_sweep_page_has_no_axe_violation(page: Any, live_server: Any, scheme: str):
     page.emulate_media(color_scheme=scheme)
