@@ -1,4 +1,4 @@
-"""`python -m app [--host 127.0.0.1] [--port 5000] [--blas-threads 1]`: serve Backprop Studio.
+"""`backprop-studio` (or `python -m app`) `[--host 127.0.0.1] [--port 5000]`: serve Backprop Studio.
 
 Loopback by default. `--blas-threads` limits the BLAS library for the whole process (it is
 process-global), 0 leaves the library default. The server answers only for the hosts it was

@@ -246,8 +246,8 @@ LOGIN_PAGE = """<!doctype html>
 input,button{{font:inherit;padding:.4rem}}input{{width:100%;box-sizing:border-box}}
 .wrong{{color:#b00020}}</style></head>
 <body><h1>Backprop Studio</h1>
-<p>This server needs its access token: open the address it printed at start (it ends in
-<code>?token=…</code>), or paste the token here.</p>{wrong}
+<p>This server needs its access token: paste the token here, or open the address with
+<code>?token=…</code> (the one it printed at start, or the one your teacher gave).</p>{wrong}
 <form method="post" action="/login"><input type="hidden" name="next" value="{next}">
 <label for="token">Access token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" autofocus>
