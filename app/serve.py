@@ -146,6 +146,9 @@ def serve_production(config: dict[str, Any], host: str, port: int,
                 "post_fork": _die_with_parent,
                 "post_worker_init": _graceful_worker,
             }
+            # gunicorn's control socket (27+) would be a file under ~/.gunicorn: not used here
+            if "control_socket_disable" in self.cfg.settings:
+                settings["control_socket_disable"] = True
             for name, value in settings.items():
                 self.cfg.set(name, value)
 

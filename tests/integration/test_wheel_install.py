@@ -153,6 +153,8 @@ def test_installed_command_serves_the_dashboard_and_trains(
     assert (data / "runs.sqlite3").is_file()
     assert f"Data folder: {data} " in "".join(server.lines), server.lines
     assert list(folder.iterdir()) == []  # nothing written where it was started
+    # nor in the home folder beside its data (gunicorn's control socket would be ~/.gunicorn)
+    assert sorted(path.name for path in home.iterdir()) == [".local"]
 
 
 COMMANDS = {  # command line -> the usage line it prints, and one of its flags
