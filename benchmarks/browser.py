@@ -199,8 +199,11 @@ def main() -> int:
                 classification_screenshot(page, base, args.classification_screenshot)
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.terminate()  # a graceful end: open sockets may keep it up to its drain time
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
     ok = True
     for name, figures in results.items():
