@@ -29,7 +29,12 @@ from app.transports import relay
 from app.web.access import install_access
 from app.web.api import api
 from app.web.inputs import install_input_guards
-from app.web.owners import install_owners
+from app.web.owners import (
+    MAX_RUNS_PER_OWNER,
+    MAX_UPLOAD_BYTES_PER_OWNER,
+    MAX_UPLOADS_PER_OWNER,
+    install_owners,
+)
 from app.web.pages import pages
 from app.web.runs_api import runs_api
 from app.web.security import install_front_door
@@ -68,8 +73,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # it); the admin token opens the door too, as an administrator.
     "ACCESS_TOKEN": None,
     "ADMIN_TOKEN": None,
-    # With a token, runs have owners (app/web/owners.py): each may have this many unfinished runs
-    "MAX_RUNS_PER_OWNER": 8,
+    # With a token, runs and uploads have owners (app/web/owners.py): each may have this many
+    # unfinished runs, and keep this many uploads taking at most these bytes as stored
+    "MAX_RUNS_PER_OWNER": MAX_RUNS_PER_OWNER,
+    "MAX_UPLOADS_PER_OWNER": MAX_UPLOADS_PER_OWNER,
+    "MAX_UPLOAD_BYTES_PER_OWNER": MAX_UPLOAD_BYTES_PER_OWNER,
     "MAX_DATASETS": 32,  # uploads kept in memory; the least recently used go first
     "MAX_DATASET_MEMORY": 256 * 2**20,  # ... and their arrays' bytes in all (stored ones come back)
     # Uploads kept in storage (count, and bytes as stored: the CSV files compressed); past

@@ -120,6 +120,13 @@ def _access_arguments(parser: argparse.ArgumentParser) -> None:
         help="with a token, runs one owner may have queued, running or paused at once; more "
         "are refused with 429 (default %(default)s)",
     )
+    parser.add_argument(
+        "--max-uploads-per-owner",
+        type=int,
+        default=DEFAULT_CONFIG["MAX_UPLOADS_PER_OWNER"],
+        help="with a token, uploads one owner may keep; more are refused with 429 until they "
+        "delete one (default %(default)s)",
+    )
 
 
 def access_tokens(args: argparse.Namespace) -> tuple[str | None, bool]:
@@ -208,6 +215,7 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "ACCESS_TOKEN": args.token,
         "ADMIN_TOKEN": args.admin_token,
         "MAX_RUNS_PER_OWNER": args.max_runs_per_owner,
+        "MAX_UPLOADS_PER_OWNER": args.max_uploads_per_owner,
     }
 
 

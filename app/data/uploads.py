@@ -101,6 +101,7 @@ class ParsedDataset:
     table: Any = None  # app.data.tables.Table of an upload with named columns, else None
     source: bytes | None = field(default=None, repr=False)  # the CSV as uploaded (it is stored)
     name: str | None = None  # the uploaded file's name, how the pages list the data set
+    creator: str | None = None  # who uploaded it, with owners (app/web/owners.py); else None
     notes: tuple[str, ...] = ()  # what reading the file changed, e.g. a pandas index dropped
     choice: Any = None  # app.data.tables.Choice of a table (X is None), else None
 
@@ -502,14 +503,25 @@ class DatasetStore:
             return self._datasets.pop(dataset_id, None) is not None or known
 
     def listing(self) -> list[dict[str, Any]]:
-        """``[{id, bytes, name}]`` of the uploads kept (stored ones when persisted, with
+        """``[{id, bytes, name, creator}]`` of the uploads kept (stored ones when persisted, with
         ``created``; else those in memory), oldest first; ``bytes`` is what each takes in
-        storage, ``name`` the uploaded file's (None when unknown)."""
+        storage, ``name`` the uploaded file's (None when unknown), ``creator`` its owner (None:
+        none)."""
         if self.persist is not None:
             return self.persist.sizes()
         with self._lock:
-            return [{"id": dataset_id, "bytes": len(dataset.source or b""), "name": dataset.name}
+            return [{"id": dataset_id, "bytes": len(dataset.source or b""), "name": dataset.name,
+                     "creator": dataset.creator}
                     for dataset_id, dataset in self._datasets.items()]  # fmt: skip
+
+    def creator(self, dataset_id: str) -> str | None:
+        """Who uploaded the dataset with this id (None: nobody in particular, or unknown): read
+        from storage when persisted (shared by every web process), else from memory."""
+        if self.persist is not None:
+            return self.persist.creator(dataset_id)
+        with self._lock:
+            dataset = self._datasets.get(dataset_id)
+        return None if dataset is None else dataset.creator
 
     def __contains__(self, dataset_id: object) -> bool:
         with self._lock:

@@ -147,6 +147,7 @@ class DatasetRow(Base):
     created: Mapped[float] = mapped_column(Float)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     name: Mapped[str | None] = mapped_column(String(200))  # the uploaded file's (None before 0004)
+    creator: Mapped[str | None] = mapped_column(String(80))  # its owner (app/web/owners.py; 0007)
 
 
 # ------------------------------------------------------------------ encodings
@@ -547,10 +548,13 @@ class RunStore:
 
     # -------------------------------------------------------------- datasets
 
-    def save_dataset(self, dataset_id: str, blob: bytes, name: str | None = None) -> None:
-        """Store an uploaded dataset's blob (and its file's `name`, listed by `dataset_sizes`)."""
+    def save_dataset(self, dataset_id: str, blob: bytes, name: str | None = None,
+                     creator: str | None = None) -> None:  # fmt: skip
+        """Store an uploaded dataset's blob (and its file's `name` and its owner, `creator`,
+        listed by `dataset_sizes`)."""
+        row = DatasetRow(id=dataset_id, created=time.time(), data=blob, name=name, creator=creator)
         with self.session() as session:
-            session.merge(DatasetRow(id=dataset_id, created=time.time(), data=blob, name=name))
+            session.merge(row)
 
     def dataset(self, dataset_id: str) -> bytes | None:
         """A stored dataset's blob, or None."""
@@ -567,14 +571,21 @@ class RunStore:
             session.delete(row)
             return True
 
+    def dataset_creator(self, dataset_id: str) -> str | None:
+        """A stored dataset's owner (None: none, or no such dataset)."""
+        with self.session() as session:
+            return session.scalar(select(DatasetRow.creator).where(DatasetRow.id == dataset_id))
+
     def dataset_sizes(self) -> list[dict[str, Any]]:
-        """``[{id, created, bytes, name}]`` of every stored dataset, oldest first (bytes as
-        stored; `name` the uploaded file's, None for one stored before names were)."""
-        columns = (DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data), DatasetRow.name)
+        """``[{id, created, bytes, name, creator}]`` of every stored dataset, oldest first (bytes
+        as stored; `name` the uploaded file's, None for one stored before names were; `creator`
+        its owner, None without one)."""
+        columns = (DatasetRow.id, DatasetRow.created, func.length(DatasetRow.data), DatasetRow.name,
+                   DatasetRow.creator)  # fmt: skip
         with self.session() as session:
             rows = session.execute(select(*columns).order_by(DatasetRow.created)).all()
-        return [{"id": row[0], "created": row[1], "bytes": int(row[2] or 0), "name": row[3]}
-                for row in rows]  # fmt: skip
+        return [{"id": row[0], "created": row[1], "bytes": int(row[2] or 0), "name": row[3],
+                 "creator": row[4]} for row in rows]  # fmt: skip
 
 
 class StoredDatasets:
@@ -585,8 +596,8 @@ class StoredDatasets:
         self.store = store
 
     def save(self, dataset_id: str, dataset: ParsedDataset) -> None:
-        """Store an upload."""
-        self.store.save_dataset(dataset_id, encode_dataset(dataset), dataset.name)
+        """Store an upload (with its owner)."""
+        self.store.save_dataset(dataset_id, encode_dataset(dataset), dataset.name, dataset.creator)
 
     def load(self, dataset_id: str) -> ParsedDataset | None:
         """A stored upload, or None."""
@@ -598,8 +609,13 @@ class StoredDatasets:
         return self.store.delete_dataset(dataset_id)
 
     def sizes(self) -> list[dict[str, Any]]:
-        """``[{id, created, bytes}]`` of the stored uploads (see `RunStore.dataset_sizes`)."""
+        """``[{id, created, bytes, name, creator}]`` of the stored uploads (see
+        `RunStore.dataset_sizes`)."""
         return self.store.dataset_sizes()
+
+    def creator(self, dataset_id: str) -> str | None:
+        """A stored upload's owner (None: none, or unknown)."""
+        return self.store.dataset_creator(dataset_id)
 
 
 def _encoded(fields: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,14 @@ from app.runs.payloads import status_json
 from app.runs.run import Run
 from app.runs.validation import ConfigError, run_spec, validate_run
 from app.web.openapi import openapi_document, run_config_json_schema
-from app.web.owners import creator, ownership
+from app.web.owners import (
+    RETRY_AFTER,
+    creator,
+    listed_upload,
+    ownership,
+    upload_limits,
+    upload_refusal,
+)
 from app.web.runs_api import runs_list
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -28,7 +35,6 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 LIMITS = ("MAX_STORED_UPLOADS", "MAX_STORED_UPLOAD_BYTES")
 UNFINISHED = ("queued", "running", "paused")  # a stored run's statuses before it ends
-RETRY_AFTER = 5  # seconds a client refused for too many unfinished runs is asked to wait
 
 
 def _manager() -> RunManager:
@@ -106,7 +112,9 @@ def preview() -> Any:
 @api.post("/datasets")
 def upload_dataset() -> Any:
     """Upload a CSV file (multipart field ``file``): 201 ``{id, kind, inputs, n_rows, classes,
-    domain, preview, task}`` or 400 ``{errors: {file: "line 7: ..."}}``.
+    domain, preview, task}`` or 400 ``{errors: {file: "line 7: ..."}}``; 409 when the server
+    keeps all the uploads it may, 429 (with Retry-After) when the requester does
+    (`owners.upload_refusal`). With a token the upload is the requester's (`owners.creator`).
 
     The app's MAX_CONTENT_LENGTH refuses a body much over 5 MB before it is read (see
     `too_large`).
@@ -121,14 +129,18 @@ def upload_dataset() -> Any:
         except (OSError, ValueError):
             size = len(data)
         return jsonify(errors={"file": f"the file is too big: {too_big(size)}"}), 400
-    if (full := _uploads_full(len(data))) is not None:
+    kept = _datasets().listing()
+    if (refused := upload_refusal(kept, len(data))) is not None:
+        return refused
+    if (full := _uploads_full(kept, len(data))) is not None:
         return jsonify(errors={"file": full}), 409
     try:
         dataset = parse_csv(data)
     except DatasetError as error:
         return jsonify(errors={"file": str(error)}), 400
     # stored: a restarted server reparses it; the pages list it by its file name
-    dataset = dataclasses.replace(dataset, source=data, name=upload_name(upload.filename))
+    dataset = dataclasses.replace(dataset, source=data, name=upload_name(upload.filename),
+                                  creator=creator())  # fmt: skip
     dataset_id = _datasets().add(dataset)
     return jsonify(dataset_json(dataset_id, dataset)), 201
 
@@ -161,10 +173,9 @@ def _mnist_upload_folder() -> Any:
     return config["MNIST_UPLOAD_DIR"]
 
 
-def _uploads_full(n_bytes: int) -> str | None:
-    """Why one more upload of `n_bytes` would pass MAX_STORED_UPLOADS or
-    MAX_STORED_UPLOAD_BYTES (the stored uploads, compressed, plus this file), or None."""
-    kept = _datasets().listing()
+def _uploads_full(kept: list[dict[str, Any]], n_bytes: int) -> str | None:
+    """Why one more upload of `n_bytes` beside `kept` (the stored uploads) would pass
+    MAX_STORED_UPLOADS or MAX_STORED_UPLOAD_BYTES (compressed, plus this file), or None."""
     most, most_bytes = (int(current_app.config[name]) for name in LIMITS)
     stored = sum(entry["bytes"] for entry in kept)
     advice = "delete some first (DELETE /api/datasets/<id>, listed by GET /api/datasets)"
@@ -180,19 +191,22 @@ def _uploads_full(n_bytes: int) -> str | None:
 def list_datasets() -> Any:
     """The uploads kept: ``{datasets: [{id, name, bytes, created?}], count, bytes, max_count,
     max_bytes}`` (`name` the uploaded file's, null when unknown; bytes as stored, compressed;
-    `created` in seconds since the epoch)."""
+    `created` in seconds since the epoch). With a token each upload adds ``{owner, yours,
+    mine}`` and the answer the per-owner limits (`owners.listed_upload`, `owners.upload_limits`)."""
     kept = _datasets().listing()
     most, most_bytes = (int(current_app.config[name]) for name in LIMITS)
     total = sum(entry["bytes"] for entry in kept)
-    return jsonify(datasets=kept, count=len(kept), bytes=total, max_count=most,
-                   max_bytes=most_bytes)  # fmt: skip
+    return jsonify(datasets=[listed_upload(entry) for entry in kept], count=len(kept),
+                   bytes=total, max_count=most, max_bytes=most_bytes,
+                   **upload_limits())  # fmt: skip
 
 
 @api.delete("/datasets/<dataset_id>")
 def delete_dataset(dataset_id: str) -> Any:
-    """Forget an upload (memory and storage): 200 ``{id, deleted: true}``, 404 unknown, 409
-    ``{error}`` while runs of it are queued, running or paused (stop them first) or while any
-    run of it is kept (its history, view and model need the data: delete those runs first)."""
+    """Forget an upload (memory and storage): 200 ``{id, deleted: true}``, 404 unknown, 403
+    someone else's (with a token: `app.web.owners`), 409 ``{error}`` while runs of it are
+    queued, running or paused (stop them first) or while any run of it is kept (its history,
+    view and model need the data: delete those runs first)."""
     task = f"dataset:{dataset_id}"
     live = {run.id: run.status for run in _manager().runs() if run.config.get("task") == task}
     store = current_app.extensions.get("store")  # runs this process does not hold (scaled mode)

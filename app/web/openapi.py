@@ -310,18 +310,22 @@ def _sweep_operations() -> dict[str, dict[str, Any]]:
 
 def _upload_operations() -> dict[str, Any]:
     """The operations that take files (multipart) and the datasets they make."""
+    too_many = _json(ERROR, "the requester keeps as many uploads as one owner may (with a "
+                            "token): delete one of theirs")  # fmt: skip
+    too_many["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
     return {
         "api.upload_dataset POST": {
             "summary": "Upload a CSV dataset",
             "requestBody": _body(UPLOAD, media="multipart/form-data"),
             "responses": {"201": _json(DATASET, "the dataset's summary"),
-                          "400": BAD_BODY, "409": BAD_BODY, "415": NOT_JSON},
+                          "400": BAD_BODY, "409": BAD_BODY, "415": NOT_JSON, "429": too_many},
         },
         "api.list_datasets GET": {"summary": "The stored uploads, their sizes and limits",
                                   "responses": {"200": _json(OBJECT, "the uploads")}},
         "api.delete_dataset DELETE": {
             "summary": "Forget an upload (refused while runs of it are unfinished)",
             "responses": {"200": _json(OBJECT, "deleted"), "404": UNKNOWN,
+                          "403": _json(ERROR, "someone else's upload (with a token)"),
                           "409": _json(ERROR, "runs of it are unfinished")},
         },
         "api.upload_mnist POST": {

@@ -1,5 +1,5 @@
-"""Owners of runs (issue 31): with an access token (app/web/access.py), a run belongs to whoever
-started it, and only they — or the holder of the admin token — may change it.
+"""Owners of runs, sweeps and uploads (issue 31): with an access token (app/web/access.py), a run
+belongs to whoever started it, and only they — or the holder of the admin token — may change it.
 
 Who a request is (`requester`): an API client by its ``X-Client-Name`` header (``name:<it>``),
 a browser by its client cookie (``backprop_client``, set with the session cookie:
@@ -8,8 +8,12 @@ a browser by its client cookie (``backprop_client``, set with the session cookie
 and continue it (a continued run is the continuer's own); pausing, resuming, stepping, live
 changes, stopping, renaming and deleting it are refused with 403 naming its owner. Each owner
 may have `MAX_RUNS_PER_OWNER` runs queued, running or paused at once (429 with Retry-After past
-it), so one student cannot fill the queue for the class. Without a token there are no owners
-and no per-owner limit.
+it), so one student cannot fill the queue for the class. An uploaded CSV remembers its creator
+too (the datasets table's ``creator``): anyone may list it and train on it, only its owner (or
+the admin) delete it; each owner may keep `MAX_UPLOADS_PER_OWNER` uploads taking
+`MAX_UPLOAD_BYTES_PER_OWNER` bytes as stored (429 with Retry-After past either, naming theirs to
+delete), so one student cannot fill the server's upload store (MAX_STORED_UPLOADS, its bytes)
+for the class. Without a token there are no owners and no per-owner limit.
 """
 
 from __future__ import annotations
@@ -20,17 +24,22 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 
+from app.data.uploads import too_big
 from app.sweeps.api import CREATOR_KEY
 from app.web.access import CLIENT_COOKIE, ENVIRON_KEY
 
 MAX_NAME = 40  # characters of an X-Client-Name kept
 MAX_RUNS_PER_OWNER = 8
+MAX_UPLOADS_PER_OWNER = 10  # uploads one owner may keep (of the server's MAX_STORED_UPLOADS)
+MAX_UPLOAD_BYTES_PER_OWNER = 32 * 2**20  # ... and their bytes as stored (of 256 MB in all)
+RETRY_AFTER = 5  # seconds a client refused for too many runs or uploads is asked to wait
 CLIENT_ID = re.compile(r"[0-9a-f]{32}")
 # the routes that change a run (its id in the route's ``run_id``) or a sweep (``sweep_id``)
 OWNER_ONLY = frozenset({
     "api.change_run", "api.pause_run", "api.resume_run", "api.stop_run", "api.step_run",
     "runs_api.delete_run", "runs_api.run_meta",
     "sweeps_api.stop_sweep", "sweeps_api.delete_sweep",
+    "api.delete_dataset",  # an upload (``dataset_id``)
 })  # fmt: skip
 
 
@@ -92,22 +101,72 @@ def ownership_of(run_creator: str | None) -> dict[str, Any]:
     return {"owner": owner_name(run_creator), "yours": yours, "mine": created}
 
 
-def refusal(item: Any, kind: str = "run") -> Any:
-    """None if the current request may change `item` (a run or a sweep, `kind`), else the 403
-    answer naming its owner."""
+AFTERWORDS = {
+    "run": "; continue it (POST /api/runs/<id>/continue) to train your own copy",
+    "upload": "; you can still train on it",
+}
+
+
+def refusal(item_creator: str | None, kind: str = "run") -> Any:
+    """None if the current request may change an item (a run, sweep or upload: `kind`) created
+    by `item_creator` (None: no owner), else the 403 answer naming its owner."""
     who = requester()
-    if who is None or who.admin or item.creator is None or item.creator == who.owner:
+    if who is None or who.admin or item_creator is None or item_creator == who.owner:
         return None
-    owner = owner_name(item.creator)
+    owner = owner_name(item_creator)
     message = f"this {kind} belongs to {owner}: only its owner (or the admin token) can change it"
-    if kind == "run":
-        message += "; continue it (POST /api/runs/<id>/continue) to train your own copy"
-    return jsonify(error=message, owner=owner), 403
+    return jsonify(error=message + AFTERWORDS.get(kind, ""), owner=owner), 403
+
+
+def listed_upload(entry: dict[str, Any]) -> dict[str, Any]:
+    """An upload as `GET /api/datasets` lists it: its `creator` replaced by `ownership_of` it
+    (a browser's id is its cookie: never shown)."""
+    shown = {key: value for key, value in entry.items() if key != "creator"}
+    return {**shown, **ownership_of(entry.get("creator"))}
+
+
+def upload_limits() -> dict[str, int]:
+    """``{max_count_per_owner, max_bytes_per_owner}`` of the uploads one owner may keep (``{}``
+    without a token)."""
+    if requester() is None:
+        return {}
+    config = current_app.config
+    return {
+        "max_count_per_owner": int(config.get("MAX_UPLOADS_PER_OWNER", MAX_UPLOADS_PER_OWNER)),
+        "max_bytes_per_owner": int(
+            config.get("MAX_UPLOAD_BYTES_PER_OWNER", MAX_UPLOAD_BYTES_PER_OWNER)
+        ),
+    }
+
+
+def upload_refusal(kept: list[dict[str, Any]], n_bytes: int) -> Any:
+    """None if the current requester may store one more upload of `n_bytes` beside `kept` (the
+    uploads stored: `DatasetStore.listing`), else the 429 answer: past MAX_UPLOADS_PER_OWNER
+    uploads or MAX_UPLOAD_BYTES_PER_OWNER bytes of theirs, naming theirs to delete. Without a
+    token: None (no owners, no per-owner limit)."""
+    who, limits = requester(), upload_limits()
+    if who is None:
+        return None
+    most, most_bytes = limits["max_count_per_owner"], limits["max_bytes_per_owner"]
+    theirs = [entry for entry in kept if entry.get("creator") == who.owner]
+    held = sum(entry["bytes"] for entry in theirs)
+    if len(theirs) >= most:
+        why = f"you have {len(theirs)} uploads, the most one owner may keep"
+    elif held + n_bytes > most_bytes:
+        why = f"your uploads would take {too_big(held + n_bytes, most_bytes)} with this file"
+    else:
+        return None
+    names = ", ".join(f"{entry['name'] or 'upload'} ({entry['id']})" for entry in theirs[:5])
+    message = (f"{why}: delete one of yours first (DELETE /api/datasets/<id>; yours, oldest "
+               f"first: {names}{', …' if len(theirs) > 5 else ''})")  # fmt: skip
+    answer = jsonify(error=message, limit=most, limit_bytes=most_bytes)
+    return answer, 429, {"Retry-After": str(RETRY_AFTER)}
 
 
 def install_owners(app: Flask) -> None:
-    """Refuse changes to other owners' runs (before the routes in `OWNER_ONLY`) and limit each
-    owner's unfinished runs (``MAX_RUNS_PER_OWNER``), when the app has an access token."""
+    """Refuse changes to other owners' runs, sweeps and uploads (before the routes in
+    `OWNER_ONLY`) and limit each owner's unfinished runs (``MAX_RUNS_PER_OWNER``; the upload
+    route asks `upload_refusal` for uploads), when the app has an access token."""
     if app.config.get("ACCESS_TOKEN") is None:
         return
     manager = app.extensions["runs"]
@@ -123,6 +182,9 @@ def install_owners(app: Flask) -> None:
             return None
         if "sweep_id" in request.view_args:
             sweep = app.extensions["sweeps"].store.fresh(request.view_args["sweep_id"])
-            return None if sweep is None else refusal(sweep, "sweep")
+            return None if sweep is None else refusal(sweep.creator, "sweep")
+        if "dataset_id" in request.view_args:  # read from storage: the same in every web process
+            uploads = app.extensions["datasets"]
+            return refusal(uploads.creator(request.view_args["dataset_id"]), "upload")
         run = manager.get(request.view_args.get("run_id"))
-        return None if run is None else refusal(run)  # an unknown run: the route's 404
+        return None if run is None else refusal(run.creator)  # an unknown run: the route's 404

@@ -1,0 +1,152 @@
+"""Owners of uploads (issue 31, point 3), against a real server with an access token, its
+uploads stored in SQLite, then PostgreSQL: an upload remembers who created it (the datasets
+table's ``creator``); a second owner gets 403 naming the first on deleting it, and can still
+list it and train a run on it; the admin token deletes it; each owner may keep a limited number
+of uploads and bytes (429 with Retry-After naming theirs to delete) while another owner can still
+upload; the same across the web processes of scaled mode; without a token nothing changes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import requests
+from live_server import running_server
+from server_helpers import wait_until
+
+from app.storage.store import RunStore
+
+TOKEN, ADMIN = "class-token", "teacher-token"
+BUDGET = 150_000  # bytes of uploads one owner may keep, as stored (a 120 KB file fits once)
+
+
+class Client:
+    """An API client: the token, and an X-Client-Name (None: none)."""
+
+    def __init__(self, url: str, name: str | None, token: str = TOKEN) -> None:
+        self.url = url
+        self.headers = {"Authorization": f"Bearer {token}"}
+        if name:
+            self.headers["X-Client-Name"] = name
+
+    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
+        return requests.request(method, f"{self.url}/api{path}", json=body,
+                                headers=self.headers, timeout=30)  # fmt: skip
+
+    def upload(self, name: str = "data.csv", data: bytes | None = None) -> requests.Response:
+        files = {"file": (name, small_csv() if data is None else data)}
+        return requests.post(f"{self.url}/api/datasets", files=files, headers=self.headers,
+                             timeout=30)  # fmt: skip
+
+    def uploaded(self, name: str = "data.csv", data: bytes | None = None) -> str:
+        answer = self.upload(name, data)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+    def listed(self) -> dict[str, dict[str, Any]]:
+        answer = self.call("GET", "/datasets")
+        assert answer.ok, answer.text
+        return {entry["id"]: entry for entry in answer.json()["datasets"]}
+
+
+def small_csv() -> bytes:
+    xs = np.linspace(-1, 1, 50)
+    return ("x,target\n" + "\n".join(f"{x:.4f},{x * x:.4f}" for x in xs) + "\n").encode()
+
+
+def big_csv() -> bytes:
+    """About 120 KB of random numbers (stored compressed, still over BUDGET - 120 KB)."""
+    rows = np.random.default_rng(7).uniform(-1, 1, (6000, 2))
+    return ("x,target\n" + "\n".join(f"{x:.7f},{y:.7f}" for x, y in rows) + "\n").encode()
+
+
+@pytest.fixture(scope="module")
+def server(stored_database: str) -> Iterator[Any]:
+    config = {"ACCESS_TOKEN": TOKEN, "ADMIN_TOKEN": ADMIN, "MAX_UPLOADS_PER_OWNER": 2,
+              "MAX_UPLOAD_BYTES_PER_OWNER": BUDGET, "DATABASE_URL": stored_database}  # fmt: skip
+    with running_server(config) as live:
+        yield live
+
+
+def test_only_the_owner_or_the_admin_deletes_an_upload(server: Any) -> None:
+    alice, bob = Client(server.url, "alice"), Client(server.url, "bob")
+    dataset_id = alice.uploaded("alice.csv")
+    refused = bob.call("DELETE", f"/datasets/{dataset_id}")
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["owner"] == "alice" and "belongs to alice" in refused.json()["error"]
+    seen = bob.listed()[dataset_id]  # anyone lists it: the page's Owner column
+    assert seen["owner"] == "alice" and seen["yours"] is False and seen["mine"] is False
+    assert "creator" not in seen  # a browser's id is its cookie: never shown
+    assert alice.listed()[dataset_id]["mine"] is True
+    store = RunStore(server.app.config["DATABASE_URL"])
+    assert store.dataset_creator(dataset_id) == "name:alice"  # remembered in storage (0007)
+
+    run = bob.call("POST", "/runs", {"task": f"dataset:{dataset_id}", "epochs": 3})
+    assert run.status_code == 201, run.text  # and trains on it
+    run_id = run.json()["id"]
+    wait_until(lambda: bob.call("GET", f"/runs/{run_id}").json()["status"] == "finished")
+    assert bob.call("DELETE", f"/runs/{run_id}").ok  # his run, not the upload
+    assert bob.call("DELETE", f"/datasets/{dataset_id}").status_code == 403
+    admin = Client(server.url, "teacher", token=ADMIN)
+    assert admin.call("DELETE", f"/datasets/{dataset_id}").status_code == 200
+    own = alice.uploaded("again.csv")
+    assert alice.call("DELETE", f"/datasets/{own}").status_code == 200  # her own
+
+
+def test_each_owner_keeps_at_most_a_number_of_uploads(server: Any) -> None:
+    carol, dave = Client(server.url, "carol"), Client(server.url, "dave")
+    first = carol.uploaded("first.csv")
+    carol.uploaded("second.csv")
+    refused = carol.upload("third.csv")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    error = refused.json()["error"]
+    assert "delete one of yours" in error and "first.csv" in error and "second.csv" in error
+    assert dave.upload("dave.csv").status_code == 201  # another owner still can
+    assert carol.call("DELETE", f"/datasets/{first}").ok
+    assert carol.upload("third.csv").status_code == 201  # room again
+
+
+def test_each_owner_has_a_byte_budget_for_uploads(server: Any) -> None:
+    erin, frank = Client(server.url, "erin"), Client(server.url, "frank")
+    erin.uploaded("big.csv", big_csv())
+    refused = erin.upload("bigger.csv", big_csv())
+    assert refused.status_code == 429 and refused.headers["Retry-After"], refused.text
+    assert "your uploads would take" in refused.json()["error"]
+    assert frank.upload("big.csv", big_csv()).status_code == 201  # another owner still can
+
+
+def test_without_a_token_there_are_no_upload_owners(live_server: Any) -> None:
+    alice, bob = Client(live_server.url, "alice"), Client(live_server.url, "bob")
+    ids = [alice.uploaded(f"{k}.csv") for k in range(11)]  # past the per-owner default (10)
+    assert all("owner" not in entry for entry in bob.listed().values())
+    assert bob.call("DELETE", f"/datasets/{ids[0]}").status_code == 200
+
+
+@pytest.mark.skipif(not shutil.which("redis-server") and not os.environ.get("REQUIRE_REDIS"),
+                    reason="redis-server is not installed")  # fmt: skip
+def test_upload_owners_hold_across_the_web_processes_of_scaled_mode(tmp_path: Path) -> None:
+    from app.transports.cluster import Cluster
+
+    flags = ("--token", TOKEN, "--admin-token", ADMIN, "--max-uploads-per-owner", "1")
+    cluster = Cluster(webs=2, workers=1, log_dir=str(tmp_path), web_args=flags)
+    try:
+        web_a, web_b = cluster.urls
+        alice_a, alice_b = Client(web_a, "alice"), Client(web_b, "alice")
+        bob_b = Client(web_b, "bob")
+        dataset_id = alice_a.uploaded("alice.csv")
+        refused = bob_b.call("DELETE", f"/datasets/{dataset_id}")
+        assert refused.status_code == 403 and refused.json()["owner"] == "alice", refused.text
+        assert bob_b.listed()[dataset_id]["owner"] == "alice"
+        assert alice_b.upload().status_code == 429  # her one, counted in the shared database
+        assert bob_b.upload().status_code == 201  # another owner still can
+        admin_b = Client(web_b, None, token=ADMIN)
+        assert admin_b.call("DELETE", f"/datasets/{dataset_id}").status_code == 200
+        assert alice_b.upload().status_code == 201  # room again, in the other process
+    finally:
+        cluster.stop()
