@@ -94,7 +94,8 @@ export class UploadControl {
     } else {
       this.status.textContent = "";
       const errors = response.data && response.data.errors;
-      const message = errors ? Object.values(errors).join(" ") : `HTTP ${response.status}`;
+      // a 429 (this owner keeps as many uploads as one may) answers {error} naming theirs
+      const message = errors ? Object.values(errors).join(" ") : response.data?.error || `HTTP ${response.status}`;
       this.showError(`${file.name}: ${message}`);
     }
   }

@@ -2,7 +2,9 @@
 owner: its own client cookie) watches the first browser's run — status and charts — with Pause,
 Step, Stop and the live fields disabled and the reason shown, while the first browser steers it;
 the runs page names each run's owner and "only mine" leaves the other's runs out; axe-core finds
-nothing wrong with the dashboard in that state."""
+nothing wrong with the dashboard in that state. Uploads too: the runs page names an upload's
+owner and disables the Delete of someone else's with the reason; an owner past their limit of
+uploads is told on the dashboard which of theirs to delete."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 import pytest
 from browser_helpers import open_dashboard, wait_status
-from test_accessibility import violations
+from test_accessibility import axe_source, violations
 
 TOKEN = "owners-test-token"
 LIVE = ("lr", "batch_size", "l1", "momentum", "weight_decay", "epochs_per_second")
@@ -19,8 +21,8 @@ STEERING = ("#pause", "#step", "#stop")
 
 @pytest.fixture
 def live_server(make_live_server: Any) -> Any:
-    """The page fixture's server, with an access token (so runs have owners)."""
-    return make_live_server({"ACCESS_TOKEN": TOKEN})
+    """The page fixture's server, with an access token (so runs have owners); one upload each."""
+    return make_live_server({"ACCESS_TOKEN": TOKEN, "MAX_UPLOADS_PER_OWNER": 1})
 
 
 def live_controls_disabled(page: Any) -> list[bool]:
@@ -92,3 +94,55 @@ def test_another_owner_watches_a_run_but_cannot_steer_it(
     assert not mine.locator(".delete-run").is_disabled()
     page.check("#filter-mine")
     assert mine.is_visible()  # still listed: it is the first browser's own
+
+
+UPLOAD = """async csv => {
+  const form = new FormData();
+  form.append("file", new Blob([csv], {type: "text/csv"}), "first-browser.csv");
+  const answer = await fetch("/api/datasets", {method: "POST", body: form});
+  return {status: answer.status, id: (await answer.json()).id};
+}"""
+
+
+def test_another_owners_upload_is_listed_with_its_delete_disabled(
+    page: Any, browser: Any, live_server: Any, problems: Any, tmp_path: Any
+) -> None:
+    problems.allow_console(r"status of 429")  # the browser logs the refused upload itself
+    open_dashboard(page, f"/fit/sin?token={TOKEN}")
+    csv = "x,target\n" + "".join(f"{k / 10},{k * k / 100}\n" for k in range(20))
+    uploaded = page.evaluate(UPLOAD, csv)  # the first browser's upload (its client cookie)
+    assert uploaded["status"] == 201, uploaded
+    (tmp_path / "second.csv").write_text(csv)
+    page.set_input_files("#upload", str(tmp_path / "second.csv"))  # past its limit of one
+    error = page.locator("#error-file")
+    error.wait_for(state="visible")
+    assert "delete one of yours" in error.inner_text() and "first-browser.csv" in error.inner_text()
+
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live_server.url)
+    try:
+        theirs = other.new_page()
+        theirs.set_default_timeout(20_000)
+        theirs.goto(f"/runs?token={TOKEN}")  # its own cookie: another owner
+        row = theirs.locator(f"#uploads-body tr[data-id='{uploaded['id']}']")
+        row.wait_for()
+        owner = row.locator(".upload-owner").inner_text()
+        assert owner.startswith("browser ") and "(you)" not in owner
+        delete = row.locator(".delete-upload")
+        assert delete.is_disabled()
+        assert delete.get_attribute("title").startswith(f"Only {owner} can delete this upload")
+        theirs.add_script_tag(content=axe_source())  # the uploads table: axe-clean
+        assert theirs.evaluate(
+            """() => axe.run({include: ['#uploads-table']}, {resultTypes: ['violations']})
+                 .then(r => r.violations.map(v => v.id))"""
+        ) == []
+    finally:
+        other.close()
+    page.goto("/runs")
+    mine = page.locator(f"#uploads-body tr[data-id='{uploaded['id']}']")
+    mine.wait_for()
+    assert "(you)" in mine.locator(".upload-owner").inner_text()
+    assert "yours: 1 of at most 1" in page.locator("#uploads-summary").inner_text()
+    assert not mine.locator(".delete-upload").is_disabled()
+    page.once("dialog", lambda dialog: dialog.accept())
+    mine.locator(".delete-upload").click()  # its owner deletes it
+    mine.wait_for(state="detached")
