@@ -13,7 +13,9 @@ too (the datasets table's ``creator``): anyone may list it and train on it, only
 the admin) delete it; each owner may keep `MAX_UPLOADS_PER_OWNER` uploads taking
 `MAX_UPLOAD_BYTES_PER_OWNER` bytes as stored (429 with Retry-After past either, naming theirs to
 delete), so one student cannot fill the server's upload store (MAX_STORED_UPLOADS, its bytes)
-for the class. Without a token there are no owners and no per-owner limit.
+for the class. MNIST's four files are the server's task ``mnist``, every owner's: once it is
+offered, replacing them is the admin's (403 otherwise). Without a token there are no owners and
+no per-owner limit.
 """
 
 from __future__ import annotations
@@ -163,6 +165,17 @@ def upload_refusal(kept: list[dict[str, Any]], n_bytes: int) -> Any:
     return answer, 429, {"Retry-After": str(RETRY_AFTER)}
 
 
+def mnist_refusal() -> Any:
+    """None if the current request may upload MNIST's files, else the 403 answer: once the task
+    ``mnist`` is offered it is every owner's, and only the admin token replaces its files."""
+    who = requester()
+    if who is None or who.admin or "mnist" not in current_app.extensions.get("tasks", {}):
+        return None
+    message = ("the task mnist is offered already and is everyone's: only the admin token can "
+               "replace its files")  # fmt: skip
+    return jsonify(errors={"files": message}, owner="admin"), 403
+
+
 def install_owners(app: Flask) -> None:
     """Refuse changes to other owners' runs, sweeps and uploads (before the routes in
     `OWNER_ONLY`) and limit each owner's unfinished runs (``MAX_RUNS_PER_OWNER``; the upload
@@ -178,6 +191,8 @@ def install_owners(app: Flask) -> None:
     @app.before_request
     def owners_only() -> Any:
         request.environ[CREATOR_KEY] = creator()  # a new sweep's owner (app/sweeps/api.py)
+        if request.endpoint == "api.upload_mnist":
+            return mnist_refusal()
         if request.endpoint not in OWNER_ONLY or not request.view_args:
             return None
         if "sweep_id" in request.view_args:

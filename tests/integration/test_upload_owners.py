@@ -3,7 +3,8 @@ uploads stored in SQLite, then PostgreSQL: an upload remembers who created it (t
 table's ``creator``); a second owner gets 403 naming the first on deleting it, and can still
 list it and train a run on it; the admin token deletes it; each owner may keep a limited number
 of uploads and bytes (429 with Retry-After naming theirs to delete) while another owner can still
-upload; the same across the web processes of scaled mode; without a token nothing changes.
+upload; the same across the web processes of scaled mode; MNIST's files, once offered, are
+replaced by the admin only; without a token nothing changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 import requests
 from live_server import running_server
+from mnist_files import synthetic_mnist
 from server_helpers import wait_until
 
 from app.storage.store import RunStore
@@ -126,6 +128,42 @@ def test_without_a_token_there_are_no_upload_owners(live_server: Any) -> None:
     ids = [alice.uploaded(f"{k}.csv") for k in range(11)]  # past the per-owner default (10)
     assert all("owner" not in entry for entry in bob.listed().values())
     assert bob.call("DELETE", f"/datasets/{ids[0]}").status_code == 200
+
+
+def mnist_files(folder: Path) -> list[tuple[str, tuple[str, bytes]]]:
+    synthetic_mnist(folder, n_train=60, n_test=20)
+    return [("files", (path.name, path.read_bytes())) for path in sorted(folder.iterdir())]
+
+
+def test_only_the_admin_replaces_the_offered_mnist_files(make_live_server: Any,
+                                                         tmp_path: Path) -> None:  # fmt: skip
+    live = make_live_server({"ACCESS_TOKEN": TOKEN, "ADMIN_TOKEN": ADMIN,
+                             "DATA_DIR": str(tmp_path / "data")})  # fmt: skip
+    (tmp_path / "idx").mkdir()
+    files = mnist_files(tmp_path / "idx")
+
+    def upload_mnist(client: Client) -> requests.Response:
+        return requests.post(f"{live.url}/api/mnist", files=files, headers=client.headers,
+                             timeout=60)  # fmt: skip
+
+    alice, bob = Client(live.url, "alice"), Client(live.url, "bob")
+    assert upload_mnist(alice).status_code == 201  # nobody's yet: anyone offers it
+    for who in (bob, alice):  # then it is everyone's task
+        refused = upload_mnist(who)
+        assert refused.status_code == 403 and "admin" in refused.json()["errors"]["files"]
+    assert upload_mnist(Client(live.url, "teacher", token=ADMIN)).status_code == 201
+    assert "mnist" in {task["id"] for task in bob.call("GET", "/tasks").json()}
+
+
+def test_without_a_token_anyone_replaces_the_mnist_files(make_live_server: Any,
+                                                          tmp_path: Path) -> None:  # fmt: skip
+    live = make_live_server({"DATA_DIR": str(tmp_path / "data")})
+    (tmp_path / "idx").mkdir()
+    files = mnist_files(tmp_path / "idx")
+    for name in ("alice", "bob"):
+        answer = requests.post(f"{live.url}/api/mnist", files=files, timeout=60,
+                               headers={"X-Client-Name": name})  # fmt: skip
+        assert answer.status_code == 201, answer.text
 
 
 @pytest.mark.skipif(not shutil.which("redis-server") and not os.environ.get("REQUIRE_REDIS"),
