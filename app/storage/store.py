@@ -18,7 +18,8 @@ Tables (see `app/migrations/versions`):
   run has ended);
 - ``film_frames``: a run's weights and scalers at the epochs replay keeps (`app.training.film`;
   one zlib-compressed ``.npz`` per epoch, written with the checkpoints, see `app.storage.film`);
-- ``datasets``: uploaded CSV datasets (an ``.npz`` blob of the parsed arrays).
+- ``datasets``: uploaded CSV datasets (an ``.npz`` blob of the parsed arrays), their file names
+  and owners (``creator``).
 
 Plain Python and SQLAlchemy: no Flask, no threads (the writer is `app.storage.recorder`).
 """

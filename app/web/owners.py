@@ -161,6 +161,8 @@ def upload_refusal(kept: list[dict[str, Any]], n_bytes: int) -> Any:
     names = ", ".join(f"{entry['name'] or 'upload'} ({entry['id']})" for entry in theirs[:5])
     message = (f"{why}: delete one of yours first (DELETE /api/datasets/<id>; yours, oldest "
                f"first: {names}{', …' if len(theirs) > 5 else ''})")  # fmt: skip
+    if not theirs:  # a file bigger than one owner may keep at all
+        message = f"{why}: the file is bigger than one owner's uploads may be"
     answer = jsonify(error=message, limit=most, limit_bytes=most_bytes)
     return answer, 429, {"Retry-After": str(RETRY_AFTER)}
 
