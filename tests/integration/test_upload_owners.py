@@ -62,9 +62,9 @@ def small_csv() -> bytes:
     return ("x,target\n" + "\n".join(f"{x:.4f},{x * x:.4f}" for x in xs) + "\n").encode()
 
 
-def big_csv() -> bytes:
+def big_csv(n_rows: int = 6000) -> bytes:
     """About 120 KB of random numbers (stored compressed, still over BUDGET - 120 KB)."""
-    rows = np.random.default_rng(7).uniform(-1, 1, (6000, 2))
+    rows = np.random.default_rng(7).uniform(-1, 1, (n_rows, 2))
     return ("x,target\n" + "\n".join(f"{x:.7f},{y:.7f}" for x, y in rows) + "\n").encode()
 
 
@@ -121,6 +121,8 @@ def test_each_owner_has_a_byte_budget_for_uploads(server: Any) -> None:
     assert refused.status_code == 429 and refused.headers["Retry-After"], refused.text
     assert "your uploads would take" in refused.json()["error"]
     assert frank.upload("big.csv", big_csv()).status_code == 201  # another owner still can
+    too_big = Client(server.url, "gina").upload("huge.csv", big_csv(9000))  # ~180 KB alone
+    assert too_big.status_code == 429 and "bigger than one owner's" in too_big.json()["error"]
 
 
 def test_without_a_token_there_are_no_upload_owners(live_server: Any) -> None:
