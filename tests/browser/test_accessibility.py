@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import open_dashboard, wait_status
+from browser_helpers import ended_run, open_dashboard, wait_status
 
 pytestmark = pytest.mark.browser
 
@@ -55,4 +55,20 @@ def test_the_404_page_has_no_axe_violation(page: Any, problems: Any, scheme: str
     problems.allow_console(r"status of 404")
     page.emulate_media(color_scheme=scheme)
     page.goto("/fit/nope")
+    assert violations(page) == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_runs_page_with_two_runs_compared_has_no_axe_violation(
+    page: Any, live_server: Any, scheme: str
+) -> None:
+    ids = [ended_run(live_server, {"task": "bowl", "samples": 200, "epochs": 30, "lr": lr})["id"]
+           for lr in (0.01, 0.1)]  # fmt: skip
+    page.emulate_media(color_scheme=scheme)
+    page.goto("/runs")
+    page.wait_for_function("document.querySelectorAll('tr[data-run-id]').length >= 2")
+    assert violations(page) == []  # nothing compared yet: the charts are empty
+    for run_id in ids:
+        page.locator(f'tr[data-run-id="{run_id}"] input.select-run').check()
+    page.wait_for_function("(document.getElementById('overlay-loss').data || []).length >= 2")
     assert violations(page) == []
