@@ -17,7 +17,9 @@ const DEPTH_COLOURS = [OKABE_ITO.black, OKABE_ITO.blue, OKABE_ITO.orange, OKABE_
   OKABE_ITO.purple, OKABE_ITO.vermillion, OKABE_ITO.skyBlue, OKABE_ITO.yellow];
 const ENDED = new Set((document.body.dataset.terminalStatuses || "").split(" "));
 
-const state = { sweep: null, sort: { key: "metric", descending: false }, chosen: null, curvesAt: 0 };
+// `final`: the runs whose history was fetched after they ended (never fetched again)
+const state = { sweep: null, sort: { key: "metric", descending: false }, chosen: null, curvesAt: 0,
+  final: new Set() };
 const overlay = new Overlay($("overlay-loss"), $("overlay-acc"), $("overlay-acc-figure"),
   $("overlay-hint"));
 
@@ -263,7 +265,12 @@ function renderCurves(sweep) {
     ...run, task: run.config.task,
     name: Object.entries(run.values).map(([axis, value]) => `${axis} ${valueText(value)}`).join(", "),
   }));
-  for (const run of started) if (!ENDED.has(run.status)) overlay.histories.delete(run.id);
+  // a history fetched while its run trained is refetched, until one fetched after its end
+  for (const run of started) {
+    if (state.final.has(run.id)) continue;
+    overlay.histories.delete(run.id);
+    if (ENDED.has(run.status)) state.final.add(run.id);
+  }
   overlay.update(started);
 }
 

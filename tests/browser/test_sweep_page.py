@@ -122,3 +122,26 @@ def test_the_sweep_form_has_no_axe_violation(page: Any):
     page.click("#sweep-open")
     page.fill("#sweep-lr", "0.01, 0.03")
     assert violations(page) == []
+
+
+def test_the_loss_curves_reach_the_last_epoch_of_every_run(page: Any, live_server: Any):
+    """A fresh user's finding: a history fetched while its run trained stayed in the chart after
+    the run ended, so the x axis stopped short of the runs' last epoch."""
+    body = {"base": {"task": "sin", "samples": 100, "epochs": 200, "epochs_per_second": 50},
+            "vary": {"lr": [0.01, 0.03]}}  # fmt: skip
+    sweep_id = post_sweep(live_server, body)
+    page.goto(f"/sweeps/{sweep_id}")
+    # drawn while the runs train (the page refetches their histories every 2.5 s)
+    page.wait_for_function(
+        "document.getElementById('overlay-loss').data?.some(t => t.x.length > 0)"
+    )
+    page.wait_for_function(
+        "document.getElementById('sweep-status').textContent.startsWith('finished')",
+        timeout=60_000,
+    )
+    page.wait_for_function(
+        """() => { const g = document.getElementById('overlay-loss');
+             return g.data.length === 4 && g.data.every(t => t.x[t.x.length - 1] === 200)
+               && g._fullLayout.xaxis.range[1] >= 200; }""",
+        timeout=10_000,
+    )
