@@ -145,3 +145,28 @@ def test_the_loss_curves_reach_the_last_epoch_of_every_run(page: Any, live_serve
                && g._fullLayout.xaxis.range[1] >= 200; }""",
         timeout=10_000,
     )
+
+
+def test_a_stopped_sweep_names_its_never_started_runs_cancelled(page: Any, live_server: Any):
+    """A fresh user's finding: a stopped sweep counted its never-started runs as ended."""
+    body = {"base": {"task": "sin", "samples": 100, "epochs": 400, "epochs_per_second": 20},
+            "vary": {"lr": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06]}}  # fmt: skip
+    sweep_id = post_sweep(live_server, body)
+    page.goto(f"/sweeps/{sweep_id}")
+    status = "document.getElementById('sweep-status').textContent"
+    page.wait_for_function(f"/[1-9] running/.test({status})")
+    page.click("#sweep-stop")
+    page.wait_for_function(f"{status}.startsWith('stopped')")
+    sweep = get_json(live_server, f"/api/sweeps/{sweep_id}")
+    cancelled = sweep["counts"]["cancelled"]
+    assert cancelled == sum(run["status"] == "cancelled" for run in sweep["runs"]) >= 1
+    page.wait_for_function(f"{status}.includes(', 0 running')")
+    text = page.evaluate(status)
+    assert text.startswith(f"stopped: {6 - cancelled} of 6 runs ended")
+    assert text.endswith(f"{cancelled} cancelled (not started)")
+    row = page.locator("#sweep-body tr", has_text="(1 cancelled)").first
+    row.click()
+    assert "cancelled, never started" in page.text_content("#sweep-runs-list")
+    page.goto("/runs")
+    cell = page.locator(f"#sweeps-body tr:has(a[href='/sweeps/{sweep_id}']) td").nth(2)
+    assert cell.inner_text() == f"{6 - cancelled}/6 ({cancelled} cancelled)"
