@@ -170,3 +170,31 @@ def test_a_stopped_sweep_names_its_never_started_runs_cancelled(page: Any, live_
     page.goto("/runs")
     cell = page.locator(f"#sweeps-body tr:has(a[href='/sweeps/{sweep_id}']) td").nth(2)
     assert cell.inner_text() == f"{6 - cancelled}/6 ({cancelled} cancelled)"
+
+
+def test_the_sweep_form_keeps_what_was_typed_and_offers_layer_sizes(page: Any):
+    """A fresh user's finding: the form filled in the current run's layers over what they had
+    typed. It keeps the typed lists (across page loads too) and offers candidates instead."""
+    open_dashboard(page, "/fit/sin?hidden=8,8")
+    page.click("#sweep-open")
+    assert page.input_value("#sweep-hidden") == ""  # nothing varied that the user did not ask
+    candidates = "#sweep-hidden-candidates button"
+    texts = page.eval_on_selector_all(candidates, "bs => bs.map(b => b.textContent)")
+    assert texts == ["4,4; 8,8; 16,16", "8; 8,8; 8,8,8"]
+    page.click(f"{candidates} >> nth=0")
+    assert page.input_value("#sweep-hidden") == "4,4; 8,8; 16,16"
+    assert page.text_content("#sweep-run-count") == "3 runs"
+    page.fill("#sweep-hidden", "4; 8")
+    page.fill("#sweep-seeds", "3")
+    page.click("#sweep-cancel")
+    page.click("#sweep-open")  # the same page: as left
+    assert page.input_value("#sweep-hidden") == "4; 8"
+    page.click("#sweep-cancel")
+    open_dashboard(page, "/fit/sin?hidden=32")  # another page load, other layers
+    page.click("#sweep-open")
+    assert page.input_value("#sweep-hidden") == "4; 8"
+    assert page.input_value("#sweep-seeds") == "3"
+    assert page.text_content("#sweep-run-count") == "6 runs"
+    texts = page.eval_on_selector_all(candidates, "bs => bs.map(b => b.textContent)")
+    assert texts == ["16; 32; 64", "none; 32; 32,32"]
+    assert violations(page) == []
