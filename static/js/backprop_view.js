@@ -219,7 +219,11 @@ function draw() {
   const width = 960;
   const height = 50 + 30 * Math.max(...shown.map((column) => column.length));
   const columns = shown.length;
-  const xOf = (c) => 90 + (c * (width - 260)) / (columns - 1);
+  // room on the left for the input labels ("pixel (0, 3) −0.638": 10.5 px mono, ~6.4 px a
+  // character), then the columns spread over the rest; 170 px on the right for the loss
+  const longest = Math.max(0, ...shown[0].map((j) => `${inputName(pass, j)} ${num(pass.layers[0].input[j])}`.length));
+  const left = Math.min(320, Math.max(90, 28 + 6.4 * longest));
+  const xOf = (c) => left + (c * (width - 170 - left)) / (columns - 1);
   const yOf = (c, k) => 30 + ((k + 0.5) * (height - 40)) / shown[c].length;
   const svg = element("svg", { viewBox: `0 0 ${width} ${height}`, role: "group",
     "aria-label": `the network, ${PHASES[stage.phase]} phase` });

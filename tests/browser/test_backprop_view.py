@@ -278,3 +278,33 @@ def test_a_run_trained_with_the_tab_open_gets_its_own_pass(page, live_server, pa
     )
     assert page.evaluate("window.backpropView.state.runId") == page.evaluate(
         "window.studio.state.runId")
+
+
+def test_on_digits_the_panel_takes_the_whole_width_and_shows_the_input_labels(page, live_server):
+    """A fresh user's finding: on digits (the test-set card leads the page) the Backprop panel
+    stayed a column wide, a 64-input network's numbers cramped into a third of the width, and
+    the inputs' names ("pixel (0, 3)") were cut at the diagram's left edge."""
+    run_id = post(live_server, "/api/runs", {"task": "digits", "hidden": [32], "epochs": 2})["id"]
+    deadline, pause = time.monotonic() + 60, threading.Event()
+    while get_json(live_server, f"/api/runs/{run_id}")["status"] != "finished":
+        assert time.monotonic() < deadline
+        pause.wait(0.02)
+    open_dashboard(page, f"/fit/digits?run={run_id}")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    page.wait_for_selector(".bp-diagram svg")
+    sizes = page.evaluate(
+        """() => { const width = (s) => document.querySelector(s).getBoundingClientRect().width;
+          const main = document.querySelector('.main');
+          const style = getComputedStyle(main);
+          const inner = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          const svg = document.querySelector('.bp-diagram svg');
+          const labels = [...svg.querySelectorAll('.bp-label.left')];
+          return { inner, card: width('.network-card'), svg: width('.bp-diagram svg'),
+                   labels: labels.length, cut: labels.filter((t) => t.getBBox().x < 0)
+                                                   .map((t) => t.textContent) }; }"""
+    )
+    assert sizes["card"] >= sizes["inner"] - 2, sizes  # the whole row, not one column
+    assert sizes["svg"] >= 0.9 * sizes["inner"], sizes
+    assert sizes["labels"] == 16 and sizes["cut"] == [], sizes
+    assert page.locator(".bp-label.left").first.text_content().startswith("pixel (")
