@@ -308,3 +308,28 @@ def test_on_digits_the_panel_takes_the_whole_width_and_shows_the_input_labels(pa
     assert sizes["svg"] >= 0.9 * sizes["inner"], sizes
     assert sizes["labels"] == 16 and sizes["cut"] == [], sizes
     assert page.locator(".bp-label.left").first.text_content().startswith("pixel (")
+
+
+def test_step_on_a_running_run_pauses_it_first_and_says_so(page, live_server):
+    """A fresh user's finding: Step on a running run did nothing visible (a 409, noted below the
+    diagram). It now reads "Pause and step", says why, and does both."""
+    run_id = post(live_server, "/api/runs", {**CONFIG, "epochs_per_second": 5})["id"]
+    open_dashboard(page, f"/fit/sin?run={run_id}")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'running'")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    page.wait_for_function("document.getElementById('bp-step').textContent === 'Pause and step'")
+    assert "pauses it first" in page.inner_text("#bp-step-why")
+    assert page.get_attribute("#bp-step", "aria-describedby") == "bp-step-why"
+    page.click("#bp-step")
+    page.wait_for_function("document.getElementById('backprop-panel').dataset.stage === 'update:0'")
+    assert get_json(live_server, f"/api/runs/{run_id}")["status"] == "paused"
+    assert "after the step" in page.inner_text("#bp-stage")
+    page.wait_for_function(
+        "document.getElementById('bp-step').textContent === 'Step: train the mini-batch'"
+    )
+    assert page.inner_text("#bp-step-why") == ""
+    post(live_server, f"/api/runs/{run_id}/stop", {})
+    page.wait_for_function("document.getElementById('bp-step').disabled")
+    assert page.inner_text("#bp-step-why") == "The run has ended (stopped): it trains no more steps."
+    assert violations(page) == []
