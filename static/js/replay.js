@@ -130,13 +130,24 @@ export class Replay {
     if (frame.status) this.status = frame.status;
     this.keepLive(frame);
     if (performance.now() - this.refreshed > REFRESH_MS) this.refresh();
+    this.followLive();
     return !this.holding;
   }
 
   /** The run ended: its last epoch is stored now. */
   sawDone(done) {
     this.status = done.status;
+    if (done.epoch !== undefined && done.epoch !== null) this.keepLive({ epoch: done.epoch });
+    this.followLive();
     this.refresh();
+  }
+
+  /** While live (no past epoch held, e.g. after Live), the markers and the label follow the
+   * live epoch to the run's end: they never stay where Live was pressed. */
+  followLive() {
+    if (this.holding || !this.epochs.length) return;
+    this.label(this.liveEpoch());
+    this.markAt(this.liveEpoch());
   }
 
   /** True while past views are shown instead of the live ones. */
@@ -168,7 +179,6 @@ export class Replay {
   }
 
   setEpochs(epochs) {
-    const first = !this.epochs.length;
     this.epochs = epochs;
     this.root.hidden = !epochs.length;
     if (!epochs.length) return;
@@ -184,7 +194,7 @@ export class Replay {
     else if (this.at !== null) this.index = nearestIndex(epochs, this.at);
     this.slider.value = String(this.index);
     this.label(this.holding ? this.at : this.liveEpoch());
-    if (first && !this.holding) this.markAt(this.liveEpoch());
+    if (!this.holding) this.markAt(this.liveEpoch());
   }
 
   liveEpoch() {

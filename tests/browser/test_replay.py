@@ -180,6 +180,34 @@ def test_a_running_run_can_be_scrubbed_back_and_returned_to_live(page, live_serv
     wait_status(page, "stopped")
 
 
+MARKER = "document.querySelector('[data-replay-marker=\"loss-chart\"]')"
+
+
+def test_after_live_the_marker_follows_the_run_to_its_end(page, live_server):
+    """A fresh user's finding: after Live, the marker stayed at the epoch Live was pressed at
+    while the run went on and ended."""
+    open_dashboard(page, "/fit/sin?epochs=100000&epochs_per_second=40", full_speed=False)
+    page.click("#train")
+    wait_status(page, "running")
+    page.wait_for_function("document.querySelector('#replay-epoch').max >= 12", timeout=30_000)
+    page.focus(SLIDER)
+    page.keyboard.press("Home")
+    shown_epoch(page, 1)
+    page.click("#replay-live")
+    pressed = page.evaluate(f"+{MARKER}.dataset.epoch")
+    page.wait_for_function(  # live: the marker moves on with the frames
+        f"epoch => +{MARKER}.dataset.epoch > epoch + 20", arg=pressed, timeout=30_000
+    )
+    page.click("#stop")
+    wait_status(page, "stopped")
+    status = page.evaluate("window.studio.state.runId")
+    last = live_server.app.extensions["runs"].get(status).epoch
+    page.wait_for_function(
+        f"epoch => {MARKER}.dataset.epoch === String(epoch) && !{MARKER}.hidden", arg=last
+    )
+    assert page.text_content("#replay-epoch-value") == f"epoch {last} of 100000"
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_replay_controls_have_no_axe_violation(page, live_server, scheme):
     page.emulate_media(color_scheme=scheme)
