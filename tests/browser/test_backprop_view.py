@@ -297,7 +297,8 @@ def test_on_digits_the_panel_takes_the_whole_width_and_shows_the_input_labels(pa
         """() => { const width = (s) => document.querySelector(s).getBoundingClientRect().width;
           const main = document.querySelector('.main');
           const style = getComputedStyle(main);
-          const inner = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          const inner = main.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight);
           const svg = document.querySelector('.bp-diagram svg');
           const labels = [...svg.querySelectorAll('.bp-label.left')];
           return { inner, card: width('.network-card'), svg: width('.bp-diagram svg'),
@@ -331,5 +332,6 @@ def test_step_on_a_running_run_pauses_it_first_and_says_so(page, live_server):
     assert page.inner_text("#bp-step-why") == ""
     post(live_server, f"/api/runs/{run_id}/stop", {})
     page.wait_for_function("document.getElementById('bp-step').disabled")
-    assert page.inner_text("#bp-step-why") == "The run has ended (stopped): it trains no more steps."
+    ended = "The run has ended (stopped): it trains no more steps."
+    assert page.inner_text("#bp-step-why") == ended
     assert violations(page) == []
