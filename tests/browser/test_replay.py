@@ -233,10 +233,25 @@ def test_download_video_gives_a_webm_chromium_plays(page, live_server, tmp_path)
         """() => new Promise((resolve) => {
              const video = document.createElement('video');
              video.muted = true;
-             video.onloadeddata = () =>
-               resolve({width: video.videoWidth, height: video.videoHeight});
+             video.onloadeddata = () => resolve({width: video.videoWidth,
+               height: video.videoHeight, duration: video.duration});
              video.onerror = () => resolve({error: String(video.error && video.error.code)});
              video.src = URL.createObjectURL(window.studio.replay.lastVideo);
            })"""
     )
+    # the duration is written in (MediaRecorder leaves it out: Infinity, no seeking); the
+    # recording lasts as many frames as epochs recorded at 30 frames a second
+    duration = loaded.pop("duration")
     assert loaded == {"width": 640, "height": 400}
+    frames = len(page.evaluate("window.studio.replay.epochs"))
+    assert duration is not None and frames / 30 * 0.9 <= duration <= frames / 30 + 2, duration
+    seeked = page.evaluate(
+        """() => new Promise((resolve) => {
+             const video = document.createElement('video');
+             video.muted = true;
+             video.onloadedmetadata = () => { video.currentTime = video.duration / 2; };
+             video.onseeked = () => resolve(video.currentTime);
+             video.src = URL.createObjectURL(window.studio.replay.lastVideo);
+           })"""
+    )
+    assert seeked == pytest.approx(duration / 2, abs=0.1)  # a player can seek in it
