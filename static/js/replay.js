@@ -8,6 +8,7 @@
 // views over (`views`) and tells the replay what the stream brings (sawSnapshot, sawFrame,
 // sawDone); while the replay holds a past epoch (`holding`) live frames leave the views alone.
 
+import { HISTORY } from "./layers_view.js";
 import { recordVideo, saveBlob, videoEpochs, videoType } from "./video.js";
 
 const FPS_CHOICES = [2, 5, 10, 15, 20, 30];
@@ -123,6 +124,36 @@ export class Replay {
     this.total = (snapshot.config && snapshot.config.epochs) || snapshot.epochs || 0;
     this.keepLive(snapshot);
     this.refresh();
+    this.fetchLooks(snapshot);
+  }
+
+  /** The layers card's history before the first look this page saw, from the run's stored
+   * epochs (GET /looks: weights' histograms, no gradients): a run opened after it trained (or
+   * while it trains) shows its layers over time, not one look. */
+  async fetchLooks(snapshot) {
+    const runId = this.runId;
+    if (!runId || !(snapshot.epoch > 1)) return;
+    const response = await fetch(`${runPath(runId)}/looks`, { headers: { Accept: "application/json" } })
+      .catch(() => null);
+    if (!response || !response.ok || runId !== this.runId) return;
+    const { looks } = await response.json();
+    const layers = this.views.layers;
+    const before = (history) => {
+      const first = history[0];
+      const earlier = looks.filter((look) => (!first || (first.epoch !== null && look.epoch < first.epoch))
+        && (!first || look.layers.length === first.layers.length));
+      return [...earlier, ...history].slice(-HISTORY);
+    };
+    if (this.savedLayers) { // a past epoch is shown: its history up to it, then its own look
+      this.savedLayers = before(this.savedLayers);
+      const shown = layers.history[layers.history.length - 1];
+      layers.history = [...this.savedLayers.filter((entry) => entry.epoch !== null && entry.epoch < this.at), shown];
+    } else {
+      layers.history = before(layers.history);
+    }
+    layers.needsFull = layers.dirty = true;
+    this.views.loop.request();
+    this.root.dataset.looks = String(looks.length); // tests wait on it
   }
 
   /** A live frame: true when the views should show it (the replay does not hold a past epoch). */

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_helpers import ended_run, open_dashboard, wait_status
+from browser_helpers import ended_run, get_json, open_dashboard, wait_status
 from test_accessibility import violations
 
 pytestmark = pytest.mark.browser
@@ -178,6 +178,23 @@ def test_a_running_run_can_be_scrubbed_back_and_returned_to_live(page, live_serv
     assert not live.is_visible() and "epoch=" not in page.url
     page.click("#stop")
     wait_status(page, "stopped")
+
+
+def test_a_finished_run_opened_by_link_shows_its_layers_over_time(page, live_server):
+    """A fresh user's finding: the layers card of a finished run opened by link showed one
+    look (its last). It shows every stored epoch's weights, and the last look's gradients."""
+    status = open_ended(page, live_server, {"task": "sin", "hidden": [6, 5], "epochs": 60})
+    epochs = get_json(live_server, f"/api/runs/{status['id']}/frames")["epochs"]
+    page.wait_for_selector(f"#replay[data-looks='{len(epochs)}']", state="attached")
+    page.locator("#layers-view").scroll_into_view_if_needed()  # drawn only in sight
+    page.wait_for_function(
+        """count => { const maps = [...document.querySelectorAll('#layers-view canvas')];
+             return maps.length === 6 && maps.every(c => +c.dataset.columns === count); }""",
+        arg=len(epochs),
+    )
+    assert page.evaluate("window.studio.layers.history.map(e => e.epoch)") == epochs
+    first = page.locator("#layers-view .hist-x").first.inner_text().split()
+    assert first[0] == "1" and first[-1] == "60"
 
 
 MARKER = "document.querySelector('[data-replay-marker=\"loss-chart\"]')"
