@@ -132,7 +132,8 @@ export class Replay {
    * while it trains) shows its layers over time, not one look. */
   async fetchLooks(snapshot) {
     const runId = this.runId;
-    if (!runId || !(snapshot.epoch > 1)) return;
+    const seen = this.views.layers.history[0]; // a page that watched from the start has them
+    if (!runId || !(snapshot.epoch > 1) || (seen && seen.epoch !== null && seen.epoch <= 1)) return;
     const response = await fetch(`${runPath(runId)}/looks`, { headers: { Accept: "application/json" } })
       .catch(() => null);
     if (!response || !response.ok || runId !== this.runId) return;
