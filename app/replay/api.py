@@ -4,6 +4,7 @@
 |---|---|
 | ``GET /api/runs/<id>/frames`` | ``{epochs: [...]}``: the stored epochs, increasing |
 | ``GET /api/runs/<id>/view?epoch=k`` | ``{epoch, prediction, network, inside, ...}`` |
+| ``GET /api/runs/<id>/looks`` | ``{looks: [{epoch, layers}]}`` (layers per stored epoch) |
 
 The view is at the stored epoch nearest k (see `app.replay.views`).
 
@@ -73,6 +74,19 @@ def run_view(run_id: str) -> Any:
         return jsonify(error=str(error)), 409
 
 
+@replay_api.get("/runs/<run_id>/looks")
+def run_looks(run_id: str) -> Any:
+    """The layers card's history from a run's stored epochs: ``{looks: [{epoch, layers}]}``
+    (no gradients: a stored epoch keeps weights only); 404 for an unknown run."""
+    run, failed = _run_or_404(run_id)
+    if failed:
+        return failed
+    try:
+        return jsonify(looks=current_app.extensions["replay"].looks(run))
+    except NoFrames as error:  # its data cannot be rebuilt
+        return jsonify(error=str(error)), 409
+
+
 _EPOCH = {"name": "epoch", "in": "query", "required": True,
           "schema": {"type": "integer", "minimum": 0}}  # fmt: skip
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
@@ -101,6 +115,15 @@ OPERATIONS = {  # the OpenAPI description of these routes (`app.web.openapi` add
             "400": _answer(_ERRORS, "a bad epoch"),
             "404": _answer(_ERROR, "unknown run"),
             "409": _answer(_ERROR, "no stored epoch yet"),
+        },
+    },  # fmt: skip
+    "replay_api.run_looks GET": {
+        "summary": "A run's layer statistics (weights' histograms) at each stored epoch",
+        "responses": {
+            "200": _answer({"type": "object", "required": ["looks"], "properties": {
+                "looks": {"type": "array", "items": {"type": "object"}}}}, "the looks"),
+            "404": _answer(_ERROR, "unknown run"),
+            "409": _answer(_ERROR, "the run's data cannot be rebuilt"),
         },
     },  # fmt: skip
 }

@@ -9,6 +9,10 @@ its gradient histograms are empty.
 
 Frames come from storage (`app.storage.film`) and, for a run trained in this process whose
 latest frames are not written yet, from its checkpoint (`Checkpoint.film`).
+
+`looks` gives the layers card's history of a run opened after it trained: the per-layer
+statistics of every stored epoch (weights' histograms, dead or saturated shares), without
+gradients (``grads`` and ``grad_norm`` null: a frame keeps weights only).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from app.training.film import decode_frame
 from app.training.session import TrainingSession
 
 CACHED_VIEWS = 64  # views kept (each a few tens of kilobytes of JSON)
+CACHED_LOOKS = 8  # ended runs whose looks are kept (each ~150 epochs × layers × 2 histograms)
 
 
 class NoFrames(LookupError):
@@ -48,6 +53,7 @@ class Replay:
         self.store = store
         self.cached = cached
         self._views: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._looks: OrderedDict[tuple, list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def epochs(self, run: Any) -> list[int]:
@@ -89,11 +95,42 @@ class Replay:
                 self._views.popitem(last=False)
         return answer
 
+    def looks(self, run: Any) -> list[dict[str, Any]]:
+        """``[{epoch, layers}]`` at every stored epoch, increasing: each layer's ``weights``
+        histogram and ``dead`` / ``saturated`` share as a look inside has them, ``grads`` and
+        ``grad_norm`` null (not kept). An ended run's are cached."""
+        epochs = self.epochs(run)
+        if not epochs:
+            return []
+        key = (run.id, epochs[-1], len(epochs))
+        with self._lock:
+            if key in self._looks:
+                self._looks.move_to_end(key)
+                return self._looks[key]
+        if run.payloads_now() is None:
+            raise NoFrames(f"the data of run {run.id} cannot be rebuilt")
+        session = TrainingSession(run.task, run.config, run.data(), self._state(run, epochs[0]))
+        answer = []
+        for epoch in epochs:
+            session.model.load_state_dict(self._state(run, epoch))
+            layers = inside_json(session.probe.probe(session.model))["layers"]
+            for layer in layers:
+                layer.update(grads=None, grad_norm=None)
+            answer.append({"epoch": epoch, "layers": layers})
+        if run.control.ended:
+            with self._lock:
+                self._looks[key] = answer
+                while len(self._looks) > CACHED_LOOKS:
+                    self._looks.popitem(last=False)
+        return answer
+
     def forget(self, run_id: str) -> None:
-        """Drop the cached views of a run (it was deleted)."""
+        """Drop the cached views and looks of a run (it was deleted)."""
         with self._lock:
             for key in [key for key in self._views if key[0] == run_id]:
                 del self._views[key]
+            for key in [key for key in self._looks if key[0] == run_id]:
+                del self._looks[key]
 
     def _state(self, run: Any, epoch: int) -> dict[str, Any]:
         state = self._memory(run).get(epoch)  # a function of the epoch

@@ -56,12 +56,14 @@ def run_row(scheduler: Any, planned: Planned) -> dict[str, Any]:
 
 
 def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """How many runs are waiting (not started, or queued), running (or paused), ended."""
-    answer = {"waiting": 0, "running": 0, "ended": 0}
+    """How many runs are waiting (not started, or queued), running (or paused), ended, or
+    cancelled (never started: the sweep was stopped first, or the run could not start)."""
+    answer = {"waiting": 0, "running": 0, "ended": 0, "cancelled": 0}
     for row in rows:
         status = row["status"]
         key = ("waiting" if status in ("waiting", "queued")
-               else "running" if status in ("running", "paused") else "ended")  # fmt: skip
+               else "running" if status in ("running", "paused")
+               else "cancelled" if status == "cancelled" else "ended")  # fmt: skip
         answer[key] += 1
     return answer
 

@@ -9,6 +9,7 @@ import {
   edgeFormula, inputDeltas, inputName, layerName, lossFormula, neuronFormula, num, steppedFormula,
   workedExample,
 } from "./backprop_math.js";
+import { isEnded } from "./statuses.js";
 
 const SHOWN = 16; // neurons drawn per layer; wider layers show their largest |δ|
 const AUTOPLAY_MS = 1400;
@@ -18,7 +19,8 @@ const PHASES = { forward: "Forward", loss: "Loss", backward: "Backward", update:
 const $ = (id) => document.getElementById(id);
 const tab = $("backprop-tab");
 const panel = $("backprop-panel");
-const state = { pass: null, batch: null, stepped: null, stage: 0, index: 0, timer: null, runId: null, hooked: 0 };
+const state = { pass: null, batch: null, stepped: null, stage: 0, index: 0, timer: null, runId: null, hooked: 0,
+  stepping: false };
 
 function runId() {
   return new URLSearchParams(window.location.search).get("run");
@@ -49,7 +51,8 @@ function build() {
         <button type="button" class="button small" id="bp-next-phase" aria-keyshortcuts="]">Phase »</button>
         <button type="button" class="button small" id="bp-play" aria-pressed="false" aria-keyshortcuts="A">Autoplay</button>
       </span>
-      <button type="button" class="button small primary" id="bp-step">Step: train the mini-batch</button>
+      <button type="button" class="button small primary" id="bp-step" aria-describedby="bp-step-why">Step: train the mini-batch</button>
+      <span class="card-note bp-step-why" id="bp-step-why" role="status"></span>
       <button type="button" class="button small" id="bp-copy">Copy as worked example</button>
     </div>
     <p class="bp-stage" id="bp-stage" aria-live="polite"></p>
@@ -65,6 +68,7 @@ function build() {
   $("bp-next-phase").addEventListener("click", () => jumpPhase(1));
   $("bp-play").addEventListener("click", () => autoplay(!state.timer));
   $("bp-step").addEventListener("click", step);
+  showStep();
   $("bp-copy").addEventListener("click", copy);
   $("bp-index").addEventListener("change", () => pick({ index: Number($("bp-index").value) }));
   panel.addEventListener("keydown", keys);
@@ -144,18 +148,57 @@ async function pick(body) {
       ? "These are the run's current weights, not the epoch the time slider shows (press Live)."
       : "");
     draw();
+    showStep();
     panel.dataset.loaded = `${pass.steps}:${state.index}`;
   } catch (error) {
     note(`No pass: ${error.message}`);
   }
 }
 
+/**
+ * What Step offers for the watched run's status: only a paused run steps; a running one is
+ * paused first (the button says so); otherwise the button is disabled and says why.
+ */
+export function stepOffer(status, yours = true) {
+  if (!status || status === "idle") return { label: "Step", reason: "Start or open a run first." };
+  if (!yours) return { label: "Step", reason: "Someone else's run: only its owner can step it." };
+  if (status === "paused") return { label: "Step: train the mini-batch", enabled: true, reason: "" };
+  if (status === "running") {
+    return { label: "Pause and step", enabled: true,
+      reason: "The run is training: Step pauses it first, then trains one mini-batch (Resume goes on)." };
+  }
+  if (status === "queued") return { label: "Step", reason: "The run waits for a training slot: it can step once it trains." };
+  return { label: "Step", reason: isEnded(status) ? `The run has ended (${status}): it trains no more steps.` : "" };
+}
+
+function showStep() {
+  const button = $("bp-step");
+  if (!button) return;
+  const offer = stepOffer(window.studio?.state.status, window.studio?.state.yours !== false);
+  button.textContent = offer.label;
+  button.disabled = !offer.enabled || state.stepping;
+  $("bp-step-why").textContent = offer.reason;
+}
+
 async function step() {
-  const before = state.batch;
+  state.stepping = true;
+  showStep();
+  let before = state.batch;
+  let failed = null;
   try {
+    if (window.studio?.state.status === "running") {
+      await post("pause", {});
+      await pick({ index: state.index }); // the pass and mini-batch on the weights it stopped at
+      before = state.batch;
+    }
     await post("step", { batches: 1 });
   } catch (error) {
-    note(`Step: ${error.message}`);
+    failed = error;
+  }
+  state.stepping = false;
+  showStep();
+  if (failed) {
+    $("bp-step-why").textContent = `Step: ${failed.message}`;
     return;
   }
   await pick({ index: state.index });
@@ -219,7 +262,11 @@ function draw() {
   const width = 960;
   const height = 50 + 30 * Math.max(...shown.map((column) => column.length));
   const columns = shown.length;
-  const xOf = (c) => 90 + (c * (width - 260)) / (columns - 1);
+  // room on the left for the input labels ("pixel (0, 3) −0.638": 10.5 px mono, ~6.4 px a
+  // character), then the columns spread over the rest; 170 px on the right for the loss
+  const longest = Math.max(0, ...shown[0].map((j) => `${inputName(pass, j)} ${num(pass.layers[0].input[j])}`.length));
+  const left = Math.min(320, Math.max(90, 28 + 6.4 * longest));
+  const xOf = (c) => left + (c * (width - 170 - left)) / (columns - 1);
   const yOf = (c, k) => 30 + ((k + 0.5) * (height - 40)) / shown[c].length;
   const svg = element("svg", { viewBox: `0 0 ${width} ${height}`, role: "group",
     "aria-label": `the network, ${PHASES[stage.phase]} phase` });
@@ -362,6 +409,9 @@ function select(backprop) {
 }
 
 if (tab && panel) {
+  // Step follows the watched run's status (the status line's data-status)
+  const pill = $("status");
+  if (pill) new MutationObserver(showStep).observe(pill, { attributes: true, attributeFilter: ["data-status"] });
   // a newly watched run (trained or opened while the tab is open): its pass, not the last run's
   document.addEventListener("studio-snapshot", (event) => {
     if (!panel.hidden && event.detail.runId !== state.runId) pick({ index: 0 });

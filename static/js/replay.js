@@ -8,6 +8,7 @@
 // views over (`views`) and tells the replay what the stream brings (sawSnapshot, sawFrame,
 // sawDone); while the replay holds a past epoch (`holding`) live frames leave the views alone.
 
+import { HISTORY } from "./layers_view.js";
 import { recordVideo, saveBlob, videoEpochs, videoType } from "./video.js";
 
 const FPS_CHOICES = [2, 5, 10, 15, 20, 30];
@@ -123,6 +124,37 @@ export class Replay {
     this.total = (snapshot.config && snapshot.config.epochs) || snapshot.epochs || 0;
     this.keepLive(snapshot);
     this.refresh();
+    this.fetchLooks(snapshot);
+  }
+
+  /** The layers card's history before the first look this page saw, from the run's stored
+   * epochs (GET /looks: weights' histograms, no gradients): a run opened after it trained (or
+   * while it trains) shows its layers over time, not one look. */
+  async fetchLooks(snapshot) {
+    const runId = this.runId;
+    const seen = this.views.layers.history[0]; // a page that watched from the start has them
+    if (!runId || !(snapshot.epoch > 1) || (seen && seen.epoch !== null && seen.epoch <= 1)) return;
+    const response = await fetch(`${runPath(runId)}/looks`, { headers: { Accept: "application/json" } })
+      .catch(() => null);
+    if (!response || !response.ok || runId !== this.runId) return;
+    const { looks } = await response.json();
+    const layers = this.views.layers;
+    const before = (history) => {
+      const first = history[0];
+      const earlier = looks.filter((look) => (!first || (first.epoch !== null && look.epoch < first.epoch))
+        && (!first || look.layers.length === first.layers.length));
+      return [...earlier, ...history].slice(-HISTORY);
+    };
+    if (this.savedLayers) { // a past epoch is shown: its history up to it, then its own look
+      this.savedLayers = before(this.savedLayers);
+      const shown = layers.history[layers.history.length - 1];
+      layers.history = [...this.savedLayers.filter((entry) => entry.epoch !== null && entry.epoch < this.at), shown];
+    } else {
+      layers.history = before(layers.history);
+    }
+    layers.needsFull = layers.dirty = true;
+    this.views.loop.request();
+    this.root.dataset.looks = String(looks.length); // tests wait on it
   }
 
   /** A live frame: true when the views should show it (the replay does not hold a past epoch). */
@@ -130,13 +162,24 @@ export class Replay {
     if (frame.status) this.status = frame.status;
     this.keepLive(frame);
     if (performance.now() - this.refreshed > REFRESH_MS) this.refresh();
+    this.followLive();
     return !this.holding;
   }
 
   /** The run ended: its last epoch is stored now. */
   sawDone(done) {
     this.status = done.status;
+    if (done.epoch !== undefined && done.epoch !== null) this.keepLive({ epoch: done.epoch });
+    this.followLive();
     this.refresh();
+  }
+
+  /** While live (no past epoch held, e.g. after Live), the markers and the label follow the
+   * live epoch to the run's end: they never stay where Live was pressed. */
+  followLive() {
+    if (this.holding || !this.epochs.length) return;
+    this.label(this.liveEpoch());
+    this.markAt(this.liveEpoch());
   }
 
   /** True while past views are shown instead of the live ones. */
@@ -168,7 +211,6 @@ export class Replay {
   }
 
   setEpochs(epochs) {
-    const first = !this.epochs.length;
     this.epochs = epochs;
     this.root.hidden = !epochs.length;
     if (!epochs.length) return;
@@ -184,7 +226,7 @@ export class Replay {
     else if (this.at !== null) this.index = nearestIndex(epochs, this.at);
     this.slider.value = String(this.index);
     this.label(this.holding ? this.at : this.liveEpoch());
-    if (first && !this.holding) this.markAt(this.liveEpoch());
+    if (!this.holding) this.markAt(this.liveEpoch());
   }
 
   liveEpoch() {

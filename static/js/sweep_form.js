@@ -3,6 +3,11 @@
 // choices), seeds, grid or random mode, optional successive halving, and the count of runs
 // before launching. A launched sweep opens its page (/sweeps/<id>). Kept apart from main.js: it
 // reads the form through window.studio.form.
+//
+// What the user typed is theirs: the fields keep it, across openings and page loads (stored in
+// this browser), and are never overwritten by the current config. The layer sizes are offered
+// instead, as candidates around the current layers (widths halved / kept / doubled, one layer
+// fewer / the same / one more) that a click puts in the field.
 
 const AXES = [
   { name: "hidden", label: "Neurons per layer", hint: "layers separated by ;, e.g. 4; 16; 16,16" },
@@ -16,6 +21,7 @@ const AXES = [
 ];
 const TEXT_AXES = new Set(["activation", "optimizer"]);
 const MAX_RUNS = 200;
+const STORED = "backprop-studio:sweep-form"; // localStorage: the fields as last typed
 
 /** An axis's typed text as the list of values it varies over ([] when empty). */
 export function parseAxis(name, text) {
@@ -66,6 +72,21 @@ export function runCount(body) {
   return configs * body.seeds;
 }
 
+/**
+ * Candidate layer sizes around `hidden` (the current layers), as texts for the hidden axis:
+ * `widths` (every layer halved, kept, doubled) and `depths` (one layer fewer, the same, one more
+ * of the last width), within `maxNeurons` per layer and `maxLayers` layers; duplicates dropped.
+ */
+export function layerCandidates(hidden, { maxNeurons = 1024, maxLayers = 8 } = {}) {
+  const sizes = hidden.length ? hidden : [16];
+  const text = (layers) => (layers.length ? layers.join(",") : "none");
+  const scaled = (factor) => sizes.map((n) => Math.min(maxNeurons, Math.max(1, Math.round(n * factor))));
+  const unique = (options) => [...new Set(options.map(text))].join("; ");
+  const deeper = sizes.length < maxLayers ? [[...sizes, sizes[sizes.length - 1]]] : [];
+  return { widths: unique([scaled(0.5), sizes, scaled(2)]),
+    depths: unique([sizes.slice(0, -1), sizes, ...deeper]) };
+}
+
 function element(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
@@ -93,6 +114,10 @@ function buildDialog() {
   for (const axis of AXES) {
     form.append(labelled(`sweep-${axis.name}`, axis.label, element("input", { type: "text" }), axis.hint));
   }
+  const suggested = element("div", { id: "sweep-hidden-candidates", className: "sweep-candidates" });
+  suggested.setAttribute("role", "group");
+  suggested.setAttribute("aria-label", "Candidate layer sizes");
+  form.querySelector("#sweep-hidden").parentElement.append(suggested);
   const seeds = element("input", { type: "number", min: 1, max: 10, value: 1 });
   form.append(labelled("sweep-seeds", "Seeds per config", seeds, "1 to 10 repeats"));
   const mode = element("select", {}, [element("option", { value: "grid", textContent: "grid: every combination" }),
@@ -122,6 +147,51 @@ function fieldsOf() {
   fields.count = Number(document.getElementById("sweep-count").value);
   fields.halving = document.getElementById("sweep-halving").checked;
   return fields;
+}
+
+function hiddenLimits() {
+  const field = window.studio.schema?.field("hidden") ?? {};
+  return { maxNeurons: field.items?.maximum, maxLayers: field.maxItems };
+}
+
+/** The candidate buttons under the layer sizes, from the current layers (each opening). */
+function showCandidates() {
+  const box = document.getElementById("sweep-hidden-candidates");
+  const { widths, depths } = layerCandidates(currentBase().hidden ?? [], hiddenLimits());
+  box.replaceChildren("Try: ", ...[widths, depths].map((text) => {
+    const button = element("button", { type: "button", className: "button small", textContent: text });
+    button.dataset.candidate = text;
+    button.addEventListener("click", () => {
+      const input = document.getElementById("sweep-hidden");
+      input.value = text;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    return button;
+  }));
+}
+
+/** Keep the fields as typed, for the next opening and the next page load. */
+function store() {
+  try {
+    localStorage.setItem(STORED, JSON.stringify(fieldsOf()));
+  } catch { /* storage refused (private mode, quota): the fields still hold it in this page */ }
+}
+
+function restore() {
+  let fields = null;
+  try {
+    fields = JSON.parse(localStorage.getItem(STORED) ?? "null");
+  } catch { return; }
+  if (!fields || typeof fields !== "object") return;
+  for (const axis of AXES) {
+    if (typeof fields[axis.name] === "string") {
+      document.getElementById(`sweep-${axis.name}`).value = fields[axis.name];
+    }
+  }
+  if (Number.isFinite(fields.seeds)) document.getElementById("sweep-seeds").value = fields.seeds;
+  if (["grid", "random"].includes(fields.mode)) document.getElementById("sweep-mode").value = fields.mode;
+  if (Number.isFinite(fields.count)) document.getElementById("sweep-count").value = fields.count;
+  document.getElementById("sweep-halving").checked = fields.halving === true;
 }
 
 function currentBase() {
@@ -162,11 +232,13 @@ function open() {
   if (!dialog.dataset.wired) {
     dialog.dataset.wired = "yes";
     dialog.querySelector("form").addEventListener("input", showCount);
+    dialog.querySelector("form").addEventListener("input", store);
+    dialog.querySelector("form").addEventListener("change", store);
     dialog.querySelector("form").addEventListener("submit", launch);
     document.getElementById("sweep-cancel").addEventListener("click", () => dialog.close());
-    const hidden = (currentBase().hidden ?? []).join(",");
-    document.getElementById("sweep-hidden").value = hidden ? `${hidden}` : "";
+    restore();
   }
+  showCandidates();
   showCount();
   dialog.showModal();
 }

@@ -17,7 +17,9 @@ const DEPTH_COLOURS = [OKABE_ITO.black, OKABE_ITO.blue, OKABE_ITO.orange, OKABE_
   OKABE_ITO.purple, OKABE_ITO.vermillion, OKABE_ITO.skyBlue, OKABE_ITO.yellow];
 const ENDED = new Set((document.body.dataset.terminalStatuses || "").split(" "));
 
-const state = { sweep: null, sort: { key: "metric", descending: false }, chosen: null, curvesAt: 0 };
+// `final`: the runs whose history was fetched after they ended (never fetched again)
+const state = { sweep: null, sort: { key: "metric", descending: false }, chosen: null, curvesAt: 0,
+  final: new Set() };
 const overlay = new Overlay($("overlay-loss"), $("overlay-acc"), $("overlay-acc-figure"),
   $("overlay-hint"));
 
@@ -101,7 +103,10 @@ function sorted(configs) {
 function cellText(config, key) {
   if (key.startsWith("axis:")) return valueText(config.values[key.slice(5)]);
   if (key === "params") return String(config.params);
-  if (key === "runs") return `${config.ended}/${config.runs.length}`;
+  if (key === "runs") {
+    const cancelled = config.runs.filter((run) => run.status === "cancelled").length;
+    return `${config.ended}/${config.runs.length}` + (cancelled ? ` (${cancelled} cancelled)` : "");
+  }
   if (key === "metric") return config.metric ? formatNumber(config.metric.mean) : "–";
   if (key === "range") {
     return config.metric ? `${formatNumber(config.metric.min)}–${formatNumber(config.metric.max)}` : "–";
@@ -180,7 +185,9 @@ function renderRuns(configs) {
   for (const run of config.runs) {
     const item = document.createElement("li");
     const metric = run.best_test_acc ?? run.best_test_loss;
-    const text = ` seed ${run.seed}: ${run.status}${run.reason ? ` (${run.reason})` : ""}`
+    const status = run.id ? run.status
+      : run.status === "cancelled" ? "cancelled, never started" : "not started yet";
+    const text = ` seed ${run.seed}: ${status}${run.reason ? ` (${run.reason})` : ""}`
       + (metric !== null && metric !== undefined ? `, best ${formatNumber(metric)}` : "");
     if (run.id) {
       const link = document.createElement("a");
@@ -188,8 +195,8 @@ function renderRuns(configs) {
       link.className = "run-id";
       link.textContent = run.id.slice(0, 8);
       item.append(link);
-    } else item.append("not started");
-    item.append(text);
+    }
+    item.append(run.id ? text : text.trimStart());
     list.append(item);
   }
 }
@@ -263,7 +270,12 @@ function renderCurves(sweep) {
     ...run, task: run.config.task,
     name: Object.entries(run.values).map(([axis, value]) => `${axis} ${valueText(value)}`).join(", "),
   }));
-  for (const run of started) if (!ENDED.has(run.status)) overlay.histories.delete(run.id);
+  // a history fetched while its run trained is refetched, until one fetched after its end
+  for (const run of started) {
+    if (state.final.has(run.id)) continue;
+    overlay.histories.delete(run.id);
+    if (ENDED.has(run.status)) state.final.add(run.id);
+  }
   overlay.update(started);
 }
 
@@ -271,8 +283,10 @@ function render() {
   const sweep = state.sweep;
   const { configs, classification } = configsOf(sweep);
   const counts = sweep.counts;
+  // runs a stop cancelled never started: named apart, not counted as ended
   $("sweep-status").textContent = `${sweep.status}: ${counts.ended} of ${sweep.total} runs ended, `
-    + `${counts.running} running, ${counts.waiting} waiting`;
+    + `${counts.running} running, ${counts.waiting} waiting`
+    + (counts.cancelled ? `, ${counts.cancelled} cancelled (not started)` : "");
   $("sweep-stop").disabled = sweep.status !== "running";
   renderTable(configs, classification);
   renderRuns(configs);

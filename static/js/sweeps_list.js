@@ -23,7 +23,8 @@ async function refresh() {
     link.textContent = sweep.id.slice(0, 8);
     cell(row, link);
     cell(row, sweep.status);
-    cell(row, `${sweep.counts.ended}/${sweep.total}`);
+    const cancelled = sweep.counts.cancelled ? ` (${sweep.counts.cancelled} cancelled)` : "";
+    cell(row, `${sweep.counts.ended}/${sweep.total}${cancelled}`);
     cell(row, Object.keys(sweep.config.vary).join(", "));
     cell(row, new Date(sweep.created * 1000).toLocaleString());
     body.append(row);

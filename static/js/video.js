@@ -1,7 +1,10 @@
 // Download video (issue 28): the replay of the fit view (curve, surface seen from above, or
 // decision regions) drawn on a canvas, one stored epoch a frame with the epoch and the losses
 // written on it, recorded by the browser's MediaRecorder as WebM (VP9 or VP8). At most
-// MAX_SECONDS long: a run with more stored epochs than that many frames is thinned evenly.
+// MAX_SECONDS long: a run with more stored epochs than that many frames is thinned evenly. The
+// recorded file gets its duration written in (webm_duration.js), so players can seek.
+
+import { withDuration } from "./webm_duration.js";
 
 const WIDTH = 640;
 const HEIGHT = 400;
@@ -54,8 +57,9 @@ export async function recordVideo(views, { fps, losses, target = null, title = "
   }
   recorder.stop();
   await stopped;
+  const milliseconds = performance.now() - started; // as long as it was recorded, in real time
   for (const track of stream.getTracks()) track.stop();
-  return new Blob(chunks, { type: "video/webm" });
+  return withDuration(new Blob(chunks, { type: "video/webm" }), milliseconds);
 }
 
 /** The fixed value range of the frames' predictions (and the target): colours and axes stay

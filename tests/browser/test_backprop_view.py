@@ -278,3 +278,60 @@ def test_a_run_trained_with_the_tab_open_gets_its_own_pass(page, live_server, pa
     )
     assert page.evaluate("window.backpropView.state.runId") == page.evaluate(
         "window.studio.state.runId")
+
+
+def test_on_digits_the_panel_takes_the_whole_width_and_shows_the_input_labels(page, live_server):
+    """A fresh user's finding: on digits (the test-set card leads the page) the Backprop panel
+    stayed a column wide, a 64-input network's numbers cramped into a third of the width, and
+    the inputs' names ("pixel (0, 3)") were cut at the diagram's left edge."""
+    run_id = post(live_server, "/api/runs", {"task": "digits", "hidden": [32], "epochs": 2})["id"]
+    deadline, pause = time.monotonic() + 60, threading.Event()
+    while get_json(live_server, f"/api/runs/{run_id}")["status"] != "finished":
+        assert time.monotonic() < deadline
+        pause.wait(0.02)
+    open_dashboard(page, f"/fit/digits?run={run_id}")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    page.wait_for_selector(".bp-diagram svg")
+    sizes = page.evaluate(
+        """() => { const width = (s) => document.querySelector(s).getBoundingClientRect().width;
+          const main = document.querySelector('.main');
+          const style = getComputedStyle(main);
+          const inner = main.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight);
+          const svg = document.querySelector('.bp-diagram svg');
+          const labels = [...svg.querySelectorAll('.bp-label.left')];
+          return { inner, card: width('.network-card'), svg: width('.bp-diagram svg'),
+                   labels: labels.length, cut: labels.filter((t) => t.getBBox().x < 0)
+                                                   .map((t) => t.textContent) }; }"""
+    )
+    assert sizes["card"] >= sizes["inner"] - 2, sizes  # the whole row, not one column
+    assert sizes["svg"] >= 0.9 * sizes["inner"], sizes
+    assert sizes["labels"] == 16 and sizes["cut"] == [], sizes
+    assert page.locator(".bp-label.left").first.text_content().startswith("pixel (")
+
+
+def test_step_on_a_running_run_pauses_it_first_and_says_so(page, live_server):
+    """A fresh user's finding: Step on a running run did nothing visible (a 409, noted below the
+    diagram). It now reads "Pause and step", says why, and does both."""
+    run_id = post(live_server, "/api/runs", {**CONFIG, "epochs_per_second": 5})["id"]
+    open_dashboard(page, f"/fit/sin?run={run_id}")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'running'")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    page.wait_for_function("document.getElementById('bp-step').textContent === 'Pause and step'")
+    assert "pauses it first" in page.inner_text("#bp-step-why")
+    assert page.get_attribute("#bp-step", "aria-describedby") == "bp-step-why"
+    page.click("#bp-step")
+    page.wait_for_function("document.getElementById('backprop-panel').dataset.stage === 'update:0'")
+    assert get_json(live_server, f"/api/runs/{run_id}")["status"] == "paused"
+    assert "after the step" in page.inner_text("#bp-stage")
+    page.wait_for_function(
+        "document.getElementById('bp-step').textContent === 'Step: train the mini-batch'"
+    )
+    assert page.inner_text("#bp-step-why") == ""
+    post(live_server, f"/api/runs/{run_id}/stop", {})
+    page.wait_for_function("document.getElementById('bp-step').disabled")
+    ended = "The run has ended (stopped): it trains no more steps."
+    assert page.inner_text("#bp-step-why") == ended
+    assert violations(page) == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_helpers import ended_run, open_dashboard, wait_status
+from browser_helpers import ended_run, get_json, open_dashboard, wait_status
 from test_accessibility import violations
 
 pytestmark = pytest.mark.browser
@@ -180,6 +180,51 @@ def test_a_running_run_can_be_scrubbed_back_and_returned_to_live(page, live_serv
     wait_status(page, "stopped")
 
 
+def test_a_finished_run_opened_by_link_shows_its_layers_over_time(page, live_server):
+    """A fresh user's finding: the layers card of a finished run opened by link showed one
+    look (its last). It shows every stored epoch's weights, and the last look's gradients."""
+    status = open_ended(page, live_server, {"task": "sin", "hidden": [6, 5], "epochs": 60})
+    epochs = get_json(live_server, f"/api/runs/{status['id']}/frames")["epochs"]
+    page.wait_for_selector(f"#replay[data-looks='{len(epochs)}']", state="attached")
+    page.locator("#layers-view").scroll_into_view_if_needed()  # drawn only in sight
+    page.wait_for_function(
+        """count => { const maps = [...document.querySelectorAll('#layers-view canvas')];
+             return maps.length === 6 && maps.every(c => +c.dataset.columns === count); }""",
+        arg=len(epochs),
+    )
+    assert page.evaluate("window.studio.layers.history.map(e => e.epoch)") == epochs
+    first = page.locator("#layers-view .hist-x").first.inner_text().split()
+    assert first[0] == "1" and first[-1] == "60"
+
+
+MARKER = "document.querySelector('[data-replay-marker=\"loss-chart\"]')"
+
+
+def test_after_live_the_marker_follows_the_run_to_its_end(page, live_server):
+    """A fresh user's finding: after Live, the marker stayed at the epoch Live was pressed at
+    while the run went on and ended."""
+    open_dashboard(page, "/fit/sin?epochs=100000&epochs_per_second=40", full_speed=False)
+    page.click("#train")
+    wait_status(page, "running")
+    page.wait_for_function("document.querySelector('#replay-epoch').max >= 12", timeout=30_000)
+    page.focus(SLIDER)
+    page.keyboard.press("Home")
+    shown_epoch(page, 1)
+    page.click("#replay-live")
+    pressed = page.evaluate(f"+{MARKER}.dataset.epoch")
+    page.wait_for_function(  # live: the marker moves on with the frames
+        f"epoch => +{MARKER}.dataset.epoch > epoch + 20", arg=pressed, timeout=30_000
+    )
+    page.click("#stop")
+    wait_status(page, "stopped")
+    status = page.evaluate("window.studio.state.runId")
+    last = live_server.app.extensions["runs"].get(status).epoch
+    page.wait_for_function(
+        f"epoch => {MARKER}.dataset.epoch === String(epoch) && !{MARKER}.hidden", arg=last
+    )
+    assert page.text_content("#replay-epoch-value") == f"epoch {last} of 100000"
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_replay_controls_have_no_axe_violation(page, live_server, scheme):
     page.emulate_media(color_scheme=scheme)
@@ -205,10 +250,25 @@ def test_download_video_gives_a_webm_chromium_plays(page, live_server, tmp_path)
         """() => new Promise((resolve) => {
              const video = document.createElement('video');
              video.muted = true;
-             video.onloadeddata = () =>
-               resolve({width: video.videoWidth, height: video.videoHeight});
+             video.onloadeddata = () => resolve({width: video.videoWidth,
+               height: video.videoHeight, duration: video.duration});
              video.onerror = () => resolve({error: String(video.error && video.error.code)});
              video.src = URL.createObjectURL(window.studio.replay.lastVideo);
            })"""
     )
+    # the duration is written in (MediaRecorder leaves it out: Infinity, no seeking); the
+    # recording lasts as many frames as epochs recorded at 30 frames a second
+    duration = loaded.pop("duration")
     assert loaded == {"width": 640, "height": 400}
+    frames = len(page.evaluate("window.studio.replay.epochs"))
+    assert duration is not None and frames / 30 * 0.9 <= duration <= frames / 30 + 2, duration
+    seeked = page.evaluate(
+        """() => new Promise((resolve) => {
+             const video = document.createElement('video');
+             video.muted = true;
+             video.onloadedmetadata = () => { video.currentTime = video.duration / 2; };
+             video.onseeked = () => resolve(video.currentTime);
+             video.src = URL.createObjectURL(window.studio.replay.lastVideo);
+           })"""
+    )
+    assert seeked == pytest.approx(duration / 2, abs=0.1)  # a player can seek in it

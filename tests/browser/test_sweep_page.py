@@ -122,3 +122,79 @@ def test_the_sweep_form_has_no_axe_violation(page: Any):
     page.click("#sweep-open")
     page.fill("#sweep-lr", "0.01, 0.03")
     assert violations(page) == []
+
+
+def test_the_loss_curves_reach_the_last_epoch_of_every_run(page: Any, live_server: Any):
+    """A fresh user's finding: a history fetched while its run trained stayed in the chart after
+    the run ended, so the x axis stopped short of the runs' last epoch."""
+    body = {"base": {"task": "sin", "samples": 100, "epochs": 200, "epochs_per_second": 50},
+            "vary": {"lr": [0.01, 0.03]}}  # fmt: skip
+    sweep_id = post_sweep(live_server, body)
+    page.goto(f"/sweeps/{sweep_id}")
+    # drawn while the runs train (the page refetches their histories every 2.5 s)
+    page.wait_for_function(
+        "document.getElementById('overlay-loss').data?.some(t => t.x.length > 0)"
+    )
+    page.wait_for_function(
+        "document.getElementById('sweep-status').textContent.startsWith('finished')",
+        timeout=60_000,
+    )
+    page.wait_for_function(
+        """() => { const g = document.getElementById('overlay-loss');
+             return g.data.length === 4 && g.data.every(t => t.x[t.x.length - 1] === 200)
+               && g._fullLayout.xaxis.range[1] >= 200; }""",
+        timeout=10_000,
+    )
+
+
+def test_a_stopped_sweep_names_its_never_started_runs_cancelled(page: Any, live_server: Any):
+    """A fresh user's finding: a stopped sweep counted its never-started runs as ended."""
+    body = {"base": {"task": "sin", "samples": 100, "epochs": 400, "epochs_per_second": 20},
+            "vary": {"lr": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06]}}  # fmt: skip
+    sweep_id = post_sweep(live_server, body)
+    page.goto(f"/sweeps/{sweep_id}")
+    status = "document.getElementById('sweep-status').textContent"
+    page.wait_for_function(f"/[1-9] running/.test({status})")
+    page.click("#sweep-stop")
+    page.wait_for_function(f"{status}.startsWith('stopped')")
+    sweep = get_json(live_server, f"/api/sweeps/{sweep_id}")
+    cancelled = sweep["counts"]["cancelled"]
+    assert cancelled == sum(run["status"] == "cancelled" for run in sweep["runs"]) >= 1
+    page.wait_for_function(f"{status}.includes(', 0 running')")
+    text = page.evaluate(status)
+    assert text.startswith(f"stopped: {6 - cancelled} of 6 runs ended")
+    assert text.endswith(f"{cancelled} cancelled (not started)")
+    row = page.locator("#sweep-body tr", has_text="(1 cancelled)").first
+    row.click()
+    assert "cancelled, never started" in page.text_content("#sweep-runs-list")
+    page.goto("/runs")
+    cell = page.locator(f"#sweeps-body tr:has(a[href='/sweeps/{sweep_id}']) td").nth(2)
+    assert cell.inner_text() == f"{6 - cancelled}/6 ({cancelled} cancelled)"
+
+
+def test_the_sweep_form_keeps_what_was_typed_and_offers_layer_sizes(page: Any):
+    """A fresh user's finding: the form filled in the current run's layers over what they had
+    typed. It keeps the typed lists (across page loads too) and offers candidates instead."""
+    open_dashboard(page, "/fit/sin?hidden=8,8")
+    page.click("#sweep-open")
+    assert page.input_value("#sweep-hidden") == ""  # nothing varied that the user did not ask
+    candidates = "#sweep-hidden-candidates button"
+    texts = page.eval_on_selector_all(candidates, "bs => bs.map(b => b.textContent)")
+    assert texts == ["4,4; 8,8; 16,16", "8; 8,8; 8,8,8"]
+    page.click(f"{candidates} >> nth=0")
+    assert page.input_value("#sweep-hidden") == "4,4; 8,8; 16,16"
+    assert page.text_content("#sweep-run-count") == "3 runs"
+    page.fill("#sweep-hidden", "4; 8")
+    page.fill("#sweep-seeds", "3")
+    page.click("#sweep-cancel")
+    page.click("#sweep-open")  # the same page: as left
+    assert page.input_value("#sweep-hidden") == "4; 8"
+    page.click("#sweep-cancel")
+    open_dashboard(page, "/fit/sin?hidden=32")  # another page load, other layers
+    page.click("#sweep-open")
+    assert page.input_value("#sweep-hidden") == "4; 8"
+    assert page.input_value("#sweep-seeds") == "3"
+    assert page.text_content("#sweep-run-count") == "6 runs"
+    texts = page.eval_on_selector_all(candidates, "bs => bs.map(b => b.textContent)")
+    assert texts == ["16; 32; 64", "none; 32; 32,32"]
+    assert violations(page) == []

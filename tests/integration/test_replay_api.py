@@ -140,6 +140,32 @@ def test_a_missing_epoch_is_a_400_too(server, sin_run):
 def test_an_unknown_run_is_a_404(server):
     assert get(server, "/api/runs/nosuchrun0000/frames").status_code == 404
     assert get(server, "/api/runs/nosuchrun0000/view", epoch=1).status_code == 404
+    assert get(server, "/api/runs/nosuchrun0000/looks").status_code == 404
+
+
+@pytest.mark.parametrize("evicted", [False, True])
+def test_the_looks_are_the_layer_statistics_of_every_stored_epoch(server, sin_run, evicted):
+    """A fresh user's finding: a finished run opened by link showed its layers card at one
+    look. `/looks` gives the card each stored epoch's layer statistics (weights only), also for
+    a run read back from storage."""
+    if evicted:
+        server.app.extensions["runs"].registry.remove(sin_run)
+        server.app.extensions["replay"].forget(sin_run)
+    epochs = get(server, f"/api/runs/{sin_run}/frames").json()["epochs"]
+    looks = get(server, f"/api/runs/{sin_run}/looks").json()["looks"]
+    assert [look["epoch"] for look in looks] == epochs
+    for epoch in (1, 300):
+        look = looks[epochs.index(epoch)]
+        view = get(server, f"/api/runs/{sin_run}/view", epoch=epoch).json()["inside"]["layers"]
+        for layer in view:  # a stored epoch keeps no gradients: none pretended
+            layer.update(grads=None, grad_norm=None)
+        assert look["layers"] == view
+    weights = [(1, 32), (32, 32), (32, 1)]  # sin's default net: 1-32-32-1
+    for look in looks:
+        assert [sum(layer["weights"]["counts"]) for layer in look["layers"]] == [
+            rows * cols for rows, cols in weights
+        ]
+    assert looks[0]["layers"][0]["weights"] != looks[-1]["layers"][0]["weights"]
 
 
 def test_the_film_survives_a_restart(server, database, sin_run):

@@ -107,6 +107,13 @@ def test_stop_and_delete_end_every_run_of_the_sweep(stored_server):
     assert any(run["status"] == "stopped" for run in runs)
     assert any(run["status"] == "cancelled" and run["id"] is None for run in runs)
     assert sweep["status"] == "stopped"
+    # the never-started runs are counted apart, not as ended
+    counts = sweep_of(stored_server, stopped)["counts"]
+    cancelled = sum(run["status"] == "cancelled" for run in runs)
+    assert counts["cancelled"] == cancelled > 0
+    assert counts["ended"] == len(runs) - cancelled
+    listed = requests.get(f"{stored_server.url}/api/sweeps", timeout=30).json()
+    assert [s["counts"] for s in listed if s["id"] == stopped] == [counts]
 
     deleted = post_sweep(stored_server, body).json()["id"]
     wait_until(lambda: sweep_of(stored_server, deleted)["counts"]["running"] >= 2, 30)

@@ -36,3 +36,15 @@ def test_seed_groups_get_distinct_colours_before_any_repeats():
       return lines.map((line) => line.colour);
     """)
     assert len(answer) == 6 and len(set(answer)) == 6, answer
+
+
+def test_layer_candidates_lie_around_the_current_layers_within_the_limits():
+    answer = run_js("""
+      const { layerCandidates } = await importModule('/static/js/sweep_form.js');
+      return [layerCandidates([32, 32]), layerCandidates([1]), layerCandidates([]),
+              layerCandidates([1000, 3], { maxNeurons: 1024, maxLayers: 2 })];
+    """)
+    assert answer[0] == {"widths": "16,16; 32,32; 64,64", "depths": "32; 32,32; 32,32,32"}
+    assert answer[1] == {"widths": "1; 2", "depths": "none; 1; 1,1"}
+    assert answer[2] == {"widths": "8; 16; 32", "depths": "none; 16; 16,16"}
+    assert answer[3] == {"widths": "500,2; 1000,3; 1024,6", "depths": "1000; 1000,3"}
