@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -22,7 +21,7 @@ from app.data.tasks import mnist_files_present
 from app.serve import THREADS, serve_dev, serve_production
 from app.settings import data_dir, database_url
 from app.web.access import new_token
-from app.web.security import LOOPBACK_HOSTS, WILDCARD_HOSTS, host_name
+from app.web.security import LOOPBACK_HOSTS, WILDCARD_HOSTS, host_name, machine_names
 
 
 def _storage_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +140,7 @@ def access_tokens(args: argparse.Namespace) -> tuple[str | None, bool]:
 
 def address(host: str, port: int, token: str | None = None) -> str:
     """The address to open: a wildcard bind as this machine's name, with ``?token=``."""
-    name = socket.gethostname() if host in WILDCARD_HOSTS else host
+    name = machine_names()[0] if host in WILDCARD_HOSTS else host
     name = f"[{name}]" if ":" in name else name
     return f"http://{name}:{port}/" + (f"?token={token}" if token else "")
 

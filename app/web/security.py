@@ -6,7 +6,8 @@
   refused with 400 before anything else runs. Allowed are ``localhost``, ``127.0.0.1``, ``::1``,
   the ``--host`` the server binds and the configured ``ALLOWED_HOSTS``; when the server binds a
   wildcard address (``0.0.0.0`` or ``::``) any IP literal is allowed too (a rebinding attack needs
-  a name). ``*`` allows every host.
+  a name), and so are this machine's own names (`machine_names`: the printed address uses the
+  first). ``*`` allows every host.
 * **Origin** (cross-site requests): a state-changing request (anything but GET, HEAD, OPTIONS)
   whose ``Origin`` — or, without one, ``Referer`` — is not the app's own (same scheme, host and
   port as the request's ``Host``) or one of ``ALLOWED_ORIGINS`` is refused with 403, as Jupyter
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +46,13 @@ def host_name(host: str) -> str:
     if host.count(":") == 1:
         return host.rsplit(":", 1)[0]
     return host  # a bare name or a bare IPv6 address
+
+
+def machine_names() -> tuple[str, ...]:
+    """This machine's own names, lower case: its host name first (the address a server bound to
+    a wildcard prints, `app.__main__.address`), then its fully qualified name if different."""
+    names = [socket.gethostname().lower(), socket.getfqdn().lower()]
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def _is_ip(name: str) -> bool:
@@ -71,6 +80,8 @@ class FrontDoor:
         self.any_host = "*" in hosts
         self.any_ip = any(host in WILDCARD_HOSTS for host in hosts)
         self.hosts = frozenset(LOOPBACK_HOSTS) | {h for h in hosts if h not in WILDCARD_HOSTS}
+        if self.any_ip:  # bound to every interface: the names others reach this machine by
+            self.hosts |= set(machine_names())
         origins = list(origins)
         self.any_origin = "*" in origins
         self.origins = frozenset(o for o in map(_origin_of, origins) if o is not None)

@@ -7,9 +7,12 @@ Socket.IO auth); wrong tokens are slowed down; loopback without a token changes 
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +139,13 @@ def test_loopback_without_a_token_changes_nothing(live_server: Any) -> None:
     client.disconnect()
 
 
-def test_a_non_loopback_bind_generates_and_prints_a_token(tmp_path: Path) -> None:
+@contextmanager
+def printed_address(tmp_path: Path, host: str) -> Iterator[tuple[str, str]]:
+    """`python -m app --host <host>` started as a user would; yields the address it printed
+    (``http://name:port/``) and its token; ends the server."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "--host", "127.0.0.2", "--port", str(port),
+        [sys.executable, "-m", "app", "--host", host, "--port", str(port),
          "--database-url", "none"],
         cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -149,9 +155,17 @@ def test_a_non_loopback_bind_generates_and_prints_a_token(tmp_path: Path) -> Non
     try:
         wait_until(lambda: any("?token=" in line for line in lines) or process.poll() is not None,
                    60, "the address with its token")  # fmt: skip
-        printed = re.search(r"(http://127\.0\.0\.2:\d+/)\?token=(\S+)", "".join(lines))
+        printed = re.search(r"(http://[^/\s]+:\d+/)\?token=(\S+)", "".join(lines))
         assert printed, lines
-        base, token = printed.groups()
+        yield printed.group(1), printed.group(2)
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+def test_a_non_loopback_bind_generates_and_prints_a_token(tmp_path: Path) -> None:
+    with printed_address(tmp_path, "127.0.0.2") as (base, token):
+        assert base.startswith("http://127.0.0.2:")
 
         def answers() -> int:
             try:
@@ -164,6 +178,23 @@ def test_a_non_loopback_bind_generates_and_prints_a_token(tmp_path: Path) -> Non
         assert requests.get(f"{base}api/tasks", headers=bearer, timeout=10).ok
         opened = requests.get(f"{base}?token={token}", allow_redirects=False, timeout=10)
         assert opened.status_code == 302 and opened.headers["Location"] == "/"
-    finally:
-        process.terminate()
-        process.wait(60)
+
+
+def test_the_address_a_server_on_every_interface_prints_opens(tmp_path: Path) -> None:
+    # a teacher's `--host 0.0.0.0`: the server prints this machine's name; that very address
+    # must open (it was a 400 "does not answer for host"), reached here through loopback
+    with printed_address(tmp_path, "0.0.0.0") as (base, token):
+        name_and_port = base.removeprefix("http://").rstrip("/")
+        assert name_and_port.rsplit(":", 1)[0] == socket.gethostname().lower()
+        local = f"http://127.0.0.1:{name_and_port.rsplit(':', 1)[1]}/"
+
+        def opened() -> int:
+            try:
+                return requests.get(f"{local}?token={token}", headers={"Host": name_and_port},
+                                    allow_redirects=False, timeout=5).status_code  # fmt: skip
+            except (requests.ConnectionError, requests.Timeout):
+                return 0
+
+        assert wait_until(opened, 60, "the server to answer") == 302
+        foreign = requests.get(f"{local}api/tasks", headers={"Host": "evil.example"}, timeout=10)
+        assert foreign.status_code == 400  # other names are still refused
