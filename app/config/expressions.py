@@ -242,11 +242,16 @@ def compile_expression(text: str, variables: tuple[str, ...] = ("x",)) -> Expres
     return Expression(body, inputs, used, evaluate)
 
 
-def check_finite(expr: Expression, points: np.ndarray) -> np.ndarray:
+def check_finite(
+    expr: Expression, points: np.ndarray, bound: float | None = None
+) -> np.ndarray:
     """Evaluate `expr` at each row of `points` (shape (m, len(expr.inputs))) and return (m,).
 
     Raises `ExpressionError` naming the first point where the value is not finite, e.g.
-    ``log(x) is not finite at x = -1 (got nan)`` or ``... at x = -1, y = 0.5 (got inf)``.
+    ``log(x) is not finite at x = -1 (got nan)`` or ``... at x = -1, y = 0.5 (got inf)``, or,
+    with `bound`, where it is larger than `bound` in size (``exp(100*x) is too large at x = 2
+    (got 7.2e+86; at most 1e+12 in size)``: finite in float64 but not once the network's float32
+    squares it).
     """
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != len(expr.inputs):
@@ -255,12 +260,25 @@ def check_finite(expr: Expression, points: np.ndarray) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         index = int(bad[0])
-        coordinates = zip(expr.inputs, points[index], strict=True)
-        where = ", ".join(f"{name} = {format_number(v)}" for name, v in coordinates)
         raise ExpressionError(
-            f"{expr.text} is not finite at {where} (got {format_number(values[index])})"
+            f"{expr.text} is not finite at {_where(expr, points[index])} "
+            f"(got {format_number(values[index])})"
+        )
+    too_big = np.flatnonzero(np.abs(values) > bound) if bound is not None else ()
+    if len(too_big):
+        index = int(too_big[0])
+        raise ExpressionError(
+            f"{expr.text} is too large at {_where(expr, points[index])} (got "
+            f"{format_number(values[index])}; at most {bound:g} in size)"
         )
     return values
+
+
+def _where(expr: Expression, point: np.ndarray) -> str:
+    """``x = -1, y = 0.5``: `point` named by `expr`'s inputs."""
+    return ", ".join(
+        f"{name} = {format_number(v)}" for name, v in zip(expr.inputs, point, strict=True)
+    )
 
 
 def evaluate_on_domain(
@@ -269,12 +287,14 @@ def evaluate_on_domain(
     points_per_axis: int | None = None,
     *,
     require_finite: bool = True,
+    bound: float | None = None,
 ) -> np.ndarray:
     """Evaluate `expr` on an even grid over `domain` ([[lo, hi]] or [[lo, hi], [lo, hi]]).
 
     1-D: values at ``np.linspace(lo, hi, n)``, shape (n,), n = 200 by default. 2-D: shape (n, n)
     with ``z[row j = y_j][col i = x_i]`` (plotly's layout, meshgrid indexing "xy"), n = 50 by
-    default. With `require_finite` a non-finite value raises `ExpressionError` naming the point.
+    default. With `require_finite` a non-finite value (or, with `bound`, one larger than it in
+    size) raises `ExpressionError` naming the point.
     """
     if len(domain) != len(expr.inputs) or len(domain) not in GRID_POINTS:
         raise ValueError(f"domain needs one [lo, hi] pair per input {expr.inputs}")
@@ -283,7 +303,7 @@ def evaluate_on_domain(
     mesh = np.meshgrid(*axes)  # indexing "xy": 2-D arrays are [y][x]
     points = np.column_stack([axis.ravel() for axis in mesh])
     if require_finite:
-        values = check_finite(expr, points)
+        values = check_finite(expr, points, bound)
     else:
         values = expr(*points.T)
     return values.reshape(mesh[0].shape)

@@ -33,6 +33,8 @@ class Task(Protocol):
 
 
 VARIABLES = ("x", "y")
+# |feature value| bound: as a target's (MAX_TARGET), its square stays finite in float32
+MAX_FEATURE = 1e12
 
 
 class FeatureError(ExpressionError):
@@ -69,7 +71,8 @@ class InputFeatures:
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Network inputs for raw inputs `X` (n, inputs), in `X`'s dtype.
 
-        Raises `FeatureError` naming the feature and the point where it is not finite.
+        Raises `FeatureError` naming the feature and the point where it is not finite or larger
+        than `MAX_FEATURE` in size.
         """
         if not self.texts:
             return X
@@ -77,7 +80,7 @@ class InputFeatures:
         columns = []
         for number, expression in enumerate(self.expressions, start=1):
             try:
-                columns.append(check_finite(expression, points))
+                columns.append(check_finite(expression, points, MAX_FEATURE))
             except ExpressionError as error:
                 raise self._error(number, expression, error) from None
         return np.column_stack(columns).astype(X.dtype, copy=False)

@@ -26,9 +26,7 @@ from flask import current_app, has_app_context  # only requests have an app's ta
 from app.config.expressions import (
     GRID_POINTS,
     Expression,
-    ExpressionError,
     check_finite,
-    format_number,
 )
 from app.config.schema import field_defaults
 from app.config.singularities import find_singularity
@@ -622,18 +620,7 @@ def checked_target(expression: Expression) -> Callable[..., np.ndarray]:
         points = np.column_stack(
             [np.broadcast_to(np.asarray(column, np.float64), shape).ravel() for column in columns]
         )
-        values = check_finite(expression, points)
-        too_big = np.flatnonzero(np.abs(values) > MAX_TARGET)
-        if too_big.size:
-            index = int(too_big[0])
-            where = ", ".join(
-                f"{name} = {format_number(value)}"
-                for name, value in zip(expression.inputs, points[index], strict=True)
-            )
-            raise ExpressionError(
-                f"{expression.text} is too large at {where} (got "
-                f"{format_number(values[index])}; at most {MAX_TARGET:g} in size)"
-            )
+        values = check_finite(expression, points, MAX_TARGET)
         return values.reshape(shape)
 
     return target

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from app.config.expressions import Expression, ExpressionError, compile_expression
+from app.config.expressions import (
+    Expression,
+    ExpressionError,
+    compile_expression,
+    evaluate_on_domain,
+)
 from app.config.schema import (
     ACTIVATIONS,
     FIELDS,
@@ -43,7 +48,7 @@ from app.config.schema import (
     uses_field,
 )
 from app.config.singularities import find_singularity
-from app.data.features import ignored_inputs, network_sizes
+from app.data.features import MAX_FEATURE, ignored_inputs, network_sizes
 from app.data.tables import ChoiceError
 from app.data.tasks import (
     CUSTOM_DOMAIN_1D,
@@ -306,6 +311,7 @@ def _feature_texts(
             feature = compile_expression(text, variables)
             if _domain_shape_error(domain, inputs) is None:
                 find_singularity(feature, domain)
+                evaluate_on_domain(feature, domain, bound=MAX_FEATURE)  # float32 must hold it
             texts.append(feature.text)
         except ExpressionError as error:
             message = error.message

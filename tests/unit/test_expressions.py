@@ -327,6 +327,18 @@ def test_finite_values_are_returned():
     np.testing.assert_array_equal(values, [1.0, 4.0])
 
 
+def test_a_bound_refuses_values_larger_in_size_naming_the_first_point():
+    expr = compile_expression("-exp(x)")
+    with pytest.raises(ExpressionError) as caught:
+        check_finite(expr, np.array([[1.0], [30.0], [40.0]]), bound=1e12)
+    assert str(caught.value) == (
+        "-exp(x) is too large at x = 30 (got -1.06865e+13; at most 1e+12 in size)"
+    )
+    np.testing.assert_allclose(check_finite(expr, np.array([[27.0]]), bound=1e12), -np.exp(27.0))
+    with pytest.raises(ExpressionError, match=r"too large at x = 30"):
+        evaluate_on_domain(expr, [[0, 30]], points_per_axis=2, bound=1e12)
+
+
 def test_domain_grid_layout_matches_plotly_rows_of_y():
     expr = compile_expression("x + 10*y", ("x", "y"))
     z = evaluate_on_domain(expr, [[0, 1], [0, 1]], points_per_axis=3)

@@ -410,6 +410,9 @@ def test_input_features_are_normalised_expressions_in_the_tasks_inputs():
         ("saddle", ["x", "sin(z)"], "feature 2 (sin(z)): unknown name 'z'"),
         ("saddle", ["2x"], "feature 1 (2x): write 2*x"),
         ("sin", ["log(x)"], "feature 1 (log(x)): log(x) is not finite at x = -3.14159"),
+        # finite in float64, not in the network's float32 (a fresh user's run failed with nan)
+        ("circles", ["exp(100*x)", "y"], "feature 1 (exp(100*x)): exp(100*x) is too large at x ="),
+        ("saddle", ["x", "1e13 * y"], "feature 2 (1e13 * y): 1e13 * y is too large at"),
         ("saddle", [], "must be null (the raw inputs) or a list of 1 to 16 expressions"),
         ("saddle", ["x"] * 17, "must be null (the raw inputs) or a list of 1 to 16"),
         ("saddle", "x", "must be null (the raw inputs)"),
