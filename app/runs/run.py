@@ -172,6 +172,7 @@ class RunVerdict:
             columns = self.history.copy(0, self.history.length, names)
         classes = len(self.task.classes) if self.classification else 0
         signals = Signals(columns, self.epochs, classes, units, self.config["loss"],
+                          self.config["optimizer"],
                           stopped_early=self.stopped_early is not None)  # fmt: skip
         found = self.diagnosis.update(signals)
         self.findings = [finding.json() for finding in found]

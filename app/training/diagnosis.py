@@ -46,6 +46,12 @@ LEARNED = 0.5  # a run whose best training loss is below this share of its first
 CONVERGED = 0.9  # a loss that fell by this share of its first value has converged
 FALLING = 0.02  # a loss that fell by this share over the last 20 % of the run is still falling
 SLOW_UPDATES = 1e-3  # weights changing by less than this share of their norm per epoch: small
+# Adam and RMSprop scale each step to about the learning rate whatever the gradient, so their
+# updates stay this small only when the learning rate is (SGD's also shrink as it converges)
+SLOW_ADAPTIVE = 2e-4
+ADAPTIVE = frozenset({"adam", "rmsprop"})
+RAISED = 2.0  # the learning rate this many times its value the epoch before: a live raise
+HURT = 0.3  # ... followed by a loss this share above its best before the raise: it hurt
 MEAN_LOSS = 0.9  # standardised targets: a loss above this is about what the mean predicts (1.0)
 CHANCE_MARGIN = 0.05  # test accuracy above 1/classes by less than this is chance level
 SWING_SHARE = 0.2  # test accuracy judged over the last 20 % of the epochs
@@ -119,6 +125,7 @@ class Signals:
     classes: int
     units: list[UnitHealth]
     loss: str = "mse"  # the loss the run trains with: "mse" or "cross_entropy"
+    optimizer: str | None = None  # "sgd", "adam", "rmsprop" (None: not known)
     stopped_early: bool = False  # early stopping ended the run (it dealt with overfitting)
 
     @property
@@ -178,20 +185,52 @@ def diverging(s: Signals) -> Finding | None:
 
 def too_slow(s: Signals) -> Finding | None:
     """Small updates while the loss still has far to go: it fell by less than half, or by
-    less than 90 % and is still falling at the end."""
+    less than 90 % and is still falling at the end — or, with Adam or RMSprop (whose steps
+    are the learning rate's size, not the gradient's), very small updates and a loss that fell
+    by less than 90 %, however flat it is now (it flattens on what the few steps can reach)."""
     train, lr = s.columns["train_loss"], s.column("lr")
     recent = s.recent_updates()
     if recent is None or recent >= SLOW_UPDATES:
         return None
     first, last = float(train[0]), float(np.median(train[-3:]))
     still_falling = float(np.median(train[-s.tail : -s.tail + 3])) * (1 - FALLING) > last
-    if last < (1 - LEARNED) * first and not (last > (1 - CONVERGED) * first and still_falling):
+    far_to_go = last > (1 - CONVERGED) * first
+    tiny_steps = s.optimizer in ADAPTIVE and recent < SLOW_ADAPTIVE
+    if last < (1 - LEARNED) * first and not (far_to_go and (still_falling or tiny_steps)):
         return None
     rate = f" ({_number(lr[-1])})" if lr is not None else ""
     return Finding("too_slow", "warning", 1,
         f"the loss falls slowly (from {_number(first)} to {_number(last)}) and each epoch "
         f"changes the weights by only {recent:.1e} of their size: the learning rate{rate} is "
         "too small — raise the learning rate (try 10× to 100× larger)")  # fmt: skip
+
+
+def raised_lr_hurt(s: Signals) -> Finding | None:
+    """The learning rate was raised during the run (no schedule raises it: a live change) and
+    the loss — the test loss when there is one — has been worse since than its best before."""
+    lr = s.column("lr")
+    if lr is None or s.done < 3:
+        return None
+    raises = np.flatnonzero((lr[1:] >= RAISED * lr[:-1]) & (lr[:-1] > 0)) + 1
+    if not len(raises) or s.done - raises[-1] < 3:
+        return None
+    at = int(raises[-1])  # the index of the first epoch trained at the raised rate
+    loss = s.column("test_loss")
+    which = "test loss" if loss is not None else "training loss"
+    loss = loss if loss is not None else s.columns["train_loss"].astype(np.float64)
+    before = float(np.min(smoothed(loss[:at])))
+    since = float(np.median(loss[-max(3, (s.done - at) // 3) :]))
+    if since < (1 + HURT) * before or since - before < OVERFIT_MATTERS * s.baseline:
+        return None
+    accuracy, also = s.column("test_acc"), ""
+    if accuracy is not None and at > 0:
+        also = (f" (test accuracy {_percent(float(np.max(accuracy[:at])))} → "
+                f"{_percent(float(accuracy[-1]))})")  # fmt: skip
+    return Finding("raised_lr_hurt", "warning", at + 1,
+        f"the learning rate was raised from {_number(lr[at - 1])} to {_number(lr[at])} at "
+        f"epoch {at + 1}, and the {which} is worse since: {_number(before)} at best before, "
+        f"{_number(since)} now{also} — the steps overshoot; lower it back (to about "
+        f"{_number(lr[at - 1])})")  # fmt: skip
 
 
 def stuck(s: Signals) -> Finding | None:
@@ -327,7 +366,8 @@ def findings(signals: Signals) -> list[Finding]:
     train = signals.columns.get("train_loss")
     if train is None or len(train) < MIN_EPOCHS or not np.isfinite(train).all():
         return []
-    cause = diverging(signals) or too_slow(signals) or swinging(signals)
+    cause = (raised_lr_hurt(signals) or diverging(signals) or too_slow(signals)
+             or swinging(signals))  # fmt: skip
     learning = cause is None and signals.learned
     units = unit_findings(signals, learning)
     if cause is None and not learning and units:

@@ -19,13 +19,14 @@ def decaying(epochs: int, start: float = 1.0, end: float = 1e-3) -> np.ndarray:
     return np.geomspace(start, end, epochs)
 
 
-def signals(train, test=None, classes=0, epochs=None, units=(), ratio=HEALTHY_RATIO, **more):
+def signals(train, test=None, classes=0, epochs=None, units=(), ratio=HEALTHY_RATIO,
+            optimizer=None, **more):  # fmt: skip
     train = np.asarray(train, dtype=np.float64)
     columns = {"train_loss": train, "update_ratio": np.full(len(train), ratio)}
     if test is not None:
         columns["test_loss"] = np.asarray(test, dtype=np.float64)
     columns.update({name: np.asarray(value, dtype=np.float64) for name, value in more.items()})
-    return Signals(columns, epochs or len(train), classes, list(units))
+    return Signals(columns, epochs or len(train), classes, list(units), optimizer=optimizer)
 
 
 def kinds(s: Signals, severity: str = "warning") -> list[str]:
@@ -53,6 +54,43 @@ def test_a_loss_that_barely_moves_with_tiny_updates_says_raise_the_learning_rate
     assert finding.kind == "too_slow"
     assert "raise the learning rate" in finding.sentence and "1e-06" in finding.sentence
     assert "lower" not in finding.sentence
+
+
+def test_adams_tiny_steps_on_a_loss_that_halved_then_flattened_say_raise_the_learning_rate():
+    # a fresh user's sin at lr 1e-5: the straight-line part learned, then flat, steps at 1e-4
+    loss = np.concatenate([np.linspace(0.74, 0.35, 60), np.linspace(0.35, 0.345, 140)])
+    quiet = {"ratio": 9.7e-5, "lr": np.full(200, 1e-5)}
+    (finding,) = findings(signals(loss, loss, optimizer="adam", **quiet))
+    assert finding.kind == "too_slow" and "(1e-05) is too small" in finding.sentence
+    # SGD's steps also shrink as it converges: the same history is no verdict on the rate
+    assert kinds(signals(loss, loss, optimizer="sgd", **quiet)) == []
+    # nor are Adam's ordinary steps, nor a loss that fell by 90 %
+    assert kinds(signals(loss, loss, optimizer="adam", ratio=5e-4)) == []
+    assert kinds(signals(loss / 10 ** np.linspace(0, 1.2, 200), optimizer="adam", **quiet)) == []
+
+
+def test_a_live_raise_of_the_learning_rate_that_made_the_loss_worse_says_lower_it_back():
+    # a fresh user's moons: lr 0.001 -> 0.1 at epoch 91, test loss 0.069 -> 0.375
+    train = np.concatenate([decaying(90, 0.7, 0.06), np.full(110, 0.3)])
+    test = np.concatenate([decaying(90, 0.7, 0.069), np.full(110, 0.375)])
+    lr = np.concatenate([np.full(90, 0.001), np.full(110, 0.1)])
+    accuracy = np.concatenate([np.linspace(0.8, 0.98, 90), np.full(110, 0.88)])
+    (finding,) = findings(signals(train, test, classes=2, lr=lr, test_acc=accuracy))
+    assert finding.kind == "raised_lr_hurt" and finding.epoch == 91
+    assert finding.sentence.startswith("the learning rate was raised from 0.001 to 0.1 at epoch 91")
+    assert "(test accuracy 98 % → 88 %)" in finding.sentence
+    assert "lower it back (to about 0.001)" in finding.sentence
+    assert "fewer epochs would do" not in " ".join(f.sentence for f in findings(
+        signals(train, test, classes=2, lr=lr, test_acc=accuracy)))  # fmt: skip
+
+
+def test_a_raise_that_did_no_harm_or_a_schedule_that_lowers_the_rate_says_nothing_of_it():
+    loss = decaying(200)
+    raised = np.concatenate([np.full(100, 0.001), np.full(100, 0.01)])
+    assert kinds(signals(loss, loss * 1.1, lr=raised)) == []  # the loss went on falling
+    stepped = 0.01 * 0.1 ** (np.arange(200) // 50)  # a step schedule: only ever lower
+    worse = np.concatenate([decaying(100), np.full(100, 0.5)])
+    assert "raised_lr_hurt" not in kinds(signals(worse, worse, lr=stepped))
 
 
 def test_a_regression_stuck_at_the_mean_with_healthy_updates_names_the_mean():

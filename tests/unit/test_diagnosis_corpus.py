@@ -58,6 +58,10 @@ CORPUS: list[tuple[str, str, dict]] = [
     ("too_slow", "moons lr 1e-6", {"task": "moons", "lr": 1e-6, "epochs": 50}),
     ("too_slow", "xor lr 1e-6", {"task": "xor", "lr": 1e-6, "epochs": 50}),
     ("too_slow", "sin sgd 1e-5", {"task": "sin", "optimizer": "sgd", "lr": 1e-5, "epochs": 100}),
+    # a fresh user's: the loss halves (the straight-line part of sin) then flattens, Adam's steps
+    # at 1e-4 of the weights — it used to finish with no word
+    ("too_slow", "sin adam 1e-5", {"task": "sin", "lr": 1e-5, "epochs": 200}),
+    ("healthy", "sin adam 3e-4 noisy", {"task": "sin", "lr": 3e-4, "noise": 0.5, "epochs": 200}),
     ("stuck", "square linear", {"task": "square", "activation": "identity", "epochs": 100}),
     ("stuck", "bowl linear", {"task": "bowl", "activation": "identity", "epochs": 60}),
     ("stuck", "xor linear", {"task": "xor", "activation": "identity", "epochs": 50}),
@@ -93,7 +97,8 @@ def run_to_the_end(body: dict, store: DatasetStore) -> Signals:
     columns = {name: np.array([r[name] for r in records], dtype=np.float64)
                for name in WANTED if name in records[0]}  # fmt: skip
     classes = len(task.classes) if task.kind == "classification" else 0
-    return Signals(columns, config["epochs"], classes, session.dead_units(), config["loss"])
+    return Signals(columns, config["epochs"], classes, session.dead_units(), config["loss"],
+                   config["optimizer"])
 
 
 @pytest.fixture(scope="module")
