@@ -70,8 +70,29 @@ function spread(columns) {
   return { mean, low, high };
 }
 
-function label(run) {
-  return run.name || `${run.id.slice(0, 8)} ${taskLabel(run.task)} [${(run.config?.hidden ?? []).join(",")}]`;
+/** What a legend says of a config value: numbers and words as they are, lists joined. */
+function shown(value) {
+  if (Array.isArray(value)) return `[${value.join(",")}]`;
+  if (value && typeof value === "object") return value.name ?? JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * The config fields (the seed, the layers and what a run derives by itself aside) whose values
+ * differ between `runs` (one per drawn line), in the configs' own order: a legend names them, so
+ * two lines of the same task and layers say what tells them apart ("lr 0.01" / "lr 0.1").
+ */
+export function differingFields(runs) {
+  if (runs.length < 2) return [];
+  const names = [...new Set(runs.flatMap((run) => Object.keys(run.config ?? {})))];
+  return names.filter((name) => !["seed", "hidden", "domain"].includes(name)
+    && new Set(runs.map((run) => JSON.stringify(run.config?.[name] ?? null))).size > 1);
+}
+
+function label(run, fields = []) {
+  if (run.name) return run.name;
+  const extra = fields.map((name) => ` ${name} ${shown(run.config?.[name])}`).join("");
+  return `${run.id.slice(0, 8)} ${taskLabel(run.task)} [${(run.config?.hidden ?? []).join(",")}]${extra}`;
 }
 
 /** "3 seeds" when a group's runs differ by seed; "2 runs, 1 seed" when some repeat a seed. */
@@ -93,6 +114,7 @@ export class Overlay {
     this.runs = [];
     this.colours = new Map(); // run id -> colour (a group takes its first run's)
     this.lines = [];
+    this.differing = []; // the config fields the legend names (`differingFields`)
   }
 
   colourOf(runId) {
@@ -156,8 +178,8 @@ export class Overlay {
     const histories = line.runs.map((run) => this.histories.get(run.id));
     if (!histories.every((history) => column in history)) return [];
     const xs = histories.map((history) => (this.axis === "epoch" ? history.epoch : history.seconds));
-    const name = line.runs.length > 1 ? `${label(line.runs[0])} (${groupSize(line.runs)})`
-      : label(line.runs[0]);
+    const first = label(line.runs[0], this.differing);
+    const name = line.runs.length > 1 ? `${first} (${groupSize(line.runs)})` : first;
     const base = { type: "scatter", mode: "lines", line: { color: line.colour, width: 2, dash },
       legendgroup: line.key, name, meta: { group: line.key, column, runs: line.runs.length } };
     if (line.runs.length === 1) return [{ ...base, x: xs[0], y: histories[0][column] }];
@@ -194,6 +216,7 @@ export class Overlay {
 
   draw() {
     this.lines = this.groupLines();
+    this.differing = differingFields(this.lines.map((line) => line.runs[0]));
     const loss = this.lines.flatMap((line) => [...this.traces(line, "test_loss", "solid"),
       ...this.traces(line, "train_loss", "dot")]);
     const accuracy = this.lines.flatMap((line) => this.traces(line, "test_acc", "solid"));

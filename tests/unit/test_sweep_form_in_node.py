@@ -48,3 +48,26 @@ def test_layer_candidates_lie_around_the_current_layers_within_the_limits():
     assert answer[1] == {"widths": "1; 2", "depths": "none; 1; 1,1"}
     assert answer[2] == {"widths": "8; 16; 32", "depths": "none; 16; 16,16"}
     assert answer[3] == {"widths": "500,2; 1000,3; 1024,6", "depths": "1000; 1000,3"}
+
+
+def test_the_overlay_legend_names_what_tells_two_lines_apart():
+    # a fresh user compared two seed groups of sin [64,64] and the legend hid the lr that differed
+    answer = run_js("""
+      const { Overlay, differingFields } = await importModule('/static/js/runs_overlay.js');
+      const run = (id, lr, seed) => ({ id: `${id}0000000`, task: 'sin',
+        config: { hidden: [64, 64], lr, seed, optimizer: 'adam', schedule: { name: 'constant' } } });
+      const runs = [run('a', 0.01, 0), run('b', 0.01, 1), run('c', 0.1, 0), run('d', 0.1, 1)];
+      const fake = { runs, grouping: true, colours: new Map(), axis: 'epoch', differing: [],
+                     histories: new Map(runs.map((r) => [r.id, { epoch: [1], test_loss: [1] }])),
+                     assignColours: Overlay.prototype.assignColours };
+      const lines = Overlay.prototype.groupLines.call(fake);
+      fake.differing = differingFields(lines.map((line) => line.runs[0]));
+      const names = lines.map((line) => Overlay.prototype.traces.call(fake, line, 'test_loss', 'solid')
+        .filter((trace) => trace.showlegend !== false).map((trace) => trace.name)).flat();
+      return { differing: fake.differing, names,
+               one: differingFields([runs[0]]), seeds: differingFields([runs[0], runs[1]]) };
+    """)
+    assert answer["differing"] == ["lr"]
+    assert answer["names"] == ["a0000000 sin [64,64] lr 0.01 (2 seeds)",
+                               "c0000000 sin [64,64] lr 0.1 (2 seeds)"]
+    assert answer["one"] == [] and answer["seeds"] == []
