@@ -55,14 +55,16 @@ def test_the_overlay_legend_names_what_tells_two_lines_apart():
     answer = run_js("""
       const { Overlay, differingFields } = await importModule('/static/js/runs_overlay.js');
       const run = (id, lr, seed) => ({ id: `${id}0000000`, task: 'sin',
-        config: { hidden: [64, 64], lr, seed, optimizer: 'adam', schedule: { name: 'constant' } } });
+        config: { hidden: [64, 64], lr, seed, optimizer: 'adam',
+                  schedule: { name: 'constant' } } });
       const runs = [run('a', 0.01, 0), run('b', 0.01, 1), run('c', 0.1, 0), run('d', 0.1, 1)];
       const fake = { runs, grouping: true, colours: new Map(), axis: 'epoch', differing: [],
                      histories: new Map(runs.map((r) => [r.id, { epoch: [1], test_loss: [1] }])),
                      assignColours: Overlay.prototype.assignColours };
       const lines = Overlay.prototype.groupLines.call(fake);
       fake.differing = differingFields(lines.map((line) => line.runs[0]));
-      const names = lines.map((line) => Overlay.prototype.traces.call(fake, line, 'test_loss', 'solid')
+      const names = lines.map((line) => Overlay.prototype.traces
+        .call(fake, line, 'test_loss', 'solid')
         .filter((trace) => trace.showlegend !== false).map((trace) => trace.name)).flat();
       return { differing: fake.differing, names,
                one: differingFields([runs[0]]), seeds: differingFields([runs[0], runs[1]]) };
