@@ -19,7 +19,8 @@ Tables (see `app/migrations/versions`):
 - ``film_frames``: a run's weights and scalers at the epochs replay keeps (`app.training.film`;
   one zlib-compressed ``.npz`` per epoch, written with the checkpoints, see `app.storage.film`);
 - ``datasets``: uploaded CSV datasets (an ``.npz`` blob of the parsed arrays), their file names
-  and owners (``creator``).
+  and owners (``creator``);
+- ``owner_names``: the names owners chose to be shown by (`app.storage.owner_names`).
 
 Plain Python and SQLAlchemy: no Flask, no threads (the writer is `app.storage.recorder`).
 """
@@ -149,6 +150,14 @@ class DatasetRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     name: Mapped[str | None] = mapped_column(String(200))  # the uploaded file's (None before 0004)
     creator: Mapped[str | None] = mapped_column(String(80))  # its owner (app/web/owners.py; 0007)
+
+
+class OwnerNameRow(Base):
+    """The name an owner (app/web/owners.py: ``browser:<id>``, ``name:<it>``) is shown by."""
+
+    __tablename__ = "owner_names"
+    owner: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
 
 
 # ------------------------------------------------------------------ encodings

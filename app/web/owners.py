@@ -16,6 +16,10 @@ delete), so one student cannot fill the server's upload store (MAX_STORED_UPLOAD
 for the class. MNIST's four files are the server's task ``mnist``, every owner's: once it is
 offered, replacing them is the admin's (403 otherwise). Without a token there are no owners and
 no per-owner limit.
+
+Owners are shown by the name they chose (``PUT /api/me {name}``; the runs page's "Your name"
+field; app/storage/owner_names.py), else by their id (``browser 1a2b3c``, an X-Client-Name,
+``token``).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 
 from app.data.uploads import too_big
+from app.storage.owner_names import NameTaken, OwnerNames, checked_name
 from app.sweeps.api import CREATOR_KEY
 from app.web.access import CLIENT_COOKIE, ENVIRON_KEY
 
@@ -55,9 +60,14 @@ class Requester:
 
 
 def owner_name(owner: str | None) -> str | None:
-    """How an owner id is shown: the client's name, ``browser 1a2b3c``, or ``token``."""
+    """How an owner id is shown: the name it chose (`OwnerNames`), else the client's name,
+    ``browser 1a2b3c`` or ``token``."""
     if owner is None:
         return None
+    names = current_app.extensions.get("owner_names")
+    chosen = None if names is None else names.name_of(owner)
+    if chosen is not None:
+        return chosen
     kind, _, value = owner.partition(":")
     return {"name": value, "browser": f"browser {value[:6]}"}.get(kind, kind)
 
@@ -178,12 +188,69 @@ def mnist_refusal() -> Any:
     return jsonify(errors={"files": message}, owner="admin"), 403
 
 
+me_api = Blueprint("me_api", __name__, url_prefix="/api")
+
+
+@me_api.get("/me")
+def who_am_i() -> Any:
+    """``{owners: false}`` on a server without a token; else ``{owners: true, owner, name,
+    admin}``: how the requester is shown, the name it chose (None: none) and whether it holds
+    the admin token."""
+    who = requester()
+    if who is None:
+        return jsonify(owners=False)
+    names = current_app.extensions["owner_names"]
+    return jsonify(owners=True, owner=owner_name(who.owner), name=names.name_of(who.owner),
+                   admin=who.admin)  # fmt: skip
+
+
+@me_api.put("/me")
+def name_me() -> Any:
+    """Choose the name the requester is shown by (body ``{name}``; null or "" clears it): 200
+    as `who_am_i`; 400 ``{errors: {name}}`` for a bad or taken name; 409 without a token."""
+    who = requester()
+    if who is None:
+        return jsonify(error="this server has no owners (it has no access token): there is "
+                             "no name to choose"), 409  # fmt: skip
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "name" not in body:
+        return jsonify(errors={"name": 'send {"name": "your name"} (null clears it)'}), 400
+    try:
+        current_app.extensions["owner_names"].set(who.owner, checked_name(body["name"]))
+    except (ValueError, NameTaken) as error:
+        return jsonify(errors={"name": str(error)}), 400
+    return who_am_i()
+
+
+ME_OPERATIONS = {
+    "me_api.who_am_i GET": {
+        "summary": "Who the requester is: {owners, owner, name, admin} ({owners: false} without "
+                   "a token)",
+        "responses": {"200": {"description": "the requester",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}},
+    },
+    "me_api.name_me PUT": {
+        "summary": "Choose the name the requester's runs, sweeps and uploads are shown by",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["name"],
+            "properties": {"name": {"type": ["string", "null"], "maxLength": 40}}}}}},
+        "responses": {code: {"description": text, "content": {"application/json": {
+            "schema": {"type": "object"}}}} for code, text in (
+                ("200", "the requester"), ("400", "a bad or taken name"),
+                ("409", "no owners on this server"), ("415", "not JSON"))},
+    },
+}  # fmt: skip
+
+
 def install_owners(app: Flask) -> None:
     """Refuse changes to other owners' runs, sweeps and uploads (before the routes in
     `OWNER_ONLY`) and limit each owner's unfinished runs (``MAX_RUNS_PER_OWNER``; the upload
     route asks `upload_refusal` for uploads), when the app has an access token."""
+    app.register_blueprint(me_api)
+    app.extensions.setdefault("openapi_operations", {}).update(ME_OPERATIONS)
     if app.config.get("ACCESS_TOKEN") is None:
         return
+    app.extensions["owner_names"] = OwnerNames(app.extensions.get("store"))
     manager = app.extensions["runs"]
     manager.max_runs_per_owner = int(app.config.get("MAX_RUNS_PER_OWNER", MAX_RUNS_PER_OWNER))
 

@@ -5,6 +5,7 @@
 // run's owner and "only mine" keeps this browser's runs.
 
 import { formatNumber } from "./format.js";
+import { installMyName } from "./my_name.js";
 import { Overlay } from "./runs_overlay.js";
 import { isEnded } from "./statuses.js";
 import { loadTaskNames, taskLabel } from "./task_names.js";
@@ -343,3 +344,4 @@ for (const button of document.querySelectorAll("button.png")) {
 await load();
 render();
 setInterval(load, REFRESH_MS);
+installMyName(() => { state.runs = null; load(); });

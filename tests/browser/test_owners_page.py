@@ -146,3 +146,48 @@ def test_another_owners_upload_is_listed_with_its_delete_disabled(
     page.once("dialog", lambda dialog: dialog.accept())
     mine.locator(".delete-upload").click()  # its owner deletes it
     mine.wait_for(state="detached")
+
+
+def test_a_student_names_themselves_on_the_runs_page_and_others_see_the_name(
+    page: Any, browser: Any, live_server: Any
+) -> None:
+    open_dashboard(page, f"/fit/sin?token={TOKEN}&epochs_per_second=20", full_speed=False)
+    page.fill("#epochs", "100000")
+    page.click("#train")
+    wait_status(page, "running")
+    run_id = page.evaluate("window.studio.state.runId")
+    page.goto("/runs")
+    page.locator(f"tr[data-run-id='{run_id}'] .run-owner").wait_for()
+    assert page.get_attribute("#my-name", "placeholder").startswith("browser ")
+    page.fill("#my-name", "Ada")
+    page.click("#my-name-form button[type=submit]")
+    page.wait_for_function(
+        f"document.querySelector(\"tr[data-run-id='{run_id}'] .run-owner\")"
+        ".textContent === 'Ada (you)'"
+    )
+    assert "Ada" in page.inner_text("#my-name-note")
+    assert violations(page) == []
+
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live_server.url)
+    try:
+        theirs = other.new_page()
+        theirs.set_default_timeout(20_000)
+        theirs.goto(f"/runs?token={TOKEN}")
+        owner = theirs.locator(f"tr[data-run-id='{run_id}'] .run-owner")
+        owner.wait_for()
+        assert owner.inner_text() == "Ada"
+        theirs.fill("#my-name", "ada")  # hers: the server's reason is shown at the field
+        theirs.click("#my-name-form button[type=submit]")
+        theirs.wait_for_function(
+            "document.getElementById('my-name').getAttribute('aria-invalid') === 'true'"
+        )
+        assert "another owner's name" in theirs.inner_text("#my-name-note")
+        theirs.goto(f"/fit/sin?run={run_id}")
+        note = theirs.locator("#owner-note")
+        note.wait_for(state="visible")
+        assert "Ada" in note.inner_text()
+    finally:
+        other.close()
+        page.goto(f"/fit/sin?run={run_id}")
+        page.wait_for_function("window.studio?.state.haveSnapshot")
+        page.click("#stop")

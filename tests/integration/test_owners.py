@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from server_helpers import Watcher
+from server_helpers import Watcher, wait_until
 
 from app.storage.store import RunStore
 from app.sweeps.store import SWEEPS
@@ -141,10 +141,38 @@ def test_browsers_are_owners_by_their_cookie(server: Any) -> None:
     assert mine.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30).status_code == 200
 
 
+def test_a_browser_chooses_the_name_others_see_its_work_by(server: Any) -> None:
+    # a fresh user's class: every student read "browser 3f71a4", the teacher could not tell whose
+    mine, theirs = requests.Session(), requests.Session()
+    for browser in (mine, theirs):
+        assert browser.get(f"{server.url}/?token={TOKEN}", timeout=10).ok
+    me = mine.get(f"{server.url}/api/me", timeout=10).json()
+    assert me["owners"] is True and me["name"] is None and me["owner"].startswith("browser ")
+    named = mine.put(f"{server.url}/api/me", json={"name": " Ada  Lovelace "}, timeout=10)
+    assert named.status_code == 200 and named.json()["name"] == "Ada Lovelace"
+    run_id = mine.post(f"{server.url}/api/runs", json=LONG, timeout=10).json()["id"]
+    seen = theirs.get(f"{server.url}/api/runs/{run_id}", timeout=10).json()
+    assert seen["owner"] == "Ada Lovelace" and seen["yours"] is False
+    listed = {run["id"]: run for run in theirs.get(f"{server.url}/api/runs", timeout=10).json()}
+    assert listed[run_id]["owner"] == "Ada Lovelace"
+    refused = theirs.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30)
+    assert refused.status_code == 403 and "belongs to Ada Lovelace" in refused.json()["error"]
+    for bad, why in (("ada lovelace", "another owner's name"), ("x" * 41, "1 to 40"),
+                     ("Admin", "server's own words"), (7, "must be a string")):
+        answer = theirs.put(f"{server.url}/api/me", json={"name": bad}, timeout=10)
+        assert answer.status_code == 400 and why in answer.json()["errors"]["name"], bad
+    assert theirs.put(f"{server.url}/api/me", json={}, timeout=10).status_code == 400
+    cleared = mine.put(f"{server.url}/api/me", json={"name": None}, timeout=10).json()
+    assert cleared["name"] is None and cleared["owner"].startswith("browser ")
+    assert mine.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30).status_code == 200
+
+
 def test_without_a_token_there_are_no_owners(live_server: Any) -> None:
     alice, bob = Client(live_server.url, "alice"), Client(live_server.url, "bob")
     run_id = alice.start()
     assert bob.call("POST", f"/runs/{run_id}/stop").status_code == 200
+    assert alice.call("GET", "/me").json() == {"owners": False}
+    assert alice.call("PUT", "/me", {"name": "Alice"}).status_code == 409  # no name to choose
 
 
 @pytest.mark.skipif(not shutil.which("redis-server") and not os.environ.get("REQUIRE_REDIS"),
@@ -162,6 +190,11 @@ def test_owners_hold_across_the_web_processes_of_scaled_mode(tmp_path: Path) -> 
         run_id = alice_a.start()
         refused = bob_b.call("POST", f"/runs/{run_id}/stop")
         assert refused.status_code == 403 and refused.json()["owner"] == "alice"
+        # a name chosen on one web process is the name the other shows (the shared database)
+        assert alice_a.call("PUT", "/me", {"name": "Alice L."}).status_code == 200
+        assert bob_b.call("PUT", "/me", {"name": "alice l."}).status_code == 400  # hers
+        wait_until(lambda: bob_b.call("GET", f"/runs/{run_id}").json()["owner"] == "Alice L.",
+                   30, "the name on the other web process")  # fmt: skip
         assert alice_b.call("POST", "/runs", LONG).status_code == 429  # her one, counted in all
         assert bob_b.call("POST", "/runs", {**LONG, "epochs": 5}).status_code == 201
         assert Client(web_b, None, token=ADMIN).call("POST", f"/runs/{run_id}/stop").ok

@@ -49,7 +49,7 @@ def test_several_processes_migrate_an_empty_database_at_once(url):
     with multiprocessing.get_context("fork").Pool(4) as pool:
         results = pool.map(_open, [url] * 4)
     expected = ["alembic_version", "checkpoints", "datasets", "film_frames", "history_chunks",
-                "runs", "sweep_runs", "sweeps"]
+                "owner_names", "runs", "sweep_runs", "sweeps"]
     assert results == [expected] * 4
 
 
