@@ -167,7 +167,7 @@ export class LayersView {
    * norms' chart waits, the time until it is due. */
   get minInterval() {
     if (this.dirty || this.needsFull || !this.normsPending) return HEATMAP_INTERVAL;
-    return Math.max(HEATMAP_INTERVAL, this.normsDrawnAt + NORMS_INTERVAL - (this.lastDrawn || 0));
+    return Math.max(HEATMAP_INTERVAL, this.normsDrawnAt + NORMS_INTERVAL - (this.lastDrawn ?? 0));
   }
 
   /** Names of the Linear layers ("hidden 1", …, "output") from the network's sizes. */
