@@ -173,6 +173,13 @@ def test_saddle_draws_a_3d_surface_and_an_error_heatmap(page: Any) -> None:
     )
     target = page.evaluate("document.getElementById('fit-target').data.map(t => t.type)")
     assert target == ["surface"]  # the target, beside the network's surface
+    # WebGL draws at the screen's pixel ratio (1 here), not plotly's default of 2: a quarter of
+    # the pixels to render at every redraw of the surface.
+    ratios = page.evaluate(
+        "[...document.querySelectorAll('#fit-surface canvas, #fit-target canvas')]"
+        ".filter(c => c.clientWidth > 0).map(c => c.width / c.clientWidth)"
+    )
+    assert ratios and all(ratio == pytest.approx(1, abs=0.01) for ratio in ratios)
     # The |error| map: a canvas of one pixel per cell under the map's axes, coloured Cividis.
     cells = "window.studio.fitView.errorMap.cells"
     page.wait_for_function(
