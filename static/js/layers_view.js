@@ -19,6 +19,8 @@ import { OKABE_ITO, PLOT_CONFIG, baseLayout, palette } from "./theme.js";
 const Plotly = window.Plotly;
 export const HISTORY = 200; // looks inside kept in the page
 const ROWS = 40; // value bins of the common axis
+const HEATMAP_INTERVAL = 250; // ms: the heatmaps (canvases) at most 4 times a second
+const NORMS_INTERVAL = 1000; // ms: the norms' chart (a whole Plotly redraw) at most once a second
 const KINDS = [["weights", "weights"], ["grads", "gradients"]];
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"];
 const VIRIDIS = ["#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c", "#22a884",
@@ -38,6 +40,11 @@ function viridis(t) {
   const b = VIRIDIS_RGB[i + 1];
   return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
 }
+
+// The colour of each of 256 levels, looked up per cell (no colour computed per pixel).
+const LEVELS = 255;
+const VIRIDIS_LUT = new Uint8ClampedArray(3 * (LEVELS + 1));
+for (let level = 0; level <= LEVELS; level++) VIRIDIS_LUT.set(viridis(level / LEVELS), 3 * level);
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -136,7 +143,6 @@ export class LayersView {
   constructor(container, note) {
     this.container = container;
     this.note = note;
-    this.minInterval = 250; // ms: the heatmaps and the Plotly chart at most 4 times a second
     this.blocks = [];
     this.names = [];
     this.chart = null;
@@ -149,10 +155,19 @@ export class LayersView {
     this.layerCount = 0;
     this.needsFull = true;
     this.dirty = true;
+    this.normsPending = false; // looks not yet in the norms' chart
+    this.normsDrawnAt = -Infinity;
   }
 
   hasPending() {
-    return this.dirty || this.needsFull;
+    return this.dirty || this.needsFull || this.normsPending;
+  }
+
+  /** The render loop's spacing (ms) of this view's draws: the heatmaps', or, when only the
+   * norms' chart waits, the time until it is due. */
+  get minInterval() {
+    if (this.dirty || this.needsFull || !this.normsPending) return HEATMAP_INTERVAL;
+    return Math.max(HEATMAP_INTERVAL, this.normsDrawnAt + NORMS_INTERVAL - (this.lastDrawn ?? 0));
   }
 
   /** Names of the Linear layers ("hidden 1", …, "output") from the network's sizes. */
@@ -183,6 +198,7 @@ export class LayersView {
     else this.history.push(entry);
     if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
     this.dirty = true;
+    this.normsPending = true;
   }
 
   retheme() {
@@ -190,11 +206,19 @@ export class LayersView {
   }
 
   render() {
-    if (!this.needsFull && !this.dirty) return false;
-    if (this.needsFull) this.build();
+    const now = performance.now();
+    const normsDue = this.normsPending && now - this.normsDrawnAt >= NORMS_INTERVAL;
+    if (!this.needsFull && !this.dirty && !normsDue) return false;
+    const full = this.needsFull;
+    if (full) this.build();
     this.needsFull = false;
+    if (this.dirty || full) this.paint();
     this.dirty = false;
-    this.paint();
+    if (normsDue || full) {
+      this.drawNorms(palette());
+      this.normsPending = false;
+      this.normsDrawnAt = now;
+    }
     return true;
   }
 
@@ -291,7 +315,6 @@ export class LayersView {
         view.canvas.setAttribute("aria-label", `${this.names[k] || `layer ${k + 1}`}: ${label} histogram over the last ${columns.length} looks (epoch ${first.epoch ?? "?"} to ${latest.epoch ?? "?"}), values ${formatNumber(lo)} to ${formatNumber(hi)}`);
       }
     });
-    this.drawNorms(p);
   }
 
   drawHeatmap(canvas, columns, p) {
@@ -309,10 +332,10 @@ export class LayersView {
         const v = column[r];
         const o = 4 * ((ROWS - 1 - r) * width + x); // high values at the top
         if (!(v > 0) || !max) continue; // an empty bin stays the panel's colour
-        const [red, green, blue] = viridis(Math.sqrt(v / max));
-        data[o] = red;
-        data[o + 1] = green;
-        data[o + 2] = blue;
+        const c = 3 * Math.round(Math.sqrt(Math.min(1, v / max)) * LEVELS);
+        data[o] = VIRIDIS_LUT[c];
+        data[o + 1] = VIRIDIS_LUT[c + 1];
+        data[o + 2] = VIRIDIS_LUT[c + 2];
         data[o + 3] = 255;
       }
     }

@@ -85,20 +85,35 @@ export class RenderLoop {
     requestAnimationFrame(() => this.run());
   }
 
+  /** The views in drawing order: those drawn at every change (the fit, the network, the
+   * status) first, then the throttled ones (`minInterval`: the charts, the layers panel). */
+  ordered() {
+    return [...this.views.filter((v) => !v.minInterval), ...this.views.filter((v) => v.minInterval)];
+  }
+
   run() {
     this.scheduled = false;
     const started = performance.now();
     let drew = false;
     let again = false;
     let wait = Infinity;
-    for (const view of this.views) {
+    let throttledDrawn = false;
+    for (const view of this.ordered()) {
       // (drawn once even out of sight, so that the page is laid out whole from the start)
       if (view.offscreen && view.lastDrawn !== undefined) continue;
-      // A view may ask to be drawn at most every `minInterval` ms (the loss chart, whose cost
-      // grows with the history); its pending points keep accumulating meanwhile.
-      const since = started - (view.lastDrawn || 0);
-      if (view.minInterval && since < view.minInterval && view.hasPending && view.hasPending()) {
+      // A view may ask to be drawn at most every `minInterval` ms (the charts, whose every
+      // redraw is a whole Plotly redraw); what it waits to draw accumulates meanwhile.
+      const since = view.lastDrawn === undefined ? Infinity : started - view.lastDrawn;
+      const pending = view.hasPending && view.hasPending();
+      if (view.minInterval && since < view.minInterval && pending) {
         wait = Math.min(wait, view.minInterval - since);
+        continue;
+      }
+      // At most one throttled view per animation frame: their long redraws are spread over
+      // frames, so that no frame holds the main thread (and the next Socket.IO frame) for
+      // all of them at once.
+      if (view.minInterval && throttledDrawn && pending) {
+        again = true;
         continue;
       }
       const result = this.timed(view.statsName, () => view.render(), (drew) => drew && drew !== "busy");
@@ -106,6 +121,7 @@ export class RenderLoop {
       else if (result) {
         drew = true;
         view.lastDrawn = started;
+        if (view.minInterval) throttledDrawn = true;
         if (view.countsAsData) this.stats.dataDraws += 1;
       }
     }

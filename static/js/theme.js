@@ -89,8 +89,14 @@ export function sceneAxis(p, title) {
   };
 }
 
-/** Plotly config shared by every chart: no logo, no cloud links, responsive. */
+/**
+ * Plotly config shared by every chart: no logo, no cloud links, responsive. WebGL plots (the 3-D
+ * surfaces) render at the screen's pixel ratio: plotly's default is 2 whatever the screen, four
+ * times the pixels on an ordinary one, and each surface redraw pays for them (in software WebGL
+ * most of all); a high-DPI screen keeps its sharpness.
+ */
 export const PLOT_CONFIG = {
   displaylogo: false, responsive: true, showLink: false, showSendToCloud: false,
   modeBarButtonsToRemove: ["sendDataToCloud", "lasso2d", "select2d"],
+  plotGlPixelRatio: Math.min(4, Math.max(1, window.devicePixelRatio || 1)),
 };

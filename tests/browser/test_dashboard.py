@@ -44,15 +44,13 @@ def shown_epoch(page: Any) -> int:
     return int(page.get_attribute("#status", "data-epoch"))
 
 
-def loss_points(page: Any) -> int:
-    return page.evaluate("(document.getElementById('loss-chart').data || [{x: []}])[0].x.length")
-
-
-def wait_loss_points(page: Any, count: int, timeout: float = 20_000) -> None:
+def wait_loss_points(page: Any, epoch: int, timeout: float = 20_000) -> None:
+    """Wait until the loss chart's train line is drawn up to `epoch` (a long line is drawn
+    decimated: a bounded number of points, the last epoch always among them)."""
     page.wait_for_function(
         "n => { const gd = document.getElementById('loss-chart');"
-        " return gd.data && gd.data[0].x.length >= n; }",
-        arg=count,
+        " return gd.data && gd.data[0].x.length > 0 && gd.data[0].x.at(-1) >= n; }",
+        arg=epoch,
         timeout=timeout,
     )
 
@@ -74,11 +72,12 @@ def test_sin_run_streams_loss_and_prediction_then_finishes(page: Any, live_serve
     run_id = start_run(page, epochs="3000")
 
     wait_loss_points(page, 20)
-    # From now on the loss chart only grows by appends, never a whole redraw.
+    # From now on the loss chart's lines are only restyled (their decimated points), never a
+    # whole redraw.
     page.evaluate(
         """() => {
-          window.lossCalls = {react: 0, extendTraces: 0};
-          for (const name of ['react', 'extendTraces', 'newPlot']) {
+          window.lossCalls = {react: 0, restyle: 0};
+          for (const name of ['react', 'restyle', 'newPlot']) {
             const original = Plotly[name];
             Plotly[name] = function (gd, ...rest) {
               const el = typeof gd === 'string' ? document.getElementById(gd) : gd;
@@ -98,10 +97,21 @@ def test_sin_run_streams_loss_and_prediction_then_finishes(page: Any, live_serve
         arg=before,
     )
     wait_status(page, "finished", timeout=60_000)
-    page.wait_for_function("document.getElementById('loss-chart').data[0].x.length === 3000")
+    wait_loss_points(page, 3000)
+    assert page.evaluate("window.studio.lossChart.length") == 3000  # every epoch is kept
+    drawn = page.evaluate("document.getElementById('loss-chart').data[0].x.length")
+    assert drawn <= 800  # and drawn in a bounded number of points (decimation.js)
+    ends = page.evaluate(
+        """() => { const line = document.getElementById('loss-chart').data[0];
+                   const kept = window.studio.lossChart.history.train;
+                   return {drawnMin: Math.min(...line.y.filter(v => v !== null)),
+                           min: Math.min(...kept.filter(v => v !== null)),
+                           drawnLast: line.y.at(-1), last: kept.at(-1)}; }"""
+    )
+    assert ends["drawnMin"] == ends["min"] and ends["drawnLast"] == ends["last"]
 
     calls = page.evaluate("window.lossCalls")
-    assert calls["extendTraces"] >= 2 and calls["react"] == 0 and calls.get("newPlot", 0) == 0
+    assert calls["restyle"] >= 2 and calls["react"] == 0 and calls.get("newPlot", 0) == 0
 
     run = get_json(live_server, f"/api/runs/{run_id}")
     assert run["config"]["hidden"] == [16, 16]
@@ -163,6 +173,13 @@ def test_saddle_draws_a_3d_surface_and_an_error_heatmap(page: Any) -> None:
     )
     target = page.evaluate("document.getElementById('fit-target').data.map(t => t.type)")
     assert target == ["surface"]  # the target, beside the network's surface
+    # WebGL draws at the screen's pixel ratio (1 here), not plotly's default of 2: a quarter of
+    # the pixels to render at every redraw of the surface.
+    ratios = page.evaluate(
+        "[...document.querySelectorAll('#fit-surface canvas, #fit-target canvas')]"
+        ".filter(c => c.clientWidth > 0).map(c => c.width / c.clientWidth)"
+    )
+    assert ratios and all(ratio == pytest.approx(1, abs=0.01) for ratio in ratios)
     # The |error| map: a canvas of one pixel per cell under the map's axes, coloured Cividis.
     cells = "window.studio.fitView.errorMap.cells"
     page.wait_for_function(
@@ -282,11 +299,14 @@ def test_log_scale_and_smoothing_change_the_chart(page: Any) -> None:
     page.check("#log-scale")
     page.wait_for_function(f"{chart}.layout.yaxis.type === 'log'")
 
-    # Smoothed values already drawn never change when new points arrive.
-    before = page.evaluate(f"Array.from({chart}.data[2].y)")
-    page.wait_for_function(f"n => {chart}.data[2].y.length > n + 20", arg=len(before))
-    after = page.evaluate(f"Array.from({chart}.data[2].y)")
-    assert after[: len(before)] == before
+    # Smoothed values already drawn never change when new points arrive (compared epoch by
+    # epoch: a long line is drawn decimated, so an epoch drawn before may be left out later).
+    smoothed = f"[Array.from({chart}.data[2].x), Array.from({chart}.data[2].y)]"
+    before = dict(zip(*page.evaluate(smoothed), strict=True))
+    page.wait_for_function(f"n => {chart}.data[2].x.at(-1) > n + 20", arg=max(before))
+    after = dict(zip(*page.evaluate(smoothed), strict=True))
+    kept = [epoch for epoch in before if epoch in after]
+    assert kept and all(after[epoch] == before[epoch] for epoch in kept)
     page.click("#pause")
     wait_status(page, "paused")
 
@@ -296,7 +316,7 @@ def test_log_scale_and_smoothing_change_the_chart(page: Any) -> None:
     page.wait_for_function(f"{chart}.data[2].visible === true")
     raw = page.evaluate(f"Array.from({chart}.data[0].y)")
     smooth = page.evaluate(f"Array.from({chart}.data[2].y)")
-    assert len(raw) == len(smooth)
+    assert page.evaluate(f"{chart}.data[0].x[0] === {chart}.data[2].x[0]")
     assert smooth[0] == pytest.approx(raw[0])  # debiased: the first point is the first value
     assert any(abs(s - r) > 1e-9 for s, r in zip(smooth[1:], raw[1:], strict=True))
     assert page.locator("#smoothing-value").inner_text() == "0.95"
@@ -375,7 +395,7 @@ def test_a_burst_of_frames_renders_once_with_all_points_and_the_latest_predictio
           await new Promise(r => setTimeout(r, 300));
           await new Promise(r => requestAnimationFrame(r));
           const loss = document.getElementById('loss-chart').data[0].x;
-          return {renders: studio.stats.renders - before, points: loss.length,
+          return {renders: studio.stats.renders - before, points: studio.lossChart.length,
                   last: loss[loss.length - 1],
                   prediction: Array.from(document.getElementById('fit-prediction').data[0].y)};
         }"""

@@ -271,6 +271,27 @@ def test_the_layers_panel_fills_with_histograms_and_gradient_norms(page: Any) ->
     stop(page)
 
 
+def test_the_gradient_norm_chart_is_redrawn_at_most_once_a_second(page: Any) -> None:
+    # Each redraw of it is a whole Plotly redraw; the heatmaps beside it follow every look.
+    train_watchably(page, "/fit/sin?hidden=8,8", rate=200)
+    see(page, "#layers-view")
+    chart = "document.getElementById('grad-norm-chart')"
+    page.wait_for_function(f"{chart}?.data?.length === 3")
+    counted = page.evaluate(
+        f"""() => new Promise((done) => {{
+          const chart = {chart};
+          const start = window.studio.stats.views.layers.updates;
+          let redraws = 0;
+          chart.on('plotly_afterplot', () => {{ redraws += 1; }});
+          setTimeout(() => done({{ redraws,
+            panel: window.studio.stats.views.layers.updates - start }}), 3000);
+        }})"""
+    )
+    assert 1 <= counted["redraws"] <= 4  # 3 s: at most once a second (and a late first one)
+    assert counted["panel"] > counted["redraws"]  # the heatmaps are drawn more often
+    stop(page)
+
+
 def test_relu_layers_report_their_dead_units(page: Any) -> None:
     train_watchably(page, "/fit/sin?hidden=8&activation=relu", rate=60)
     see(page, "#layers-view")

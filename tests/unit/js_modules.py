@@ -36,6 +36,7 @@ window.Plotly = {
   react(el, data, layout) { el.data = data; el.layout = layout; drawn.push({ el, data, layout });
                             return Promise.resolve(el); },
   extendTraces() { return Promise.resolve(); }, relayout() { return Promise.resolve(); },
+  restyle() { return Promise.resolve(); },
 };
 globalThis.element = element;
 const importModule = (path) => import(new URL("." + path, "file://" + ROOT + "/").href);

@@ -55,20 +55,21 @@ def test_every_epoch_smooths_as_tensorboard_and_gaps_by_distance(weight):
     [(45_000, 0.6), (45_000, 0.95), (45_000, 0.99), (90_000, 0.9), (61_000, 0.999), (21_000, 0.8)],
 )
 def test_a_thinned_snapshot_smooths_as_the_whole_history(epochs, weight):
-    """The loss chart itself (LossChart.reset + drawAll), fed the whole history and the
-    snapshot's every-k-th epochs: the smoothed curves agree at the kept epochs."""
+    """The loss chart itself (LossChart.reset + figure: the lines before they are decimated for
+    drawing), fed the whole history and the snapshot's every-k-th epochs: the smoothed curves
+    agree at the kept epochs."""
     losses = long_run(epochs)
     every = int(np.ceil(epochs / 20_000))
     keep = thinned(epochs, every)
     got = run_js(
         f"""const {{ LossChart }} = await importModule('/static/js/loss_chart.js');
+        const {{ palette }} = await importModule('/static/js/theme.js');
         const losses = {np.round(losses, 6).tolist()};
         const keep = {keep.tolist()};
         const draw = (history) => {{
           const chart = new LossChart(element(), {{ smoothing: {weight} }});
           chart.reset(history, 'r');
-          chart.drawAll();
-          return drawn.at(-1).data[3].y;  // the smoothed test loss
+          return chart.figure(palette()).data[3].y;  // the smoothed test loss
         }};
         const whole = draw({{ epoch: losses.map((_, i) => i + 1), train_loss: losses,
                                test_loss: losses }});
