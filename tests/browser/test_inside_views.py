@@ -123,7 +123,7 @@ def test_every_shown_neuron_is_drawn_and_redrawn_as_the_run_trains(
     first = page.locator("#network-view [data-neuron][data-kind='hidden']").first
     first.hover()
     tip = page.locator("#network-view .net-tip")
-    assert tip.is_visible()
+    tip.wait_for(state="visible")  # the hover lands between two animation frames of a busy page
     text = tip.inner_text()
     assert "hidden 1 · neuron" in text and "bias" in text and "mean activation" in text
     stop(page)
@@ -201,7 +201,8 @@ def test_the_keyboard_reaches_the_neurons_and_enter_enlarges_one(page: Any) -> N
     focused = page.evaluate("document.activeElement.dataset.neuron")
     assert focused == page.get_attribute("#network-view [data-neuron]", "data-neuron")
     tip = page.locator("#network-view .net-tip")
-    assert tip.is_visible() and "bias" in tip.inner_text()  # focus shows what hover shows
+    tip.wait_for(state="visible")
+    assert "bias" in tip.inner_text()  # focus shows what hover shows
     label = page.evaluate("document.activeElement.getAttribute('aria-label')")
     assert label.startswith("hidden 1 · neuron") and "mean activation" in label
     page.keyboard.press("ArrowDown")
