@@ -24,6 +24,7 @@ import {
 } from "./decision_colours.js";
 import { RegionCanvas } from "./region_canvas.js";
 import { sameValues } from "./same_values.js";
+import { plottedNames } from "./slice_picker.js";
 
 const Plotly = window.Plotly;
 
@@ -123,7 +124,8 @@ export class ClassificationView extends BaseFitView {
 
   /** Layout shared by the three layers; `axes` only for the middle one. */
   layout(p, { axes }) {
-    const layout = baseLayout(p, { xTitle: "x", yTitle: "y" });
+    const [xTitle, yTitle] = plottedNames(this.task);
+    const layout = baseLayout(p, { xTitle, yTitle });
     layout.margin = { l: 46, r: 8, t: 6, b: 38, autoexpand: false };
     layout.uirevision = this.task.id;
     for (const [name, range] of [["xaxis", this.ranges.x], ["yaxis", this.ranges.y]]) {

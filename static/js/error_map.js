@@ -69,9 +69,9 @@ export class ErrorMap {
 
   /** The axes, title and zoom (a new run, a new theme, a resize); `grid`: the target's grid or
    * null (no error to show: uploaded data, no run yet); `title`: the plot's title. */
-  drawAxes(p, grid, title) {
+  drawAxes(p, grid, title, [xTitle, yTitle] = ["x", "y"]) {
     this.grid = grid;
-    const layout = baseLayout(p, { xTitle: "x", yTitle: "y" });
+    const layout = baseLayout(p, { xTitle, yTitle });
     layout.margin = { l: 44, r: 6 + BAR_WIDTH, t: 30, b: 40 };
     layout.uirevision = this.taskId;
     layout.title = { text: title, font: { size: 12.5 }, x: 0.03, y: 0.97 };

@@ -9,6 +9,7 @@
 import { ClassificationView } from "./decision_view.js";
 import { ErrorMap } from "./error_map.js";
 import { BaseFitView, el, extent, padded } from "./fit_base.js";
+import { plottedNames } from "./slice_picker.js";
 import { PLOT_CONFIG, baseLayout, palette, sceneAxis } from "./theme.js";
 
 const Plotly = window.Plotly;
@@ -216,6 +217,7 @@ class SurfaceView extends BaseFitView {
 
   sceneLayout(p, title, empty = false) {
     const hidden = { visible: false };
+    const names = plottedNames(this.task);
     return {
       ...(empty ? { xaxis: hidden, yaxis: hidden } : {}),
       paper_bgcolor: "rgba(0,0,0,0)",
@@ -225,7 +227,7 @@ class SurfaceView extends BaseFitView {
       title: { text: title, font: { size: 12.5 }, x: 0.03, y: 0.97 },
       showlegend: false,
       scene: {
-        xaxis: sceneAxis(p, "x"), yaxis: sceneAxis(p, "y"), zaxis: sceneAxis(p, ""),
+        xaxis: sceneAxis(p, names[0]), yaxis: sceneAxis(p, names[1]), zaxis: sceneAxis(p, ""),
         camera: { eye: { x: 1.55, y: -1.6, z: 0.95 } }, aspectmode: "cube",
       },
     };
@@ -293,7 +295,8 @@ class SurfaceView extends BaseFitView {
 
     if (full) {
       promises.push(this.errorMap.drawAxes(p, target, points
-        ? "No error map: your data has no target function" : "Absolute error |ŷ − f|"));
+        ? "No error map: your data has no target function" : "Absolute error |ŷ − f|",
+        plottedNames(this.task)));
     }
     this.errorMap.update(pred, target);
     this.track(promises);

@@ -160,9 +160,10 @@ export class RunWatch {
     views.lossChart.reset(snapshot.history, snapshot.run_id);
     views.lossChart.setMarks(snapshot);
     views.accuracyChart.reset(snapshot.history, snapshot.run_id);
+    // the slice first: the views name their axes by it (slice_picker.js plottedNames)
+    if (snapshot.config && snapshot.config.slice_features) views.slicePicker.set(snapshot.config.slice_features);
     picker.fitView.setSnapshot(snapshot);
     views.insight.setSnapshot(snapshot);
-    if (snapshot.config && snapshot.config.slice_features) views.slicePicker.set(snapshot.config.slice_features);
     this.showsArchitecture = false;
     if (snapshot.network) {
       const names = inputNames(snapshot.network.sizes[0], snapshot.config, snapshot.task || picker.task);

@@ -1,6 +1,8 @@
 // The slice view's two inputs (tasks of more than two inputs): two selects over the task's
 // input names; the other inputs are held at their training median. onChange([i, j]).
 
+let plotted = null; // the pair the views' data is drawn over (`set`, `setTask`), not the pick
+
 export class SlicePicker {
   constructor(container, { onChange }) {
     this.container = container;
@@ -34,12 +36,29 @@ export class SlicePicker {
     this.set(pair || task.slice_features || [0, 1]);
   }
 
+  /** Shows `pair`: the slice of the data the views draw (a preview's, a run's snapshot's). A
+   * pick the user makes applies to the next run (or the live one, whose snapshot follows). */
   set(pair) {
     if (!pair) return;
+    plotted = pair.slice();
     this.selects.forEach((select, k) => { select.value = String(pair[k]); });
   }
 
   value() {
     return this.selects.map((select) => Number(select.value));
   }
+}
+
+/**
+ * The names of the two inputs a 2-D view plots (its axis titles): for a task of more than two
+ * inputs, the slice its data is drawn over (the last `SlicePicker.set`: a run's or the preview's,
+ * else the task's `slice_features`); for a task of two, its own names (an upload's columns, or
+ * x and y). A fresh user's slice over height and width read "x" and "y".
+ */
+export function plottedNames(task) {
+  const names = task?.input_names ?? [];
+  if (names.length < 2) return ["x", "y"];
+  if (names.length === 2) return names.slice();
+  const pair = plotted ?? task.slice_features ?? [0, 1];
+  return pair.map((k) => names[k] ?? "");
 }

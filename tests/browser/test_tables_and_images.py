@@ -162,3 +162,25 @@ def test_mnist_uploaded_from_the_page_trains_with_its_image_views(
     page.locator("#images-part").wait_for(state="visible")
     page.wait_for_function("document.querySelectorAll('#image-grid figure').length === 36")
     assert page.locator("#confusion-matrix tbody tr").count() == 10
+
+
+def test_a_slice_views_axes_are_named_by_the_inputs_it_plots(page: Any) -> None:
+    # a fresh user's digits regions read "x" and "y" over two pixels
+    open_dashboard(page, "/fit/digits")
+    page.wait_for_function("document.querySelector('#fit-view .js-plotly-plot')?.layout")
+    titles = """() => { const gd = document.querySelector('#fit-view .js-plotly-plot');
+        return [gd.layout.xaxis.title.text, gd.layout.yaxis.title.text]; }"""
+    assert page.evaluate(titles) == ["pixel (5, 2)", "pixel (5, 3)"]  # its slice_features
+    page.select_option("#slice-x", label="pixel (3, 4)")  # for the next run: the preview stays
+    assert page.evaluate(titles) == ["pixel (5, 2)", "pixel (5, 3)"]
+    page.fill("#samples", "300")
+    page.fill("#epochs", "3")
+    page.click("#train")
+    wait_status(page, "finished")
+    page.wait_for_function(f"({titles})()[0] === 'pixel (3, 4)'")  # the run's slice
+    assert page.evaluate(titles) == ["pixel (3, 4)", "pixel (5, 3)"]
+    open_dashboard(page, "/fit/saddle")
+    page.wait_for_function("document.querySelector('#fit-view .js-plotly-plot')?.layout?.scene")
+    scene = page.evaluate("""() => { const gd = document.querySelector('#fit-view .js-plotly-plot');
+        return [gd.layout.scene.xaxis.title.text, gd.layout.scene.yaxis.title.text]; }""")
+    assert scene == ["x", "y"]  # a task of two inputs: its own names
