@@ -59,11 +59,18 @@ class ViewClock:
     def took(self, view: View, finished: float) -> None:
         """`view` was ready at `finished`: schedule the next view (given what this one cost to
         make: its own cost, not the time waited for it) and, if it looked inside, the next
-        look inside."""
-        wait = min(max(self.interval, view.cost * (1 - VIEW_SHARE) / VIEW_SHARE), MAX_VIEW_INTERVAL)
-        self.due = finished + wait
+        look inside. Views keep their cadence (the next is due one interval after this one was
+        due, not after it came: a view made a little late does not delay the next), and a run
+        that fell behind (a pause, a long wait) does not catch up in a burst."""
+        wait = min(max(self.interval, view.cost / VIEW_SHARE), MAX_VIEW_INTERVAL)  # a view per wait
+        self.due = _next(self.due, wait, finished)
         if view.inside is not None and self.inside_interval is not None:
-            self.inside_due = finished + self.inside_interval
+            self.inside_due = _next(self.inside_due, self.inside_interval, finished)
+
+
+def _next(due: float, interval: float, now: float) -> float:
+    """The time one `interval` after `due`, or after `now` if that time has passed already."""
+    return due + interval if due + interval > now else now + interval
 
 
 def execute(

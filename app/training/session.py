@@ -393,13 +393,16 @@ class TrainingSession:
         """Train until `deadline` (``time.perf_counter()`` s), at most `max_batches` mini-batches
         and, unless `several`, at most to the end of one epoch; with `several`, epoch after epoch
         until the deadline, the run's last epoch (`epochs`) or `interrupted()` (checked after each
-        epoch) or the config's early stopping (a record with ``early_stop``, see `record`). Then
-        a view if `view_due` (perf_counter s) has come, looking inside if `inside_due` has too
-        (see `due_view`). A `network.DivergenceError` ends the slice and is returned, with the
-        records before it."""
+        epoch) or the config's early stopping (a record with ``early_stop``, see `record`), and
+        at most until `view_due` (so that views keep their cadence whatever the slice's length).
+        Then a view if `view_due` (perf_counter s) has come, looking inside if `inside_due` has
+        too (see `due_view`). A `network.DivergenceError` ends the slice and is returned, with
+        the records before it."""
         records: list[dict[str, Any]] = []
         if self.stopped_early:
             return TrainedSlice(records)
+        if several and view_due is not None and time.perf_counter() < view_due < deadline:
+            deadline = view_due  # the slice ends mid-epoch if need be: batches are short
         try:
             while True:
                 record = self.trainer.run(max_batches=max_batches, deadline=deadline)
