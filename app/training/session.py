@@ -90,13 +90,18 @@ def class_view(
 ) -> ClassView:
     """The `ClassView` of a classifier's `outputs` (grid points, classes) and `test_outputs`
     (test rows, classes), the test rows' true labels being `truth`."""
-    probabilities = class_probabilities(outputs, loss)
     classes = outputs.argmax(axis=1)  # the class the accuracy counts, as in nn.train
+    if loss == "cross_entropy":  # softmax's largest: 1 / sum(exp(o - max)), no other needed
+        shifted = np.asarray(outputs, dtype=np.float64)
+        shifted = shifted - shifted.max(axis=1, keepdims=True)
+        confidence = 1.0 / np.exp(shifted, out=shifted).sum(axis=1)
+    else:
+        confidence = class_probabilities(outputs, loss)[np.arange(len(classes)), classes]
     test_predicted = test_outputs.argmax(axis=1).astype(np.int32)
     count = outputs.shape[1]
     return ClassView(
         classes=classes,
-        confidence=probabilities[np.arange(len(classes)), classes],
+        confidence=confidence,
         test_predicted=test_predicted,
         misclassified=int(np.count_nonzero(test_predicted != truth)),
         confusion=np.bincount(truth * count + test_predicted, minlength=count * count)
