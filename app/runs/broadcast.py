@@ -2,14 +2,14 @@
 
 Every event goes to one client (``to=sid``), never to a room. A client gets a ``snapshot`` when
 it watches (built in the handler's thread), then frames from one broadcaster thread. The thread
-ticks over the watched runs as soon as one of them has a new view (and when a client
-acknowledges a frame), else every half `frame_interval`: so a frame leaves as soon as its
-prediction is made, and a client that keeps up gets every view (up to one per `frame_interval`,
-as the run loop makes them) with each frame a fresh prediction; news without a new view (epochs,
-progress, status) waits a little longer (1.5 `frame_interval`) for one. Each client has its own
-cursor (the last epoch it got) and gets its next frame only after it acknowledged the previous
-one (or after `ack_timeout`), so a slow client gets a bigger history chunk later instead of a
-growing queue.
+ticks over the watched runs as soon as one of them has a new view (or a client acknowledges a
+frame after a newer view came), else every half `frame_interval`: so a frame leaves as soon as
+its prediction is made, and a client that keeps up gets every view (up to one per
+`frame_interval`, as the run loop makes them), each frame a fresh prediction; news without a new
+view (epochs, progress, status) waits a little longer (1.5 `frame_interval`) for one. Each
+client has its own cursor (the last epoch it got) and gets its next frame only after it
+acknowledged the previous one (or after `ack_timeout`), so a slow client gets a bigger history
+chunk later instead of a growing queue.
 The parts of a frame shared by every client of a run (prediction, network) are encoded once per
 view. When a run ends, each client gets a last frame up to the final epoch, then ``done``, and is
 let go.
@@ -254,7 +254,7 @@ class Broadcaster:
         self._thread: Any = None
         self._parts = FrameParts()
         self._in_flight: set[tuple[str, str]] = set()  # (sid, run id): snapshot not acked yet
-        self._woken = threading.Event()  # set by a new view of a watched run, or an ack
+        self._woken = threading.Event()  # set by a new view of a watched run (or an ack late)
         self._again: set[tuple[str, str]] = set()  # watched again while in flight
         self._snapshots = Snapshots()
 
@@ -345,7 +345,7 @@ class Broadcaster:
             self._thread = self.socketio.start_background_task(self._loop)
 
     def wake(self, *_args: Any) -> None:
-        """Tick now (a watched run has a new view, or a client acknowledged a frame)."""
+        """Tick now (a watched run has a new view, or a client acknowledged a frame late)."""
         self._woken.set()
 
     def _loop(self) -> None:
@@ -415,12 +415,23 @@ class Broadcaster:
                 client.sent_inside, client.inside_at = inside_version, now
             client.sent_position, client.sent_progress = position, progress
             text, acknowledged = client.frame(frames[start, inside], epoch, status, version, now)
-            if not self.outbox.send_text(client.sid, "frame", text, _then(acknowledged, self.wake)):
+            if not self.outbox.send_text(client.sid, "frame", text,
+                                         _then(acknowledged, self._woken_by(run, version))):
                 self._let_go(run.id, client)
                 continue
             if final:
                 self.socketio.emit("done", done_json(run), to=client.sid)
                 self._let_go(run.id, client)
+
+    def _woken_by(self, run: Run, version: int) -> Callable[..., None]:
+        """The ack of a frame with view `version` wakes the thread if a newer view came meanwhile
+        (a client slower than the views gets the latest at once)."""
+
+        def wake(*_args: Any) -> None:
+            if run.view_version != version:
+                self.wake()
+
+        return wake
 
     def _let_go(self, run_id: str, client: Client) -> None:
         """`client` got the run's `done` (or is gone): forget it (and the run once nobody is

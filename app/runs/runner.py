@@ -4,10 +4,12 @@
 It trains in slices of at most `SLICE_SECONDS` (at full speed a slice holds as many epochs as fit;
 a paced or stepping run's slice ends at the first epoch's end) and, between
 slices, asks the run's `RunControl` what to do next, so pause, stop and step act within a slice
-whatever the epoch length. Between slices it also publishes the epoch's progress and, at most
-every frame interval, a fresh view (prediction on the grid, weights); when a view is expensive
-(large nets) it is refreshed less often, so that it never takes more than ~10 % of the time,
-but at least every `MAX_VIEW_INTERVAL` seconds.
+whatever the epoch length. Between slices it also publishes the epoch's progress and, every
+frame interval, a fresh view (prediction on the grid, weights): a slice of several epochs ends
+when the view is due, and views keep their cadence (`ViewClock`), so a watcher that keeps up
+gets a new prediction in every frame. When a view is expensive (large nets) it is refreshed less
+often, so that it never takes more than `VIEW_SHARE` of the time, but at least every
+`MAX_VIEW_INTERVAL` seconds.
 
 A paused run, or a paced run waiting for its next epoch, gives its compute slot back and asks for
 one again before it trains on. The run always ends in a terminal status, whatever happens.

@@ -13,7 +13,8 @@ machine's cores.
 with its reason), then the thread that will drive it forks: the child keeps the session and
 answers one call at a time over a pipe; the parent keeps its own copy for what never changes
 while training (the data, the config). A call's arguments and answer are pickled (a slice's
-epoch records, a view's arrays: a few kilobytes, about 20 times a second).
+epoch records, a view's arrays: a few kilobytes, some 60 times a second: a slice trained
+ahead ends at the next view's due time or after `AHEAD_SECONDS`).
 
 The child runs only numpy and the session: it closes every file descriptor it inherited but its
 pipe (so the server's sockets and database connections close when the server closes them),

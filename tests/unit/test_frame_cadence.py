@@ -216,3 +216,42 @@ def test_a_new_view_of_a_watched_run_wakes_the_broadcaster_at_once():
     while run.on_view and time.monotonic() < deadline:  # let go once it got its `done`
         time.sleep(0.01)
     assert run.on_view == []  # nobody watches it: the broadcaster follows it no more
+
+
+class _Holding(_Emitter):
+    """Acknowledges nothing until the test says so (a client slower than the views)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acks: list[Any] = []
+
+    def emit(self, event: str, data: dict, to: str, callback: Any = None) -> None:
+        with self.lock:
+            self.emitted.append((event, to, data))
+            self.arrived.notify_all()
+            if callback is not None:
+                self.acks.append(callback)
+
+
+def test_a_slow_client_gets_the_latest_view_as_soon_as_it_acknowledges():
+    run, session = _run("slow")
+    emitter, clock = _Holding(), _Clock()
+    # it ticks every 10 s of real time unless woken; frames are spaced in virtual time
+    broadcaster = Broadcaster(emitter, frame_interval=20.0, clock=clock)
+    broadcaster.watch(run, "slow-client")
+    emitter.acks.pop()()  # the snapshot's
+    _train(run, session, view=True)
+    with emitter.lock:
+        assert emitter.arrived.wait_for(lambda: len(emitter.acks) == 1, 5.0)  # frame 1
+    _train(run, session, view=True)  # a newer view while frame 1 is not acknowledged
+    assert len(emitter.frames("slow-client")) == 1
+    clock.now += 20.0  # an interval later it acknowledges
+    emitter.acks.pop()()
+    with emitter.lock:
+        assert emitter.arrived.wait_for(lambda: len(emitter.acks) == 1, 5.0)  # frame 2, at once
+    first, second = emitter.frames("slow-client")
+    assert first["prediction"] != second["prediction"]
+    run.control.set_status("stopped", "stopped by the test")
+    broadcaster.wake()
+    with emitter.lock:
+        assert emitter.arrived.wait_for(lambda: emitter.emitted[-1][0] == "done", 5.0)
