@@ -23,7 +23,9 @@ def _rounded(array: np.ndarray, digits: int) -> tuple[np.ndarray, np.ndarray]:
     finite = np.isfinite(array)
     safe = np.where(finite & (array != 0), np.abs(array), 1.0)
     exponent = (digits - 1) - np.floor(np.log10(safe)).astype(np.int64)
-    exponent = np.clip(exponent, -_MAX_EXPONENT, _MAX_EXPONENT)
+    # np.clip's wrapper costs ~3x these two on the small arrays of a frame
+    np.minimum(exponent, _MAX_EXPONENT, out=exponent)
+    np.maximum(exponent, -_MAX_EXPONENT, out=exponent)
     scale = _POWERS[np.abs(exponent)]
     scaled = np.where(finite, array, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -133,7 +135,10 @@ def history_json(columns: dict[str, np.ndarray], start: int = 0,
         length = len(next(iter(columns.values()))) if columns else 0
         epochs = range(start + 1, start + length + 1)
     chunk: dict[str, list] = {"epoch": [int(epoch) for epoch in epochs]}
-    chunk.update({name: column_json(values) for name, values in columns.items()})
+    floats = [name for name, values in columns.items() if values.dtype.kind not in "iu"]
+    rounded = dict(zip(floats, round_arrays([columns[name] for name in floats]), strict=True))
+    chunk.update({name: rounded.get(name) or column_json(values)
+                  for name, values in columns.items()})  # fmt: skip
     return chunk
 
 

@@ -1,10 +1,15 @@
 """The broadcaster: who watches which run, and the ``snapshot`` / ``frame`` / ``done`` events.
 
 Every event goes to one client (``to=sid``), never to a room. A client gets a ``snapshot`` when
-it watches (built in the handler's thread), then frames from one broadcaster thread that ticks
-every `frame_interval` seconds over the watched runs. Each client has its own cursor (the last
-epoch it got) and gets its next frame only after it acknowledged the previous one (or after
-`ack_timeout`), so a slow client gets a bigger history chunk later instead of a growing queue.
+it watches (built in the handler's thread), then frames from one broadcaster thread. The thread
+ticks over the watched runs as soon as one of them has a new view (or a client acknowledges a
+frame after a newer view came), else every half `frame_interval`: so a frame leaves as soon as
+its prediction is made, and a client that keeps up gets every view (up to one per
+`frame_interval`, as the run loop makes them), each frame a fresh prediction; news without a new
+view (epochs, progress, status) waits a little longer (1.5 `frame_interval`) for one. Each
+client has its own cursor (the last epoch it got) and gets its next frame only after it
+acknowledged the previous one (or after `ack_timeout`), so a slow client gets a bigger history
+chunk later instead of a growing queue.
 The parts of a frame shared by every client of a run (prediction, network) are encoded once per
 view. When a run ends, each client gets a last frame up to the final epoch, then ``done``, and is
 let go.
@@ -97,19 +102,26 @@ class Client:
     awaiting_since: float | None = None  # monotonic time of the unacknowledged frame
     frame_token: int = 0
 
-    def due(self, now: float, news: tuple, interval: float, ack_timeout: float) -> bool:
-        """True if this client is ready, not waiting for an ack (for up to `ack_timeout` s), got
-        its last frame at least `interval` s ago and has `news` (or the run ended)."""
+    def due(self, now: float, news: tuple, spacing: float, slack: float,
+            ack_timeout: float) -> bool:  # fmt: skip
+        """True if the run ended, or if this client is ready, not waiting for an ack (for up to
+        `ack_timeout` s) and has `news`: a new view once its last frame is `spacing` - `slack`
+        s old, other news (epochs, progress, status) once it is `spacing` + `slack` s old."""
         if not self.ready:  # its snapshot is on the way; served on a later tick
             return False
+        if news[1] in TERMINAL:
+            return True
         since = self.awaiting_since
-        waiting = since is not None and now - since < ack_timeout
-        waiting = waiting or now - self.sent_at < interval
+        if since is not None and now - since < ack_timeout:
+            return False
         current = (
             self.sent_epoch, self.sent_status, self.sent_view, self.sent_position,
             self.sent_progress,
         )  # fmt: skip
-        return news[1] in TERMINAL or (not waiting and current != news)
+        if current == news:
+            return False
+        wait = spacing - slack if news[2] != self.sent_view else spacing + slack
+        return now - self.sent_at >= wait
 
     def frame(self, text: str, epoch: int, status: str, view: int,
               now: float) -> tuple[str, Callable[..., None]]:  # fmt: skip
@@ -242,6 +254,7 @@ class Broadcaster:
         self._thread: Any = None
         self._parts = FrameParts()
         self._in_flight: set[tuple[str, str]] = set()  # (sid, run id): snapshot not acked yet
+        self._woken = threading.Event()  # set by a new view of a watched run (or an ack late)
         self._again: set[tuple[str, str]] = set()  # watched again while in flight
         self._snapshots = Snapshots()
 
@@ -273,7 +286,10 @@ class Broadcaster:
         if not ended:
             with self._lock:
                 self._watchers.setdefault(run.id, {})[sid] = client  # replaces an older one
-                self._runs[run.id] = run
+                if self._runs.get(run.id) is not run:  # (a run read back again is another)
+                    self._forget_run(run.id)
+                    self._runs[run.id] = run
+                    run.on_view.append(self.wake)
                 self._ensure_thread()
 
         def acknowledged(*_args: Any) -> None:
@@ -328,31 +344,35 @@ class Broadcaster:
         if self._thread is None:
             self._thread = self.socketio.start_background_task(self._loop)
 
+    def wake(self, *_args: Any) -> None:
+        """Tick now (a watched run has a new view, or a client acknowledged a frame late)."""
+        self._woken.set()
+
     def _loop(self) -> None:
         try:
             while self.tick():
-                time.sleep(self.frame_interval)
+                self._woken.wait(self.frame_interval / 2)
+                self._woken.clear()  # before the tick: what woke it is seen by the tick
         except Exception:  # never let streaming errors kill the process; runs go on
             log.exception("the broadcaster failed")
             with self._lock:
                 self._thread = None
 
     def tick(self) -> bool:
-        """One pass over every watched run (the thread's, every `frame_interval` s by `clock`;
-        tests call it in virtual time); False once nobody watches (the thread then ends)."""
+        """One pass over every watched run (the thread's, see the module docstring; tests call
+        it in virtual time); False once nobody watches (the thread then ends)."""
         with self._lock:
             for run_id in [key for key, clients in self._watchers.items() if not clients]:
-                del self._watchers[run_id]
-                self._runs.pop(run_id, None)
-                self._parts.forget(run_id)
+                self._forget(run_id)
             work = [
                 (self._runs[run_id], list(clients.values()))
                 for run_id, clients in self._watchers.items()
             ]
             if not work:
                 self._thread = None
+                for run_id in list(self._runs):
+                    self._forget(run_id)
                 self._watchers.clear()
-                self._runs.clear()
                 self._parts = FrameParts()
                 return False
         for run, clients in work:
@@ -373,8 +393,9 @@ class Broadcaster:
             self.watch(run, client.sid)
         news = (epoch, status, version, position, progress)  # progress: frames inside long epochs
         # a run sends at most MAX_RUN_FRAMES frames a second in all: its watchers share them
-        interval = max(self.frame_interval, len(clients) / MAX_RUN_FRAMES) - self.frame_interval / 2
-        due = [c for c in clients if c.due(now, news, interval, self.ack_timeout)]
+        spacing = max(self.frame_interval, len(clients) / MAX_RUN_FRAMES)
+        slack = self.frame_interval / 2  # a view a little early still goes; other news waits
+        due = [c for c in clients if c.due(now, news, spacing, slack, self.ack_timeout)]
         if not due:
             return
         common = frame_common(run, status, epoch, progress, position)
@@ -394,12 +415,23 @@ class Broadcaster:
                 client.sent_inside, client.inside_at = inside_version, now
             client.sent_position, client.sent_progress = position, progress
             text, acknowledged = client.frame(frames[start, inside], epoch, status, version, now)
-            if not self.outbox.send_text(client.sid, "frame", text, acknowledged):
+            if not self.outbox.send_text(client.sid, "frame", text,
+                                         _then(acknowledged, self._woken_by(run, version))):
                 self._let_go(run.id, client)
                 continue
             if final:
                 self.socketio.emit("done", done_json(run), to=client.sid)
                 self._let_go(run.id, client)
+
+    def _woken_by(self, run: Run, version: int) -> Callable[..., None]:
+        """The ack of a frame with view `version` wakes the thread if a newer view came meanwhile
+        (a client slower than the views gets the latest at once)."""
+
+        def wake(*_args: Any) -> None:
+            if run.view_version != version:
+                self.wake()
+
+        return wake
 
     def _let_go(self, run_id: str, client: Client) -> None:
         """`client` got the run's `done` (or is gone): forget it (and the run once nobody is
@@ -409,9 +441,29 @@ class Broadcaster:
             if clients.get(client.sid) is client:
                 del clients[client.sid]
             if not clients:
-                self._watchers.pop(run_id, None)
-                self._runs.pop(run_id, None)
-                self._parts.forget(run_id)
+                self._forget(run_id)
+
+    def _forget(self, run_id: str) -> None:
+        """Nobody watches the run any more: drop it and its parts (the caller holds the lock)."""
+        self._watchers.pop(run_id, None)
+        self._forget_run(run_id)
+        self._parts.forget(run_id)
+
+    def _forget_run(self, run_id: str) -> None:
+        """Stop following the run's views (the caller holds the lock)."""
+        run = self._runs.pop(run_id, None)
+        if run is not None and self.wake in run.on_view:
+            run.on_view.remove(self.wake)
+
+
+def _then(first: Callable[..., None], second: Callable[..., None]) -> Callable[..., None]:
+    """A callback that calls `first`, then `second`, with the same arguments."""
+
+    def both(*args: Any) -> None:
+        first(*args)
+        second(*args)
+
+    return both
 
 
 def frame_common(run: Run, status: str, epoch: int, progress: dict | None,

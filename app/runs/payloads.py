@@ -162,7 +162,7 @@ class RunPayloads:
         return {
             "sizes": self.sizes,
             "shown": [min(size, NEURONS_SHOWN) for size in self.sizes],
-            "weights": [round_array(w) for w in weights] if weights is not None else None,
+            "weights": round_arrays(weights) if weights is not None else None,
         }
 
 

@@ -242,6 +242,7 @@ class Run(RunData, RunVerdict):
         self.on_end: list[Callable[[Run], None]] = []  # called once the status is terminal
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
         self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
+        self.on_view: list[Callable[[], None]] = []  # called after each new view (a watcher's)
         self.watched = True  # scaled mode: some web process streams it (`app.transports.relay`)
         # the training session (or its process) while the run loop holds it, else None: what
         # `app.backprop` asks for the weights and optimizer state of this moment
@@ -300,6 +301,7 @@ class Run(RunData, RunVerdict):
             self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.progress = session.progress()
         self.news.set()
+        self._viewed()
 
     def relayout(self, session: TrainingSession, view: View) -> None:
         """The session's views are drawn on a new grid (a new slice): new payloads and view."""
@@ -313,6 +315,7 @@ class Run(RunData, RunVerdict):
                 self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.layout += 1
         self.news.set()
+        self._viewed()
 
     def publish(
         self, view: View | None, progress: dict[str, int] | None, records: list[dict] = ()
@@ -328,6 +331,13 @@ class Run(RunData, RunVerdict):
                     self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.progress = progress
         self.news.set()
+        if view is not None:
+            self._viewed()
+
+    def _viewed(self) -> None:
+        """Call the `on_view` hooks (outside the lock)."""
+        for hook in list(self.on_view):
+            hook()
 
     def _append(self, records: list[dict[str, Any]]) -> None:
         """Append epoch records to the history (the caller holds the lock)."""

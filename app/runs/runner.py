@@ -4,10 +4,12 @@
 It trains in slices of at most `SLICE_SECONDS` (at full speed a slice holds as many epochs as fit;
 a paced or stepping run's slice ends at the first epoch's end) and, between
 slices, asks the run's `RunControl` what to do next, so pause, stop and step act within a slice
-whatever the epoch length. Between slices it also publishes the epoch's progress and, at most
-every frame interval, a fresh view (prediction on the grid, weights); when a view is expensive
-(large nets) it is refreshed less often, so that it never takes more than ~10 % of the time,
-but at least every `MAX_VIEW_INTERVAL` seconds.
+whatever the epoch length. Between slices it also publishes the epoch's progress and, every
+frame interval, a fresh view (prediction on the grid, weights): a slice of several epochs ends
+when the view is due, and views keep their cadence (`ViewClock`), so a watcher that keeps up
+gets a new prediction in every frame. When a view is expensive (large nets) it is refreshed less
+often, so that it never takes more than `VIEW_SHARE` of the time, but at least every
+`MAX_VIEW_INTERVAL` seconds.
 
 A paused run, or a paced run waiting for its next epoch, gives its compute slot back and asks for
 one again before it trains on. The run always ends in a terminal status, whatever happens.
@@ -59,11 +61,18 @@ class ViewClock:
     def took(self, view: View, finished: float) -> None:
         """`view` was ready at `finished`: schedule the next view (given what this one cost to
         make: its own cost, not the time waited for it) and, if it looked inside, the next
-        look inside."""
-        wait = min(max(self.interval, view.cost * (1 - VIEW_SHARE) / VIEW_SHARE), MAX_VIEW_INTERVAL)
-        self.due = finished + wait
+        look inside. Views keep their cadence (the next is due one interval after this one was
+        due, not after it came: a view made a little late does not delay the next), and a run
+        that fell behind (a pause, a long wait) does not catch up in a burst."""
+        wait = min(max(self.interval, view.cost / VIEW_SHARE), MAX_VIEW_INTERVAL)  # a view per wait
+        self.due = _next(self.due, wait, finished)
         if view.inside is not None and self.inside_interval is not None:
-            self.inside_due = finished + self.inside_interval
+            self.inside_due = _next(self.inside_due, self.inside_interval, finished)
+
+
+def _next(due: float, interval: float, now: float) -> float:
+    """The time one `interval` after `due`, or after `now` if that time has passed already."""
+    return due + interval if due + interval > now else now + interval
 
 
 def execute(

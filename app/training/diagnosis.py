@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 MIN_EPOCHS = 10  # no verdict on fewer epochs
 BLOW_UP = 10.0  # the loss this many times above its first value: diverging
@@ -104,15 +105,15 @@ def _number(value: float) -> str:
 
 
 def smoothed(values: np.ndarray) -> np.ndarray:
-    """A centred running median over ~5 % of the run (at least 3 epochs): spikes of single
-    epochs do not decide a verdict."""
+    """A centred running median over ~5 % of the run (at least 3 epochs; the ends padded with
+    the first and last values): spikes of single epochs do not decide a verdict.
+
+    scipy's filter, not numpy's median of every window: that costs epochs² / 20 (0.5 s at
+    20,000 epochs, on the run loop's thread, twice every half second)."""
     width = max(3, len(values) // 20) | 1
     if len(values) < width:
         return values.astype(np.float64)
-    pad = width // 2
-    padded = np.pad(values.astype(np.float64), pad, mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-    return np.median(windows, axis=1)
+    return median_filter(values.astype(np.float64), size=width, mode="nearest")
 
 
 @dataclass

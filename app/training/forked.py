@@ -13,7 +13,8 @@ machine's cores.
 with its reason), then the thread that will drive it forks: the child keeps the session and
 answers one call at a time over a pipe; the parent keeps its own copy for what never changes
 while training (the data, the config). A call's arguments and answer are pickled (a slice's
-epoch records, a view's arrays: a few kilobytes, about 20 times a second).
+epoch records, a view's arrays: a few kilobytes, some 60 times a second: a slice trained
+ahead ends at the next view's due time or after `AHEAD_SECONDS`).
 
 The child runs only numpy and the session: it closes every file descriptor it inherited but its
 pipe (so the server's sockets and database connections close when the server closes them),
@@ -46,8 +47,8 @@ from app.training.session import Checkpoint, TrainedSlice, TrainingSession, View
 CAN_FORK = hasattr(os, "fork")
 IGNORED_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # the child's: see `_serve`
 SLICES_AHEAD = 4  # slices the child trains ahead of the run loop while the run trains freely
-# A slice trained ahead is at most this long (s): the run loop then has news (epochs, a view)
-# twice per frame interval, so frames keep their pace whatever the two loops' phase.
+# A slice trained ahead is at most this long (s), and ends when a view is due: the child makes
+# the view then, on its own, so views keep their cadence whatever the two loops' phase.
 AHEAD_SECONDS = 0.025
 HANG_SECONDS = 4.0  # a child that answers no call this long is hung: it is killed
 STOP_GRACE = 1.0  # once a stop is asked for, a child is waited for this long at most
@@ -118,8 +119,9 @@ class ForkedSession:
         """As `TrainingSession.train_slice`, except that `interrupted` is not consulted and that,
         with `several`, the child goes on training slices ahead (at most `SLICES_AHEAD`, each at
         most `AHEAD_SECONDS`) until the next call: that call returns their records at once (or,
-        when none is ready, waits for the one in progress), with a view of the weights at their
-        last epoch if one is due. `settle` collects them."""
+        when none is ready, waits for the one in progress) with a view: the one the child made
+        while training ahead when `view_due` came (a slice trained ahead ends then), else one
+        of the weights at their last epoch if one is due. `settle` collects them."""
         now = time.perf_counter()
         return self._call(
             "train_slice", max_batches, max(0.0, deadline - now), epochs, several,
@@ -268,8 +270,10 @@ class _Child:
         self.session = session
         self.waiting = select.poll()  # is a call waiting? (cheaper than `pipe.poll()`)
         self.waiting.register(pipe.fileno(), select.POLLIN)
-        self.ahead: tuple[float, int] | None = None  # (slice seconds, the run's epochs)
+        # (slice seconds, the run's epochs, view due, look inside due) while training ahead
+        self.ahead: tuple[float, int, float | None, float | None] | None = None
         self.pending: list[dict[str, Any]] = []  # records of slices trained ahead
+        self.view: View | None = None  # the view made while training ahead, not yet returned
         self.pending_slices = 0
         self.error: Exception | None = None  # the error that ended a slice trained ahead
         self.delivered = _state(session)  # the state as of the last returned slice
@@ -319,12 +323,17 @@ class _Child:
         )
 
     def _train_ahead(self) -> None:
-        seconds, epochs = self.ahead
-        records, self.error, _ = self.session.train_slice(
-            None, time.perf_counter() + min(seconds, AHEAD_SECONDS), epochs, True
-        )
+        """One slice ahead; it ends when the view is due, and makes it (one per call)."""
+        seconds, epochs, view_due, inside_due = self.ahead
+        if self.view is not None:
+            view_due = None
+        records, self.error, view = self.session.train_slice(
+            None, time.perf_counter() + min(seconds, AHEAD_SECONDS), epochs, True, None,
+            view_due, inside_due,
+        )  # fmt: skip
         self.pending += records
         self.pending_slices += 1
+        self.view = view or self.view
 
     def train_slice(
         self, max_batches: int | None, seconds: float, epochs: int, several: bool,
@@ -333,19 +342,22 @@ class _Child:
         now = time.perf_counter()  # the parent's due times are sent as seconds from now
         view_due, inside_due = (None if due is None else now + due for due in (view_in, inside_in))
         if self.pending_slices:  # what was trained ahead comes first
+            view, self.view = self.view, None
             records, error = self._deliver()
-            view = None if error else due_view(self.session, view_due, inside_due)
+            if view is None and error is None:
+                view = due_view(self.session, view_due, inside_due)
             done = TrainedSlice(records, error, view)
         else:
             done = self.session.train_slice(
                 max_batches, now + seconds, epochs, several, None, view_due, inside_due
             )
             self.delivered = _state(self.session)
-        self.ahead = (seconds, epochs) if several and done.error is None else None
+        due = (None, None) if done.view is not None else (view_due, inside_due)
+        self.ahead = (seconds, epochs, *due) if several and done.error is None else None
         return done
 
     def settle(self) -> TrainedSlice:
-        self.ahead = None
+        self.ahead, self.view = None, None
         return TrainedSlice(*self._deliver())
 
     def _deliver(self) -> tuple[list[dict[str, Any]], Exception | None]:

@@ -90,13 +90,18 @@ def class_view(
 ) -> ClassView:
     """The `ClassView` of a classifier's `outputs` (grid points, classes) and `test_outputs`
     (test rows, classes), the test rows' true labels being `truth`."""
-    probabilities = class_probabilities(outputs, loss)
     classes = outputs.argmax(axis=1)  # the class the accuracy counts, as in nn.train
+    if loss == "cross_entropy":  # softmax's largest: 1 / sum(exp(o - max)), no other needed
+        shifted = np.asarray(outputs, dtype=np.float64)
+        shifted = shifted - shifted.max(axis=1, keepdims=True)
+        confidence = 1.0 / np.exp(shifted, out=shifted).sum(axis=1)
+    else:
+        confidence = class_probabilities(outputs, loss)[np.arange(len(classes)), classes]
     test_predicted = test_outputs.argmax(axis=1).astype(np.int32)
     count = outputs.shape[1]
     return ClassView(
         classes=classes,
-        confidence=probabilities[np.arange(len(classes)), classes],
+        confidence=confidence,
         test_predicted=test_predicted,
         misclassified=int(np.count_nonzero(test_predicted != truth)),
         confusion=np.bincount(truth * count + test_predicted, minlength=count * count)
@@ -393,13 +398,16 @@ class TrainingSession:
         """Train until `deadline` (``time.perf_counter()`` s), at most `max_batches` mini-batches
         and, unless `several`, at most to the end of one epoch; with `several`, epoch after epoch
         until the deadline, the run's last epoch (`epochs`) or `interrupted()` (checked after each
-        epoch) or the config's early stopping (a record with ``early_stop``, see `record`). Then
-        a view if `view_due` (perf_counter s) has come, looking inside if `inside_due` has too
-        (see `due_view`). A `network.DivergenceError` ends the slice and is returned, with the
-        records before it."""
+        epoch) or the config's early stopping (a record with ``early_stop``, see `record`), and
+        at most until `view_due` (so that views keep their cadence whatever the slice's length).
+        Then a view if `view_due` (perf_counter s) has come, looking inside if `inside_due` has
+        too (see `due_view`). A `network.DivergenceError` ends the slice and is returned, with
+        the records before it."""
         records: list[dict[str, Any]] = []
         if self.stopped_early:
             return TrainedSlice(records)
+        if several and view_due is not None and time.perf_counter() < view_due < deadline:
+            deadline = view_due  # the slice ends mid-epoch if need be: batches are short
         try:
             while True:
                 record = self.trainer.run(max_batches=max_batches, deadline=deadline)

@@ -293,3 +293,17 @@ def test_the_update_ratio_is_the_weights_relative_change_and_stays_finite_when_h
     for layer in model.linear_layers():
         layer.weight.data[...] = 1e30  # squares overflow float32
     assert np.isfinite(probe.update_ratio())
+
+
+def test_the_smoothing_is_the_median_of_each_centred_window_with_the_ends_padded():
+    rng = np.random.default_rng(7)
+    for length in (1, 2, 3, 20, 61, 100, 999, 4001):
+        values = (rng.standard_normal(length) * np.exp(-np.arange(length) / 300)).astype(np.float32)
+        width = max(3, length // 20) | 1
+        if length < width:
+            expected = values.astype(np.float64)
+        else:  # numpy's median of every window: the definition (epochs² / 20 of work)
+            padded = np.pad(values.astype(np.float64), width // 2, mode="edge")
+            windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+            expected = np.median(windows, axis=1)
+        np.testing.assert_array_equal(smoothed(values), expected)
