@@ -23,6 +23,12 @@ const CHOICE_LABELS = {
     inverse: "Inverse decay", cosine: "Cosine to 0" },
 };
 
+/** Scrolls a message into the form's view: below the last field it would sit under the Train
+ * bar, which the form scrolls behind. */
+function reveal(box) {
+  if (box && box.textContent) box.scrollIntoView({ block: "nearest" });
+}
+
 export class ConfigForm {
   /**
    * @param {HTMLFormElement} form
@@ -73,6 +79,8 @@ export class ConfigForm {
     form.addEventListener("change", (event) => {
       if (event.target.name === "optimizer") this.updateOptimizerFields();
     });
+    // A field taken up again shows its message too (the form may have scrolled or shrunk since).
+    form.addEventListener("focusin", (event) => reveal(event.target.closest("[data-field]")?.querySelector(".field-error")));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       handlers.onSubmit();
@@ -390,6 +398,7 @@ export class ConfigForm {
     this.form.querySelector("#error-form").textContent = general.join(" ");
     const first = this.form.querySelector('[aria-invalid="true"]');
     if (first) first.focus();
+    reveal(first?.closest("[data-field]")?.querySelector(".field-error") || this.form.querySelector("#error-form"));
   }
 
   /** Shows (message) or clears (empty) one field's error without touching the others. */
@@ -397,6 +406,7 @@ export class ConfigForm {
     const box = this.form.querySelector(`#error-${field}`);
     if (!box) return;
     box.textContent = message || "";
+    if (message) reveal(box);
     for (const input of this.form.querySelectorAll(`[data-field="${field}"] input, [data-field="${field}"] select, input[data-field="${field}"]`)) {
       if (message) input.setAttribute("aria-invalid", "true");
       else input.removeAttribute("aria-invalid");
