@@ -78,6 +78,8 @@ export class ConfigForm {
     });
     form.addEventListener("change", (event) => {
       if (event.target.name === "optimizer") this.updateOptimizerFields();
+      const name = event.target.dataset.field || event.target.name;
+      if (name && name !== "task") this.check(name); // a field left: its problem, if any
     });
     // A field taken up again shows its message too (the form may have scrolled or shrunk since).
     form.addEventListener("focusin", (event) => reveal(event.target.closest("[data-field]")?.querySelector(".field-error")));
@@ -418,8 +420,19 @@ export class ConfigForm {
     for (const input of this.form.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute("aria-invalid");
   }
 
-  /** A field was edited: re-validate just that field so its message clears as soon as it is fixed. */
+  /** Shows field `field`'s problem (the schema's limits, as Train would say it) or clears it. */
+  check(field) {
+    if (field === "expression") return; // the server's preview says it
+    const { errors } = this.read();
+    this.setFieldError(field, errors[field] || "");
+    if (field !== "hidden" || !errors.hidden) return;
+    this.layerInputs().forEach((input, i) => { if (i !== errors.hiddenIndex) input.removeAttribute("aria-invalid"); });
+  }
+
+  /** A field was edited: re-validate just that field so its message clears as soon as it is fixed
+   * (a layer's size is checked as it is typed: a blank one only once left). */
   changed(field) {
+    if (field === "hidden" && this.layerInputs().every((input) => input.value.trim() !== "")) this.check("hidden");
     const { errors } = this.read();
     const box = this.form.querySelector(`#error-${field}`);
     // (Your function's message comes from the server's preview, which replaces it itself.)

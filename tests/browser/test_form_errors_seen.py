@@ -29,10 +29,19 @@ COVERED = """(id) => {
   const r = box.getBoundingClientRect();
   for (const y of [r.top + r.height / 2, r.top + Math.min(8, r.height / 2)]) {
     const hit = document.elementFromPoint(r.left + r.width / 2, y);
-    if (!hit || !box.contains(hit)) return hit ? (hit.id || hit.className || hit.tagName) : 'off screen';
+    if (!hit) return 'off screen';
+    if (!box.contains(hit)) return hit.id || hit.className || hit.tagName;
   }
   return '';
 }"""
+
+
+def wait_error(page: Any, field: str, text: str) -> None:
+    """Wait until field `field`'s error message contains `text`."""
+    page.wait_for_function(
+        "([field, text]) => document.getElementById('error-' + field).textContent.includes(text)",
+        arg=[field, text],
+    )
 
 
 def uncovered(page: Any, error_id: str) -> None:
@@ -49,7 +58,7 @@ def test_a_layer_error_is_not_under_the_hint_tooltip(page: Any, live_server: Any
     open_dashboard(page, "/fit/sin")
     page.fill("#hidden-0", "abc")
     page.click("#train")
-    page.wait_for_function("document.getElementById('error-hidden').textContent.includes('Layer 1')")
+    wait_error(page, "hidden", "Layer 1")
     assert page.evaluate("document.activeElement.id") == "hidden-0"  # its tooltip shows
     uncovered(page, "error-hidden")
 
@@ -68,7 +77,9 @@ def test_the_epochs_budget_error_is_not_under_the_hint_tooltip(
     uncovered(page, "error-epochs")
 
 
-def test_a_refused_live_learning_rate_is_not_under_the_train_bar(page: Any, live_server: Any) -> None:
+def test_a_refused_live_learning_rate_is_not_under_the_train_bar(
+    page: Any, live_server: Any
+) -> None:
     page.set_viewport_size(WIDE)
     open_dashboard(page, "/fit/sin?epochs=100000&epochs_per_second=20", full_speed=False)
     page.click("#train")
@@ -86,3 +97,49 @@ def test_a_refused_live_learning_rate_is_not_under_the_train_bar(page: Any, live
     page.click("#stop")
     wait_status(page, "stopped")
     assert get_json(live_server, "/api/runs")
+
+
+def layer_limits(server: Any) -> tuple[int, int]:
+    """The schema's fewest and most neurons of a hidden layer (the page holds no copy)."""
+    items = get_json(server, "/api/schema")["properties"]["hidden"]["items"]
+    return items["minimum"], items["maximum"]
+
+
+def test_a_layer_size_over_the_limit_is_refused_as_it_is_typed(page: Any, live_server: Any) -> None:
+    _, most = layer_limits(live_server)
+    open_dashboard(page, "/fit/sin?hidden=32,32")
+    page.wait_for_function("window.studio.network.structureKey?.startsWith('1,32,32,1')")
+    page.fill("#hidden-0", str(most * 100))  # no Train pressed
+    wait_error(page, "hidden", "Layer 1")
+    message = page.text_content("#error-hidden")
+    assert f"{most:,}" in message
+    assert page.get_attribute("#hidden-0", "aria-invalid") == "true"
+    assert page.get_attribute("#hidden-1", "aria-invalid") is None
+    # the preview keeps the last sizes that were fine, not the refused one
+    assert page.evaluate("window.studio.network.structureKey").startswith("1,32,32,1")
+    page.fill("#hidden-0", str(most))  # fixed: the message goes, the preview follows
+    page.wait_for_function("document.getElementById('error-hidden').textContent === ''")
+    page.wait_for_function(f"window.studio.network.structureKey.startsWith('1,{most},32,1')")
+    assert page.get_attribute("#hidden-0", "aria-invalid") is None
+
+
+def test_a_layer_size_that_is_not_a_number_is_refused_as_it_is_typed(
+    page: Any, live_server: Any
+) -> None:
+    fewest, most = layer_limits(live_server)
+    open_dashboard(page, "/fit/sin?hidden=32,32")
+    page.fill("#hidden-1", "abc")
+    wait_error(page, "hidden", "Layer 2")
+    assert f"{fewest} to {most:,}" in page.text_content("#error-hidden")
+    # not dropped from the preview
+    assert page.evaluate("window.studio.network.structureKey").startswith("1,32,32,1")
+    page.fill("#hidden-1", "")  # a blank one waits until the field is left
+    assert page.text_content("#error-hidden").startswith("Layer 2")
+    page.fill("#hidden-1", "8")
+    page.wait_for_function("document.getElementById('error-hidden').textContent === ''")
+
+
+def test_a_link_with_a_bad_layer_size_says_so(page: Any, live_server: Any) -> None:
+    open_dashboard(page, "/fit/sin?hidden=abc,32")
+    wait_error(page, "hidden", "Layer 1")
+    assert page.get_attribute("#hidden-0", "aria-invalid") == "true"
