@@ -9,6 +9,7 @@ import {
   edgeFormula, inputDeltas, inputName, layerName, lossFormula, neuronFormula, num, steppedFormula,
   workedExample,
 } from "./backprop_math.js";
+import { counted } from "./format.js";
 import { isEnded } from "./statuses.js";
 
 const SHOWN = 16; // neurons drawn per layer; wider layers show their largest |δ|
@@ -360,7 +361,7 @@ function caption(stage, shown) {
     loss: `prediction against target: ${lossFormula(pass)}`,
     backward: "each neuron's δ = ∂L/∂z; edges coloured and sized by ∂L/∂w",
     update: state.stepped ? "after the step: the new weights (hover an edge: before → after)"
-      : `each edge's change at the next step (mini-batch of ${state.batch.rows.length} rows)`,
+      : `each edge's change at the next step (mini-batch of ${counted(state.batch.rows.length, "row")})`,
   };
   $("bp-stage").textContent = `${PHASES[stage.phase]} · ${name} (${state.stage + 1} of ${stages().length}): ${words[stage.phase]}`;
   const cut = shown.map((column, c) => [column.length, c === 0 ? pass.layers[0].input.length : pass.layers[c - 1].z.length])

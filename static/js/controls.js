@@ -9,6 +9,7 @@
 import { followInputs } from "./feature_inputs.js";
 import { parseNumber, readForm, typedConfig } from "./form_reading.js";
 import { domainInputs, featureToggle, formatBound, layerRow } from "./form_widgets.js";
+import { counted } from "./format.js";
 import { decimalFields } from "./number_input.js";
 import {
   CUSTOM_ID, DATASET_PREFIX, DATA_FIELDS, KIND_GROUPS, PLAYGROUND_FEATURES, RAW_INPUTS, isOwnTask,
@@ -327,7 +328,7 @@ export class ConfigForm {
       : String(Number(patience));
     if (text === "NaN") return;
     if (![...select.options].some((option) => option.value === text)) {
-      select.add(new Option(`after ${text} epochs`, text));
+      select.add(new Option(`after ${counted(Number(text), "epoch")}`, text));
     }
     select.value = text;
   }
