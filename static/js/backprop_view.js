@@ -43,7 +43,8 @@ function build() {
   panel.innerHTML = `
     <div class="bp-controls">
       <label class="bp-sample">Sample <input type="number" id="bp-index" min="0" step="1" value="0"
-        aria-describedby="bp-sample-hint"></label>
+        aria-describedby="bp-index-error bp-sample-hint"></label>
+      <span class="field-error" id="bp-index-error" role="alert"></span>
       <span class="card-note" id="bp-sample-hint">a training row, or click a point of the plot</span>
       <span class="bp-buttons" role="group" aria-label="Step through the pass">
         <button type="button" class="button small" id="bp-prev-phase" aria-keyshortcuts="[">« Phase</button>
@@ -142,6 +143,7 @@ async function pick(body) {
     state.pass = pass;
     state.batch = batch;
     state.index = pass.rows ? pass.rows[0] : state.index;
+    refuse("");
     $("bp-index").value = String(state.index);
     $("bp-index").max = String(pass.samples - 1);
     // the pass is on the weights the next step trains, not on an epoch the time slider holds
@@ -152,8 +154,18 @@ async function pick(body) {
     showStep();
     panel.dataset.loaded = `${pass.steps}:${state.index}`;
   } catch (error) {
-    note(`No pass: ${error.message}`);
+    if (body.index === undefined) note(`No pass: ${error.message}`);
+    else refuse(error.message);
   }
+}
+
+/** A sample number refused (the server's `message`; "" clears it): said at the field, which keeps
+ * what was typed, and the pass drawn for another sample is hidden rather than shown as this one's. */
+function refuse(message) {
+  $("bp-index-error").textContent = message ? `${message.charAt(0).toUpperCase()}${message.slice(1)}.` : "";
+  if (message) $("bp-index").setAttribute("aria-invalid", "true");
+  else $("bp-index").removeAttribute("aria-invalid");
+  panel.classList.toggle("bp-refused", Boolean(message));
 }
 
 /**
