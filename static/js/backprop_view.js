@@ -406,6 +406,7 @@ const hooked = new WeakMap();
 
 function select(backprop) {
   const network = $("network-tab");
+  const before = tab.getBoundingClientRect().top; // the tabs stay where they were clicked:
   tab.setAttribute("aria-selected", String(backprop));
   network.setAttribute("aria-selected", String(!backprop));
   tab.tabIndex = backprop ? 0 : -1;
@@ -413,12 +414,10 @@ function select(backprop) {
   panel.hidden = !backprop;
   $("network-panel").hidden = backprop;
   panel.closest(".card").classList.toggle("backprop-mode", backprop);
-  if (backprop) {
-    if (!panel.firstChild) build();
-    pick({ index: state.index });
-  } else {
-    autoplay(false);
-  }
+  if (backprop && !panel.firstChild) build();
+  window.scrollBy(0, tab.getBoundingClientRect().top - before); // the panel moves, not the page
+  if (backprop) pick({ index: state.index });
+  else autoplay(false);
 }
 
 if (tab && panel) {
