@@ -281,6 +281,7 @@ export class ConfigForm {
     const offered = PLAYGROUND_FEATURES.filter((f) => inputs === 2 || !f.text.includes("y"));
     this.featureBox.replaceChildren(...offered.map((feature) => featureToggle(feature, on.has(feature.text))));
     this.featureBox.hidden = !(inputs === 1 || inputs === 2);
+    this.customFeatures.placeholder = inputs === 2 ? "x**3; cos(x*y)" : "x**3; cos(3*x)"; // its own inputs
     this.customFeatures.value = (selected || []).filter((t) => !offered.some((f) => f.text === t)).join("; ");
   }
 

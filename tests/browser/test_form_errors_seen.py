@@ -143,3 +143,16 @@ def test_a_link_with_a_bad_layer_size_says_so(page: Any, live_server: Any) -> No
     open_dashboard(page, "/fit/sin?hidden=abc,32")
     wait_error(page, "hidden", "Layer 1")
     assert page.get_attribute("#hidden-0", "aria-invalid") == "true"
+
+
+@pytest.mark.parametrize(("task", "inputs"), [("sin", "x"), ("saddle", "x, y")])
+def test_the_features_example_uses_the_tasks_inputs_and_trains(
+    page: Any, live_server: Any, task: str, inputs: str
+) -> None:
+    open_dashboard(page, f"/fit/{task}?epochs=2")
+    example = page.get_attribute("#custom-features", "placeholder")
+    assert ("y" in example) == ("y" in inputs), example
+    page.fill("#custom-features", example)  # copied as it stands: a run starts
+    page.click("#train")
+    wait_status(page, "finished")
+    assert page.text_content("#error-input_features") == ""
