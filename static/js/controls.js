@@ -24,8 +24,7 @@ const CHOICE_LABELS = {
     inverse: "Inverse decay", cosine: "Cosine to 0" },
 };
 
-/** Scrolls a message into the form's view: below the last field it would sit under the Train
- * bar, which the form scrolls behind. */
+/** Scrolls a message into the form's view (not left under the Train bar the form scrolls behind). */
 function reveal(box) {
   if (box && box.textContent) box.scrollIntoView({ block: "nearest" });
 }
@@ -80,7 +79,8 @@ export class ConfigForm {
     form.addEventListener("change", (event) => {
       if (event.target.name === "optimizer") this.updateOptimizerFields();
       const name = event.target.dataset.field || event.target.name;
-      if (name && name !== "task") this.check(name); // a field left: its problem, if any
+      // a field left: its problem, once the form is whole (a task change removing it sends one)
+      if (name && name !== "task") queueMicrotask(() => event.target.isConnected && this.check(name));
     });
     // A field taken up again shows its message too (the form may have scrolled or shrunk since).
     form.addEventListener("focusin", (event) => reveal(event.target.closest("[data-field]")?.querySelector(".field-error")));
