@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from app.config.wording import counted
 from app.data.csv_rows import (
     _NUMERIC,
     MAX_INPUT,
@@ -397,7 +398,8 @@ def read_table(reader: Any, header: list[str], header_line: int, dialect: _Diale
     if not cells:
         raise DatasetError("the file has a header but no data rows")
     if len(cells) < min_rows:
-        raise DatasetError(f"only {len(cells)} data rows (at least {min_rows} are needed)")
+        rows = counted(len(cells), "data row")
+        raise DatasetError(f"only {rows} (at least {min_rows} are needed)")
     columns = tuple(
         _column(name, [row[index] for row in cells], lines, header_line, dialect)
         for index, name in enumerate(names)

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from app.config.wording import counted
 from app.data.csv_rows import (
     _NUMERIC,
     DELIMITERS,
@@ -398,7 +399,8 @@ def _dataset(layout: _Layout, rows: _Rows, min_rows: int) -> ParsedDataset:
     if not rows.inputs:
         raise DatasetError("the file has a header but no data rows")
     if len(rows.inputs) < min_rows:
-        raise DatasetError(f"only {len(rows.inputs)} data rows (at least {min_rows} are needed)")
+        found = counted(len(rows.inputs), "data row")
+        raise DatasetError(f"only {found} (at least {min_rows} are needed)")
     n_inputs = len(layout.input_names)
     X = np.array(rows.inputs, dtype=np.float64).reshape(len(rows.inputs), n_inputs)
     domain = [_span(X[:, column]) for column in range(n_inputs)]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from redis import Redis
 
+from app.config.wording import counted
 from app.settings import ROOT
 
 
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m app.cluster") -> 
     print(f"redis: {cluster.redis.url}\ndatabase: {cluster.database}", flush=True)
     for url in cluster.urls:
         print(f"Backprop Studio web process on {url}", flush=True)
-    print(f"{args.workers} workers training; Ctrl-C stops everything", flush=True)
+    print(f"{counted(args.workers, 'worker')} training; Ctrl-C stops everything", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 import app.data.tasks as task_registry
+from app.config.wording import counted
 from app.data.mnist_upload import MAX_MNIST_BYTES, MnistUploadError, mnist_folder, store_mnist
 from app.data.previews import PREVIEW_FIELDS, dataset_json, task_preview
 from app.data.tasks import CUSTOM_ID, task_list
@@ -180,7 +181,8 @@ def _uploads_full(kept: list[dict[str, Any]], n_bytes: int) -> str | None:
     stored = sum(entry["bytes"] for entry in kept)
     advice = "delete some first (DELETE /api/datasets/<id>, listed by GET /api/datasets)"
     if len(kept) >= most:
-        return f"{len(kept)} uploads are stored, the most this server keeps: {advice}"
+        stored_uploads = counted(len(kept), "upload is", "uploads are")
+        return f"{stored_uploads} stored, the most this server keeps: {advice}"
     if stored + n_bytes > most_bytes:
         return (f"the stored uploads take {too_big(stored + n_bytes, most_bytes)} with this "
                 f"file: {advice}")  # fmt: skip
@@ -218,7 +220,8 @@ def delete_dataset(dataset_id: str) -> Any:
         return jsonify(error=f"runs of this upload are unfinished ({listed}): stop them first"), 409
     if statuses:  # a kept run of a deleted upload could no longer be shown, exported or continued
         listed = ", ".join(sorted(statuses)[:5])
-        return jsonify(error=f"{len(statuses)} run(s) of this upload are kept ({listed}): delete "
+        kept_runs = counted(len(statuses), "run of this upload is", "runs of this upload are")
+        return jsonify(error=f"{kept_runs} kept ({listed}): delete "
                              "them first, their views, exports and continue need its data"), 409
     if not _datasets().remove(dataset_id):
         return jsonify(error=f"unknown dataset {dataset_id!r}"), 404

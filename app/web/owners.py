@@ -30,6 +30,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
+from app.config.wording import counted
 from app.data.uploads import too_big
 from app.storage.owner_names import NameTaken, OwnerNames, checked_name
 from app.sweeps.api import CREATOR_KEY
@@ -163,7 +164,7 @@ def upload_refusal(kept: list[dict[str, Any]], n_bytes: int) -> Any:
     theirs = [entry for entry in kept if entry.get("creator") == who.owner]
     held = sum(entry["bytes"] for entry in theirs)
     if len(theirs) >= most:
-        why = f"you have {len(theirs)} uploads, the most one owner may keep"
+        why = f"you have {counted(len(theirs), 'upload')}, the most one owner may keep"
     elif held + n_bytes > most_bytes:
         why = f"your uploads would take {too_big(held + n_bytes, most_bytes)} with this file"
     else:

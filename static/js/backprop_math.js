@@ -5,6 +5,8 @@
 // `pass` is the answer of POST /api/runs/<id>/backprop for one sample (arrays per neuron) and
 // `batch` that for the next mini-batch (its update is what the next step does).
 
+import { counted } from "./format.js";
+
 const C = Math.sqrt(2 / Math.PI);
 
 /** f(z) and f′(z) of the engine's activations (GELU in its tanh form, LeakyReLU slope 0.01). */
@@ -185,7 +187,7 @@ export function workedExample(pass, batch, shown = 3) {
   const out = [
     `# One step of backpropagation, worked out`,
     "",
-    `Network ${sizes.join("–")}, activation ${pass.activation}, loss ${pass.loss_name}, optimizer ${pass.optimizer.name} (lr ${num(pass.optimizer.lr)}); epoch ${pass.epoch}, after ${pass.steps} steps. Computed in float64 from the run's weights.`,
+    `Network ${sizes.join("–")}, activation ${pass.activation}, loss ${pass.loss_name}, optimizer ${pass.optimizer.name} (lr ${num(pass.optimizer.lr)}); epoch ${pass.epoch}, after ${counted(pass.steps, "step")}. Computed in float64 from the run's weights.`,
     "",
     `Sample: ${sample} (${raw}); the network's input (standardised): ${pass.layers[0].input.map((v, i) => `${inputName(pass, i)} = ${num(v)}`).join(", ")}.`,
     "",
@@ -212,7 +214,7 @@ export function workedExample(pass, batch, shown = 3) {
     });
   }
   if (batch) {
-    out.push("", "## Update", "", `The next step trains the mini-batch of ${batch.rows.length} rows (${batch.rows.slice(0, 8).join(", ")}${batch.rows.length > 8 ? ", …" : ""}); its gradient is that of the mean loss. Rule: Δw = ${updateRule(batch)}.`);
+    out.push("", "## Update", "", `The next step trains the mini-batch of ${counted(batch.rows.length, "row")} (${batch.rows.slice(0, 8).join(", ")}${batch.rows.length > 8 ? ", …" : ""}); its gradient is that of the mean loss. Rule: Δw = ${updateRule(batch)}.`);
     batch.layers.forEach((layer, l) => {
       out.push("", `### Layer ${l + 1} (${layerName(pass, l)}): Δw (rows: inputs, columns: neurons)`, "");
       const head = ["", ...layer.update.W[0].map((_, j) => `n${j + 1}`)].slice(0, 9);

@@ -9,6 +9,7 @@ import {
   edgeFormula, inputDeltas, inputName, layerName, lossFormula, neuronFormula, num, steppedFormula,
   workedExample,
 } from "./backprop_math.js";
+import { counted } from "./format.js";
 import { isEnded } from "./statuses.js";
 
 const SHOWN = 16; // neurons drawn per layer; wider layers show their largest |δ|
@@ -42,7 +43,8 @@ function build() {
   panel.innerHTML = `
     <div class="bp-controls">
       <label class="bp-sample">Sample <input type="number" id="bp-index" min="0" step="1" value="0"
-        aria-describedby="bp-sample-hint"></label>
+        aria-describedby="bp-index-error bp-sample-hint"></label>
+      <span class="field-error" id="bp-index-error" role="alert"></span>
       <span class="card-note" id="bp-sample-hint">a training row, or click a point of the plot</span>
       <span class="bp-buttons" role="group" aria-label="Step through the pass">
         <button type="button" class="button small" id="bp-prev-phase" aria-keyshortcuts="[">« Phase</button>
@@ -141,6 +143,7 @@ async function pick(body) {
     state.pass = pass;
     state.batch = batch;
     state.index = pass.rows ? pass.rows[0] : state.index;
+    refuse("");
     $("bp-index").value = String(state.index);
     $("bp-index").max = String(pass.samples - 1);
     // the pass is on the weights the next step trains, not on an epoch the time slider holds
@@ -151,8 +154,18 @@ async function pick(body) {
     showStep();
     panel.dataset.loaded = `${pass.steps}:${state.index}`;
   } catch (error) {
-    note(`No pass: ${error.message}`);
+    if (body.index === undefined) note(`No pass: ${error.message}`);
+    else refuse(error.message);
   }
+}
+
+/** A sample number refused (the server's `message`; "" clears it): said at the field, which keeps
+ * what was typed, and the pass drawn for another sample is hidden rather than shown as this one's. */
+function refuse(message) {
+  $("bp-index-error").textContent = message ? `${message.charAt(0).toUpperCase()}${message.slice(1)}.` : "";
+  if (message) $("bp-index").setAttribute("aria-invalid", "true");
+  else $("bp-index").removeAttribute("aria-invalid");
+  panel.classList.toggle("bp-refused", Boolean(message));
 }
 
 /**
@@ -360,7 +373,7 @@ function caption(stage, shown) {
     loss: `prediction against target: ${lossFormula(pass)}`,
     backward: "each neuron's δ = ∂L/∂z; edges coloured and sized by ∂L/∂w",
     update: state.stepped ? "after the step: the new weights (hover an edge: before → after)"
-      : `each edge's change at the next step (mini-batch of ${state.batch.rows.length} rows)`,
+      : `each edge's change at the next step (mini-batch of ${counted(state.batch.rows.length, "row")})`,
   };
   $("bp-stage").textContent = `${PHASES[stage.phase]} · ${name} (${state.stage + 1} of ${stages().length}): ${words[stage.phase]}`;
   const cut = shown.map((column, c) => [column.length, c === 0 ? pass.layers[0].input.length : pass.layers[c - 1].z.length])
@@ -393,6 +406,7 @@ const hooked = new WeakMap();
 
 function select(backprop) {
   const network = $("network-tab");
+  const before = tab.getBoundingClientRect().top; // the tabs stay where they were clicked:
   tab.setAttribute("aria-selected", String(backprop));
   network.setAttribute("aria-selected", String(!backprop));
   tab.tabIndex = backprop ? 0 : -1;
@@ -400,12 +414,10 @@ function select(backprop) {
   panel.hidden = !backprop;
   $("network-panel").hidden = backprop;
   panel.closest(".card").classList.toggle("backprop-mode", backprop);
-  if (backprop) {
-    if (!panel.firstChild) build();
-    pick({ index: state.index });
-  } else {
-    autoplay(false);
-  }
+  if (backprop && !panel.firstChild) build();
+  window.scrollBy(0, tab.getBoundingClientRect().top - before); // the panel moves, not the page
+  if (backprop) pick({ index: state.index });
+  else autoplay(false);
 }
 
 if (tab && panel) {

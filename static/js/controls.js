@@ -9,6 +9,7 @@
 import { followInputs } from "./feature_inputs.js";
 import { parseNumber, readForm, typedConfig } from "./form_reading.js";
 import { domainInputs, featureToggle, formatBound, layerRow } from "./form_widgets.js";
+import { counted } from "./format.js";
 import { decimalFields } from "./number_input.js";
 import {
   CUSTOM_ID, DATASET_PREFIX, DATA_FIELDS, KIND_GROUPS, PLAYGROUND_FEATURES, RAW_INPUTS, isOwnTask,
@@ -22,6 +23,11 @@ const CHOICE_LABELS = {
   schedule: { constant: "Constant", step: "Step decay", exponential: "Exponential decay",
     inverse: "Inverse decay", cosine: "Cosine to 0" },
 };
+
+/** Scrolls a message into the form's view (not left under the Train bar the form scrolls behind). */
+function reveal(box) {
+  if (box && box.textContent) box.scrollIntoView({ block: "nearest" });
+}
 
 export class ConfigForm {
   /**
@@ -72,7 +78,12 @@ export class ConfigForm {
     });
     form.addEventListener("change", (event) => {
       if (event.target.name === "optimizer") this.updateOptimizerFields();
+      const name = event.target.dataset.field || event.target.name;
+      // a field left: its problem, once the form is whole (a task change removing it sends one)
+      if (name && name !== "task") queueMicrotask(() => event.target.isConnected && this.check(name));
     });
+    // A field taken up again shows its message too (the form may have scrolled or shrunk since).
+    form.addEventListener("focusin", (event) => reveal(event.target.closest("[data-field]")?.querySelector(".field-error")));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       handlers.onSubmit();
@@ -270,6 +281,7 @@ export class ConfigForm {
     const offered = PLAYGROUND_FEATURES.filter((f) => inputs === 2 || !f.text.includes("y"));
     this.featureBox.replaceChildren(...offered.map((feature) => featureToggle(feature, on.has(feature.text))));
     this.featureBox.hidden = !(inputs === 1 || inputs === 2);
+    this.customFeatures.placeholder = inputs === 2 ? "x**3; cos(x*y)" : "x**3; cos(3*x)"; // its own inputs
     this.customFeatures.value = (selected || []).filter((t) => !offered.some((f) => f.text === t)).join("; ");
   }
 
@@ -317,7 +329,7 @@ export class ConfigForm {
       : String(Number(patience));
     if (text === "NaN") return;
     if (![...select.options].some((option) => option.value === text)) {
-      select.add(new Option(`after ${text} epochs`, text));
+      select.add(new Option(`after ${counted(Number(text), "epoch")}`, text));
     }
     select.value = text;
   }
@@ -390,6 +402,7 @@ export class ConfigForm {
     this.form.querySelector("#error-form").textContent = general.join(" ");
     const first = this.form.querySelector('[aria-invalid="true"]');
     if (first) first.focus();
+    reveal(first?.closest("[data-field]")?.querySelector(".field-error") || this.form.querySelector("#error-form"));
   }
 
   /** Shows (message) or clears (empty) one field's error without touching the others. */
@@ -397,6 +410,7 @@ export class ConfigForm {
     const box = this.form.querySelector(`#error-${field}`);
     if (!box) return;
     box.textContent = message || "";
+    if (message) reveal(box);
     for (const input of this.form.querySelectorAll(`[data-field="${field}"] input, [data-field="${field}"] select, input[data-field="${field}"]`)) {
       if (message) input.setAttribute("aria-invalid", "true");
       else input.removeAttribute("aria-invalid");
@@ -408,8 +422,19 @@ export class ConfigForm {
     for (const input of this.form.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute("aria-invalid");
   }
 
-  /** A field was edited: re-validate just that field so its message clears as soon as it is fixed. */
+  /** Shows field `field`'s problem (the schema's limits, as Train would say it) or clears it. */
+  check(field) {
+    if (field === "expression") return; // the server's preview says it
+    const { errors } = this.read();
+    this.setFieldError(field, errors[field] || "");
+    if (field !== "hidden" || !errors.hidden) return;
+    this.layerInputs().forEach((input, i) => { if (i !== errors.hiddenIndex) input.removeAttribute("aria-invalid"); });
+  }
+
+  /** A field was edited: re-validate just that field so its message clears as soon as it is fixed
+   * (a layer's size is checked as it is typed: a blank one only once left). */
   changed(field) {
+    if (field === "hidden" && this.layerInputs().every((input) => input.value.trim() !== "")) this.check("hidden");
     const { errors } = this.read();
     const box = this.form.querySelector(`#error-${field}`);
     // (Your function's message comes from the server's preview, which replaces it itself.)

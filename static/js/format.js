@@ -8,3 +8,9 @@ export function formatNumber(value, digits = 4) {
   return magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e5) ? value.toExponential(2)
     : Number(value.toPrecision(digits)).toString();
 }
+
+/** `n` and its noun in the number it takes: counted(1, "row") is "1 row", counted(3, "row")
+ * "3 rows" (the server's app/config/wording.py says it the same way). */
+export function counted(n, noun, plural = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : plural}`;
+}

@@ -39,6 +39,8 @@ export class Insight {
     this.parts.scatter.hidden = !(!classifies && many);
     this.parts.images.hidden = !task.image_shape;
     this.parts.projection.hidden = !(task.inputs > 2);
+    // (a regression's points are coloured by the value predicted: projection_view.js)
+    this.card.querySelector("#projection-colour").textContent = classifies ? "predicted class" : "predicted value";
     this.card.hidden = Object.values(this.parts).every((part) => part.hidden);
     const fit = document.querySelector(".fit-card");
     if (fit && task.inputs > 2) fit.before(this.card); // what teaches comes first

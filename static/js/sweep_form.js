@@ -36,9 +36,21 @@ export function parseAxis(name, text) {
 }
 
 /** What is wrong with an axis's typed text (null: nothing), e.g. lr "abc, 0.01" → a message
- * naming "abc": the page says so before counting runs, rather than sending null. */
-export function axisError(name, text) {
+ * naming "abc": the page says so before counting runs, rather than sending null. Layer sizes are
+ * held to `limits` ({maxNeurons, maxLayers}: the schema's, as `hiddenLimits` reads them). */
+export function axisError(name, text, limits = {}) {
   if (TEXT_AXES.has(name) || !text.trim()) return null;
+  return numberError(name, text) || (name === "hidden" ? layersError(parseAxis(name, text), limits) : null);
+}
+
+function layersError(configs, { maxNeurons = Infinity, maxLayers = Infinity }) {
+  const wide = configs.flat().find((n) => n > maxNeurons);
+  if (wide !== undefined) return `hidden: ${wide} neurons is more than a layer takes (at most ${maxNeurons})`;
+  const deep = configs.find((layers) => layers.length > maxLayers);
+  return deep ? `hidden: “${deep.join(",")}” has ${deep.length} layers (at most ${maxLayers})` : null;
+}
+
+function numberError(name, text) {
   const entries = name === "hidden"
     ? text.split(";").flatMap((layers) => (layers.trim() === "none" ? [] : layers.trim().split(/[,\s]+/)))
     : text.split(",");
@@ -117,7 +129,9 @@ function buildDialog() {
   const suggested = element("div", { id: "sweep-hidden-candidates", className: "sweep-candidates" });
   suggested.setAttribute("role", "group");
   suggested.setAttribute("aria-label", "Candidate layer sizes");
-  form.querySelector("#sweep-hidden").parentElement.append(suggested);
+  const parsed = element("span", { id: "sweep-hidden-parsed", className: "hint" });
+  parsed.setAttribute("aria-live", "polite");
+  form.querySelector("#sweep-hidden").parentElement.append(parsed, suggested);
   const seeds = element("input", { type: "number", min: 1, max: 10, value: 1 });
   form.append(labelled("sweep-seeds", "Seeds per config", seeds, "1 to 10 repeats"));
   const mode = element("select", {}, [element("option", { value: "grid", textContent: "grid: every combination" }),
@@ -199,12 +213,23 @@ function currentBase() {
   return config;
 }
 
+/** The layer configs as read ("3 configs: 4 · 16 · 64"; "1 config: 4,16,64 — 3 layers"), so
+ * "4, 16, 64" is seen to be one net of three layers, not three nets. */
+export function configsText(text) {
+  const configs = parseAxis("hidden", text);
+  if (!configs.length) return "";
+  const shown = configs.slice(0, 8).map((layers) => (layers.length ? layers.join(",") : "none")).join(" · ");
+  const one = configs.length === 1 && configs[0].length > 1 ? ` — ${configs[0].length} layers in one net` : "";
+  return `${configs.length} config${configs.length === 1 ? "" : "s"}: ${shown}${configs.length > 8 ? " · …" : ""}${one}`;
+}
+
 function showCount() {
   const body = sweepBody({}, fieldsOf());
   const runs = runCount(body);
   const text = document.getElementById("sweep-run-count");
   const fields = fieldsOf();
-  const wrong = AXES.map((axis) => axisError(axis.name, fields[axis.name] ?? "")).find(Boolean);
+  document.getElementById("sweep-hidden-parsed").textContent = configsText(fields.hidden ?? "");
+  const wrong = AXES.map((axis) => axisError(axis.name, fields[axis.name] ?? "", hiddenLimits())).find(Boolean);
   text.textContent = wrong || (runs ? `${runs} run${runs === 1 ? "" : "s"}${runs > MAX_RUNS ? ` (at most ${MAX_RUNS})` : ""}`
     : "Give at least one list to vary.");
   document.getElementById("sweep-launch").disabled = Boolean(wrong) || !runs || runs > MAX_RUNS;

@@ -104,7 +104,9 @@ export class TaskPicker {
     form.fill({ ...this.page.fallbackConfig, domain: task.domain, ...defaults, ...overrides });
     this.showHeading(task);
     this.showTaskView(task);
+    this.previewed = false;
     this.previewNetwork();
+    form.check("hidden"); // (a link's sizes too)
     this.labelLoss();
     this.page.buttons.updateTrainButton();
     this.requestPreview({ now: true });
@@ -163,6 +165,9 @@ export class TaskPicker {
     // While a run trains (or is paused) its live network stays in view: the edited layers are for
     // the next run, as their "next run" tags say; the preview shows once no run is live.
     if (watch.isLive()) return;
+    // A layer size out of the schema's range is said at its field; the last good preview stays.
+    if (form.read().errors.hidden && this.previewed) return;
+    this.previewed = true;
     const hidden = form.hiddenSizes().filter((n) => n >= 1);
     watch.showsArchitecture = true;
     const inputs = form.inputCount();

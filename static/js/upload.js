@@ -13,6 +13,14 @@ function megabytes(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+/** The inputs of an upload's regression, as the note names them: a table's other columns (the
+ * first few), else the x (and y) of an x,target file. */
+function inputNames(summary) {
+  if (!summary.columns) return summary.inputs === 2 ? "x, y" : "x";
+  const names = summary.columns.map((column) => column.name).filter((name) => name !== summary.target_column);
+  return names.length > 4 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+}
+
 export class UploadControl {
   /**
    * @param {HTMLInputElement} input the file input
@@ -87,7 +95,7 @@ export class UploadControl {
     if (response.status === 201 && response.data) {
       const summary = response.data;
       const what = summary.kind === "classification"
-        ? `${summary.classes.length} classes` : `${summary.inputs === 2 ? "x, y" : "x"} → target`;
+        ? `${summary.classes.length} classes` : `${inputNames(summary)} → ${summary.target_column ?? "target"}`;
       const notes = (summary.notes ?? []).map((note) => ` ${note.charAt(0).toUpperCase()}${note.slice(1)}.`);
       this.status.textContent = `${file.name}: ${summary.n_rows.toLocaleString("en")} rows, ${what}.${notes.join("")}`;
       this.handlers.onUploaded(summary);

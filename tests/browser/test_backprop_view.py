@@ -335,3 +335,40 @@ def test_step_on_a_running_run_pauses_it_first_and_says_so(page, live_server):
     ended = "The run has ended (stopped): it trains no more steps."
     assert page.inner_text("#bp-step-why") == ended
     assert violations(page) == []
+
+
+# Whether an input's value fits its box beside the number spinner (16 px): a cut number reads as
+# another one ("999999" showed as "99999").
+FITS_WHOLE = """(id) => {
+  const input = document.getElementById(id), style = getComputedStyle(input);
+  const pen = document.createElement('canvas').getContext('2d');
+  pen.font = style.font;
+  const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return room - 16 >= pen.measureText(input.value).width;
+}"""
+
+
+def test_a_sample_number_out_of_range_is_a_field_error_and_no_stale_pass(
+    page, live_server, paused, problems
+):
+    problems.allow_console("status of 400")  # the server refuses the sample
+    open_view(page, paused)
+    samples = post(live_server, f"/api/runs/{paused}/backprop", {"index": 0})["samples"]
+    page.fill("#bp-index", "999999")
+    page.press("#bp-index", "Enter")
+    page.wait_for_function("document.getElementById('bp-index-error').textContent !== ''")
+    assert page.text_content("#bp-index-error") == (
+        f"Must be a training sample from 0 to {samples - 1}."
+    )
+    assert page.get_attribute("#bp-index", "aria-invalid") == "true"
+    assert page.input_value("#bp-index") == "999999"  # what was typed stays, and shows whole
+    assert page.evaluate(FITS_WHOLE, "bp-index")
+    # sample 0's numbers are not left on show as if they were this sample's
+    assert not page.is_visible("#bp-diagram")
+    assert not page.is_visible("#bp-formula")
+    page.fill("#bp-index", "3")
+    page.press("#bp-index", "Enter")
+    page.wait_for_function("document.getElementById('backprop-panel').dataset.loaded.endsWith(':3')")
+    assert page.text_content("#bp-index-error") == ""
+    assert page.get_attribute("#bp-index", "aria-invalid") is None
+    assert page.is_visible("#bp-diagram")

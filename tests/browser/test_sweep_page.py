@@ -198,3 +198,24 @@ def test_the_sweep_form_keeps_what_was_typed_and_offers_layer_sizes(page: Any):
     texts = page.eval_on_selector_all(candidates, "bs => bs.map(b => b.textContent)")
     assert texts == ["16; 32; 64", "none; 32; 32,32"]
     assert violations(page) == []
+
+
+def test_the_sweep_form_shows_the_layer_configs_and_refuses_sizes_over_the_limit(
+    page: Any, live_server: Any
+):
+    """A fresh user's finding: "4, 16, 64" silently meant one net of three layers, and
+    "4;16;2000" counted 3 runs with Launch enabled (the server refused it after)."""
+    most = get_json(live_server, "/api/schema")["properties"]["hidden"]["items"]["maximum"]
+    open_dashboard(page, "/fit/sin")
+    page.click("#sweep-open")
+    page.fill("#sweep-hidden", "4, 16, 64")
+    assert page.text_content("#sweep-hidden-parsed") == "1 config: 4,16,64 — 3 layers in one net"
+    page.fill("#sweep-hidden", "4; 16; 64")
+    assert page.text_content("#sweep-hidden-parsed") == "3 configs: 4 · 16 · 64"
+    assert page.is_enabled("#sweep-launch")
+    page.fill("#sweep-hidden", f"4; 16; {most + 1}")
+    assert page.text_content("#sweep-run-count") == (
+        f"hidden: {most + 1} neurons is more than a layer takes (at most {most})"
+    )
+    assert not page.is_enabled("#sweep-launch")
+    assert violations(page) == []

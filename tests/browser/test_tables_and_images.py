@@ -95,6 +95,9 @@ def test_a_regression_table_shows_predicted_vs_actual(
     open_dashboard(page, "/fit/sin")
     page.set_input_files("#upload", str(path))
     page.wait_for_function("location.pathname.startsWith('/fit/dataset:')")
+    # the note names the columns, the projection's colour the value predicted
+    assert page.text_content("#upload-status") == "prices.csv: 300 rows, a, b, c → price."
+    assert page.text_content("#projection-part h3") == "The test set, projected · predicted value"
     page.fill("#epochs", "80")
     page.click("#train")
     wait_status(page, "finished")

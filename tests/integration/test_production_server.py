@@ -183,7 +183,7 @@ def _refused(port: int) -> bool:
 def test_sigterm_to_the_cluster_leaves_nothing_behind(tmp_path: Path) -> None:
     cluster = Command("-m", "app.cluster", "--web", "1", "--workers", "1", cwd=tmp_path)
     try:
-        wait_until(lambda: "workers training" in cluster.output() or cluster.process.poll(),
+        wait_until(lambda: "training; Ctrl-C" in cluster.output() or cluster.process.poll(),
                    120, "the cluster to start")  # fmt: skip
         text = cluster.output()
         assert cluster.process.poll() is None, text

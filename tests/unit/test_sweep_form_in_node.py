@@ -73,3 +73,28 @@ def test_the_overlay_legend_names_what_tells_two_lines_apart():
     assert answer["names"] == ["a0000000 sin [64,64] lr 0.01 (2 seeds)",
                                "c0000000 sin [64,64] lr 0.1 (2 seeds)"]
     assert answer["one"] == [] and answer["seeds"] == []
+
+
+def test_layer_sizes_over_the_schemas_limits_are_refused_before_launch():
+    answer = run_js("""
+      const { axisError } = await importModule('/static/js/sweep_form.js');
+      const limits = { maxNeurons: 1024, maxLayers: 8 };
+      return [axisError('hidden', '4;16;2000', limits), axisError('hidden', '4;16;1024', limits),
+              axisError('hidden', '2,2,2,2,2,2,2,2,2', limits), axisError('hidden', '4;x', limits)];
+    """)
+    assert answer[0] == "hidden: 2000 neurons is more than a layer takes (at most 1024)"
+    assert answer[1] is None
+    assert answer[2] == "hidden: “2,2,2,2,2,2,2,2,2” has 9 layers (at most 8)"
+    assert answer[3].startswith("hidden: “x” is not a number of neurons")
+
+
+def test_the_layer_configs_are_shown_as_read():
+    answer = run_js("""
+      const { configsText } = await importModule('/static/js/sweep_form.js');
+      return [configsText('4, 16, 64'), configsText('4; 16; 64'), configsText('16,16; none'),
+              configsText('')];
+    """)
+    assert answer[0] == "1 config: 4,16,64 — 3 layers in one net"
+    assert answer[1] == "3 configs: 4 · 16 · 64"
+    assert answer[2] == "2 configs: 16,16 · none"
+    assert answer[3] == ""

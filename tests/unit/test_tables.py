@@ -148,3 +148,9 @@ def test_a_folder_without_the_files_adds_no_task(tmp_path):
 def test_the_command_line_passes_the_folder(tmp_path):
     folder = synthetic_mnist(tmp_path)
     assert app_config(parse_args(["--mnist-dir", str(folder)]))["MNIST_DIR"] == str(folder)
+
+
+def test_a_table_of_one_data_row_says_row_not_rows():
+    with pytest.raises(DatasetError) as caught:
+        parse_csv(b"area,rooms,city,price\n121,4,Berlin,409782\n")
+    assert str(caught.value) == "only 1 data row (at least 10 are needed)"

@@ -131,6 +131,7 @@ def test_limits_can_be_reached_exactly():
         (b"x,target\n", "the file has a header but no data rows"),
         (b"x,target\n\n\n", "the file has a header but no data rows"),
         (_csv("x,target", ONE_D_ROWS[:9]), "only 9 data rows (at least 10 are needed)"),
+        (_csv("x,target", ONE_D_ROWS[:1]), "only 1 data row (at least 10 are needed)"),
     ],
 )
 def test_whole_file_problems(data, message):
