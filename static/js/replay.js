@@ -332,7 +332,9 @@ export class Replay {
     this.onSeek(null);
   }
 
-  /** Plays the run back from its first stored epoch (or from where it is) to its last. */
+  /** Plays the run back from its first stored epoch (or from where it is) to its last, on the
+   * clock like a video: at the Play speed, skipping stored epochs when drawing one takes longer
+   * than a frame (a busy machine), so the whole film still takes its time; the last is shown. */
   async play() {
     if (!this.epochs.length || this.playing) return;
     this.playing = true;
@@ -340,18 +342,28 @@ export class Replay {
     this.playButton.setAttribute("aria-pressed", "true");
     this.root.dataset.playing = "true";
     let index = this.holding && this.index < this.epochs.length - 1 ? this.index : 0;
+    let clock = { begun: this.now(), first: index, fps: 0 }; // restarted when the speed changes
     while (this.playing && index < this.epochs.length) {
-      const started = performance.now();
       for (let k = 1; k <= PREFETCH && index + k < this.epochs.length; k++) {
         this.view(this.epochs[index + k]).catch(() => {});
       }
       await this.seekIndex(index);
-      const wait = 1000 / Number(this.fps.value) - (performance.now() - started);
-      if (wait > 0) await new Promise((resolve) => { setTimeout(resolve, wait); });
-      index += 1;
+      if (index === this.epochs.length - 1) break;
+      const fps = Number(this.fps.value);
+      if (fps !== clock.fps) clock = { begun: this.now(), first: index, fps };
+      const onTime = clock.first + Math.floor(((this.now() - clock.begun) * fps) / 1000) + 1;
+      const next = Math.min(Math.max(index + 1, onTime), this.epochs.length - 1);
+      const wait = clock.begun + ((next - clock.first) * 1000) / fps - this.now();
+      if (wait > 0) await this.sleep(wait);
+      index = next;
     }
     this.pause();
   }
+
+  /** The playback's clock (ms) and its wait: a test may replace them with virtual time. */
+  now() { return performance.now(); }
+
+  sleep(ms) { return new Promise((resolve) => { setTimeout(resolve, ms); }); }
 
   pause() {
     this.playing = false;

@@ -272,3 +272,24 @@ def test_download_video_gives_a_webm_chromium_plays(page, live_server, tmp_path)
            })"""
     )
     assert seeked == pytest.approx(duration / 2, abs=0.1)  # a player can seek in it
+
+
+def test_play_keeps_to_the_clock_when_drawing_an_epoch_is_slow(page, live_server):
+    # a fresh user on a busy machine: at 15 fps, after 12 s Play had reached epoch 66 of 200;
+    # like a video it now skips stored epochs to keep its time (virtual time: each draw 300 ms)
+    open_ended(page, live_server, {"task": "sin", "samples": 200, "epochs": 40})
+    page.select_option("#replay-fps", "10")
+    page.evaluate(
+        """() => { const replay = window.studio.replay, show = replay.show.bind(replay);
+                   let now = 0; window.shown = [];
+                   replay.now = () => now;
+                   replay.sleep = async (ms) => { now += ms; };
+                   replay.show = view => { now += 300; window.shown.push(view.epoch);
+                                           show(view); }; }"""
+    )
+    page.click("#replay-play")
+    page.wait_for_function("document.querySelector('#replay').dataset.playing === 'true'")
+    page.wait_for_function("!document.querySelector('#replay').dataset.playing", timeout=30_000)
+    shown = page.evaluate("window.shown")
+    assert shown[0] == 1 and shown[-1] == 40 and shown == sorted(shown)
+    assert len(shown) <= 16, shown  # ~4 s of film at 300 ms a draw: about every third epoch
