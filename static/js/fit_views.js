@@ -307,6 +307,15 @@ class SurfaceView extends BaseFitView {
     return super.render();
   }
 
+  /** plotly draws a 3-D scene on the animation frame after the restyle (the costly part, in
+   * software WebGL): the view stays busy until that frame is over and a task turn has passed
+   * (a Socket.IO frame waiting is taken and acknowledged in between), so it never restyles in
+   * the frame of the previous scene's draw; the newest prediction waits (latest wins). */
+  track(promises) {
+    const drawn = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    super.track([Promise.all(promises).then(drawn)]);
+  }
+
   destroy() {
     this.resizer.disconnect();
     super.destroy();

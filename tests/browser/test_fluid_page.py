@@ -143,3 +143,44 @@ def test_a_frame_repeating_the_last_prediction_does_not_redraw_the_fit(page: Any
     )
     first, new, repeated, changed = result
     assert new == first + 1 and repeated == new and changed == new + 1
+
+
+def test_a_surface_is_not_redrawn_while_its_last_redraw_is_in_flight(page: Any) -> None:
+    """plotly draws a 3-D scene (software WebGL: the costly part) on the animation frame after
+    the restyle: the surface is not restyled again in that frame (it and the redraw would hold the
+    main thread, and the next frame's acknowledgement, together); the newest prediction is drawn
+    next."""
+    open_dashboard(page, "/fit/saddle")
+    page.fill("#epochs", "20")
+    page.click("#train")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'finished'")
+    page.wait_for_function("!window.studio.fitView.busy && !window.studio.fitView.dirty")
+    result = page.evaluate(
+        """async () => {
+          const studio = window.studio;
+          const { x, y, z } = studio.fitView.prediction;
+          const frame = (epoch, shift) => ({
+            run_id: studio.state.runId, status: 'finished', epoch, epochs: 30, elapsed: 1,
+            history: {epoch: [epoch], train_loss: [0.5], test_loss: [0.5]}, network: null,
+            prediction: {x, y, z: z.map((row) => row.map((v) => v + shift))},
+          });
+          const animationFrame = () => new Promise((r) => requestAnimationFrame(r));
+          const draws = () => studio.stats.views.fit.updates;
+          const counts = [draws()];
+          studio.socket.handlers.onFrame(frame(21, 1));
+          await animationFrame();
+          counts.push(draws());
+          studio.socket.handlers.onFrame(frame(22, 2)); // while the scene is being drawn
+          studio.socket.handlers.onFrame(frame(23, 3)); // the newest: drawn next
+          await animationFrame();
+          counts.push(draws());
+          return {counts, z: z[0][0]};
+        }"""
+    )
+    first, drawn, during = result["counts"]
+    assert drawn == first + 1 and during == drawn
+    page.wait_for_function(
+        "z => { const v = window.studio.fitView; return !v.busy && !v.dirty"
+        " && document.getElementById('fit-surface').data[0].z[0][0] === z + 3; }",
+        arg=result["z"],
+    )
