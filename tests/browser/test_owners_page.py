@@ -158,7 +158,8 @@ def test_a_student_names_themselves_on_the_runs_page_and_others_see_the_name(
     run_id = page.evaluate("window.studio.state.runId")
     page.goto("/runs")
     page.locator(f"tr[data-run-id='{run_id}'] .run-owner").wait_for()
-    assert page.get_attribute("#my-name", "placeholder").startswith("browser ")
+    # the form is filled from GET /api/me once the page has loaded: how you are shown now
+    page.wait_for_function("document.getElementById('my-name').placeholder.startsWith('browser ')")
     page.fill("#my-name", "Ada")
     page.click("#my-name-form button[type=submit]")
     page.wait_for_function(
