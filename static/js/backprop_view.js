@@ -298,15 +298,18 @@ function draw() {
         return;
       }
       const value = edgeValue(stage, l, i, j);
+      const stroke = 0.75 + 4.25 * (Math.abs(value) / largest);
       line.setAttribute("class", `bp-edge ${value >= 0 ? "pos" : "neg"}`);
-      line.setAttribute("stroke-width", String(0.75 + 4.25 * (Math.abs(value) / largest)));
-      line.setAttribute("tabindex", "0");
-      line.setAttribute("role", "img");
-      line.dataset.edge = `${l}:${i}:${j}`;
+      line.setAttribute("stroke-width", String(stroke));
+      // the edge answers the pointer along its whole length: a solid twin over the line, since
+      // a negative edge is dashed and a dash's gap would not take the hover
+      const hit = element("line", { x1: xOf(l), y1: yOf(l, a), x2: xOf(l + 1), y2: yOf(l + 1, b),
+        class: "bp-edge-hit", "stroke-width": String(Math.max(stroke, 3)), tabindex: "0", role: "img" }, svg);
+      hit.dataset.edge = `${l}:${i}:${j}`;
       const text = state.stepped && stage.phase === "update" ? steppedFormula(state.stepped, pass, l, i, j)
         : edgeFormula(pass, state.batch, stage.phase, l, i, j);
-      line.setAttribute("aria-label", text);
-      explain(line, text);
+      hit.setAttribute("aria-label", text);
+      explain(hit, text);
     }));
   }
   const lossX = xOf(columns - 1) + 110;

@@ -99,6 +99,33 @@ def test_a_hovered_edge_and_neuron_show_the_apis_numbers(page, live_server, paus
     assert total == pytest.approx(layer["dL_da"][3], rel=6e-3)
 
 
+def test_a_dashed_edge_takes_the_hover_along_its_whole_length(page, live_server, paused):
+    """A negative edge is dashed; the pointer over one of its gaps still finds an edge."""
+    open_view(page, paused)
+    page.click("#bp-next-phase")
+    page.click("#bp-next-phase")  # backward: ∂L/∂w has both signs on the output layer
+    missed = page.evaluate(
+        """() => {
+          const misses = [];
+          const dashed = [...document.querySelectorAll('#bp-diagram line.bp-edge.neg')];
+          for (const line of dashed) {
+            const box = line.getBoundingClientRect();
+            const [x1, y1, x2, y2] = ['x1', 'y1', 'x2', 'y2'].map((k) => line[k].baseVal.value);
+            const matrix = line.getScreenCTM();
+            for (let t = 0.3; t <= 0.7; t += 0.01) {
+              const point = new DOMPoint(x1 + t * (x2 - x1), y1 + t * (y2 - y1)).matrixTransform(matrix);
+              const hit = document.elementFromPoint(point.x, point.y);
+              if (!hit || hit.dataset.edge === undefined) misses.push([t, hit && hit.tagName]);
+            }
+            if (box.width === 0) misses.push(['no box']);
+          }
+          return { dashed: dashed.length, misses };
+        }"""
+    )
+    assert missed["dashed"] > 0, "no negative edge on the backward phase to try"
+    assert missed["misses"] == []
+
+
 def test_step_trains_the_mini_batch_and_the_view_shows_the_new_weights(page, live_server, paused):
     open_view(page, paused)
     before = post(live_server, f"/api/runs/{paused}/backprop", {"batch": True})
