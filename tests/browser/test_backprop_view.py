@@ -113,7 +113,8 @@ def test_a_dashed_edge_takes_the_hover_along_its_whole_length(page, live_server,
             const [x1, y1, x2, y2] = ['x1', 'y1', 'x2', 'y2'].map((k) => line[k].baseVal.value);
             const matrix = line.getScreenCTM();
             for (let t = 0.3; t <= 0.7; t += 0.01) {
-              const point = new DOMPoint(x1 + t * (x2 - x1), y1 + t * (y2 - y1)).matrixTransform(matrix);
+              const at = new DOMPoint(x1 + t * (x2 - x1), y1 + t * (y2 - y1));
+              const point = at.matrixTransform(matrix);
               const hit = document.elementFromPoint(point.x, point.y);
               if (!hit || hit.dataset.edge === undefined) misses.push([t, hit && hit.tagName]);
             }
