@@ -5,7 +5,9 @@ With an access token a run, sweep or upload remembers its owner's id: ``browser:
 themselves once and every page shows that name beside their work. The names are kept in the
 database when there is one (the ``owner_names`` table, migration 0008: every web process
 sharing it shows the same, each reading it at most every `CACHE_SECONDS`), else in memory.
-A name is one owner's: no two owners share one (compared without case).
+A name is one owner's: no two owners share one (compared without case; in the database a
+unique column of the casefolded name is the judge, so two web processes cannot both give one
+name away).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.outages import is_outage
 from app.storage.store import OwnerNameRow, RunStore
@@ -102,12 +105,17 @@ class OwnerNames:
             self._names = names
 
     def _write(self, owner: str, name: str | None) -> None:
-        with self.store.session() as session:
-            row = session.get(OwnerNameRow, owner)
-            if name is None:
-                if row is not None:
-                    session.delete(row)
-            elif row is None:
-                session.add(OwnerNameRow(owner=owner, name=name))
-            else:
-                row.name = name
+        """Raises `NameTaken` when another owner's write of the same name came first (the
+        unique ``folded`` column decides, whichever web process each write came through)."""
+        try:
+            with self.store.session() as session:
+                row = session.get(OwnerNameRow, owner)
+                if name is None:
+                    if row is not None:
+                        session.delete(row)
+                elif row is None:
+                    session.add(OwnerNameRow(owner=owner, name=name, folded=name.casefold()))
+                else:
+                    row.name, row.folded = name, name.casefold()
+        except IntegrityError as error:
+            raise NameTaken(f"“{name}” is another owner's name: choose another") from error

@@ -158,6 +158,8 @@ class OwnerNameRow(Base):
     __tablename__ = "owner_names"
     owner: Mapped[str] = mapped_column(String(80), primary_key=True)
     name: Mapped[str] = mapped_column(String(40))
+    # the name casefolded: unique, so the database judges two owners claiming one name at once
+    folded: Mapped[str] = mapped_column(String(160), unique=True)
 
 
 # ------------------------------------------------------------------ encodings

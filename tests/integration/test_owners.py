@@ -14,32 +14,11 @@ from typing import Any
 
 import pytest
 import requests
+from owner_clients import ADMIN, LONG, TOKEN, Client
 from server_helpers import Watcher, wait_until
 
 from app.storage.store import RunStore
 from app.sweeps.store import SWEEPS
-
-TOKEN, ADMIN = "class-token", "teacher-token"
-LONG = {"task": "sin", "samples": 100, "epochs": 100_000, "epochs_per_second": 5}
-
-
-class Client:
-    """An API client: the token, and an X-Client-Name (None: none)."""
-
-    def __init__(self, url: str, name: str | None, token: str = TOKEN) -> None:
-        self.url = url
-        self.headers = {"Authorization": f"Bearer {token}"}
-        if name:
-            self.headers["X-Client-Name"] = name
-
-    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
-        return requests.request(method, f"{self.url}/api{path}", json=body,
-                                headers=self.headers, timeout=30)  # fmt: skip
-
-    def start(self, **config: Any) -> str:
-        answer = self.call("POST", "/runs", {**LONG, **config})
-        assert answer.status_code == 201, answer.text
-        return answer.json()["id"]
 
 
 @pytest.fixture

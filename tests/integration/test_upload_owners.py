@@ -20,46 +20,12 @@ import pytest
 import requests
 from live_server import running_server
 from mnist_files import synthetic_mnist
+from owner_clients import ADMIN, TOKEN, Client
 from server_helpers import wait_until
 
 from app.storage.store import RunStore
 
-TOKEN, ADMIN = "class-token", "teacher-token"
 BUDGET = 150_000  # bytes of uploads one owner may keep, as stored (a 120 KB file fits once)
-
-
-class Client:
-    """An API client: the token, and an X-Client-Name (None: none)."""
-
-    def __init__(self, url: str, name: str | None, token: str = TOKEN) -> None:
-        self.url = url
-        self.headers = {"Authorization": f"Bearer {token}"}
-        if name:
-            self.headers["X-Client-Name"] = name
-
-    def call(self, method: str, path: str, body: Any = None) -> requests.Response:
-        return requests.request(method, f"{self.url}/api{path}", json=body,
-                                headers=self.headers, timeout=30)  # fmt: skip
-
-    def upload(self, name: str = "data.csv", data: bytes | None = None) -> requests.Response:
-        files = {"file": (name, small_csv() if data is None else data)}
-        return requests.post(f"{self.url}/api/datasets", files=files, headers=self.headers,
-                             timeout=30)  # fmt: skip
-
-    def uploaded(self, name: str = "data.csv", data: bytes | None = None) -> str:
-        answer = self.upload(name, data)
-        assert answer.status_code == 201, answer.text
-        return answer.json()["id"]
-
-    def listed(self) -> dict[str, dict[str, Any]]:
-        answer = self.call("GET", "/datasets")
-        assert answer.ok, answer.text
-        return {entry["id"]: entry for entry in answer.json()["datasets"]}
-
-
-def small_csv() -> bytes:
-    xs = np.linspace(-1, 1, 50)
-    return ("x,target\n" + "\n".join(f"{x:.4f},{x * x:.4f}" for x in xs) + "\n").encode()
 
 
 def big_csv(n_rows: int = 6000) -> bytes:

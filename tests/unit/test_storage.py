@@ -6,7 +6,9 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -185,3 +187,46 @@ def test_history_exports_write_float32_values_as_their_shortest_decimal():
     as_json = history_export_json(header, values)
     assert as_json["lr"] == [0.001, 0.13, None, 2.25e-06]
     np.testing.assert_array_equal(np.array(as_json["lr"], dtype=np.float32), lr)  # exact
+
+
+
+def _claim_at_once(names: list[Any], owners: list[str], name: str) -> list[str]:
+    """Each owner claims `name` (upper-cased on every other one) through names[k % 2], all
+    released at once by a barrier; "named" or "taken" per claim."""
+    from app.storage.owner_names import NameTaken
+
+    start, outcomes = threading.Barrier(len(owners)), []
+
+    def claim(k: int) -> None:
+        start.wait()
+        try:
+            names[k % 2].set(owners[k], name.upper() if k % 2 else name)
+            outcomes.append("named")
+        except NameTaken:
+            outcomes.append("taken")
+
+    threads = [threading.Thread(target=claim, args=(k,)) for k in range(len(owners))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
+def test_one_name_claimed_at_once_through_two_web_processes_goes_to_one_owner(url):
+    """Each claim checks the name is free, then writes it: two stores (two web processes) racing
+    on one database both pass the check; the database's unique casefolded name decides."""
+    from app.storage.owner_names import OwnerNames
+
+    stores = [RunStore(url) for _ in range(2)]
+    try:
+        names = [OwnerNames(store) for store in stores]
+        for round_ in range(12):
+            name = f"Ada {round_}"
+            owners = [f"browser:{round_}-{k}" for k in range(4)]
+            assert _claim_at_once(names, owners, name) == ["named", "taken", "taken", "taken"]
+            chosen = OwnerNames(stores[0]).all()
+            assert sum(chosen.get(owner, "").casefold() == name.casefold() for owner in owners) == 1
+    finally:
+        for store in stores:
+            store.close()

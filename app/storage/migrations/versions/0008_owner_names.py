@@ -22,6 +22,9 @@ def upgrade() -> None:
         "owner_names",
         sa.Column("owner", sa.String(80), primary_key=True),
         sa.Column("name", sa.String(40), nullable=False),
+        # the name casefolded (app/storage/owner_names.py): one owner's, whatever its case
+        sa.Column("folded", sa.String(160), nullable=False),
+        sa.UniqueConstraint("folded", name="owner_names_folded_key"),
     )
 
 
