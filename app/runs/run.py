@@ -243,7 +243,9 @@ class Run(RunData, RunVerdict):
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
         self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
         self.on_view: list[Callable[[], None]] = []  # called after each new view (a watcher's)
-        self.watched = True  # scaled mode: some web process streams it (`app.transports.relay`)
+        # some client streams it now: the broadcaster's (embedded), or in scaled mode some web
+        # process's (`app.transports.relay`); a paused run nobody watches ends (runner.Unwatched)
+        self.watched = False
         # the training session (or its process) while the run loop holds it, else None: what
         # `app.backprop` asks for the weights and optimizer state of this moment
         self.live: Any = None
