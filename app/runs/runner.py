@@ -167,6 +167,7 @@ def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
     changes = control.take_changes()
     if changes:
         session.apply(changes)
+        run.note_lr(changes, session.epoch)
         if changes.get("slice_features") is not None:
             run.relayout(session, session.view(inside=clock.inside_interval is not None))
     steps, seen = session.steps, control.requests
@@ -204,6 +205,7 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: Trained
 def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> None:
     """Publish the final view and warnings, then the terminal status (watchers get all)."""
     _record(run, session, session.settle())
+    run.note_lr(run.control.take_changes(), session.epoch)  # asked for, never trained with
     run.publish(session.view(inside=clock.inside_interval is not None), None)
     run.diagnose(session.dead_units())
     run.checkpoint = session.checkpoint()

@@ -302,6 +302,7 @@ class RemoteFeed:
         run = self.run
         run.summary = summary
         run.findings = summary["findings"]
+        run.lr_changes = summary.get("lr_changes") or run.lr_changes
         stored = summary["config"]  # the spec as created, the live settings as last stored
         run.control.adopt({name: stored[name] for name in LIVE_FIELDS if name in stored})
         elapsed = float(summary["elapsed"] or 0.0)
