@@ -146,11 +146,14 @@ def _scaled_storage(app: Flask) -> tuple[Any, None]:
 def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets: Any,
                  redis_url: str | None) -> Any:  # fmt: skip
     """The run manager: training threads here (embedded), or workers on Redis (scaled)."""
+    unwatched_pause = float(app.config["UNWATCHED_PAUSE_SECONDS"] or 0)
+    if not unwatched_pause >= 0:
+        raise ValueError(f"UNWATCHED_PAUSE_SECONDS must be 0 (never) or more: {unwatched_pause}")
     streaming = {
         "frame_interval": float(app.config["FRAME_INTERVAL"]),
         "ack_timeout": float(app.config["ACK_TIMEOUT"]),
         "max_unfinished_runs": int(app.config["MAX_UNFINISHED_RUNS"]),
-        "unwatched_pause": float(app.config["UNWATCHED_PAUSE_SECONDS"] or 0) or None,
+        "unwatched_pause": unwatched_pause or None,
     }
     if redis_url is not None:
         # scaled mode only: RQ is not loaded in embedded mode (start-up cost)
