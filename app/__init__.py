@@ -20,6 +20,7 @@ from app.data.tasks import own_tasks
 from app.data.uploads import DatasetStore
 from app.replay.api import install as install_replay
 from app.runs.manager import RunManager
+from app.runs.runner import UNWATCHED_PAUSE
 from app.settings import ROOT, STATIC, TEMPLATES, data_dir, database_url, limit_blas_threads
 from app.storage.recorder import Recorder
 from app.storage.store import RunStore, StoredDatasets
@@ -63,6 +64,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "SEND_TIMEOUT": 10.0,
     "MAX_SOCKET_MESSAGE": 64 * 1024,
     "MAX_UNFINISHED_RUNS": 64,  # queued, running or paused at once; more get 429
+    # a paused run nobody watches (no open dashboard) this many seconds is stopped, its weights
+    # kept (app/runs/runner.py, Unwatched); 0 or None: never
+    "UNWATCHED_PAUSE_SECONDS": UNWATCHED_PAUSE,
     "WORK_BUDGET": 1e13,  # multiply-adds one run may cost (see validation.run_work)
     # The front door (app/web/security.py): Host names served besides localhost, 127.0.0.1 and ::1
     # ("0.0.0.0": any IP literal; "*": any host), and origins allowed to change state besides
@@ -142,10 +146,14 @@ def _scaled_storage(app: Flask) -> tuple[Any, None]:
 def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets: Any,
                  redis_url: str | None) -> Any:  # fmt: skip
     """The run manager: training threads here (embedded), or workers on Redis (scaled)."""
+    unwatched_pause = float(app.config["UNWATCHED_PAUSE_SECONDS"] or 0)
+    if not unwatched_pause >= 0:
+        raise ValueError(f"UNWATCHED_PAUSE_SECONDS must be 0 (never) or more: {unwatched_pause}")
     streaming = {
         "frame_interval": float(app.config["FRAME_INTERVAL"]),
         "ack_timeout": float(app.config["ACK_TIMEOUT"]),
         "max_unfinished_runs": int(app.config["MAX_UNFINISHED_RUNS"]),
+        "unwatched_pause": unwatched_pause or None,
     }
     if redis_url is not None:
         # scaled mode only: RQ is not loaded in embedded mode (start-up cost)

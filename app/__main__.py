@@ -55,6 +55,13 @@ def _add_front_door(parser: argparse.ArgumentParser) -> None:
         "(default %(default)s)",
     )
     parser.add_argument(
+        "--unwatched-pause-minutes",
+        type=float,
+        default=DEFAULT_CONFIG["UNWATCHED_PAUSE_SECONDS"] / 60,
+        help="a paused run that no page watches for this many minutes is stopped, its weights "
+        "kept for Continue (default %(default)g); 0: never",
+    )
+    parser.add_argument(
         "--inside-interval",
         type=float,
         default=DEFAULT_CONFIG["INSIDE_INTERVAL"],
@@ -194,6 +201,8 @@ def parse_args(argv: list[str] | None = None, prog: str = "python -m app") -> ar
         parser.error("--threads must be at least 1")
     if args.blas_threads < 0:
         parser.error("--blas-threads must be 0 (library default) or a positive number")
+    if not args.unwatched_pause_minutes >= 0:
+        parser.error("--unwatched-pause-minutes must be 0 (never) or a positive number")
     return args
 
 
@@ -203,6 +212,7 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "MAX_ACTIVE_RUNS": args.max_active_runs,
         "BLAS_THREADS": args.blas_threads or None,
         "MAX_UNFINISHED_RUNS": args.max_unfinished_runs,
+        "UNWATCHED_PAUSE_SECONDS": args.unwatched_pause_minutes * 60,
         "WORK_BUDGET": args.work_budget,
         "INSIDE_INTERVAL": args.inside_interval,
         "TRAINING_PROCESSES": not args.training_threads,

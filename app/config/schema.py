@@ -336,8 +336,8 @@ class TrainingConfig(BaseModel):
         None,
         title="Speed",
         description=(
-            "Slow motion: epochs per second, or \"auto\" (~15 s, slow where the loss falls "
-            "and quick over plateaus); null = full speed."
+            "Slow motion: epochs per second, or \"auto\" (paced by the learning: slow where "
+            "the loss falls, quick over plateaus); null = full speed."
         ),
         json_schema_extra={LIVE: True},
     )

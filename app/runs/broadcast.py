@@ -290,6 +290,7 @@ class Broadcaster:
                     self._forget_run(run.id)
                     self._runs[run.id] = run
                     run.on_view.append(self.wake)
+                run.watched = True
                 self._ensure_thread()
 
         def acknowledged(*_args: Any) -> None:
@@ -318,6 +319,7 @@ class Broadcaster:
         with self._lock:
             self._watchers.get(run_id, {}).pop(sid, None)
             self._again.discard((sid, run_id))
+            self._note_watched()
 
     def disconnect(self, sid: str) -> None:
         """Forget a client that went away."""
@@ -326,6 +328,13 @@ class Broadcaster:
                 clients.pop(sid, None)
             self._in_flight = {key for key in self._in_flight if key[0] != sid}
             self._again = {key for key in self._again if key[0] != sid}
+            self._note_watched()
+
+    def _note_watched(self) -> None:
+        """Tell each streamed run whether anyone still watches it (`Run.watched`: a paused run
+        nobody watches ends after a while, `app.runs.runner.Unwatched`); caller holds the lock."""
+        for run_id, run in self._runs.items():
+            run.watched = bool(self._watchers.get(run_id))
 
     def streamed(self) -> list[str]:
         """Ids of the runs at least one client watches now."""
@@ -452,6 +461,8 @@ class Broadcaster:
     def _forget_run(self, run_id: str) -> None:
         """Stop following the run's views (the caller holds the lock)."""
         run = self._runs.pop(run_id, None)
+        if run is not None:
+            run.watched = False
         if run is not None and self.wake in run.on_view:
             run.on_view.remove(self.wake)
 

@@ -172,6 +172,7 @@ class RunControl(RunStatus):
         super().__init__(clock, settings)
         self._pause = False
         self._stop, self.stop_status = False, "stopped"  # a stop ends it so; or "interrupted"
+        self.stop_why: str | None = None  # said after "stopped at epoch n" (the loop's own stop)
         self._step: list | None = None  # [unit, remaining] of a step asked for while paused
         self._slot = False  # a compute slot was granted and not yet taken by the run loop
         self._requests = 0  # counts requests: a pacing wait ends when it changes
@@ -210,10 +211,14 @@ class RunControl(RunStatus):
 
         return self._request(resume, lambda: self.status != "paused", wait)
 
-    def request_stop(self, wait: float = 0.0, interrupt: bool = False) -> str:
-        """Ask the run to end as ``stopped`` (``interrupted``: at shutdown); wait up to `wait` s."""
+    def request_stop(self, wait: float = 0.0, interrupt: bool = False,
+                     why: str | None = None) -> str:  # fmt: skip
+        """Ask the run to end as ``stopped`` (``interrupted``: at shutdown); wait up to `wait` s.
+        `why` joins its reason (the first stop's)."""
 
         def stop() -> None:
+            if not self._stop:
+                self.stop_why = why
             self._stop, self.stop_status = True, "interrupted" if interrupt else self.stop_status
 
         return self._request(stop, lambda: False, wait)

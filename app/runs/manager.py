@@ -20,7 +20,7 @@ from app.outages import is_outage, remove_leftovers, store_writes, unavailable_f
 from app.runs.broadcast import Broadcaster
 from app.runs.control import TERMINAL, ComputeSlots, ControlError
 from app.runs.run import Run
-from app.runs.runner import execute
+from app.runs.runner import UNWATCHED_PAUSE, execute
 from app.runs.validation import ConfigError, RunSpec, slice_error, validate_changes
 
 log = logging.getLogger(__name__)
@@ -208,8 +208,10 @@ class RunManager:
         fork: bool = False,
         recorder: Any = None,
         loader: Any = None,
+        unwatched_pause: float | None = UNWATCHED_PAUSE,
     ) -> None:
         self.socketio = socketio
+        self.unwatched_pause = unwatched_pause  # a paused run nobody watches this long stops
         self.frame_interval = frame_interval
         self.inside_interval = inside_interval or None  # a look inside at most this often
         self.fork = fork  # runs train in child processes (app/training/forked.py)
@@ -279,7 +281,8 @@ class RunManager:
             return
         try:
             run.thread = self.socketio.start_background_task(
-                execute, run, self.slots, self.frame_interval, self.inside_interval, self.fork
+                execute, run, self.slots, self.frame_interval, self.inside_interval, self.fork,
+                unwatched_pause=self.unwatched_pause,
             )
         except Exception as error:  # e.g. no thread can be started: never leave it queued
             log.exception("run %s could not start", run.id)

@@ -9,9 +9,11 @@ after each epoch, the time it is shown for is
 
 where π = log10(best loss before) − log10(best loss now) ≥ 0 is the epoch's progress in decades
 of the lowest training loss so far (a plateau or a noisy stretch that sets no new low makes
-none), `DECADES` the progress a run typically makes (≈ 3 decades), and at most `MAX_DELAY`
-seconds per epoch. So a run that learns fast is watched closely where it learns and passes its
-plateau quickly; one that learns nothing passes in ~4 s.
+none), `DECADES` the progress a run typically makes, and at most `MAX_DELAY` seconds per
+epoch. So a run that learns fast is watched closely where it learns and passes its plateau
+quickly; one that learns nothing passes in ~4 s. `DECADES` is what a default ``sin`` run makes
+(4.0–4.9 decades over seeds 0–4), so that one takes `AUTO_SECONDS`: the Speed control's "Auto
+(~15 s)" is generated from it, and tests/unit/test_pace.py holds the README to it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import math
 AUTO = "auto"
 AUTO_SECONDS = 15.0
 LEARNING_SHARE = 0.75
-DECADES = 3.0
+DECADES = 4.0  # the decades a default sin run's training loss falls (see above)
 MAX_DELAY = 1.0  # seconds: no single epoch freezes the view for long
 
 

@@ -241,6 +241,7 @@ def status_json(run: Any) -> dict[str, Any]:
         "reason": control.reason,
         **run.verdict(),
         "config": run.config,
+        "lr_changes": run.lr_changes,  # {epoch, lr}: the start, then each live change
         "task_info": run.task.to_json(),
         "film": plan(run.sizes, run.epochs).json(),  # what replay keeps (app.training.film)
     }

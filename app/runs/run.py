@@ -228,6 +228,9 @@ class Run(RunData, RunVerdict):
         self.lock = self.control.lock
         self.history = History(0, self.classification, history_columns(config, self.classification))
         self.epoch = 0  # completed epochs
+        # the learning rate from the start and each live change: {epoch (completed when it
+        # came), lr}, replaced whole (`note_lr`); the runs list shows it (app/storage)
+        self.lr_changes: list[dict[str, Any]] = [{"epoch": 0, "lr": config.get("lr")}]
         self.sizes = network_sizes(task, config)
         self.view: View | None = None  # replaced, never mutated
         self.inside: Inside | None = None  # the latest look inside (views may come without)
@@ -243,7 +246,9 @@ class Run(RunData, RunVerdict):
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)
         self.news = threading.Event()  # set when the run loop starts, publishes or relayouts
         self.on_view: list[Callable[[], None]] = []  # called after each new view (a watcher's)
-        self.watched = True  # scaled mode: some web process streams it (`app.transports.relay`)
+        # some client streams it now: the broadcaster's (embedded), or in scaled mode some web
+        # process's (`app.transports.relay`); a paused run nobody watches ends (runner.Unwatched)
+        self.watched = False
         # the training session (or its process) while the run loop holds it, else None: what
         # `app.backprop` asks for the weights and optimizer state of this moment
         self.live: Any = None
@@ -278,7 +283,13 @@ class Run(RunData, RunVerdict):
         self.timing = lambda length: seconds[:length]
         self.checkpoint = checkpoint
         self.findings = summary["findings"]
+        self.lr_changes = summary.get("lr_changes") or self.lr_changes
         self.closed = True  # nothing of it is left to store
+
+    def note_lr(self, changes: dict[str, Any], epoch: int) -> None:
+        """The run loop took live `changes` after `epoch` completed epochs: note a new lr."""
+        if "lr" in changes and changes["lr"] != self.lr_changes[-1]["lr"]:
+            self.lr_changes = [*self.lr_changes, {"epoch": epoch, "lr": changes["lr"]}]
 
     def queue_position(self) -> int | None:
         """1-based place in line (for a compute slot, or a worker) while ``queued``, or None."""

@@ -12,7 +12,9 @@ often, so that it never takes more than `VIEW_SHARE` of the time, but at least e
 `MAX_VIEW_INTERVAL` seconds.
 
 A paused run, or a paced run waiting for its next epoch, gives its compute slot back and asks for
-one again before it trains on. The run always ends in a terminal status, whatever happens.
+one again before it trains on. A paused run that nobody watches and nobody asks anything of for
+`unwatched_pause` seconds is stopped (`Unwatched`): a closed tab's run frees its owner's place.
+The run always ends in a terminal status, whatever happens.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ MAX_VIEW_INTERVAL = 0.5  # a view at least this often (s), however expensive
 CHECKPOINT_SECONDS = 10.0  # the run's weights and scalers are copied this often while it trains
 VIEW_SHARE = 0.1  # at most this share of the time goes to views
 DIAGNOSIS_SECONDS = 0.5  # the warnings (which read the whole history) are refreshed this often
+UNWATCHED_PAUSE = 600.0  # a paused run nobody watches this long (s) is stopped (None: never)
 
 
 @dataclass
@@ -82,10 +85,12 @@ def execute(
     inside_interval: float | None = None,
     fork: bool = False,
     checkpoint_seconds: float = CHECKPOINT_SECONDS,
+    unwatched_pause: float | None = UNWATCHED_PAUSE,
 ) -> None:
     """Train `run` (the thread's body; the caller already holds a slot for it). Views look
     inside the network at most every `inside_interval` seconds (None: never). With `fork`, the
-    session trains in a child process (`app.training.forked`) and this thread only drives it."""
+    session trains in a child process (`app.training.forked`) and this thread only drives it.
+    Paused and unwatched for `unwatched_pause` seconds (None or 0: never), it is stopped."""
     slot, session = Slot(run, slots), None
     try:
         session = run.session()
@@ -94,7 +99,7 @@ def execute(
         clock = ViewClock(frame_interval, inside_interval, checkpoint_every=checkpoint_seconds)
         run.start(session, inside=clock.inside_now(time.perf_counter()))
         run.live = session  # app.backprop asks the session while it trains
-        _train(run, session, slot, clock)
+        _train(run, session, slot, clock, Unwatched(unwatched_pause))
     except nn.DivergenceError as error:
         run.add_diverged_epoch(error.record)
         run.control.set_status(
@@ -120,9 +125,10 @@ def execute(
         run.ended()
 
 
-def _train(run: Run, session: TrainingSession, slot: Slot, clock: ViewClock) -> None:
+def _train(run: Run, session: TrainingSession, slot: Slot, clock: ViewClock,
+           unwatched: Unwatched) -> None:  # fmt: skip
     """The loop proper; ends the run (the `slot` is held while it trains, given back while it
-    waits)."""
+    waits; `unwatched` stops it when paused long with nobody watching)."""
     control = run.control
     action = control.begin()
     pacer = Pacer(run.epochs)
@@ -136,7 +142,7 @@ def _train(run: Run, session: TrainingSession, slot: Slot, clock: ViewClock) -> 
                 break
             if action == PAUSE:  # its weights now: a restart or a continue starts from here
                 run.checkpoint = session.checkpoint()
-                action = control.next_action() if _park(run, session, slot) else STOP
+                action = control.next_action() if _park(run, session, slot, unwatched) else STOP
                 continue
         if _train_slice(run, session, clock) and session.epoch < run.epochs:
             pacer.wait(run, slot)
@@ -161,6 +167,7 @@ def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
     changes = control.take_changes()
     if changes:
         session.apply(changes)
+        run.note_lr(changes, session.epoch)
         if changes.get("slice_features") is not None:
             run.relayout(session, session.view(inside=clock.inside_interval is not None))
     steps, seen = session.steps, control.requests
@@ -198,24 +205,65 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: Trained
 def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> None:
     """Publish the final view and warnings, then the terminal status (watchers get all)."""
     _record(run, session, session.settle())
+    run.note_lr(run.control.take_changes(), session.epoch)  # asked for, never trained with
     run.publish(session.view(inside=clock.inside_interval is not None), None)
     run.diagnose(session.dead_units())
     run.checkpoint = session.checkpoint()
+    why = run.control.stop_why
     reason = {
-        "stopped": f"stopped at epoch {session.epoch}",
+        "stopped": f"stopped at epoch {session.epoch}" + (f": {why}" if why else ""),
         "interrupted": f"interrupted at epoch {session.epoch}: the server shut down",
     }.get(status, run.stopped_early if session.epoch < run.epochs else None)  # not if too late
     run.control.set_status(status, reason)
 
 
-def _park(run: Run, session: TrainingSession, slot: Slot) -> bool:
+def _park(run: Run, session: TrainingSession, slot: Slot, unwatched: Unwatched) -> bool:
     """Paused: give the slot back, wait for resume/step/stop (checking every `PING_SECONDS`
-    that a training process still answers), then get a slot again. Returns whether it holds
-    one (False: the run is to stop)."""
+    that a training process still answers, and whether the run is `unwatched` too long), then
+    get a slot again. Returns whether it holds one (False: the run is to stop)."""
     slot.release()
+    unwatched.restart()
     while (action := run.control.park(PING_SECONDS)) is None:
         session.ping()
+        if unwatched.abandoned(run.watched, run.control.requests):
+            run.control.request_stop(0.0, why=unwatched.reason())
     return action != STOP and slot.acquire()
+
+
+class Unwatched:
+    """How long a paused run has gone with nobody watching it (`Run.watched`) and no request
+    made of it (a live change): `abandoned` once `after` seconds (None or 0: never). The one
+    home of the rule for both modes: the run loop asks it, in a server's thread or a worker."""
+
+    def __init__(self, after: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        if after is not None and not after >= 0:
+            raise ValueError(f"unwatched_pause must be None or seconds >= 0, not {after!r}")
+        self.after = after or None
+        self.clock = clock  # seconds (tests pass a virtual one)
+        self.since: float | None = None  # since when unwatched and unasked (None: watched)
+        self.requests = -1  # the control's request count last seen
+
+    def restart(self) -> None:
+        """The run was just paused (again): the wait starts from the next look."""
+        self.since, self.requests = None, -1
+
+    def abandoned(self, watched: bool, requests: int) -> bool:
+        """True when the run has been unwatched and unasked for `after` seconds, now."""
+        if self.after is None:
+            return False
+        now = self.clock()
+        if watched or requests != self.requests:
+            self.since, self.requests = (None if watched else now), requests
+            return False
+        if self.since is None:
+            self.since = now
+        return now - self.since >= self.after
+
+    def reason(self) -> str:
+        """What the run's reason says after "stopped at epoch n"."""
+        minutes = self.after / 60 if self.after else 0
+        return (f"paused with nobody watching for {minutes:g} min (its weights are kept: "
+                "Continue goes on from them)")  # fmt: skip
 
 
 class Slot:

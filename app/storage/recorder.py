@@ -56,6 +56,7 @@ class _Tracked:
         self.best_test_acc = -math.inf
         self.names: list[str] | None = None
         self.findings: list[dict] | None = None
+        self.lr_changes: list[dict] | None = None
         self.failing_since: float | None = None  # time of the first failed write in a row
 
     def collect(self, final: bool) -> tuple[dict[str, Any], Callable[[], None]]:
@@ -68,6 +69,7 @@ class _Tracked:
             names = list(run.history.names)
             new = run.history.copy(state.written, epoch) if epoch > state.written else None
             checkpoint, findings = run.checkpoint, list(run.findings)
+        lr_changes = run.lr_changes  # replaced whole, never changed in place
         control = run.control
         elapsed = control.elapsed()
         fields: dict[str, Any] = {
@@ -83,6 +85,8 @@ class _Tracked:
             fields["columns"] = names
         if findings != state.findings:
             fields["warnings"] = findings  # the column holds every finding (app.training.diagnosis)
+        if lr_changes != state.lr_changes:
+            fields["lr_changes"] = lr_changes
         best = (state.best_test_loss, state.best_test_acc)
         if new is not None:
             item["chunk"] = {
@@ -105,6 +109,7 @@ class _Tracked:
         def after() -> None:
             state.failing_since = run.unstored = None
             state.names, state.findings, state.checkpoint = names, findings, checkpoint
+            state.lr_changes = lr_changes
             state.best_test_loss, state.best_test_acc = best
             state.filmed.update(frame["epoch"] for frame in item.get("film", ()))
             if new is not None:

@@ -108,6 +108,9 @@ class RunRow(Base):
     warnings: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
     continued_from: Mapped[str | None] = mapped_column(String(32))
     creator: Mapped[str | None] = mapped_column(String(80))  # its owner (app/web/owners.py)
+    # JSON list of {epoch, lr}: the learning rate from the start and each live change (None:
+    # stored before 0009)
+    lr_changes: Mapped[str | None] = mapped_column(Text)
 
 
 class HistoryChunk(Base):
@@ -286,6 +289,7 @@ def run_summary(row: RunRow) -> dict[str, Any]:
     answer["columns"] = json.loads(row.columns)
     # the column holds the diagnosis's findings (plain warning sentences before version 0.2)
     answer["findings"] = json.loads(row.warnings or "[]")
+    answer["lr_changes"] = json.loads(row.lr_changes) if row.lr_changes else None
     answer["warnings"] = sentences(answer["findings"], "warning")
     answer["observations"] = sentences(answer["findings"], "observation")
     return answer
@@ -633,7 +637,7 @@ class StoredDatasets:
 def _encoded(fields: dict[str, Any]) -> dict[str, Any]:
     """JSON-encode the fields stored as JSON text."""
     encoded = dict(fields)
-    for name in ("config", "columns", "warnings"):
+    for name in ("config", "columns", "warnings", "lr_changes"):
         if name in encoded and not isinstance(encoded[name], str):
             encoded[name] = json.dumps(encoded[name])
     return encoded

@@ -7,7 +7,7 @@ and paged).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,7 @@ def stored_summary(row: dict[str, Any]) -> dict[str, Any]:
             "continued_from", "best_test_loss", "best_epoch",
         )
     }  # fmt: skip
+    answer["lr_changes"] = row["lr_changes"] or [{"epoch": 0, "lr": row["config"].get("lr")}]
     answer.update(progress=None, queue_position=None)
     if "train_acc" in row["columns"]:  # a classification run
         answer.update(
@@ -132,11 +133,13 @@ def list_runs(
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     owners: Callable[[str | None], dict[str, Any]] | None = None,
+    sweeps: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every run (stored ones and this process's live ones), filtered by task and status,
     sorted by `sort` (a `SORT_KEYS` name, ``-name`` for descending; missing values last), paged.
     `owners`: what each entry adds from its run's creator (``{owner, yours, mine}``,
-    app/web/owners.py); the creator itself is never listed."""
+    app/web/owners.py); the creator itself is never listed. Each entry's ``sweep`` is the id of
+    the sweep that started it (`sweeps`, by run id), else None."""
     rows: dict[str, dict[str, Any]] = {}
     if store is not None:
         if recorder is not None:
@@ -153,6 +156,8 @@ def list_runs(
         for run_id, row in rows.items()
         if run_id not in live_ids
     ]
+    for entry in entries:
+        entry["sweep"] = (sweeps or {}).get(entry["id"])
     if status is not None:
         wanted = set(status.split(","))
         if "ended" in wanted:

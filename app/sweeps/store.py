@@ -189,6 +189,18 @@ class SweepStore:
             self.sweeps[sweep_id] = loaded[0]
             return loaded[0]
 
+    def sweep_of_runs(self) -> dict[str, str]:
+        """The id of the sweep that started each run, by run id: every process's as stored, or
+        this process's when there is no database."""
+        if self.run_store is None:
+            with self.lock:
+                return {planned.run_id: sweep.id for sweep in self.sweeps.values()
+                        for planned in sweep.runs if planned.run_id}  # fmt: skip
+        with self.run_store.session() as session:
+            rows = session.execute(select(SWEEP_RUNS.c.run_id, SWEEP_RUNS.c.sweep_id)
+                                   .where(SWEEP_RUNS.c.run_id.is_not(None)))  # fmt: skip
+            return {run_id: sweep_id for run_id, sweep_id in rows}
+
     def all(self) -> list[Sweep]:
         """Every sweep, oldest first."""
         with self.lock:

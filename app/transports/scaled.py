@@ -69,6 +69,7 @@ from app.runs.manager import (
 )
 from app.runs.payloads import EncodedView
 from app.runs.run import Run
+from app.runs.runner import UNWATCHED_PAUSE
 from app.runs.validation import RunSpec, resolve_task
 from app.storage.store import (
     UNFINISHED,
@@ -301,6 +302,7 @@ class RemoteFeed:
         run = self.run
         run.summary = summary
         run.findings = summary["findings"]
+        run.lr_changes = summary.get("lr_changes") or run.lr_changes
         stored = summary["config"]  # the spec as created, the live settings as last stored
         run.control.adopt({name: stored[name] for name in LIVE_FIELDS if name in stored})
         elapsed = float(summary["elapsed"] or 0.0)
@@ -361,12 +363,12 @@ class ScaledRunManager:
 
     def __init__(self, socketio: Any, store: RunStore, redis_url: str, datasets: Any,
                  frame_interval: float = 0.05, ack_timeout: float = 2.0,
-                 max_unfinished_runs: int = MAX_UNFINISHED_RUNS) -> None:  # fmt: skip
-        self.socketio = socketio
+                 max_unfinished_runs: int = MAX_UNFINISHED_RUNS,
+                 unwatched_pause: float | None = UNWATCHED_PAUSE) -> None:  # fmt: skip
+        self.socketio, self.store, self.datasets = socketio, store, datasets
+        self.unwatched_pause = unwatched_pause  # sent with each job: the worker applies it
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self.max_unfinished_runs = max_unfinished_runs
-        self.store = store
-        self.datasets = datasets
         self.redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.queue = Queue(QUEUE, connection=self.redis)
         self.controls = RedisControls(self.redis)
@@ -469,8 +471,8 @@ class ScaledRunManager:
         )  # fmt: skip
         try:
             self.queue.enqueue_call(
-                "app.transports.worker.train_job", args=(run.id,), job_id=run.id,
-                timeout=JOB_TIMEOUT, result_ttl=600, failure_ttl=86_400,
+                "app.transports.worker.train_job", args=(run.id, self.unwatched_pause),
+                job_id=run.id, timeout=JOB_TIMEOUT, result_ttl=600, failure_ttl=86_400,
             )  # fmt: skip
         except Exception as error:
             log.exception("run %s could not be queued", run.id)

@@ -40,7 +40,7 @@ from app.data.tasks import TASKS, own_tasks
 from app.data.uploads import DatasetStore
 from app.runs.control import ComputeSlots
 from app.runs.run import Run
-from app.runs.runner import execute
+from app.runs.runner import UNWATCHED_PAUSE, execute
 from app.runs.validation import resolve_task
 from app.settings import data_dir as default_data_dir
 from app.settings import limit_blas_threads
@@ -99,8 +99,9 @@ class WorkerContext:
             run.initial_state = None if checkpoint is None else checkpoint.state
         return run
 
-    def train(self, run_id: str) -> str:
-        """Claim and train one run to its end; returns its final status."""
+    def train(self, run_id: str, unwatched_pause: float | None = UNWATCHED_PAUSE) -> str:
+        """Claim and train one run to its end; returns its final status. Paused with nobody
+        watching for `unwatched_pause` seconds (the web process's setting), it is stopped."""
         run = self.build(run_id)
         if run is None:
             return "skipped"
@@ -125,7 +126,8 @@ class WorkerContext:
             # its checkpoints (the weights a web process draws the prediction from while no
             # relayed view comes) every second instead of every ten
             execute(run, slots, FRAME_INTERVAL, self.inside_interval,
-                    checkpoint_seconds=CHECKPOINT_SECONDS)  # fmt: skip
+                    checkpoint_seconds=CHECKPOINT_SECONDS,
+                    unwatched_pause=unwatched_pause)  # fmt: skip
         finally:
             self.current = None
             stream.stop()  # after the recorder wrote the end: a web process reading it finds it
@@ -161,14 +163,15 @@ class GracefulWorker(SimpleWorker):
 _context: WorkerContext | None = None  # set by `main` (or from the environment on first job)
 
 
-def train_job(run_id: str) -> str:
-    """The RQ job: train the stored run `run_id` in this worker process."""
+def train_job(run_id: str, unwatched_pause: float | None = UNWATCHED_PAUSE) -> str:
+    """The RQ job: train the stored run `run_id` in this worker process (stopped once paused
+    and unwatched for `unwatched_pause` seconds: the web process's setting)."""
     global _context
     if _context is None:
         _context = WorkerContext(os.environ["REDIS_URL"], os.environ["DATABASE_URL"],
                                  mnist_dir=os.environ.get("MNIST_DIR"),
                                  data_dir=os.environ.get("BACKPROP_DATA_DIR"))  # fmt: skip
-    return _context.train(run_id)
+    return _context.train(run_id, unwatched_pause)
 
 
 def parse_args(argv: list[str] | None = None,

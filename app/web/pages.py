@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, render_template, send_file, send_from_
 
 from app.data.tasks import CUSTOM_ID, DATASET_PREFIX, app_tasks, dataset_task, task_list
 from app.runs.control import TERMINAL
+from app.runs.pace import AUTO_SECONDS
 from app.training.inside import NEURONS_SHOWN
 
 pages = Blueprint("pages", __name__)
@@ -20,8 +21,10 @@ ONE_WEEK = 7 * 24 * 3600
 
 @pages.app_context_processor
 def page_facts() -> dict[str, Any]:
-    """Facts the scripts of every page read from ``<body data-...>`` (one home: the server)."""
-    return {"terminal_statuses": " ".join(sorted(TERMINAL)), "neurons_shown": NEURONS_SHOWN}
+    """Facts the scripts of every page read from ``<body data-...>`` (one home: the server), and
+    the seconds an auto-paced run takes that the Speed control says."""
+    return {"terminal_statuses": " ".join(sorted(TERMINAL)), "neurons_shown": NEURONS_SHOWN,
+            "auto_seconds": f"{AUTO_SECONDS:g}"}  # fmt: skip
 
 
 def _plotly_js() -> Path:

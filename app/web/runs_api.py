@@ -104,6 +104,7 @@ def runs_list() -> Any:
             limit=limit,
             offset=offset,
             owners=ownership_of,
+            sweeps=current_app.extensions["sweeps"].store.sweep_of_runs(),
         )
     )
 

@@ -31,7 +31,8 @@ function layersOf(run) {
 function sortValue(run, key) {
   switch (key) {
     case "layers": return (run.config?.hidden ?? []).reduce((a, b) => a * 10000 + b, 0);
-    case "activation": case "optimizer": case "lr": case "batch_size": return run.config?.[key];
+    case "activation": case "optimizer": case "lr": case "batch_size": case "seed":
+      return run.config?.[key];
     case "epochs": return run.config?.epochs;
     case "task": return taskLabel(run.task);
     default: return run[key];
@@ -206,6 +207,29 @@ function selectBox(run) {
   return box;
 }
 
+/** The learning rate; one changed live shows its path, "0.05 → 0.2", every change in the title. */
+function lrCell(tr, run) {
+  const td = cell(tr, formatNumber(run.config?.lr, 3), "num run-lr");
+  const path = run.lr_changes ?? [];
+  if (path.length < 2) return;
+  td.textContent = `${formatNumber(path[0].lr, 3)} → ${formatNumber(path.at(-1).lr, 3)}`;
+  td.dataset.changed = "true";
+  td.title = ["learning rate changed live:", ...path.map((change) => (change.epoch
+    ? `${formatNumber(change.lr, 3)} from epoch ${change.epoch + 1}`
+    : `${formatNumber(change.lr, 3)} from the start`))].join("\n");
+}
+
+/** The sweep that started the run: a link to its page (its id's first 8 characters). */
+function sweepCell(tr, run) {
+  const td = cell(tr, run.sweep ? "" : "—", "run-sweep");
+  if (!run.sweep) return;
+  const link = document.createElement("a");
+  link.href = `/sweeps/${encodeURIComponent(run.sweep)}`;
+  link.textContent = run.sweep.slice(0, 8);
+  link.title = `sweep ${run.sweep}`;
+  td.append(link);
+}
+
 function row(run) {
   const tr = document.createElement("tr");
   tr.dataset.runId = run.id;
@@ -227,8 +251,10 @@ function row(run) {
   layersOf(run).split(",").forEach((size, i) => layers.append(...(i ? [",", document.createElement("wbr")] : []), size));
   cell(tr, run.config?.activation ?? "");
   cell(tr, run.config?.optimizer ?? "");
-  cell(tr, formatNumber(run.config?.lr, 3), "num");
+  lrCell(tr, run);
   cell(tr, run.config?.batch_size ?? "", "num");
+  cell(tr, run.config?.seed ?? "", "num run-seed");
+  sweepCell(tr, run);
   cell(tr, `${run.epoch}/${run.epochs}`, "num");
   const best = cell(tr, formatNumber(run.best_test_loss), "num best-test-loss");
   if (run.best_epoch) { // the best epoch, a marker under the loss

@@ -120,3 +120,8 @@ def test_the_looks_inside_can_be_turned_off_from_the_command_line():
     config = app_config(parse_args(["--inside-interval", "0"]))
     assert config["INSIDE_INTERVAL"] == 0
     assert create_app({**config, "TESTING": True}).extensions["runs"].inside_interval is None
+
+
+def test_a_negative_unwatched_pause_is_refused_by_name():
+    with pytest.raises(ValueError, match="UNWATCHED_PAUSE_SECONDS"):
+        create_app({"TESTING": True, "UNWATCHED_PAUSE_SECONDS": -1})

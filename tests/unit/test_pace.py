@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app import ROOT, create_app
 from app.runs.pace import AUTO_SECONDS, MAX_DELAY, LearningPace
 from app.runs.validation import validate_run
 from app.training.session import TrainingSession
@@ -23,6 +24,21 @@ def test_a_default_sin_run_spends_at_least_half_its_time_in_its_first_fifth():
     first_fifth = delays[: len(delays) // 5].sum()
     assert first_fifth >= 0.5 * delays.sum()
     assert 0.5 * AUTO_SECONDS <= delays.sum() <= 2 * AUTO_SECONDS
+
+
+def test_a_default_sin_run_takes_the_auto_seconds():
+    config, task = validate_run({"task": "sin"})
+    session = TrainingSession(task, config)
+    losses = [session.advance()["train_loss"] for _ in range(config["epochs"])]
+    assert shown_for(losses).sum() == pytest.approx(AUTO_SECONDS, rel=0.1)
+
+
+def test_the_speed_control_and_the_readme_say_what_a_default_sin_run_takes():
+    page = create_app({"TESTING": True}).test_client().get("/fit/sin").get_data(as_text=True)
+    assert f"Auto (~{AUTO_SECONDS:g} s)" in page  # generated from the constant
+    assert f"about {AUTO_SECONDS:g} s" in page
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"a default sin run in ~{AUTO_SECONDS:g} s" in readme
 
 
 def test_a_plateau_passes_at_the_floor_and_progress_is_shown_longer():

@@ -69,6 +69,7 @@ def test_a_relayed_look_inside_encodes_as_the_original():
 def test_a_run_relays_every_epoch_once_with_views_and_its_end_last():
     config, task = validate_run({"task": "sin", "samples": 100, "epochs": 40})
     run = Run("r1", task, config)
+    run.watched = True  # some web process streams it: views are relayed
     emitter = Emitter()
     relay = RunRelay(emitter, run, interval=0.01)
     relay.start()

@@ -15,7 +15,7 @@ from app.data.tasks import TASKS
 from app.runs.broadcast import Broadcaster
 from app.runs.control import PAUSE, STOP, TRAIN, ComputeSlots, ControlError, RunControl
 from app.runs.run import Run
-from app.runs.runner import execute
+from app.runs.runner import Unwatched, execute
 from app.runs.validation import validate_run
 from app.training.session import ClassView, TrainingSession
 
@@ -488,3 +488,98 @@ def test_a_crowd_of_watchers_shares_the_runs_frames_and_looks_inside():
     # at most MAX_RUN_INSIDES (30) looks inside a second in all, but each watcher gets some
     assert 1 <= with_inside <= seconds * 30 / 60 + 2, (with_inside, seconds)
     broadcaster.disconnect("none")
+
+
+# --------------------------------------------------------------------------- unwatched pauses
+
+
+def test_a_paused_run_counts_as_abandoned_only_after_the_whole_wait_unwatched_and_unasked():
+    clock = VirtualClock()
+    unwatched = Unwatched(600, clock)
+    unwatched.restart()
+    assert not unwatched.abandoned(False, requests=3)  # the wait starts at the first look
+    clock.now += 599
+    assert not unwatched.abandoned(False, requests=3)
+    clock.now += 1
+    assert unwatched.abandoned(False, requests=3)
+
+
+def test_a_watcher_or_a_request_restarts_the_wait():
+    clock = VirtualClock()
+    unwatched = Unwatched(600, clock)
+    unwatched.abandoned(False, requests=0)
+    clock.now += 500
+    assert not unwatched.abandoned(True, requests=0)  # a tab watches it again
+    clock.now += 500
+    assert not unwatched.abandoned(False, requests=0)  # the tab closed: the wait starts anew
+    clock.now += 500
+    assert not unwatched.abandoned(False, requests=1)  # a live change through the API
+    clock.now += 599
+    assert not unwatched.abandoned(False, requests=1)
+    clock.now += 1
+    assert unwatched.abandoned(False, requests=1)
+
+
+def test_no_wait_means_never_abandoned_and_a_negative_wait_is_refused():
+    clock = VirtualClock()
+    for never in (None, 0):
+        unwatched = Unwatched(never, clock)
+        unwatched.abandoned(False, requests=0)
+        clock.now += 1e9
+        assert not unwatched.abandoned(False, requests=0)
+    with pytest.raises(ValueError, match="unwatched_pause"):
+        Unwatched(-1.0, clock)
+
+
+def test_the_broadcaster_tells_a_run_whether_anyone_watches_it():
+    run, _session = _stepped_run("seen")
+    broadcaster = Broadcaster(ManualSocketIO(), frame_interval=0.02, clock=VirtualClock())
+    assert run.watched is False  # nobody yet
+    broadcaster.watch(run, "tab1")
+    broadcaster.watch(run, "tab2")
+    assert run.watched is True
+    broadcaster.disconnect("tab1")
+    assert run.watched is True  # tab2 still watches
+    broadcaster.unwatch(run.id, "tab2")
+    assert run.watched is False
+
+
+def test_the_run_loop_stops_a_run_left_paused_unwatched_and_keeps_its_weights():
+    config, task = config_of(task="sin", samples=100, epochs=100_000)
+    run, slots = Run("left", task, dict(config)), ComputeSlots(1)
+    slots.request(run.id, lambda: None)
+    thread = threading.Thread(target=execute, args=(run, slots, 0.05),
+                              kwargs={"unwatched_pause": 0.01}, daemon=True)  # fmt: skip
+    thread.start()
+    _wait_for(lambda: run.status == "running")
+    assert run.control.request_pause(wait=2.0) == "paused"
+    _wait_for(lambda: run.status == "stopped", timeout=30)  # the park looks every second
+    thread.join(5)
+    assert "paused with nobody watching" in run.control.reason
+    assert run.control.reason.startswith(f"stopped at epoch {run.epoch}:")
+    assert run.checkpoint is not None and slots.in_use == 0
+
+
+def test_the_run_loop_leaves_a_watched_paused_run_paused():
+    config, task = config_of(task="sin", samples=100, epochs=100_000)
+    left, kept, slots = Run("left", task, dict(config)), Run("kept", task, dict(config)), \
+        ComputeSlots(2)  # fmt: skip
+    kept.watched = True  # as the broadcaster sets it while a tab watches
+    threads = []
+    for run in (left, kept):
+        slots.request(run.id, lambda: None)
+        threads.append(threading.Thread(target=execute, args=(run, slots, 0.05),
+                                        kwargs={"unwatched_pause": 0.01}, daemon=True))  # fmt: skip
+        threads[-1].start()
+        _wait_for(lambda run=run: run.status == "running")
+        assert run.control.request_pause(wait=2.0) == "paused"
+    _wait_for(lambda: left.status == "stopped", timeout=30)
+    # paused as long as `left`, it would be stopped within one more look (a second) if watching
+    # did not count: give it three
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        assert kept.status == "paused"
+        time.sleep(0.02)
+    assert kept.control.request_stop(wait=2.0) == "stopped"
+    for thread in threads:
+        thread.join(5)
