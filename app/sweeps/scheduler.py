@@ -157,9 +157,27 @@ class SweepScheduler:
             if unfinished >= self.parallel or self.manager.registry.shut_down:
                 break
             unfinished += self._start(sweep, planned)
-        if unfinished == 0 and not sweep.waiting():
+        if unfinished == 0 and not sweep.waiting() and not self._left_unfinished(sweep):
             sweep.status, sweep.ended = "finished", time.time()
             self.store.save_status(sweep)
+
+    def _left_unfinished(self, sweep: Sweep) -> bool:
+        """Whether a started run this process does not hold still reads unfinished in storage:
+        one a process that died left ``running`` (it reads ``interrupted`` once its heartbeat
+        lapses, `app.storage.recorder`, asked here to look). The sweep waits for it, so a
+        finished sweep never lists a run as running."""
+        run_store = self.store.run_store
+        if run_store is None:
+            return False
+        for planned in sweep.runs:
+            if (planned.state == "started" and planned.run_id is not None
+                    and self.live_run(planned) is None
+                    and run_store.ended_as(planned.run_id) is None):  # fmt: skip
+                recorder = getattr(self.manager, "recorder", None)
+                if recorder is not None:
+                    recorder.recover_soon()
+                return True
+        return False
 
     def _start(self, sweep: Sweep, planned: Planned) -> int:
         """Start a waiting run (1), or leave it waiting when the manager is shut down (0)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 import pytest
 import requests
@@ -15,6 +16,7 @@ from live_server import running_server
 from server_helpers import run_status, start_run, wait_status, wait_until
 
 from app.runs.control import TERMINAL
+from app.storage.store import RunStore
 
 QUICK = {"task": "sin", "samples": 100, "epochs": 40}
 SLOW = {**QUICK, "epochs": 400, "epochs_per_second": 40}  # ~10 s a run: still going when asked
@@ -175,6 +177,29 @@ def test_a_big_sweep_is_not_refused_by_the_limit_nor_starves_a_single_run(databa
         requests.post(f"{server.url}/api/sweeps/{sweep_id}/stop", timeout=60)
 
 
+def test_a_sweep_waits_for_a_run_a_dead_process_left_running(database):
+    """The first server "dies" with its sweep's first run unfinished (its row says running, its
+    heartbeat fresh): the restarted server's sweep is finished only once that row reads
+    interrupted, so a finished sweep never lists a running run."""
+    base = {**QUICK, "epochs": 30, "epochs_per_second": 30}
+    body = {"base": base, "vary": {"lr": [0.01, 0.02, 0.03]}}
+    config = {"DATABASE_URL": database, "MAX_ACTIVE_RUNS": 1, "RECORD_INTERVAL": 0.2}
+    with running_server(config) as first:
+        sweep_id = post_sweep(first, body).json()["id"]
+        wait_until(lambda: sweep_of(first, sweep_id)["counts"]["running"] == 1, 30)
+        orphan = sweep_of(first, sweep_id)["runs"][0]["id"]
+    store = RunStore(database)
+    try:  # as a process that died mid-run leaves it: unfinished, another owner, heartbeat now
+        store.update_run(orphan, status="running", reason=None, ended=None,
+                         owner="a-process-that-died", updated=time.time())  # fmt: skip
+    finally:
+        store.close()
+    with running_server(config) as again:
+        done = wait_sweep(again, sweep_id)
+        assert [run["status"] for run in done["runs"]][0] == "interrupted"
+        assert all(run["status"] in TERMINAL for run in done["runs"]), done["runs"]
+
+
 def test_a_restarted_server_goes_on_starting_the_waiting_runs(database):
     base = {**QUICK, "epochs": 30, "epochs_per_second": 30}
     body = {"base": base, "vary": {"lr": [0.01, 0.02, 0.03]}}
@@ -183,7 +208,11 @@ def test_a_restarted_server_goes_on_starting_the_waiting_runs(database):
         sweep_id = post_sweep(first, body).json()["id"]
         wait_until(lambda: sweep_of(first, sweep_id)["counts"]["running"] == 1, 30)
         before = sweep_of(first, sweep_id)
-    assert before["counts"]["waiting"] == 2
+        # held paused till the server goes, so the other two are still waiting then (a loaded
+        # machine may take longer to shut down than this run takes to finish)
+        paused = requests.post(f"{first.url}/api/runs/{before['runs'][0]['id']}/pause", timeout=30)
+        assert paused.json()["status"] == "paused"
+        assert sweep_of(first, sweep_id)["counts"]["waiting"] == 2
     with running_server(config) as again:
         done = wait_sweep(again, sweep_id)
         runs = done["runs"]
