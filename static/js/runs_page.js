@@ -219,14 +219,15 @@ function lrCell(tr, run) {
     : `${formatNumber(change.lr, 3)} from the start`))].join("\n");
 }
 
-/** The sweep that started the run: a link to its page (its id's first 8 characters). */
-function sweepCell(tr, run) {
-  const td = cell(tr, run.sweep ? "" : "—", "run-sweep");
+/** The seed; under it, for a run a sweep started, a link to that sweep's page. */
+function seedCell(tr, run) {
+  const td = cell(tr, run.config?.seed ?? "", "num run-seed");
   if (!run.sweep) return;
   const link = document.createElement("a");
+  link.className = "run-sweep";
   link.href = `/sweeps/${encodeURIComponent(run.sweep)}`;
-  link.textContent = run.sweep.slice(0, 8);
-  link.title = `sweep ${run.sweep}`;
+  link.textContent = "sweep";
+  link.title = `from sweep ${run.sweep}`;
   td.append(link);
 }
 
@@ -253,8 +254,7 @@ function row(run) {
   cell(tr, run.config?.optimizer ?? "");
   lrCell(tr, run);
   cell(tr, run.config?.batch_size ?? "", "num");
-  cell(tr, run.config?.seed ?? "", "num run-seed");
-  sweepCell(tr, run);
+  seedCell(tr, run);
   cell(tr, `${run.epoch}/${run.epochs}`, "num");
   const best = cell(tr, formatNumber(run.best_test_loss), "num best-test-loss");
   if (run.best_epoch) { // the best epoch, a marker under the loss

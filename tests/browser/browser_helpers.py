@@ -46,11 +46,17 @@ def ended_run(server: Any, config: dict[str, Any], timeout: float = 60.0) -> dic
     )  # fmt: skip
     with urllib.request.urlopen(request, timeout=10) as response:
         run_id = json.load(response)["id"]
+    ended = poll(lambda: (s := get_json(server, f"/api/runs/{run_id}"))["status"]
+                 not in ("queued", "running", "paused") and s, timeout, f"run {run_id} to end")
+    return ended
+
+
+def poll(condition: Any, timeout: float, what: str) -> Any:
+    """Ask `condition()` every 20 ms until it answers something truthy (returned); fail after
+    `timeout` s naming `what` was waited for."""
     deadline, pause = time.monotonic() + timeout, threading.Event()
-    while True:
-        status = get_json(server, f"/api/runs/{run_id}")
-        if status["status"] not in ("queued", "running", "paused"):
-            return status
+    while not (answer := condition()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"run {run_id} did not end within {timeout} s")
+            raise AssertionError(f"waited {timeout} s for {what}")
         pause.wait(0.02)
+    return answer
