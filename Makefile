@@ -27,8 +27,11 @@ run: $(VENV)/.run-deps
 run-scaled: $(VENV)/.run-deps
 	$(PY) -m app.cluster --web 2 --workers 2
 
+# two test processes (pytest-xdist), a test file each at a time: the suite's module-scoped
+# servers stay with their file; TEST_WORKERS=0 runs it in this process alone
+TEST_WORKERS ?= 2
 test: $(VENV)/.test-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(PY) -m ruff check .
