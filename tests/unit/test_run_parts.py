@@ -268,7 +268,7 @@ def test_a_paused_run_gives_its_slot_to_the_next_run():
     first, second = Run("first", task, dict(config)), Run("second", task, dict(config))
     slots = ComputeSlots(1)
     threads = [_start(first, slots)]
-    _wait_for(lambda: first.status == "running")
+    _until(first.control, lambda: first.status == "running")
     assert first.control.request_pause(wait=2.0) == "paused"
     slots.request(second.id, lambda: threads.append(_start_granted(second, slots)))
     _until(second.control, lambda: second.status == "running")
@@ -279,13 +279,6 @@ def test_a_paused_run_gives_its_slot_to_the_next_run():
     for thread in threads:
         thread.join(5)
     assert slots.in_use == 0
-
-
-def _wait_for(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert condition()
 
 
 def _start_granted(run: Run, slots: ComputeSlots) -> threading.Thread:
@@ -456,9 +449,11 @@ def test_a_pause_during_a_pacing_wait_needs_no_free_slot():
     busy = Run("busy", task, dict(config, epochs_per_second=None))
     slots = ComputeSlots(1)
     threads = [_start(paced, slots)]
-    _wait_for(lambda: paced.epoch >= 1)  # now in a pacing wait, without its slot
+    while paced.epoch < 1:  # then in a pacing wait, without its slot
+        assert paced.news.wait(5.0), "the paced run published nothing in 5 s"
+        paced.news.clear()
     slots.request(busy.id, lambda: threads.append(_start_granted(busy, slots)))
-    _wait_for(lambda: busy.status == "running")  # the slot is taken
+    _until(busy.control, lambda: busy.status == "running")  # the slot is taken
     assert paced.control.request_pause(wait=2.0) == "paused"  # not stuck "queued"
     for run in (busy, paced):
         assert run.control.request_stop(wait=2.0) == "stopped"
@@ -551,9 +546,9 @@ def test_the_run_loop_stops_a_run_left_paused_unwatched_and_keeps_its_weights():
     thread = threading.Thread(target=execute, args=(run, slots, 0.05),
                               kwargs={"unwatched_pause": 0.01}, daemon=True)  # fmt: skip
     thread.start()
-    _wait_for(lambda: run.status == "running")
+    _until(run.control, lambda: run.status == "running")
     assert run.control.request_pause(wait=2.0) == "paused"
-    _wait_for(lambda: run.status == "stopped", timeout=30)  # the park looks every second
+    _until(run.control, lambda: run.status == "stopped", 30)  # the park looks every second
     thread.join(5)
     assert "paused with nobody watching" in run.control.reason
     assert run.control.reason.startswith(f"stopped at epoch {run.epoch}:")
@@ -571,9 +566,9 @@ def test_the_run_loop_leaves_a_watched_paused_run_paused():
         threads.append(threading.Thread(target=execute, args=(run, slots, 0.05),
                                         kwargs={"unwatched_pause": 0.01}, daemon=True))  # fmt: skip
         threads[-1].start()
-        _wait_for(lambda run=run: run.status == "running")
+        _until(run.control, lambda run=run: run.status == "running")
         assert run.control.request_pause(wait=2.0) == "paused"
-    _wait_for(lambda: left.status == "stopped", timeout=30)
+    _until(left.control, lambda: left.status == "stopped", 30)
     # paused as long as `left`, it would be stopped within one more look (a second) if watching
     # did not count: give it three
     deadline = time.monotonic() + 3.0
