@@ -21,9 +21,11 @@ import postgres_helpers  # noqa: E402
 from app.transports.cluster import Cluster  # noqa: E402
 
 
-def scaled_cluster(tmp_path_factory: Any, web: int, workers: int, label: str) -> Iterator[Cluster]:
+def scaled_cluster(tmp_path_factory: Any, web: int, workers: int, label: str,
+                   **options: Any) -> Iterator[Cluster]:  # fmt: skip
     """Yield a started `Cluster` of `web` web processes and `workers` workers (logs in a temporary
-    folder named after `label`); stop it afterwards. For a module-scoped fixture:
+    folder named after `label`; `options` for `Cluster`, e.g. ``web_args``); stop it afterwards.
+    For a module-scoped fixture:
     ``yield from scaled_cluster(tmp_path_factory, 2, 2, "scaled")``."""
     if shutil.which("redis-server") is None:
         message = "redis-server not found (apt-get install redis-server)"
@@ -31,7 +33,8 @@ def scaled_cluster(tmp_path_factory: Any, web: int, workers: int, label: str) ->
             pytest.fail(message + " and REQUIRE_REDIS=1")
         pytest.skip(message)
     logs = tmp_path_factory.mktemp(f"{label}-logs")
-    started = Cluster(web, workers, database=postgres_helpers.database_url(), log_dir=str(logs))
+    started = Cluster(web, workers, database=postgres_helpers.database_url(), log_dir=str(logs),
+                      **options)  # fmt: skip
     try:
         yield started
     finally:

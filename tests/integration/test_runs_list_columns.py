@@ -7,8 +7,6 @@ The scaled half is skipped without redis-server unless ``REQUIRE_REDIS=1`` (CI).
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +14,10 @@ from typing import Any
 
 import pytest
 import requests
+from cluster_helpers import scaled_cluster
 from server_helpers import wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import postgres_helpers  # noqa: E402
 from live_server import running_server  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
@@ -35,18 +33,8 @@ def url(request: Any, tmp_path_factory: Any) -> Iterator[str]:
         with running_server({"DATABASE_URL": database, "RECORD_INTERVAL": 0.2}) as live:
             yield live.url
         return
-    if shutil.which("redis-server") is None:
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail("redis-server not found and REQUIRE_REDIS=1")
-        pytest.skip("redis-server not found (apt-get install redis-server)")
-    from app.transports.cluster import Cluster
-
-    cluster = Cluster(1, 1, database=postgres_helpers.database_url(),
-                      log_dir=str(tmp_path_factory.mktemp("columns-logs")))  # fmt: skip
-    try:
+    for cluster in scaled_cluster(tmp_path_factory, 1, 1, "columns"):
         yield cluster.urls[0]
-    finally:
-        cluster.stop()
 
 
 def status(url: str, run_id: str) -> dict:

@@ -177,16 +177,21 @@ def test_a_big_sweep_is_not_refused_by_the_limit_nor_starves_a_single_run(databa
         requests.post(f"{server.url}/api/sweeps/{sweep_id}/stop", timeout=60)
 
 
+def _three_one_at_a_time(server) -> str:
+    """A sweep of three short paced runs on a server that trains one at a time: its id, once
+    the first runs."""
+    base = {**QUICK, "epochs": 30, "epochs_per_second": 30}
+    sweep_id = post_sweep(server, {"base": base, "vary": {"lr": [0.01, 0.02, 0.03]}}).json()["id"]
+    wait_until(lambda: sweep_of(server, sweep_id)["counts"]["running"] == 1, 30)
+    return sweep_id
+
 def test_a_sweep_waits_for_a_run_a_dead_process_left_running(database):
     """The first server "dies" with its sweep's first run unfinished (its row says running, its
     heartbeat fresh): the restarted server's sweep is finished only once that row reads
     interrupted, so a finished sweep never lists a running run."""
-    base = {**QUICK, "epochs": 30, "epochs_per_second": 30}
-    body = {"base": base, "vary": {"lr": [0.01, 0.02, 0.03]}}
     config = {"DATABASE_URL": database, "MAX_ACTIVE_RUNS": 1, "RECORD_INTERVAL": 0.2}
     with running_server(config) as first:
-        sweep_id = post_sweep(first, body).json()["id"]
-        wait_until(lambda: sweep_of(first, sweep_id)["counts"]["running"] == 1, 30)
+        sweep_id = _three_one_at_a_time(first)
         orphan = sweep_of(first, sweep_id)["runs"][0]["id"]
     store = RunStore(database)
     try:  # as a process that died mid-run leaves it: unfinished, another owner, heartbeat now
@@ -201,12 +206,9 @@ def test_a_sweep_waits_for_a_run_a_dead_process_left_running(database):
 
 
 def test_a_restarted_server_goes_on_starting_the_waiting_runs(database):
-    base = {**QUICK, "epochs": 30, "epochs_per_second": 30}
-    body = {"base": base, "vary": {"lr": [0.01, 0.02, 0.03]}}
     config = {"DATABASE_URL": database, "MAX_ACTIVE_RUNS": 1, "RECORD_INTERVAL": 0.2}
     with running_server(config) as first:
-        sweep_id = post_sweep(first, body).json()["id"]
-        wait_until(lambda: sweep_of(first, sweep_id)["counts"]["running"] == 1, 30)
+        sweep_id = _three_one_at_a_time(first)
         before = sweep_of(first, sweep_id)
         # held paused till the server goes, so the other two are still waiting then (a loaded
         # machine may take longer to shut down than this run takes to finish)

@@ -8,8 +8,6 @@ unless ``REQUIRE_REDIS=1`` (CI).
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -18,10 +16,10 @@ from typing import Any
 
 import pytest
 import requests
+from cluster_helpers import scaled_cluster
 from server_helpers import Watcher, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import postgres_helpers  # noqa: E402
 from live_server import running_server  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
@@ -38,20 +36,9 @@ def url(request: Any, tmp_path_factory: Any) -> Iterator[str]:
         with running_server(config) as live:
             yield live.url
         return
-    if shutil.which("redis-server") is None:
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail("redis-server not found and REQUIRE_REDIS=1")
-        pytest.skip("redis-server not found (apt-get install redis-server)")
-    from app.transports.cluster import Cluster
-
-    cluster = Cluster(1, 2, database=postgres_helpers.database_url(),
-                      log_dir=str(tmp_path_factory.mktemp("unwatched-logs")),
-                      web_args=("--max-unfinished-runs", "2",
-                                "--unwatched-pause-minutes", "0.02"))  # fmt: skip
-    try:
+    web_args = ("--max-unfinished-runs", "2", "--unwatched-pause-minutes", "0.02")
+    for cluster in scaled_cluster(tmp_path_factory, 1, 2, "unwatched", web_args=web_args):
         yield cluster.urls[0]
-    finally:
-        cluster.stop()
 
 
 def create(url: str, **config: Any) -> requests.Response:
