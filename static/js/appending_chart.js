@@ -5,7 +5,9 @@
 // lines are handed to Plotly.restyle, throttled; the chart is drawn whole (Plotly.react) only when
 // the run, a setting or the theme changes, or when it is shown again.
 
+import { fittedRanges } from "./chart_ranges.js";
 import { DecimatedLine } from "./decimation.js";
+import { LineCanvas } from "./line_canvas.js";
 import { PLOT_CONFIG, palette } from "./theme.js";
 
 const Plotly = window.Plotly;
@@ -32,6 +34,8 @@ export class AppendingChart {
     this.visible = visible;
     this.busy = false;
     this.minInterval = MIN_INTERVAL; // ms between redraws with new points (fewer when slow)
+    this.lineCanvas = new LineCanvas(element);
+    this.hovered = false; // the pointer is over the chart (Plotly's hover data kept fresh)
     this.clear();
   }
 
@@ -109,12 +113,33 @@ export class AppendingChart {
       x.push(points.x);
       y.push(points.y);
     });
-    const drawn = Plotly.restyle(this.el, { x, y }, this.traces);
-    // Plotly redraws the whole chart on each change: draw less often when that is slow, so the
-    // chart never takes more than about a sixth of the time.
+    let drawn;
+    if (this.hovered) {
+      // Plotly's hover reads its own copy of the points: while the pointer is over the chart,
+      // Plotly is handed them too (a whole redraw; the canvas follows on plotly_restyle).
+      drawn = Plotly.restyle(this.el, { x, y }, this.traces);
+    } else {
+      this.traces.forEach((trace, k) => Object.assign(this.el.data[trace], { x: x[k], y: y[k] }));
+      this.plotlyStale = true;
+      const ranges = fittedRanges(this.el, this.traces, this.rangesSet, this.yBounds);
+      if (ranges) {
+        this.rangesSet = ranges.set;
+        drawn = Promise.resolve(Plotly.relayout(this.el, ranges.update)).then(() => this.lineCanvas.draw());
+      } else this.lineCanvas.draw();
+    }
+    // A Plotly redraw is slow: draw less often when it was, so the chart never takes more than
+    // about a sixth of the time.
     this.minInterval = Math.max(MIN_INTERVAL, 5 * (performance.now() - started));
     this.track(this.afterAppend(drawn));
     return true;
+  }
+
+  /** Hands Plotly the lines drawn (for its hover), when it has an older copy. */
+  refreshPlotly() {
+    if (!this.plotlyStale || this.busy || !this.el.data) return;
+    this.plotlyStale = false;
+    const data = this.traces.map((trace) => this.el.data[trace]);
+    this.track(Plotly.restyle(this.el, { x: data.map((d) => d.x), y: data.map((d) => d.y) }, this.traces));
   }
 
   /** What to do once an append is drawn (a promise to wait for); nothing by default. */
@@ -142,12 +167,32 @@ export class AppendingChart {
         xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: p.muted, size: 13 },
       }];
     }
-    this.track(Plotly.react(this.el, data, layout, PLOT_CONFIG));
+    this.plotlyStale = false;
+    this.rangesSet = {};
+    this.track(Promise.resolve(Plotly.react(this.el, data, layout, PLOT_CONFIG)).then(() => this.hook()));
     return true;
+  }
+
+  /** Once Plotly has drawn the chart: the canvas follows every Plotly redraw (zoom, pan, resize,
+   * legend clicks, relayouts), and the pointer over the chart keeps Plotly's hover data fresh. */
+  hook() {
+    if (this.hooked || typeof this.el.on !== "function") return;
+    this.hooked = true;
+    const draw = () => this.lineCanvas.draw();
+    for (const event of ["plotly_afterplot", "plotly_relayout", "plotly_restyle"]) this.el.on(event, draw);
+    this.el.addEventListener("pointerenter", () => {
+      this.hovered = true;
+      this.refreshPlotly();
+    });
+    this.el.addEventListener("pointerleave", () => { this.hovered = false; });
+    draw();
   }
 
   track(promise) {
     this.busy = true;
-    Promise.resolve(promise).finally(() => { this.busy = false; });
+    Promise.resolve(promise).finally(() => {
+      this.busy = false;
+      if (this.hovered) this.refreshPlotly();
+    });
   }
 }
