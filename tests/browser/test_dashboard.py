@@ -364,7 +364,7 @@ def test_lost_connection_reconnects_and_resyncs_from_a_snapshot(page: Any, probl
           new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(
             n => window.seenBanners.push([n.id, n.textContent])))
           ).observe(document.getElementById('banners'), {childList: true});
-          window.studio.socket.socket.io.engine.close();
+          window.studio.socket.dropConnection();
         }"""
     )
     page.wait_for_function("window.studio?.stats.snapshots >= 2")
