@@ -5,7 +5,7 @@
 // lines are handed to Plotly.restyle, throttled; the chart is drawn whole (Plotly.react) only when
 // the run, a setting or the theme changes, or when it is shown again.
 
-import { fittedRanges } from "./chart_ranges.js";
+import { fittedRanges, sameRange } from "./chart_ranges.js";
 import { DecimatedLine } from "./decimation.js";
 import { LineCanvas } from "./line_canvas.js";
 import { PLOT_CONFIG, palette } from "./theme.js";
@@ -39,9 +39,9 @@ export class AppendingChart {
     this.clear();
   }
 
-  /** True when points wait to be drawn. */
+  /** True when points wait to be drawn (or the axes to fit the lines of an ended run). */
   hasPending() {
-    return this.pending.epoch.length > 0;
+    return this.pending.epoch.length > 0 || this.settling;
   }
 
   /** Forgets all points (a new run, or no run). */
@@ -50,6 +50,8 @@ export class AppendingChart {
     this.pending = emptySeries();
     this.revision = revision;
     this.needsFull = true;
+    this.settling = false;
+    this.rangesSet = {};
   }
 
   /** Replaces the whole history (from a snapshot). */
@@ -99,8 +101,8 @@ export class AppendingChart {
     if (!this.visible) return false;
     if (this.busy) return "busy";
     // The empty chart has a fixed placeholder range: the first points need a full draw.
-    if (this.needsFull || (this.drawnEmpty && this.hasPending())) return this.drawAll();
-    if (!this.hasPending()) return false;
+    if (this.needsFull || (this.drawnEmpty && this.pending.epoch.length)) return this.drawAll();
+    if (!this.pending.epoch.length) return this.settling ? this.fitAxes() : false;
     const update = this.extension(this.pending);
     this.pending = emptySeries();
     const started = performance.now();
@@ -130,7 +132,33 @@ export class AppendingChart {
     // A Plotly redraw is slow: draw less often when it was, so the chart never takes more than
     // about a sixth of the time.
     this.minInterval = Math.max(MIN_INTERVAL, 5 * (performance.now() - started));
-    this.track(this.afterAppend(drawn));
+    const after = this.afterAppend(drawn);
+    // (an ended run's last points: nothing else will ask for the axes to fit them)
+    this.track(this.settling ? Promise.resolve(after).then(() => this.fitAxes()) : after);
+    return true;
+  }
+
+  /** The run ended: once its last points are drawn, the axes widened ahead of the lines fit
+   * them exactly again (see fitAxes). */
+  settle() {
+    this.settling = this.visible && !this.needsFull && !this.drawnEmpty;
+  }
+
+  /** Axes widened here (chart_ranges.js) autorange to the lines again, with Plotly handed the
+   * lines drawn; an axis the user zoomed keeps the user's range. */
+  fitAxes() {
+    this.settling = false;
+    const full = this.el._fullLayout;
+    const update = {};
+    for (const key of ["x", "y"]) {
+      const axis = full && full[`${key}axis`];
+      if (axis && sameRange(axis.range, this.rangesSet[key])) update[`${key}axis.autorange`] = true;
+    }
+    if (!Object.keys(update).length) return false;
+    this.rangesSet = {};
+    this.plotlyStale = false;
+    const data = this.traces.map((trace) => this.el.data[trace]);
+    this.track(Plotly.update(this.el, { x: data.map((d) => d.x), y: data.map((d) => d.y) }, update, this.traces));
     return true;
   }
 
@@ -169,6 +197,7 @@ export class AppendingChart {
     }
     this.plotlyStale = false;
     this.rangesSet = {};
+    this.settling = false; // (a whole redraw autoranges)
     this.track(Promise.resolve(Plotly.react(this.el, data, layout, PLOT_CONFIG)).then(() => this.hook()));
     return true;
   }

@@ -6,13 +6,14 @@
 
 const GROWTH = 0.25; // a widened axis leaves room for a quarter more
 
-function same(a, b) {
+/** Whether two [from, to] ranges are the same. */
+export function sameRange(a, b) {
   return Array.isArray(a) && Array.isArray(b) && a[0] === b[0] && a[1] === b[1];
 }
 
 /** Whether `axis` follows the data: Plotly autoranged it, or it has the range set here last. */
 function follows(axis, set) {
-  return Boolean(axis) && axis.type !== "log" && (axis.autorange === true || same(axis.range, set));
+  return Boolean(axis) && axis.type !== "log" && (axis.autorange === true || sameRange(axis.range, set));
 }
 
 /** [lowest, highest] of coordinate `key` ("x" or "y") over the visible traces on axis `id`. */

@@ -99,6 +99,11 @@ def test_sin_run_streams_loss_and_prediction_then_finishes(page: Any, live_serve
     )
     wait_status(page, "finished", timeout=60_000)
     wait_loss_points(page, 3000)
+    # while it trained, the x axis was widened ahead of the lines; once the run ended, it fits
+    # them again
+    page.wait_for_function(
+        "document.getElementById('loss-chart')._fullLayout.xaxis.range[1] === 3000"
+    )
     assert page.evaluate("window.studio.lossChart.length") == 3000  # every epoch is kept
     drawn = page.evaluate("document.getElementById('loss-chart').data[0].x.length")
     assert drawn <= 800  # and drawn in a bounded number of points (decimation.js)
