@@ -1,9 +1,10 @@
 // Shared part of the per-epoch charts (loss, accuracy): a train and a test series that only grow.
 // The chart keeps every epoch (`history`) but draws a bounded number of points per line
 // (decimation.js: each line's first, lowest, highest and last point per bucket of epochs), so a
-// redraw costs the same at any length of the run. New epochs go into those lines and the changed
-// lines are handed to Plotly.restyle, throttled; the chart is drawn whole (Plotly.react) only when
-// the run, a setting or the theme changes, or when it is shown again.
+// redraw costs the same at any length of the run. New epochs go into those lines, which are drawn
+// on the chart's own canvas (line_canvas.js), throttled; Plotly redraws when an axis must widen
+// (chart_ranges.js) or the pointer is over the chart (its hover data), and draws the chart whole
+// (Plotly.react) only when the run, a setting or the theme changes, or when it is shown again.
 
 import { fittedRanges, sameRange } from "./chart_ranges.js";
 import { DecimatedLine } from "./decimation.js";
