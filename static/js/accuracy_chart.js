@@ -17,6 +17,7 @@ export class AccuracyChart extends AppendingChart {
       placeholderYAxis: { range: [0, 100] },
       visible: false,
     });
+    this.yBounds = [0, 100]; // percentages (chart_ranges.js)
   }
 
   series(history) {

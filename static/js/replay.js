@@ -41,10 +41,14 @@ export class ChartMarker {
       this.hooked = true; // follows zoom, resizes and redraws
       this.chart.on("plotly_afterplot", () => this.place());
     }
-    this.place();
+    // placed once per animation frame: a live run moves it with every frame, and placing reads
+    // the layout (a forced layout per frame, when done at once)
+    if (!this.placing) requestAnimationFrame(() => this.place());
+    this.placing = true;
   }
 
   place() {
+    this.placing = false;
     const layout = this.chart._fullLayout;
     const x = layout && layout.xaxis;
     if (this.epoch === null || !x || !layout.yaxis || this.chart.offsetParent === null) {

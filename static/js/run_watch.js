@@ -220,6 +220,7 @@ export class RunWatch {
     focusOffTrain(this.page.buttons.train, document.querySelector("#status"));
     views.status.update(done);
     views.lossChart.setMarks(done);
+    for (const chart of [views.lossChart, views.accuracyChart]) chart.settle();
     this.page.replay?.sawDone(done);
     this.run.status = done.status;
     this.showOutcome(done);

@@ -139,8 +139,8 @@ def test_a_gap_in_the_frame_numbers_brings_a_fresh_snapshot(page: Any, live_serv
     snapshots = page.evaluate("window.studio.stats.snapshots")
     # a frame numbered past the next one, as if frames had been lost on the way
     page.evaluate(
-        """runId => window.studio.socket.socket.listeners('frame')[0](
-            { run_id: runId, seq: window.studio.socket.seq + 5, status: 'running' }, () => {})""",
+        """runId => window.studio.socket.receive(
+            'frame', { run_id: runId, seq: window.studio.socket.seq + 5, status: 'running' })""",
         run_id,
     )
     page.wait_for_function(f"window.studio?.stats.snapshots > {snapshots}")
@@ -361,7 +361,7 @@ def test_the_page_keeps_its_drawing_when_the_server_goes_away(
     wait_status(page, "finished")
     page.wait_for_function("document.getElementById('loss-chart').data[0].x.length === 200")
     live_server.stop()
-    page.evaluate("window.studio.socket.socket.io.engine.close()")  # the server's socket is gone
+    page.evaluate("window.studio.socket.dropConnection()")  # the server's socket is gone
     page.locator("#banner-connection").wait_for(state="visible")
     assert loss_points(page) == 200
     assert page.get_attribute("#status", "data-status") == "finished"
