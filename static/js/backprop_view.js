@@ -9,6 +9,7 @@ import {
   edgeFormula, inputDeltas, inputName, layerName, lossFormula, neuronFormula, num, steppedFormula,
   workedExample,
 } from "./backprop_math.js";
+import { hookPlots } from "./backprop_plots.js";
 import { counted } from "./format.js";
 import { isEnded } from "./statuses.js";
 
@@ -21,7 +22,7 @@ const $ = (id) => document.getElementById(id);
 const tab = $("backprop-tab");
 const panel = $("backprop-panel");
 const state = { pass: null, batch: null, stepped: null, stage: 0, index: 0, timer: null, runId: null, hooked: 0,
-  stepping: false };
+  stepping: false, queued: false };
 
 function runId() {
   return new URLSearchParams(window.location.search).get("run");
@@ -136,6 +137,13 @@ async function pick(body) {
   state.runId = runId();
   if (!state.runId) {
     note("Start or open a run to see its backpropagation.");
+    return;
+  }
+  state.queued = $("status")?.dataset.status === "queued";
+  if (state.queued) { // no weights yet: picked again once it trains
+    state.pass = null;
+    $("bp-diagram").replaceChildren();
+    note("The run waits for a training slot: its pass shows as soon as it trains.");
     return;
   }
   try {
@@ -387,26 +395,6 @@ function caption(stage, shown) {
   panel.dataset.stage = `${stage.phase}:${stage.layer}`;
 }
 
-/** Clicking a plotted point picks the training sample nearest to it. */
-function hookPlots() {
-  const fit = $("fit-view");
-  if (!fit) return;
-  const plots = [fit, ...fit.querySelectorAll(".js-plotly-plot")];
-  for (const plot of plots) {
-    // Plotly makes a new `on` whenever it plots afresh (and drops the handlers)
-    if (typeof plot.on !== "function" || hooked.get(plot) === plot.on) continue;
-    hooked.set(plot, plot.on);
-    state.hooked = (state.hooked || 0) + 1; // plots hooked so far (tests wait on it)
-    plot.on("plotly_click", (event) => {
-      if (tab.getAttribute("aria-selected") !== "true" || !event.points.length) return;
-      const point = event.points[0];
-      const inputs = state.pass ? Math.min(2, state.pass.raw.x.length) : 1;
-      pick({ near: inputs === 1 ? [point.x] : [point.x, point.y] });
-    });
-  }
-}
-const hooked = new WeakMap();
-
 function select(backprop) {
   const network = $("network-tab");
   const before = tab.getBoundingClientRect().top; // the tabs stay where they were clicked:
@@ -426,7 +414,12 @@ function select(backprop) {
 if (tab && panel) {
   // Step follows the watched run's status (the status line's data-status)
   const pill = $("status");
-  if (pill) new MutationObserver(showStep).observe(pill, { attributes: true, attributeFilter: ["data-status"] });
+  // …and a run that had no weights when picked (queued) is picked again once it has them
+  const follow = () => {
+    showStep();
+    if (!panel.hidden && state.queued && pill.dataset.status !== "queued") pick({ index: 0 });
+  };
+  if (pill) new MutationObserver(follow).observe(pill, { attributes: true, attributeFilter: ["data-status"] });
   // a newly watched run (trained or opened while the tab is open): its pass, not the last run's
   document.addEventListener("studio-snapshot", (event) => {
     if (!panel.hidden && event.detail.runId !== state.runId) pick({ index: 0 });
@@ -442,7 +435,12 @@ if (tab && panel) {
       other.click();
     });
   }
-  setInterval(hookPlots, 1000);
+  setInterval(() => hookPlots({
+    isOpen: () => tab.getAttribute("aria-selected") === "true",
+    inputs: () => (state.pass ? Math.min(2, state.pass.raw.x.length) : 1),
+    onPoint: (near) => pick({ near }),
+    onHooked: () => { state.hooked += 1; }, // plots hooked so far (tests wait on it)
+  }), 1000);
 }
 
 window.backpropView = { state, pick, draw };

@@ -13,7 +13,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from browser_helpers import get_json, open_dashboard
+from browser_helpers import get_json, open_dashboard, poll
 from test_accessibility import violations
 
 pytestmark = pytest.mark.browser
@@ -306,6 +306,31 @@ def test_a_run_trained_with_the_tab_open_gets_its_own_pass(page, live_server, pa
     )
     assert page.evaluate("window.backpropView.state.runId") == page.evaluate(
         "window.studio.state.runId")
+
+
+def test_a_queued_run_shows_its_pass_once_it_trains(page, live_server):
+    """A run waiting for a training slot has no weights: the view says so (asking nothing of the
+    API, which would answer 409) and shows the run's pass as soon as it trains."""
+    busy = [post(live_server, "/api/runs", CONFIG)["id"]
+            for _ in range(live_server.app.extensions["runs"].slots.capacity)]  # fmt: skip
+    for run_id in busy:
+        poll(lambda run_id=run_id: get_json(live_server, f"/api/runs/{run_id}")["status"]
+             == "running", 30, f"run {run_id} to train")  # fmt: skip
+    waiting = post(live_server, "/api/runs", CONFIG)["id"]
+    assert get_json(live_server, f"/api/runs/{waiting}")["status"] == "queued"
+    open_dashboard(page, f"/fit/sin?run={waiting}")
+    page.wait_for_selector("#status[data-status='queued']", state="attached")
+    page.click("#backprop-tab")
+    page.wait_for_function("document.getElementById('bp-note').textContent.includes('waits')")
+    assert page.evaluate("window.backpropView.state.pass") is None
+    post(live_server, f"/api/runs/{busy[0]}/stop", {})  # its slot goes to the waiting run
+    page.wait_for_function(
+        "id => window.backpropView.state.pass && window.backpropView.state.pass.id === id",
+        arg=waiting,
+    )
+    page.wait_for_selector(".bp-diagram svg")
+    for run_id in busy[1:] + [waiting]:
+        post(live_server, f"/api/runs/{run_id}/stop", {})
 
 
 def test_on_digits_the_panel_takes_the_whole_width_and_shows_the_input_labels(page, live_server):

@@ -92,9 +92,12 @@ def test_a_slice_of_several_epochs_ends_when_a_view_is_due_and_makes_it():
 def test_a_training_process_makes_a_due_view_while_it_trains_ahead():
     there = ForkedSession(_session(epochs=100_000))
     try:
-        now = time.perf_counter()
-        first = there.train_slice(None, now + 0.02, 100_000, True, None, now + 0.05)
-        assert first.view is None  # not due yet
+        for _ in range(5):  # a loaded machine may take the whole 50 ms in this call: again
+            now = time.perf_counter()
+            first = there.train_slice(None, now + 0.02, 100_000, True, None, now + 0.05)
+            if first.view is None:
+                break
+        assert first.view is None  # not due yet when the call came back
         time.sleep(0.4)  # the child trains ahead past the view's due time, and makes it then
         later = there.train_slice(None, time.perf_counter() + 0.02, 100_000, True)
         assert later.view is not None  # made ahead: this call asked for none
