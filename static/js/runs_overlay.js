@@ -85,7 +85,9 @@ function shown(value) {
 export function differingFields(runs) {
   if (runs.length < 2) return [];
   const names = [...new Set(runs.flatMap((run) => Object.keys(run.config ?? {})))];
-  return names.filter((name) => !["seed", "hidden", "domain"].includes(name)
+  // not what a run learns: the seed (grouped), the layers (in the label), the plotted box and
+  // the pace it was shown at (epochs_per_second: Auto, full speed or a rate)
+  return names.filter((name) => !["seed", "hidden", "domain", "epochs_per_second"].includes(name)
     && new Set(runs.map((run) => JSON.stringify(run.config?.[name] ?? null))).size > 1);
 }
 

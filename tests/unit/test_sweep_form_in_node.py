@@ -66,13 +66,19 @@ def test_the_overlay_legend_names_what_tells_two_lines_apart():
       const names = lines.map((line) => Overlay.prototype.traces
         .call(fake, line, 'test_loss', 'solid')
         .filter((trace) => trace.showlegend !== false).map((trace) => trace.name)).flat();
+      // a fresh user's two runs, one watched on Auto and one at full speed: the pace is not
+      // what tells them apart
+      const paced = { ...runs[0], config: { ...runs[0].config, epochs_per_second: 'auto' } };
+      const full = { ...runs[2], config: { ...runs[2].config, epochs_per_second: null } };
       return { differing: fake.differing, names,
-               one: differingFields([runs[0]]), seeds: differingFields([runs[0], runs[1]]) };
+               one: differingFields([runs[0]]), seeds: differingFields([runs[0], runs[1]]),
+               pace: differingFields([paced, full]) };
     """)
     assert answer["differing"] == ["lr"]
     assert answer["names"] == ["a0000000 sin [64,64] lr 0.01 (2 seeds)",
                                "c0000000 sin [64,64] lr 0.1 (2 seeds)"]
     assert answer["one"] == [] and answer["seeds"] == []
+    assert answer["pace"] == ["lr"]
 
 
 def test_layer_sizes_over_the_schemas_limits_are_refused_before_launch():
