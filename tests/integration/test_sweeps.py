@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -37,9 +38,15 @@ def wait_sweep(server, sweep_id: str, status: str = "finished", timeout: float =
                       timeout, f"sweep {sweep_id} {status}")  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def database(stored_database: str) -> str:
-    return stored_database  # SQLite, then PostgreSQL (tests/conftest.py)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A database of the test's own, SQLite then PostgreSQL: not the module's `stored_server`'s,
+    whose scheduler, on a shared database, would claim a restarted test's sweep as its own."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.sqlite3'}"
+    import postgres_helpers
+
+    return postgres_helpers.database_url()
 
 
 def test_a_grid_finishes_with_every_run_and_its_results(stored_server):
