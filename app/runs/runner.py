@@ -29,13 +29,16 @@ from app.runs.control import PAUSE, STOP, TRAIN, ComputeSlots
 from app.runs.pace import AUTO, LearningPace
 from app.runs.run import Run
 from app.training.forked import CAN_FORK, PING_SECONDS, ForkedSession, TrainingProcessError
-from app.training.session import TrainedSlice, TrainingSession, View
+from app.training.session import Checkpoint, TrainedSlice, TrainingSession, View
 
 log = logging.getLogger(__name__)
 
 SLICE_SECONDS = 0.05  # the longest stretch of training between two looks at the controls
 MAX_VIEW_INTERVAL = 0.5  # a view at least this often (s), however expensive
-CHECKPOINT_SECONDS = 10.0  # the run's weights and scalers are copied this often while it trains
+CHECKPOINT_SECONDS = 10.0  # the run's weights and scalers are copied at least this often (s)
+MIN_CHECKPOINT_SECONDS = 1.0  # ... and at most this often
+CHECKPOINT_AGE_SHARE = 0.25  # ... so a running run's replay lags by at most this share of its age
+CHECKPOINT_SHARE = 0.02  # ... and copying them takes at most this share of the time
 VIEW_SHARE = 0.1  # at most this share of the time goes to views
 DIAGNOSIS_SECONDS = 0.5  # the warnings (which read the whole history) are refreshed this often
 UNWATCHED_PAUSE = 600.0  # a paused run nobody watches this long (s) is stopped (None: never)
@@ -52,7 +55,10 @@ class ViewClock:
     due: float = 0.0
     inside_due: float = 0.0
     checkpointed: float = 0.0  # when the last checkpoint was taken
+    checkpoint_cost: float = 0.0  # what the last one took (s)
+    started: float | None = None  # when the first checkpoint was taken
     diagnosed: float = 0.0  # when the warnings were last refreshed
+    timer: Callable[[], float] = time.perf_counter  # what times a checkpoint (tests: virtual)
 
     def inside_now(self, now: float) -> bool:
         """True when the view about to be made should look inside too (and schedules the next)."""
@@ -71,6 +77,29 @@ class ViewClock:
         self.due = _next(self.due, wait, finished)
         if view.inside is not None and self.inside_interval is not None:
             self.inside_due = _next(self.inside_due, self.inside_interval, finished)
+
+
+    def checkpoint_due(self, now: float) -> bool:
+        """True when a checkpoint (the weights, and the film's new frames that replay reads)
+        should be taken at `now`: one a quarter of the run's age after the last (a 12 s old
+        run's replay is at most 3 s behind it), but no more often than every
+        `MIN_CHECKPOINT_SECONDS` or than copying it costs `CHECKPOINT_SHARE` of the time, and no
+        less often than every `checkpoint_every` seconds."""
+        if self.started is None:
+            return True
+        wait = max(MIN_CHECKPOINT_SECONDS, (now - self.started) * CHECKPOINT_AGE_SHARE,
+                   self.checkpoint_cost / CHECKPOINT_SHARE)  # fmt: skip
+        return now - self.checkpointed >= min(wait, self.checkpoint_every)
+
+    def checkpoint(self, session: TrainingSession) -> Checkpoint:
+        """Take a checkpoint of `session` now, and note when and what it cost."""
+        start = self.timer()
+        checkpoint = session.checkpoint()
+        self.checkpointed = self.timer()
+        self.checkpoint_cost = self.checkpointed - start
+        if self.started is None:
+            self.started = start
+        return checkpoint
 
 
 def _next(due: float, interval: float, now: float) -> float:
@@ -198,8 +227,8 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: Trained
     if now - clock.diagnosed >= DIAGNOSIS_SECONDS:
         run.diagnose(session.dead_units())
         clock.diagnosed = now
-    if run.checkpoint is None or now - clock.checkpointed >= clock.checkpoint_every:
-        run.checkpoint, clock.checkpointed = session.checkpoint(), now
+    if run.checkpoint is None or clock.checkpoint_due(now):
+        run.checkpoint = clock.checkpoint(session)
 
 
 def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> None:

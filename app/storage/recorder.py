@@ -4,14 +4,15 @@ this process trains.
 `track(run)` inserts the run's row (config, ``queued``) and hooks its end. About once a second
 (`interval`) the writer thread copies, for every tracked run, the epochs of its history not yet
 written (``run.history.copy(written, run.epoch)`` under the run's lock: a few microseconds,
-never in the training loop) and, when the run loop took a new checkpoint (every ~10 s), its
-weights; it writes them with the run's status, latest numbers and a heartbeat in one
-transaction. The end hook writes the rest synchronously, from whatever thread ended the run, so
-nothing of a finished run is lost. If a write fails (database locked beyond its busy timeout,
-read-only, away) nothing is marked written: the next tick tries again, and meanwhile every run
-concerned carries a warning (`Run.unstored`, shown with its verdict) until a write succeeds; an
-ended run stays tracked (and in memory) until its final state is written. A new run whose row
-cannot be stored is refused (`track` raises `StorageUnavailable`): nothing trains unstored.
+never in the training loop) and, when the run loop took a new checkpoint (every 1 to 10 s:
+`app.runs.runner.ViewClock.checkpoint_due`), its weights; it writes them with the run's status,
+latest numbers and a heartbeat in one transaction. The end hook writes the rest synchronously,
+from whatever thread ended the run, so nothing of a finished run is lost. If a write fails
+(database locked beyond its busy timeout, read-only, away) nothing is marked written: the next
+tick tries again, and meanwhile every run concerned carries a warning (`Run.unstored`, shown
+with its verdict) until a write succeeds; an ended run stays tracked (and in memory) until its
+final state is written. A new run whose row cannot be stored is refused (`track` raises
+`StorageUnavailable`): nothing trains unstored.
 
 A run whose process died stays ``running`` in its row with an old heartbeat: `recover` (at start
 and every few seconds) turns runs of other processes with no heartbeat for `stale_after`

@@ -90,6 +90,19 @@ def test_a_finished_run_lists_its_stored_epochs(server, sin_run):
     assert epochs == sorted(set(epochs))
 
 
+def test_a_running_runs_film_follows_it_within_a_quarter_of_its_age(server):
+    """20 epochs a second: at epoch 60 (3 s or more of training) the last checkpoint, which
+    carries the film, is at most a second or a quarter of the run's age old (once every 10 s
+    before, and the replay slider of a young run was empty)."""
+    run_id = start_run(server, task="sin", samples=100, epochs=5000, epochs_per_second=20)
+    try:
+        wait_until(lambda: get(server, f"/api/runs/{run_id}").json()["epoch"] >= 60, 60, "epoch 60")
+        epochs = get(server, f"/api/runs/{run_id}/frames").json()["epochs"]
+        assert epochs[-1] >= 20, epochs
+    finally:
+        requests.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30)
+
+
 @pytest.mark.parametrize("epoch", [1, 10, 300])
 def test_the_view_at_a_stored_epoch_equals_the_engines(server, sin_run, epoch):
     answer = get(server, f"/api/runs/{sin_run}/view", epoch=epoch).json()

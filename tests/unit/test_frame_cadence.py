@@ -13,7 +13,7 @@ import pytest
 
 from app.runs.broadcast import Broadcaster
 from app.runs.run import Run
-from app.runs.runner import MAX_VIEW_INTERVAL, ViewClock
+from app.runs.runner import CHECKPOINT_SECONDS, MAX_VIEW_INTERVAL, ViewClock
 from app.runs.validation import validate_run
 from app.training.forked import ForkedSession
 from app.training.session import TrainingSession, View
@@ -258,3 +258,55 @@ def test_a_slow_client_gets_the_latest_view_as_soon_as_it_acknowledges():
     broadcaster.wake()
     with emitter.lock:
         assert emitter.arrived.wait_for(lambda: emitter.emitted[-1][0] == "done", 5.0)
+
+
+class _Timed:
+    """A session whose checkpoint takes `cost` seconds of a virtual clock."""
+
+    def __init__(self, cost: float) -> None:
+        self.now, self.cost, self.taken = 0.0, cost, 0
+
+    def checkpoint(self) -> str:
+        self.now += self.cost
+        self.taken += 1
+        return f"checkpoint {self.taken}"
+
+
+def _checkpoints(cost: float, seconds: float, every: float = CHECKPOINT_SECONDS) -> list[float]:
+    """When a run loop publishing every 50 ms (virtual time) takes its checkpoints."""
+    session = _Timed(cost)
+    clock, taken = ViewClock(FRAME, checkpoint_every=every, timer=lambda: session.now), []
+    while session.now < seconds:
+        if clock.checkpoint_due(session.now):
+            taken.append(session.now)
+            clock.checkpoint(session)
+        session.now += 0.05
+    return taken
+
+
+def test_a_young_run_is_checkpointed_every_second_so_its_replay_follows_it():
+    taken = _checkpoints(cost=0.001, seconds=4.0)
+    assert taken[0] == 0.0  # the first publish
+    gaps = [later - earlier for earlier, later in zip(taken, taken[1:], strict=False)]
+    assert 0.99 <= min(gaps) and max(gaps) <= 1.06  # every second while a quarter of its age < 1 s
+
+
+def test_an_older_run_lags_its_replay_by_at_most_a_quarter_of_its_age_and_ten_seconds():
+    taken = _checkpoints(cost=0.001, seconds=200.0)
+    for earlier, later in zip(taken, taken[1:], strict=False):
+        assert later - earlier <= max(1.0, later * 0.25) + 0.06  # a quarter of its age then
+        assert later - earlier <= CHECKPOINT_SECONDS + 0.06
+    assert taken[-1] - taken[-2] >= CHECKPOINT_SECONDS - 0.06  # old enough: every 10 s
+    assert len(taken) < 40  # not every second (200 then)
+
+
+def test_an_expensive_checkpoint_takes_at_most_two_per_cent_of_the_time():
+    taken = _checkpoints(cost=0.06, seconds=30.0)  # a large net's film: 60 ms to copy
+    gaps = [later - earlier for earlier, later in zip(taken, taken[1:], strict=False)]
+    assert min(gaps) >= 0.06 / 0.02 - 0.001  # 3 s, not 1
+
+
+def test_a_worker_still_checkpoints_every_second():
+    taken = _checkpoints(cost=0.001, seconds=60.0, every=1.0)  # scaled mode's catch-up
+    gaps = [later - earlier for earlier, later in zip(taken, taken[1:], strict=False)]
+    assert max(gaps) <= 1.06
