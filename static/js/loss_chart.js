@@ -213,8 +213,8 @@ export class LossChart extends AppendingChart {
   }
 
   figure(p) {
-    this.emaTrain = new DebiasedEma(this.weight);
-    this.emaTest = new DebiasedEma(this.weight);
+    this.emaTrain = new DebiasedEma(this.weight, { log: this.logScale });
+    this.emaTest = new DebiasedEma(this.weight, { log: this.logScale });
     const { epoch, train, test } = this.history;
     const smoothTrain = train.map((v, i) => this.emaTrain.push(v, epoch[i]));
     const smoothTest = test.map((v, i) => this.emaTest.push(v, epoch[i]));

@@ -50,6 +50,33 @@ def test_every_epoch_smooths_as_tensorboard_and_gaps_by_distance(weight):
     assert got[2] == pytest.approx(by_distance(values, epochs, weight))
 
 
+def test_on_a_log_axis_the_logarithms_are_smoothed():
+    """A loss falling tenfold every 10 epochs: on a log axis the smoothed curve is the debiased
+    average of the logarithms (it lags the raw line by a few epochs, as on a linear axis), not
+    the arithmetic one, which early on is drawn above the raw line by whole orders of magnitude.
+    The chart smooths so when its scale is log, and values ≤ 0 are skipped there."""
+    values = [10 ** (-epoch / 10) for epoch in range(60)]
+    got = run_js(
+        f"""const {{ smoothSeries }} = await importModule('/static/js/smoothing.js');
+        const {{ LossChart }} = await importModule('/static/js/loss_chart.js');
+        const {{ palette }} = await importModule('/static/js/theme.js');
+        const values = {values};
+        const chart = new LossChart(element(), {{ smoothing: 0.9, logScale: true }});
+        chart.reset({{ epoch: values.map((_v, i) => i + 1), train_loss: values,
+                       test_loss: values, lr: values.map(() => 0.01) }}, 'r');
+        return [smoothSeries(values, 0.9, undefined, {{ log: true }}), smoothSeries(values, 0.9),
+                chart.figure(palette()).data[2].y, smoothSeries([1, 0, -1, 0.5], 0.5, undefined,
+                {{ log: true }})];"""
+    )
+    logs = tensorboard_smoothing([float(np.log10(v)) for v in values], 0.9)
+    assert got[0] == pytest.approx([10**v for v in logs])
+    assert got[2] == pytest.approx(got[0])  # the chart's smoothed train loss, on its log axis
+    late = 59  # the arithmetic mean sits 25x above the raw loss there; the geometric one 4x
+    assert got[1][late] / values[late] > 20 and got[0][late] / values[late] < 10
+    assert got[3][0] == pytest.approx(1.0) and got[3][1] is None and got[3][2] is None
+    assert got[3][3] == pytest.approx(10 ** ((0.5 * 0 + np.log10(0.5)) / 1.5))
+
+
 @pytest.mark.parametrize(
     ("epochs", "weight"),
     [(45_000, 0.6), (45_000, 0.95), (45_000, 0.99), (90_000, 0.9), (61_000, 0.999), (21_000, 0.8)],
