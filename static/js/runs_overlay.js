@@ -3,6 +3,7 @@
 // Runs whose configs differ only by seed form one group: one line for the mean and a band from
 // the min to the max of the group at each epoch.
 
+import { formatNumber } from "./format.js";
 import { logAxis } from "./log_axis.js";
 import { taskLabel } from "./task_names.js";
 import { palette } from "./theme.js";
@@ -23,7 +24,7 @@ function classifies(run, history) {
  * (the grid box around them, so it differs by seed) and only frames the plot: not a difference.
  */
 export function seedlessKey(run, history) {
-  const config = { ...run.config, task: run.task };
+  const config = { ...run.config, task: run.task, lr: changedPath(run, "lr") ?? run.config?.lr };
   delete config.seed;
   if (classifies(run, history)) delete config.domain;
   const sorted = Object.keys(config).sort().map((key) => [key, config[key]]);
@@ -77,6 +78,14 @@ function shown(value) {
   return String(value);
 }
 
+/** A learning rate changed live as a legend tells it, its path "0.05→0.2" (the config holds the
+ * last one only); null for any other field or a rate never changed. */
+function changedPath(run, name) {
+  const path = name === "lr" ? run.lr_changes ?? [] : [];
+  if (path.length < 2) return null;
+  return `${formatNumber(path[0].lr, 3)}→${formatNumber(path.at(-1).lr, 3)}`;
+}
+
 /**
  * The config fields (the seed, the layers and what a run derives by itself aside) whose values
  * differ between `runs` (one per drawn line), in the configs' own order: a legend names them, so
@@ -88,12 +97,14 @@ export function differingFields(runs) {
   // not what a run learns: the seed (grouped), the layers (in the label), the plotted box and
   // the pace it was shown at (epochs_per_second: Auto, full speed or a rate)
   return names.filter((name) => !["seed", "hidden", "domain", "epochs_per_second"].includes(name)
-    && new Set(runs.map((run) => JSON.stringify(run.config?.[name] ?? null))).size > 1);
+    && new Set(runs.map((run) => changedPath(run, name)
+      ?? JSON.stringify(run.config?.[name] ?? null))).size > 1);
 }
 
 function label(run, fields = []) {
   if (run.name) return run.name;
-  const extra = fields.map((name) => ` ${name} ${shown(run.config?.[name])}`).join("");
+  const extra = fields.map((name) => ` ${name} ${changedPath(run, name)
+    ?? shown(run.config?.[name])}`).join("");
   return `${run.id.slice(0, 8)} ${taskLabel(run.task)} [${(run.config?.hidden ?? []).join(",")}]${extra}`;
 }
 

@@ -268,3 +268,20 @@ def test_the_compare_charts_loss_axis_and_legend():
     )
     assert len(labels(got["yaxis"])) >= 2
     assert got["legend"]["y"] >= 1 and got["legend"]["yanchor"] == "bottom"  # not under x
+
+
+def test_a_learning_rate_changed_live_is_named_by_its_path_in_the_legend():
+    """The config holds a changed run's last rate only: the legend tells "lr 0.05→0.2" from a
+    run trained at 0.2 throughout, and the two are not one seed group."""
+    config = {"hidden": [8], "lr": 0.2, "loss": "mse"}
+    changed = [{"epoch": 0, "lr": 0.05}, {"epoch": 40, "lr": 0.2}]
+    runs = [
+        {"id": "a" * 8, "task": "sin", "config": {**config, "seed": 1}, "lr_changes": changed},
+        {"id": "b" * 8, "task": "sin", "config": {**config, "seed": 2}},
+    ]
+    histories = {"a" * 8: history([1], [1.0], False), "b" * 8: history([1], [1.0], False)}
+    traces = run_js(OVERLAY + f"return draw({json.dumps(runs)}, {json.dumps(histories)});")
+    names = {t["name"] for t in traces if t["meta"] and t["meta"]["column"] == "test_loss"}
+    assert any("lr 0.05→0.2" in name for name in names), names
+    assert any(name.endswith("lr 0.2") or "lr 0.2 " in name for name in names), names
+    assert len(names) == 2
