@@ -252,7 +252,7 @@ class TrainingConfig(BaseModel):
         title="Early stopping",
         description=(
             "{patience, restore_best}: end the run `finished` when the test loss has not "
-            "improved for `patience` epochs (null: train every epoch)."
+            "improved for `patience` epochs (off, or null in the API: train every epoch)."
         ),
     )
     input_features: list[str] | None = Field(
@@ -262,7 +262,7 @@ class TrainingConfig(BaseModel):
         title="Input features",
         description=(
             "What the network sees: expressions in x (and y), e.g. x, y, x**2, x*y, sin(x); "
-            "one input unit each (null = the raw inputs)."
+            "one input unit each (none, or null in the API: the raw inputs)."
         ),
     )
     slice_features: list[Annotated[int, Field(ge=0)]] | None = Field(
@@ -272,7 +272,8 @@ class TrainingConfig(BaseModel):
         title="Slice view",
         description=(
             "Tasks of more than two inputs: the two inputs (indices) the plots are drawn over, "
-            "the others held at their median (null = the task's choice); changeable live."
+            "the others held at their median (not chosen, or null in the API: the task's "
+            "choice); changeable live."
         ),
         json_schema_extra={LIVE: True},
     )
@@ -337,7 +338,7 @@ class TrainingConfig(BaseModel):
         title="Speed",
         description=(
             "Slow motion: epochs per second, or \"auto\" (paced by the learning: slow where "
-            "the loss falls, quick over plateaus); null = full speed."
+            "the loss falls, quick over plateaus), or full speed (null in the API)."
         ),
         json_schema_extra={LIVE: True},
     )
@@ -346,8 +347,8 @@ class TrainingConfig(BaseModel):
         max_length=MAX_COLUMN_NAME,
         title="Target column",
         description=(
-            "Uploaded tables: the column to predict (null = the suggested one: a column named "
-            "target, label, class, species, y, …, else the last)."
+            "Uploaded tables: the column to predict (not chosen, or null in the API: the "
+            "suggested one, a column named target, label, class, species, y, …, else the last)."
         ),
     )
     feature_columns: list[Annotated[str, Field(max_length=MAX_COLUMN_NAME)]] | None = Field(
@@ -356,16 +357,16 @@ class TrainingConfig(BaseModel):
         max_length=MAX_TABLE_COLUMNS,
         title="Feature columns",
         description=(
-            "Uploaded tables: the columns the network sees (null = every column but the "
-            "target); categories are one-hot encoded, numbers standardised."
+            "Uploaded tables: the columns the network sees (not chosen, or null in the API: "
+            "every column but the target); categories are one-hot encoded, numbers standardised."
         ),
     )
     kind: Literal["classification", "regression"] | None = Field(
         None,
         title="Kind",
         description=(
-            "Uploaded tables: classification or regression (null = by the target: categories "
-            "and whole numbers of at most 20 values are classes)."
+            "Uploaded tables: classification or regression (not chosen, or null in the API: by "
+            "the target, categories and whole numbers of at most 20 values being classes)."
         ),
     )
 
