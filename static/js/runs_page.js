@@ -13,7 +13,8 @@ import { loadTaskNames, taskLabel } from "./task_names.js";
 const REFRESH_MS = 4000;
 
 const state = {
-  runs: [],
+  runs: null, // null until the list first comes
+  trouble: "", // why the list could not be read (it is asked for again every few seconds)
   sort: { key: "created", descending: true },
   selected: [], // ids in the order they were ticked (fixes each run's colour)
 };
@@ -295,11 +296,25 @@ function labelCells(tr) {
   [...tr.cells].forEach((td, k) => { if (heads[k]) td.dataset.label = heads[k]; });
 }
 
+/** The one row of an empty table: what is loading, or why nothing shows. */
+function emptyRow(text) {
+  const tr = document.createElement("tr");
+  tr.className = "runs-empty";
+  const td = tr.insertCell();
+  td.colSpan = document.querySelectorAll("#runs-table thead th").length;
+  td.textContent = text;
+  return tr;
+}
+
 function render() {
-  const shown = state.runs.filter(matchesFilters).sort(compare);
+  const runs = state.runs ?? [];
+  const shown = runs.filter(matchesFilters).sort(compare);
   const body = $("runs-body");
-  body.replaceChildren(...shown.map(row));
-  $("runs-count").textContent = `${shown.length} of ${state.runs.length} runs`;
+  const empty = state.runs === null ? (state.trouble || "Loading the runs…")
+    : runs.length ? "No run matches the filters." : "No runs yet: press Train on the dashboard.";
+  body.replaceChildren(...(shown.length ? shown.map(row) : [emptyRow(empty)]));
+  $("runs-count").textContent = state.trouble
+    || (state.runs === null ? "" : `${shown.length} of ${runs.length} runs`);
   for (const th of document.querySelectorAll("th[data-sort]")) {
     const sorted = th.dataset.sort === state.sort.key;
     if (sorted) th.setAttribute("aria-sort", state.sort.descending ? "descending" : "ascending");
@@ -308,22 +323,28 @@ function render() {
 }
 
 function selectedRuns() {
-  const byId = new Map(state.runs.map((run) => [run.id, run]));
+  const byId = new Map((state.runs ?? []).map((run) => [run.id, run]));
   return state.selected.map((id) => byId.get(id)).filter(Boolean);
 }
 
 function fillTaskFilter() {
   const select = $("filter-task");
   const chosen = select.value;
-  const tasks = [...new Set(state.runs.map((run) => run.task))].sort();
+  const tasks = [...new Set((state.runs ?? []).map((run) => run.task))].sort();
   select.replaceChildren(new Option("all tasks", ""),
     ...tasks.map((task) => new Option(taskLabel(task), task)));
   select.value = tasks.includes(chosen) ? chosen : "";
 }
 
 async function load() {
-  const answer = await fetch("/api/runs?limit=5000");
-  if (!answer.ok) return;
+  const answer = await fetch("/api/runs?limit=5000").catch(() => null);
+  const trouble = answer?.ok ? "" : `The runs could not be read (${answer ? `HTTP ${answer.status}`
+    : "no answer"}): trying again every ${REFRESH_MS / 1000} s.`;
+  if (trouble !== state.trouble) {
+    state.trouble = trouble;
+    render();
+  }
+  if (trouble) return;
   const runs = await answer.json();
   const editing = document.activeElement?.matches?.("tbody input[type=text]");
   const changed = JSON.stringify(runs) !== JSON.stringify(state.runs);
@@ -367,6 +388,7 @@ for (const button of document.querySelectorAll("button.png")) {
   button.addEventListener("click", () => overlay.downloadPng(button.dataset.chart));
 }
 
+render(); // "Loading the runs…"
 await load();
 render();
 setInterval(load, REFRESH_MS);

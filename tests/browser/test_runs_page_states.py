@@ -1,0 +1,43 @@
+"""The runs page says what its table holds when it holds no run (a fresh user's finding: an
+empty table, the same while loading, with nothing to read and when the server was gone): no runs
+yet, none matching the filters, and a server that does not answer, while it asks again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from browser_helpers import ended_run
+
+pytestmark = pytest.mark.browser
+
+
+def empty_text(page: Any, text: str) -> None:
+    page.wait_for_function(
+        """text => { const row = document.querySelector('#runs-body tr.runs-empty');
+                     return row && row.textContent === text; }""",
+        arg=text,
+        timeout=20_000,
+    )
+
+
+def test_the_runs_table_says_why_it_is_empty(page: Any, live_server: Any, problems: Any) -> None:
+    page.goto("/runs")
+    empty_text(page, "No runs yet: press Train on the dashboard.")
+    assert page.inner_text("#runs-count") == "0 of 0 runs"
+    span = page.eval_on_selector("#runs-body tr.runs-empty td", "td => td.colSpan")
+    assert span == page.eval_on_selector_all("#runs-table thead th", "ths => ths.length")
+
+    ended_run(live_server, {"task": "sin", "samples": 100, "epochs": 5})
+    page.wait_for_selector("tr[data-run-id]", timeout=20_000)  # the list is asked for again
+    assert page.query_selector("#runs-body tr.runs-empty") is None
+    page.fill("#filter-text", "no run is called this")
+    empty_text(page, "No run matches the filters.")
+
+    problems.allow_console("ERR_CONNECTION_REFUSED|Failed to fetch|Failed to load resource")
+    live_server.stop()  # the server is gone: the page says so, and keeps asking
+    page.wait_for_function(
+        "() => document.getElementById('runs-count').textContent.startsWith("
+        "'The runs could not be read (no answer): trying again every')",
+        timeout=20_000,
+    )
