@@ -36,6 +36,18 @@ export function num(value, digits = 3) {
   return text.replace(/-/g, "−");
 }
 
+/**
+ * "0.1234 → 0.1237": a value before and after a change, each with just the significant digits
+ * that show the change (`least` at least, at most 15), so a small step is never read as none.
+ */
+export function change(before, after, least = 3) {
+  const scale = Math.max(Math.abs(before), Math.abs(after));
+  const step = Math.abs(after - before);
+  const digits = step > 0 && scale > 0
+    ? Math.min(15, Math.max(least, Math.ceil(Math.log10(scale / step)) + 2)) : least;
+  return `${num(before, digits)} → ${num(after, digits)}`;
+}
+
 /** A factor in a product: always in parentheses, "(−0.31)". */
 export const factor = (value) => `(${num(value)})`;
 
@@ -86,9 +98,9 @@ export function edgeFormula(pass, batch, phase, l, i, j) {
     return `${where}: w = ${num(w)}; its share of z_${j + 1}: ${feedName(pass, l, i)} · w = ${factor(a)}·${factor(w)} = ${num(a * w)}`;
   }
   if (phase === "update") {
-    const change = batch.layers[l].update.W[i][j];
+    const delta = batch.layers[l].update.W[i][j];
     const g = batch.layers[l].dW[i][j];
-    return `${where}: Δw = ${updateRule(batch)} = ${num(change)} (∂L/∂w over the mini-batch = ${num(g)}); w: ${num(w)} → ${num(w + change)}`;
+    return `${where}: Δw = ${updateRule(batch)} = ${num(delta)} (∂L/∂w over the mini-batch = ${num(g)}); w: ${change(w, w + delta)}`;
   }
   const a = feeding(pass, l, i);
   return `${where}: ∂L/∂w = δ_${j + 1} · a_${i + 1} = ${factor(layer.delta[j])}·${factor(a)} = ${num(layer.dW[i][j])}`;
@@ -153,8 +165,8 @@ export function neuronFormula(pass, batch, phase, l, j) {
     return `${layerName(pass, l)} neuron ${j + 1}: z_${j + 1} = Σ_i a_i w_i,${j + 1} + b_${j + 1} = ${terms(products)} + ${factor(layer.b[j])} = ${num(layer.z[j])}; ${last ? `${output} ŷ_${j + 1} = z_${j + 1} = ${num(layer.z[j])}` : `${output} = ${f}(${num(layer.z[j])}) = ${num(layer.a[j])}`}`;
   }
   if (phase === "update") {
-    const change = batch.layers[l].update.b[j];
-    return `b_${j + 1} of ${layerName(pass, l)}: Δb = ${updateRule(batch)} = ${num(change)} (∂L/∂b over the mini-batch = ${num(batch.layers[l].db[j])}); b: ${num(layer.b[j])} → ${num(layer.b[j] + change)}`;
+    const delta = batch.layers[l].update.b[j];
+    return `b_${j + 1} of ${layerName(pass, l)}: Δb = ${updateRule(batch)} = ${num(delta)} (∂L/∂b over the mini-batch = ${num(batch.layers[l].db[j])}); b: ${change(layer.b[j], layer.b[j] + delta)}`;
   }
   if (last) return outputDelta(pass, j);
   const next = pass.layers[l + 1];
@@ -230,5 +242,5 @@ export function workedExample(pass, batch, shown = 3) {
 export function steppedFormula(before, after, l, i, j) {
   const old = before.layers[l].W[i][j];
   const now = after.layers[l].W[i][j];
-  return `w_${i + 1},${j + 1} of ${layerName(after, l)} after the step: ${num(old, 6)} → ${num(now, 6)}; changed by ${num(now - old)}, reported Δw = ${num(before.layers[l].update.W[i][j])}`;
+  return `w_${i + 1},${j + 1} of ${layerName(after, l)} after the step: ${change(old, now, 6)}; changed by ${num(now - old)}, reported Δw = ${num(before.layers[l].update.W[i][j])}`;
 }

@@ -39,3 +39,22 @@ def test_numbers_are_written_with_three_digits_and_a_real_minus():
     )
     assert written == ["−0.31", "(0.72)", "−0.223", "1.23e−4", "—", "12300", "−1.23e−4",
                        "1.23e+5"]
+
+
+def test_a_value_before_and_after_a_small_step_shows_the_change():
+    """Each side gets the digits that tell them apart: 0.1234 → 0.1237 was '0.123 → 0.124'
+    at best and '0.123 → 0.123' for a step under 5e-4 (a fresh user read it as no update)."""
+    written = run_js(
+        """const { change } = await importModule('/static/js/backprop_math.js');
+        return [change(0.1234, 0.1237), change(0.52, 0.5200012), change(-1.5, -2.5),
+                change(0.3, 0.3), change(0, 0.001), change(123.0, 123.0000001)];"""
+    )
+    assert written[0] == "0.1234 → 0.1237"
+    assert written[1] == "0.5200000 → 0.5200012" or written[1] == "0.52 → 0.5200012"
+    before, after = written[1].split(" → ")
+    assert before != after and float(after) == pytest.approx(0.5200012)
+    assert written[2] == "−1.5 → −2.5"
+    assert written[3] == "0.3 → 0.3"  # no change: three digits
+    assert written[4] == "0 → 0.001"
+    first, second = written[5].split(" → ")
+    assert first != second and float(second) == pytest.approx(123.0000001, abs=1e-9)
