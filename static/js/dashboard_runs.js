@@ -1,7 +1,9 @@
 // The dashboard's part of the runs history (issue 13), kept apart from main.js: the list of the
 // current task's runs with a link to /runs, and a banner for an interrupted run offering to
 // continue it from its last saved weights (a new run) or to delete it. It reads the task and the
-// run from the address bar (main.js keeps /fit/<task>?...&run=<id> current) and polls.
+// run from the address bar (main.js keeps /fit/<task>?...&run=<id> current) and polls, and asks
+// at once when the watched run starts or its status changes (run_watch.js's events), so the list
+// agrees with the status pill.
 
 import { formatNumber } from "./format.js";
 
@@ -79,5 +81,24 @@ document.getElementById("delete-run").addEventListener("click", async () => {
   if (answer.ok) window.location.href = `/fit/${encodeURIComponent(task)}`;
 });
 
-refresh();
-setInterval(refresh, POLL_MS);
+let asking = null; // the refresh in flight: events that come meanwhile ask once more after it
+let again = false;
+
+function refreshSoon() {
+  if (asking) {
+    again = true;
+    return;
+  }
+  asking = refresh().catch(() => {}).finally(() => {
+    asking = null;
+    if (again) {
+      again = false;
+      refreshSoon();
+    }
+  });
+}
+
+document.addEventListener("studio-run", refreshSoon);
+document.addEventListener("studio-snapshot", refreshSoon);
+refreshSoon();
+setInterval(refreshSoon, POLL_MS);

@@ -15,6 +15,11 @@ function networkCaption(epoch) {
   return `live weights · epoch ${epoch ?? 0}`;
 }
 
+/** Tells the page's other parts (the task's run list) that the watched run's status changed. */
+function announce(runId, status) {
+  document.dispatchEvent(new CustomEvent("studio-run", { detail: { runId, status } }));
+}
+
 /** The banner text of a run that ended badly, or null. */
 function outcomeText({ status: runStatus, reason, epoch }) {
   if (runStatus === "diverged") {
@@ -211,6 +216,7 @@ export class RunWatch {
     if (frame.status && frame.status !== run.status) {
       run.status = frame.status;
       this.page.buttons.updateButtons();
+      announce(run.runId, run.status);
     }
     loop.request();
   }
@@ -223,6 +229,7 @@ export class RunWatch {
     for (const chart of [views.lossChart, views.accuracyChart]) chart.settle();
     this.page.replay?.sawDone(done);
     this.run.status = done.status;
+    announce(this.run.runId, done.status);
     this.showOutcome(done);
     this.page.buttons.updateButtons();
     loop.request();

@@ -1,13 +1,15 @@
-"""The runs page says what its table holds when it holds no run (a fresh user's finding: an
-empty table, the same while loading, with nothing to read and when the server was gone): no runs
-yet, none matching the filters, and a server that does not answer, while it asks again."""
+"""Lists of runs that say what they hold (fresh users' findings). The runs page's table when it
+holds no run (it was empty alike while loading, with nothing to read and with the server gone):
+no runs yet, none matching the filters, a server that does not answer while it asks again. The
+dashboard's list of the task's runs follows the watched run's status as the status line does,
+not at its next poll."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from browser_helpers import ended_run
+from browser_helpers import ended_run, open_dashboard, wait_status
 
 pytestmark = pytest.mark.browser
 
@@ -41,3 +43,20 @@ def test_the_runs_table_says_why_it_is_empty(page: Any, live_server: Any, proble
         "'The runs could not be read (no answer): trying again every')",
         timeout=20_000,
     )
+
+
+def test_the_dashboards_run_list_follows_the_watched_runs_status(page: Any) -> None:
+    # the list's poll (every 3 s) is switched off: only the run's own news may refresh it
+    page.add_init_script(
+        "const every = window.setInterval; window.setInterval = (f, ms, ...rest) =>"
+        " ms === 3000 ? 0 : every(f, ms, ...rest);"
+    )
+    open_dashboard(page, "/fit/sin?epochs=100000&speed=20", full_speed=False)
+    page.click("#train")
+    wait_status(page, "running")
+    run_id = page.evaluate("window.studio.state.runId")
+    item = f'#task-runs-list a[data-run-id="{run_id}"]'
+    page.wait_for_function(f"document.querySelector('{item}')?.textContent.includes('running')")
+    page.click("#stop")
+    wait_status(page, "stopped")
+    page.wait_for_function(f"document.querySelector('{item}')?.textContent.includes('stopped')")
