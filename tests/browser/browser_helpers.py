@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 import urllib.request
 from typing import Any
+
+from waiting import wait_until
 
 
 def open_dashboard(page: Any, path: str, full_speed: bool = True) -> None:
@@ -52,11 +52,6 @@ def ended_run(server: Any, config: dict[str, Any], timeout: float = 60.0) -> dic
 
 
 def poll(condition: Any, timeout: float, what: str) -> Any:
-    """Ask `condition()` every 20 ms until it answers something truthy (returned); fail after
-    `timeout` s naming `what` was waited for."""
-    deadline, pause = time.monotonic() + timeout, threading.Event()
-    while not (answer := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout} s for {what}")
-        pause.wait(0.02)
-    return answer
+    """Ask `condition()` until it answers something truthy (returned); fail after `timeout` s
+    naming `what` was waited for (`waiting.wait_until`)."""
+    return wait_until(condition, timeout, what)

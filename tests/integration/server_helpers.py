@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 import socketio
+from waiting import wait_until  # noqa: F401  (the server tests import it from here)
 
 # Fast but meaningful runs: sin with a small net converges in well under a second of training.
 FAST = {"samples": 200, "epochs": 300}
@@ -26,18 +27,6 @@ def run_status(live: Any, run_id: str) -> dict[str, Any]:
     response = requests.get(f"{live.url}/api/runs/{run_id}", timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
-    """Poll `condition` (every 20 ms) until it returns something truthy; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(0.02)
 
 
 def train_another_run(live: Any) -> None:

@@ -9,7 +9,6 @@ unless ``REQUIRE_REDIS=1`` (CI).
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 import requests
 from cluster_helpers import scaled_cluster
 from server_helpers import Watcher, wait_until
+from waiting import holds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from live_server import running_server  # noqa: E402
@@ -66,10 +66,7 @@ def test_a_paused_run_nobody_watches_is_stopped_and_frees_its_place(url: str) ->
         assert ended["reason"].startswith(f"stopped at epoch {ended['epoch']}: paused with "
                                           "nobody watching for")  # fmt: skip
         # paused as long as `left`: were watching not to count, it would stop within a second
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline:
-            assert status(url, watched)["status"] == "paused"
-            time.sleep(0.2)
+        holds(lambda: status(url, watched)["status"] == "paused", 3.0, "the watched run paused")
         third = create(url)
         assert third.status_code == 201, third.text  # the abandoned run's place is free again
         requests.post(f"{url}/api/runs/{third.json()['id']}/stop", timeout=30)

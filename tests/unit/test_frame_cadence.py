@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 from app.runs.broadcast import Broadcaster
 from app.runs.run import Run
@@ -215,10 +216,8 @@ def test_a_new_view_of_a_watched_run_wakes_the_broadcaster_at_once():
     broadcaster.wake()
     with emitter.lock:
         assert emitter.arrived.wait_for(lambda: emitter.emitted[-1][0] == "done", 5.0)
-    deadline = time.monotonic() + 5.0
-    while run.on_view and time.monotonic() < deadline:  # let go once it got its `done`
-        time.sleep(0.01)
-    assert run.on_view == []  # nobody watches it: the broadcaster follows it no more
+    # nobody watches it: once it got its `done`, the broadcaster follows it no more
+    wait_until(lambda: run.on_view == [], 5.0, "the broadcaster to let the run go")
 
 
 class _Holding(_Emitter):

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from waiting import holds
 
 from app.data.features import network_sizes
 from app.data.tasks import TASKS
@@ -571,10 +572,7 @@ def test_the_run_loop_leaves_a_watched_paused_run_paused():
     _until(left.control, lambda: left.status == "stopped", 30)
     # paused as long as `left`, it would be stopped within one more look (a second) if watching
     # did not count: give it three
-    deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline:
-        assert kept.status == "paused"
-        time.sleep(0.02)
+    holds(lambda: kept.status == "paused", 3.0, "the watched paused run staying paused")
     assert kept.control.request_stop(wait=2.0) == "stopped"
     for thread in threads:
         thread.join(5)
