@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 import urllib.request
 from typing import Any
 
@@ -40,10 +38,7 @@ def numbers(text: str) -> list[float]:
 def paused(live_server: Any) -> str:
     """A run paused after a few epochs (its weights stay put while the page looks)."""
     run_id = post(live_server, "/api/runs", CONFIG)["id"]
-    deadline, pause = time.monotonic() + 30, threading.Event()
-    while get_json(live_server, f"/api/runs/{run_id}")["epoch"] < 3:
-        assert time.monotonic() < deadline, "the run did not train 3 epochs in 30 s"
-        pause.wait(0.02)
+    poll(lambda: get_json(live_server, f"/api/runs/{run_id}")["epoch"] >= 3, 30, "3 epochs")
     assert post(live_server, f"/api/runs/{run_id}/pause", {})["status"] == "paused"
     return run_id
 
@@ -233,10 +228,7 @@ def test_a_classifier_shows_softmax_and_a_click_on_the_decision_plot_picks_a_sam
     config = {"task": "moons", "hidden": [5], "activation": "relu", "optimizer": "adam",
               "lr": 0.01, "epochs": 100_000}  # fmt: skip
     run_id = post(live_server, "/api/runs", config)["id"]
-    deadline, pause = time.monotonic() + 30, threading.Event()
-    while get_json(live_server, f"/api/runs/{run_id}")["epoch"] < 2:
-        assert time.monotonic() < deadline
-        pause.wait(0.02)
+    poll(lambda: get_json(live_server, f"/api/runs/{run_id}")["epoch"] >= 2, 30, "2 epochs")
     post(live_server, f"/api/runs/{run_id}/pause", {})
     open_dashboard(page, f"/fit/moons?run={run_id}")
     page.click("#backprop-tab")
@@ -273,10 +265,8 @@ def test_a_classifier_shows_softmax_and_a_click_on_the_decision_plot_picks_a_sam
 def test_a_wide_layer_shows_its_16_largest_deltas_and_says_so(page, live_server):
     config = {**CONFIG, "hidden": [24, 4], "epochs": 2}
     run_id = post(live_server, "/api/runs", config)["id"]
-    deadline, pause = time.monotonic() + 30, threading.Event()
-    while get_json(live_server, f"/api/runs/{run_id}")["status"] != "finished":
-        assert time.monotonic() < deadline
-        pause.wait(0.02)
+    poll(lambda: get_json(live_server, f"/api/runs/{run_id}")["status"] == "finished", 30,
+         "the run to finish")
     open_dashboard(page, f"/fit/sin?run={run_id}")
     page.click("#backprop-tab")
     page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
@@ -338,10 +328,8 @@ def test_on_digits_the_panel_takes_the_whole_width_and_shows_the_input_labels(pa
     stayed a column wide, a 64-input network's numbers cramped into a third of the width, and
     the inputs' names ("pixel (0, 3)") were cut at the diagram's left edge."""
     run_id = post(live_server, "/api/runs", {"task": "digits", "hidden": [32], "epochs": 2})["id"]
-    deadline, pause = time.monotonic() + 60, threading.Event()
-    while get_json(live_server, f"/api/runs/{run_id}")["status"] != "finished":
-        assert time.monotonic() < deadline
-        pause.wait(0.02)
+    poll(lambda: get_json(live_server, f"/api/runs/{run_id}")["status"] == "finished", 60,
+         "the run to finish")
     open_dashboard(page, f"/fit/digits?run={run_id}")
     page.click("#backprop-tab")
     page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
