@@ -8,6 +8,11 @@ optimizer state and the next mini-batch are the training's own at that moment. A
 session rebuilt from its config: the same weights, with the optimizer state the checkpoint kept
 (none for a checkpoint read back from storage: ``update`` is then a fresh optimizer's step, and
 the answer says so with ``"optimizer_state": "fresh"``).
+
+At a past epoch (``"epoch": k`` beside a sample, what the dashboard asks while its time slider
+holds epoch k): the weights of the stored epoch nearest k, from the run's film (the replay's,
+``app.extensions["replay"].state_at``), on a session rebuilt from its config; ``update`` is a
+fresh optimizer's step there (``"optimizer_state": "fresh"``), and there is no next mini-batch.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ MAX_NUMBERS = 2_000_000  # numbers one answer may carry (`check_size`)
 backprop_api = Blueprint("backprop_api", __name__, url_prefix="/api")
 
 REBUILT_KEPT = 4  # sessions rebuilt from checkpoints kept for the next requests (per app)
-FIELDS = {"index", "near", "x", "y", "batch"}
+FIELDS = {"index", "near", "x", "y", "batch"}  # and "epoch" (`parse_epoch`), beside a sample
+MAX_EPOCH = 10**12
 ALONE = ("batch", "index", "near")  # fields that take no other
 
 
@@ -61,6 +67,21 @@ def parse_ask(body: Any) -> Ask:
     return Ask(x=body["x"], y=body["y"])
 
 
+def parse_epoch(body: Any) -> tuple[Any, int | None]:
+    """``(the body without "epoch", the epoch or None)``; raises `BackpropError` naming
+    ``epoch`` unless it is a whole number ≥ 0."""
+    if not isinstance(body, dict) or "epoch" not in body:
+        return body, None
+    rest = {name: value for name, value in body.items() if name != "epoch"}
+    epoch = body["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_EPOCH:
+        raise BackpropError("epoch", "must be a whole number ≥ 0 (a past epoch of the run)")
+    if rest.get("batch") is not None:
+        raise BackpropError("epoch", "a past epoch has no next mini-batch: give a sample "
+                            '({"index": i}, {"near": ...} or {"x", "y"})')  # fmt: skip
+    return rest, epoch
+
+
 @backprop_api.post("/runs/<run_id>/backprop")
 def run_backprop(run_id: str) -> Any:
     """200 the pass (see `app.backprop.compute.backprop`), 400 ``{errors: {field: message}}``
@@ -71,9 +92,10 @@ def run_backprop(run_id: str) -> Any:
     if run is None:
         return jsonify(error=manager.unknown(run_id)), 404
     try:
-        ask = parse_ask(request.get_json(silent=True))
+        body, epoch = parse_epoch(request.get_json(silent=True))
+        ask = parse_ask(body)
         check_size(run.sizes, int(run.config.get("batch_size") or 1) if ask.batch else 1)
-        answer = _answer(run, ask)
+        answer = _answer(run, ask) if epoch is None else _at_epoch(run, ask, epoch)
     except BackpropError as error:
         return jsonify(errors={error.field: error.message}), 400
     if answer is None:
@@ -113,6 +135,17 @@ def _answer(run: Any, ask: Ask) -> dict[str, Any] | None:
     answer = backprop(session, ask)
     fresh = checkpoint.optimizer is None
     return {**answer, "source": "checkpoint", "optimizer_state": "fresh" if fresh else "kept"}
+
+
+def _at_epoch(run: Any, ask: Ask, epoch: int) -> dict[str, Any] | None:
+    """The pass on the weights of the stored epoch nearest `epoch` (None: none stored yet)."""
+    try:
+        chosen, state = current_app.extensions["replay"].state_at(run, epoch)
+    except LookupError:  # app.replay.views.NoFrames: no stored epoch yet
+        return None
+    session = TrainingSession(run.task, run.config, run.data(), state)
+    answer = backprop(session, ask)
+    return {**answer, "epoch": chosen, "source": "film", "optimizer_state": "fresh"}
 
 
 def _rebuilt(run: Any, checkpoint: Any) -> TrainingSession:

@@ -132,6 +132,15 @@ class Replay:
             for key in [key for key in self._looks if key[0] == run_id]:
                 del self._looks[key]
 
+    def state_at(self, run: Any, epoch: int) -> tuple[int, dict[str, Any]]:
+        """``(stored epoch, its weights and scalers)`` at the stored epoch nearest `epoch` (what
+        `app.backprop` traces at a past epoch). Raises `NoFrames` when the run has none yet."""
+        epochs = self.epochs(run)
+        if not epochs:
+            raise NoFrames(f"run {run.id} has no stored epoch yet")
+        chosen = nearest(epochs, epoch)
+        return chosen, self._state(run, chosen)
+
     def _state(self, run: Any, epoch: int) -> dict[str, Any]:
         state = self._memory(run).get(epoch)  # a function of the epoch
         if state is not None:

@@ -255,7 +255,9 @@ def _operations(run_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _backprop_operations() -> dict[str, Any]:
     """``POST /api/runs/{run_id}/backprop`` (app/backprop, docs/backprop.md)."""
     numbers = {"type": "array", "items": {"type": "number"}}
-    body = {"type": "object", "maxProperties": 2, "properties": {
+    body = {"type": "object", "maxProperties": 3, "properties": {
+        "epoch": {"type": "integer", "minimum": 0, "description": "a past epoch (the stored one "
+                  "nearest): its weights, a fresh optimizer; with a sample, not with batch"},
         "index": {"type": "integer", "minimum": 0, "description": "a training sample"},
         "near": {**numbers, "description": "the training sample nearest this plotted point"},
         "x": {**numbers, "description": "a point's raw inputs (with y: its target)"},

@@ -10,8 +10,8 @@ import {
   workedExample,
 } from "./backprop_math.js";
 import { hookPlots } from "./backprop_plots.js";
+import { stepOffer } from "./backprop_step.js";
 import { counted } from "./format.js";
-import { isEnded } from "./statuses.js";
 
 const SHOWN = 16; // neurons drawn per layer; wider layers show their largest |δ|
 const AUTOPLAY_MS = 1400;
@@ -34,6 +34,7 @@ function stages() {
   for (let l = 0; l < count; l += 1) list.push({ phase: "forward", layer: l });
   if (count) list.push({ phase: "loss", layer: count - 1 });
   for (let l = count - 1; l >= 0; l -= 1) list.push({ phase: "backward", layer: l });
+  if (state.pass?.source === "film") return list; // a past epoch: no next step to show
   for (let l = 0; l < count; l += 1) list.push({ phase: "update", layer: l });
   return list;
 }
@@ -146,21 +147,23 @@ async function pick(body) {
     note("The run waits for a training slot: its pass shows as soon as it trains.");
     return;
   }
+  const epoch = window.studio?.replay?.heldEpoch?.() ?? null; // the time slider's past epoch
   try {
-    const [pass, batch] = await Promise.all([post("backprop", body), post("backprop", { batch: true })]);
+    const [pass, batch] = await Promise.all(epoch === null
+      ? [post("backprop", body), post("backprop", { batch: true })]
+      : [post("backprop", { ...body, epoch }), null]);
     state.pass = pass;
-    state.batch = batch;
+    state.batch = batch ?? pass;
     state.index = pass.rows ? pass.rows[0] : state.index;
     refuse("");
     $("bp-index").value = String(state.index);
     $("bp-index").max = String(pass.samples - 1);
-    // the pass is on the weights the next step trains, not on an epoch the time slider holds
-    note(window.studio?.replay?.holds?.()
-      ? "These are the run's current weights, not the epoch the time slider shows (press Live)."
-      : "");
+    note(epoch === null ? "" : `The weights of epoch ${pass.epoch}, where the time slider is (no `
+      + "next step there: Live shows the run's own).");
     draw();
     showStep();
     panel.dataset.loaded = `${pass.steps}:${state.index}`;
+    panel.dataset.epoch = String(pass.epoch); // the weights' epoch (tests read it)
   } catch (error) {
     if (body.index === undefined) note(`No pass: ${error.message}`);
     else refuse(error.message);
@@ -176,26 +179,11 @@ function refuse(message) {
   panel.classList.toggle("bp-refused", Boolean(message));
 }
 
-/**
- * What Step offers for the watched run's status: only a paused run steps; a running one is
- * paused first (the button says so); otherwise the button is disabled and says why.
- */
-export function stepOffer(status, yours = true) {
-  if (!status || status === "idle") return { label: "Step", reason: "Start or open a run first." };
-  if (!yours) return { label: "Step", reason: "Someone else's run: only its owner can step it." };
-  if (status === "paused") return { label: "Step: train the mini-batch", enabled: true, reason: "" };
-  if (status === "running") {
-    return { label: "Pause and step", enabled: true,
-      reason: "The run is training: Step pauses it first, then trains one mini-batch (Resume goes on)." };
-  }
-  if (status === "queued") return { label: "Step", reason: "The run waits for a training slot: it can step once it trains." };
-  return { label: "Step", reason: isEnded(status) ? `The run has ended (${status}): it trains no more steps.` : "" };
-}
-
 function showStep() {
   const button = $("bp-step");
   if (!button) return;
-  const offer = stepOffer(window.studio?.state.status, window.studio?.state.yours !== false);
+  const offer = stepOffer(window.studio?.state.status, window.studio?.state.yours !== false,
+    state.pass?.source === "film");
   button.textContent = offer.label;
   button.disabled = !offer.enabled || state.stepping;
   $("bp-step-why").textContent = offer.reason;
@@ -423,6 +411,9 @@ if (tab && panel) {
   // a newly watched run (trained or opened while the tab is open): its pass, not the last run's
   document.addEventListener("studio-snapshot", (event) => {
     if (!panel.hidden && event.detail.runId !== state.runId) pick({ index: 0 });
+  });
+  document.addEventListener("studio-replay", () => {
+    if (!panel.hidden && state.runId) pick({ index: state.index });
   });
   tab.addEventListener("click", () => select(true));
   $("network-tab").addEventListener("click", () => select(false));

@@ -165,7 +165,10 @@ page.replay = new Replay($("#replay"), {
     fit: () => page.picker.fitView, network: page.views.network, layers: page.views.layers,
     insight: page.views.insight, loop, charts: [page.views.lossChart, page.views.accuracyChart],
   },
-  onSeek: () => page.picker.syncUrl(),
+  onSeek: (epoch) => { // the epoch shown, null when back to live; the Backprop view follows
+    page.picker.syncUrl();
+    document.dispatchEvent(new CustomEvent("studio-replay", { detail: { epoch } }));
+  },
 });
 installShortcuts(page.watch, page.buttons);
 new UploadControl($("#upload"), {

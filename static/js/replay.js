@@ -186,9 +186,9 @@ export class Replay {
     this.markAt(this.liveEpoch());
   }
 
-  /** True while past views are shown instead of the live ones. */
-  holds() {
-    return this.holding;
+  /** The past epoch shown instead of the live views, or null (live). */
+  heldEpoch() {
+    return this.holding ? this.at : null;
   }
 
   keepLive(message) {

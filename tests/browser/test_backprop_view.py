@@ -413,3 +413,24 @@ def test_a_sample_number_out_of_range_is_a_field_error_and_no_stale_pass(
     assert page.text_content("#bp-index-error") == ""
     assert page.get_attribute("#bp-index", "aria-invalid") is None
     assert page.is_visible("#bp-diagram")
+
+
+def test_at_the_time_sliders_past_epoch_the_pass_is_on_that_epochs_weights(page, live_server):
+    """A fresh user's finding: the Backprop tab showed the live weights while the time slider
+    held a past epoch. Now it traces that epoch's weights (its film), with no Step there, and
+    follows the slider."""
+    run_id = post(live_server, "/api/runs", {**CONFIG, "epochs": 30})["id"]
+    poll(lambda: get_json(live_server, f"/api/runs/{run_id}")["status"] == "finished", 30,
+         "the run to finish")
+    open_dashboard(page, f"/fit/sin?run={run_id}&epoch=7")
+    page.wait_for_function("window.studio.replay.heldEpoch() === 7")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-epoch='7']", state="attached")
+    assert "The weights of epoch 7" in page.inner_text("#bp-note")
+    assert page.is_disabled("#bp-step")
+    want = post(live_server, f"/api/runs/{run_id}/backprop", {"index": 0, "epoch": 7})
+    page.hover('[data-edge="0:0:1"]')
+    shown = numbers(page.inner_text("#bp-formula"))
+    assert any(value == pytest.approx(want["layers"][0]["W"][0][1], abs=1e-3) for value in shown)
+    page.locator("#replay-epoch").press("End")
+    page.wait_for_selector("#backprop-panel[data-epoch='30']", state="attached")

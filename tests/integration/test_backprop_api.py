@@ -11,6 +11,9 @@ import requests
 from backprop_reference import assert_matches, torch_pass
 from server_helpers import start_run, wait_status, wait_until
 
+from app.backprop.compute import Ask, backprop
+from app.training.session import TrainingSession
+
 REGRESSION = {"task": "sin", "hidden": [6, 5], "activation": "tanh", "optimizer": "sgd",
               "momentum": 0.9, "lr": 0.05, "samples": 200, "batch_size": 16, "epochs": 100_000}
 CLASSIFICATION = {"task": "moons", "hidden": [8, 4], "activation": "relu", "optimizer": "adam",
@@ -141,13 +144,39 @@ def test_an_ended_run_answers_from_its_last_weights(server):
     [({"index": 10_000}, "index"), ({"index": -1}, "index"), ({"x": [0.1, 0.2], "y": 0}, "x"),
      (b'{"x": [1e400], "y": 0}', "x"), (b'{"x": [NaN], "y": 0}', "x"),
      ({"x": [0.5]}, "y"), ({"batch": 1}, "batch"),
-     ({"nope": 1}, "nope"), ("text", "body")],
+     ({"nope": 1}, "nope"), ("text", "body"), ({"index": 0, "epoch": -1}, "epoch"),
+     ({"index": 0, "epoch": 1.5}, "epoch"), ({"index": 0, "epoch": True}, "epoch"),
+     ({"index": 0, "epoch": "3"}, "epoch"), ({"batch": True, "epoch": 3}, "epoch")],
 )  # fmt: skip
 def test_bad_requests_are_400_naming_the_field(server, body, field, paused):
     run_id = paused
     answer = post(server, f"{run_id}/backprop", body)
     assert answer.status_code == 400
     assert list(answer.json()["errors"]) == [field]
+
+
+def test_a_past_epoch_answers_from_the_weights_of_that_epoch(server):
+    """What the dashboard asks while its time slider holds epoch 5 of a finished run: the pass
+    on the run's weights after 5 epochs (its film's), as a session trained 5 epochs here gives
+    it, with a fresh optimizer's update; the stored epoch nearest the one asked."""
+    config = {**REGRESSION, "epochs": 30}
+    run_id = start_run(server, **config)
+    wait_status(server, run_id, "finished")
+    answer = post(server, f"{run_id}/backprop", {"index": 2, "epoch": 5}).json()
+    assert answer["epoch"] == 5 and answer["source"] == "film"
+    assert answer["optimizer_state"] == "fresh"
+    run = server.app.extensions["runs"].get(run_id)
+    session = TrainingSession(run.task, run.config)
+    while session.epoch < 5:
+        session.advance()
+    here = backprop(session, Ask(index=2))
+    assert answer["loss"] == pytest.approx(here["loss"], rel=1e-5)
+    for got, want in zip(answer["layers"], here["layers"], strict=True):
+        for name in ("W", "z", "delta", "dW"):
+            assert np.allclose(got[name], want[name], rtol=1e-5, atol=1e-7), name
+    latest = post(server, f"{run_id}/backprop", {"index": 2}).json()
+    assert not np.allclose(latest["layers"][0]["W"], answer["layers"][0]["W"])  # not the last
+    assert post(server, f"{run_id}/backprop", {"index": 2, "epoch": 10**6}).json()["epoch"] == 30
 
 
 def test_an_unknown_run_is_404(server):

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from app.runs.control import TERMINAL
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRELUDE = """
@@ -29,6 +31,7 @@ const element = () => ({ hidden: false, dataset: {}, style: {}, cells: [], textC
   querySelectorAll: () => [] });
 globalThis.document = { documentElement: element(), querySelectorAll: () => [],
   getElementById: () => element(), createElement: element,
+  body: { ...element(), dataset: { terminalStatuses: "TERMINAL_STATUSES" } },
   dispatchEvent() {} };
 globalThis.CustomEvent = class { constructor(type) { this.type = type; } };
 globalThis.drawn = [];
@@ -40,7 +43,7 @@ window.Plotly = {
 };
 globalThis.element = element;
 const importModule = (path) => import(new URL("." + path, "file://" + ROOT + "/").href);
-"""
+""".replace("TERMINAL_STATUSES", " ".join(sorted(TERMINAL)))  # as the server writes <body>
 
 
 def run_js(body: str) -> Any:

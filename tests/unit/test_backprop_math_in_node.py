@@ -58,3 +58,17 @@ def test_a_value_before_and_after_a_small_step_shows_the_change():
     assert written[4] == "0 → 0.001"
     first, second = written[5].split(" → ")
     assert first != second and float(second) == pytest.approx(123.0000001, abs=1e-9)
+
+
+def test_step_is_offered_on_a_paused_run_of_ones_own_at_its_live_weights_only():
+    offers = run_js(
+        """const { stepOffer } = await importModule('/static/js/backprop_step.js');
+        return [stepOffer('paused'), stepOffer('paused', true, true), stepOffer('paused', false),
+                stepOffer('running'), stepOffer('finished', true, true), stepOffer(null)];"""
+    )
+    assert offers[0]["enabled"] is True
+    assert not offers[1].get("enabled") and "press Live first" in offers[1]["reason"]
+    assert not offers[2].get("enabled") and "Someone else's" in offers[2]["reason"]
+    assert offers[3]["enabled"] is True and offers[3]["label"] == "Pause and step"
+    assert not offers[4].get("enabled") and "has ended (finished)" in offers[4]["reason"]
+    assert not offers[5].get("enabled")
