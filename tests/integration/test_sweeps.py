@@ -139,16 +139,18 @@ def test_stop_and_delete_end_every_run_of_the_sweep(stored_server):
 
 def test_halving_stops_about_half_the_runs_at_the_first_rung(stored_server):
     base = {**QUICK, "epochs": 80, "epochs_per_second": 200}
-    body = {"base": base, "vary": {"lr": [0.003, 0.01, 0.03, 0.1], "hidden": [[2], [8], [32]]},
+    # the likely best configs first: runs reach the rung (50 ms in) about in the order they start
+    body = {"base": base, "vary": {"lr": [0.1, 0.03, 0.01, 0.003], "hidden": [[32], [8], [2]]},
             "early_stop": "halving"}  # fmt: skip
     sweep_id = post_sweep(stored_server, body).json()["id"]
     runs = wait_sweep(stored_server, sweep_id)["runs"]
     assert len(runs) == 12
     first = [run for run in runs if "the rung of epoch 10 " in (run["reason"] or "")]
     # asynchronous halving: a run reaching the rung is judged against those there before it, so
-    # how many stop depends on the order they arrive in (a loaded machine stopped 2 of 12 once);
-    # each stop names a worst half of at least two runs, and the best run goes on to the end
-    assert 1 <= len(first) <= 9, [run["reason"] for run in runs]
+    # how many stop depends on the order they arrive in (a loaded machine stopped 2 of 12 once,
+    # and none would stop were they to arrive from the worst to the best: hence the order
+    # above); each stop names a worst half of at least two runs, and the best goes on to the end
+    assert 1 <= len(first) <= 11, [run["reason"] for run in runs]
     for run in first:
         counted = re.search(r"in the worst half of the (\d+) runs", run["reason"])
         assert counted and 2 <= int(counted.group(1)) <= 12, run["reason"]
