@@ -112,7 +112,7 @@ function start(page) {
   const initialTask = JSON.parse($("#studio-initial-task").textContent || "null");
   const first = initialTask || taskFromPath(window.location.pathname);
   picker.selectTask(picker.findTask(first) ? first : (picker.findTask("sin") ? "sin" : tasks[0].id), config);
-  if (runId) watch.start(runId, { own: false, fillForm: true });
+  if (runId) watch.start(runId, { own: false, fillForm: true }); // an id, or a unique prefix
   buttons.updateButtons();
   loop.request();
 }

@@ -51,12 +51,7 @@ export class RunWatch {
       onSnapshot: (snapshot) => this.onSnapshot(snapshot),
       onFrame: (frame) => this.onFrame(frame),
       onDone: (done) => this.onDone(done),
-      onError: (payload) => {
-        status.setBanner("run", "failed", `The server has no run ${payload.run_id} (deleted, or stored in another database). Press Train to start a new one.`);
-        this.detach({ keepDrawing: this.run.haveSnapshot });
-        page.picker.syncUrl();
-        page.loop.request();
-      },
+      onError: (payload) => this.unknown(payload.run_id),
       onConnectionChange: ({ connected, resumed }) => {
         if (!connected) status.setBanner("connection", "connection", "Connection to the server lost — reconnecting…");
         else {
@@ -80,6 +75,14 @@ export class RunWatch {
     const { runId, ownRun, status } = this.run;
     if (ownRun && runId && !isEnded(status)) api.control(runId, "stop").catch(() => {});
     this.detach();
+  }
+
+  /** The server has no run `runId`: say so (what the page drew of it stays). */
+  unknown(runId) {
+    this.detach({ keepDrawing: this.run.haveSnapshot });
+    this.page.views.status.setBanner("run", "failed", `The server has no run ${runId} (deleted, or stored in another database). Press Train to start a new one.`);
+    this.page.picker.syncUrl();
+    this.page.loop.request();
   }
 
   start(runId, { own, fillForm = false, config = null }) {
@@ -147,6 +150,10 @@ export class RunWatch {
   onSnapshot(snapshot) {
     const { views, picker, form, loop } = this.page;
     const run = this.run;
+    if (snapshot.run_id !== run.runId) { // a link's short id: the server says whose it is
+      run.runId = snapshot.run_id;
+      picker.syncUrl();
+    }
     this.followTask(snapshot);
     if (snapshot.config) run.runConfig = snapshot.config;
     if (run.fillFromSnapshot && snapshot.config) {

@@ -27,6 +27,8 @@ export class RunSocket {
       return;
     }
     // (the worker may still be watching the run this page just left)
+    // a run watched by a prefix of its id (a link's short id) is known by its id from its snapshot
+    if (kind === "snapshot" && this.runId && payload?.run_id?.startsWith(this.runId)) this.runId = payload.run_id;
     if (!payload || payload.run_id !== this.runId) return;
     if (kind === "snapshot") this.handlers.onSnapshot(payload);
     else if (kind === "frame") this.handlers.onFrame(payload);

@@ -41,7 +41,9 @@ const forThisRun = (kind, take = () => true) => (payload, ack) => {
     ack();
     counters.acks += 1;
   }
-  if (payload && payload.run_id === runId && take(payload)) post(kind, { payload });
+  if (!payload || !runId) return;
+  if (kind === "snapshot" && payload.run_id?.startsWith(runId)) runId = payload.run_id; // a prefix
+  if (payload.run_id === runId && take(payload)) post(kind, { payload });
 };
 
 const listeners = {

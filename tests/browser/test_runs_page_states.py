@@ -2,7 +2,7 @@
 holds no run (it was empty alike while loading, with nothing to read and with the server gone):
 no runs yet, none matching the filters, a server that does not answer while it asks again. The
 dashboard's list of the task's runs follows the watched run's status as the status line does,
-not at its next poll."""
+not at its next poll. A link names a run by its short id too, and an unknown one is said so."""
 
 from __future__ import annotations
 
@@ -60,3 +60,20 @@ def test_the_dashboards_run_list_follows_the_watched_runs_status(page: Any) -> N
     page.click("#stop")
     wait_status(page, "stopped")
     page.wait_for_function(f"document.querySelector('{item}')?.textContent.includes('stopped')")
+
+
+def test_a_link_with_the_short_id_opens_the_run_and_an_unknown_one_says_so(
+    page: Any, live_server: Any
+) -> None:
+    """A fresh user's finding: /fit/sin?run=<the 8 characters the runs page shows> stayed
+    'queued' for ever, and an unknown id fell back to an idle page without a word."""
+    ended = ended_run(live_server, {"task": "sin", "samples": 100, "epochs": 5})
+    open_dashboard(page, f"/fit/sin?run={ended['id'][:8]}")
+    wait_status(page, "finished")
+    assert page.evaluate("window.studio.state.runId") == ended["id"]
+    assert f"run={ended['id']}" in page.url
+
+    open_dashboard(page, "/fit/sin?run=deadbeef0000")
+    page.wait_for_function(
+        "() => document.body.innerText.includes('The server has no run deadbeef0000')"
+    )
