@@ -352,6 +352,30 @@ def test_on_digits_the_panel_takes_the_whole_width_and_shows_the_input_labels(pa
     assert page.locator(".bp-label.left").first.text_content().startswith("pixel (")
 
 
+OVERLAPS = """() => { const cards = ['.fit-card', '.network-card', '.loss-card', '.accuracy-card',
+    '.insight-card.leading'].map((s) => document.querySelector(s))
+    .filter((e) => e && e.offsetParent !== null).map((e) => [e.className, e.getBoundingClientRect()]);
+  const found = [];
+  cards.forEach(([a, p], i) => cards.slice(i + 1).forEach(([b, q]) => {
+    if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1)
+      found.push([a, b]);
+  }));
+  return found; }"""
+
+
+@pytest.mark.parametrize("task", ["moons", "digits", "sin"])
+def test_with_the_backprop_tab_open_no_card_lies_over_another(page, live_server, task):
+    """A fresh user's finding: on moons the Backprop tab put the loss card across both columns,
+    under the accuracy card (log scale, smoothing, Play and half the chart hidden)."""
+    run_id = post(live_server, "/api/runs", {"task": task, "hidden": [4], "epochs": 2})["id"]
+    poll(lambda: get_json(live_server, f"/api/runs/{run_id}")["status"] == "finished", 60,
+         "the run to finish")
+    open_dashboard(page, f"/fit/{task}?run={run_id}")
+    page.click("#backprop-tab")
+    page.wait_for_selector("#backprop-panel[data-loaded]", state="attached")
+    assert page.evaluate(OVERLAPS) == []
+
+
 def test_step_on_a_running_run_pauses_it_first_and_says_so(page, live_server):
     """A fresh user's finding: Step on a running run did nothing visible (a 409, noted below the
     diagram). It now reads "Pause and step", says why, and does both."""
