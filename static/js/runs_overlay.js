@@ -128,6 +128,15 @@ export class Overlay {
     this.colours = new Map(); // run id -> colour (a group takes its first run's)
     this.lines = [];
     this.differing = []; // the config fields the legend names (`differingFields`)
+    // The charts follow their boxes, not only the window: showing the accuracy chart halves the
+    // loss chart's box, and a chart drawn before its page's layout settles (the sweep page's)
+    // would keep that first width; Plotly's own resize (on window resizes) sees neither.
+    if (typeof ResizeObserver === "undefined") return; // (node tests)
+    for (const chart of [lossEl, accEl]) {
+      new ResizeObserver(() => {
+        if (chart.data && chart.offsetParent !== null) window.Plotly.Plots.resize(chart);
+      }).observe(chart);
+    }
   }
 
   colourOf(runId) {

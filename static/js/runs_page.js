@@ -359,14 +359,6 @@ async function load() {
 
 const overlay = new Overlay($("overlay-loss"), $("overlay-acc"), $("overlay-acc-figure"),
   $("overlay-hint"));
-// The charts follow their boxes, not only the window: showing the accuracy chart halves the
-// loss chart's box, which Plotly's own resize (on window resizes) never sees.
-for (const chart of [$("overlay-loss"), $("overlay-acc")]) {
-  new ResizeObserver(() => {
-    if (chart.data && chart.offsetParent !== null) window.Plotly.Plots.resize(chart);
-  }).observe(chart);
-}
-
 for (const th of document.querySelectorAll("th[data-sort]")) {
   th.tabIndex = 0;
   const sortBy = () => {

@@ -62,11 +62,22 @@ def test_the_sweep_page_updates_live_with_one_point_per_config(page: Any, live_s
     assert link.startswith("/fit/sin?run=")
 
 
+CHARTS_FIT = """() => ['overlay-loss', 'overlay-acc'].every((id) => {
+    const g = document.getElementById(id); const svg = g.querySelector('.main-svg');
+    return g.offsetParent === null || (svg && g.data?.length
+      && Math.abs(svg.getBoundingClientRect().width - g.getBoundingClientRect().width) <= 2); })"""
+
+
 def test_a_classification_sweeps_captions_name_the_accuracy_its_charts_plot(page, live_server):
     body = {"base": {"task": "moons", "samples": 100, "epochs": 5}, "vary": {"lr": [0.01, 0.03]}}
     sweep_id = post_sweep(live_server, body)
+    page.set_viewport_size({"width": 1440, "height": 900})  # the fresh user's
     page.goto(f"/sweeps/{sweep_id}")
     page.wait_for_function("document.getElementById('sweep-params').data?.length > 0")
+    # the loss curves beside the accuracy ones, each as wide as its box (a fresh user's finding:
+    # the loss chart drawn 1382 px wide in the 685 px the accuracy chart left it, cut in half)
+    page.wait_for_function("document.getElementById('overlay-acc').data?.length > 0")
+    page.wait_for_function(CHARTS_FIT, timeout=10_000)
     captions = page.eval_on_selector_all(".sweep-metric", "spans => spans.map(s => s.textContent)")
     assert captions == ["Best test accuracy", "best test accuracy"]
     title = page.evaluate("document.getElementById('sweep-params').layout.yaxis.title.text")
