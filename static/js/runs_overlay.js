@@ -92,20 +92,33 @@ function changedPath(run, name) {
  * two lines of the same task and layers say what tells them apart ("lr 0.01" / "lr 0.1").
  */
 export function differingFields(runs) {
-  if (runs.length < 2) return [];
+  if (runs.length < 2) return ["task", "hidden"]; // one line: say what it is
   const names = [...new Set(runs.flatMap((run) => Object.keys(run.config ?? {})))];
   // not what a run learns: the seed (grouped), the layers (in the label), the plotted box and
   // the pace it was shown at (epochs_per_second: Auto, full speed or a rate)
-  return names.filter((name) => !["seed", "hidden", "domain", "epochs_per_second"].includes(name)
-    && new Set(runs.map((run) => changedPath(run, name)
-      ?? JSON.stringify(run.config?.[name] ?? null))).size > 1);
+  const differs = (value) => new Set(runs.map(value)).size > 1;
+  return [
+    ...(differs((run) => run.task) ? ["task"] : []),
+    ...(differs((run) => JSON.stringify(run.config?.hidden ?? [])) ? ["hidden"] : []),
+    ...names.filter((name) => !["seed", "hidden", "domain", "epochs_per_second"].includes(name)
+      && differs((run) => changedPath(run, name) ?? JSON.stringify(run.config?.[name] ?? null))),
+  ];
 }
 
+/**
+ * A line's legend name: the run's name, else its short id and what tells it apart from the other
+ * lines — the task and the layers when they differ (`fields` then holds "task" / "hidden"), then
+ * the differing config fields.
+ */
 function label(run, fields = []) {
   if (run.name) return run.name;
-  const extra = fields.map((name) => ` ${name} ${changedPath(run, name)
-    ?? shown(run.config?.[name])}`).join("");
-  return `${run.id.slice(0, 8)} ${taskLabel(run.task)} [${(run.config?.hidden ?? []).join(",")}]${extra}`;
+  const parts = [run.id.slice(0, 8)];
+  if (fields.includes("task")) parts.push(taskLabel(run.task));
+  if (fields.includes("hidden")) parts.push(`[${(run.config?.hidden ?? []).join(",")}]`);
+  for (const name of fields.filter((field) => field !== "task" && field !== "hidden")) {
+    parts.push(`${name} ${changedPath(run, name) ?? shown(run.config?.[name])}`);
+  }
+  return parts.join(" ");
 }
 
 /** "3 seeds" when a group's runs differ by seed; "2 runs, 1 seed" when some repeat a seed. */
@@ -202,8 +215,10 @@ export class Overlay {
     const xs = histories.map((history) => (this.axis === "epoch" ? history.epoch : history.seconds));
     const first = label(line.runs[0], this.differing);
     const name = line.runs.length > 1 ? `${first} (${groupSize(line.runs)})` : first;
+    // one legend entry a line: the test loss's; the dotted train loss goes with it
     const base = { type: "scatter", mode: "lines", line: { color: line.colour, width: 2, dash },
-      legendgroup: line.key, name, meta: { group: line.key, column, runs: line.runs.length } };
+      legendgroup: line.key, name, meta: { group: line.key, column, runs: line.runs.length },
+      ...(dash === "solid" ? {} : { showlegend: false }) };
     if (line.runs.length === 1) return [{ ...base, x: xs[0], y: histories[0][column] }];
     const { mean, low, high } = spread(histories.map((history) => history[column]));
     const longest = xs.reduce((a, b) => (b.length > a.length ? b : a));
@@ -248,9 +263,11 @@ export class Overlay {
       note.textContent = grouped ? TIME_NOTE : "";
       note.hidden = !grouped;
     }
-    window.Plotly.react(this.lossEl, loss, this.layout("loss", true, loss), { responsive: true });
+    const config = (el) => ({ responsive: true, toImageButtonOptions: { filename: el.id } });
+    window.Plotly.react(this.lossEl, loss, this.layout("loss (test solid, train dotted)", true, loss),
+      config(this.lossEl));
     this.accFigure.hidden = accuracy.length === 0;
-    window.Plotly.react(this.accEl, accuracy, this.layout("accuracy", false), { responsive: true });
+    window.Plotly.react(this.accEl, accuracy, this.layout("accuracy", false), config(this.accEl));
     for (const box of document.querySelectorAll("tr[data-run-id] .swatch")) box.remove();
     for (const tr of document.querySelectorAll("tr[data-run-id]")) {
       const colour = this.colourOf(tr.dataset.runId);
