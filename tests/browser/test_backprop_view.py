@@ -354,11 +354,12 @@ def test_on_digits_the_panel_takes_the_whole_width_and_shows_the_input_labels(pa
 
 OVERLAPS = """() => { const cards = ['.fit-card', '.network-card', '.loss-card', '.accuracy-card',
     '.insight-card.leading'].map((s) => document.querySelector(s))
-    .filter((e) => e && e.offsetParent !== null).map((e) => [e.className, e.getBoundingClientRect()]);
+    .filter((e) => e && e.offsetParent !== null)
+    .map((e) => [e.className, e.getBoundingClientRect()]);
   const found = [];
   cards.forEach(([a, p], i) => cards.slice(i + 1).forEach(([b, q]) => {
-    if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1)
-      found.push([a, b]);
+    if (p.left < q.right - 1 && q.left < p.right - 1
+        && p.top < q.bottom - 1 && q.top < p.bottom - 1) found.push([a, b]);
   }));
   return found; }"""
 
