@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app.runs.control import ControlError
+from app.runs.control import ControlError, obey
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +211,8 @@ class ControlRelay:
         control = self.run.control
         try:
             if "step" in request:
-                unit, count = request["step"]
-                control.request_step(unit, int(count), 0.0)
+                obey(control, ("step", *request["step"]))
             elif "changes" in request:
-                control.post_changes(request["changes"])
+                obey(control, ("change", request["changes"]))
         except (ControlError, ValueError) as error:
             log.info("run %s: request %s not taken: %s", self.run.id, request, error)
