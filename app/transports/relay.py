@@ -8,7 +8,8 @@ sends, at most every `RELAY_INTERVAL` seconds when something changed (else every
 there: the web processes do not accept it), room = the run's id::
 
     {"run_id", "status", "reason", "epoch", "start", "names", "rows", "progress", "elapsed",
-     "findings", "layout", "slice_features", "step", "steps_done", "view"?, "inside"?}
+     "findings", "layout", "slice_features", "domain", "step", "steps_done", "lr_changes",
+     "view"?, "inside"?}
 
 ``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet or are not stored
 in the database yet (`app.data.encoding.history_text`: the store's packed float32 columns, as
@@ -25,6 +26,10 @@ step as embedded mode does. ``layout`` counts the worker's new grids (a ``slice_
 change), after which a web process rebuilds its data and sends its watchers a new snapshot.
 The run's `news` event wakes the thread when the run loop publishes, so a message leaves right
 after an epoch (or a slice) unless one left less than `RELAY_INTERVAL` ago.
+
+The same message is embedded mode's event on a training process's pipe (`app.transports.pipe`,
+``encode=False``: the view and look inside as they are, always). `MessageFeed` applies a message
+to the receiving process's `Run`, whichever transport brought it.
 
 The web side: `RelayManager` is the client manager of a scaled web process's ``SocketIO``: the
 ordinary `socketio.RedisManager`, except that events of `RELAY_NAMESPACE` are handed to its
