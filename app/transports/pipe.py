@@ -260,6 +260,7 @@ def _child(pipe: Connection, served: Run, data: Any, first: list[tuple], watched
     `execute` while a thread takes the commands and a `RunRelay` sends the events."""
     run = Run(served.id, served.task, dict(served.spec), data)
     run.initial_state, run.watched = served.initial_state, watched
+    run.payloads = served.payloads  # built before the fork: `Run.start` keeps them
     link = _ChildLink(pipe, run)
     for command in first:
         link.obey(command)

@@ -153,7 +153,7 @@ class RunRelay:
             view, view_version = run.view, run.view_version
             inside, inside_version = run.inside, run.inside_version
             progress, layout, payloads = run.progress, run.layout, run.payloads
-            config, lr_changes = run.config, run.lr_changes
+            settings, lr_changes = control.settings.values, run.lr_changes  # (read-only)
         step, steps_done = control.step_state(), control.steps_done
         state = (length, status, reason, view_version, inside_version, progress, layout, step,
                  steps_done)  # fmt: skip
@@ -165,8 +165,8 @@ class RunRelay:
             "run_id": run.id, "status": status, "reason": reason, "epoch": length,
             "start": start, "names": names, "rows": history_text(columns, names),
             "progress": progress, "elapsed": elapsed, "findings": list(run.findings),
-            "layout": layout, "slice_features": config.get("slice_features"),
-            "domain": config.get("domain"), "step": step, "steps_done": steps_done,
+            "layout": layout, "slice_features": settings.get("slice_features"),
+            "domain": settings.get("domain"), "step": step, "steps_done": steps_done,
             "lr_changes": lr_changes,
         }  # fmt: skip
         self.sent_epoch, self._sent_state, self._sent_status = length, state, (status, reason)
