@@ -18,8 +18,8 @@
 
 The server's thread (`train_in_child`) only follows: the recorder, the broadcaster and the API
 read the server's `Run` as they would a run trained on a thread. A child that sends nothing for
-`HANG_SECONDS` (its relay sends at least every second: stopped by SIGSTOP, hung) is killed, as is
-one that sends nothing for `STOP_GRACE` seconds once a stop was asked for; a child that is gone
+`HANG_SECONDS` (its relay sends at least every `KEEPALIVE` s: stopped by SIGSTOP, hung) is
+killed, as is one that sends nothing for `STOP_GRACE` s once a stop was asked for; one that is gone
 (killed, out of memory) is noticed at once: the run then ends ``failed`` (``stopped`` when a
 stop was asked for) with the reason, its slot freed, every watcher getting its ``done``. A
 child whose pipe closes (the server died) exits.
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 HANG_SECONDS = 4.0  # a child that sends nothing this long is hung: it is killed
 STOP_GRACE = 1.5  # once a stop is asked for, a child that sends nothing this long is killed
 PIPE_INTERVAL = 0.01  # the child's relay sends at most this often (views come ~30/s)
+KEEPALIVE = 0.25  # ... and at least this often (news or not): the server knows it is alive
 POLL_SECONDS = 0.05  # the server's thread looks at the pipe (and the run's watchers) this often
 
 
@@ -264,7 +265,7 @@ def _child(pipe: Connection, served: Run, data: Any, first: list[tuple], watched
     link = _ChildLink(pipe, run)
     for command in first:
         link.obey(command)
-    relay = RunRelay(link, run, interval=PIPE_INTERVAL, encode=False)
+    relay = RunRelay(link, run, interval=PIPE_INTERVAL, encode=False, keepalive=KEEPALIVE)
     threading.Thread(target=link.listen, name="commands", daemon=True).start()
     relay.start()
     try:

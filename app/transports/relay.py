@@ -83,8 +83,8 @@ class RunRelay:
     a thread from `start` to `stop`; `stop` sends what is left (the end) first."""
 
     def __init__(self, emitter: Any, run: Run, interval: float = RELAY_INTERVAL,
-                 stored: Callable[[], int | None] | None = None,
-                 encode: bool = True) -> None:  # fmt: skip
+                 stored: Callable[[], int | None] | None = None, encode: bool = True,
+                 keepalive: float = KEEPALIVE_SECONDS) -> None:  # fmt: skip
         self.emitter = emitter
         self.run = run
         self.stored = stored  # epochs of the run stored in the database (None: all of them)
@@ -92,6 +92,7 @@ class RunRelay:
         # the view and look inside encoded for the wire, and only while watched (Redis); else
         # (a pipe, which pickles them) as they are, always: the server encodes them
         self.encode = encode
+        self.keepalive = keepalive  # a message at least this often (s), news or not
         self.wake = run.news  # set by the run loop whenever it publishes
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"emit-{run.id}", daemon=True)
@@ -117,7 +118,7 @@ class RunRelay:
     def _loop(self) -> None:
         last = 0.0
         while not self._done.is_set():
-            self.wake.wait(IDLE_WAIT)
+            self.wake.wait(min(IDLE_WAIT, self.keepalive))
             self.wake.clear()
             pause = last + self.interval - time.monotonic()
             if pause > 0 and self._done.wait(pause):
@@ -158,7 +159,7 @@ class RunRelay:
         state = (length, status, reason, view_version, inside_version, progress, layout, step,
                  steps_done)  # fmt: skip
         now = time.monotonic()
-        if state == self._sent_state and now - self._sent_at < KEEPALIVE_SECONDS:
+        if state == self._sent_state and now - self._sent_at < self.keepalive:
             return None
         self._sent_at = now
         message = {
