@@ -188,28 +188,30 @@ class ChildTrainer:
     # ------------------------------------------------------------------ the compute slot
 
     def _slot(self, what: str) -> None:
+        """The child's loop asks for a slot, takes its request back, or gives its slot back.
+        (`ComputeSlots` calls are made outside `slot_lock`: a release grants another run's.)"""
         with self.slot_lock:
-            if what == "want" and not self.held and not self.wanting:
-                self.wanting = True
-            elif what == "release" and self.held:
-                self.held = False
-                self.slots.release()
-                return
-            elif what == "cancel" and self.wanting:
-                self.wanting = False  # granted meanwhile: `_granted` gives it back
-                self.slots.cancel(self.run.id)
-                return
-            else:
-                return
-        self.slots.request(self.run.id, self._granted)
+            want = what == "want" and not self.held and not self.wanting
+            cancel = what == "cancel" and self.wanting  # granted meanwhile: `_granted` gives
+            release = what == "release" and self.held  # it back (wanting is False then)
+            self.wanting = want or (self.wanting and not cancel)
+            self.held = self.held and not release
+        if want:
+            self.slots.request(self.run.id, self._granted)
+        elif cancel:
+            self.slots.cancel(self.run.id)
+        elif release:
+            self.slots.release()
 
     def _granted(self) -> None:
         """`ComputeSlots` gave the run a slot (any thread)."""
         with self.slot_lock:
-            if self.closed or not self.wanting:
-                self.slots.release()
-                return
-            self.wanting, self.held = False, True
+            taken = self.wanting and not self.closed
+            if taken:
+                self.wanting, self.held = False, True
+        if not taken:
+            self.slots.release()
+            return
         try:
             self.process.send(("granted",))
         except TrainingProcessError:  # gone: `close` gives the slot back
@@ -243,10 +245,9 @@ class ChildTrainer:
             waiter[0].set()  # (False, None): the call raises TrainingProcessError
         with self.slot_lock:
             self.closed = True
-            held, self.held = self.held, False
-            if self.wanting:  # granted meanwhile: `_granted` sees `closed`, gives it back
-                self.slots.cancel(self.run.id)
-            self.wanting = False
+            held, wanting, self.held, self.wanting = self.held, self.wanting, False, False
+        if wanting:  # granted meanwhile: `_granted` sees `closed` and gives it back
+            self.slots.cancel(self.run.id)
         if held:
             self.slots.release()
 
