@@ -448,12 +448,12 @@ class ScaledRunManager:
 
     def pause(self, run: Run) -> str:
         """Ask the worker to pause; answers once the stored status says so (or after a wait)."""
-        self.controls.pause(run.id)
+        self.controls.send(run.id, ("pause",))
         return self._await(run, lambda: run.status == "paused")
 
     def resume(self, run: Run) -> str:
         """Ask the worker to go on."""
-        self.controls.resume(run.id)
+        self.controls.send(run.id, ("resume",))
         return self._await(run, lambda: run.status != "paused")
 
     def step(self, run: Run, unit: str, count: int) -> str:
@@ -465,7 +465,7 @@ class ScaledRunManager:
             raise ControlError("the run is not followed here: try again")
         check_step(unit, feed.step)  # 409 as in embedded mode
         done = feed.steps_done
-        self.controls.step(run.id, unit, count)
+        self.controls.send(run.id, ("step", unit, count))
         return self._await(run, lambda: feed.steps_done > done)  # done (or ended by a pause)
 
     def change(self, run: Run, body: Any) -> dict[str, Any]:
@@ -479,7 +479,7 @@ class ScaledRunManager:
             with store_writes():
                 self.store.update_run(run.id, config=config)
             try:
-                self.controls.change(run.id, changes)
+                self.controls.send(run.id, ("change", changes))
             except Exception:
                 self.store.update_run(run.id, config=before)
                 raise
@@ -491,7 +491,7 @@ class ScaledRunManager:
         if end_unfinished(self.store, run.id, "stopped", "stopped while queued", ("queued",)):
             self._cancel_job(run.id)
         else:
-            self.controls.stop(run.id)
+            self.controls.send(run.id, ("stop",))
         return self._await(run, lambda: False)
 
     def _cancel_job(self, run_id: str) -> None:
