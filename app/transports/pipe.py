@@ -101,7 +101,7 @@ class ChildTrainer:
         run.payloads_now()  # their wire form, as a run trained on a thread has from its start
         control = run.control
         self.pending: list[tuple] | None = []  # commands forwarded before the child exists
-        first = control.forward_to(self._command)
+        first = control.forward_to(self.send)
         try:
             self.process = ChildProcess(
                 lambda pipe: _child(pipe, run, data, first, run.watched, options)
@@ -112,11 +112,12 @@ class ChildTrainer:
         with control.lock:  # (requests are forwarded under it: none comes meanwhile)
             pending, self.pending = self.pending, None
             for command in pending:
-                self._command(command)
+                self.send(command)
         run.live = self  # app.backprop asks the training process (`call`)
 
-    def _command(self, command: tuple) -> None:
-        """A request made of the server's run, for the child's control (under its lock)."""
+    def send(self, command: tuple) -> None:
+        """A command for the child's control: a request made of the server's run (under its
+        lock, `RunControl.forward_to`)."""
         if self.pending is not None:
             self.pending.append(command)
             return
@@ -155,13 +156,18 @@ class ChildTrainer:
     def _tell_watched(self) -> None:
         """What the run loop reads of the run besides its control: whether anyone watches it
         (`Run.watched`, the broadcaster's) and a sweep's halving (`Run.stopped_early`)."""
-        watched = bool(self.run.watched)
+        watched, told = bool(self.run.watched), []
         if watched != self.watched:
             self.watched = watched
-            self.process.send(("watched", watched))
+            told.append(("watched", watched))
         if self.run.stopped_early is not None and not self.stopped_early:
             self.stopped_early = True
-            self.process.send(("stopped_early", self.run.stopped_early))
+            told.append(("stopped_early", self.run.stopped_early))
+        for command in told:
+            try:
+                self.process.send(command)
+            except TrainingProcessError:  # it ended (its last message still to be read) or
+                return  # is gone (`receive` says so)
 
     def _take(self, event: tuple) -> bool:
         """Apply one event; True once it was the run's last message."""

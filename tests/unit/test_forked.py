@@ -188,6 +188,22 @@ def test_a_hung_child_is_killed_and_a_stop_ends_it_within_the_grace(monkeypatch)
     assert trained.ends == 1 and trained.slots.in_use == 0
 
 
+def test_a_child_that_ended_before_the_server_told_it_anything_ends_its_run_as_it_said(
+    monkeypatch,
+):
+    tell = pipe.ChildTrainer._tell_watched
+
+    def late(trainer: pipe.ChildTrainer) -> None:  # the server's thread falls behind
+        os.waitid(os.P_PID, trainer.process.pid, os.WEXITED | os.WNOWAIT)  # (not reaped)
+        tell(trainer)  # now: the server tells a process that is gone (its pipe is broken)
+
+    monkeypatch.setattr(pipe.ChildTrainer, "_tell_watched", late)
+    run = _run(epochs=2)
+    trained = _Trained(run)
+    trained.join()
+    assert run.status == "finished" and run.epoch == 2 and trained.ends == 1
+
+
 def test_an_error_and_a_divergence_in_the_child_end_the_run_with_their_reason():
     error = nn.DivergenceError(7, float("inf"))
     copy = pickle.loads(pickle.dumps(error))
