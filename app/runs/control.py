@@ -335,15 +335,18 @@ class RunControl(CallControl):
             step = self._step
             return step[1] if step is not None and step[0] == "batches" else None
 
-    def trained(self, batches: int, epochs: int) -> None:
-        """The run loop trained `batches` mini-batches and completed `epochs` epochs."""
+    def trained(self, batches: int, epochs: int) -> bool:
+        """The run loop trained `batches` mini-batches and completed `epochs` epochs; True if
+        that ended a step."""
         with self.lock:
             if self._step is None:
-                return
+                return False
             self._step[1] -= batches if self._step[0] == "batches" else epochs
-            if self._step[1] <= 0:
-                self._step, self.steps_done = None, self.steps_done + 1
-                self.changed.notify_all()
+            if self._step[1] > 0:
+                return False
+            self._step, self.steps_done = None, self.steps_done + 1
+            self.changed.notify_all()
+            return True
 
     def step_state(self) -> list | None:
         """``[unit, left]`` of the step in progress, or None."""

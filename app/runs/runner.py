@@ -171,8 +171,9 @@ def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
     if done.error is not None:
         _record(run, session, done)
     _publish(run, session, clock, done)
-    control.trained(session.steps - steps, len(done.records))  # after publishing: a step's
-    return bool(done.records)  # waiter reads the status at once
+    if control.trained(session.steps - steps, len(done.records)):  # after publishing: a
+        run.news.set()  # step's waiter reads the status at once (a relay tells it at once)
+    return bool(done.records)
 
 
 def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: TrainedSlice) -> None:
