@@ -9,6 +9,9 @@ versioned): the run's config is its spec, written once; what changes is here. Th
 force is its base `RunStatus`; the requests and the run loop's side are `RunControl`'s own.
 The run loop (`app.runs.runner`) asks `next_action()` between mini-batches, so a request takes
 effect within one slice of training (a few hundredths of a second), whatever the epoch length.
+Where the loop runs in another process (a training process, a worker), that process has a
+control of its own: the requests made here are sent to it as commands (`forward_to`; `obey`
+takes one there) and its step state comes back (`told_step`), its status too (`mirror`).
 
 `ComputeSlots` lets at most `capacity` runs compute at once; the others wait in arrival order. A
 paused run, or one waiting for its pace, gives its slot back.
@@ -194,7 +197,6 @@ class CallControl(RunStatus):
             except Exception as error:  # the asker gets it; the run goes on
                 answer = (False, error)
             reply(*answer)
-
 
 
 class RunControl(CallControl):
