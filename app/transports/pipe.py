@@ -296,13 +296,20 @@ class _ChildLink:
             self.pipe.send(event)
 
     def emit(self, _event: str, message: dict[str, Any], **_where: Any) -> None:
-        """`RunRelay`'s emitter: a new checkpoint, then the message."""
+        """`RunRelay`'s emitter: a new checkpoint, then the message. One that cannot be sent
+        ends the process: the pipe has no catch-up, so the server must not go on without it
+        (it ends the run ``failed``, with the history and weights it has)."""
         checkpoint = self.run.checkpoint
-        with self.sending:
-            if checkpoint is not None and checkpoint is not self.checkpoint:
-                self.pipe.send(("checkpoint", checkpoint))
-                self.checkpoint = checkpoint
-            self.pipe.send(("run", message))
+        try:
+            with self.sending:
+                if checkpoint is not None and checkpoint is not self.checkpoint:
+                    self.pipe.send(("checkpoint", checkpoint))
+                    self.checkpoint = checkpoint
+                self.pipe.send(("run", message))
+        except Exception:
+            log.exception("run %s: an event could not be sent: the training process ends",
+                          self.run.id)  # fmt: skip
+            os._exit(1)
 
     def obey(self, command: tuple) -> None:
         try:

@@ -204,6 +204,21 @@ def test_a_child_that_ended_before_the_server_told_it_anything_ends_its_run_as_i
     assert run.status == "finished" and run.epoch == 2 and trained.ends == 1
 
 
+def _unpicklable(_checkpoint: Any) -> Any:
+    raise TypeError("this checkpoint does not pickle")
+
+
+def test_an_event_the_child_cannot_send_ends_its_run_failed_not_silently_short(monkeypatch):
+    from app.training.session import Checkpoint
+
+    monkeypatch.setattr(Checkpoint, "__reduce__", _unpicklable)  # (the child inherits it)
+    run = _run(epochs=100_000)
+    trained = _Trained(run)
+    trained.join(10)
+    assert run.status == "failed" and "training process" in run.control.reason
+    assert trained.ends == 1 and trained.slots.in_use == 0
+
+
 def test_an_error_and_a_divergence_in_the_child_end_the_run_with_their_reason():
     error = nn.DivergenceError(7, float("inf"))
     copy = pickle.loads(pickle.dumps(error))
