@@ -166,13 +166,21 @@ class RunStatus:
 
 
 class CallControl(RunStatus):
-    """`RunStatus` and the calls other threads ask the run loop to make on its session between
-    two slices (`call`, `answer_calls`); `RunControl` adds the requests."""
+    """`RunStatus` and what other threads hand the run loop besides requests: calls to make on
+    its session between two slices (`call`, `answer_calls`) and a compute slot (`grant_slot`);
+    `RunControl` adds the requests."""
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter,
                  settings: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         super().__init__(clock, settings)
         self._calls: list[tuple[Callable[[Any], Any], Callable[[bool, Any], None]]] = []
+        self._slot = False  # a compute slot was granted and not yet taken by the run loop
+
+    def grant_slot(self) -> None:
+        """`ComputeSlots` gives this run a slot (called from whichever thread released one)."""
+        with self.lock:
+            self._slot = True
+            self.changed.notify_all()
 
     def call(self, function: Callable[[Any], Any], reply: Callable[[bool, Any], None]) -> None:
         """Have the run loop call ``function(session)`` between two slices (or while parked)
@@ -211,7 +219,6 @@ class RunControl(CallControl):
         self._stop, self.stop_status = False, "stopped"  # a stop ends it so; or "interrupted"
         self.stop_why: str | None = None  # said after "stopped at epoch n" (the loop's own stop)
         self._step: list | None = None  # [unit, remaining] of a step asked for while paused
-        self._slot = False  # a compute slot was granted and not yet taken by the run loop
         self._requests = 0  # counts requests: a pacing wait ends when it changes
         self._changes: dict = {}  # live changes not yet taken by the run loop
         self.steps_done = 0  # steps that ended (done, or ended by a pause): a waiter's cue
@@ -432,19 +439,20 @@ class RunControl(CallControl):
 
     # ----------------------------------------------------------------- compute slot
 
-    def grant_slot(self) -> None:
-        """`ComputeSlots` gives this run a slot (called from whichever thread released one)."""
-        with self.lock:
-            self._slot = True
-            self.changed.notify_all()
-
-    def wait_for_slot(self) -> bool:
-        """Wait for the slot asked for (``queued`` meanwhile); False if a stop came first."""
+    def wait_for_slot(self, session: Any = None) -> bool:
+        """Wait for the slot asked for (``queued`` meanwhile; calls made meanwhile answered on
+        `session`); False if a stop came first."""
         with self.lock:
             resumed = self.status == "paused" and not self._pause
             if not self._slot and (self.status == "running" or resumed):
                 self._set("queued")
-            self.changed.wait_for(lambda: self._slot or self._stop)
+        while True:
+            with self.lock:
+                self.changed.wait_for(lambda: self._slot or self._stop or self._calls)
+                if self._slot or self._stop:
+                    break
+            self.answer_calls(session)
+        with self.lock:
             granted, self._slot = self._slot, False
             if granted and self.status == "queued":
                 self._set("running")

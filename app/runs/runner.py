@@ -93,7 +93,7 @@ def execute(
     unwatched for `unwatched_pause` seconds (None or 0: never), it is stopped."""
     slot, session = Slot(run, slots), None
     try:
-        session = run.session()
+        session = slot.session = run.session()
         clock = ViewClock(frame_interval, inside_interval, checkpoint_every=checkpoint_seconds)
         run.start(session, inside=clock.inside_now(time.perf_counter()))
         run.live = session  # app.backprop asks the session while it trains
@@ -258,6 +258,7 @@ class Slot:
 
     def __init__(self, run: Run, slots: ComputeSlots, held: bool = True) -> None:
         self.run, self.slots, self.held = run, slots, held
+        self.session: Any = None  # calls made while it waits are answered on it
 
     def release(self) -> None:
         """Give the slot back (if held)."""
@@ -268,14 +269,15 @@ class Slot:
     def acquire(self) -> bool:
         """Wait, in line, for a slot; False (and none held) if the run is stopped meanwhile."""
         if not self.held:
-            self.held = acquire_slot(self.run, self.slots)
+            self.held = acquire_slot(self.run, self.slots, self.session)
         return self.held
 
 
-def acquire_slot(run: Run, slots: ComputeSlots) -> bool:
-    """Wait, in line, for a compute slot; False (and no slot held) if the run is stopped."""
+def acquire_slot(run: Run, slots: ComputeSlots, session: Any = None) -> bool:
+    """Wait, in line, for a compute slot (calls made meanwhile answered on `session`); False
+    (and no slot held) if the run is stopped."""
     slots.request(run.id, run.control.grant_slot)
-    if run.control.wait_for_slot():
+    if run.control.wait_for_slot(session):
         return True
     if not slots.cancel(run.id):  # granted after all: give it back
         slots.release()

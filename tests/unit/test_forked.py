@@ -157,6 +157,29 @@ def test_a_call_is_answered_by_the_childs_own_session_between_two_slices():
     trained.join()
 
 
+def test_a_call_is_answered_while_the_run_waits_for_a_compute_slot(monkeypatch):
+    monkeypatch.setattr(pipe, "HANG_SECONDS", 60.0)  # a call waits for its answer this long
+    slots = ComputeSlots(1)
+    run = _run(epochs=100_000)
+    trained = _Trained(run, slots=slots)
+    pid = trained.child()
+    trained.wait(lambda: run.epoch >= 2, why="two epochs")
+    assert run.control.request_pause(10.0) == "paused"
+    taken = threading.Event()
+    slots.request("another run", taken.set)  # the slot the paused run gave back
+    assert taken.is_set()
+    assert run.control.request_resume(10.0) == "queued"  # it waits in line
+    answered = []
+    asker = threading.Thread(target=lambda: answered.append(run.live.call(_pid_and_steps, 0)))
+    asker.start()
+    asker.join(10)  # answered by the waiting loop, not after the wait
+    assert answered and answered[0][0] == pid and run.status == "queued"
+    slots.release()  # its turn
+    trained.wait(lambda: run.status == "running", why="running again")
+    run.control.request_stop(10.0)
+    trained.join()
+
+
 def test_a_killed_child_fails_its_run_once_and_frees_its_slot():
     run = _run(epochs=100_000)
     trained = _Trained(run)
