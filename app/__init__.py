@@ -20,13 +20,14 @@ from app.data.tasks import own_tasks
 from app.data.uploads import DatasetStore
 from app.replay.api import install as install_replay
 from app.runs.manager import RunManager
-from app.runs.runner import UNWATCHED_PAUSE
+from app.runs.runner import UNWATCHED_PAUSE, execute
 from app.settings import ROOT, STATIC, TEMPLATES, data_dir, database_url, limit_blas_threads
 from app.storage.recorder import Recorder
 from app.storage.store import RunStore, StoredDatasets
 from app.storage.stored_runs import load_run
 from app.sweeps import install as install_sweeps
 from app.transports import relay
+from app.transports.pipe import train_in_child
 from app.web.access import install_access
 from app.web.api import api
 from app.web.inputs import install_input_guards
@@ -95,7 +96,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # their own threads; with BLAS's own thread pools on top they fight over the cores (two
     # moons runs: 15.8 s each with OpenBLAS's default threads vs 1.45 s with one).
     "BLAS_THREADS": 1,
-    # Each run trains in a child process forked from the server (app/training/forked.py), on its
+    # Each run trains in a child process forked from the server (app/transports/pipe.py), on its
     # own interpreter lock; False: on a thread of the server (the server's threads then slow it
     # down by 5-10 %). Ignored where the system cannot fork.
     "TRAINING_PROCESSES": True,
@@ -165,7 +166,7 @@ def _run_manager(app: Flask, socketio: Any, store: Any, recorder: Any, datasets:
             socketio,
             max_active_runs=int(app.config["MAX_ACTIVE_RUNS"]),
             inside_interval=float(app.config["INSIDE_INTERVAL"]),
-            fork=bool(app.config["TRAINING_PROCESSES"]),
+            train=train_in_child if app.config["TRAINING_PROCESSES"] else execute,
             recorder=recorder,
             loader=None if store is None else partial(load_run, store, datasets, recorder=recorder),
             **streaming,

@@ -1,7 +1,7 @@
 """One forward and backward pass of a run's network, every number of it, in float64.
 
 `backprop(session, ask)` runs where the run trains (in its training process when it has one, see
-`app.training.forked`), so the weights, the optimizer's state and the order of the mini-batches
+`app.transports.pipe`), so the weights, the optimizer's state and the order of the mini-batches
 are those of the training at that moment. It builds on `network.Sequential.trace` (per Linear:
 input, z, a, dL/da, δ, dW, db) and adds what the next optimizer step would do with that gradient:
 the run's optimizer is copied in float64 (state and hyperparameters included: momentum, Adam's

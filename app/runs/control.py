@@ -9,6 +9,9 @@ versioned): the run's config is its spec, written once; what changes is here. Th
 force is its base `RunStatus`; the requests and the run loop's side are `RunControl`'s own.
 The run loop (`app.runs.runner`) asks `next_action()` between mini-batches, so a request takes
 effect within one slice of training (a few hundredths of a second), whatever the epoch length.
+Where the loop runs in another process (a training process, a worker), that process has a
+control of its own: the requests made here are sent to it as commands (`forward_to`; `obey`
+takes one there) and its step state comes back (`told_step`), its status too (`mirror`).
 
 `ComputeSlots` lets at most `capacity` runs compute at once; the others wait in arrival order. A
 paused run, or one waiting for its pace, gives its slot back.
@@ -162,7 +165,49 @@ class RunStatus:
             self._settings = self._settings.told(values)
 
 
-class RunControl(RunStatus):
+class CallControl(RunStatus):
+    """`RunStatus` and what other threads hand the run loop besides requests: calls to make on
+    its session between two slices (`call`, `answer_calls`) and a compute slot (`grant_slot`);
+    `RunControl` adds the requests."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter,
+                 settings: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+        super().__init__(clock, settings)
+        self._calls: list[tuple[Callable[[Any], Any], Callable[[bool, Any], None]]] = []
+        self._slot = False  # a compute slot was granted and not yet taken by the run loop
+
+    def grant_slot(self) -> None:
+        """`ComputeSlots` gives this run a slot (called from whichever thread released one)."""
+        with self.lock:
+            self._slot = True
+            self.changed.notify_all()
+
+    def call(self, function: Callable[[Any], Any], reply: Callable[[bool, Any], None]) -> None:
+        """Have the run loop call ``function(session)`` between two slices (or while parked)
+        and `reply` ``(True, answer)`` or ``(False, error)``, ``(False, None)`` once the loop
+        ended (e.g. a training process asked for a backprop pass)."""
+        with self.lock:
+            self._calls.append((function, reply))
+            self.changed.notify_all()
+
+    def answer_calls(self, session: Any) -> None:
+        """The run loop's side of `call`: answer the calls waiting (a no-op when none is)."""
+        if not self._calls:
+            return
+        with self.lock:
+            calls, self._calls = self._calls, []
+        for function, reply in calls:
+            if session is None:  # the run loop ended: no session to ask
+                reply(False, None)
+                continue
+            try:
+                answer = (True, function(session))
+            except Exception as error:  # the asker gets it; the run goes on
+                answer = (False, error)
+            reply(*answer)
+
+
+class RunControl(CallControl):
     """One run's status (`RunStatus`), the requests other threads make of it and its live
     settings (`settings`: the run's config, of which the live fields are taken); see the module
     docstring."""
@@ -174,18 +219,23 @@ class RunControl(RunStatus):
         self._stop, self.stop_status = False, "stopped"  # a stop ends it so; or "interrupted"
         self.stop_why: str | None = None  # said after "stopped at epoch n" (the loop's own stop)
         self._step: list | None = None  # [unit, remaining] of a step asked for while paused
-        self._slot = False  # a compute slot was granted and not yet taken by the run loop
         self._requests = 0  # counts requests: a pacing wait ends when it changes
         self._changes: dict = {}  # live changes not yet taken by the run loop
         self.steps_done = 0  # steps that ended (done, or ended by a pause): a waiter's cue
+        # where the run loop runs elsewhere (a training process): each request as a command
+        # (`forward_to`, `obey`), sent on under the lock, in order
+        self._forward: Callable[[tuple], None] | None = None
 
     # ----------------------------------------------------------------- requests (any thread)
 
-    def _request(self, change: Callable[[], None], done: Callable[[], bool], wait: float) -> str:
+    def _request(self, change: Callable[[], None], done: Callable[[], bool], wait: float,
+                 command: tuple = ()) -> str:  # fmt: skip
         with self.lock:
             if self.ended:
                 return self.status
             change()
+            if self._forward is not None and command:
+                self._forward(command)
             self._requests += 1
             self.changed.notify_all()
             self.changed.wait_for(lambda: self.ended or done(), timeout=wait)
@@ -199,7 +249,7 @@ class RunControl(RunStatus):
             if self._step is not None:  # a pause also ends a step in progress
                 self._step, self.steps_done = None, self.steps_done + 1
 
-        return self._request(pause, lambda: self.status != "running", wait)
+        return self._request(pause, lambda: self.status != "running", wait, ("pause",))
 
     def request_resume(self, wait: float = 0.0) -> str:
         """Let a paused run go on; wait up to `wait` s until it is no longer paused."""
@@ -209,7 +259,7 @@ class RunControl(RunStatus):
             if self._step is not None:  # a resume ends a step: the run goes on freely
                 self._step, self.steps_done = None, self.steps_done + 1
 
-        return self._request(resume, lambda: self.status != "paused", wait)
+        return self._request(resume, lambda: self.status != "paused", wait, ("resume",))
 
     def request_stop(self, wait: float = 0.0, interrupt: bool = False,
                      why: str | None = None) -> str:  # fmt: skip
@@ -221,7 +271,7 @@ class RunControl(RunStatus):
                 self.stop_why = why
             self._stop, self.stop_status = True, "interrupted" if interrupt else self.stop_status
 
-        return self._request(stop, lambda: False, wait)
+        return self._request(stop, lambda: False, wait, ("stop", interrupt, why))
 
     def request_step(self, unit: str, count: int, wait: float = 0.0) -> str:
         """While paused: train `count` epochs or mini-batches (`unit`), then stay paused; wait
@@ -239,7 +289,7 @@ class RunControl(RunStatus):
             else:  # asked again before the last was done: both count
                 self._step[1] += count
 
-        return self._request(step, lambda: self._step is None, wait)
+        return self._request(step, lambda: self._step is None, wait, ("step", unit, count))
 
     def post_changes(self, changes: dict) -> LiveSettings:
         """Live changes (validated): in force at once (the next `settings`), applied by the run
@@ -248,7 +298,10 @@ class RunControl(RunStatus):
             if self.ended:
                 raise ControlError(f"the run is {self.status}: nothing to change")
             self._settings = self._settings.changed(changes)
-            self._changes.update(changes)
+            if self._forward is not None:
+                self._forward(("change", changes))
+            else:
+                self._changes.update(changes)
             self._requests += 1
             self.changed.notify_all()
             return self._settings
@@ -291,15 +344,18 @@ class RunControl(RunStatus):
             step = self._step
             return step[1] if step is not None and step[0] == "batches" else None
 
-    def trained(self, batches: int, epochs: int) -> None:
-        """The run loop trained `batches` mini-batches and completed `epochs` epochs."""
+    def trained(self, batches: int, epochs: int) -> bool:
+        """The run loop trained `batches` mini-batches and completed `epochs` epochs; True if
+        that ended a step."""
         with self.lock:
             if self._step is None:
-                return
+                return False
             self._step[1] -= batches if self._step[0] == "batches" else epochs
-            if self._step[1] <= 0:
-                self._step, self.steps_done = None, self.steps_done + 1
-                self.changed.notify_all()
+            if self._step[1] > 0:
+                return False
+            self._step, self.steps_done = None, self.steps_done + 1
+            self.changed.notify_all()
+            return True
 
     def step_state(self) -> list | None:
         """``[unit, left]`` of the step in progress, or None."""
@@ -312,12 +368,13 @@ class RunControl(RunStatus):
         with self.lock:
             if not self.ended and self.status != "paused":
                 self._set("paused")
-            woke = self.changed.wait_for(
-                lambda: self._stop or self._step is not None or not self._pause, timeout
+            self.changed.wait_for(
+                lambda: self._stop or self._step is not None or not self._pause or self._calls,
+                timeout,
             )
             if self._stop:
                 return STOP
-            return TRAIN if woke else None
+            return TRAIN if self._step is not None or not self._pause else None
 
     def begin(self) -> str:
         """The run got its first slot: ``running`` (or ``paused`` / ``stop`` if so asked)."""
@@ -327,11 +384,53 @@ class RunControl(RunStatus):
             self._set("paused" if self._pause else "running")
             return PAUSE if self._pause else TRAIN
 
-    def wait(self, seconds: float) -> None:
-        """Sleep up to `seconds` (a pacing wait); any request cuts it short."""
+    def wait(self, seconds: float, session: Any = None) -> None:
+        """Sleep up to `seconds` (a pacing wait); any request cuts it short. Calls (`call`)
+        made meanwhile are answered on `session` at once."""
+        deadline = self.clock() + seconds
         with self.lock:
             seen = self._requests
-            self.changed.wait_for(lambda: self._requests != seen, timeout=seconds)
+        while (left := deadline - self.clock()) > 0:
+            with self.lock:
+                self.changed.wait_for(lambda: self._requests != seen or self._calls, left)
+                if self._requests != seen:
+                    return
+            self.answer_calls(session)
+
+    # ----------------------------------------------------------------- a loop elsewhere
+
+    def forward_to(self, send: Callable[[tuple], None] | None) -> list[tuple]:
+        """The run loop runs elsewhere (a training process) from now on: every request is
+        also `send` as a command (`obey`), under the lock, in order (None: no more). Returns
+        the requests pending now as commands, and the live changes not yet taken: what that
+        loop must be told first (none is lost or told twice)."""
+        with self.lock:
+            first = self._commands() if send is not None else []
+            self._forward = send
+            return first
+
+    def _commands(self) -> list[tuple]:
+        commands: list[tuple] = []
+        if self._stop:
+            commands.append(("stop", self.stop_status == "interrupted", self.stop_why))
+        if self._pause:
+            commands.append(("pause",))
+        if self._step is not None:
+            commands.append(("step", *self._step))
+        if changes := self.take_changes():
+            commands.append(("change", changes))
+        return commands
+
+    def told_step(self, step: list | None, steps_done: int) -> None:
+        """The step in progress where the run loop runs (``[unit, left]`` or None) and the
+        steps it ended, as told: a newer count ends the step here (its waiter returns); an
+        older one (told before the loop got the step) changes nothing."""
+        with self.lock:
+            if steps_done > self.steps_done:
+                self._step, self.steps_done = step, steps_done
+                self.changed.notify_all()
+            elif steps_done == self.steps_done and step is not None and self._step is not None:
+                self._step = list(step)
 
     @property
     def stop_requested(self) -> bool:
@@ -340,23 +439,45 @@ class RunControl(RunStatus):
 
     # ----------------------------------------------------------------- compute slot
 
-    def grant_slot(self) -> None:
-        """`ComputeSlots` gives this run a slot (called from whichever thread released one)."""
-        with self.lock:
-            self._slot = True
-            self.changed.notify_all()
-
-    def wait_for_slot(self) -> bool:
-        """Wait for the slot asked for (``queued`` meanwhile); False if a stop came first."""
+    def wait_for_slot(self, session: Any = None) -> bool:
+        """Wait for the slot asked for (``queued`` meanwhile; calls made meanwhile answered on
+        `session`); False if a stop came first."""
         with self.lock:
             resumed = self.status == "paused" and not self._pause
             if not self._slot and (self.status == "running" or resumed):
                 self._set("queued")
-            self.changed.wait_for(lambda: self._slot or self._stop)
+        while True:
+            with self.lock:
+                self.changed.wait_for(lambda: self._slot or self._stop or self._calls)
+                if self._slot or self._stop:
+                    break
+            self.answer_calls(session)
+        with self.lock:
             granted, self._slot = self._slot, False
             if granted and self.status == "queued":
                 self._set("running")
             return granted and not self._stop
+
+
+def obey(control: RunControl, command: tuple) -> None:
+    """A request made in another process (`RunControl.forward_to`, the Redis keys) told to
+    `control`: ``("pause",)``, ``("resume",)``, ``("stop", interrupt, why)``, ``("step", unit,
+    count)`` or ``("change", changes)``. Raises `ControlError` or `ValueError` as the request
+    would."""
+    name, *args = command
+    if name == "pause":
+        control.request_pause(0.0)
+    elif name == "resume":
+        control.request_resume(0.0)
+    elif name == "stop":
+        interrupt, why = (list(args) + [False, None])[:2]
+        control.request_stop(0.0, interrupt=bool(interrupt), why=why)
+    elif name == "step":
+        control.request_step(args[0], int(args[1]), 0.0)
+    elif name == "change":
+        control.post_changes(args[0])
+    else:
+        raise ValueError(f"not a command: {name!r}")
 
 
 class ComputeSlots:

@@ -1,8 +1,9 @@
 """The run manager: the registry of runs, the compute slots, and the threads that train them.
 
 A new run waits for a compute slot as ``queued`` with no thread and no data; the slot's grant
-starts its training thread (`app.runs.runner.execute`), which with `fork` drives a training process
-of the run's own (`app.training.forked`). Control requests go to the run's `RunControl`;
+starts its training thread (`train`: `app.runs.runner.execute` on the thread, or in embedded
+mode `app.transports.pipe.train_in_child`, which follows a training process of the run's own).
+Control requests go to the run's `RunControl` (which forwards them to a training process);
 streaming to the `Broadcaster`.
 """
 
@@ -205,7 +206,7 @@ class RunManager:
         ack_timeout: float = 2.0,
         max_unfinished_runs: int = MAX_UNFINISHED_RUNS,
         inside_interval: float | None = 0.1,
-        fork: bool = False,
+        train: Callable[..., None] = execute,
         recorder: Any = None,
         loader: Any = None,
         unwatched_pause: float | None = UNWATCHED_PAUSE,
@@ -214,7 +215,9 @@ class RunManager:
         self.unwatched_pause = unwatched_pause  # a paused run nobody watches this long stops
         self.frame_interval = frame_interval
         self.inside_interval = inside_interval or None  # a look inside at most this often
-        self.fork = fork  # runs train in child processes (app/training/forked.py)
+        # the run's thread: `execute` (trains on it) or a transport's (app/transports/pipe.py:
+        # trains in a child process)
+        self.train = train
         self.slots = ComputeSlots(max_active_runs)
         self.broadcaster = Broadcaster(socketio, frame_interval, ack_timeout)
         self.max_unfinished_runs = max_unfinished_runs
@@ -281,7 +284,7 @@ class RunManager:
             return
         try:
             run.thread = self.socketio.start_background_task(
-                execute, run, self.slots, self.frame_interval, self.inside_interval, self.fork,
+                self.train, run, self.slots, self.frame_interval, self.inside_interval,
                 unwatched_pause=self.unwatched_pause,
             )
         except Exception as error:  # e.g. no thread can be started: never leave it queued

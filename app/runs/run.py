@@ -112,12 +112,12 @@ class RunData:
         if self.restored:
             return self._restored_payloads()
         with self._build_lock:
-            if self.payloads is None and not self.control.ended:
+            if (self.payloads is None or self.stale_payloads) and not self.control.ended:
                 try:
                     data = self.data()
                 except Exception:  # the run fails when it starts, with the reason
                     return None
-                self.payloads = RunPayloads(self.task, data, self.sizes)
+                self.payloads, self.stale_payloads = RunPayloads(self.task, data, self.sizes), False
             return self.payloads
 
     def data(self) -> TaskData:
@@ -126,7 +126,8 @@ class RunData:
         with self._build_lock:
             if self._data is None:
                 self._data = build_data(self.task, self.config)
-            chosen = self.config.get("slice_features") if self.restored else None  # a new slice
+            elsewhere = self.restored or self.stale_payloads  # trained elsewhere: a new slice?
+            chosen = self.config.get("slice_features") if elsewhere else None
             if chosen is not None and tuple(chosen) != self._data.slice_features:
                 self._data.reslice(tuple(chosen))
             return self._data
@@ -312,7 +313,7 @@ class Run(RunData, RunVerdict):
             self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.progress = session.progress()
         self.news.set()
-        self._viewed()
+        self.viewed()
 
     def relayout(self, session: TrainingSession, view: View) -> None:
         """The session's views are drawn on a new grid (a new slice): new payloads and view."""
@@ -326,7 +327,7 @@ class Run(RunData, RunVerdict):
                 self.inside, self.inside_version = view.inside, self.inside_version + 1
             self.layout += 1
         self.news.set()
-        self._viewed()
+        self.viewed()
 
     def publish(
         self, view: View | None, progress: dict[str, int] | None, records: list[dict] = ()
@@ -343,9 +344,9 @@ class Run(RunData, RunVerdict):
             self.progress = progress
         self.news.set()
         if view is not None:
-            self._viewed()
+            self.viewed()
 
-    def _viewed(self) -> None:
+    def viewed(self) -> None:
         """Call the `on_view` hooks (outside the lock)."""
         for hook in list(self.on_view):
             hook()

@@ -1,5 +1,6 @@
-"""The run loop: trains one run in its own thread, from its first compute slot to its end (with
-``fork``, the thread drives a training process, `app.training.forked`, which does the training).
+"""The run loop: trains one run in its own thread, from its first compute slot to its end, in
+the process that trains it (a server's thread, a forked training process, a scaled worker: see
+docs/architecture.md).
 
 It trains in slices of at most `SLICE_SECONDS` (at full speed a slice holds as many epochs as fit;
 a paced or stepping run's slice ends at the first epoch's end) and, between
@@ -23,12 +24,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import network as nn
 from app.runs.control import PAUSE, STOP, TRAIN, ComputeSlots
 from app.runs.pace import AUTO, LearningPace
 from app.runs.run import Run
-from app.training.forked import CAN_FORK, PING_SECONDS, ForkedSession, TrainingProcessError
 from app.training.session import Checkpoint, TrainedSlice, TrainingSession, View
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ CHECKPOINT_SHARE = 0.02  # ... and copying them takes at most this share of the 
 VIEW_SHARE = 0.1  # at most this share of the time goes to views
 DIAGNOSIS_SECONDS = 0.5  # the warnings (which read the whole history) are refreshed this often
 UNWATCHED_PAUSE = 600.0  # a paused run nobody watches this long (s) is stopped (None: never)
+PARK_SECONDS = 1.0  # a paused run looks at whether it is still watched this often
 
 
 @dataclass
@@ -112,19 +114,15 @@ def execute(
     slots: ComputeSlots,
     frame_interval: float,
     inside_interval: float | None = None,
-    fork: bool = False,
     checkpoint_seconds: float = CHECKPOINT_SECONDS,
     unwatched_pause: float | None = UNWATCHED_PAUSE,
 ) -> None:
     """Train `run` (the thread's body; the caller already holds a slot for it). Views look
-    inside the network at most every `inside_interval` seconds (None: never). With `fork`, the
-    session trains in a child process (`app.training.forked`) and this thread only drives it.
-    Paused and unwatched for `unwatched_pause` seconds (None or 0: never), it is stopped."""
+    inside the network at most every `inside_interval` seconds (None: never). Paused and
+    unwatched for `unwatched_pause` seconds (None or 0: never), it is stopped."""
     slot, session = Slot(run, slots), None
     try:
-        session = run.session()
-        if fork and CAN_FORK:
-            session = ForkedSession(session, stopping=lambda: run.control.stop_requested)
+        session = slot.session = run.session()
         clock = ViewClock(frame_interval, inside_interval, checkpoint_every=checkpoint_seconds)
         run.start(session, inside=clock.inside_now(time.perf_counter()))
         run.live = session  # app.backprop asks the session while it trains
@@ -135,20 +133,12 @@ def execute(
             "diverged",
             f"diverged at epoch {error.epoch}: loss {error.loss} (try a smaller learning rate)",
         )
-    except TrainingProcessError as error:  # killed or hung: the run ends, its slot is freed
-        if run.control.stop_requested:
-            status = run.control.stop_status
-            run.control.set_status(status, f"{status} at epoch {run.epoch} ({error})")
-        else:
-            log.warning("run %s: %s", run.id, error)
-            run.control.set_status("failed", str(error))
     except Exception as error:  # a bad run must never take the server down
         log.exception("run %s failed", run.id)
         run.control.set_status("failed", f"{type(error).__name__}: {error}")
     finally:
         run.live = None  # ended: app.backprop answers from the checkpoint from now on
-        if session is not None:
-            session.close()
+        run.control.answer_calls(None)  # a call left unanswered gets an error
         slot.release()
         run.control.set_status("failed", "training ended unexpectedly")  # no-op once ended
         run.ended()
@@ -162,10 +152,6 @@ def _train(run: Run, session: TrainingSession, slot: Slot, clock: ViewClock,
     action = control.begin()
     pacer = Pacer(run.epochs)
     while session.epoch < run.epochs and run.stopped_early is None:
-        if action != TRAIN:  # what a training process trained ahead counts first
-            _record(run, session, session.settle())
-            if session.epoch >= run.epochs or run.stopped_early is not None:
-                break
         if not session.finishing(run.epochs):  # a late pause or stop must not undo the last epoch
             if action == STOP:
                 break
@@ -174,7 +160,8 @@ def _train(run: Run, session: TrainingSession, slot: Slot, clock: ViewClock,
                 action = control.next_action() if _park(run, session, slot, unwatched) else STOP
                 continue
         if _train_slice(run, session, clock) and session.epoch < run.epochs:
-            pacer.wait(run, slot)
+            pacer.wait(run, slot, session)
+        control.answer_calls(session)  # e.g. a backprop pass asked of a training process
         action = control.next_action()
         if action == TRAIN and not slot.held:  # a pacing wait cut short by a pause, then resumed
             action = TRAIN if slot.acquire() else STOP
@@ -213,8 +200,9 @@ def _train_slice(run: Run, session: TrainingSession, clock: ViewClock) -> bool:
     if done.error is not None:
         _record(run, session, done)
     _publish(run, session, clock, done)
-    control.trained(session.steps - steps, len(done.records))  # after publishing: a step's
-    return bool(done.records)  # waiter reads the status at once
+    if control.trained(session.steps - steps, len(done.records)):  # after publishing: a
+        run.news.set()  # step's waiter reads the status at once (a relay tells it at once)
+    return bool(done.records)
 
 
 def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: TrainedSlice) -> None:
@@ -233,7 +221,6 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: Trained
 
 def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> None:
     """Publish the final view and warnings, then the terminal status (watchers get all)."""
-    _record(run, session, session.settle())
     run.note_lr(run.control.take_changes(), session.epoch)  # asked for, never trained with
     run.publish(session.view(inside=clock.inside_interval is not None), None)
     run.diagnose(session.dead_units())
@@ -247,13 +234,13 @@ def _end(run: Run, session: TrainingSession, clock: ViewClock, status: str) -> N
 
 
 def _park(run: Run, session: TrainingSession, slot: Slot, unwatched: Unwatched) -> bool:
-    """Paused: give the slot back, wait for resume/step/stop (checking every `PING_SECONDS`
-    that a training process still answers, and whether the run is `unwatched` too long), then
-    get a slot again. Returns whether it holds one (False: the run is to stop)."""
+    """Paused: give the slot back, wait for resume/step/stop (answering calls meanwhile, and
+    checking every `PARK_SECONDS` whether the run is `unwatched` too long), then get a slot
+    again. Returns whether it holds one (False: the run is to stop)."""
     slot.release()
     unwatched.restart()
-    while (action := run.control.park(PING_SECONDS)) is None:
-        session.ping()
+    while (action := run.control.park(PARK_SECONDS)) is None:
+        run.control.answer_calls(session)
         if unwatched.abandoned(run.watched, run.control.requests):
             run.control.request_stop(0.0, why=unwatched.reason())
     return action != STOP and slot.acquire()
@@ -300,6 +287,7 @@ class Slot:
 
     def __init__(self, run: Run, slots: ComputeSlots, held: bool = True) -> None:
         self.run, self.slots, self.held = run, slots, held
+        self.session: Any = None  # calls made while it waits are answered on it
 
     def release(self) -> None:
         """Give the slot back (if held)."""
@@ -310,14 +298,15 @@ class Slot:
     def acquire(self) -> bool:
         """Wait, in line, for a slot; False (and none held) if the run is stopped meanwhile."""
         if not self.held:
-            self.held = acquire_slot(self.run, self.slots)
+            self.held = acquire_slot(self.run, self.slots, self.session)
         return self.held
 
 
-def acquire_slot(run: Run, slots: ComputeSlots) -> bool:
-    """Wait, in line, for a compute slot; False (and no slot held) if the run is stopped."""
+def acquire_slot(run: Run, slots: ComputeSlots, session: Any = None) -> bool:
+    """Wait, in line, for a compute slot (calls made meanwhile answered on `session`); False
+    (and no slot held) if the run is stopped."""
     slots.request(run.id, run.control.grant_slot)
-    if run.control.wait_for_slot():
+    if run.control.wait_for_slot(session):
         return True
     if not slots.cancel(run.id):  # granted after all: give it back
         slots.release()
@@ -351,14 +340,14 @@ class Pacer:
             return 0.0
         return self.due - now
 
-    def wait(self, run: Run, slot: Slot) -> None:
-        """Wait out the delay without the `slot`, then get it back unless a pause or stop
-        came."""
+    def wait(self, run: Run, slot: Slot, session: Any = None) -> None:
+        """Wait out the delay without the `slot` (answering calls on `session` meanwhile),
+        then get it back unless a pause or stop came."""
         pace = run.control.settings.values.get("epochs_per_second")
         delay = self.delay(pace, run.last("train_loss"))
         if delay <= 0:
             return
         slot.release()
-        run.control.wait(delay)
+        run.control.wait(delay, session)
         if run.control.next_action() == TRAIN:  # paused or stopped meanwhile: no slot needed
             slot.acquire()

@@ -424,16 +424,6 @@ class TrainingSession:
             return TrainedSlice(records, error)
         return TrainedSlice(records, None, due_view(self, view_due, inside_due))
 
-    def settle(self) -> TrainedSlice:
-        """Nothing was trained ahead here (a `app.training.forked.ForkedSession` may have)."""
-        return TrainedSlice([])
-
-    def close(self) -> None:
-        """Nothing to release (a `app.training.forked.ForkedSession` ends its process here)."""
-
-    # nothing to check (a `app.training.forked.ForkedSession` checks its process answers)
-    ping = close
-
     def checkpoint(self) -> Checkpoint:
         """The model's weights and scalers now (copies; see `Checkpoint`)."""
         y = self.y_scaler

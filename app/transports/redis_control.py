@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app.runs.control import ControlError
+from app.runs.control import ControlError, obey
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ def watched_key(run_id: str) -> str:
 
 
 class RedisControls:
-    """The web side: pause, resume, stop, step and live changes of a run, written to Redis."""
+    """The web side: the commands of a run (pause, resume, stop, step, live changes; `send`),
+    written to Redis, and which runs are watched."""
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
@@ -84,25 +85,21 @@ class RedisControls:
             pipe.expire(key, KEY_TTL_SECONDS)
             pipe.execute()
 
-    def pause(self, run_id: str) -> None:
-        """Ask the worker to pause the run."""
-        self._set(run_id, pause="1")
-
-    def resume(self, run_id: str) -> None:
-        """Ask the worker to resume the run."""
-        self._set(run_id, pause="0")
-
-    def stop(self, run_id: str) -> None:
-        """Ask the worker to stop the run."""
-        self._set(run_id, stop="1")
-
-    def step(self, run_id: str, unit: str, count: int) -> None:
-        """Ask the worker to step the paused run."""
-        self._push(run_id, {"step": [unit, count]})
-
-    def change(self, run_id: str, changes: dict[str, Any]) -> None:
-        """Live changes (validated) for the worker's run loop."""
-        self._push(run_id, {"changes": changes})
+    def send(self, run_id: str, command: tuple) -> None:
+        """One command of the trainer protocol for the run's worker (`app.runs.control.obey`:
+        pause and resume set the hash's ``pause``, stop its ``stop``; a step or live changes
+        join the inbox, in order). Raises `ValueError` for anything else."""
+        name, *args = command
+        if name in ("pause", "resume"):
+            self._set(run_id, pause="1" if name == "pause" else "0")
+        elif name == "stop":  # a web process never interrupts: the worker's shutdown does
+            self._set(run_id, stop="1")
+        elif name == "step":
+            self._push(run_id, {"step": [args[0], int(args[1])]})
+        elif name == "change":
+            self._push(run_id, {"changes": args[0]})
+        else:
+            raise ValueError(f"not a command: {name!r}")
 
     def watched(self, run_ids: list[str]) -> None:
         """Say that this process streams these runs to clients (for `WATCHED_TTL_MS`)."""
@@ -199,11 +196,11 @@ class ControlRelay:
             requested, watched = pipe.execute()
         self.run.watched = bool(watched)  # see `app.transports.relay.RunRelay`
         if requested.get(b"stop") == b"1":
-            control.request_stop(0.0)
+            obey(control, ("stop",))
         paused = requested.get(b"pause") == b"1"
         if paused != self._paused:
             self._paused = paused
-            (control.request_pause if paused else control.request_resume)(0.0)
+            obey(control, ("pause",) if paused else ("resume",))
         while (raw := self.redis.lpop(inbox_key(run_id))) is not None:
             self._apply(json.loads(raw))
 
@@ -211,9 +208,8 @@ class ControlRelay:
         control = self.run.control
         try:
             if "step" in request:
-                unit, count = request["step"]
-                control.request_step(unit, int(count), 0.0)
+                obey(control, ("step", *request["step"]))
             elif "changes" in request:
-                control.post_changes(request["changes"])
+                obey(control, ("change", request["changes"]))
         except (ControlError, ValueError) as error:
             log.info("run %s: request %s not taken: %s", self.run.id, request, error)

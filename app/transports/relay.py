@@ -8,7 +8,8 @@ sends, at most every `RELAY_INTERVAL` seconds when something changed (else every
 there: the web processes do not accept it), room = the run's id::
 
     {"run_id", "status", "reason", "epoch", "start", "names", "rows", "progress", "elapsed",
-     "findings", "layout", "slice_features", "step", "steps_done", "view"?, "inside"?}
+     "findings", "layout", "slice_features", "domain", "step", "steps_done", "lr_changes",
+     "view"?, "inside"?}
 
 ``rows`` holds the history epochs ``start+1 .. epoch`` that were not sent yet or are not stored
 in the database yet (`app.data.encoding.history_text`: the store's packed float32 columns, as
@@ -25,6 +26,10 @@ step as embedded mode does. ``layout`` counts the worker's new grids (a ``slice_
 change), after which a web process rebuilds its data and sends its watchers a new snapshot.
 The run's `news` event wakes the thread when the run loop publishes, so a message leaves right
 after an epoch (or a slice) unless one left less than `RELAY_INTERVAL` ago.
+
+The same message is embedded mode's event on a training process's pipe (`app.transports.pipe`,
+``encode=False``: the view and look inside as they are, always). `MessageFeed` applies a message
+to the receiving process's `Run`, whichever transport brought it.
 
 The web side: `RelayManager` is the client manager of a scaled web process's ``SocketIO``: the
 ordinary `socketio.RedisManager`, except that events of `RELAY_NAMESPACE` are handed to its
@@ -47,9 +52,9 @@ import numpy as np
 import socketio
 from flask_socketio import SocketIO
 
-from app.data.encoding import history_text
+from app.data.encoding import history_from_text, history_text
 from app.runs.control import TERMINAL
-from app.runs.payloads import inside_json
+from app.runs.payloads import EncodedView, inside_json
 from app.runs.run import Run
 from app.training.inside import Histogram, Inside, LayerStats
 
@@ -78,11 +83,16 @@ class RunRelay:
     a thread from `start` to `stop`; `stop` sends what is left (the end) first."""
 
     def __init__(self, emitter: Any, run: Run, interval: float = RELAY_INTERVAL,
-                 stored: Callable[[], int | None] | None = None) -> None:  # fmt: skip
+                 stored: Callable[[], int | None] | None = None, encode: bool = True,
+                 keepalive: float = KEEPALIVE_SECONDS) -> None:  # fmt: skip
         self.emitter = emitter
         self.run = run
         self.stored = stored  # epochs of the run stored in the database (None: all of them)
         self.interval = interval
+        # the view and look inside encoded for the wire, and only while watched (Redis); else
+        # (a pipe, which pickles them) as they are, always: the server encodes them
+        self.encode = encode
+        self.keepalive = keepalive  # a message at least this often (s), news or not
         self.wake = run.news  # set by the run loop whenever it publishes
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"emit-{run.id}", daemon=True)
@@ -108,7 +118,7 @@ class RunRelay:
     def _loop(self) -> None:
         last = 0.0
         while not self._done.is_set():
-            self.wake.wait(IDLE_WAIT)
+            self.wake.wait(min(IDLE_WAIT, self.keepalive))
             self.wake.clear()
             pause = last + self.interval - time.monotonic()
             if pause > 0 and self._done.wait(pause):
@@ -144,32 +154,118 @@ class RunRelay:
             view, view_version = run.view, run.view_version
             inside, inside_version = run.inside, run.inside_version
             progress, layout, payloads = run.progress, run.layout, run.payloads
-            slice_features = run.config.get("slice_features")
+            settings, lr_changes = control.settings.values, run.lr_changes  # (read-only)
         step, steps_done = control.step_state(), control.steps_done
         state = (length, status, reason, view_version, inside_version, progress, layout, step,
                  steps_done)  # fmt: skip
         now = time.monotonic()
-        if state == self._sent_state and now - self._sent_at < KEEPALIVE_SECONDS:
+        if state == self._sent_state and now - self._sent_at < self.keepalive:
             return None
         self._sent_at = now
         message = {
             "run_id": run.id, "status": status, "reason": reason, "epoch": length,
             "start": start, "names": names, "rows": history_text(columns, names),
             "progress": progress, "elapsed": elapsed, "findings": list(run.findings),
-            "layout": layout, "slice_features": slice_features, "step": step,
-            "steps_done": steps_done,
+            "layout": layout, "slice_features": settings.get("slice_features"),
+            "domain": settings.get("domain"), "step": step, "steps_done": steps_done,
+            "lr_changes": lr_changes,
         }  # fmt: skip
         self.sent_epoch, self._sent_state, self._sent_status = length, state, (status, reason)
-        if not run.watched:  # nobody would see them: the next watcher will
+        if self.encode and not run.watched:  # nobody would see them: the next watcher will
             self.sent_view = self.sent_inside = -1
             return message
-        if view_version != self.sent_view and payloads is not None:
-            message["view"] = payloads.view_json(view)
+        if view_version != self.sent_view and (payloads if self.encode else view) is not None:
+            message["view"] = payloads.view_json(view) if self.encode else view
             self.sent_view = view_version
         if inside_version != self.sent_inside and inside is not None:
-            message["inside"] = inside_json(inside)
+            message["inside"] = inside_json(inside) if self.encode else inside
             self.sent_inside = inside_version
         return message
+
+
+# ------------------------------------------------------------------ the receiving side
+
+
+class MessageFeed:
+    """What applies a training process's messages (`RunRelay.message`, whichever transport
+    brought them: the message queue, a training process's pipe) to this process's `Run` of it:
+    new contiguous rows, progress, status (`RunControl.mirror`), step state, view, look inside,
+    findings, the learning rates, a new grid. The one home of that for both transports."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.relayed_at: float | None = None  # monotonic time of the last message taken
+        self.end_relayed = False  # a message said the run ended
+        self.worker_layout: int | None = None  # the trainer's grid (`Run.layout`) last told
+        self.step: list | None = None  # the trainer's step in progress, as last told
+        self.steps_done = 0  # steps the trainer ended, as last told
+
+    def relayed(self, message: dict[str, Any]) -> bool:
+        """Take one message; True if it left a gap (rows after this run's end: the caller
+        catches up) or says the run ended (then its status is left to the caller: the database
+        confirms a relayed end, a pipe's last message is it)."""
+        run = self.run
+        with run.lock:
+            control = run.control
+            if control.ended:
+                return False
+            self.relayed_at = time.monotonic()
+            gap = self._put_relayed_rows(message)
+            self._relayout(message)
+            viewed = message.get("view") is not None
+            if viewed:
+                view = message["view"]
+                run.view = EncodedView(view) if isinstance(view, dict) else view
+                run.view_version += 1
+            if message.get("inside") is not None:
+                inside = message["inside"]
+                run.inside = decode_inside(inside) if isinstance(inside, dict) else inside
+                run.inside_version += 1
+            run.findings = message.get("findings") or []
+            run.lr_changes = message.get("lr_changes") or run.lr_changes
+            control.mirror(None, None, float(message["elapsed"]))  # the training seconds alone
+            if not gap:  # else its status and progress go with epochs this process lacks yet
+                run.progress = message.get("progress")
+                self.step, self.steps_done = message.get("step"), message.get("steps_done", 0)
+            if ended(message):
+                self.end_relayed = True
+            elif not gap:
+                control.mirror(message["status"], message["reason"], float(message["elapsed"]))
+        run.news.set()
+        if viewed:
+            run.viewed()
+        return gap or self.end_relayed
+
+    def _relayout(self, message: dict[str, Any]) -> None:
+        """The trainer draws on a new grid (``slice_features``): new data and snapshots here."""
+        layout, run = message.get("layout"), self.run
+        if layout == self.worker_layout:
+            return
+        if self.worker_layout is not None:
+            told = {"slice_features": message.get("slice_features")}
+            if message.get("domain") is not None:
+                told["domain"] = message["domain"]
+            run.control.adopt(told)
+            run.stale_payloads = True  # rebuilt on the new grid by the watchers' new snapshots
+            run.layout += 1
+        self.worker_layout = layout
+
+    def _put_relayed_rows(self, message: dict[str, Any]) -> bool:
+        """Append the message's rows that are new and contiguous; True on a gap."""
+        names, start, history = message["names"], int(message["start"]), self.run.history
+        if names != history.names:
+            if history.length:
+                return False  # not this run's columns: the database has the rows
+            history.reset(names)
+        rows = history_from_text(message["rows"], names) if start <= history.length else {}
+        if not history.put(start, rows, len(rows[names[0]]) if names and rows else 0):
+            return True
+        self.run.epoch = history.length
+        self._mark(history.length, float(message["elapsed"]))
+        return False
+
+    def _mark(self, epoch: int, elapsed: float) -> None:
+        """The training seconds at an epoch (a feed that keeps them overrides this)."""
 
 
 # ------------------------------------------------------------------ the web side

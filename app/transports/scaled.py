@@ -55,7 +55,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import func, select, update
 
-from app.data.encoding import history_from_text, unpack_history
+from app.data.encoding import unpack_history
 from app.outages import remove_leftovers, store_writes
 from app.runs.broadcast import Broadcaster
 from app.runs.control import LIVE_FIELDS, TERMINAL, ControlError, check_step
@@ -67,7 +67,6 @@ from app.runs.manager import (
     ShuttingDown,
     TooManyRuns,
 )
-from app.runs.payloads import EncodedView
 from app.runs.run import Run
 from app.runs.runner import UNWATCHED_PAUSE
 from app.runs.validation import RunSpec, resolve_task
@@ -82,8 +81,7 @@ from app.storage.store import (
 from app.storage.stored_runs import stored_run
 from app.training.session import TrainingSession
 from app.transports.redis_control import QUEUE, RedisControls
-from app.transports.relay import RelayManager, decode_inside
-from app.transports.relay import ended as relay_ended
+from app.transports.relay import MessageFeed, RelayManager
 
 log = logging.getLogger(__name__)
 
@@ -143,24 +141,19 @@ def unfinished_count(store: RunStore, creator: str | None = None) -> int:
 # ------------------------------------------------------------------ the runs this process serves
 
 
-class RemoteFeed:
-    """What feeds a `Run` trained elsewhere: the worker's relay messages (`relayed`) and the
-    database (`sync`: the catch-up, and the only source of its end). The run applies both;
-    its control takes the status told (`RunControl.mirror`)."""
+class RemoteFeed(MessageFeed):
+    """What feeds a `Run` trained elsewhere: the worker's relay messages (`relayed`, as
+    `MessageFeed` applies them) and the database (`sync`: the catch-up, and the only source of
+    its end). Its control takes the status told (`RunControl.mirror`)."""
 
     def __init__(self, run: Run, history_length: int, elapsed: float,
                  position_of: Callable[[str], int | None] | None = None) -> None:  # fmt: skip
-        self.run = run
+        super().__init__(run)
         self.marks: list[tuple[int, float]] = [(history_length, elapsed)]
         self.checkpoint_mark: tuple[int, float] | None = None
-        self.relayed_at: float | None = None  # monotonic time of the last relay message taken
-        self.end_relayed = False  # the relay said it ended: read the database until it agrees
-        self.worker_layout: int | None = None  # the worker's grid (`Run.layout`) last relayed
         self.position_of = position_of  # run id -> 0-based place in the job queue, or None
         self._position: tuple[float, int | None] = (-POSITION_SECONDS, None)
         self._seconds: np.ndarray | None = None  # the stored ones once the run ended
-        self.step: list | None = None  # the worker's step in progress, as last relayed
-        self.steps_done = 0  # steps the worker ended, as last relayed
         run.timing = self.seconds
         run.position_of = self.queue_position
 
@@ -187,61 +180,6 @@ class RemoteFeed:
     def relay_live(self) -> bool:
         """True while relay messages come in (they, not checkpoints, bring the view)."""
         return self.relayed_at is not None and time.monotonic() - self.relayed_at < RELAY_LIVE
-
-    # ------------------------------------------------------------------ the relay
-
-    def relayed(self, message: dict[str, Any]) -> bool:
-        """Take one relay message (the relay thread); True if the database should be read now:
-        its rows left a gap, or it says the run ended (which only the database confirms)."""
-        run = self.run
-        with run.lock:
-            control = run.control
-            if control.ended:
-                return False
-            self.relayed_at = time.monotonic()
-            gap = self._put_relayed_rows(message)
-            self._relayout(message)
-            if message.get("view") is not None:
-                run.view, run.view_version = EncodedView(message["view"]), run.view_version + 1
-            if message.get("inside") is not None:
-                run.inside = decode_inside(message["inside"])
-                run.inside_version += 1
-            run.findings = message.get("findings") or []
-            control.mirror(None, None, float(message["elapsed"]))  # the training seconds alone
-            if relay_ended(message):
-                self.end_relayed = True
-                return True
-            if gap:  # its status and progress go with epochs this process lacks yet
-                return True
-            run.progress = message.get("progress")
-            self.step, self.steps_done = message.get("step"), message.get("steps_done", 0)
-            control.mirror(message["status"], message["reason"], float(message["elapsed"]))
-            return False
-
-    def _relayout(self, message: dict[str, Any]) -> None:
-        """The worker draws on a new grid (``slice_features``): new data and snapshots here."""
-        layout, run = message.get("layout"), self.run
-        if layout == self.worker_layout:
-            return
-        if self.worker_layout is not None:
-            run.control.adopt({"slice_features": message.get("slice_features")})
-            run.stale_payloads = True  # rebuilt on the new grid by the watchers' new snapshots
-            run.layout += 1
-        self.worker_layout = layout
-
-    def _put_relayed_rows(self, message: dict[str, Any]) -> bool:
-        """Append the message's rows that are new and contiguous; True on a gap."""
-        names, start, history = message["names"], int(message["start"]), self.run.history
-        if names != history.names:
-            if history.length:
-                return False  # not this run's columns: the database has the rows
-            history.reset(names)
-        rows = history_from_text(message["rows"], names) if start <= history.length else {}
-        if not history.put(start, rows, len(rows[names[0]]) if names and rows else 0):
-            return True
-        self.run.epoch = history.length
-        self._mark(history.length, float(message["elapsed"]))
-        return False
 
     def _mark(self, epoch: int, elapsed: float) -> None:
         """Note the training seconds at an epoch (at most one mark per second of training)."""
@@ -510,12 +448,12 @@ class ScaledRunManager:
 
     def pause(self, run: Run) -> str:
         """Ask the worker to pause; answers once the stored status says so (or after a wait)."""
-        self.controls.pause(run.id)
+        self.controls.send(run.id, ("pause",))
         return self._await(run, lambda: run.status == "paused")
 
     def resume(self, run: Run) -> str:
         """Ask the worker to go on."""
-        self.controls.resume(run.id)
+        self.controls.send(run.id, ("resume",))
         return self._await(run, lambda: run.status != "paused")
 
     def step(self, run: Run, unit: str, count: int) -> str:
@@ -527,7 +465,7 @@ class ScaledRunManager:
             raise ControlError("the run is not followed here: try again")
         check_step(unit, feed.step)  # 409 as in embedded mode
         done = feed.steps_done
-        self.controls.step(run.id, unit, count)
+        self.controls.send(run.id, ("step", unit, count))
         return self._await(run, lambda: feed.steps_done > done)  # done (or ended by a pause)
 
     def change(self, run: Run, body: Any) -> dict[str, Any]:
@@ -541,7 +479,7 @@ class ScaledRunManager:
             with store_writes():
                 self.store.update_run(run.id, config=config)
             try:
-                self.controls.change(run.id, changes)
+                self.controls.send(run.id, ("change", changes))
             except Exception:
                 self.store.update_run(run.id, config=before)
                 raise
@@ -553,7 +491,7 @@ class ScaledRunManager:
         if end_unfinished(self.store, run.id, "stopped", "stopped while queued", ("queued",)):
             self._cancel_job(run.id)
         else:
-            self.controls.stop(run.id)
+            self.controls.send(run.id, ("stop",))
         return self._await(run, lambda: False)
 
     def _cancel_job(self, run_id: str) -> None:

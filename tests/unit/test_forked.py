@@ -1,7 +1,8 @@
-"""A run's training session in a forked child process (`app.training.forked`): the same
-trajectory as in
-this process, training ahead while the run trains freely, live changes and errors across the
-pipe, and a child that holds none of the server's file descriptors and ends with its run."""
+"""A run trained in a forked child process (`app.transports.pipe`, `app.training.forked`): the
+child runs the one run loop on a `Run` and `RunControl` of its own; commands go in, events come
+out, and the server's `Run` follows: the same trajectory as on a thread, requests and live
+changes across the pipe, calls answered by the training's own session, a killed or hung child
+ending its run, and a child that holds none of the server's file descriptors and ends with it."""
 
 from __future__ import annotations
 
@@ -11,38 +12,63 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 import pytest
 
 import network as nn
-from app.runs.control import ComputeSlots
+from app.runs.control import ComputeSlots, ControlError
 from app.runs.run import Run
 from app.runs.runner import execute
 from app.runs.validation import validate_run
-from app.training.forked import SLICES_AHEAD, ForkedSession, TrainingProcessError
+from app.training.forked import ChildProcess, TrainingProcessError
 from app.training.session import TrainingSession
+from app.transports import pipe
+from app.transports.pipe import train_in_child
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the system cannot fork")
 
 
-def _session(**fields: Any) -> TrainingSession:
+def _run(run_id: str = "forked", **fields: Any) -> Run:
     config, task = validate_run(
         {"task": "sin", "hidden": [8], "samples": 60, "batch_size": 20, **fields}
     )
-    return TrainingSession(task, config)
+    return Run(run_id, task, config)
 
 
-def _train_all(session: Any, epochs: int) -> list[dict]:
-    records: list[dict] = []
-    while session.epoch < epochs:
-        got, error, _ = session.train_slice(None, time.perf_counter() + 0.02, epochs, True)
-        assert error is None
-        records += got
-    got, error, _ = session.settle()
-    assert error is None
-    return records + got
+class _Trained:
+    """A run trained by `train` on a thread of this test (its slot held, as the manager's)."""
+
+    def __init__(self, run: Run, train: Callable[..., None] = train_in_child,
+                 slots: ComputeSlots | None = None, **options: Any) -> None:  # fmt: skip
+        self.run, self.slots = run, slots or ComputeSlots(1)
+        self.ends = 0
+        run.on_end.append(self._ended)
+        self.slots.request(run.id, lambda: None)
+        self.thread = threading.Thread(
+            target=train, args=(run, self.slots, 0.05, 0.1), kwargs=options, daemon=True
+        )
+        self.thread.start()
+
+    def _ended(self, _run: Run) -> None:
+        self.ends += 1
+
+    def wait(self, what: Callable[[], Any], timeout: float = 30.0, why: str = "") -> Any:
+        deadline = time.monotonic() + timeout
+        while not (found := what()):
+            assert time.monotonic() < deadline, f"waited {timeout} s for {why or what}"
+            time.sleep(0.01)
+        return found
+
+    def child(self) -> int:
+        return self.wait(lambda: getattr(self.run.live, "process", None), why="a child").pid
+
+    def join(self, timeout: float = 30.0) -> None:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive()
 
 
 def _gone(pid: int) -> bool:
@@ -53,204 +79,227 @@ def _gone(pid: int) -> bool:
     return False
 
 
-def test_it_follows_exactly_the_trajectory_of_a_session_in_this_process():
-    here, there = _session(epochs=300), ForkedSession(_session(epochs=300))
-    try:
-        assert there._pid != os.getpid() and not _gone(there._pid)
-        mine, theirs = _train_all(here, 300), _train_all(there, 300)
-        assert [record["epoch"] for record in theirs] == list(range(1, 301))
-        for name in ("train_loss", "test_loss", "test_r2", "lr", "batch_size"):
-            assert [r[name] for r in theirs] == [r[name] for r in mine], name
-        assert there.epoch == 300 and there.progress() == here.progress()
-        np.testing.assert_array_equal(there.view().prediction, here.view().prediction)
-        checkpoint = there.checkpoint()
-        assert checkpoint.epoch == 300
-        for name, value in here.checkpoint().state.items():
-            np.testing.assert_array_equal(checkpoint.state[name], value)
-        assert there.dead_units() == here.dead_units()
-    finally:
-        there.close()
+def _pid_and_steps(session: TrainingSession, extra: int) -> tuple[int, int]:
+    return os.getpid(), session.steps + extra
 
 
-def test_it_trains_ahead_between_calls_and_settle_returns_every_epoch_it_trained():
-    there = ForkedSession(_session(epochs=100_000))
-    try:
-        first = there.train_slice(None, time.perf_counter() + 0.02, 100_000, True).records
-        time.sleep(0.4)  # meanwhile the child trains up to SLICES_AHEAD slices ahead
-        ahead, error, view = there.settle()
-        assert error is None and view is None and len(ahead) > 0
-        assert [r["epoch"] for r in first + ahead] == list(range(1, len(first) + len(ahead) + 1))
-        assert there.epoch == len(first) + len(ahead)
-        assert there.checkpoint().epoch == there.epoch  # its weights match the returned epochs
-        time.sleep(0.2)  # settled: it trains no further on its own
-        assert there.settle() == ([], None, None)
-        assert there.checkpoint().epoch == there.epoch
-        assert SLICES_AHEAD >= 2
-    finally:
-        there.close()
+def test_a_run_trained_in_a_child_follows_exactly_the_trajectory_of_one_on_a_thread():
+    here, there = _run("here", epochs=300), _run("there", epochs=300)
+    on_thread, in_child = _Trained(here, execute), _Trained(there)
+    pid = in_child.child()
+    on_thread.join()
+    in_child.join()
+    assert pid != os.getpid() and _gone(pid)
+    assert here.status == there.status == "finished" and there.history.length == 300
+    for name in ("train_loss", "test_loss", "test_r2", "lr", "batch_size"):
+        np.testing.assert_array_equal(
+            there.history.columns[name][:300], here.history.columns[name][:300], err_msg=name
+        )
+    assert there.checkpoint.epoch == 300 and there.inside is not None
+    for name, value in here.checkpoint.state.items():
+        np.testing.assert_array_equal(there.checkpoint.state[name], value)
+    np.testing.assert_array_equal(there.view.prediction, here.view.prediction)
+    assert there.progress == here.progress and there.findings == here.findings
+    assert in_child.ends == 1 and in_child.slots.in_use == 0
+    assert there.control.elapsed() > 0
 
 
-def test_a_due_view_comes_with_the_epochs_returned_and_shows_the_weights_at_the_last():
-    here, there = _session(epochs=100_000), ForkedSession(_session(epochs=100_000))
-    try:
-        first = there.train_slice(None, time.perf_counter() + 0.02, 100_000, True)
-        assert first.view is None  # none was asked for
-        time.sleep(0.2)  # the child trains ahead
-        past = time.perf_counter() - 1
-        later = there.train_slice(None, time.perf_counter() + 0.02, 100_000, True, None, past)
-        assert later.view is not None and later.view.inside is None
-        epochs = len(first.records) + len(later.records)
-        assert later.records[-1]["epoch"] == epochs == there.epoch
-        _train_all(here, epochs)
-        batch = there.progress()["batch"]  # a slice may end inside an epoch
-        if batch:
-            here.advance(max_batches=batch)
-        assert here.steps == there.steps
-        np.testing.assert_array_equal(later.view.prediction, here.view().prediction)
-        inside = there.train_slice(None, time.perf_counter() + 0.02, 100_000, True, None, past,
-                                   past)  # fmt: skip
-        assert inside.view.inside is not None and len(inside.view.inside.neurons) == 1
-        future = time.perf_counter() + 60
-        assert there.train_slice(None, 0, 100_000, True, None, future).view is None
-    finally:
-        there.close()
+def test_pause_step_live_changes_and_stop_reach_the_child():
+    run = _run(epochs=100_000, samples=200, test_fraction=0.5)
+    trained = _Trained(run)
+    trained.wait(lambda: run.epoch >= 3, why="three epochs")
+    assert run.control.request_pause(10.0) == "paused"
+    assert trained.slots.in_use == 0  # a paused run gives its slot back
+    epoch = run.epoch
+    assert run.control.request_step("epochs", 3, 10.0) == "paused"
+    assert run.epoch == epoch + 3 and run.control.step_state() is None
+    assert run.control.request_step("batches", 2, 10.0) == "paused"
+    assert run.progress["batch"] == 2
+    run.control.post_changes({"lr": 0.5, "batch_size": 50})
+    assert run.control.request_step("epochs", 1, 10.0) == "paused"
+    assert run.last("lr") == 0.5 and run.last("batch_size") == 50
+    assert run.lr_changes[-1] == {"epoch": epoch + 3, "lr": 0.5}
+    assert run.control.request_resume(10.0) == "running"
+    trained.wait(lambda: run.epoch > epoch + 10, why="training on")
+    run.control.request_stop(10.0)
+    trained.join()
+    assert run.status == "stopped"
+    assert run.control.reason.startswith(f"stopped at epoch {run.epoch}")
+    assert run.checkpoint.epoch == run.epoch and trained.ends == 1
+    assert trained.slots.in_use == 0
 
 
-def test_it_never_trains_ahead_past_the_runs_last_epoch():
-    there = ForkedSession(_session(epochs=100_000))
-    try:
-        there.train_slice(None, time.perf_counter() + 0.02, 30, True)
-        time.sleep(0.3)
-        records = there.settle().records
-        assert there.epoch == 30 and there.checkpoint().epoch == 30
-        assert records == [] or records[-1]["epoch"] == 30
-    finally:
-        there.close()
+def test_a_step_of_the_other_unit_while_one_is_in_progress_is_refused():
+    run = _run(epochs=100_000, samples=2000, batch_size=1, epochs_per_second=None)
+    trained = _Trained(run)
+    trained.wait(lambda: run.epoch >= 1, why="an epoch")
+    run.control.request_pause(10.0)
+    run.control.request_step("epochs", 1000, 0.0)  # long: still in progress below
+    with pytest.raises(ControlError, match="a step of epochs is in progress"):
+        run.control.request_step("batches", 1, 0.0)
+    run.control.request_stop(10.0)
+    trained.join()
 
 
-def test_steps_and_live_changes_reach_the_child():
-    there = ForkedSession(_session(epochs=100, samples=200, test_fraction=0.5))
-    try:
-        assert there.train_slice(2, time.perf_counter() + 5, 100, False) == ([], None, None)
-        assert there.steps == 2 and there.progress() == {"epoch": 1, "batch": 2, "batches": 5}
-        there.apply({"lr": 0.5, "batch_size": 50})
-        records = there.train_slice(None, time.perf_counter() + 5, 100, False).records
-        assert records[0]["lr"] == 0.5 and records[0]["batch_size"] == 50
-        assert there.steps == 4  # the 60 rows left of 100, at 50 a mini-batch: two more
-    finally:
-        there.close()
+def test_a_call_is_answered_by_the_childs_own_session_between_two_slices():
+    run = _run(epochs=100_000)
+    trained = _Trained(run)
+    pid = trained.child()
+    trained.wait(lambda: run.epoch >= 2, why="two epochs")
+    there, steps = run.live.call(_pid_and_steps, 1)
+    assert there == pid and steps > 1
+    run.control.request_pause(10.0)
+    steps = run.live.call(_pid_and_steps, 0)[1]  # paused: answered while parked
+    assert steps == run.live.call(_pid_and_steps, 0)[1]  # nothing trains meanwhile
+    with pytest.raises(TypeError):  # an error in the call is raised here
+        run.live.call(_pid_and_steps)
+    run.control.request_stop(10.0)
+    trained.join()
 
 
-def test_an_error_in_the_child_is_raised_in_the_parent_with_its_message():
-    there = ForkedSession(_session())
-    try:
-        there.apply({"batch_size": 0})  # not validated here: the trainer refuses it
-        with pytest.raises(ValueError, match="batch_size"):
-            there.train_slice(None, time.perf_counter() + 1, 10, True)
-    finally:
-        there.close()
+def test_a_call_is_answered_while_the_run_waits_for_a_compute_slot(monkeypatch):
+    monkeypatch.setattr(pipe, "HANG_SECONDS", 60.0)  # a call waits for its answer this long
+    slots = ComputeSlots(1)
+    run = _run(epochs=100_000)
+    trained = _Trained(run, slots=slots)
+    pid = trained.child()
+    trained.wait(lambda: run.epoch >= 2, why="two epochs")
+    assert run.control.request_pause(10.0) == "paused"
+    taken = threading.Event()
+    slots.request("another run", taken.set)  # the slot the paused run gave back
+    assert taken.is_set()
+    assert run.control.request_resume(10.0) == "queued"  # it waits in line
+    answered = []
+    asker = threading.Thread(target=lambda: answered.append(run.live.call(_pid_and_steps, 0)))
+    asker.start()
+    asker.join(10)  # answered by the waiting loop, not after the wait
+    assert answered and answered[0][0] == pid and run.status == "queued"
+    slots.release()  # its turn
+    trained.wait(lambda: run.status == "running", why="running again")
+    run.control.request_stop(10.0)
+    trained.join()
 
 
-def test_divergence_crosses_the_pipe_with_its_epoch_after_the_epochs_before_it():
+def test_a_killed_child_fails_its_run_once_and_frees_its_slot():
+    run = _run(epochs=100_000)
+    trained = _Trained(run)
+    pid = trained.child()
+    trained.wait(lambda: run.epoch >= 2 and run.checkpoint, why="two epochs, a checkpoint")
+    os.kill(pid, signal.SIGKILL)
+    trained.join(10)
+    assert run.status == "failed" and "training process" in run.control.reason
+    assert trained.ends == 1 and trained.slots.in_use == 0 and run.live is None
+    assert run.epoch >= 2 and run.checkpoint is not None  # what it sent is kept
+
+
+def test_a_hung_child_is_killed_and_a_stop_ends_it_within_the_grace(monkeypatch):
+    monkeypatch.setattr(pipe, "HANG_SECONDS", 0.5)
+    run = _run(epochs=100_000)
+    trained = _Trained(run)
+    os.kill(trained.child(), signal.SIGSTOP)
+    trained.join(10)
+    assert run.status == "failed" and "did not answer" in run.control.reason
+    assert trained.slots.in_use == 0
+
+    monkeypatch.setattr(pipe, "HANG_SECONDS", 60.0)
+    stopped = _run("stopped", epochs=100_000)
+    trained = _Trained(stopped)
+    os.kill(trained.child(), signal.SIGSTOP)
+    assert stopped.control.request_stop(10.0) == "stopped"  # after STOP_GRACE, not 60 s
+    assert "did not answer" in stopped.control.reason
+    trained.join(10)
+    assert trained.ends == 1 and trained.slots.in_use == 0
+
+
+def test_a_child_that_ended_before_the_server_told_it_anything_ends_its_run_as_it_said(
+    monkeypatch,
+):
+    tell = pipe.ChildTrainer._tell_watched
+
+    def late(trainer: pipe.ChildTrainer) -> None:  # the server's thread falls behind
+        os.waitid(os.P_PID, trainer.process.pid, os.WEXITED | os.WNOWAIT)  # (not reaped)
+        tell(trainer)  # now: the server tells a process that is gone (its pipe is broken)
+
+    monkeypatch.setattr(pipe.ChildTrainer, "_tell_watched", late)
+    run = _run(epochs=2)
+    trained = _Trained(run)
+    trained.join()
+    assert run.status == "finished" and run.epoch == 2 and trained.ends == 1
+
+
+def _unpicklable(_checkpoint: Any) -> Any:
+    raise TypeError("this checkpoint does not pickle")
+
+
+def test_an_event_the_child_cannot_send_ends_its_run_failed_not_silently_short(monkeypatch):
+    from app.training.session import Checkpoint
+
+    monkeypatch.setattr(Checkpoint, "__reduce__", _unpicklable)  # (the child inherits it)
+    run = _run(epochs=100_000)
+    trained = _Trained(run)
+    trained.join(10)
+    assert run.status == "failed" and "training process" in run.control.reason
+    assert trained.ends == 1 and trained.slots.in_use == 0
+
+
+def test_an_error_and_a_divergence_in_the_child_end_the_run_with_their_reason():
     error = nn.DivergenceError(7, float("inf"))
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.epoch, copy.loss, str(copy)) == (7, float("inf"), str(error))
-    there = ForkedSession(_session(task="sin", lr=10, optimizer="sgd", epochs=500))
-    try:
-        records: list[dict] = []
-        while True:
-            got, error, _ = there.train_slice(None, time.perf_counter() + 0.05, 500, True)
-            records += got
-            if error is not None:
-                break
-        assert isinstance(error, nn.DivergenceError)
-        assert [r["epoch"] for r in records] == list(range(1, error.epoch))
-    finally:
-        there.close()
+    diverging = _run(task="sin", lr=10, optimizer="sgd", epochs=500)
+    _Trained(diverging).join()
+    assert diverging.status == "diverged" and "diverged at epoch" in diverging.control.reason
+    assert diverging.history.length == int(diverging.control.reason.split()[3].rstrip(":"))
 
 
-def test_close_ends_the_child_and_a_killed_child_is_reported():
-    there = ForkedSession(_session())
-    pid = there._pid
-    there.close()
-    there.close()  # idempotent
-    assert _gone(pid)
-    killed = ForkedSession(_session())
-    os.kill(killed._pid, signal.SIGKILL)
-    with pytest.raises(TrainingProcessError, match="ended unexpectedly"):
-        killed.view()
-    killed.close()
-    assert _gone(killed._pid)
+def test_a_paced_run_in_a_child_keeps_its_pace_and_views_come_at_the_frame_rate():
+    run = _run(epochs=100_000, epochs_per_second=20)
+    trained = _Trained(run)
+    trained.wait(lambda: run.epoch >= 2, why="two epochs")
+    epoch, version, began = run.epoch, run.view_version, time.monotonic()
+    time.sleep(1.0)
+    seconds = time.monotonic() - began
+    assert run.epoch - epoch <= 20 * seconds + 2  # its pace, not full speed
+    assert run.view_version - version >= 10  # views at ~20/s (the frame interval)
+    run.control.request_stop(10.0)
+    trained.join()
 
 
-def test_a_child_that_stops_answering_is_killed_and_reported(monkeypatch):
-    import app.training.forked
-
-    monkeypatch.setattr(app.training.forked, "HANG_SECONDS", 0.3)
-    hung = ForkedSession(_session())
-    os.kill(hung._pid, signal.SIGSTOP)
-    with pytest.raises(TrainingProcessError, match="did not answer"):
-        hung.view()
-    hung.close()
-    assert _gone(hung._pid)
-    stopping = ForkedSession(_session(), stopping=lambda: True)  # a stop was asked for
-    monkeypatch.setattr(app.training.forked, "HANG_SECONDS", 60.0)
-    os.kill(stopping._pid, signal.SIGSTOP)
-    with pytest.raises(TrainingProcessError, match="did not answer"):  # after STOP_GRACE
-        stopping.ping()
-    stopping.close()
-    assert _gone(stopping._pid)
+def _serve(connection: Connection) -> None:
+    while True:
+        message = connection.recv()  # EOFError once the server side closes: the child exits
+        connection.send(message)
 
 
 def test_the_child_ignores_ctrl_c_and_ends_when_the_server_is_gone():
-    there = ForkedSession(_session())
-    os.kill(there._pid, signal.SIGINT)  # what Ctrl+C sends the whole process group
-    os.kill(there._pid, signal.SIGTERM)
-    # the signals are pending before the child can answer: an answer means it ignored them
-    assert there.view().prediction.shape == (200,)  # still there, for the server to decide
-    there._pipe.close()  # as when the server dies: the pipe closes
-    os.waitpid(there._pid, 0)  # it ends by itself (else this would hang the test)
-    assert _gone(there._pid)
-    there._pipe = None
+    child = ChildProcess(_serve)
+    os.kill(child.pid, signal.SIGINT)  # what Ctrl+C sends the whole process group
+    os.kill(child.pid, signal.SIGTERM)
+    child.send("still there?")
+    assert child.receive(5) == "still there?"  # for the server to decide
+    child.pipe.close()  # as when the server dies: the pipe closes
+    os.waitpid(child.pid, 0)  # it ends by itself (else this would hang the test)
+    assert _gone(child.pid)
+    child.pipe = None
+    with pytest.raises(TrainingProcessError):
+        child.send("gone")
 
 
 def test_the_child_holds_none_of_the_servers_file_descriptors():
     ours, peer = socket.socketpair()
-    there = ForkedSession(_session())
+    child = ChildProcess(_serve)
     try:
         ours.close()  # were the child holding a copy, the peer would see no end of stream
         peer.settimeout(5)
         assert peer.recv(1) == b""
     finally:
         peer.close()
-        there.close()
+        child.close()
+        child.close()  # idempotent
+    assert _gone(child.pid)
 
 
-def test_a_run_trained_by_a_child_records_every_epoch_and_ends_it():
-    config, task = validate_run({"task": "sin", "hidden": [2], "samples": 20, "batch_size": 20,
-                                 "epochs": 3000})  # fmt: skip
-    run = Run("forked", task, config)
-    slots = ComputeSlots(1)
-    slots.request(run.id, lambda: None)
-    children: list[int] = []
-    start = run.start
-
-    def start_and_note(session: Any, inside: bool = False) -> None:
-        children.append(session._pid)
-        start(session, inside)
-
-    run.start = start_and_note
-    thread = threading.Thread(target=execute, args=(run, slots, 0.05, 0.1, True), daemon=True)
-    thread.start()
-    thread.join(60)
-    assert run.status == "finished" and run.history.length == 3000
-    assert np.all(np.isfinite(run.history.columns["train_loss"][:3000]))
-    assert run.checkpoint.epoch == 3000 and run.inside is not None
-    assert children and children[0] != os.getpid() and _gone(children[0])
-    assert slots.in_use == 0
-
-
-def test_a_late_pause_and_stop_leave_a_run_trained_by_a_child_finished():
+def test_a_late_pause_and_stop_leave_a_run_finished():
     config, task = validate_run({"task": "sin", "samples": 100, "epochs": 1, "batch_size": 70})
     run = Run("race", task, config)
     session = TrainingSession(task, config)
@@ -258,10 +307,7 @@ def test_a_late_pause_and_stop_leave_a_run_trained_by_a_child_finished():
     run.session = lambda: session
     run.control.request_pause()
     run.control.request_stop()
-    slots = ComputeSlots(1)
-    slots.request(run.id, lambda: None)
-    thread = threading.Thread(target=execute, args=(run, slots, 0.05, None, True), daemon=True)
-    thread.start()
-    thread.join(10)
+    trained = _Trained(run, execute)
+    trained.join(10)
     assert run.status == "finished" and run.epoch == 1
-    assert slots.in_use == 0
+    assert trained.slots.in_use == 0

@@ -4,7 +4,6 @@ every frame. Virtual time wherever the part takes a clock."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any
@@ -16,7 +15,6 @@ from app.runs.broadcast import Broadcaster
 from app.runs.run import Run
 from app.runs.runner import CHECKPOINT_SECONDS, MAX_VIEW_INTERVAL, ViewClock
 from app.runs.validation import validate_run
-from app.training.forked import ForkedSession
 from app.training.session import TrainingSession, View
 
 FRAME = 1 / 30
@@ -87,24 +85,6 @@ def test_a_slice_of_several_epochs_ends_when_a_view_is_due_and_makes_it():
     done = session.train_slice(None, now + 60, 2000, True, None, now + 0.01)
     assert done.view is not None
     assert session.epoch < 2000  # it did not train on to the slice's deadline or the last epoch
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="the system cannot fork")
-def test_a_training_process_makes_a_due_view_while_it_trains_ahead():
-    there = ForkedSession(_session(epochs=100_000))
-    try:
-        for _ in range(5):  # a loaded machine may take the whole 50 ms in this call: again
-            now = time.perf_counter()
-            first = there.train_slice(None, now + 0.02, 100_000, True, None, now + 0.05)
-            if first.view is None:
-                break
-        assert first.view is None  # not due yet when the call came back
-        time.sleep(0.4)  # the child trains ahead past the view's due time, and makes it then
-        later = there.train_slice(None, time.perf_counter() + 0.02, 100_000, True)
-        assert later.view is not None  # made ahead: this call asked for none
-        assert there.train_slice(None, time.perf_counter() + 0.02, 100_000, True).view is None
-    finally:
-        there.close()
 
 
 class _Emitter:
