@@ -75,9 +75,11 @@ def test_the_overlay_legend_names_what_tells_two_lines_apart():
                pace: differingFields([paced, full]) };
     """)
     assert answer["differing"] == ["lr"]
-    assert answer["names"] == ["a0000000 sin [64,64] lr 0.01 (2 seeds)",
-                               "c0000000 sin [64,64] lr 0.1 (2 seeds)"]
-    assert answer["one"] == [] and answer["seeds"] == []
+    # what every line shares (the task, the layers) is left out: a second fresh user saw the
+    # legend swamp the chart with it
+    assert answer["names"] == ["a0000000 lr 0.01 (2 seeds)", "c0000000 lr 0.1 (2 seeds)"]
+    assert answer["one"] == ["task", "hidden"]  # one line says what it is
+    assert answer["seeds"] == []
     assert answer["pace"] == ["lr"]
 
 
