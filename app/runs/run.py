@@ -241,7 +241,10 @@ class Run(RunData, RunVerdict):
         self.layout = 0  # bumped when the plotted grid changes: watchers need a new snapshot
         self.thread: Any = None
         self.slots: ComputeSlots | None = None  # set by the manager: for `queue_position`
-        self.checkpoint: Checkpoint | None = None  # weights + scalers, every ~10 s and at the end
+        self.checkpoint: Checkpoint | None = None  # weights + scalers, every 1-10 s and at the end
+        # what handing the last checkpoint on took (s): a training process's pipe pickles it,
+        # film and all; the run loop counts it in a checkpoint's cost (`ViewClock`)
+        self.checkpoint_carry = 0.0
         self.initial_state: dict[str, np.ndarray] | None = None  # weights to start from
         self.on_end: list[Callable[[Run], None]] = []  # called once the status is terminal
         self.closed = False  # True once the `on_end` hooks ran (e.g. its final state is stored)

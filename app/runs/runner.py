@@ -81,16 +81,17 @@ class ViewClock:
             self.inside_due = _next(self.inside_due, self.inside_interval, finished)
 
 
-    def checkpoint_due(self, now: float) -> bool:
+    def checkpoint_due(self, now: float, carry: float = 0.0) -> bool:
         """True when a checkpoint (the weights, and the film's new frames that replay reads)
         should be taken at `now`: one a quarter of the run's age after the last (a 12 s old
         run's replay is at most 3 s behind it), but no more often than every
         `MIN_CHECKPOINT_SECONDS` or than copying it costs `CHECKPOINT_SHARE` of the time, and no
-        less often than every `checkpoint_every` seconds."""
+        less often than every `checkpoint_every` seconds. `carry`: what handing the last one on
+        took besides (a training process pickling it to the server)."""
         if self.started is None:
             return True
         wait = max(MIN_CHECKPOINT_SECONDS, (now - self.started) * CHECKPOINT_AGE_SHARE,
-                   self.checkpoint_cost / CHECKPOINT_SHARE)  # fmt: skip
+                   (self.checkpoint_cost + carry) / CHECKPOINT_SHARE)  # fmt: skip
         return now - self.checkpointed >= min(wait, self.checkpoint_every)
 
     def checkpoint(self, session: TrainingSession) -> Checkpoint:
@@ -215,7 +216,7 @@ def _publish(run: Run, session: TrainingSession, clock: ViewClock, done: Trained
     if now - clock.diagnosed >= DIAGNOSIS_SECONDS:
         run.diagnose(session.dead_units())
         clock.diagnosed = now
-    if run.checkpoint is None or clock.checkpoint_due(now):
+    if run.checkpoint is None or clock.checkpoint_due(now, run.checkpoint_carry):
         run.checkpoint = clock.checkpoint(session)
 
 

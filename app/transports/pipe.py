@@ -303,7 +303,9 @@ class _ChildLink:
         try:
             with self.sending:
                 if checkpoint is not None and checkpoint is not self.checkpoint:
+                    start = time.perf_counter()
                     self.pipe.send(("checkpoint", checkpoint))
+                    self.run.checkpoint_carry = time.perf_counter() - start
                     self.checkpoint = checkpoint
                 self.pipe.send(("run", message))
         except Exception:
