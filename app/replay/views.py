@@ -113,9 +113,7 @@ class Replay:
         answer = []
         for epoch in epochs:
             session.model.load_state_dict(self._state(run, epoch))
-            layers = inside_json(session.probe.probe(session.model))["layers"]
-            for layer in layers:
-                layer.update(grads=None, grad_norm=None)
+            layers = _no_gradients(inside_json(session.probe.probe(session.model)))["layers"]
             answer.append({"epoch": epoch, "layers": layers})
         if run.control.ended:
             with self._lock:
@@ -158,4 +156,13 @@ class Replay:
         session = TrainingSession(run.task, run.config, run.data(), self._state(run, epoch))
         view = session.view(inside=True)
         parts = payloads.view_json(view)
-        return {"epoch": epoch, **parts, "inside": inside_json(view.inside)}
+        return {"epoch": epoch, **parts, "inside": _no_gradients(inside_json(view.inside))}
+
+
+def _no_gradients(inside: dict[str, Any]) -> dict[str, Any]:
+    """A look inside at a stored epoch, its gradients null: a frame keeps weights only (a
+    session rebuilt from it has never computed one, and its zeros would read as vanished
+    gradients: a fresh user's finding)."""
+    for layer in inside["layers"]:
+        layer.update(grads=None, grad_norm=None)
+    return inside

@@ -294,7 +294,8 @@ export class LayersView {
       const parts = [];
       if (now.dead !== null && now.dead !== undefined) parts.push(`dead units ${Math.round(100 * now.dead)} %`);
       if (now.saturated !== null && now.saturated !== undefined) parts.push(`saturated ${Math.round(100 * now.saturated)} %`);
-      parts.push(`‖∇‖ ${formatNumber(now.grad_norm)}`);
+      // a stored epoch (replay) keeps weights only: no gradient to show, not a zero one
+      parts.push(now.grad_norm === null ? "no gradients at a stored epoch" : `‖∇‖ ${formatNumber(now.grad_norm)}`);
       const counted = countsLine(now);
       share.textContent = [...counted.alerts, ...parts, ...counted.notes].join(" · ");
       share.classList.toggle("has-nonfinite", counted.alerts.length > 0);

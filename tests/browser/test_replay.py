@@ -293,3 +293,16 @@ def test_play_keeps_to_the_clock_when_drawing_an_epoch_is_slow(page, live_server
     shown = page.evaluate("window.shown")
     assert shown[0] == 1 and shown[-1] == 40 and shown == sorted(shown)
     assert len(shown) <= 16, shown  # ~4 s of film at 300 ms a draw: about every third epoch
+
+
+def test_at_a_stored_epoch_the_layers_card_says_it_has_no_gradients(page, live_server):
+    """A fresh user's finding: at a replayed epoch every layer read '‖∇‖ 0.00' (a rebuilt
+    session's untouched gradient buffers), as if the gradients had vanished."""
+    open_ended(page, live_server, {"task": "moons", "hidden": [4], "epochs": 20}, "&epoch=5")
+    shown_epoch(page, 5)
+    page.locator("#layers-view").scroll_into_view_if_needed()  # drawn only in sight
+    page.wait_for_function(
+        "() => document.querySelector('#layers-view').innerText"
+        ".includes('no gradients at a stored epoch')"
+    )
+    assert "‖∇‖ 0" not in page.inner_text("#layers-view")
