@@ -6,6 +6,7 @@
 // second while it runs.
 
 import { formatNumber } from "./format.js";
+import { logAxis } from "./log_axis.js";
 import { Overlay } from "./runs_overlay.js";
 import { baseLayout, OKABE_ITO, palette, PLOT_CONFIG } from "./theme.js";
 
@@ -18,7 +19,8 @@ const DEPTH_COLOURS = [OKABE_ITO.black, OKABE_ITO.blue, OKABE_ITO.orange, OKABE_
 const ENDED = new Set((document.body.dataset.terminalStatuses || "").split(" "));
 
 // `final`: the runs whose history was fetched after they ended (never fetched again)
-const state = { sweep: null, sort: { key: "metric", descending: false }, chosen: null, curvesAt: 0,
+// (the metric's order is chosen once the kind is known: best first, `renderTable`)
+const state = { sweep: null, sort: { key: "metric", descending: null }, chosen: null, curvesAt: 0,
   final: new Set() };
 const overlay = new Overlay($("overlay-loss"), $("overlay-acc"), $("overlay-acc-figure"),
   $("overlay-hint"));
@@ -139,6 +141,7 @@ function renderHead(cols) {
 }
 
 function renderTable(configs, classification) {
+  if (state.sort.descending === null) state.sort.descending = classification; // best first
   const cols = columns(state.sweep, classification);
   renderHead(cols);
   for (const th of $("sweep-head").children) {
@@ -232,15 +235,22 @@ function renderParams(configs, classification) {
     span.textContent = k === 0 ? metric[0].toUpperCase() + metric.slice(1) : metric;
   });
   const layout = { ...baseLayout(p, { xTitle: "parameters", yTitle: metric }), uirevision: "params" };
-  layout.xaxis = { ...layout.xaxis, type: "log" };
-  if (!classification) layout.yaxis = { ...layout.yaxis, type: "log" };
-  window.Plotly.react($("sweep-params"), paramsTraces(configs), layout, PLOT_CONFIG);
+  const traces = paramsTraces(configs);
+  // whole decades only, as on every log axis of the app (Plotly's own labelled 2 3 4 … 100 2 3)
+  const decades = (values) => ({ type: "log", exponentformat: "power", ...logAxis(values) });
+  layout.xaxis = { ...layout.xaxis, ...decades(traces.flatMap((trace) => trace.x)) };
+  if (!classification) {
+    const ends = traces.flatMap((trace) => trace.y.flatMap((y, i) => [y + trace.error_y.array[i],
+      y - trace.error_y.arrayminus[i]]));
+    layout.yaxis = { ...layout.yaxis, ...decades(ends) };
+  }
+  window.Plotly.react($("sweep-params"), traces, layout, PLOT_CONFIG);
 }
 
 function dimension(axis, configs) {
   const values = configs.map((config) => config.values[axis]);
   if (values.every((value) => typeof value === "number")) {
-    return { label: axis, values };
+    return { label: axis, values, tickformat: "~g" };
   }
   const texts = values.map(valueText);
   const distinct = [...new Set(texts)];
@@ -253,7 +263,7 @@ function renderParallel(configs, classification) {
   const p = palette();
   const metric = classification ? "best test acc." : "best test loss";
   const dimensions = [...Object.keys(state.sweep.config.vary).map((axis) => dimension(axis, scored)),
-    { label: metric, values: scored.map((config) => config.metric.mean) }];
+    { label: metric, values: scored.map((config) => config.metric.mean), tickformat: ".3~g" }];
   const trace = { type: "parcoords", dimensions,
     line: { color: scored.map((config) => config.metric.mean), colorscale: "Viridis",
       reversescale: !classification, showscale: true } };

@@ -44,8 +44,17 @@ def test_the_sweep_page_updates_live_with_one_point_per_config(page: Any, live_s
     assert sum(trace["x"] for trace in chart) == 4
     assert {trace["name"] for trace in chart} == {"1 hidden layer", "2 hidden layers"}
     assert all(t["visible"] and t["plus"] == t["minus"] == t["x"] for t in chart)
+    # log axes labelled at whole decades only (Plotly's own read "2 3 4 … 100 2 3 4")
+    axes = page.evaluate("""() => { const l = document.getElementById('sweep-params').layout;
+        return [l.xaxis, l.yaxis].map((a) => [a.type, a.dtick, a.range]); }""")
+    for kind, dtick, (low, high) in axes:
+        assert kind == "log" and dtick == int(dtick) >= 1 and low == int(low) and high == int(high)
     parallel = page.evaluate("document.getElementById('sweep-parallel').data[0].dimensions.length")
     assert parallel == 3  # hidden, lr and the metric
+    formats = page.evaluate(
+        "document.getElementById('sweep-parallel').data[0].dimensions.map(d => d.tickformat)"
+    )
+    assert formats[-1] == ".3~g"  # the metric's ticks in 3 digits, not 0.985833
     page.wait_for_function(  # the loss curves: one group (mean and band) per config
         "document.getElementById('overlay-loss').data?.filter(t => t.meta?.kind === 'band')"
         ".length === 4"
@@ -78,6 +87,12 @@ def test_a_classification_sweeps_captions_name_the_accuracy_its_charts_plot(page
     # the loss chart drawn 1382 px wide in the 685 px the accuracy chart left it, cut in half)
     page.wait_for_function("document.getElementById('overlay-acc').data?.length > 0")
     page.wait_for_function(CHARTS_FIT, timeout=10_000)
+    # the table lists the best config first: the highest accuracy (it listed it last)
+    page.wait_for_function("document.querySelectorAll('#sweep-body tr').length === 2")
+    page.wait_for_selector("#sweep-body tr.best")
+    assert page.evaluate("document.querySelector('#sweep-body tr').classList.contains('best')")
+    sort = page.get_attribute("#sweep-head th[data-sort='metric']", "aria-sort")
+    assert sort == "descending"
     captions = page.eval_on_selector_all(".sweep-metric", "spans => spans.map(s => s.textContent)")
     assert captions == ["Best test accuracy", "best test accuracy"]
     title = page.evaluate("document.getElementById('sweep-params').layout.yaxis.title.text")
