@@ -14,3 +14,9 @@ export function formatNumber(value, digits = 4) {
 export function counted(n, noun, plural = `${noun}s`) {
   return `${n} ${n === 1 ? noun : plural}`;
 }
+
+/** A server time (seconds since 1970) as every page writes it, "12/7/26, 6:51 PM"; "—" if none. */
+export function formatTime(seconds) {
+  if (!seconds) return "—";
+  return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+}

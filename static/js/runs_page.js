@@ -4,7 +4,7 @@
 // elsewhere on the row opens the run on the dashboard. With owners (a token), each row names its
 // run's owner and "only mine" keeps this browser's runs.
 
-import { formatNumber } from "./format.js";
+import { formatNumber, formatTime } from "./format.js";
 import { installMyName } from "./my_name.js";
 import { Overlay } from "./runs_overlay.js";
 import { isEnded } from "./statuses.js";
@@ -59,11 +59,6 @@ function formatDuration(seconds) {
   return `${minutes} min ${Math.round(seconds - 60 * minutes)} s`;
 }
 
-function formatStarted(created) {
-  if (!created) return "—";
-  const date = new Date(created * 1000);
-  return date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
-}
 
 function matchesFilters(run) {
   const task = $("filter-task").value;
@@ -74,7 +69,7 @@ function matchesFilters(run) {
   if (status && run.status !== status) return false;
   if (!text) return true;
   const haystack = [run.id, run.name, run.owner, run.notes, run.task, taskLabel(run.task), layersOf(run), run.config?.activation,
-    run.config?.optimizer].join(" ").toLowerCase();
+    run.config?.optimizer, lrText(run)].join(" ").toLowerCase();
   return haystack.includes(text);
 }
 
@@ -209,11 +204,16 @@ function selectBox(run) {
 }
 
 /** The learning rate; one changed live shows its path, "0.05 → 0.2", every change in the title. */
+function lrText(run) {
+  const path = run.lr_changes ?? [];
+  return path.length < 2 ? formatNumber(run.config?.lr, 3)
+    : `${formatNumber(path[0].lr, 3)} → ${formatNumber(path.at(-1).lr, 3)}`;
+}
+
 function lrCell(tr, run) {
-  const td = cell(tr, formatNumber(run.config?.lr, 3), "num run-lr");
+  const td = cell(tr, lrText(run), "num run-lr");
   const path = run.lr_changes ?? [];
   if (path.length < 2) return;
-  td.textContent = `${formatNumber(path[0].lr, 3)} → ${formatNumber(path.at(-1).lr, 3)}`;
   td.dataset.changed = "true";
   td.title = ["learning rate changed live:", ...path.map((change) => (change.epoch
     ? `${formatNumber(change.lr, 3)} from epoch ${change.epoch + 1}`
@@ -275,7 +275,7 @@ function row(run) {
   if (warned) status.dataset.warned = "true";
   const why = [run.reason, ...(warned ? run.warnings : [])].filter(Boolean);
   if (why.length) status.title = why.join("\n");
-  cell(tr, formatStarted(run.created), "run-started");
+  cell(tr, formatTime(run.created), "run-started");
   cell(tr, formatDuration(run.elapsed), "num");
   tr.insertCell().append(textInput("run-notes", run.notes, "Notes", "notes", run));
   tr.append(exportLinks(run));

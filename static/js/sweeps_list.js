@@ -1,6 +1,8 @@
 // The runs page's list of sweeps (issue 30): each with its status, runs ended and varied axes,
 // linked to its page (/sweeps/<id>). Polls while a sweep runs.
 
+import { formatTime } from "./format.js";
+
 const POLL_MS = 3000;
 
 function cell(row, content) {
@@ -26,7 +28,7 @@ async function refresh() {
     const cancelled = sweep.counts.cancelled ? ` (${sweep.counts.cancelled} cancelled)` : "";
     cell(row, `${sweep.counts.ended}/${sweep.total}${cancelled}`);
     cell(row, Object.keys(sweep.config.vary).join(", "));
-    cell(row, new Date(sweep.created * 1000).toLocaleString());
+    cell(row, formatTime(sweep.created));
     body.append(row);
   }
   document.getElementById("sweeps-summary").textContent = sweeps.length

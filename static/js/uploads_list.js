@@ -3,6 +3,8 @@
 // unfinished). With owners (a token), each row names its owner and someone else's upload has its
 // Delete disabled, saying whose it is (anyone may still train on it).
 
+import { formatTime } from "./format.js";
+
 const list = document.getElementById("uploads-body");
 const summary = document.getElementById("uploads-summary");
 const message = document.getElementById("uploads-message");
@@ -42,7 +44,7 @@ async function load() {
   list.replaceChildren(...data.datasets.map((entry) => {
     const row = document.createElement("tr");
     row.dataset.id = entry.id;
-    const created = entry.created ? new Date(entry.created * 1000).toLocaleString() : "";
+    const created = formatTime(entry.created);
     const name = cell(entry.name || `upload ${entry.id}`); // the file's name (older ones: the id)
     name.title = `dataset:${entry.id}`;
     row.append(name);

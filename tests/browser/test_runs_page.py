@@ -259,3 +259,13 @@ def test_the_runs_table_shows_seed_sweep_and_a_learning_rate_changed_live(page, 
     assert swept.get_attribute("title") == f"from sweep {sweep}"
     assert swept.get_attribute("href") == f"/sweeps/{sweep}"
     assert swept.locator("xpath=ancestor::tr").locator(".run-seed").inner_text() == "0\nsweep"
+    # the filter finds a run by the rates it shows (a fresh user's "0.2" found nothing)
+    page.fill("#filter-text", "→ 0.2")
+    page.wait_for_function("document.querySelectorAll('tr[data-run-id]').length === 1")
+    assert row_ids(page) == [changed]
+    # one way of writing times on the page: the runs' and the sweeps' alike
+    page.fill("#filter-text", "")
+    started = page.locator(f'tr[data-run-id="{steady}"] .run-started').inner_text()
+    created = page.locator("#sweeps-body tr td").nth(4).inner_text()
+    assert len(started.split(", ")) == len(created.split(", ")) == 2, (started, created)
+    assert len(started.split(", ")[0]) <= 8 and len(created.split(", ")[0]) <= 8
