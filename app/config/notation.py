@@ -105,6 +105,9 @@ def _juxtaposition(
     return f"write {shorten(left)}*{shorten(right)} to multiply"
 
 
+SPELLED_OUT = 6  # a name of more run-together factors than this is not written out in full
+
+
 def _run_together(token: _Token, inputs: tuple[str, ...], names: _Names) -> str | None:
     """The fix for a name that is a function or variables written without operators, or None."""
     name = token.text
@@ -119,6 +122,9 @@ def _run_together(token: _Token, inputs: tuple[str, ...], names: _Names) -> str 
             return f"{function} needs brackets: write {function}({argument})"
     parts = _split_names(name, known)
     if parts and len(parts) > 1:
+        if len(parts) > SPELLED_OUT:  # a long run of factors: say how, not all of it
+            return (f"unknown name {name[:12]!r}… ({len(parts)} names run together): put * "
+                    "between the factors, or use ** for a power, e.g. x**3")  # fmt: skip
         return f"unknown name {name!r}: write {'*'.join(parts)} to multiply"
     return None
 

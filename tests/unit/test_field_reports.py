@@ -190,6 +190,14 @@ def test_paper_notation_with_two_inputs(text, fix, column):
     assert fix in str(caught.value) and caught.value.column == column, str(caught.value)
 
 
+def test_a_long_run_of_factors_is_named_short_not_spelled_out():
+    """A fresh user typed a long run of x's: the hint spelled out x*x*x*… in full."""
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression("x" * 150)
+    message = str(caught.value)
+    assert len(message) < 200 and "150 names run together" in message and "**" in message
+
+
 @pytest.mark.parametrize(
     "text",
     ["2*x", "1e-3*x + 2.5e2", "0x10 * x", "sin (x)", "(x + 1)*(x - 1)", "-2*x**2", "2**-1 * x",
