@@ -184,3 +184,91 @@ def test_a_surface_is_not_redrawn_while_its_last_redraw_is_in_flight(page: Any) 
         " && document.getElementById('fit-surface').data[0].z[0][0] === z + 3; }",
         arg=result["z"],
     )
+
+
+# Counts the Plotly calls on the element `id` (window.plotlyCalls) from now on.
+COUNT_PLOTLY_CALLS = """id => {
+  window.plotlyCalls = 0;
+  for (const name of ['react', 'restyle', 'relayout', 'newPlot', 'update']) {
+    const original = Plotly[name];
+    Plotly[name] = function (gd, ...rest) {
+      const el = typeof gd === 'string' ? document.getElementById(gd) : gd;
+      if (el && el.id === id) window.plotlyCalls += 1;
+      return original.call(this, gd, ...rest);
+    };
+  }
+}"""
+
+# The alpha of the canvas of plot `id` at data point (x, y) of its trace 0's axes.
+ALPHA_AT = """([id, x, y]) => {
+  const gd = document.getElementById(id);
+  const canvas = gd.querySelector('canvas.line-canvas');
+  const full = gd._fullLayout;
+  const ratio = canvas.width / full._size.w;
+  const px = (full.xaxis._offset - full._size.l + full.xaxis.l2p(x)) * ratio;
+  const py = (full.yaxis._offset - full._size.t + full.yaxis.l2p(y)) * ratio;
+  return canvas.getContext('2d').getImageData(Math.round(px), Math.round(py), 1, 1).data[3];
+}"""
+
+
+def test_a_new_1d_prediction_is_drawn_on_its_canvas_without_a_plotly_redraw(page: Any) -> None:
+    """The network's curve is the Plotly trace named network (its x and y replaced in place,
+    for readers and tests) drawn on a canvas of its own: a frame costs a canvas redraw, not a
+    Plotly restyle of the plot."""
+    open_dashboard(page, "/fit/sin")
+    page.fill("#epochs", "30")
+    page.click("#train")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'finished'")
+    page.wait_for_function("!window.studio.fitView.busy && !window.studio.fitView.dirty")
+    page.evaluate(COUNT_PLOTLY_CALLS, "fit-prediction")
+    drawn = page.evaluate(
+        """async () => {
+          const studio = window.studio;
+          const gd = document.getElementById('fit-prediction');
+          const draws = gd.lineCanvas.draws;
+          const x = gd.data[0].x.slice();
+          studio.socket.handlers.onFrame({
+            run_id: studio.state.runId, status: 'finished', epoch: 31, epochs: 40, elapsed: 1,
+            history: {epoch: [31], train_loss: [0.5], test_loss: [0.5]}, network: null,
+            prediction: {x, y: x.map(() => 0.25)},
+          });
+          await new Promise((r) => requestAnimationFrame(() => setTimeout(r)));
+          return {draws: gd.lineCanvas.draws - draws, name: gd.data[0].name,
+                  y: Array.from(new Set(gd.data[0].y)), x: x[Math.floor(x.length / 2)]};
+        }"""
+    )
+    assert drawn["draws"] == 1 and page.evaluate("window.plotlyCalls") == 0
+    assert drawn["name"] == "network" and drawn["y"] == [0.25]
+    # the line is drawn where the trace says: across the plot at y = 0.25, not at y = -0.75
+    assert page.evaluate(ALPHA_AT, ["fit-prediction", drawn["x"], 0.25]) == 255
+    assert page.evaluate(ALPHA_AT, ["fit-prediction", drawn["x"], -0.75]) == 0
+
+
+def test_misclassified_crosses_are_drawn_on_their_canvas_without_a_plotly_redraw(page: Any) -> None:
+    open_dashboard(page, "/fit/moons")
+    page.fill("#epochs", "5")
+    page.click("#train")
+    page.wait_for_function("document.getElementById('status').dataset.status === 'finished'")
+    page.wait_for_function("!window.studio.fitView.busy && !window.studio.fitView.dirty")
+    page.evaluate(COUNT_PLOTLY_CALLS, "fit-wrong")
+    point = page.evaluate(
+        """async () => {
+          const studio = window.studio;
+          const view = studio.fitView;
+          const test = view.snapshot.data.test;
+          const { x, y, z, confidence } = view.prediction;
+          // every test point predicted right but the first
+          const predicted = test.label.map((label, i) => (i === 0 ? 1 - label : label));
+          studio.socket.handlers.onFrame({
+            run_id: studio.state.runId, status: 'finished', epoch: 6, epochs: 10, elapsed: 1,
+            history: {epoch: [6], train_loss: [0.5], test_loss: [0.5]}, network: null,
+            prediction: {x, y, z, confidence: confidence.map((row) => row.map((p) => p * 0.99))},
+            misclassified: 1, test_predicted: predicted,
+          });
+          await new Promise((r) => requestAnimationFrame(() => setTimeout(r)));
+          const gd = document.getElementById('fit-wrong');
+          return {x: test.x[0], y: test.y[0], crosses: gd.data[0].x.length};
+        }"""
+    )
+    assert point["crosses"] == 1 and page.evaluate("window.plotlyCalls") == 0
+    assert page.evaluate(ALPHA_AT, ["fit-wrong", point["x"], point["y"]]) == 255
