@@ -208,12 +208,14 @@ export class AppendingChart {
   hook() {
     if (this.hooked || typeof this.el.on !== "function") return;
     this.hooked = true;
-    this.lineCanvas.follow();
+    const draw = () => this.lineCanvas.draw();
+    for (const event of ["plotly_afterplot", "plotly_relayout", "plotly_restyle"]) this.el.on(event, draw);
     this.el.addEventListener("pointerenter", () => {
       this.hovered = true;
       this.refreshPlotly();
     });
     this.el.addEventListener("pointerleave", () => { this.hovered = false; });
+    draw();
   }
 
   track(promise) {

@@ -5,9 +5,7 @@
 // Three stacked layers share one set of axis ranges (as the 1-D curve view does with two):
 //   below   the regions, a canvas of one pixel per grid cell (redrawn per frame, region_canvas.js),
 //   middle  axes, the data points, hover and zoom (a Plotly plot drawn once per run),
-//   on top  crosses over the misclassified test points: a Plotly trace whose crosses are drawn
-//           on a canvas of its own (line_canvas.js), redrawn per frame (Plotly redraws that
-//           plot only for a zoom, the legend or the theme).
+//   on top  crosses over the misclassified test points (redrawn per frame; few points).
 // Redrawing some 1600 SVG markers on every frame would cost far more than the regions.
 //
 // The regions encode z' = class + fraction per cell, where fraction is how far the confidence
@@ -24,7 +22,6 @@ import { PLOT_CONFIG, baseLayout, palette } from "./theme.js";
 import {
   CLASS_SYMBOLS, blend, cellRange, gridFromDomain, legendMarker, percent,
 } from "./decision_colours.js";
-import { LineCanvas } from "./line_canvas.js";
 import { RegionCanvas } from "./region_canvas.js";
 import { sameValues } from "./same_values.js";
 import { plottedNames } from "./slice_picker.js";
@@ -47,7 +44,6 @@ export class ClassificationView extends BaseFitView {
     this.points.id = "fit-points";
     this.wrong = el("div", "plot layer overlay");
     this.wrong.id = "fit-wrong";
-    this.wrongCanvas = new LineCanvas(this.wrong);
     this.stack.replaceChildren(this.regions, this.points, this.wrong, this.empty);
     container.replaceChildren(this.legend, this.stack);
     this.note = document.getElementById("fit-note") || el("p");
@@ -234,16 +230,14 @@ export class ClassificationView extends BaseFitView {
     const wrong = this.wrongPoints();
     if (this.fullPending === false && this.wrong.data && this.wrong.data.length === 1) {
       if (!sameValues(wrong.x, this.wrong.data[0].x) || !sameValues(wrong.y, this.wrong.data[0].y)) {
-        Object.assign(this.wrong.data[0], wrong); // the trace keeps them; its canvas draws them
-        this.wrongCanvas.draw();
+        promises.push(Plotly.restyle(this.wrong, { x: [wrong.x], y: [wrong.y] }, [0]));
       }
     } else {
       promises.push(Plotly.react(this.wrong, [{
         type: "scatter", mode: "markers", name: "misclassified", x: wrong.x, y: wrong.y,
         visible: !this.hidden.has("wrong"),
         marker: { symbol: "x-thin-open", size: 10, color: p.fg, line: { width: 2, color: p.fg } },
-      }], this.layout(p, { axes: false }), { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false })
-        .then(() => this.wrongCanvas.follow()));
+      }], this.layout(p, { axes: false }), { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
     }
     this.track(promises);
   }

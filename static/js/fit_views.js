@@ -113,7 +113,7 @@ class CurveView extends BaseFitView {
         visible: this.showPrediction, line: { color: p.prediction, width: 3.2 },
       }];
       promises.push(Promise.resolve(Plotly.react(this.plot, prediction, this.layout(p, { axes: false }),
-        { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false })).then(() => this.lineCanvas.follow()));
+        { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false })).then(() => this.followPlot()));
     }
     this.track(promises);
   }
@@ -121,6 +121,18 @@ class CurveView extends BaseFitView {
   render() {
     this.fullPending = this.needsFull;
     return super.render();
+  }
+
+  /** The prediction's canvas follows every Plotly redraw of the plot on top (its axes, the
+   * trace's visibility and style). */
+  followPlot() {
+    if (!this.plotHooked && typeof this.plot.on === "function") {
+      this.plotHooked = true;
+      for (const event of ["plotly_afterplot", "plotly_relayout", "plotly_restyle"]) {
+        this.plot.on(event, () => this.lineCanvas.draw());
+      }
+    }
+    this.lineCanvas.draw();
   }
 
   /** Copies the ranges the plot below shows (after a zoom, pan or reset) to the plot above. */

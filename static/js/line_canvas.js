@@ -1,5 +1,5 @@
-// The lines of a per-epoch chart (loss, accuracy), the 1-D fit's prediction and the decision
-// regions' crosses drawn on a canvas of our own, over Plotly's axes. Plotly still draws the axes, grid, legend, labels, marks and the hover; its own line paths
+// The lines of a per-epoch chart (loss, accuracy) drawn on a canvas of our own, over Plotly's
+// axes. Plotly still draws the axes, grid, legend, labels, marks and the hover; its own line paths
 // are hidden (app.css, `.line-canvas-chart`), so a new epoch costs a canvas redraw (a millisecond
 // or so) instead of a whole Plotly redraw (about 14 ms here, whatever the points). The canvas
 // draws exactly the traces of `el.data` (their x and y, as Plotly resolved their style: visible,
@@ -17,27 +17,20 @@ function axisOf(full, id) {
   return full[`${id.charAt(0)}axis${id.slice(1)}`];
 }
 
-/** A trace's points in the plot area's pixels (`size`: its box; an axis constrained to part of
- * it starts at its own offset); a point that cannot be drawn (null, not positive on a log axis)
- * is null: the line breaks there. */
-function pixels(trace, xaxis, yaxis, size) {
+/** A trace's points in the plot area's pixels; a point that cannot be drawn (null, not positive on
+ * a log axis) is null: the line breaks there. */
+function pixels(trace, xaxis, yaxis) {
   const xs = trace.x || [];
   const ys = trace.y || [];
-  const dx = xaxis._offset - size.l;
-  const dy = yaxis._offset - size.t;
   const points = [];
   for (let i = 0; i < xs.length; i++) {
-    const x = dx + xaxis.l2p(xaxis.c2l(xs[i]));
-    const y = dy + yaxis.l2p(yaxis.c2l(ys[i]));
+    const x = xaxis.l2p(xaxis.c2l(xs[i]));
+    const y = yaxis.l2p(yaxis.c2l(ys[i]));
     points.push(ys[i] === null || ys[i] === undefined || !Number.isFinite(x) || !Number.isFinite(y)
       ? null : [x, y]);
   }
   return points;
 }
-
-/** Marker symbols drawn (as Plotly draws them, Drawing.symbolDefs): crosses of half-size
- * `size` / 2; other markers are left to Plotly. */
-const CROSSES = new Set(["x-thin", "x-thin-open"]);
 
 /** Adds the path through `points` to `ctx` (`hv`: steps, as Plotly's line.shape "hv"). */
 function trace(ctx, points, hv) {
@@ -108,10 +101,10 @@ export class LineCanvas {
       const xaxis = style && axisOf(full, style.xaxis || "x");
       const yaxis = style && axisOf(full, style.yaxis || "y");
       if (!style || style.visible !== true || !xaxis || !yaxis) return;
-      const points = pixels(data, xaxis, yaxis, full._size);
+      const points = pixels(data, xaxis, yaxis);
       ctx.globalAlpha = style.opacity ?? 1;
       if (style.fill === "tonexty" && below) this.fill(ctx, points, below, style.fillcolor);
-      const line = (style.mode || "lines").includes("lines") && style.line ? style.line : {};
+      const line = style.line || {};
       if (line.width > 0) {
         const unit = Math.max(line.width, 3);
         ctx.setLineDash((DASHES[line.dash] || []).map((k) => k * unit));
@@ -121,44 +114,10 @@ export class LineCanvas {
         trace(ctx, points, line.shape === "hv");
         ctx.stroke();
       }
-      if ((style.mode || "").includes("markers") && style.marker && CROSSES.has(style.marker.symbol)) {
-        this.crosses(ctx, points, style.marker);
-      }
       below = points;
     });
     ctx.globalAlpha = 1;
     this.draws += 1;
-  }
-
-  /** Redraws the canvas now and after every Plotly redraw of the chart (a zoom, pan, resize,
-   * legend click or relayout: its axes, the traces' visibility and style). */
-  follow() {
-    if (!this.following && typeof this.el.on === "function") {
-      this.following = true;
-      for (const event of ["plotly_afterplot", "plotly_relayout", "plotly_restyle"]) {
-        this.el.on(event, () => this.draw());
-      }
-    }
-    this.draw();
-  }
-
-  /** Strokes a cross (an "x-thin" marker) at each point. */
-  crosses(ctx, points, marker) {
-    const half = (marker.size || 6) / 2;
-    const outline = marker.line || {};
-    ctx.setLineDash([]);
-    ctx.strokeStyle = outline.color || marker.color;
-    ctx.lineWidth = outline.width ?? 1;
-    ctx.beginPath();
-    for (const point of points) {
-      if (!point) continue;
-      const [x, y] = point;
-      ctx.moveTo(x - half, y - half);
-      ctx.lineTo(x + half, y + half);
-      ctx.moveTo(x + half, y - half);
-      ctx.lineTo(x - half, y + half);
-    }
-    ctx.stroke();
   }
 
   /** Fills between `points` and the trace drawn before it (`below`), as Plotly's tonexty. */
