@@ -9,7 +9,6 @@
 import { ClassificationView } from "./decision_view.js";
 import { ErrorMap } from "./error_map.js";
 import { BaseFitView, el, extent, padded } from "./fit_base.js";
-import { LineCanvas } from "./line_canvas.js";
 import { plottedNames } from "./slice_picker.js";
 import { PLOT_CONFIG, baseLayout, palette, sceneAxis } from "./theme.js";
 
@@ -19,11 +18,9 @@ const Plotly = window.Plotly;
  * y = f(x): target curve, training and test points, the network's prediction.
  *
  * Two stacked plots share one set of axis ranges: the static one below (axes, target, the
- * points, legend) is drawn once per run; the one on top holds only the prediction, a Plotly
- * trace named `network` whose line is drawn on a canvas of its own (line_canvas.js). A new
- * prediction replaces the trace's x and y in place and redraws that canvas (a millisecond);
- * Plotly redraws the plot on top only when its axes or the trace's style change (a zoom, the
- * legend, the theme), about 5 ms each. Zooming the plot below zooms the one on top.
+ * points, legend) is drawn once per run; the one on top holds only the prediction and is the
+ * only thing redrawn per frame. Redrawing hundreds of SVG markers on every frame would cost
+ * ten times more than the curve itself. Zooming the plot below zooms the one on top.
  */
 class CurveView extends BaseFitView {
   constructor(container, task) {
@@ -33,7 +30,6 @@ class CurveView extends BaseFitView {
     this.base.id = "fit-data";
     this.plot = el("div", "plot layer overlay");
     this.plot.id = "fit-prediction";
-    this.lineCanvas = new LineCanvas(this.plot);
     // Hovering the plot below reads the network's value at that x (the curve above takes no
     // pointer events); the card header shows it.
     this.readout = document.getElementById("fit-readout") || el("p");
@@ -104,16 +100,15 @@ class CurveView extends BaseFitView {
       this.listen();
     }
     if (this.fullPending === false && this.plot.data && this.plot.data.length === 1) {
-      // a new prediction only: the trace's arrays change, and its canvas is redrawn
-      Object.assign(this.plot.data[0], { x: pred.x, y: pred.y });
-      this.lineCanvas.draw();
+      // a new prediction only: its arrays change, nothing else
+      promises.push(Plotly.restyle(this.plot, { x: [pred.x], y: [pred.y] }, [0]));
     } else {
       const prediction = [{
         type: "scatter", mode: "lines", name: "network", x: pred.x, y: pred.y,
         visible: this.showPrediction, line: { color: p.prediction, width: 3.2 },
       }];
-      promises.push(Promise.resolve(Plotly.react(this.plot, prediction, this.layout(p, { axes: false }),
-        { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false })).then(() => this.followPlot()));
+      promises.push(Plotly.react(this.plot, prediction, this.layout(p, { axes: false }),
+        { ...PLOT_CONFIG, staticPlot: true, displayModeBar: false }));
     }
     this.track(promises);
   }
@@ -121,18 +116,6 @@ class CurveView extends BaseFitView {
   render() {
     this.fullPending = this.needsFull;
     return super.render();
-  }
-
-  /** The prediction's canvas follows every Plotly redraw of the plot on top (its axes, the
-   * trace's visibility and style). */
-  followPlot() {
-    if (!this.plotHooked && typeof this.plot.on === "function") {
-      this.plotHooked = true;
-      for (const event of ["plotly_afterplot", "plotly_relayout", "plotly_restyle"]) {
-        this.plot.on(event, () => this.lineCanvas.draw());
-      }
-    }
-    this.lineCanvas.draw();
   }
 
   /** Copies the ranges the plot below shows (after a zoom, pan or reset) to the plot above. */
