@@ -63,6 +63,14 @@ class _Trained:
     def child(self) -> int:
         return self.wait(lambda: getattr(self.run.live, "process", None), why="a child").pid
 
+    def training(self, checkpointed: bool = False) -> int:
+        """The child's pid, once the run has trained two epochs (and taken a checkpoint)."""
+        pid = self.child()
+        run = self.run
+        self.wait(lambda: run.epoch >= 2 and (run.checkpoint or not checkpointed),
+                  why="two epochs" + (", a checkpoint" if checkpointed else ""))  # fmt: skip
+        return pid
+
     def join(self, timeout: float = 30.0) -> None:
         self.thread.join(timeout)
         assert not self.thread.is_alive()
@@ -141,8 +149,7 @@ def test_a_step_of_the_other_unit_while_one_is_in_progress_is_refused():
 def test_a_call_is_answered_by_the_childs_own_session_between_two_slices():
     run = _run(epochs=100_000)
     trained = _Trained(run)
-    pid = trained.child()
-    trained.wait(lambda: run.epoch >= 2, why="two epochs")
+    pid = trained.training()
     there, steps = run.live.call(_pid_and_steps, 1)
     assert there == pid and steps > 1
     run.control.request_pause(10.0)
@@ -159,8 +166,7 @@ def test_a_call_is_answered_while_the_run_waits_for_a_compute_slot(monkeypatch):
     slots = ComputeSlots(1)
     run = _run(epochs=100_000)
     trained = _Trained(run, slots=slots)
-    pid = trained.child()
-    trained.wait(lambda: run.epoch >= 2, why="two epochs")
+    pid = trained.training()
     assert run.control.request_pause(10.0) == "paused"
     taken = threading.Event()
     slots.request("another run", taken.set)  # the slot the paused run gave back
@@ -180,8 +186,7 @@ def test_a_call_is_answered_while_the_run_waits_for_a_compute_slot(monkeypatch):
 def test_a_killed_child_fails_its_run_once_and_frees_its_slot():
     run = _run(epochs=100_000)
     trained = _Trained(run)
-    pid = trained.child()
-    trained.wait(lambda: run.epoch >= 2 and run.checkpoint, why="two epochs, a checkpoint")
+    pid = trained.training(checkpointed=True)
     os.kill(pid, signal.SIGKILL)
     trained.join(10)
     assert run.status == "failed" and "training process" in run.control.reason
