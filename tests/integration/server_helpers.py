@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -138,12 +139,19 @@ class Watcher:
         return max(reversed(updates), key=lambda update: update["epoch"])
 
     def _caught_up(self, run_id: str, epoch: int) -> bool:
+        """The snapshot and every frame sent before `done` are recorded: the epochs reach the
+        done's, and no frame is still on its way (each frame carries its number since its
+        snapshot, `seq`: the numbers recorded are whole runs 1..n, one per snapshot; a frame
+        handled late in its thread leaves a hole, even when the last one is in)."""
         snapshots = self.of("snapshot", run_id)
         if not snapshots:
             return False
-        chunks = [snapshot["history"] for snapshot in snapshots]
-        chunks += [frame["history"] for frame in self.of("frame", run_id)]
-        return max((e for chunk in chunks for e in chunk["epoch"]), default=0) >= epoch
+        frames = self.of("frame", run_id)
+        chunks = [snapshot["history"] for snapshot in snapshots] + [f["history"] for f in frames]
+        if max((e for chunk in chunks for e in chunk["epoch"]), default=0) < epoch:
+            return False
+        seqs = Counter(frame["seq"] for frame in frames if "seq" in frame)
+        return all(seqs[seq - 1] >= count for seq, count in seqs.items() if seq > 1)
 
     def history(self, run_id: str) -> dict[str, list]:
         """The last snapshot's history plus every later frame's points, ordered by epoch.

@@ -70,11 +70,13 @@ def another_run_ends(url: str, watcher: Watcher | None = None) -> None:
 
 
 def streamed_epochs(watcher: Watcher, run_id: str) -> list[int]:
-    """Every epoch the client got, in arrival order (snapshot first, then frames)."""
+    """Every epoch the client got, in the order the server sent them (snapshot first, then
+    frames by their number: the client handles each event in a thread of its own, so it may
+    record two frames in the other order)."""
     epochs = []
     for snapshot in watcher.of("snapshot", run_id):
         epochs += snapshot["history"]["epoch"]
-    for frame in watcher.of("frame", run_id):
+    for frame in sorted(watcher.of("frame", run_id), key=lambda frame: frame["seq"]):
         epochs += frame["history"]["epoch"]
     return epochs
 
@@ -426,7 +428,8 @@ def test_a_web_process_watching_mid_run_catches_up_then_follows_the_relay(cluste
         assert 0 < snapshot["epoch"] < 150
         assert streamed_epochs(watcher, run_id) == list(range(1, 151))  # no gap, no repeat
         assert len(watcher.of("done", run_id)) == 1
-        live = [f["history"]["epoch"][-1] for f in watcher.of("frame", run_id)
+        sent = sorted(watcher.of("frame", run_id), key=lambda frame: frame["seq"])  # see above
+        live = [f["history"]["epoch"][-1] for f in sent
                 if f["history"]["epoch"] and f["status"] == "running"]  # fmt: skip
         assert len(live) >= 20 and live == sorted(live)  # followed live, not a final burst
     finally:
