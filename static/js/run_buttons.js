@@ -47,7 +47,7 @@ export class RunButtons {
     const blocked = form.isCustom() && Boolean(picker.expressionError);
     // While a run starts the button only says so: disabling it would drop the keyboard focus.
     this.train.disabled = blocked;
-    this.train.setAttribute("aria-disabled", String(this.starting));
+    this.train.setAttribute("aria-disabled", String(this.starting || blocked));
     this.train.title = blocked ? "Fix your function first" : "";
   }
 

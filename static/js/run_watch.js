@@ -51,7 +51,7 @@ export class RunWatch {
       onSnapshot: (snapshot) => this.onSnapshot(snapshot),
       onFrame: (frame) => this.onFrame(frame),
       onDone: (done) => this.onDone(done),
-      onError: (payload) => this.unknown(payload.run_id),
+      onError: (payload) => this.unknown(payload.run_id, payload.message),
       onConnectionChange: ({ connected, resumed }) => {
         if (!connected) status.setBanner("connection", "connection", "Connection to the server lost — reconnecting…");
         else {
@@ -77,10 +77,12 @@ export class RunWatch {
     this.detach();
   }
 
-  /** The server has no run `runId`: say so (what the page drew of it stays). */
-  unknown(runId) {
+  /** The server has no run `runId`: say so, with the server's `why` when it has one (a short
+   * id too short to tell), else the likely causes (what the page drew of it stays). */
+  unknown(runId, why = "") {
     this.detach({ keepDrawing: this.run.haveSnapshot });
-    this.page.views.status.setBanner("run", "failed", `The server has no run ${runId} (deleted, or stored in another database). Press Train to start a new one.`);
+    const reason = why.match(/\(([^)]*short id[^)]*)\)/)?.[1] ?? "deleted, or stored in another database";
+    this.page.views.status.setBanner("run", "failed", `The server has no run ${runId} (${reason}). Press Train to start a new one.`);
     this.page.picker.syncUrl();
     this.page.loop.request();
   }

@@ -90,6 +90,7 @@ def test_a_bad_expression_shows_its_error_and_starts_no_run(
     assert "unknown name 'q'" in error.inner_text()
     assert page.get_attribute("#expression", "aria-invalid") == "true"
     assert page.is_disabled("#train")
+    assert page.get_attribute("#train", "aria-disabled") == "true"  # says so to a screen reader
     page.press("#expression", "Enter")  # no way around the disabled button
     page.wait_for_timeout(300)
     assert get_json(live_server, "/api/runs") == []
